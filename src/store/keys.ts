@@ -1,0 +1,29 @@
+// The keyspace of DESIGN.md, relative to the store prefix. Every key is built here and nowhere else.
+
+/** `desired/<source>/<kind>/<namespace>/<name>` (objectKey is `<kind>/<namespace>/<name>`). */
+export const desiredPrefix = (source: string): string => `desired/${source}/`;
+export const desiredKey = (source: string, objectKey: string): string => `desired/${source}/${objectKey}`;
+
+export const SOURCES = 'sources/';
+export const sourceKey = (source: string): string => `sources/${source}`;
+
+export const historyPrefix = (source: string): string => `history/${source}/`;
+/** Zero-padded so that keys sort in order of sequence. */
+export const historyKey = (source: string, seq: number): string => `history/${source}/${String(seq).padStart(12, '0')}`;
+
+export const PODS = 'pods/';
+export const podKey = (namespace: string, pod: string): string => `pods/${namespace}/${pod}`;
+
+export const BINDINGS = 'bindings/';
+export const bindingsPrefix = (node: string): string => `bindings/${node}/`;
+export const bindingKey = (node: string, namespace: string, pod: string): string => `bindings/${node}/${namespace}/${pod}`;
+
+export const NODES = 'nodes/';
+export const nodeKey = (node: string): string => `nodes/${node}`;
+
+export const STATUS = 'status/';
+export const statusPrefix = (node: string): string => `status/${node}/`;
+export const statusKey = (node: string, namespace: string, pod: string): string => `status/${node}/${namespace}/${pod}`;
+
+export const EVENTS = 'events/';
+export const eventKey = (time: Date, component: string, id: string): string => `events/${time.toISOString()}/${component}/${id}`;

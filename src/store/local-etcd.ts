@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { UnavailableError } from '../errors.js';
+
+/** An etcd that `berth up` started for itself. */
+export interface LocalEtcd {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 20_000;
+
+/** Find an executable on PATH, or undefined. */
+export function findOnPath(name: string, envPath = process.env.PATH ?? ''): string | undefined {
+  for (const dir of envPath.split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start a single-member etcd on free loopback ports with its data under `dataDir`, kept healthy for
+ * months of pushes: periodic auto-compaction and a space quota.
+ */
+export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: string } = {}): Promise<LocalEtcd> {
+  const binary = opts.etcdBinary ?? findOnPath('etcd');
+  if (!binary) {
+    throw new UnavailableError('ENOETCD', 'etcd not found on PATH', {
+      hint: 'install it (apt-get install etcd-server) or pass --etcd <url> of a running etcd',
+    });
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const log = fs.openSync(path.join(dataDir, 'etcd.log'), 'a');
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      '--name', 'berth',
+      '--data-dir', path.join(dataDir, 'data'),
+      '--listen-client-urls', client, '--advertise-client-urls', client,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `berth=${peer}`,
+      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
+      '--quota-backend-bytes', String(2 * 1024 ** 3),
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+  fs.closeSync(log);
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await healthy(client))) {
+    if (exited || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new UnavailableError('EETCDSTART', `etcd did not start (${exited ?? 'no answer in time'})`, {
+        hint: `see ${path.join(dataDir, 'etcd.log')}`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    endpoint: client,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

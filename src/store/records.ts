@@ -1,0 +1,143 @@
+import type { DesiredObject, PodTemplate } from '../manifest/types.js';
+import { BerthError } from '../errors.js';
+
+// The values stored under each key of keys.ts. Each record carries `type` so that a value
+// written by a different version (or by hand) is caught at the codec, not deep in a loop.
+
+/** `desired/...`: one normalized object of the sealed commit. */
+export interface DesiredRecord {
+  type: 'desired';
+  object: DesiredObject;
+  commit: string;
+}
+
+/** `sources/<source>`: the seal, written last in every apply. Readers read desired state at `revision`. */
+export interface SealRecord {
+  type: 'seal';
+  source: string;
+  commit: string;
+  /** etcd revision at which the commit's desired objects are all visible. */
+  revision: number;
+  time: string;
+  author: string;
+  message: string;
+  counts: { objects: number; created: number; updated: number; deleted: number };
+}
+
+/** `history/<source>/<seq>`: one record per commit sync looked at. */
+export interface HistoryRecord {
+  type: 'history';
+  source: string;
+  commit: string;
+  outcome: 'applied' | 'rejected' | 'unchanged';
+  time: string;
+  author: string;
+  message: string;
+  /** For a rejected commit: every `file:line:col: message`. */
+  errors: string[];
+  counts?: SealRecord['counts'];
+}
+
+/** `pods/<namespace>/<pod>`: written by the controller; `node` set by the scheduler's bind. */
+export interface PodRecord {
+  type: 'pod';
+  namespace: string;
+  name: string;
+  owner: { source: string; kind: 'Deployment'; name: string };
+  templateHash: string;
+  template: PodTemplate;
+  commit: string;
+  createdAt: string;
+  node?: string;
+}
+
+/** `bindings/<node>/<namespace>/<pod>`: what a node must run. */
+export interface BindingRecord {
+  type: 'binding';
+  node: string;
+  namespace: string;
+  pod: string;
+  templateHash: string;
+  template: PodTemplate;
+  commit: string;
+}
+
+/** `nodes/<node>`: a registered node, on its agent's lease. */
+export interface NodeRecord {
+  type: 'node';
+  name: string;
+  labels: Record<string, string>;
+  /** cpu in millicores, memory in bytes, pods as a count. */
+  capacity: { cpu: number; memory: number; pods: number };
+  address: string;
+  version: string;
+  startedAt: string;
+}
+
+/** Observed state of one container of a pod. */
+export interface ContainerStatus {
+  name: string;
+  id?: string;
+  state: 'waiting' | 'running' | 'exited';
+  exitCode?: number;
+  restarts: number;
+  message?: string;
+}
+
+/** A condition, the same words everywhere: Ready, Progressing, Degraded, Drifted. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedCommit?: string;
+}
+
+/** `status/<node>/<namespace>/<pod>`: written by the node's agent. */
+export interface PodStatusRecord {
+  type: 'podStatus';
+  node: string;
+  namespace: string;
+  pod: string;
+  templateHash: string;
+  phase: 'Pending' | 'Running' | 'Failed';
+  containers: ContainerStatus[];
+  conditions: Condition[];
+  observedAt: string;
+}
+
+/** `events/...`: something that happened, kept for a while on a lease. */
+export interface EventRecord {
+  type: 'event';
+  time: string;
+  component: string;
+  reason: string;
+  message: string;
+  object: string;
+}
+
+export type StoredRecord =
+  | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord;
+
+/** Encode a record for storage. */
+export function encode(record: StoredRecord): string {
+  return JSON.stringify(record);
+}
+
+/** Decode a stored value, checking it is the record type the key promises. */
+export function decode<T extends StoredRecord['type']>(
+  type: T,
+  key: string,
+  value: string,
+): Extract<StoredRecord, { type: T }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (cause) {
+    throw new BerthError('ECORRUPT', `stored value at ${key} is not JSON`, { hint: 'delete the key; its writer will recreate it', cause });
+  }
+  if (typeof parsed !== 'object' || parsed === null || (parsed as { type?: unknown }).type !== type) {
+    throw new BerthError('ECORRUPT', `stored value at ${key} is not a ${type} record`, { hint: 'delete the key; its writer will recreate it' });
+  }
+  return parsed as Extract<StoredRecord, { type: T }>;
+}
