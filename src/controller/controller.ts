@@ -1,0 +1,93 @@
+import { ConflictError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import { PODS, SOURCES, decode, podKey, startLoop, type PodRecord, type Store } from '../store/index.js';
+import { applyPodPlan } from './apply.js';
+import { readSealedDeployments } from './desired.js';
+import { ReportOnce } from './once.js';
+import { planPods } from './pods.js';
+
+/** How to run the controller. */
+export interface ControllerOptions {
+  store: Store;
+  log: Logger;
+  /** Full reconcile period without events (default: the loop's 30 s). */
+  resyncMs?: number;
+  /** The clock stamped on new pods; tests pass a fixed one. */
+  now?: () => Date;
+}
+
+/** A running controller. */
+export interface Controller {
+  stop(): Promise<void>;
+  /** Resolves once no reconcile is running or pending. */
+  idle(): Promise<void>;
+}
+
+/** Re-plans after lost compare-and-swaps within one reconcile, before backing off through the loop. */
+const MAX_CONFLICT_RETRIES = 3;
+
+/**
+ * Turn sealed Deployments into pods: on any change to a seal or a pod, read every source at its
+ * sealed revision, diff against the pods, and create or delete pods (with their bindings).
+ */
+export async function startController(opts: ControllerOptions): Promise<Controller> {
+  const { store } = opts;
+  const log = opts.log.child({ component: 'controller' });
+  const now = opts.now ?? (() => new Date());
+  const once = new ReportOnce();
+
+  /** One read-plan-apply pass; returns how many txns lost a race. */
+  const pass = async (): Promise<number> => {
+    const view = await readSealedDeployments(store);
+    for (const s of view.skipped) {
+      if (once.fresh(`source:${s.source}`, s.reason)) log.warn({ source: s.source, reason: s.reason }, 'source skipped; its pods are left as they are');
+    }
+
+    const listed = await store.list(PODS);
+    const pods: PodRecord[] = [];
+    const modRevisions = new Map<string, number>();
+    for (const e of listed.entries) {
+      try {
+        const pod = decode('pod', e.key, e.value);
+        pods.push(pod);
+        modRevisions.set(podKey(pod.namespace, pod.name), e.modRevision);
+      } catch (err) {
+        if (once.fresh(e.key, 'corrupt')) log.warn({ key: e.key, err: messageOf(err) }, 'pod record unreadable; ignored');
+      }
+    }
+
+    // Speak for every source read in full, and for sources whose seal is gone (their pods go too).
+    const sealed = new Set(view.sealed);
+    const sources = new Set(view.read);
+    for (const p of pods) if (!sealed.has(p.owner.source)) sources.add(p.owner.source);
+
+    const plan = planPods(view.deployments, pods, now(), { sources });
+    for (const c of plan.conflicts) {
+      if (once.fresh(`conflict:${c.key}:${c.wantedBy}`, c.heldBy)) {
+        log.warn({ pod: c.key, wantedBy: c.wantedBy, heldBy: c.heldBy }, 'pod name already taken by another owner; two sources declare one Deployment?');
+      }
+    }
+    if (plan.create.length === 0 && plan.delete.length === 0) return 0;
+
+    const result = await applyPodPlan(store, plan, modRevisions);
+    log.info({ created: result.created, deleted: result.deleted, conflicts: result.conflicts }, 'pods reconciled');
+    return result.conflicts;
+  };
+
+  const reconcile = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const conflicts = await pass();
+      if (conflicts === 0) break;
+      if (attempt >= MAX_CONFLICT_RETRIES) {
+        throw new ConflictError('EPODRACE', `pods kept changing under the controller (${conflicts} txn(s) lost a race)`, {
+          hint: 'run one active controller (leader election)',
+        });
+      }
+      log.debug({ conflicts, attempt }, 'pods changed while applying; re-reading');
+    }
+    once.endRound();
+  };
+
+  const loop = await startLoop({ store, log, watch: [SOURCES, PODS], reconcile, resyncMs: opts.resyncMs });
+  return { stop: () => loop.stop(), idle: () => loop.idle() };
+}

@@ -1,0 +1,123 @@
+import { ConflictError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  MAX_TXN_OPS, NODES, PODS, bindingKey, decode, encode, nodeKey, podKey, startLoop,
+  type BindingRecord, type Entry, type PodRecord, type Store, type StoredRecord, type Txn,
+} from '../store/index.js';
+import { ReportOnce } from './once.js';
+import { DEFAULT_PROFILE, schedule, type Bind, type Profile } from './schedule.js';
+
+/** How to run the scheduler. */
+export interface SchedulerOptions {
+  store: Store;
+  log: Logger;
+  /** Full reconcile period without events (default: the loop's 30 s). */
+  resyncMs?: number;
+  profile?: Profile;
+}
+
+/** A running scheduler. */
+export interface Scheduler {
+  stop(): Promise<void>;
+  /** Resolves once no reconcile is running or pending. */
+  idle(): Promise<void>;
+}
+
+/** Each bind is two puts; half of MAX_TXN_OPS binds fit one txn (and their compares: pods + nodes). */
+const BINDS_PER_TXN = Math.floor(MAX_TXN_OPS / 2);
+/** Re-plans after a lost compare-and-swap within one reconcile, before backing off through the loop. */
+const MAX_CONFLICT_RETRIES = 3;
+
+/**
+ * Bind unbound pods to nodes: on any change to pods or nodes, list both, run the pure `schedule`,
+ * and bind each placement with compare-and-swap on the pod (and its node), so a pod is bound once.
+ * NOTE: CAS makes each bind exactly-once, not capacity-safe between two *active* schedulers (each
+ * may fill the same node from its own view); HA runs one leader, as Kubernetes does.
+ */
+export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler> {
+  const { store } = opts;
+  const log = opts.log.child({ component: 'scheduler' });
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const once = new ReportOnce();
+
+  /** Every record under `prefix` with its entry; an unreadable one is reported once and skipped. */
+  const readAll = async <T extends 'pod' | 'node'>(prefix: string, type: T): Promise<{ record: Extract<StoredRecord, { type: T }>; entry: Entry }[]> => {
+    const out: { record: Extract<StoredRecord, { type: T }>; entry: Entry }[] = [];
+    for (const entry of (await store.list(prefix)).entries) {
+      try {
+        out.push({ record: decode(type, entry.key, entry.value), entry });
+      } catch (err) {
+        if (once.fresh(entry.key, 'corrupt')) log.warn({ key: entry.key, err: messageOf(err) }, `${type} record unreadable; ignored`);
+      }
+    }
+    return out;
+  };
+
+  /** One read-schedule-bind pass; true when a bind lost a race and the view is stale. */
+  const pass = async (): Promise<boolean> => {
+    const pods = await readAll(PODS, 'pod');
+    const nodes = await readAll(NODES, 'node');
+    const unbound: PodRecord[] = [];
+    const placed: PodRecord[] = [];
+    const podRevisions = new Map<string, number>();
+    for (const { record, entry } of pods) {
+      podRevisions.set(entry.key, entry.modRevision);
+      (record.node === undefined ? unbound : placed).push(record);
+    }
+    if (unbound.length === 0) return false;
+    const nodeRevisions = new Map(nodes.map(({ record, entry }) => [record.name, entry.modRevision]));
+
+    const result = schedule(unbound, nodes.map((n) => n.record), placed, profile);
+    for (const { pod, reason } of result.unschedulable) {
+      if (once.fresh(podKey(pod.namespace, pod.name), reason)) log.warn({ pod: `${pod.namespace}/${pod.name}`, reason }, 'pod unschedulable');
+    }
+
+    let bound = 0;
+    for (let i = 0; i < result.bind.length; i += BINDS_PER_TXN) {
+      const batch = result.bind.slice(i, i + BINDS_PER_TXN);
+      const { ok } = await store.commit(bindTxn(batch, podRevisions, nodeRevisions));
+      if (!ok) {
+        // Later batches were placed on a view that is now stale (pod or node changed): re-plan.
+        if (bound > 0) log.info({ bound }, 'pods bound');
+        return true;
+      }
+      bound += batch.length;
+      for (const b of batch) log.debug({ pod: `${b.pod.namespace}/${b.pod.name}`, node: b.node }, 'pod bound');
+    }
+    if (bound > 0) log.info({ bound, unschedulable: result.unschedulable.length }, 'pods bound');
+    return false;
+  };
+
+  const reconcile = async (): Promise<void> => {
+    for (let attempt = 1; await pass(); attempt++) {
+      if (attempt >= MAX_CONFLICT_RETRIES) {
+        throw new ConflictError('EBINDRACE', 'pods or nodes kept changing while binding', { hint: 'run one active scheduler (leader election)' });
+      }
+      log.debug({ attempt }, 'a bind lost a race; re-reading');
+    }
+    once.endRound();
+  };
+
+  const loop = await startLoop({ store, log, watch: [PODS, NODES], reconcile, resyncMs: opts.resyncMs });
+  return { stop: () => loop.stop(), idle: () => loop.idle() };
+}
+
+/**
+ * One txn binding a batch: each pod must be unchanged since it was read (a racing scheduler or a
+ * controller delete wins), and each node still registered at the same revision.
+ */
+function bindTxn(batch: Bind[], podRevisions: ReadonlyMap<string, number>, nodeRevisions: ReadonlyMap<string, number>): Txn {
+  const txn: Required<Pick<Txn, 'ifUnchanged' | 'put'>> = { ifUnchanged: {}, put: [] };
+  for (const { pod, node } of batch) {
+    const key = podKey(pod.namespace, pod.name);
+    // -1 never matches: a revision missing from the read fails the txn rather than binding blind.
+    txn.ifUnchanged[key] = podRevisions.get(key) ?? -1;
+    txn.ifUnchanged[nodeKey(node)] = nodeRevisions.get(node) ?? -1;
+    const bound: PodRecord = { ...pod, node };
+    const binding: BindingRecord = {
+      type: 'binding', node, namespace: pod.namespace, pod: pod.name, templateHash: pod.templateHash, template: pod.template, commit: pod.commit,
+    };
+    txn.put.push({ key, value: encode(bound) }, { key: bindingKey(node, pod.namespace, pod.name), value: encode(binding) });
+  }
+  return txn;
+}

@@ -1,0 +1,79 @@
+import { pino } from 'pino';
+import type { Logger } from '../../../src/log.js';
+import {
+  BINDINGS, MAX_TXN_OPS, PODS, decode, encode, nodeKey, podKey,
+  type BindingRecord, type Closer, type Entry, type Lease, type NodeRecord, type PodRecord, type Store, type StoreEvent, type Txn,
+} from '../../../src/store/index.js';
+
+/** Hooks around a shared store, to gate or count what a component does. */
+export interface Hooks {
+  /** Runs before each `list`; may hold it back, or throw in its place. */
+  beforeList?: (prefix: string, opts?: { revision?: number }) => Promise<void> | void;
+  /** Hears each commit and its outcome. */
+  committed?: (txn: Txn, result: { ok: boolean; revision: number }) => void;
+}
+
+/** A Store that passes everything to `inner`, calling the hooks on the way. */
+export class HookedStore implements Store {
+  constructor(
+    private readonly inner: Store,
+    private readonly hooks: Hooks,
+  ) {}
+  revision(): Promise<number> {
+    return this.inner.revision();
+  }
+  get(key: string, opts?: { revision?: number }): Promise<Entry | undefined> {
+    return this.inner.get(key, opts);
+  }
+  async list(prefix: string, opts?: { revision?: number }): Promise<{ entries: Entry[]; revision: number }> {
+    await this.hooks.beforeList?.(prefix, opts);
+    return this.inner.list(prefix, opts);
+  }
+  async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+    const result = await this.inner.commit(txn);
+    this.hooks.committed?.(txn, result);
+    return result;
+  }
+  watch(prefix: string, fromRevision: number, onEvent: (e: StoreEvent) => void, onError?: (err: Error) => void): Closer {
+    return this.inner.watch(prefix, fromRevision, onEvent, onError);
+  }
+  lease(ttlSeconds: number): Promise<Lease> {
+    return this.inner.lease(ttlSeconds);
+  }
+  async close(): Promise<void> {
+    // The inner store belongs to the test, which closes it.
+  }
+}
+
+/** A logger whose JSON lines land in `lines`, for asserting what was logged (and how often). */
+export function captureLog(): { log: Logger; lines: { msg?: string; [k: string]: unknown }[] } {
+  const lines: { msg?: string; [k: string]: unknown }[] = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg?: string }) });
+  return { log, lines };
+}
+
+/** Put pods as the controller would. */
+export async function putPods(store: Store, pods: PodRecord[]): Promise<void> {
+  await store.commit({ put: pods.map((p) => ({ key: podKey(p.namespace, p.name), value: encode(p) })) });
+}
+
+/** Register nodes as their agents would (without a lease: tests remove them by hand). */
+export async function putNodes(store: Store, nodes: NodeRecord[]): Promise<void> {
+  await store.commit({ put: nodes.map((n) => ({ key: nodeKey(n.name), value: encode(n) })) });
+}
+
+/** Every pod in the store, in key order. */
+export async function readPods(store: Store): Promise<PodRecord[]> {
+  return (await store.list(PODS)).entries.map((e) => decode('pod', e.key, e.value));
+}
+
+/** Every binding in the store, in key order. */
+export async function readBindings(store: Store): Promise<BindingRecord[]> {
+  return (await store.list(BINDINGS)).entries.map((e) => decode('binding', e.key, e.value));
+}
+
+/** Remove every key the test wrote under its store's prefix. */
+export async function clearStore(store: Store): Promise<void> {
+  const keys = (await store.list('')).entries.map((e) => e.key);
+  for (let i = 0; i < keys.length; i += MAX_TXN_OPS) await store.commit({ del: keys.slice(i, i + MAX_TXN_OPS) });
+}

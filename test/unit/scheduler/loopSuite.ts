@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger, type Logger } from '../../../src/log.js';
+import { startScheduler, type Scheduler } from '../../../src/scheduler/index.js';
+import { bindingKey, encode, type Store } from '../../../src/store/index.js';
+import { waitFor } from '../../support/wait.js';
+import { node, pod } from './fixtures.js';
+import { HookedStore, captureLog, clearStore, putNodes, putPods, readBindings, readPods } from './harness.js';
+
+/**
+ * The scheduler loop against a store from `open` (a fresh, empty keyspace each call): run by the
+ * unit tests on MemoryStore and by the integration tests on etcd, so both stores behave alike.
+ */
+export function describeSchedulerLoop(label: string, open: () => Promise<Store>): void {
+  describe(label, () => {
+    let cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const c of cleanups.reverse()) await c();
+      cleanups = [];
+    });
+    const setup = async (): Promise<Store> => {
+      const store = await open();
+      cleanups.push(async () => {
+        await clearStore(store);
+        await store.close();
+      });
+      return store;
+    };
+    const start = async (store: Store, log: Logger = silentLogger(), resyncMs = 200): Promise<Scheduler> => {
+      const s = await startScheduler({ store, log, resyncMs });
+      cleanups.push(() => s.stop());
+      return s;
+    };
+    const allBound = (store: Store, n: number) => async () => {
+      const pods = await readPods(store);
+      return pods.length === n && pods.every((p) => p.node !== undefined) ? pods : undefined;
+    };
+
+    it('binds unbound pods to registered nodes: the pod gets its node, the node a binding', async () => {
+      const store = await setup();
+      await putNodes(store, [node('n1'), node('n2')]);
+      await start(store);
+      await putPods(store, [pod('web-0'), pod('web-1')]);
+      const pods = await waitFor(allBound(store, 2), { what: 'both pods bound' });
+      expect(pods.map((p) => `${p.name}→${p.node}`)).toEqual(['web-0→n1', 'web-1→n2']);
+      expect(await readBindings(store)).toEqual(
+        pods.map((p) => ({
+          type: 'binding', node: p.node, namespace: p.namespace, pod: p.name, templateHash: p.templateHash, template: p.template, commit: p.commit,
+        })),
+      );
+    });
+
+    it('keeps a pod waiting while no node can take it, then binds it when one registers', async () => {
+      const store = await setup();
+      const { log, lines } = captureLog();
+      await start(store, log);
+      await putPods(store, [pod('web-0', { nodeSelector: { disk: 'ssd' } })]);
+      await waitFor(() => lines.find((l) => l.msg === 'pod unschedulable'), { what: 'unschedulable logged' });
+      await putNodes(store, [node('hdd')]);
+      await waitFor(() => lines.find((l) => l.msg === 'pod unschedulable' && String(l.reason).startsWith('0/1')), { what: 'new reason logged' });
+      await putNodes(store, [node('ssd', { labels: { disk: 'ssd' } })]);
+      const [bound] = await waitFor(allBound(store, 1), { what: 'pod bound' });
+      expect(bound?.node).toBe('ssd');
+    });
+
+    it('counts pods already bound, their ports included', async () => {
+      const store = await setup();
+      await putNodes(store, [node('n1'), node('n2')]);
+      const proxy = pod('proxy-0', { owner: 'proxy', hostPorts: [80], node: 'n1' });
+      await putPods(store, [proxy]);
+      await store.commit({ put: [{ key: bindingKey('n1', 'default', 'proxy-0'), value: encode({ type: 'binding', node: 'n1', namespace: 'default', pod: 'proxy-0', templateHash: proxy.templateHash, template: proxy.template, commit: proxy.commit }) }] });
+      await start(store);
+      await putPods(store, [pod('web-0', { hostPorts: [80] })]);
+      const pods = await waitFor(allBound(store, 2), { what: 'web-0 bound' });
+      expect(pods.map((p) => `${p.name}→${p.node}`)).toEqual(['proxy-0→n1', 'web-0→n2']);
+    });
+
+    it('logs an unschedulable pod once per reason, not on every resync', async () => {
+      const store = await setup();
+      let podLists = 0;
+      const counted = new HookedStore(store, { beforeList: (prefix) => void (prefix === 'pods/' && podLists++) });
+      const { log, lines } = captureLog();
+      await putNodes(store, [node('small', { cpu: 1000 })]);
+      await putPods(store, [pod('web-0', { cpu: 64_000 })]);
+      await start(counted, log, 10);
+      await waitFor(() => lines.some((l) => l.msg === 'pod unschedulable'), { what: 'unschedulable logged' });
+      const seen = podLists;
+      await waitFor(() => podLists >= seen + 5, { what: 'five more reconciles' });
+      expect(lines.filter((l) => l.msg === 'pod unschedulable').map((l) => l.reason)).toEqual(['0/1 nodes are available: 1 Insufficient cpu']);
+    });
+
+    it('two schedulers racing bind each pod exactly once (compare-and-swap)', async () => {
+      const store = await setup();
+      const pods = Array.from({ length: 10 }, (_, i) => pod(`web-${i}`));
+      await putNodes(store, [node('n1'), node('n2'), node('n3')]);
+      await putPods(store, pods);
+
+      // Hold each scheduler's first read of the pods until both have made it, so both plan the
+      // same unbound pods from the same view and really race to bind them.
+      let arrived = 0;
+      let release: () => void = () => undefined;
+      const bothRead = new Promise<void>((resolve) => (release = resolve));
+      let bindsWritten = 0;
+      let lost = 0;
+      const hooks = () => {
+        let first = true;
+        return {
+          beforeList: async (prefix: string) => {
+            if (prefix !== 'pods/' || !first) return;
+            first = false;
+            if (++arrived === 2) release();
+            await bothRead;
+          },
+          committed: (txn: { put?: { key: string }[] }, r: { ok: boolean }) => {
+            const binds = (txn.put ?? []).filter((p) => p.key.startsWith('bindings/')).length;
+            if (r.ok) bindsWritten += binds;
+            else if (binds > 0) lost++;
+          },
+        };
+      };
+      await Promise.all([start(new HookedStore(store, hooks())), start(new HookedStore(store, hooks()))]);
+
+      const bound = await waitFor(allBound(store, 10), { what: 'all pods bound' });
+      expect(lost).toBeGreaterThan(0);
+      expect(bindsWritten).toBe(10);
+      const bindings = await readBindings(store);
+      expect(bindings.map((b) => `${b.pod}→${b.node}`).sort()).toEqual(bound.map((p) => `${p.name}→${p.node}`).sort());
+    });
+  });
+}

@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../../src/store/index.js';
+import { describeSchedulerLoop } from './loopSuite.js';
+
+describeSchedulerLoop('scheduler loop (MemoryStore)', async () => new MemoryStore());
