@@ -1,45 +1,27 @@
-// NOTE: the contract of normalized objects that every other folder builds on.
-// The validator in this folder produces exactly these shapes.
+import type { configMapSchema } from './configmap.js';
+import type { amountsSchema, containerSchema, portSchema } from './container.js';
+import type { deploymentSpecSchema } from './deployment.js';
+import type { podTemplateSchema } from './pod.js';
+import type { Infer } from './schema.js';
+
+// NOTE: the contract of normalized objects that every other folder builds on. The manifest
+// shapes are inferred from the schemas that read them (container.ts, pod.ts, deployment.ts,
+// configmap.ts), so they are written once; test/unit/manifest/types.test.ts pins each shape.
 
 /** A container port; hostPort publishes it on the node. */
-export interface ContainerPort {
-  name?: string;
-  containerPort: number;
-  hostPort?: number;
-  protocol: 'TCP' | 'UDP';
-}
+export type ContainerPort = Infer<typeof portSchema>;
 
 /** Resource amounts, normalized: cpu in millicores, memory in bytes. */
-export interface ResourceAmounts {
-  cpu?: number;
-  memory?: number;
-}
+export type ResourceAmounts = Infer<typeof amountsSchema>;
 
 /** One container of a pod template, normalized (absent lists are empty, not undefined). */
-export interface ContainerSpec {
-  name: string;
-  image: string;
-  command: string[];
-  args: string[];
-  env: { name: string; value: string }[];
-  ports: ContainerPort[];
-  resources: { requests: ResourceAmounts; limits: ResourceAmounts };
-}
+export type ContainerSpec = Infer<typeof containerSchema>;
 
 /** What a pod runs. */
-export interface PodTemplate {
-  labels: Record<string, string>;
-  containers: ContainerSpec[];
-  nodeSelector: Record<string, string>;
-  restartPolicy: 'Always' | 'OnFailure' | 'Never';
-}
+export type PodTemplate = Infer<typeof podTemplateSchema>;
 
 /** apps/v1 Deployment, normalized. */
-export interface Deployment {
-  replicas: number;
-  strategy: { type: 'RollingUpdate' | 'Recreate'; maxSurge: number | string; maxUnavailable: number | string };
-  template: PodTemplate;
-}
+export type Deployment = Infer<typeof deploymentSpecSchema>;
 
 interface ObjectBase {
   namespace: string;
@@ -53,14 +35,16 @@ interface ObjectBase {
   hash: string;
 }
 
+/** A validated apps/v1 Deployment. */
 export interface DeploymentObject extends ObjectBase {
   kind: 'Deployment';
   spec: Deployment;
 }
 
+/** A validated v1 ConfigMap. */
 export interface ConfigMapObject extends ObjectBase {
   kind: 'ConfigMap';
-  spec: { data: Record<string, string> };
+  spec: Pick<Infer<typeof configMapSchema>, 'data'>;
 }
 
 /** A validated, normalized object of a commit. */

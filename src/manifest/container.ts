@@ -1,0 +1,101 @@
+import { isScalar, type Node } from 'yaml';
+import { checkImage } from './image.js';
+import { checkDnsLabel, checkEnvName, checkPortName } from './names.js';
+import { readQuantity } from './quantity.js';
+import { describe, integer, list, object, oneOf, optional, refine, required, sourceOf, string, withDefault, type Context, type Schema } from './schema.js';
+import * as unsupported from './unsupported.js';
+
+const portNumber = integer({ min: 1, max: 65535 });
+
+/** One `ports[]` entry of a container. */
+export const portSchema = object(
+  {
+    name: optional(string(checkPortName)),
+    containerPort: required(portNumber),
+    hostPort: optional(portNumber),
+    protocol: withDefault(oneOf(['TCP', 'UDP']), 'TCP'),
+  },
+  unsupported.PORT,
+);
+
+/** One `env[]` entry; `value` defaults to "" as in Kubernetes. */
+export const envVarSchema = object({ name: required(string(checkEnvName)), value: withDefault(string(), '') }, unsupported.ENV_VAR);
+
+/** A quantity, read from its text (YAML numbers included: `cpu: 0.5`, `memory: 129e6`). */
+function quantity(resource: 'cpu' | 'memory'): Schema<number> {
+  return (raw, cx) => {
+    const node = cx.deref(raw);
+    if (node === undefined) return undefined;
+    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
+      cx.report(node, `must be a quantity such as ${resource === 'cpu' ? '"100m"' : '"64Mi"'}, not ${describe(node)}`);
+      return undefined;
+    }
+    // A number is read from its text, as Kubernetes reads a JSON number: no float rounding on the way.
+    const reading = readQuantity(typeof node.value === 'string' ? node.value : sourceOf(node), resource);
+    if (reading.ok) return reading.value;
+    cx.report(node, reading.message);
+    return undefined;
+  };
+}
+
+/** Requests or limits: cpu in millicores, memory in bytes. */
+export const amountsSchema = object({ cpu: optional(quantity('cpu')), memory: optional(quantity('memory')) }, unsupported.RESOURCE_NAMES);
+
+/** Requests and limits. As in Kubernetes, a request left out takes its limit, and no request may exceed its limit. */
+export const resourcesSchema = refine(
+  object(
+    { requests: withDefault(amountsSchema, {}), limits: withDefault(amountsSchema, {}) },
+    unsupported.RESOURCES,
+  ),
+  (r, node, cx) => {
+    let ok = true;
+    for (const name of ['cpu', 'memory'] as const) {
+      const request = r.requests[name];
+      const limit = r.limits[name];
+      if (request === undefined || limit === undefined || request <= limit) continue;
+      cx.reportAt(node, ['requests', name], `must not be more than its limit (${limitText(cx, node, name)})`);
+      ok = false;
+    }
+    if (!ok) return undefined;
+    const requests = { ...r.requests };
+    if (requests.cpu === undefined && r.limits.cpu !== undefined) requests.cpu = r.limits.cpu;
+    if (requests.memory === undefined && r.limits.memory !== undefined) requests.memory = r.limits.memory;
+    return { requests, limits: r.limits };
+  },
+);
+
+function limitText(cx: Context, node: Node, name: string): string {
+  const limit = cx.find(node, 'limits', name);
+  return isScalar(limit) ? sourceOf(limit) : name;
+}
+
+/** One container of a pod template, normalized: absent lists are empty. */
+export const containerSchema = refine(
+  object(
+    {
+      name: required(string(checkDnsLabel)),
+      image: required(string(checkImage)),
+      command: withDefault(list(string()), []),
+      args: withDefault(list(string()), []),
+      env: withDefault(list(envVarSchema), []),
+      ports: withDefault(list(portSchema), []),
+      resources: withDefault(resourcesSchema, { requests: {}, limits: {} }),
+      // Absent means Kubernetes' default: Always for an untagged or `:latest` image, else IfNotPresent.
+      imagePullPolicy: optional(oneOf(['Always', 'IfNotPresent', 'Never'])),
+    },
+    unsupported.CONTAINER,
+  ),
+  (c, node, cx) => {
+    const seen = new Set<string>();
+    let ok = true;
+    c.ports.forEach((p, i) => {
+      if (p.name === undefined) return;
+      if (seen.has(p.name)) {
+        cx.reportAt(node, ['ports', i, 'name'], `duplicate port name ${JSON.stringify(p.name)} in this container`);
+        ok = false;
+      }
+      seen.add(p.name);
+    });
+    return ok ? c : undefined;
+  },
+);

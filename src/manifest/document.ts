@@ -1,0 +1,55 @@
+import { isMap, isScalar, type Node } from 'yaml';
+import { configMapSchema } from './configmap.js';
+import { deploymentSchema } from './deployment.js';
+import { hashObject } from './hash.js';
+import { describe, isAbsent, type Context } from './schema.js';
+import type { DesiredObject } from './types.js';
+
+/** What one YAML document turned out to be; `at` is the offset of its `metadata.name`. */
+export type DocumentOutcome =
+  | { type: 'object'; object: DesiredObject; at: number }
+  | { type: 'skipped'; kind: string; name?: string }
+  | { type: 'invalid' };
+
+const SUPPORTED = ['Deployment', 'ConfigMap'] as const;
+
+/** Reads one non-empty document: dispatches on `kind`, validates, normalizes and hashes. */
+export function readDocument(raw: Node, cx: Context, where: { path: string; line: number }, skipKinds: ReadonlySet<string>): DocumentOutcome {
+  const root = cx.deref(raw);
+  if (!isMap(root)) {
+    cx.report(root ?? raw, `a manifest must be a map with apiVersion, kind and metadata, not ${describe(root)}`);
+    return { type: 'invalid' };
+  }
+  const found = cx.find(root, 'kind'); // the map itself when there is no `kind`
+  const kindNode = cx.deref(found) ?? found;
+  const kind = isScalar(kindNode) ? kindNode.value : undefined;
+  if (typeof kind !== 'string') {
+    if (kindNode !== root && !isAbsent(kindNode)) cx.reportAt(root, ['kind'], `must be a string, not ${describe(kindNode)}`);
+    else cx.report(root, `missing required field \`kind\` (supported: ${SUPPORTED.join(', ')})`);
+    return { type: 'invalid' };
+  }
+  if (skipKinds.has(kind)) {
+    const name = cx.find(root, 'metadata', 'name');
+    return isScalar(name) && typeof name.value === 'string' ? { type: 'skipped', kind, name: name.value } : { type: 'skipped', kind };
+  }
+
+  const at = cx.find(root, 'metadata', 'name').range?.[0] ?? 0;
+  const base = { path: where.path, line: where.line };
+  if (kind === 'Deployment') {
+    const d = deploymentSchema(root, cx);
+    if (d === undefined) return { type: 'invalid' };
+    const meaning = { kind, namespace: d.metadata.namespace, name: d.metadata.name, labels: d.metadata.labels, spec: d.spec } as const;
+    return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at };
+  }
+  if (kind === 'ConfigMap') {
+    const c = configMapSchema(root, cx);
+    if (c === undefined) return { type: 'invalid' };
+    const meaning = { kind, namespace: c.metadata.namespace, name: c.metadata.name, labels: c.metadata.labels, spec: { data: c.data } } as const;
+    return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at };
+  }
+  cx.report(
+    kindNode,
+    `kind ${kind} is not supported by berth (supported: ${SUPPORTED.join(', ')}); remove it or list the kind in the source's skip list`,
+  );
+  return { type: 'invalid' };
+}

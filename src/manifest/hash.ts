@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { DesiredObject, PodTemplate } from './types.js';
+
+/** JSON with object keys sorted at every level, so equal values always give the same text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The `hash` of an object: sha256 hex of what it means (kind, namespace, name, labels, spec), not where it is written. */
+export function hashObject(o: Pick<DesiredObject, 'kind' | 'namespace' | 'name' | 'labels' | 'spec'>): string {
+  return sha256(canonicalJson({ kind: o.kind, namespace: o.namespace, name: o.name, labels: o.labels, spec: o.spec }));
+}
+
+/** First 10 hex characters of the sha256 of a pod template: names pods and labels their containers (`berth.hash`). */
+export function templateHash(t: PodTemplate): string {
+  return sha256(canonicalJson(t)).slice(0, 10);
+}

@@ -1,0 +1,53 @@
+import { containerSchema } from './container.js';
+import { labelsSchema, templateMetadataSchema } from './metadata.js';
+import { list, object, oneOf, refine, required, withDefault } from './schema.js';
+import * as unsupported from './unsupported.js';
+
+// The type keeps Kubernetes' three policies so the pod record can carry any of them later (a Job
+// kind); a Deployment accepts only Always, as Kubernetes does.
+const restartPolicy = refine(oneOf(['Always', 'OnFailure', 'Never']), (policy, node, cx): 'Always' | 'OnFailure' | 'Never' | undefined => {
+  if (policy === 'Always') return policy;
+  cx.report(node, `must be Always in a Deployment (as in Kubernetes): its pods are kept running; ${policy} is for Jobs`);
+  return undefined;
+});
+
+const podSpecSchema = refine(
+  object(
+    {
+      containers: required(list(containerSchema, { min: 1 })),
+      nodeSelector: withDefault(labelsSchema, {}),
+      restartPolicy: withDefault(restartPolicy, 'Always'),
+    },
+    unsupported.POD_SPEC,
+  ),
+  (spec, node, cx) => {
+    let ok = true;
+    const names = new Set<string>();
+    const hostPorts = new Map<string, string>();
+    spec.containers.forEach((c, i) => {
+      if (names.has(c.name)) {
+        cx.reportAt(node, ['containers', i, 'name'], `duplicate container name ${JSON.stringify(c.name)}`);
+        ok = false;
+      }
+      names.add(c.name);
+      c.ports.forEach((p, j) => {
+        if (p.hostPort === undefined) return;
+        // A node can publish a port/protocol once: two in one pod could never be scheduled.
+        const key = `${p.hostPort}/${p.protocol}`;
+        const owner = hostPorts.get(key);
+        if (owner !== undefined) {
+          cx.reportAt(node, ['containers', i, 'ports', j, 'hostPort'], `hostPort ${key} is already used in this pod by container ${JSON.stringify(owner)}`);
+          ok = false;
+        }
+        hostPorts.set(key, c.name);
+      });
+    });
+    return ok ? spec : undefined;
+  },
+);
+
+/** A pod template, flattened to what a pod runs: template labels plus the pod spec. */
+export const podTemplateSchema = refine(
+  object({ metadata: withDefault(templateMetadataSchema, { labels: {} }), spec: required(podSpecSchema) }),
+  (t) => ({ labels: t.metadata.labels, containers: t.spec.containers, nodeSelector: t.spec.nodeSelector, restartPolicy: t.spec.restartPolicy }),
+);

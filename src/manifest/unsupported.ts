@@ -1,0 +1,125 @@
+// Kubernetes fields berth knows and refuses, each with the reason and the fix. A field in none
+// of these tables and not supported is a plain unknown field (a typo gets a suggestion).
+
+const no = (why: string): string => `a Kubernetes field berth does not support (${why}); remove it`;
+const notYet = (what: string): string => `a Kubernetes field berth does not support yet (${what}); remove it`;
+
+// NOTE: what a container may do on its host is decided by whoever runs the agents. A push must
+// never be able to widen it, so these are refused outright, not "not yet".
+const PRIVILEGE =
+  "a Kubernetes field berth never takes from a repository: privileges are the operator's policy (agent flags), never the repository's; remove it";
+const CLUSTER_SET = 'set by the cluster, not by the repository; remove it';
+
+/** ObjectMeta fields other than name, namespace, labels and annotations. */
+export const METADATA: Readonly<Record<string, string>> = {
+  generateName: no('berth needs a fixed `name` to track the object across commits'),
+  uid: CLUSTER_SET,
+  resourceVersion: CLUSTER_SET,
+  generation: CLUSTER_SET,
+  deletionTimestamp: CLUSTER_SET,
+  deletionGracePeriodSeconds: CLUSTER_SET,
+  managedFields: CLUSTER_SET,
+  selfLink: CLUSTER_SET,
+  ownerReferences: no('objects in a repository have no owners but the repository'),
+  finalizers: no('berth deletes an object when it leaves the repository'),
+};
+
+/** DeploymentSpec fields other than replicas, selector, strategy, template and revisionHistoryLimit. */
+export const DEPLOYMENT_SPEC: Readonly<Record<string, string>> = {
+  minReadySeconds: notYet('a pod counts as available as soon as it is ready'),
+  progressDeadlineSeconds: notYet('rollouts have no deadline'),
+  paused: no('to stop a rollout, revert or change the commit'),
+};
+
+/** LabelSelector fields other than matchLabels. */
+export const SELECTOR: Readonly<Record<string, string>> = {
+  matchExpressions: no('a Deployment selects its pods by `matchLabels` only'),
+};
+
+/** PodSpec fields other than containers, nodeSelector and restartPolicy. */
+export const POD_SPEC: Readonly<Record<string, string>> = {
+  volumes: notYet('berth does not manage volumes'),
+  initContainers: notYet('berth does not run init containers'),
+  ephemeralContainers: no('berth has no ephemeral debug containers'),
+  serviceAccountName: no('berth has no service accounts'),
+  serviceAccount: no('berth has no service accounts'),
+  automountServiceAccountToken: no('berth has no service accounts'),
+  imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),
+  terminationGracePeriodSeconds: notYet('containers are stopped with the agent\'s grace period'),
+  activeDeadlineSeconds: no('Deployment pods run until replaced'),
+  nodeName: no('berth\'s scheduler places every pod; to pin pods, use `nodeSelector` with the node\'s labels'),
+  affinity: notYet('the scheduler places pods by `nodeSelector` only'),
+  tolerations: notYet('the scheduler places pods by `nodeSelector` only'),
+  topologySpreadConstraints: notYet('the scheduler places pods by `nodeSelector` only'),
+  schedulerName: no('berth has one scheduler'),
+  priorityClassName: notYet('pods have no priorities'),
+  priority: notYet('pods have no priorities'),
+  preemptionPolicy: notYet('pods have no priorities'),
+  schedulingGates: no('the scheduler places every pod as soon as it can'),
+  dnsPolicy: no('berth does not manage pod DNS'),
+  dnsConfig: no('berth does not manage pod DNS'),
+  hostname: no('berth does not manage pod host names'),
+  subdomain: no('berth does not manage pod host names'),
+  setHostnameAsFQDN: no('berth does not manage pod host names'),
+  hostAliases: no('berth does not manage pod host names'),
+  enableServiceLinks: no('berth has no Services'),
+  readinessGates: notYet('readiness is the containers\' state'),
+  runtimeClassName: no('every container runs on the node\'s Docker runtime'),
+  overhead: no('every container runs on the node\'s Docker runtime'),
+  os: no('every container runs on the node\'s Docker runtime'),
+  resources: notYet('set `resources` on each container'),
+  resourceClaims: no('berth has no dynamic resource allocation'),
+  securityContext: PRIVILEGE,
+  hostNetwork: PRIVILEGE,
+  hostPID: PRIVILEGE,
+  hostIPC: PRIVILEGE,
+  hostUsers: PRIVILEGE,
+  shareProcessNamespace: PRIVILEGE,
+};
+
+/** Container fields other than name, image, command, args, env, ports, resources and imagePullPolicy. */
+export const CONTAINER: Readonly<Record<string, string>> = {
+  livenessProbe: notYet('berth does not run probes'),
+  readinessProbe: notYet('berth does not run probes'),
+  startupProbe: notYet('berth does not run probes'),
+  lifecycle: notYet('berth does not run lifecycle hooks'),
+  volumeMounts: notYet('berth does not manage volumes'),
+  envFrom: notYet('list each variable under `env` with a `value`'),
+  workingDir: notYet('set the working directory in the image'),
+  terminationMessagePath: no('berth reads a failed container\'s state from Docker'),
+  terminationMessagePolicy: no('berth reads a failed container\'s state from Docker'),
+  stdin: no('berth runs containers detached, without a terminal'),
+  stdinOnce: no('berth runs containers detached, without a terminal'),
+  tty: no('berth runs containers detached, without a terminal'),
+  resizePolicy: no('a change of resources replaces the pod'),
+  restartPolicy: no('containers restart as their pod\'s `restartPolicy` says'),
+  securityContext: PRIVILEGE,
+  volumeDevices: PRIVILEGE,
+};
+
+/** ContainerPort fields other than name, containerPort, hostPort and protocol. */
+export const PORT: Readonly<Record<string, string>> = {
+  hostIP: notYet('a hostPort is published on every address of the node'),
+};
+
+/** EnvVar fields other than name and value. */
+export const ENV_VAR: Readonly<Record<string, string>> = {
+  valueFrom: notYet('write the `value` itself'),
+};
+
+/** ResourceRequirements fields other than requests and limits. */
+export const RESOURCES: Readonly<Record<string, string>> = {
+  claims: no('berth has no dynamic resource allocation'),
+};
+
+/** Resource names other than cpu and memory. */
+export const RESOURCE_NAMES: Readonly<Record<string, string>> = {
+  'ephemeral-storage': notYet('berth accounts for cpu and memory only'),
+  'nvidia.com/gpu': notYet('berth accounts for cpu and memory only'),
+};
+
+/** ConfigMap fields other than data. */
+export const CONFIG_MAP: Readonly<Record<string, string>> = {
+  binaryData: notYet('put text under `data`'),
+  immutable: no('a ConfigMap changes when its file changes'),
+};

@@ -1,0 +1,124 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { formatError, objectKey, parseFiles, type ManifestFile } from '../../../src/manifest/index.js';
+
+// Real manifests from public projects (see /work/shared/compat/README.md): berth accepts the
+// Deployments whose fields it supports, with Kubernetes' meaning, and names everything else.
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const compatDir = path.resolve(projectRoot, '../shared/compat');
+const files: ManifestFile[] = readdirSync(compatDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => ({ path: f, text: readFileSync(path.join(compatDir, f), 'utf8') }));
+
+const SERVICE = "kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it or list the kind in the source's skip list";
+const PROBES = 'a Kubernetes field berth does not support yet (berth does not run probes); remove it';
+const NO_SA = 'a Kubernetes field berth does not support (berth has no service accounts); remove it';
+const VOLUMES = 'a Kubernetes field berth does not support yet (berth does not manage volumes); remove it';
+const C = 'spec.template.spec.containers[0]';
+
+const EXPECTED_ERRORS: Record<string, string[]> = {
+  'guestbook-frontend-deployment.yaml': [],
+  'guestbook-ui-deployment.yaml': [],
+  'podinfo-deployment.yaml': [
+    '6:3: spec.minReadySeconds: a Kubernetes field berth does not support yet (a pod counts as available as soon as it is ready); remove it',
+    '8:3: spec.progressDeadlineSeconds: a Kubernetes field berth does not support yet (rollouts have no deadline); remove it',
+    `50:9: ${C}.livenessProbe: ${PROBES}`,
+    `59:9: ${C}.readinessProbe: ${PROBES}`,
+  ],
+  'shop-cartservice.yaml': [
+    `28:7: spec.template.spec.serviceAccountName: ${NO_SA}`,
+    "29:7: spec.template.spec.terminationGracePeriodSeconds: a Kubernetes field berth does not support yet (containers are stopped with the agent's grace period); remove it",
+    `45:9: ${C}.readinessProbe: ${PROBES}`,
+    `49:9: ${C}.livenessProbe: ${PROBES}`,
+    `56:7: ${SERVICE}`,
+  ],
+  'shop-frontend.yaml': [
+    `32:7: spec.template.spec.serviceAccountName: ${NO_SA}`,
+    `38:11: ${C}.readinessProbe: ${PROBES}`,
+    `46:11: ${C}.livenessProbe: ${PROBES}`,
+    `92:7: ${SERVICE}`,
+    `105:7: ${SERVICE}`,
+  ],
+  'shop-redis.yaml': [
+    `30:16: ${C}.image: invalid image reference "gcr.io/google-samples/microservices-demo/redis:alpine:v0.3.6": more than one tag (":alpine:v0.3.6"); a reference is name[:tag][@digest], e.g. "redis:7-alpine"`,
+    `33:9: ${C}.readinessProbe: ${PROBES}`,
+    `37:9: ${C}.livenessProbe: ${PROBES}`,
+    `41:9: ${C}.volumeMounts: ${VOLUMES}`,
+    `51:7: spec.template.spec.volumes: ${VOLUMES}`,
+    `56:7: ${SERVICE}`,
+  ],
+};
+
+describe('shared/compat manifests', () => {
+  it('are all covered here', () => {
+    expect(files.map((f) => f.path)).toEqual(Object.keys(EXPECTED_ERRORS).sort());
+  });
+
+  it.each(Object.entries(EXPECTED_ERRORS))('%s: every unsupported thing named at file:line:col', (name, expected) => {
+    const file = files.find((f) => f.path === name);
+    if (file === undefined) throw new Error(`missing ${name}`);
+    expect(parseFiles([file]).errors.map(formatError)).toEqual(expected.map((e) => `${name}:${e}`));
+  });
+
+  it('accepts exactly the Deployments whose fields berth supports, all files at once', () => {
+    const { objects, errors } = parseFiles(files);
+    expect(objects.map((o) => `${o.path} ${objectKey(o)}`)).toEqual([
+      'guestbook-frontend-deployment.yaml Deployment/default/frontend',
+      'guestbook-ui-deployment.yaml Deployment/default/guestbook-ui',
+    ]);
+    expect(errors).toHaveLength(Object.values(EXPECTED_ERRORS).flat().length);
+  });
+
+  it('reads the guestbook frontend with Kubernetes’ meaning', () => {
+    const [frontend] = parseFiles(files.filter((f) => f.path === 'guestbook-frontend-deployment.yaml')).objects;
+    expect(frontend?.spec).toEqual({
+      replicas: 3,
+      strategy: { type: 'RollingUpdate', maxSurge: '25%', maxUnavailable: '25%' },
+      template: {
+        labels: { app: 'guestbook', tier: 'frontend' },
+        nodeSelector: {},
+        restartPolicy: 'Always',
+        containers: [
+          {
+            name: 'php-redis',
+            image: 'gcr.io/google-samples/gb-frontend:v4',
+            command: [],
+            args: [],
+            env: [{ name: 'GET_HOSTS_FROM', value: 'dns' }],
+            ports: [{ containerPort: 80, protocol: 'TCP' }],
+            resources: { requests: { cpu: 100, memory: 104857600 }, limits: {} },
+          },
+        ],
+      },
+    });
+  });
+
+  it('reads guestbook-ui’s `100m` memory as Kubernetes does: 0.1 byte, rounded up to 1', () => {
+    const [ui] = parseFiles(files.filter((f) => f.path === 'guestbook-ui-deployment.yaml')).objects;
+    expect(ui).toMatchObject({ name: 'guestbook-ui', spec: { replicas: 3, template: { labels: { app: 'guestbook-ui', owner: 'dan' } } } });
+    expect(ui?.kind === 'Deployment' && ui.spec.template.containers[0]?.resources).toEqual({ requests: { memory: 1 }, limits: { memory: 1 } });
+  });
+
+  it('leaves Services alone when the source skips them, and reports the skips', () => {
+    const { errors, skipped } = parseFiles(files, { skipKinds: ['Service'] });
+    expect(errors.map(formatError).filter((e) => e.includes('kind Service'))).toEqual([]);
+    expect(skipped.map((s) => `${s.path}:${s.line} ${s.kind} ${s.name ?? ''}`)).toEqual([
+      'shop-cartservice.yaml:55 Service cartservice',
+      'shop-frontend.yaml:91 Service frontend',
+      'shop-frontend.yaml:104 Service frontend-external',
+      'shop-redis.yaml:55 Service redis-cart',
+    ]);
+  });
+
+  it('never crashes, even on any prefix of a file', () => {
+    for (const file of files) {
+      for (let end = 0; end <= file.text.length; end += 7) {
+        const result = parseFiles([{ path: file.path, text: file.text.slice(0, end) }]);
+        for (const e of result.errors) expect(formatError(e)).toMatch(new RegExp(`^${file.path}:\\d+:\\d+: \\S`));
+      }
+    }
+  });
+});
