@@ -1,0 +1,22 @@
+// npm run bench -- NAME [--json]: run one benchmark (or all) and report it against its named peer.
+import { e2eLatency } from './e2e-latency.js';
+import type { Bench, Result } from './result.js';
+import { formatResult } from './result.js';
+
+const benches: Record<string, Bench> = { 'e2e-latency': e2eLatency };
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const names = args.filter((a) => !a.startsWith('--'));
+const unknown = names.filter((n) => !(n in benches));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}\n`);
+  process.exit(2);
+}
+for (const name of names.length > 0 ? names : Object.keys(benches)) {
+  const bench = benches[name];
+  if (!bench) continue;
+  const results: Result[] = await bench.run((line) => process.stderr.write(`${line}\n`));
+  for (const r of results) process.stdout.write(`${json ? JSON.stringify(r) : formatResult(r)}\n`);
+}
+process.exit(0);

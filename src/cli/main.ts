@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { BerthError, messageOf } from '../errors.js';
+import { runValidate } from './validate.js';
+import { runComponent, runUp, type ConnectionFlags, type UpFlags } from './up.js';
+
+const program = new Command('berth')
+  .description('GitOps reconciler for containers: git push → etcd → scheduler → node agents → Docker')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+const connection = (cmd: Command): Command =>
+  cmd
+    .option('--etcd <urls>', 'etcd endpoints, comma-separated (`berth up` starts its own etcd without it)')
+    .option('--prefix <prefix>', 'etcd key prefix', '/berth')
+    .option('--docker <socket|url>', 'Docker engine (default: DOCKER_HOST, then /var/run/docker.sock)')
+    .option('--log-level <level>', 'log level: debug, info, warn, error', 'info');
+
+const source = (cmd: Command): Command =>
+  cmd
+    .requiredOption('--repo <url|path>', 'Git repository: an http(s) URL or a local path')
+    .option('--branch <branch>', 'branch to follow', 'main')
+    .option('--path <dir>', 'folder of the repository holding the manifests', '.')
+    .option('--source <name>', 'name of this source in etcd', 'default')
+    .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
+    .option('--data-dir <dir>', 'where berth keeps its etcd and repository mirrors', '.berth');
+
+const agent = (cmd: Command): Command =>
+  cmd
+    .option('--node <name>', 'node name of this agent (default: the hostname)')
+    .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0');
+
+connection(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent'))))
+  .action((flags: UpFlags) => runUp(flags));
+
+connection(source(program.command('sync').description('run the Git sync of one source'))).action((flags: UpFlags) => runComponent('sync', flags));
+connection(program.command('controller').description('run the controller: deployments → pods')).action((flags: ConnectionFlags) =>
+  runComponent('controller', flags),
+);
+connection(program.command('scheduler').description('run the scheduler: pods → nodes')).action((flags: ConnectionFlags) =>
+  runComponent('scheduler', flags),
+);
+connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers'))).action((flags: UpFlags) =>
+  runComponent('agent', flags),
+);
+
+program
+  .command('validate')
+  .description('validate manifest files or folders; exit 0 if valid, 1 with file:line:col: message lines if not')
+  .argument('<paths...>', 'files or folders')
+  .addOption(new Option('-q, --quiet', 'print errors only'))
+  .action(async (paths: string[], flags: { quiet?: boolean }) => {
+    process.exitCode = await runValidate(paths, flags);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`berth: ${messageOf(err)}\n`);
+  if (process.env.BERTH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+  process.exit(err instanceof BerthError ? 1 : 70);
+}

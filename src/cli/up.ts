@@ -1,0 +1,113 @@
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger, redactUrl, type Logger } from '../log.js';
+import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
+import { GitSource, startSync } from '../sync/index.js';
+import { startController } from '../controller/index.js';
+import { startScheduler } from '../scheduler/index.js';
+import { DockerRuntime, startAgent } from '../agent/index.js';
+import { parseDuration } from './duration.js';
+
+/** Flags every component takes. */
+export interface ConnectionFlags {
+  etcd?: string;
+  prefix: string;
+  docker?: string;
+  logLevel: string;
+}
+
+/** Flags of `berth up` (and of the components that need a source or a node). */
+export interface UpFlags extends ConnectionFlags {
+  repo: string;
+  branch: string;
+  path: string;
+  source: string;
+  interval: string;
+  dataDir: string;
+  node?: string;
+  hostIp: string;
+}
+
+type Stopper = () => Promise<void>;
+
+/** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */
+export async function runUp(flags: UpFlags): Promise<void> {
+  const log = createLogger({ level: flags.logLevel });
+  await runStack(log, async (stops) => {
+    // The cheap checks first, so a wrong flag never leaves an etcd behind.
+    const git = sourceOf(flags);
+    await git.head();
+    const runtime = new DockerRuntime({ docker: flags.docker });
+    await runtime.ping();
+    const store = await connectStore(flags, stops, true);
+    const node = flags.node ?? os.hostname();
+    stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval') })).stop);
+    stops.push((await startController({ store, log })).stop);
+    stops.push((await startScheduler({ store, log })).stop);
+    stops.push((await startAgent({ store, runtime, node, log, hostIp: flags.hostIp })).stop);
+    log.info({ repo: redactUrl(flags.repo), branch: flags.branch, path: flags.path, node }, 'berth is up');
+  });
+}
+
+/** One component alone, against an existing etcd (default http://127.0.0.1:2379). */
+export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'agent', flags: UpFlags | ConnectionFlags): Promise<void> {
+  const log = createLogger({ level: flags.logLevel });
+  await runStack(log, async (stops) => {
+    if (component === 'sync' && 'repo' in flags) {
+      const git = sourceOf(flags);
+      await git.head();
+      const store = await connectStore(flags, stops, false);
+      stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval') })).stop);
+    } else if (component === 'agent' && 'hostIp' in flags) {
+      const runtime = new DockerRuntime({ docker: flags.docker });
+      await runtime.ping();
+      const store = await connectStore(flags, stops, false);
+      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp })).stop);
+    } else if (component === 'controller') {
+      stops.push((await startController({ store: await connectStore(flags, stops, false), log })).stop);
+    } else if (component === 'scheduler') {
+      stops.push((await startScheduler({ store: await connectStore(flags, stops, false), log })).stop);
+    }
+    log.info({ component }, `berth ${component} is running`);
+  });
+}
+
+function sourceOf(flags: UpFlags): GitSource {
+  return new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir) });
+}
+
+async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stops: Stopper[], mayStartEtcd: boolean): Promise<Store> {
+  let endpoints = flags.etcd?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!endpoints || endpoints.length === 0) {
+    if (mayStartEtcd) {
+      const etcd = await startLocalEtcd(path.resolve(flags.dataDir ?? '.berth', 'etcd'));
+      stops.push(etcd.stop);
+      endpoints = [etcd.endpoint];
+    } else {
+      endpoints = ['http://127.0.0.1:2379'];
+    }
+  }
+  const store = await EtcdStore.connect(endpoints, flags.prefix);
+  stops.push(() => store.close());
+  return store;
+}
+
+/** Start what `start` starts, run until SIGINT/SIGTERM, then stop it all in reverse order; also on a failed start. */
+async function runStack(log: Logger, start: (stops: Stopper[]) => Promise<void>): Promise<void> {
+  const stops: Stopper[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log.warn({ err }, 'stop failed'));
+  };
+  try {
+    await start(stops);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log.info('stopping');
+  await stopAll();
+}

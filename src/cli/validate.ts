@@ -1,0 +1,16 @@
+import { formatError, parseFiles } from '../manifest/index.js';
+import { readManifestPaths } from '../sync/index.js';
+
+/** `berth validate`: print every error as file:line:col: message; the exit code says valid (0) or not (1). */
+export async function runValidate(paths: string[], flags: { quiet?: boolean }): Promise<number> {
+  const files = await readManifestPaths(paths);
+  const { objects, errors } = parseFiles(files);
+  for (const e of errors) process.stdout.write(`${formatError(e)}\n`);
+  if (!flags.quiet) {
+    const summary = errors.length === 0
+      ? `${files.length} file(s), ${objects.length} object(s): valid`
+      : `${files.length} file(s): ${errors.length} error(s)`;
+    process.stderr.write(`${summary}\n`);
+  }
+  return errors.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { InvalidInputError, UnavailableError } from '../errors.js';
+import { redactUrl } from '../log.js';
+import { isManifestPath } from '../manifest/index.js';
+
+/** A commit at the head of the source branch. */
+export interface HeadCommit {
+  commit: string;
+  author: string;
+  message: string;
+  time: string;
+}
+
+/** Where a source's Git data lives: a local repository read in place, or a remote mirrored into the data dir. */
+export interface GitSourceOptions {
+  repo: string;
+  branch: string;
+  /** Folder inside the repository holding the manifests ('.' for all). */
+  path: string;
+  /** For remote repositories: where the bare mirror is kept. */
+  dataDir: string;
+}
+
+/** Reads commits and manifest files of one branch; remote repositories are fetched without checkout. */
+export class GitSource {
+  private readonly cache = {};
+  private readonly remote: boolean;
+  private readonly gitdir: string;
+  private readonly subdir: string;
+
+  constructor(private readonly opts: GitSourceOptions) {
+    this.remote = /^https?:\/\//.test(opts.repo);
+    this.gitdir = this.remote ? path.join(opts.dataDir, 'repos', createHash('sha256').update(opts.repo).digest('hex').slice(0, 16)) : localGitdir(opts.repo);
+    this.subdir = normalizeSubdir(opts.path);
+  }
+
+  /** Where the repository's refs live (for change watchers); undefined for remotes. */
+  get localGitdir(): string | undefined {
+    return this.remote ? undefined : this.gitdir;
+  }
+
+  /** Resolve the branch head (fetching new objects from a remote first). */
+  async head(): Promise<HeadCommit> {
+    const commit = this.remote ? await this.fetchHead() : await this.resolveLocal();
+    const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache });
+    return {
+      commit,
+      author: `${c.author.name} <${c.author.email}>`,
+      message: c.message.trim(),
+      time: new Date(c.committer.timestamp * 1000).toISOString(),
+    };
+  }
+
+  /** Every manifest file under the source path at `commit`, with paths relative to the repository root. */
+  async files(commit: string): Promise<{ path: string; text: string }[]> {
+    const out: { path: string; text: string }[] = [];
+    let root: string;
+    try {
+      root = this.subdir === '' ? commit : (await git.readTree({ fs, gitdir: this.gitdir, oid: commit, filepath: this.subdir, cache: this.cache })).oid;
+    } catch (cause) {
+      throw new InvalidInputError('ENOPATH', `path '${this.subdir}' does not exist in commit ${commit.slice(0, 7)} of ${redactUrl(this.opts.repo)}`, {
+        hint: 'pass --path with a folder of the repository',
+        cause,
+      });
+    }
+    await this.collect(root, this.subdir, out);
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  private async collect(treeOid: string, prefix: string, out: { path: string; text: string }[]): Promise<void> {
+    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid: treeOid, cache: this.cache });
+    await Promise.all(
+      tree.map(async (e) => {
+        const p = prefix === '' ? e.path : `${prefix}/${e.path}`;
+        if (e.type === 'tree') return this.collect(e.oid, p, out);
+        if (e.type !== 'blob' || !isManifestPath(p)) return;
+        const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: e.oid, cache: this.cache });
+        out.push({ path: p, text: Buffer.from(blob).toString('utf8') });
+      }),
+    );
+  }
+
+  private async resolveLocal(): Promise<string> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.opts.branch}` });
+    } catch (cause) {
+      const branches = await git.listBranches({ fs, gitdir: this.gitdir }).catch(() => []);
+      throw missingBranch(this.opts, branches, cause);
+    }
+  }
+
+  private async fetchHead(): Promise<string> {
+    const url = this.opts.repo;
+    let refs: { ref: string; oid: string }[];
+    try {
+      refs = await git.listServerRefs({ http, url, prefix: 'refs/heads/' });
+    } catch (cause) {
+      throw new UnavailableError('EREPOUNREACHABLE', `cannot reach repository ${redactUrl(url)}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        hint: 'check the --repo URL and that the Git server is up',
+        cause,
+      });
+    }
+    const head = refs.find((r) => r.ref === `refs/heads/${this.opts.branch}`);
+    if (!head) throw missingBranch(this.opts, refs.map((r) => r.ref.replace('refs/heads/', '')));
+    if (!(await this.hasCommit(head.oid))) {
+      await fs.promises.mkdir(this.gitdir, { recursive: true });
+      await git.init({ fs, gitdir: this.gitdir, bare: true });
+      await git.addRemote({ fs, gitdir: this.gitdir, remote: 'origin', url, force: true });
+      try {
+        await git.fetch({ fs, http, gitdir: this.gitdir, remote: 'origin', ref: this.opts.branch, singleBranch: true, tags: false, cache: this.cache });
+      } catch (cause) {
+        throw new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${redactUrl(url)}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+          hint: 'check the Git server; berth retries',
+          cause,
+        });
+      }
+    }
+    return head.oid;
+  }
+
+  private async hasCommit(oid: string): Promise<boolean> {
+    try {
+      await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.cache });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function missingBranch(opts: GitSourceOptions, branches: string[], cause?: unknown): InvalidInputError {
+  const known = branches.length > 0 ? `: it has ${branches.sort().join(', ')}` : '';
+  return new InvalidInputError('ENOBRANCH', `branch '${opts.branch}' not found in ${redactUrl(opts.repo)}${known}`, {
+    hint: 'pass --branch with an existing branch',
+    cause,
+  });
+}
+
+/** A work tree's `.git`, or the folder itself when it is a bare repository. */
+function localGitdir(repo: string): string {
+  const abs = path.resolve(repo);
+  const dotGit = path.join(abs, '.git');
+  if (fs.existsSync(dotGit)) return dotGit;
+  if (fs.existsSync(path.join(abs, 'HEAD')) && fs.existsSync(path.join(abs, 'objects'))) return abs;
+  throw new InvalidInputError('ENOREPO', `${repo} is not a Git repository`, { hint: 'pass --repo with a repository path or an http(s) URL' });
+}
+
+function normalizeSubdir(p: string): string {
+  const n = path.posix.normalize(p.replace(/\\/g, '/')).replace(/^\.\/?/, '').replace(/\/+$/, '');
+  return n === '.' ? '' : n;
+}

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
+import type { Logger } from '../log.js';
+import { formatError, parseFiles } from '../manifest/index.js';
+import { decode, historyPrefix, startLoop, type Store } from '../store/index.js';
+import { applyCommit, readSealed, recordRejected } from './apply.js';
+import type { GitSource } from './source.js';
+
+/** A running sync of one source. */
+export interface Sync {
+  /** Look at the branch head now (a webhook or a test calls this). */
+  kick(): void;
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of one source's sync. */
+export interface SyncOptions {
+  store: Store;
+  log: Logger;
+  git: GitSource;
+  /** The source's name: the `<source>` of desired/, sources/ and history/ keys. */
+  source: string;
+  /** Poll interval; local repositories are also watched for ref changes. */
+  intervalMs: number;
+  now?: () => Date;
+}
+
+/**
+ * Keep etcd's desired state of `source` equal to the branch head: one sealed apply per new commit,
+ * a history record (and nothing else) for a rejected one. The first head is read before returning,
+ * so an unreachable repository or a missing branch fails the start with its own error.
+ */
+export async function startSync(opts: SyncOptions): Promise<Sync> {
+  const { store, git, source } = opts;
+  const log = opts.log.child({ component: 'sync', source });
+  const now = opts.now ?? (() => new Date());
+  await git.head();
+
+  // The last commit looked at and rejected, read back from history so a restart does not record it twice.
+  let rejected = await lastRejected(store, source);
+
+  const reconcile = async (): Promise<void> => {
+    const head = await git.head();
+    const { seal } = await readSealed(store, source);
+    if (seal?.commit === head.commit || rejected === head.commit) return;
+    const files = await git.files(head.commit);
+    const { objects, errors } = parseFiles(files);
+    if (errors.length > 0) {
+      const lines = errors.map(formatError);
+      await recordRejected(store, source, head, lines, now());
+      rejected = head.commit;
+      log.warn({ commit: head.commit, errors: lines }, `rejected commit ${head.commit.slice(0, 7)}: ${lines.length} error(s); what runs is unchanged`);
+      return;
+    }
+    const started = Date.now();
+    const { plan } = await applyCommit(store, source, head, objects, now());
+    rejected = undefined;
+    log.info(
+      { commit: head.commit, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length, ms: Date.now() - started },
+      `applied commit ${head.commit.slice(0, 7)}`,
+    );
+  };
+
+  const loop = await startLoop({ store, log, watch: [], reconcile, resyncMs: opts.intervalMs });
+  const watcher = git.localGitdir ? watchRefs(git.localGitdir, loop.kick) : undefined;
+
+  return {
+    kick: loop.kick,
+    idle: loop.idle,
+    stop: async () => {
+      await watcher?.close();
+      await loop.stop();
+    },
+  };
+}
+
+/**
+ * Ref changes of a local repository wake the sync at once. Events are hints only: the poll stays as
+ * a fallback, and refs are always resolved through git (a pack-refs removes loose ref files).
+ */
+function watchRefs(gitdir: string, kick: () => void): FSWatcher {
+  const w = chokidarWatch([path.join(gitdir, 'HEAD'), path.join(gitdir, 'packed-refs'), path.join(gitdir, 'refs')], {
+    ignoreInitial: true,
+  });
+  w.on('all', kick);
+  // NOTE: a commit made right after 'ready' can be missed, so look once more then.
+  w.on('ready', kick);
+  return w;
+}
+
+async function lastRejected(store: Store, source: string): Promise<string | undefined> {
+  const { entries } = await store.list(historyPrefix(source));
+  const last = entries.at(-1);
+  if (!last) return undefined;
+  const record = decode('history', last.key, last.value);
+  return record.outcome === 'rejected' ? record.commit : undefined;
+}

@@ -1,0 +1,112 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runBerth } from '../support/berth.js';
+import { createRepo, type TestRepo } from '../support/repo.js';
+import { uniqueName } from '../support/names.js';
+
+// Each error a user can hit at start: one line on stderr that names the fix, a non-zero exit, no stack.
+describe('berth up refuses to start with one clear line', () => {
+  let repo: TestRepo;
+  let dataDir = '';
+  let emptyBin = '';
+
+  beforeAll(async () => {
+    repo = await createRepo(inject('gitRoot'), uniqueName('errs'));
+    await repo.write('app.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {a: b}\n');
+    await repo.commit('one config map');
+    await repo.push();
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-errs-'));
+    emptyBin = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-nobin-'));
+  });
+  afterAll(async () => {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await fs.rm(emptyBin, { recursive: true, force: true });
+  });
+
+  const base = (): string[] => ['--data-dir', dataDir, '--docker', inject('dockerHost'), '--node', uniqueName('n')];
+
+  it.each([
+    {
+      name: 'a missing etcd binary',
+      args: (): string[] => ['up', '--repo', repo.workDir, ...base()],
+      env: (): NodeJS.ProcessEnv => ({ ...process.env, PATH: emptyBin }),
+      line: /^berth: etcd not found on PATH; install it \(apt-get install etcd-server\) or pass --etcd <url>/,
+    },
+    {
+      name: 'an unreachable Docker',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--data-dir', dataDir, '--docker', 'unix:///nonexistent/docker.sock'],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: cannot reach Docker at .*nonexistent\/docker\.sock.*; start dockerd or pass --docker <socket\|url>/,
+    },
+    {
+      name: 'an unreachable repository URL',
+      args: (): string[] => ['up', '--repo', 'http://127.0.0.1:9/nothing.git', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: cannot reach repository http:\/\/127\.0\.0\.1:9\/nothing\.git: .*; check the --repo URL/,
+    },
+    {
+      name: 'a missing branch (remote)',
+      args: (): string[] => ['up', '--repo', repo.url(inject('gitBaseUrl')), '--branch', 'nope', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: branch 'nope' not found in http:\/\/.*: it has main; pass --branch with an existing branch/,
+    },
+    {
+      name: 'a missing branch (local path)',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--branch', 'nope', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: branch 'nope' not found in .*: it has main; pass --branch with an existing branch/,
+    },
+    {
+      name: 'a folder that is not a repository',
+      args: (): string[] => ['up', '--repo', emptyBin, ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: .* is not a Git repository; pass --repo with a repository path or an http\(s\) URL/,
+    },
+    {
+      name: 'an unreachable etcd',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--etcd', 'http://127.0.0.1:9', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: cannot reach etcd at http:\/\/127\.0\.0\.1:9; start etcd there/,
+    },
+  ])('$name', async ({ args, env, line }) => {
+    const res = await runBerth(args(), { env: env() });
+    expect(res.code).toBe(1);
+    const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(line);
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('berth validate', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-validate-'));
+    await fs.writeFile(path.join(dir, 'good.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good}\ndata: {k: v}\n');
+    await fs.mkdir(path.join(dir, 'bad'));
+    await fs.writeFile(path.join(dir, 'bad', 'svc.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\n');
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('exits 0 for valid files', async () => {
+    const res = await runBerth(['validate', path.join(dir, 'good.yaml')]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe('');
+  });
+
+  it('exits 1 with file:line:col: message lines for invalid ones', async () => {
+    const res = await runBerth(['validate', dir], { cwd: dir });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/^bad\/svc\.yaml:2:7: kind Service is not supported/m);
+  });
+
+  it('names a path that does not exist', async () => {
+    const res = await runBerth(['validate', path.join(dir, 'nope.yaml')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/nope\.yaml: no such file or directory/);
+  });
+});

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OutputTail, terminate } from './process.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(root, 'src/cli/main.ts');
+const tsxLoader = path.join(root, 'node_modules/tsx/dist/loader.mjs');
+
+/** Arguments that run the berth CLI from source with node (tsx loader), whatever PATH says. */
+function argv(args: string[]): string[] {
+  return ['--import', tsxLoader, cli, ...args];
+}
+
+/** A berth process running in the background (for `berth up` and the components). */
+export interface BerthProcess {
+  child: ChildProcess;
+  output: OutputTail;
+  stop(): Promise<void>;
+}
+
+/** Start `berth ARGS...` in the background; its stderr/stdout tail is kept for failure messages. */
+export function spawnBerth(args: string[], env: NodeJS.ProcessEnv = process.env): BerthProcess {
+  const child = spawn(process.execPath, argv(args), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = new OutputTail(20_000);
+  child.stdout?.on('data', (c: Buffer) => output.push(c));
+  child.stderr?.on('data', (c: Buffer) => output.push(c));
+  return { child, output, stop: () => terminate(child, 15_000) };
+}
+
+/** Run `berth ARGS...` to completion. */
+export function runBerth(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv(args), { cwd: opts.cwd ?? root, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`berth ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 60_000} ms; output: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
