@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { PODS, SOURCES, decode, podKey, startLoop, type PodRecord, type Store } from '../store/index.js';
 import { applyPodPlan } from './apply.js';
 import { readSealedDeployments } from './desired.js';
-import { ReportOnce } from './once.js';
+import { ReportOnce } from '../report-once.js';
 import { planPods } from './pods.js';
 
 /** How to run the controller. */

@@ -4,7 +4,7 @@ import {
   MAX_TXN_OPS, NODES, PODS, bindingKey, decode, encode, nodeKey, podKey, startLoop,
   type BindingRecord, type Entry, type PodRecord, type Store, type StoredRecord, type Txn,
 } from '../store/index.js';
-import { ReportOnce } from './once.js';
+import { ReportOnce } from '../report-once.js';
 import { DEFAULT_PROFILE, schedule, type Bind, type Profile } from './schedule.js';
 
 /** How to run the scheduler. */
