@@ -25,6 +25,7 @@ const source = (cmd: Command): Command =>
     .option('--path <dir>', 'folder of the repository holding the manifests', '.')
     .option('--source <name>', 'name of this source in etcd', 'default')
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
+    .option('--skip-kind <kind...>', 'kinds to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes)', [])
     .option('--data-dir <dir>', 'where berth keeps its etcd and repository mirrors', '.berth');
 
 const agent = (cmd: Command): Command =>
@@ -50,8 +51,9 @@ program
   .command('validate')
   .description('validate manifest files or folders; exit 0 if valid, 1 with file:line:col: message lines if not')
   .argument('<paths...>', 'files or folders')
+  .option('--skip-kind <kind...>', 'kinds to leave alone on purpose', [])
   .addOption(new Option('-q, --quiet', 'print errors only'))
-  .action(async (paths: string[], flags: { quiet?: boolean }) => {
+  .action(async (paths: string[], flags: { quiet?: boolean; skipKind: string[] }) => {
     process.exitCode = await runValidate(paths, flags);
   });
 

@@ -23,6 +23,7 @@ export interface UpFlags extends ConnectionFlags {
   path: string;
   source: string;
   interval: string;
+  skipKind: string[];
   dataDir: string;
   node?: string;
   hostIp: string;
@@ -41,7 +42,7 @@ export async function runUp(flags: UpFlags): Promise<void> {
     await runtime.ping();
     const store = await connectStore(flags, stops, true);
     const node = flags.node ?? os.hostname();
-    stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval') })).stop);
+    stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval'), skipKinds: flags.skipKind })).stop);
     stops.push((await startController({ store, log })).stop);
     stops.push((await startScheduler({ store, log })).stop);
     stops.push((await startAgent({ store, runtime, node, log, hostIp: flags.hostIp })).stop);
@@ -57,7 +58,7 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       const git = sourceOf(flags);
       await git.head();
       const store = await connectStore(flags, stops, false);
-      stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval') })).stop);
+      stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval'), skipKinds: flags.skipKind })).stop);
     } else if (component === 'agent' && 'hostIp' in flags) {
       const runtime = new DockerRuntime({ docker: flags.docker });
       await runtime.ping();

@@ -2,9 +2,10 @@ import { formatError, parseFiles } from '../manifest/index.js';
 import { readManifestPaths } from '../sync/index.js';
 
 /** `berth validate`: print every error as file:line:col: message; the exit code says valid (0) or not (1). */
-export async function runValidate(paths: string[], flags: { quiet?: boolean }): Promise<number> {
+export async function runValidate(paths: string[], flags: { quiet?: boolean; skipKind?: string[] }): Promise<number> {
   const files = await readManifestPaths(paths);
-  const { objects, errors } = parseFiles(files);
+  const { objects, errors, skipped } = parseFiles(files, { skipKinds: flags.skipKind ?? [] });
+  for (const d of skipped) process.stderr.write(`${d.path}:${d.line}: skipped ${d.kind}${d.name ? ` ${d.name}` : ''} (--skip-kind)\n`);
   for (const e of errors) process.stdout.write(`${formatError(e)}\n`);
   if (!flags.quiet) {
     const summary = errors.length === 0

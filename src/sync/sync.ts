@@ -23,6 +23,8 @@ export interface SyncOptions {
   source: string;
   /** Poll interval; local repositories are also watched for ref changes. */
   intervalMs: number;
+  /** Kinds this source leaves alone on purpose (a repository that also feeds Kubernetes); each skip is logged. */
+  skipKinds?: string[];
   now?: () => Date;
 }
 
@@ -45,7 +47,10 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     const { seal } = await readSealed(store, source);
     if (seal?.commit === head.commit || rejected === head.commit) return;
     const files = await git.files(head.commit);
-    const { objects, errors } = parseFiles(files);
+    const { objects, errors, skipped } = parseFiles(files, { skipKinds: opts.skipKinds ?? [] });
+    if (skipped.length > 0) {
+      log.info({ commit: head.commit, skipped: skipped.map((d) => `${d.path}:${d.line}: ${d.kind}${d.name ? ` ${d.name}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
+    }
     if (errors.length > 0) {
       const lines = errors.map(formatError);
       await recordRejected(store, source, head, lines, now());

@@ -104,6 +104,12 @@ describe('berth validate', () => {
     expect(res.stdout).toMatch(/^bad\/svc\.yaml:2:7: kind Service is not supported/m);
   });
 
+  it('skips kinds listed with --skip-kind, and says so', async () => {
+    const res = await runBerth(['validate', '--skip-kind', 'Service', '--', dir], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/^bad\/svc\.yaml:1: skipped Service web \(--skip-kind\)$/m);
+  });
+
   it('names a path that does not exist', async () => {
     const res = await runBerth(['validate', path.join(dir, 'nope.yaml')]);
     expect(res.code).toBe(1);
