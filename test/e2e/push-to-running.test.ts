@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawnBerth, type BerthProcess } from '../support/berth.js';
 import { freePort } from '../support/ports.js';
-import { isRunning, run } from '../support/process.js';
+import { isRunning } from '../support/process.js';
+import { listContainers, removeContainers, type Listed } from '../support/containers.js';
 import { createRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
 import { GiveUp, waitFor } from '../support/wait.js';
@@ -13,17 +14,10 @@ const dockerHost = inject('dockerHost');
 const image = inject('testImage');
 const env = { ...process.env, DOCKER_HOST: dockerHost };
 
-/** name → state of this node's containers. */
-async function containers(node: string): Promise<{ name: string; state: string; labels: string }[]> {
-  const { stdout } = await run('docker', ['ps', '-a', '--filter', `label=berth.node=${node}`, '--format', '{{.Names}}\t{{.State}}\t{{.Labels}}'], { env });
-  return stdout.split('\n').filter(Boolean).map((l) => {
-    const [name = '', state = '', labels = ''] = l.split('\t');
-    return { name, state, labels };
-  });
-}
-
+const containers = (node: string): Promise<Listed[]> => listContainers(dockerHost, 'berth.node', node);
+const ofDeployment = (cs: Listed[], deployment: string): Listed[] => cs.filter((c) => c.labels['berth.pod']?.startsWith(`${deployment}-`));
 const running = async (node: string, deployment: string): Promise<number> =>
-  (await containers(node)).filter((c) => c.state === 'running' && c.labels.includes(`berth.pod=${deployment}-`)).length;
+  ofDeployment(await containers(node), deployment).filter((c) => c.state === 'running').length;
 
 function worker(replicas: number, message: string): string {
   return `apiVersion: apps/v1
@@ -83,8 +77,7 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
 
   afterAll(async () => {
     await berth?.stop();
-    const ids = (await run('docker', ['ps', '-aq', '--filter', `label=berth.node=${node}`], { env })).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await run('docker', ['rm', '-f', ...ids], { env });
+    await removeContainers(dockerHost, 'berth.node', node);
     await fs.rm(dataDir, { recursive: true, force: true });
   });
 
@@ -124,8 +117,7 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
     }, 'the web server answering on its hostPort');
     expect(page.trim()).toBe('hello from berth');
     for (const c of await containers(node)) {
-      expect(c.labels).toMatch(/berth\.node=/);
-      expect(c.labels).toMatch(/berth\.hash=/);
+      expect(c.labels).toMatchObject({ 'berth.node': node, 'berth.namespace': 'e2e', 'berth.hash': expect.stringMatching(/^[0-9a-f]{10}$/) });
     }
 
     await repo.write('deploy/worker.yaml', worker(3, 'v1'));
@@ -133,12 +125,13 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
     await repo.push();
     await until(async () => (await running(node, 'worker')) === 3, '3 workers running');
 
+    const oldHash = ofDeployment(await containers(node), 'worker')[0]?.labels['berth.hash'];
     await repo.write('deploy/worker.yaml', worker(3, 'v2'));
     await repo.commit('change the workers command');
     await repo.push();
     await until(async () => {
-      const cs = (await containers(node)).filter((c) => c.labels.includes('berth.pod=worker-'));
-      return cs.length === 3 && cs.every((c) => c.state === 'running') && new Set(cs.map((c) => /berth\.hash=([0-9a-f]+)/.exec(c.labels)?.[1])).size === 1;
+      const cs = ofDeployment(await containers(node), 'worker');
+      return cs.length === 3 && cs.every((c) => c.state === 'running' && c.labels['berth.hash'] !== oldHash);
     }, '3 workers of the new command, old ones gone');
 
     await repo.write('deploy/worker.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker}\nspec:\n  replicas: many\n');
@@ -151,7 +144,7 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
     await repo.remove('deploy/worker.yaml');
     await repo.commit('remove the workers');
     await repo.push();
-    await until(async () => (await containers(node)).filter((c) => c.labels.includes('berth.pod=worker-')).length === 0, 'workers removed');
+    await until(async () => ofDeployment(await containers(node), 'worker').length === 0, 'workers removed');
     expect(await running(node, 'web')).toBe(1);
   }, 300_000);
 });

@@ -1,0 +1,67 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { spawnBerth, type BerthProcess } from '../support/berth.js';
+import { listContainers, removeContainers } from '../support/containers.js';
+import { isRunning } from '../support/process.js';
+import { createRepo } from '../support/repo.js';
+import { uniqueName } from '../support/names.js';
+import { GiveUp, waitFor } from '../support/wait.js';
+
+// The components as separate processes, as they would run on separate machines, talking only
+// through etcd: one sync, one controller, one scheduler, two agents (simulated nodes) on one engine.
+describe('each component alone, two agents on one Docker engine', () => {
+  const dockerHost = inject('dockerHost');
+  const id = uniqueName('split');
+  const nodes = [`${id}-a`, `${id}-b`];
+  const procs: BerthProcess[] = [];
+  let dataDir = '';
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    for (const n of nodes) await removeContainers(dockerHost, 'berth.node', n);
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('spreads the replicas over both nodes', async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-split-'));
+    const repo = await createRepo(inject('gitRoot'), uniqueName('split'));
+    await repo.write('app.yaml', `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: split}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+        - {name: app, image: ${inject('testImage')}, command: [sleep, '3600']}
+`);
+    await repo.commit('four replicas');
+    await repo.push();
+
+    const conn = ['--etcd', inject('etcdEndpoint'), '--prefix', `/${id}`, '--docker', dockerHost, '--log-level', 'debug'];
+    procs.push(spawnBerth(['sync', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '200ms', '--data-dir', dataDir, ...conn]));
+    procs.push(spawnBerth(['controller', ...conn]));
+    procs.push(spawnBerth(['scheduler', ...conn]));
+    for (const node of nodes) procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', ...conn]));
+
+    const perNode = async (): Promise<number[]> =>
+      Promise.all(nodes.map(async (n) => (await listContainers(dockerHost, 'berth.node', n)).filter((c) => c.state === 'running').length));
+    try {
+      await waitFor(async () => {
+        const dead = procs.find((p) => !isRunning(p.child));
+        if (dead) throw new GiveUp('a component exited');
+        const counts = await perNode();
+        return counts[0] === 2 && counts[1] === 2;
+      }, { timeoutMs: 90_000, what: '2 running containers on each node' });
+    } catch (err) {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${procs.map((p) => p.output.toString()).join('\n---\n')}`, { cause: err });
+    }
+    for (const n of nodes) {
+      for (const c of await listContainers(dockerHost, 'berth.node', n)) expect(c.labels['berth.node']).toBe(n);
+    }
+  }, 180_000);
+});

@@ -1,0 +1,26 @@
+import { run } from './process.js';
+
+/** A container as `docker ps` shows it. */
+export interface Listed {
+  id: string;
+  name: string;
+  state: string;
+  labels: Record<string, string>;
+}
+
+/** Every container (any state) carrying `label=value`, through the docker CLI: what a user would see. */
+export async function listContainers(dockerHost: string, label: string, value: string): Promise<Listed[]> {
+  const { stdout } = await run('docker', ['ps', '-a', '--no-trunc', '--filter', `label=${label}=${value}`, '--format', '{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Labels}}'], {
+    env: { ...process.env, DOCKER_HOST: dockerHost },
+  });
+  return stdout.split('\n').filter(Boolean).map((line) => {
+    const [id = '', name = '', state = '', labels = ''] = line.split('\t');
+    return { id, name, state, labels: Object.fromEntries(labels.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
+  });
+}
+
+/** Remove every container carrying `label=value` (test cleanup). */
+export async function removeContainers(dockerHost: string, label: string, value: string): Promise<void> {
+  const ids = (await listContainers(dockerHost, label, value)).map((c) => c.id);
+  if (ids.length > 0) await run('docker', ['rm', '-f', ...ids], { env: { ...process.env, DOCKER_HOST: dockerHost } });
+}
