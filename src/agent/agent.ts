@@ -1,0 +1,277 @@
+// The node agent (kubelet-like): bindings in etcd → containers on this node's engine → pod status.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
+import type { Closer, Lease, PutOp, Store } from '../store/store.js';
+import { MAX_TXN_OPS } from '../store/store.js';
+import type { BindingRecord, EventRecord, PodStatusRecord } from '../store/records.js';
+import { decode, encode } from '../store/records.js';
+import { bindingsPrefix, eventKey, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
+import type { Loop } from '../store/loop.js';
+import { startLoop } from '../store/loop.js';
+import type { Container, ContainerRuntime } from './runtime.js';
+import { LABEL, podRef, slotKey } from './labels.js';
+import { planContainers } from './plan.js';
+import { Applier } from './apply.js';
+import type { Problem } from './status.js';
+import { detectDrift, podStatus, sameStatus } from './status.js';
+import { NodeRegistration, nodeRecord } from './registration.js';
+
+/** How to run an agent. */
+export interface AgentOptions {
+  store: Store;
+  runtime: ContainerRuntime;
+  /** This node's name: the `bindings/<node>/` it serves and the `berth.node` label it owns. */
+  node: string;
+  log: Logger;
+  /** Extra node labels for the scheduler's nodeSelector. */
+  labels?: Record<string, string>;
+  /** Address host ports bind to (default 0.0.0.0). */
+  hostIp?: string;
+  /** Full reconcile even without events (default 30 s). */
+  resyncMs?: number;
+  /** SIGTERM → SIGKILL grace when removing a container (default 10 s). */
+  stopGraceSeconds?: number;
+  /** TTL of the node's lease (default 10 s): how long a dead agent's node lingers. */
+  leaseTtlSeconds?: number;
+  /** Address reported in the node record (default: the first non-internal IPv4). */
+  address?: string;
+  /** Containers created at once (default 4). */
+  createConcurrency?: number;
+  /** The clock (tests pass their own). */
+  now?: () => Date;
+}
+
+/** A running agent. */
+export interface Agent {
+  /** Stop watching and revoke the node's lease. Containers are left running (see startAgent). */
+  stop(): Promise<void>;
+  /** Resolves once no reconcile is running or pending and no removal is in progress. */
+  idle(): Promise<void>;
+}
+
+/** How long events outlive the agent that wrote them (they sit on their own lease). */
+const EVENT_TTL_SECONDS = 3600;
+/** Docker actions that can change what the plan decides (exec and attach churn are ignored). */
+const WAKING = new Set(['create', 'start', 'die', 'stop', 'destroy', 'oom', 'pause', 'unpause', 'rename', 'update']);
+
+/**
+ * Start the agent of `node`: register the node on a lease, then converge this node's containers to
+ * its bindings on every binding change, Docker event and resync, and write each pod's status.
+ * It only ever touches containers labelled `berth.node=<node>`.
+ * stop() leaves containers running, as kubelet does: an agent upgrade or restart must not take the
+ * workloads down; a node that is really gone is drained by the controller once its lease expires.
+ */
+export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  const { store, runtime, node, log: parent } = opts;
+  const log = parent.child({ component: 'agent', node });
+  const hostIp = opts.hostIp ?? '0.0.0.0';
+  const clock = opts.now ?? (() => new Date());
+  await runtime.ping();
+
+  const applier = new Applier(runtime, log, opts.stopGraceSeconds ?? 10, opts.createConcurrency ?? 4);
+  let kick = (): void => undefined;
+  let stopped = false;
+  const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address: opts.address, startedAt: clock() }), opts.leaseTtlSeconds ?? 10, () => {
+    if (!stopped) log.warn('node lease lost; registering again');
+    kick();
+  });
+  let eventLease: Lease | undefined;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retries = 0;
+  let dockerEvents: Closer | undefined;
+  let reopenTimer: NodeJS.Timeout | undefined;
+  /** Consecutive breaks of the Docker event stream; a successful reconcile means Docker is back. */
+  let eventFailures = 0;
+  const badKeys = new Set<string>();
+
+  const wakeAt = (at: number): void => {
+    clearTimeout(wakeTimer);
+    wakeTimer = setTimeout(() => kick(), Math.max(0, at - clock().getTime()));
+    wakeTimer.unref();
+  };
+
+  const reconcile = async (): Promise<void> => {
+    await registration.ensure();
+    const now = clock();
+    const [bound, written] = await Promise.all([store.list(bindingsPrefix(node)), store.list(statusPrefix(node))]);
+    const bindings: BindingRecord[] = [];
+    const hold = new Set<string>();
+    for (const e of bound.entries) {
+      try {
+        const b = decode('binding', e.key, e.value);
+        bindings.push(b.node === node ? b : { ...b, node });
+      } catch (err) {
+        // Kubelet's rule: never delete what it was not told about. Keep that pod's containers as they are.
+        const rel = e.key.slice(bindingsPrefix(node).length);
+        hold.add(rel);
+        if (!badKeys.has(`${e.key}@${e.modRevision}`)) log.error({ key: e.key, err: messageOf(err) }, 'unreadable binding; leaving its containers alone');
+        badKeys.add(`${e.key}@${e.modRevision}`);
+      }
+    }
+    const previous = new Map<string, PodStatusRecord>();
+    for (const e of written.entries) {
+      try {
+        previous.set(e.key.slice(statusPrefix(node).length), decode('podStatus', e.key, e.value));
+      } catch {
+        // An unreadable status is simply rewritten below.
+      }
+    }
+
+    const restarts = new Map<string, number>();
+    for (const b of bindings) {
+      const prev = previous.get(podRef(b.namespace, b.pod));
+      if (prev?.templateHash !== b.templateHash) continue;
+      for (const c of prev.containers) restarts.set(slotKey(b.namespace, b.pod, c.name), c.restarts);
+    }
+
+    let observed = await listMine(runtime, node);
+    const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
+    const actions = planContainers(bindings, observed, { node, hostIp, now, restarts, hold });
+    const result = await applier.apply(actions);
+    if (result.changed) observed = await listMine(runtime, node);
+
+    const puts: PutOp[] = [];
+    const events: EventRecord[] = [];
+    const at = clock();
+    for (const b of bindings) {
+      const ref = podRef(b.namespace, b.pod);
+      const prev = previous.get(ref);
+      const podDrift = drift.get(ref) ?? new Map<string, string>();
+      const status = podStatus(b, observed, at, {
+        ...(prev ? { previous: prev } : {}),
+        restarted: namesIn(b, result.restarted, recreated(b, prev, result.created)),
+        problems: problemsOf(b, result.problems),
+        drift: podDrift,
+      });
+      if (!prev || !sameStatus(prev, status)) puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
+      for (const what of podDrift.values()) events.push(event(at, 'Drifted', what, ref));
+      const healed = status.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
+      const wasHealed = prev?.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
+      if (healed && healed.message !== wasHealed?.message) events.push(event(at, 'Healed', healed.message, ref));
+    }
+    // Statuses of pods no longer bound here go; those of held (unreadable) bindings stay as they are.
+    const boundRefs = new Set(bindings.map((b) => podRef(b.namespace, b.pod)));
+    const del = written.entries.map((e) => e.key).filter((key) => {
+      const ref = key.slice(statusPrefix(node).length);
+      return !boundRefs.has(ref) && !hold.has(ref);
+    });
+    if (events.length > 0) {
+      eventLease ??= await store.lease(EVENT_TTL_SECONDS);
+      const lease = eventLease;
+      // Events of one round share a timestamp; the index keeps them in the order they happened.
+      events.forEach((e, i) => puts.push({ key: eventKey(at, 'agent', `${node}.${String(i).padStart(4, '0')}.${randomUUID().slice(0, 8)}`), value: encode(e), lease }));
+      for (const e of events) log.info({ pod: e.object, reason: e.reason }, e.message);
+    }
+    await commitChunks(store, puts, del);
+    eventFailures = 0;
+
+    if (result.wakeAt !== undefined) wakeAt(result.wakeAt);
+    // A transient failure (a pull that timed out, a port still held) is retried soon, with back-off.
+    clearTimeout(retryTimer);
+    if (result.transient > 0) {
+      retries++;
+      retryTimer = setTimeout(() => kick(), Math.min(30_000, 1000 * 2 ** (retries - 1)));
+      retryTimer.unref();
+    } else {
+      retries = 0;
+    }
+  };
+
+  const watchRuntime = (): void => {
+    dockerEvents = runtime.events(
+      { [LABEL.node]: node },
+      (e) => {
+        if (WAKING.has(e.action)) kick();
+      },
+      (err) => {
+        if (stopped) return;
+        eventFailures++;
+        // Logged once per outage; reopened with back-off, then a reconcile for what was missed meanwhile.
+        if (eventFailures === 1) log.warn({ err: messageOf(err) }, 'container events broke; reopening');
+        reopenTimer = setTimeout(() => {
+          if (stopped) return;
+          watchRuntime();
+          kick();
+        }, Math.min(10_000, 1000 * 2 ** (eventFailures - 1)));
+        reopenTimer.unref();
+      },
+    );
+  };
+  // Subscribe before the first list, so that no change falls between the two.
+  watchRuntime();
+  let loop: Loop;
+  try {
+    loop = await startLoop({ store, log, watch: [bindingsPrefix(node), nodeKey(node)], reconcile, resyncMs: opts.resyncMs ?? 30_000 });
+  } catch (err) {
+    stopped = true;
+    clearTimeout(reopenTimer);
+    await dockerEvents?.close();
+    throw err;
+  }
+  kick = loop.kick;
+
+  return {
+    idle: async () => {
+      await loop.idle();
+      await applier.drain();
+      await loop.idle();
+    },
+    stop: async () => {
+      stopped = true;
+      clearTimeout(reopenTimer);
+      clearTimeout(wakeTimer);
+      clearTimeout(retryTimer);
+      await dockerEvents?.close();
+      await loop.stop();
+      await applier.drain();
+      // Events keep their own lease so they outlive this agent by up to EVENT_TTL_SECONDS.
+      await registration.revoke();
+    },
+  };
+}
+
+/** This node's containers; the label filter is checked again here, so nothing else is ever planned over. */
+async function listMine(runtime: ContainerRuntime, node: string): Promise<Container[]> {
+  return (await runtime.list({ [LABEL.node]: node })).filter((c) => c.labels[LABEL.node] === node);
+}
+
+/** Container names of `b` among slot keys, plus `extra`. */
+function namesIn(b: BindingRecord, slots: ReadonlySet<string>, extra: string[]): Set<string> {
+  const out = new Set(extra);
+  for (const c of b.template.containers) if (slots.has(slotKey(b.namespace, b.pod, c.name))) out.add(c.name);
+  return out;
+}
+
+/**
+ * Containers created again in place of one the last status saw (same template): a restart. Decided
+ * from the status rather than from drift detection, because a `docker rm -f` may be observed half
+ * done (exited, then gone) across two rounds.
+ */
+function recreated(b: BindingRecord, prev: PodStatusRecord | undefined, created: ReadonlySet<string>): string[] {
+  if (prev?.templateHash !== b.templateHash) return [];
+  return prev.containers.filter((c) => c.id !== undefined && created.has(slotKey(b.namespace, b.pod, c.name))).map((c) => c.name);
+}
+
+function problemsOf(b: BindingRecord, problems: ReadonlyMap<string, Problem>): Map<string, Problem> {
+  const out = new Map<string, Problem>();
+  for (const c of b.template.containers) {
+    const p = problems.get(slotKey(b.namespace, b.pod, c.name));
+    if (p) out.set(c.name, p);
+  }
+  return out;
+}
+
+function event(time: Date, reason: string, message: string, pod: string): EventRecord {
+  return { type: 'event', time: time.toISOString(), component: 'agent', reason, message, object: `pod/${pod}` };
+}
+
+/** Commit puts and deletes in transactions of at most MAX_TXN_OPS operations. */
+async function commitChunks(store: Store, puts: PutOp[], del: string[]): Promise<void> {
+  const ops: ({ put: PutOp } | { del: string })[] = [...puts.map((put) => ({ put })), ...del.map((d) => ({ del: d }))];
+  for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
+    const chunk = ops.slice(i, i + MAX_TXN_OPS);
+    await store.commit({ put: chunk.flatMap((o) => ('put' in o ? [o.put] : [])), del: chunk.flatMap((o) => ('del' in o ? [o.del] : [])) });
+  }
+}

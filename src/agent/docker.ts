@@ -1,0 +1,303 @@
+// The Docker adapter: the only importer of dockerode. Every failure is translated here.
+import Docker from 'dockerode';
+import { UnavailableError } from '../errors.js';
+import type { Closer } from '../store/store.js';
+import type { Container, ContainerRuntime, ContainerState, PullProgress, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
+import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
+import type { DockerHost } from './docker-host.js';
+import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
+
+/** How to reach Docker and how to run containers there. */
+export interface DockerRuntimeOptions {
+  /** A `--docker` value; default `DOCKER_HOST`, then /var/run/docker.sock. */
+  docker?: string;
+  /** Run docker-init as PID 1 (default: when the daemon has docker-init) so SIGTERM reaches the process. */
+  init?: boolean;
+}
+
+const STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
+/** Docker's "never" timestamp. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+/** How many containers are inspected at once while listing. */
+const INSPECT_CONCURRENCY = 8;
+
+/** ContainerRuntime over a Docker Engine API (tested against dockerd 20.10, API 1.41). */
+export class DockerRuntime implements ContainerRuntime {
+  /** Where the daemon is, for messages. */
+  readonly host: DockerHost;
+  private readonly docker: Docker;
+  private init: boolean | undefined;
+
+  constructor(opts: DockerRuntimeOptions = {}) {
+    this.host = dockerHostOptions(opts.docker);
+    this.init = opts.init;
+    // NOTE: dockerode merges DOCKER_HOST into its defaults; every connection key is set here so the
+    // resolved host wins. No `version`: dockerode does not negotiate and a pin above 1.41 breaks 20.10.
+    this.docker = new Docker(
+      this.host.kind === 'socket'
+        ? { socketPath: this.host.socketPath, host: undefined, port: undefined, protocol: 'http' }
+        : { socketPath: undefined, host: this.host.host, port: this.host.port, protocol: 'http' },
+    );
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw translate(err, `Docker at ${this.host.display} did not answer`, this.host);
+    }
+  }
+
+  async list(labels: Record<string, string>): Promise<Container[]> {
+    let infos: Docker.ContainerInfo[];
+    try {
+      infos = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } });
+    } catch (err) {
+      throw translate(err, 'cannot list containers', this.host);
+    }
+    // The list endpoint has no exit code, timestamps or port bindings; inspect gives them.
+    const out: Container[] = [];
+    for (let i = 0; i < infos.length; i += INSPECT_CONCURRENCY) {
+      const batch = await Promise.all(infos.slice(i, i + INSPECT_CONCURRENCY).map((c) => this.inspect(c.Id)));
+      for (const c of batch) if (c) out.push(c);
+    }
+    return out.sort((a, b) => compareText(a.name, b.name) || compareText(a.id, b.id));
+  }
+
+  /** Inspect one container; undefined when it vanished since it was listed. */
+  private async inspect(id: string): Promise<Container | undefined> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(id).inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw translate(err, `cannot inspect container ${id}`, this.host);
+    }
+    const st = info.State;
+    const state = STATES.has(st.Status as ContainerState) ? (st.Status as ContainerState) : 'dead';
+    const c: Container = {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      labels: info.Config.Labels ?? {},
+      image: info.Config.Image,
+      state,
+      exitCode: st.ExitCode,
+      ports: portsOf(info.HostConfig.PortBindings),
+    };
+    if (st.Error) c.error = st.Error;
+    if (st.OOMKilled) c.oomKilled = true;
+    if (st.StartedAt && st.StartedAt !== ZERO_TIME) c.startedAt = st.StartedAt;
+    if (st.FinishedAt && st.FinishedAt !== ZERO_TIME) c.finishedAt = st.FinishedAt;
+    return c;
+  }
+
+  async create(spec: RunSpec): Promise<string> {
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const p of spec.ports) {
+      const key = `${p.containerPort}/${p.protocol.toLowerCase()}`;
+      exposed[key] = {};
+      if (p.hostPort !== undefined) {
+        (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) });
+      }
+    }
+    const hostConfig: Docker.HostConfig = {
+      // The agent, not Docker, restarts containers, so a kill shows up as drift it can report.
+      RestartPolicy: { Name: 'no' },
+      Init: await this.useInit(),
+      PortBindings: bindings,
+    };
+    if (spec.limits.memory !== undefined) hostConfig.Memory = spec.limits.memory;
+    if (spec.limits.cpu !== undefined) hostConfig.NanoCpus = spec.limits.cpu * 1_000_000;
+    try {
+      const c = await this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        // Kubernetes semantics: Docker inherits the image's Cmd only when Entrypoint is unset too.
+        ...(spec.command.length > 0 ? { Entrypoint: spec.command } : {}),
+        ...(spec.args.length > 0 ? { Cmd: spec.args } : {}),
+        Env: spec.env.map((e) => `${e.name}=${e.value}`),
+        Labels: spec.labels,
+        ExposedPorts: exposed,
+        HostConfig: hostConfig,
+      });
+      return c.id;
+    } catch (err) {
+      throw translate(err, `cannot create container ${spec.name}`, this.host);
+    }
+  }
+
+  /** docker-init makes SIGTERM reach a shell or busybox PID 1 (a stop then takes ~0.1 s, not the grace). */
+  private async useInit(): Promise<boolean> {
+    if (this.init === undefined) {
+      try {
+        const v = await this.docker.version();
+        // The daemon lists docker-init among its components only when it found the binary.
+        this.init = (v.Components ?? []).some((c) => c.Name === 'docker-init');
+      } catch (err) {
+        throw translate(err, 'cannot read the Docker version', this.host);
+      }
+    }
+    return this.init;
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      // NOTE: 304 means already running: the state we wanted.
+      if (statusOf(err) === 304) return;
+      throw translate(err, `cannot start container ${id}`, this.host);
+    }
+  }
+
+  async stop(id: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: Math.max(0, Math.round(graceSeconds)) });
+    } catch (err) {
+      // NOTE: 304 means already stopped and 404 already gone; both are the state we wanted.
+      const s = statusOf(err);
+      if (s === 304 || s === 404) return;
+      throw translate(err, `cannot stop container ${id}`, this.host);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true });
+    } catch (err) {
+      const s = statusOf(err);
+      // 404: gone already. 409 "removal already in progress": someone else is finishing the job.
+      if (s === 404 || (s === 409 && /already in progress/i.test(dockerMessage(err)))) return;
+      throw translate(err, `cannot remove container ${id}`, this.host);
+    }
+  }
+
+  events(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, onError?: (err: Error) => void): Closer {
+    const abort = new AbortController();
+    let closed = false;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (closed || failed) return;
+      failed = true;
+      onError?.(err);
+    };
+    const lines = lineSplitter((line) => {
+      const e = parseEvent(line);
+      if (e && !closed) onEvent(e);
+    });
+    this.docker
+      .getEvents({ filters: { type: ['container'], label: labelFilters(labels) }, abortSignal: abort.signal } as Docker.GetEventsOptions)
+      .then((stream) => {
+        if (closed) {
+          destroy(stream);
+          return;
+        }
+        abort.signal.addEventListener('abort', () => destroy(stream));
+        stream.on('data', (chunk: Buffer) => lines.push(chunk));
+        stream.on('error', (err: unknown) => fail(translate(err, 'the Docker event stream broke', this.host)));
+        // The stream only ends when the daemon goes away (or restarts).
+        stream.on('end', () => fail(new UnavailableError(RUNTIME_DOWN, `the Docker event stream from ${this.host.display} ended`, { hint: DOCKER_HINT })));
+      })
+      .catch((err: unknown) => fail(translate(err, 'cannot watch Docker events', this.host)));
+    return {
+      close: async () => {
+        closed = true;
+        abort.abort();
+      },
+    };
+  }
+
+  async pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+    const { repository, tag } = parseImageRef(image);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.createImage({ fromImage: repository, tag });
+    } catch (err) {
+      const t = translate(err, 'pull', this.host);
+      if (isRuntimeDown(t)) throw t;
+      throw pullError(image, dockerMessage(err), this.host, err);
+    }
+    // NOTE: a failed pull can still answer 200; the failure is an {"error": …} line in the stream.
+    await new Promise<void>((resolve, reject) => {
+      let error: string | undefined;
+      const lines = lineSplitter((line) => {
+        const p = parseJson(line);
+        if (typeof p?.error === 'string') error ??= p.error;
+        else if (typeof p?.status === 'string') {
+          const progress: PullProgress = { status: p.status };
+          if (typeof p.id === 'string') progress.id = p.id;
+          if (typeof p.progress === 'string') progress.progress = p.progress;
+          onProgress?.(progress);
+        }
+      });
+      stream.on('data', (chunk: Buffer) => lines.push(chunk));
+      stream.on('error', (err: unknown) => reject(translate(err, `pull of ${image} broke`, this.host)));
+      stream.on('end', () => {
+        lines.flush();
+        if (error === undefined) resolve();
+        else reject(pullError(image, error, this.host));
+      });
+    });
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw translate(err, `cannot inspect image ${image}`, this.host);
+    }
+  }
+}
+
+function destroy(stream: NodeJS.ReadableStream): void {
+  (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+}
+
+function parseJson(line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line of /events as a RuntimeEvent; the attributes carry the container's labels (plus name and image). */
+function parseEvent(line: string): RuntimeEvent | undefined {
+  const e = parseJson(line);
+  const actor = e?.Actor as { ID?: unknown; Attributes?: unknown } | undefined;
+  if (!e || typeof e.Action !== 'string' || typeof actor?.ID !== 'string') return undefined;
+  const labels: Record<string, string> = {};
+  if (typeof actor.Attributes === 'object' && actor.Attributes !== null) {
+    for (const [k, v] of Object.entries(actor.Attributes)) if (typeof v === 'string') labels[k] = v;
+  }
+  const nanos = typeof e.timeNano === 'number' ? e.timeNano / 1e6 : undefined;
+  const time = nanos ?? (typeof e.time === 'number' ? e.time * 1000 : Date.now());
+  // Exec actions arrive as "exec_start: sh -c …"; keep only the verb.
+  return { action: (e.Action.split(':')[0] ?? e.Action).trim(), id: actor.ID, labels, time };
+}
+
+/** Docker's PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) as RunPorts. */
+function portsOf(bindings: unknown): RunPort[] {
+  const out: RunPort[] = [];
+  if (typeof bindings !== 'object' || bindings === null) return out;
+  for (const [key, list] of Object.entries(bindings)) {
+    const [port, proto] = key.split('/');
+    const containerPort = Number(port);
+    if (!Number.isInteger(containerPort) || !Array.isArray(list)) continue;
+    for (const b of list as { HostIp?: unknown; HostPort?: unknown }[]) {
+      const hostPort = Number(b.HostPort);
+      if (!Number.isInteger(hostPort) || hostPort <= 0) continue;
+      out.push({
+        containerPort,
+        protocol: proto === 'udp' ? 'UDP' : 'TCP',
+        hostPort,
+        hostIp: typeof b.HostIp === 'string' && b.HostIp !== '' ? b.HostIp : '0.0.0.0',
+      });
+    }
+  }
+  return out.sort((a, b) => a.containerPort - b.containerPort || (a.hostPort ?? 0) - (b.hostPort ?? 0));
+}

@@ -1,0 +1,14 @@
+// The node agent: the only importer of dockerode (behind ContainerRuntime); the converge plan is pure.
+export type { Container, ContainerRuntime, ContainerState, PullProgress, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
+export { isRuntimeDown, RUNTIME_DOWN } from './runtime.js';
+export type { DockerHost } from './docker-host.js';
+export { dockerHostOptions, DOCKER_HINT } from './docker-host.js';
+export type { DockerRuntimeOptions } from './docker.js';
+export { DockerRuntime } from './docker.js';
+export type { ContainerAction, PlanOptions } from './plan.js';
+export { planContainers } from './plan.js';
+export { LABEL, containerName } from './labels.js';
+export type { Problem, StatusContext } from './status.js';
+export { podStatus } from './status.js';
+export type { Agent, AgentOptions } from './agent.js';
+export { startAgent } from './agent.js';

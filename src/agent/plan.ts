@@ -1,0 +1,168 @@
+// The agent's converge plan: a pure function from (what is bound here, what runs here) to actions.
+import type { BindingRecord } from '../store/records.js';
+import type { ContainerSpec } from '../manifest/types.js';
+import type { Container, RunPort, RunSpec } from './runtime.js';
+import { compareText, wasStoppedFromOutside } from './runtime.js';
+import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.js';
+
+/**
+ * One step towards the bound state. Phase 1 steps finish before phase 2 starts; steps of one phase
+ * may run concurrently. Only a removal that frees a host port or a name a phase-2 step needs is in
+ * phase 1, so a slow stop never delays a rollout.
+ */
+export type ContainerAction =
+  | { kind: 'remove'; phase: 1 | 2; id: string; name: string; pod?: string; reason: string }
+  | { kind: 'create'; phase: 2; slot: string; pod: string; spec: RunSpec; reason: string }
+  | { kind: 'start'; phase: 2; id: string; name: string; slot: string; pod: string; restart: boolean; reason: string }
+  | { kind: 'wait'; phase: 2; id: string; name: string; slot: string; pod: string; until: string; reason: string };
+
+/** What planContainers needs besides bindings and containers. */
+export interface PlanOptions {
+  node: string;
+  /** Address host ports bind to. */
+  hostIp: string;
+  /** The present, for crash-loop back-off (default: the epoch, so no back-off is ever pending). */
+  now?: Date;
+  /** Restarts so far per slot (`<namespace>/<pod>/<container>`), as last written to the pod's status. */
+  restarts?: ReadonlyMap<string, number>;
+  /** Pods (`<namespace>/<pod>`) whose containers are left alone, e.g. their binding could not be read. */
+  hold?: ReadonlySet<string>;
+}
+
+/** A container that ran at least this long before exiting was not crash-looping: restart it at once. */
+export const CRASH_WINDOW_MS = 10_000;
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 60_000;
+
+/**
+ * How long to wait before restarting `c` after `restarts` restarts (kubelet-style doubling back-off).
+ * A container stopped from outside is drift, not a crash loop: it comes back at once.
+ */
+export function restartDelayMs(c: Container, restarts: number): number {
+  if (restarts <= 0 || !c.startedAt || !c.finishedAt || wasStoppedFromOutside(c)) return 0;
+  const ran = Date.parse(c.finishedAt) - Date.parse(c.startedAt);
+  if (!(ran < CRASH_WINDOW_MS)) return 0;
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (restarts - 1));
+}
+
+interface Wanted {
+  binding: BindingRecord;
+  spec: ContainerSpec;
+  run: RunSpec;
+}
+
+/** The actions that converge `observed` (this node's containers) to `bindings`, sorted deterministically. */
+export function planContainers(bindings: BindingRecord[], observed: Container[], opts: PlanOptions): ContainerAction[] {
+  const now = opts.now?.getTime() ?? 0;
+  const wanted = new Map<string, Wanted>();
+  const bound = new Map<string, BindingRecord>();
+  for (const b of bindings) {
+    bound.set(podRef(b.namespace, b.pod), b);
+    for (const spec of b.template.containers) {
+      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: runSpecOf(b, spec, opts.node, opts.hostIp) });
+    }
+  }
+
+  const removes: Extract<ContainerAction, { kind: 'remove' }>[] = [];
+  const remove = (c: Container, reason: string): void => {
+    const ns = c.labels[LABEL.namespace];
+    const pod = c.labels[LABEL.pod];
+    removes.push({ kind: 'remove', phase: 2, id: c.id, name: c.name, ...(ns && pod ? { pod: podRef(ns, pod) } : {}), reason });
+  };
+  const current = new Map<string, Container[]>();
+  for (const c of observed) {
+    // Never touch what another agent (or a person) owns, even if a caller passed it in.
+    if (c.labels[LABEL.node] !== opts.node) continue;
+    const ns = c.labels[LABEL.namespace] ?? '';
+    const pod = c.labels[LABEL.pod] ?? '';
+    if (opts.hold?.has(podRef(ns, pod))) continue;
+    const slot = slotOf(c);
+    if (slot === undefined) {
+      remove(c, 'berth labels incomplete');
+      continue;
+    }
+    const b = bound.get(podRef(ns, pod));
+    if (!b) {
+      remove(c, `pod ${podRef(ns, pod)} is not bound to ${opts.node}`);
+    } else if (c.labels[LABEL.hash] !== b.templateHash) {
+      remove(c, `template changed (${c.labels[LABEL.hash] ?? ''} → ${b.templateHash})`);
+    } else if (!wanted.has(slot)) {
+      remove(c, `container ${c.labels[LABEL.container] ?? ''} is not in the pod template`);
+    } else if (c.state === 'dead') {
+      // Docker cannot start a dead container; it must be replaced.
+      remove(c, 'container is dead');
+    } else {
+      current.set(slot, [...(current.get(slot) ?? []), c]);
+    }
+  }
+
+  const rest: ContainerAction[] = [];
+  for (const [slot, w] of wanted) {
+    const pod = podRef(w.binding.namespace, w.binding.pod);
+    const [keep, ...dupes] = (current.get(slot) ?? []).sort((a, b) => preferred(a, b, w.run.name));
+    for (const d of dupes) remove(d, `duplicate of ${keep?.name ?? ''}`);
+    if (!keep) {
+      rest.push({ kind: 'create', phase: 2, slot, pod, spec: w.run, reason: `no container for ${slot}` });
+      continue;
+    }
+    const base = { id: keep.id, name: keep.name, slot, pod };
+    if (keep.state === 'created') {
+      rest.push({ kind: 'start', phase: 2, ...base, restart: false, reason: 'created but not started' });
+    } else if (keep.state === 'exited' && mayRestart(w.binding, keep)) {
+      const restarts = opts.restarts?.get(slot) ?? 0;
+      const delay = restartDelayMs(keep, restarts);
+      const until = Date.parse(keep.finishedAt ?? '') + delay;
+      const exited = `exited with code ${keep.exitCode ?? 'unknown'}`;
+      if (delay > 0 && until > now) {
+        rest.push({ kind: 'wait', phase: 2, ...base, until: new Date(until).toISOString(), reason: `back-off ${delay / 1000}s restarting ${keep.name}: ${exited}` });
+      } else {
+        rest.push({ kind: 'start', phase: 2, ...base, restart: true, reason: exited });
+      }
+    }
+    // running, paused, restarting, removing: nothing to do now; a later event brings it back here.
+  }
+
+  // A removal blocks when a phase-2 step needs its name or a host port it holds.
+  const needs = rest.flatMap((a) => (a.kind === 'create' ? [{ name: a.spec.name, ports: a.spec.ports }] : a.kind === 'start' ? [{ name: '', ports: portsOf(observed, a.id) }] : []));
+  for (const r of removes) {
+    const held = portsOf(observed, r.id);
+    if (needs.some((n) => n.name === r.name || n.ports.some((p) => held.some((h) => portsClash(p, h))))) r.phase = 1;
+  }
+  return [...removes, ...rest].sort(compareActions);
+}
+
+/** Whether the pod's restart policy restarts a container that exited like `c`. */
+function mayRestart(b: BindingRecord, c: Container): boolean {
+  switch (b.template.restartPolicy) {
+    case 'Always':
+      return true;
+    case 'OnFailure':
+      return c.exitCode !== 0;
+    case 'Never':
+      return false;
+  }
+}
+
+function portsOf(observed: Container[], id: string): RunPort[] {
+  return observed.find((c) => c.id === id)?.ports ?? [];
+}
+
+const ANY = new Set(['', '0.0.0.0', '::']);
+
+/** Two host-port bindings clash on the same port and protocol when their addresses overlap. */
+export function portsClash(a: RunPort, b: RunPort): boolean {
+  if (a.hostPort === undefined || a.hostPort !== b.hostPort || a.protocol !== b.protocol) return false;
+  const ia = a.hostIp ?? '0.0.0.0';
+  const ib = b.hostIp ?? '0.0.0.0';
+  return ia === ib || ANY.has(ia) || ANY.has(ib);
+}
+
+const KIND_ORDER = { remove: 0, create: 1, start: 2, wait: 3 } as const;
+
+function actionName(a: ContainerAction): string {
+  return a.kind === 'create' ? a.spec.name : a.name;
+}
+
+function compareActions(a: ContainerAction, b: ContainerAction): number {
+  return a.phase - b.phase || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compareText(actionName(a), actionName(b)) || (a.kind === 'create' || b.kind === 'create' ? 0 : compareText(a.id, b.id));
+}

@@ -1,0 +1,121 @@
+// The seam between the agent and a container engine. Docker sits behind it in docker.ts; unit
+// tests use an in-memory twin, and one contract suite runs against both so the twin cannot drift.
+import type { Closer } from '../store/store.js';
+import { UnavailableError } from '../errors.js';
+
+/** A port of a container; with `hostPort` it is published on the node at `hostIp`. */
+export interface RunPort {
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+  hostPort?: number;
+  /** Address the host port binds to; the agent's `hostIp` option (default 0.0.0.0). */
+  hostIp?: string;
+}
+
+/** What to run: the runtime-level view of one container (not the manifest's ContainerSpec). */
+export interface RunSpec {
+  /** Engine-level name, unique per engine. */
+  name: string;
+  image: string;
+  /** Replaces the image's entrypoint when non-empty (Kubernetes `command`). */
+  command: string[];
+  /** Replaces the image's default arguments when non-empty (Kubernetes `args`). */
+  args: string[];
+  env: { name: string; value: string }[];
+  labels: Record<string, string>;
+  ports: RunPort[];
+  /** cpu in millicores, memory in bytes; absent means unlimited. */
+  limits: { cpu?: number; memory?: number };
+}
+
+/** Engine states, as Docker names them. */
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** A container as observed on the engine. */
+export interface Container {
+  id: string;
+  /** Without Docker's leading slash. */
+  name: string;
+  labels: Record<string, string>;
+  image: string;
+  state: ContainerState;
+  /** Exit code of the last run; meaningful once the container has exited. */
+  exitCode?: number;
+  /** Why the engine could not run it (Docker's State.Error), e.g. a port already allocated. */
+  error?: string;
+  oomKilled?: boolean;
+  /** ISO-8601; absent when never started. */
+  startedAt?: string;
+  /** ISO-8601; absent while it has not finished. */
+  finishedAt?: string;
+  /** Published ports (those with a host port). */
+  ports: RunPort[];
+}
+
+/** Something that happened to a container, as the engine reports it. */
+export interface RuntimeEvent {
+  /** Docker's action: create, start, die, kill, stop, destroy, oom, … */
+  action: string;
+  id: string;
+  labels: Record<string, string>;
+  /** Milliseconds since the epoch, by the engine's clock. */
+  time: number;
+}
+
+/** A line of pull progress. */
+export interface PullProgress {
+  status: string;
+  id?: string;
+  progress?: string;
+}
+
+/** A container engine, reduced to what the agent needs. Errors are berth errors, never the engine's. */
+export interface ContainerRuntime {
+  /** Resolves when the engine answers; else an UnavailableError naming the fix. */
+  ping(): Promise<void>;
+  /** Every container (running or not) carrying all of `labels`. */
+  list(labels: Record<string, string>): Promise<Container[]>;
+  /** Create (not start) a container; resolves to its id. The image must be present. */
+  create(spec: RunSpec): Promise<string>;
+  start(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceSeconds`; stopping a stopped container is fine. */
+  stop(id: string, graceSeconds: number): Promise<void>;
+  /** Remove a container (force: a running one is killed); removing a gone one is fine. */
+  remove(id: string): Promise<void>;
+  /** Events of containers carrying all of `labels`; `onError` hears the stream break (then reopen). */
+  events(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, onError?: (err: Error) => void): Closer;
+  /** Fetch an image from its registry. */
+  pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void>;
+  hasImage(image: string): Promise<boolean>;
+}
+
+/** Turn `{a: "1"}` into Docker's label filter form `["a=1"]`. */
+export function labelFilters(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).sort();
+}
+
+/** True when `have` carries every label of `want`. */
+export function hasLabels(have: Record<string, string>, want: Record<string, string>): boolean {
+  return Object.entries(want).every(([k, v]) => have[k] === v);
+}
+
+/** Code-unit order, the same on every machine and locale (localeCompare is not). */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The error code of "the engine cannot be reached"; a round that meets it stops and retries with back-off. */
+export const RUNTIME_DOWN = 'EDOCKERDOWN';
+
+/** True when `err` says the engine cannot be reached at all (as opposed to one failed request). */
+export function isRuntimeDown(err: unknown): boolean {
+  return err instanceof UnavailableError && err.code === RUNTIME_DOWN;
+}
+
+/** Exit codes of a process ended by SIGKILL or SIGTERM (`docker kill`, `docker stop`). */
+const SIGNALLED = new Set([137, 143]);
+
+/** True when `c` exited because someone stopped or killed it (not its own crash, not the OOM killer). */
+export function wasStoppedFromOutside(c: Container): boolean {
+  return c.state === 'exited' && !c.oomKilled && SIGNALLED.has(c.exitCode ?? 0);
+}

@@ -1,0 +1,152 @@
+// Pod status as the agent reports it: a pure function of the binding, the observed containers and
+// what the last status said (restart counts and drift live in the store, not in the process).
+import type { BindingRecord, Condition, ContainerStatus, PodStatusRecord } from '../store/records.js';
+import type { Container } from './runtime.js';
+import { wasStoppedFromOutside } from './runtime.js';
+import { LABEL, containerName, preferred } from './labels.js';
+
+/** Why a container is not running as bound, found while applying the plan (failed pull, back-off …). */
+export interface Problem {
+  /** One CamelCase word: ErrImagePull, CreateFailed, StartFailed, CrashLoopBackOff. */
+  reason: string;
+  message: string;
+}
+
+/** What podStatus needs besides the binding and the containers. */
+export interface StatusContext {
+  /** The status last written for this pod, if any. */
+  previous?: PodStatusRecord;
+  /** Container names the agent restarted (or recreated after drift) in this round. */
+  restarted?: ReadonlySet<string>;
+  /** Per container name. */
+  problems?: ReadonlyMap<string, Problem>;
+  /** Drift seen in this round, per container name (see detectDrift). */
+  drift?: ReadonlyMap<string, string>;
+}
+
+/** The containers of `binding` among `containers`: at most one per container name, the one the plan keeps. */
+export function containersOf(binding: BindingRecord, containers: Container[]): Map<string, Container> {
+  const out = new Map<string, Container>();
+  for (const spec of binding.template.containers) {
+    const expected = containerName(binding.node, binding.namespace, binding.pod, spec.name, binding.templateHash);
+    const [best] = containers
+      .filter((c) => c.labels[LABEL.namespace] === binding.namespace && c.labels[LABEL.pod] === binding.pod && c.labels[LABEL.container] === spec.name && c.labels[LABEL.hash] === binding.templateHash && c.state !== 'dead')
+      .sort((a, b) => preferred(a, b, expected));
+    if (best) out.set(spec.name, best);
+  }
+  return out;
+}
+
+/**
+ * Drift: a container that the last status saw running (same template) has since been removed, or
+ * killed by a signal, without the agent asking. Any other exit is the program's own crash: that
+ * shows as restarts and back-off, not as drift. Returns what happened, per container name.
+ */
+export function detectDrift(binding: BindingRecord, previous: PodStatusRecord | undefined, containers: Container[]): Map<string, string> {
+  const drift = new Map<string, string>();
+  if (!previous || previous.templateHash !== binding.templateHash) return drift;
+  const mine = containersOf(binding, containers);
+  for (const before of previous.containers) {
+    if (before.state !== 'running' || before.id === undefined) continue;
+    const now = mine.get(before.name);
+    if (!now) drift.set(before.name, `container ${before.name} (${before.id.slice(0, 12)}) was removed`);
+    else if (now.id === before.id && wasStoppedFromOutside(now)) {
+      drift.set(before.name, `container ${before.name} was stopped from outside (${exitText(now)})`);
+    }
+  }
+  return drift;
+}
+
+function exitText(c: Container): string {
+  return `exited with code ${c.exitCode ?? 'unknown'}${c.oomKilled ? ' (OOM killed)' : ''}`;
+}
+
+/** The status of one bound pod at `now`. */
+export function podStatus(binding: BindingRecord, containers: Container[], now: Date, ctx: StatusContext = {}): PodStatusRecord {
+  const mine = containersOf(binding, containers);
+  const prev = ctx.previous?.templateHash === binding.templateHash ? ctx.previous : undefined;
+  const statuses: ContainerStatus[] = binding.template.containers.map((spec) => {
+    const c = mine.get(spec.name);
+    const problem = ctx.problems?.get(spec.name);
+    const before = prev?.containers.find((p) => p.name === spec.name)?.restarts ?? 0;
+    const restarts = before + (ctx.restarted?.has(spec.name) ? 1 : 0);
+    const s = containerStatus(spec.name, c, restarts);
+    if (problem) s.message = problem.message;
+    return s;
+  });
+
+  const running = statuses.filter((s) => s.state === 'running').length;
+  const allCreated = binding.template.containers.every((spec) => mine.has(spec.name));
+  const finished = statuses.every((s) => s.state === 'exited' && !restartsAfter(binding, s));
+  // A Deployment's pod never ends, so an end of any kind (k8s' Succeeded included) is a failure here.
+  const phase: PodStatusRecord['phase'] = finished ? 'Failed' : allCreated && running > 0 ? 'Running' : 'Pending';
+
+  const notReady = statuses.filter((s) => s.state !== 'running');
+  const firstProblem = binding.template.containers.map((spec) => ctx.problems?.get(spec.name)).find((p) => p !== undefined);
+  const ready: Condition =
+    notReady.length === 0
+      ? { type: 'Ready', status: 'True', reason: 'ContainersReady', message: `${running}/${statuses.length} containers running`, observedCommit: binding.commit }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: firstProblem?.reason ?? (!finished ? 'ContainersNotReady' : statuses.every((s) => s.exitCode === 0) ? 'PodCompleted' : 'PodFailed'),
+          message: notReady.map((s) => `${s.name}: ${s.message ?? s.state}`).join('; '),
+          observedCommit: binding.commit,
+        };
+  const conditions = [ready];
+  const drifted = driftCondition(binding, prev, ctx.drift, notReady.length === 0);
+  if (drifted) conditions.push(drifted);
+
+  return {
+    type: 'podStatus',
+    node: binding.node,
+    namespace: binding.namespace,
+    pod: binding.pod,
+    templateHash: binding.templateHash,
+    phase,
+    containers: statuses,
+    conditions,
+    observedAt: now.toISOString(),
+  };
+}
+
+function containerStatus(name: string, c: Container | undefined, restarts: number): ContainerStatus {
+  if (!c) return { name, state: 'waiting', restarts, message: 'waiting to be created' };
+  switch (c.state) {
+    case 'running':
+      return { name, id: c.id, state: 'running', restarts };
+    case 'exited':
+    case 'dead':
+      return { name, id: c.id, state: 'exited', ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode }), restarts, message: exitText(c) };
+    case 'created':
+      return { name, id: c.id, state: 'waiting', restarts, message: c.error ? `cannot start: ${c.error}` : 'created, not started' };
+    default:
+      return { name, id: c.id, state: 'waiting', restarts, message: c.state };
+  }
+}
+
+function restartsAfter(b: BindingRecord, s: ContainerStatus): boolean {
+  return b.template.restartPolicy === 'Always' || (b.template.restartPolicy === 'OnFailure' && s.exitCode !== 0);
+}
+
+/**
+ * Drifted: True while a drift seen this round is not yet healed, False/Healed once every container
+ * runs again. The last drift stays on the record (until the template changes) so that a reader who
+ * missed the moment still sees that it happened.
+ */
+function driftCondition(binding: BindingRecord, prev: PodStatusRecord | undefined, drift: ReadonlyMap<string, string> | undefined, allRunning: boolean): Condition | undefined {
+  const base = { type: 'Drifted', observedCommit: binding.commit };
+  if (drift && drift.size > 0) {
+    const what = [...drift.values()].join('; ');
+    return allRunning ? { ...base, status: 'False', reason: 'Healed', message: `${what}; restarted` } : { ...base, status: 'True', reason: 'Drifted', message: what };
+  }
+  const last = prev?.conditions.find((c) => c.type === 'Drifted');
+  if (!last) return undefined;
+  if (last.status === 'True' && allRunning) return { ...base, status: 'False', reason: 'Healed', message: `${last.message}; restarted` };
+  return { ...last };
+}
+
+/** True when two statuses say the same thing (observedAt aside): then there is nothing to write. */
+export function sameStatus(a: PodStatusRecord, b: PodStatusRecord): boolean {
+  return JSON.stringify({ ...a, observedAt: '' }) === JSON.stringify({ ...b, observedAt: '' });
+}

@@ -1,0 +1,160 @@
+// The agent against real etcd and a real Docker engine: bind, replace, unbind, heal, share an engine.
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { silentLogger } from '../../../src/log.js';
+import { EtcdStore } from '../../../src/store/etcd.js';
+import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
+import { decode, encode } from '../../../src/store/records.js';
+import { bindingKey, nodeKey, statusKey } from '../../../src/store/keys.js';
+import type { ContainerSpec } from '../../../src/manifest/types.js';
+import type { Agent } from '../../../src/agent/agent.js';
+import { startAgent } from '../../../src/agent/agent.js';
+import { DockerRuntime } from '../../../src/agent/docker.js';
+import type { Container } from '../../../src/agent/runtime.js';
+import { dockerRequest } from '../../support/docker.js';
+import { freePort } from '../../support/ports.js';
+import { uniqueName } from '../../support/names.js';
+import { waitFor } from '../../support/wait.js';
+
+const dockerHost = inject('dockerHost');
+const image = inject('testImage');
+const runtime = new DockerRuntime({ docker: dockerHost });
+let store: EtcdStore;
+let agents: Agent[] = [];
+let nodes: string[] = [];
+
+beforeAll(async () => {
+  store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('agent')}`);
+});
+afterAll(async () => {
+  await store.close();
+});
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  agents = [];
+  // The agent leaves containers running on stop (like kubelet); the test removes what it made.
+  for (const node of nodes) for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
+  nodes = [];
+});
+
+async function agentFor(node: string): Promise<Agent> {
+  nodes.push(node);
+  const agent = await startAgent({ store, runtime, node, log: silentLogger(), hostIp: '127.0.0.1', stopGraceSeconds: 2, resyncMs: 60_000 });
+  agents.push(agent);
+  return agent;
+}
+
+function httpd(hostPort: number): ContainerSpec {
+  return {
+    name: 'web',
+    image,
+    command: ['httpd', '-f', '-p', '8080', '-h', '/'],
+    args: [],
+    env: [{ name: 'GREETING', value: 'hi' }],
+    ports: [{ containerPort: 8080, protocol: 'TCP', hostPort }],
+    resources: { requests: {}, limits: { memory: 32 * 1024 * 1024 } },
+  };
+}
+
+function binding(node: string, pod: string, hash: string, containers: ContainerSpec[]): BindingRecord {
+  return { type: 'binding', node, namespace: 'default', pod, templateHash: hash, template: { labels: {}, containers, nodeSelector: {}, restartPolicy: 'Always' }, commit: `commit-${hash}` };
+}
+
+async function bind(b: BindingRecord): Promise<void> {
+  await store.commit({ put: [{ key: bindingKey(b.node, b.namespace, b.pod), value: encode(b) }] });
+}
+
+async function status(node: string, pod: string): Promise<PodStatusRecord | undefined> {
+  const e = await store.get(statusKey(node, 'default', pod));
+  return e && decode('podStatus', e.key, e.value);
+}
+
+async function readyStatus(node: string, pod: string, test: (s: PodStatusRecord) => boolean = () => true): Promise<PodStatusRecord> {
+  return waitFor(
+    async () => {
+      const s = await status(node, pod);
+      return s?.conditions.find((c) => c.type === 'Ready')?.status === 'True' && test(s) && s;
+    },
+    { timeoutMs: 20_000, what: `${node}/${pod} ready` },
+  );
+}
+
+async function answers(port: number): Promise<boolean> {
+  return waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) })).status > 0, { timeoutMs: 15_000, what: `http on 127.0.0.1:${port}` });
+}
+
+const running = async (node: string): Promise<Container[]> => (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running');
+
+describe('agent with etcd and Docker', () => {
+  it('runs what is bound, replaces it on a new template, removes it when unbound', async () => {
+    const node = uniqueName('node');
+    await agentFor(node);
+    await waitFor(() => store.get(nodeKey(node)), { what: 'node registered' });
+    const port = await freePort();
+
+    await bind(binding(node, 'web', 'h1', [httpd(port)]));
+    await readyStatus(node, 'web');
+    expect(await answers(port)).toBe(true);
+    const [first] = await running(node);
+    expect(first?.labels).toEqual({ 'berth.node': node, 'berth.namespace': 'default', 'berth.pod': 'web', 'berth.container': 'web', 'berth.hash': 'h1', 'berth.commit': 'commit-h1' });
+    expect(first?.ports).toEqual([{ containerPort: 8080, protocol: 'TCP', hostPort: port, hostIp: '127.0.0.1' }]);
+
+    // Same host port: the old container must go before the new one can start.
+    await bind(binding(node, 'web', 'h2', [httpd(port)]));
+    const replaced = await readyStatus(node, 'web', (s) => s.templateHash === 'h2');
+    expect(replaced.conditions[0]?.observedCommit).toBe('commit-h2');
+    await waitFor(async () => (await runtime.list({ 'berth.node': node })).length === 1, { what: 'old container gone' });
+    expect((await running(node)).map((c) => c.labels['berth.hash'])).toEqual(['h2']);
+    expect(await answers(port)).toBe(true);
+
+    await store.commit({ del: [bindingKey(node, 'default', 'web')] });
+    await waitFor(async () => (await runtime.list({ 'berth.node': node })).length === 0, { timeoutMs: 20_000, what: 'container removed' });
+    await waitFor(async () => (await status(node, 'web')) === undefined, { what: 'status deleted' });
+  });
+
+  it('heals a docker kill and a docker rm -f', async () => {
+    const node = uniqueName('node');
+    await agentFor(node);
+    const sleeper: ContainerSpec = { name: 'app', image, command: [], args: ['sleep', '3600'], env: [], ports: [], resources: { requests: {}, limits: {} } };
+    await bind(binding(node, 'app', 'h1', [sleeper]));
+    await readyStatus(node, 'app');
+    const [c] = await running(node);
+
+    const kill = await dockerRequest(dockerHost, 'POST', `/containers/${c?.id ?? ''}/kill`);
+    expect(kill.status).toBe(204);
+    const healed = await readyStatus(node, 'app', (s) => s.containers[0]?.restarts === 1);
+    expect(healed.containers[0]?.id).toBe(c?.id);
+    expect(healed.conditions.find((x) => x.type === 'Drifted')).toMatchObject({ status: 'False', reason: 'Healed' });
+
+    const rm = await dockerRequest(dockerHost, 'DELETE', `/containers/${c?.id ?? ''}?force=1`);
+    expect(rm.status).toBe(204);
+    const recreated = await readyStatus(node, 'app', (s) => s.containers[0]?.restarts === 2);
+    expect(recreated.containers[0]?.id).not.toBe(c?.id);
+    expect((await running(node)).length).toBe(1);
+  });
+
+  it('shares an engine with another agent without touching its containers', async () => {
+    const [a, b] = [uniqueName('node-a'), uniqueName('node-b')];
+    const agentA = await agentFor(a);
+    await agentFor(b);
+    const sleeper: ContainerSpec = { name: 'app', image, command: [], args: ['sleep', '3600'], env: [], ports: [], resources: { requests: {}, limits: {} } };
+    await bind(binding(a, 'one', 'h1', [sleeper]));
+    await bind(binding(b, 'two', 'h1', [sleeper]));
+    await readyStatus(a, 'one');
+    await readyStatus(b, 'two');
+    const [theirs] = await running(b);
+
+    await store.commit({ del: [bindingKey(a, 'default', 'one')] });
+    await waitFor(async () => (await runtime.list({ 'berth.node': a })).length === 0, { timeoutMs: 20_000, what: 'a’s container removed' });
+    await agentA.idle();
+    expect((await running(b)).map((c) => c.id)).toEqual([theirs?.id]);
+
+    // Stopping an agent takes its node away and leaves its containers running.
+    await bind(binding(a, 'three', 'h1', [sleeper]));
+    await readyStatus(a, 'three');
+    await agentA.stop();
+    agents = agents.filter((x) => x !== agentA);
+    expect(await store.get(nodeKey(a))).toBeUndefined();
+    expect((await running(a)).length).toBe(1);
+    expect((await running(b)).map((c) => c.id)).toEqual([theirs?.id]);
+  });
+});

@@ -1,0 +1,183 @@
+// One contract, two runtimes: the in-memory FakeRuntime that unit tests use, and DockerRuntime
+// against the real engine. If Docker's behaviour and the fake's part, this file says where.
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { BerthError, UnavailableError } from '../../../src/errors.js';
+import { DockerRuntime } from '../../../src/agent/docker.js';
+import { RUNTIME_DOWN } from '../../../src/agent/runtime.js';
+import type { ContainerRuntime, RunSpec, RuntimeEvent } from '../../../src/agent/runtime.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
+import { freePort } from '../../support/ports.js';
+import { uniqueName } from '../../support/names.js';
+import { waitFor } from '../../support/wait.js';
+
+interface Subject {
+  runtime: ContainerRuntime;
+  /** A runtime of the same kind whose engine cannot be reached. */
+  unreachable: () => ContainerRuntime;
+  /** Real processes run (exit codes, HTTP through a host port, stop timing). */
+  runsProcesses: boolean;
+}
+
+const image = inject('testImage');
+
+const subjects: [string, () => Subject][] = [
+  [
+    'FakeRuntime',
+    () => ({
+      runtime: new FakeRuntime({ images: [image] }),
+      unreachable: () => {
+        const down = new FakeRuntime();
+        down.setDown(true);
+        return down;
+      },
+      runsProcesses: false,
+    }),
+  ],
+  [
+    'DockerRuntime',
+    () => ({
+      runtime: new DockerRuntime({ docker: inject('dockerHost') }),
+      unreachable: () => new DockerRuntime({ docker: `/tmp/${uniqueName('nodocker')}.sock` }),
+      runsProcesses: true,
+    }),
+  ],
+];
+
+describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
+  const { runtime, unreachable, runsProcesses } = make();
+  const test = uniqueName('contract');
+  const labels = { 'berth.test': test };
+
+  const spec = (name: string, over: Partial<RunSpec> = {}): RunSpec => ({
+    name: `${test}-${name}`,
+    image,
+    command: [],
+    args: ['sleep', '3600'],
+    env: [],
+    labels: { ...labels, 'berth.case': name },
+    ports: [],
+    limits: {},
+    ...over,
+  });
+
+  afterEach(async () => {
+    for (const c of await runtime.list(labels)) await runtime.remove(c.id);
+  });
+
+  it('answers ping', async () => {
+    await expect(runtime.ping()).resolves.toBeUndefined();
+  });
+
+  it('names the fix when the engine cannot be reached', async () => {
+    const err: unknown = await unreachable().ping().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).code).toBe(RUNTIME_DOWN);
+    expect((err as UnavailableError).toLine()).toMatch(/start dockerd or pass --docker <socket\|url>/);
+  });
+
+  it('creates, starts, stops, starts again and removes a container', async () => {
+    const id = await runtime.create(spec('life', { env: [{ name: 'GREETING', value: 'hi' }], limits: { memory: 64 * 1024 * 1024, cpu: 500 } }));
+    let [c] = await runtime.list({ ...labels, 'berth.case': 'life' });
+    expect(c).toMatchObject({ id, name: `${test}-life`, image, state: 'created', labels: { ...labels, 'berth.case': 'life' }, ports: [] });
+    expect(c?.startedAt).toBeUndefined();
+
+    await runtime.start(id);
+    await runtime.start(id); // starting a running container is fine
+    [c] = await runtime.list({ ...labels, 'berth.case': 'life' });
+    expect(c?.state).toBe('running');
+    expect(Date.parse(c?.startedAt ?? '')).toBeGreaterThan(Date.now() - 60_000);
+
+    const began = Date.now();
+    await runtime.stop(id, 10);
+    if (runsProcesses) expect(Date.now() - began).toBeLessThan(3000); // docker-init forwards SIGTERM
+    await runtime.stop(id, 10); // stopping a stopped container is fine (Docker: 304)
+    [c] = await runtime.list({ ...labels, 'berth.case': 'life' });
+    expect(c).toMatchObject({ state: 'exited', exitCode: 143 });
+    expect(c?.finishedAt).toBeDefined();
+
+    await runtime.start(id);
+    expect((await runtime.list(labels)).map((x) => x.state)).toEqual(['running']);
+
+    await runtime.remove(id);
+    expect(await runtime.list(labels)).toEqual([]);
+    await runtime.remove(id); // removing a gone container is fine (Docker: 404)
+    await runtime.stop(id, 1);
+  });
+
+  it('lists only the containers carrying every requested label', async () => {
+    await runtime.create(spec('a'));
+    await runtime.create(spec('b'));
+    const names = async (want: Record<string, string>): Promise<string[]> => (await runtime.list(want)).map((c) => c.name);
+    expect(await names(labels)).toEqual([`${test}-a`, `${test}-b`]);
+    expect(await names({ ...labels, 'berth.case': 'b' })).toEqual([`${test}-b`]);
+    expect(await names({ ...labels, 'berth.case': 'c' })).toEqual([]);
+    expect(await names({ 'berth.test': uniqueName('other') })).toEqual([]);
+  });
+
+  it('refuses a second container of the same name, and an image that is not there', async () => {
+    await runtime.create(spec('dup'));
+    await expect(runtime.create(spec('dup'))).rejects.toMatchObject({ code: 'EDOCKERCONFLICT' });
+    await expect(runtime.create(spec('noimage', { image: 'berth-test/absent:1' }))).rejects.toMatchObject({ code: 'EDOCKERNOTFOUND' });
+  });
+
+  it('reports events of its labels only, in order', async () => {
+    const seen: RuntimeEvent[] = [];
+    const mine = runtime.events(labels, (e) => seen.push(e));
+    const others: RuntimeEvent[] = [];
+    const theirs = runtime.events({ 'berth.test': uniqueName('other') }, (e) => others.push(e));
+    try {
+      const id = await runtime.create(spec('events'));
+      await runtime.start(id);
+      await runtime.remove(id);
+      await waitFor(() => seen.some((e) => e.action === 'destroy'), { what: 'a destroy event' });
+      const actions = seen.filter((e) => e.id === id).map((e) => e.action).filter((a) => ['create', 'start', 'die', 'destroy'].includes(a));
+      expect(actions).toEqual(['create', 'start', 'die', 'destroy']);
+      expect(seen[0]?.labels).toMatchObject({ ...labels, 'berth.case': 'events' });
+      expect(others).toEqual([]);
+    } finally {
+      await mine.close();
+      await theirs.close();
+    }
+  });
+
+  it('publishes a hostPort on 127.0.0.1, and a second start on that port fails', async () => {
+    const hostPort = await freePort();
+    const ports = [{ containerPort: 8080, protocol: 'TCP' as const, hostPort, hostIp: '127.0.0.1' }];
+    const id = await runtime.create(spec('web', { command: ['httpd', '-f', '-p', '8080', '-h', '/'], args: [], ports }));
+    await runtime.start(id);
+    const [c] = await runtime.list({ ...labels, 'berth.case': 'web' });
+    expect(c?.ports).toEqual(ports);
+    if (runsProcesses) {
+      const status = await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(1000) })).status,
+        { timeoutMs: 15_000, what: `httpd on 127.0.0.1:${hostPort}` },
+      );
+      expect(status).toBeGreaterThanOrEqual(200);
+    }
+
+    const second = await runtime.create(spec('web2', { ports }));
+    const err: unknown = await runtime.start(second).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BerthError);
+    expect((err as BerthError).message).toMatch(/port is already allocated|address already in use/);
+    const [left] = await runtime.list({ ...labels, 'berth.case': 'web2' });
+    expect(left?.state).toBe('created');
+  });
+
+  it('runs command with args and env, and reports the exit code', async () => {
+    if (!runsProcesses) return;
+    const id = await runtime.create(spec('exit', { command: ['sh', '-c'], args: ['exit $CODE'], env: [{ name: 'CODE', value: '7' }] }));
+    await runtime.start(id);
+    const c = await waitFor(async () => (await runtime.list({ ...labels, 'berth.case': 'exit' })).find((x) => x.state === 'exited'), { what: 'the container to exit' });
+    expect(c.exitCode).toBe(7);
+  });
+
+  it('knows which images it has, and a pull of an absent image fails clearly', async () => {
+    expect(await runtime.hasImage(image)).toBe(true);
+    const absent = '127.0.0.1:1/berth-test/absent:1';
+    expect(await runtime.hasImage(absent)).toBe(false);
+    const err: unknown = await runtime.pull(absent).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BerthError);
+    expect((err as BerthError).code).toBe('EIMAGEPULL');
+    expect((err as BerthError).toLine()).toContain(`cannot pull image ${absent}`);
+  });
+});

@@ -1,0 +1,190 @@
+// An in-memory ContainerRuntime for unit tests. test/integration/agent/runtime.contract.test.ts runs
+// the same suite against it and the real DockerRuntime, so its behaviour cannot drift from Docker's.
+import { randomBytes } from 'node:crypto';
+import { BerthError, UnavailableError } from '../../src/errors.js';
+import type { Closer } from '../../src/store/store.js';
+import type { Container, ContainerRuntime, PullProgress, RunSpec, RuntimeEvent } from '../../src/agent/runtime.js';
+import { RUNTIME_DOWN, hasLabels } from '../../src/agent/runtime.js';
+import { portsClash } from '../../src/agent/plan.js';
+
+interface FakeContainer extends Container {
+  spec: RunSpec;
+}
+
+type Op = 'create' | 'start' | 'stop' | 'remove' | 'pull';
+
+/** An engine in memory: containers, images, a registry to pull from, events, and fault hooks. */
+export class FakeRuntime implements ContainerRuntime {
+  /** Every call, in order, e.g. `create berth_n_default_web_app_abc`, `stop <id>`. */
+  readonly calls: string[] = [];
+  private readonly containers = new Map<string, FakeContainer>();
+  private readonly images: Set<string>;
+  private readonly registry: Set<string>;
+  private readonly listeners = new Set<{ labels: Record<string, string>; onEvent: (e: RuntimeEvent) => void; onError?: (err: Error) => void }>();
+  private readonly faults = new Map<Op, (target: string) => Error | undefined>();
+  private down = false;
+
+  constructor(opts: { images?: string[]; registry?: string[]; now?: () => Date } = {}) {
+    this.images = new Set(opts.images ?? []);
+    this.registry = new Set(opts.registry ?? []);
+    if (opts.now) this.now = opts.now;
+  }
+
+  /** The clock for startedAt/finishedAt. */
+  now: () => Date = () => new Date();
+
+  async ping(): Promise<void> {
+    this.check();
+  }
+
+  async list(labels: Record<string, string>): Promise<Container[]> {
+    this.check();
+    return [...this.containers.values()]
+      .filter((c) => hasLabels(c.labels, labels))
+      .map(({ spec: _spec, ...c }) => structuredClone(c))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async create(spec: RunSpec): Promise<string> {
+    this.check('create', spec.name);
+    if (!this.images.has(spec.image)) throw new BerthError('EDOCKERNOTFOUND', `cannot create container ${spec.name}: No such image: ${spec.image}`);
+    if ([...this.containers.values()].some((c) => c.name === spec.name)) {
+      throw new BerthError('EDOCKERCONFLICT', `cannot create container ${spec.name}: Conflict. The container name "/${spec.name}" is already in use`);
+    }
+    const id = randomBytes(32).toString('hex');
+    const ports = spec.ports.filter((p) => p.hostPort !== undefined).map((p) => ({ ...p, hostIp: p.hostIp ?? '0.0.0.0' }));
+    this.containers.set(id, { id, name: spec.name, labels: { ...spec.labels }, image: spec.image, state: 'created', exitCode: 0, ports, spec: structuredClone(spec) });
+    this.emit('create', id);
+    return id;
+  }
+
+  async start(id: string): Promise<void> {
+    this.check('start', id);
+    const c = this.get(id, 'start');
+    if (c.state === 'running') return;
+    const clash = [...this.containers.values()].find((o) => o.id !== id && o.state === 'running' && o.ports.some((p) => c.ports.some((q) => portsClash(p, q))));
+    if (clash) {
+      const p = c.ports.find((q) => clash.ports.some((r) => portsClash(q, r)));
+      c.error = `Bind for ${p?.hostIp ?? ''}:${p?.hostPort ?? ''} failed: port is already allocated`;
+      throw new BerthError('EDOCKER', `cannot start container ${id}: driver failed programming external connectivity: ${c.error}`);
+    }
+    c.state = 'running';
+    c.startedAt = this.now().toISOString();
+    delete c.finishedAt;
+    delete c.error;
+    c.exitCode = 0;
+    this.emit('start', id);
+  }
+
+  async stop(id: string, _graceSeconds: number): Promise<void> {
+    this.check('stop', id);
+    const c = this.containers.get(id);
+    if (!c || c.state !== 'running') return;
+    this.exit(id, 143);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.check('remove', id);
+    const c = this.containers.get(id);
+    if (!c) return;
+    if (c.state === 'running') this.exit(id, 137);
+    this.containers.delete(id);
+    this.emit('destroy', id, c);
+  }
+
+  events(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, onError?: (err: Error) => void): Closer {
+    const l = { labels, onEvent, ...(onError ? { onError } : {}) };
+    if (this.down) queueMicrotask(() => onError?.(downError()));
+    else this.listeners.add(l);
+    return { close: async () => void this.listeners.delete(l) };
+  }
+
+  async pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+    this.check('pull', image);
+    if (!this.registry.has(image)) {
+      throw new UnavailableError('EIMAGEPULL', `cannot pull image ${image}: the fake registry has no such image`, { hint: 'check that the registry is reachable' });
+    }
+    onProgress?.({ status: `Pulling from ${image}` });
+    this.images.add(image);
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    this.check();
+    return this.images.has(image);
+  }
+
+  // ---- test hooks: what a person or a crash does behind the agent's back ----
+
+  /** The process of `id` ends with `exitCode` (137: `docker kill`; 1: a crash). */
+  exit(id: string, exitCode: number): void {
+    const c = this.containers.get(id);
+    if (!c || c.state !== 'running') return;
+    c.state = 'exited';
+    c.exitCode = exitCode;
+    c.finishedAt = this.now().toISOString();
+    this.emit('die', id);
+  }
+
+  /** `docker rm -f`. */
+  removeNow(id: string): void {
+    const c = this.containers.get(id);
+    if (!c) return;
+    this.exit(id, 137);
+    this.containers.delete(id);
+    this.emit('destroy', id, c);
+  }
+
+  /** Put a container there directly (someone else's, or one left over from an earlier agent). */
+  inject(c: Omit<Container, 'id'> & { id?: string }): string {
+    const id = c.id ?? randomBytes(32).toString('hex');
+    const spec: RunSpec = { name: c.name, image: c.image, command: [], args: [], env: [], labels: c.labels, ports: c.ports, limits: {} };
+    this.containers.set(id, { ...structuredClone(c), id, spec });
+    return id;
+  }
+
+  /** The spec a container was created from (undefined for a missing one). */
+  specOf(id: string): RunSpec | undefined {
+    return this.containers.get(id)?.spec;
+  }
+
+  /** Make `op` fail whenever `fault(target)` returns an error (target: the name for create, else the id or image). */
+  failOn(op: Op, fault: ((target: string) => Error | undefined) | undefined): void {
+    if (fault) this.faults.set(op, fault);
+    else this.faults.delete(op);
+  }
+
+  /** The engine goes away (every call fails, event streams break) or comes back. */
+  setDown(down: boolean): void {
+    this.down = down;
+    if (!down) return;
+    for (const l of this.listeners) l.onError?.(downError());
+    this.listeners.clear();
+  }
+
+  private check(op?: Op, target?: string): void {
+    if (op) this.calls.push(`${op} ${target ?? ''}`);
+    if (this.down) throw downError();
+    const err = op ? this.faults.get(op)?.(target ?? '') : undefined;
+    if (err) throw err;
+  }
+
+  private get(id: string, what: string): FakeContainer {
+    const c = this.containers.get(id);
+    if (!c) throw new BerthError('EDOCKERNOTFOUND', `cannot ${what} container ${id}: No such container: ${id}`);
+    return c;
+  }
+
+  private emit(action: string, id: string, gone?: FakeContainer): void {
+    const c = gone ?? this.containers.get(id);
+    if (!c) return;
+    const e: RuntimeEvent = { action, id, labels: { ...c.labels, name: c.name, image: c.image }, time: this.now().getTime() };
+    // Like Docker's stream, events arrive after the call that caused them has answered.
+    queueMicrotask(() => {
+      for (const l of this.listeners) if (hasLabels(c.labels, l.labels)) l.onEvent(e);
+    });
+  }
+}
+
+function downError(): UnavailableError {
+  return new UnavailableError(RUNTIME_DOWN, 'cannot reach Docker at fake:// (ECONNREFUSED)', { hint: 'start dockerd or pass --docker <socket|url>' });
+}

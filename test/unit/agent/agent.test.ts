@@ -1,0 +1,258 @@
+// The agent loop against the in-memory store and runtime: what it writes, what it runs, what it heals.
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/log.js';
+import { MemoryStore } from '../../../src/store/memory.js';
+import type { Lease } from '../../../src/store/store.js';
+import type { BindingRecord, EventRecord, NodeRecord, PodStatusRecord } from '../../../src/store/records.js';
+import { decode, encode } from '../../../src/store/records.js';
+import { bindingKey, nodeKey, statusKey, statusPrefix } from '../../../src/store/keys.js';
+import type { Agent, AgentOptions } from '../../../src/agent/agent.js';
+import { startAgent } from '../../../src/agent/agent.js';
+import type { Container } from '../../../src/agent/runtime.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
+import { waitFor } from '../../support/wait.js';
+import { IMAGE, NODE, binding, spec } from './fixtures.js';
+
+/** A MemoryStore that remembers the leases it handed out, so a test can expire one. */
+class LeaseRecordingStore extends MemoryStore {
+  readonly handedOut: Lease[] = [];
+  override async lease(ttlSeconds: number): Promise<Lease> {
+    const l = await super.lease(ttlSeconds);
+    this.handedOut.push(l);
+    return l;
+  }
+}
+
+let agents: Agent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  agents = [];
+});
+
+async function setup(over: Partial<AgentOptions> = {}, runtime = new FakeRuntime({ images: [IMAGE] })): Promise<{ store: LeaseRecordingStore; runtime: FakeRuntime; agent: Agent }> {
+  const store = (over.store as LeaseRecordingStore | undefined) ?? new LeaseRecordingStore();
+  const agent = await startAgent({ store, runtime, node: NODE, log: silentLogger(), resyncMs: 60_000, stopGraceSeconds: 1, ...over });
+  agents.push(agent);
+  return { store, runtime, agent };
+}
+
+async function bind(store: MemoryStore, b: BindingRecord): Promise<void> {
+  await store.commit({ put: [{ key: bindingKey(b.node, b.namespace, b.pod), value: encode(b) }] });
+}
+
+async function unbind(store: MemoryStore, b: BindingRecord): Promise<void> {
+  await store.commit({ del: [bindingKey(b.node, b.namespace, b.pod)] });
+}
+
+async function status(store: MemoryStore, pod: string, node = NODE): Promise<PodStatusRecord | undefined> {
+  const e = await store.get(statusKey(node, 'default', pod));
+  return e && decode('podStatus', e.key, e.value);
+}
+
+async function mine(runtime: FakeRuntime, node = NODE): Promise<Container[]> {
+  return runtime.list({ 'berth.node': node });
+}
+
+const ready = (s: PodStatusRecord | undefined): boolean => s?.conditions.find((c) => c.type === 'Ready')?.status === 'True';
+
+describe('startAgent', () => {
+  it('registers its node on a lease, and takes it away on stop while containers keep running', async () => {
+    const { store, runtime, agent } = await setup({ labels: { zone: 'a' }, address: '10.0.0.9' });
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const e = await store.get(nodeKey(NODE));
+    const node: NodeRecord | undefined = e && decode('node', e.key, e.value);
+    expect(node).toMatchObject({ name: NODE, address: '10.0.0.9', version: '0.1.0', labels: { zone: 'a', 'berth.io/hostname': NODE } });
+    expect(node?.capacity.cpu).toBeGreaterThan(0);
+    expect(node?.capacity.memory).toBeGreaterThan(0);
+
+    await agent.stop();
+    agents = [];
+    expect(await store.get(nodeKey(NODE))).toBeUndefined();
+    expect((await mine(runtime)).map((c) => c.state)).toEqual(['running']);
+  });
+
+  it('registers again when its lease is lost', async () => {
+    const { store, agent } = await setup();
+    await agent.idle();
+    const [lease] = store.handedOut;
+    const before = await store.get(nodeKey(NODE));
+    await store.expireLease(lease?.id ?? '');
+    const after = await waitFor(async () => {
+      const e = await store.get(nodeKey(NODE));
+      return store.handedOut.length === 2 && e && e.createRevision > (before?.modRevision ?? 0) && e;
+    }, { what: 'the node to be registered again' });
+    expect(after.value).toBe(before?.value);
+    expect(store.handedOut.map((l) => l.id)).toEqual([lease?.id, expect.any(String)]);
+  });
+
+  it('runs what is bound, labelled, and reports it ready', async () => {
+    const { store, runtime, agent } = await setup();
+    await bind(store, binding('web', { commit: 'abc', containers: [spec('app'), spec('side')] }));
+    await waitFor(async () => ready(await status(store, 'web')), { what: 'web ready' });
+    await agent.idle();
+    const cs = await mine(runtime);
+    expect(cs.map((c) => [c.name, c.state])).toEqual([
+      ['berth_n1_default_web_app_h1', 'running'],
+      ['berth_n1_default_web_side_h1', 'running'],
+    ]);
+    expect(cs[0]?.labels).toEqual({ 'berth.node': NODE, 'berth.namespace': 'default', 'berth.pod': 'web', 'berth.container': 'app', 'berth.hash': 'h1', 'berth.commit': 'abc' });
+    expect(await status(store, 'web')).toMatchObject({ phase: 'Running', templateHash: 'h1', containers: [{ name: 'app', state: 'running', restarts: 0 }, { name: 'side', state: 'running', restarts: 0 }] });
+  });
+
+  it('replaces containers when the template changes and removes them when unbound', async () => {
+    const { store, runtime, agent } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    await bind(store, binding('web', { hash: 'h2' }));
+    await waitFor(async () => (await status(store, 'web'))?.templateHash === 'h2' && ready(await status(store, 'web')));
+    await agent.idle();
+    expect((await mine(runtime)).map((c) => c.name)).toEqual(['berth_n1_default_web_app_h2']);
+
+    await unbind(store, binding('web'));
+    await waitFor(async () => (await mine(runtime)).length === 0, { what: 'the container to be removed' });
+    await waitFor(async () => (await store.list(statusPrefix(NODE))).entries.length === 0, { what: 'the status to be deleted' });
+  });
+
+  it('frees a host port before the replacement that needs it starts', async () => {
+    const { store, runtime, agent } = await setup();
+    const withPort = (hash: string): BindingRecord => binding('web', { hash, containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }] })] });
+    await bind(store, withPort('h1'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const [old] = await mine(runtime);
+    runtime.calls.length = 0;
+    await bind(store, withPort('h2'));
+    await waitFor(async () => (await status(store, 'web'))?.templateHash === 'h2' && ready(await status(store, 'web')));
+    await agent.idle();
+    expect(runtime.calls.filter((c) => !c.startsWith('pull'))).toEqual([`stop ${old?.id ?? ''}`, `remove ${old?.id ?? ''}`, 'create berth_n1_default_web_app_h2', expect.stringMatching(/^start /)]);
+  });
+
+  it('heals a killed container, counts the restart and records the drift', async () => {
+    const { store, runtime } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const [c] = await mine(runtime);
+    runtime.exit(c?.id ?? '', 137);
+    const healed = await waitFor(async () => {
+      const s = await status(store, 'web');
+      return s?.containers[0]?.restarts === 1 && ready(s) && s;
+    }, { what: 'web healed' });
+    expect(healed.conditions.find((x) => x.type === 'Drifted')).toMatchObject({ status: 'False', reason: 'Healed' });
+    const events = (await store.list('events/')).entries.map((e) => decode('event', e.key, e.value));
+    expect(events.map((e: EventRecord) => [e.reason, e.object])).toEqual([['Drifted', 'pod/default/web'], ['Healed', 'pod/default/web']]);
+    expect((await mine(runtime)).map((x) => x.id)).toEqual([c?.id]);
+  });
+
+  it('recreates a removed container and counts it as a restart', async () => {
+    const { store, runtime } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const [c] = await mine(runtime);
+    runtime.removeNow(c?.id ?? '');
+    const s = await waitFor(async () => {
+      const st = await status(store, 'web');
+      return st?.containers[0]?.restarts === 1 && ready(st) && st;
+    });
+    expect(s.containers[0]?.id).not.toBe(c?.id);
+  });
+
+  it('counts a removal seen half done (exited, then gone) as one restart', async () => {
+    const { store, runtime } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const id = (await mine(runtime))[0]?.id ?? '';
+    // What `docker rm -f` looks like from outside: the container dies, and starting it fails until it is gone.
+    runtime.failOn('start', (target) => (target === id ? new Error('removal of container in progress') : undefined));
+    runtime.exit(id, 137);
+    await waitFor(async () => (await status(store, 'web'))?.conditions.find((c) => c.type === 'Drifted')?.status === 'True');
+    runtime.removeNow(id);
+    const s = await waitFor(async () => {
+      const st = await status(store, 'web');
+      return ready(st) && st;
+    });
+    expect(s.containers[0]).toMatchObject({ state: 'running', restarts: 1 });
+    expect(s.conditions.find((c) => c.type === 'Drifted')).toMatchObject({ status: 'False', reason: 'Healed' });
+  });
+
+  it('backs off a crash loop', async () => {
+    const { store, runtime } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const crash = async (): Promise<void> => runtime.exit((await mine(runtime))[0]?.id ?? '', 1);
+    await crash();
+    await waitFor(async () => (await status(store, 'web'))?.containers[0]?.restarts === 1 && ready(await status(store, 'web')));
+    await crash();
+    const waiting = await waitFor(async () => {
+      const s = await status(store, 'web');
+      return s?.conditions[0]?.reason === 'CrashLoopBackOff' && s;
+    });
+    expect(waiting.containers[0]).toMatchObject({ state: 'exited', exitCode: 1, restarts: 1 });
+    expect(waiting.conditions[0]?.message).toMatch(/back-off 1s restarting/);
+    expect(waiting.conditions.find((c) => c.type === 'Drifted')).toBeUndefined();
+    // The back-off ends by itself: no event or resync needed.
+    await waitFor(async () => (await status(store, 'web'))?.containers[0]?.restarts === 2, { timeoutMs: 5000 });
+  });
+
+  it('reports a failed pull in the pod status, and pulls what the registry has', async () => {
+    const runtime = new FakeRuntime({ images: [IMAGE], registry: ['team/app:2'] });
+    const { store } = await setup({}, runtime);
+    await bind(store, binding('bad', { containers: [spec('app', { image: 'team/nope:1' })] }));
+    await bind(store, binding('good', { containers: [spec('app', { image: 'team/app:2' })] }));
+    const bad = await waitFor(async () => (await status(store, 'bad'))?.conditions[0]?.reason === 'ErrImagePull' && status(store, 'bad'));
+    expect(bad).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: expect.stringContaining('cannot pull image team/nope:1') as unknown }] });
+    await waitFor(async () => ready(await status(store, 'good')));
+  });
+
+  it('never touches containers of another node or without its label', async () => {
+    const runtime = new FakeRuntime({ images: [IMAGE] });
+    const store = new LeaseRecordingStore();
+    const foreign = runtime.inject({ name: 'someone-elses', labels: { app: 'x' }, image: IMAGE, state: 'running', ports: [] });
+    const other = await startAgent({ store, runtime, node: 'n2', log: silentLogger(), resyncMs: 60_000 });
+    agents.push(other);
+    await setup({ store }, runtime);
+    await bind(store, binding('web'));
+    await bind(store, { ...binding('api'), node: 'n2' });
+    await waitFor(async () => ready(await status(store, 'web')) && ready(await status(store, 'api', 'n2')));
+    await unbind(store, binding('web'));
+    await waitFor(async () => (await mine(runtime)).length === 0);
+    expect((await mine(runtime, 'n2')).map((c) => c.name)).toEqual(['berth_n2_default_api_app_h1']);
+    expect(runtime.calls.filter((c) => c.includes(foreign))).toEqual([]);
+  });
+
+  it('leaves the containers of an unreadable binding alone', async () => {
+    const { store, runtime, agent } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    await store.commit({ put: [{ key: bindingKey(NODE, 'default', 'web'), value: '{"type":"binding"' }] });
+    await bind(store, binding('api'));
+    await waitFor(async () => ready(await status(store, 'api')));
+    await agent.idle();
+    expect((await mine(runtime)).map((c) => c.name)).toEqual(['berth_n1_default_api_app_h1', 'berth_n1_default_web_app_h1']);
+    expect(await status(store, 'web')).toBeDefined();
+  });
+
+  it('rides out an engine outage and catches up on what it missed', async () => {
+    const { store, runtime } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    runtime.setDown(true);
+    await bind(store, binding('api'));
+    runtime.setDown(false);
+    await waitFor(async () => ready(await status(store, 'api')), { what: 'api ready after the outage' });
+  });
+
+  it('picks up where a previous agent left off without recreating anything', async () => {
+    const { store, runtime, agent } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    runtime.exit((await mine(runtime))[0]?.id ?? '', 137);
+    await waitFor(async () => (await status(store, 'web'))?.containers[0]?.restarts === 1 && ready(await status(store, 'web')));
+    await agent.stop();
+    agents = [];
+    runtime.calls.length = 0;
+    const second = await setup({ store }, runtime);
+    await second.agent.idle();
+    expect(runtime.calls).toEqual([]);
+    expect((await status(store, 'web'))?.containers[0]?.restarts).toBe(1);
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { BindingRecord } from '../../../src/store/records.js';
+import type { Container } from '../../../src/agent/runtime.js';
+import type { ContainerAction, PlanOptions } from '../../../src/agent/plan.js';
+import { planContainers, portsClash, restartDelayMs } from '../../../src/agent/plan.js';
+import { IMAGE, NODE, binding, observed, spec } from './fixtures.js';
+
+/** `<phase> <kind> <name without berth_n1_default_>` — what a reader of a plan cares about. */
+function summary(actions: ContainerAction[]): string[] {
+  return actions.map((a) => `${a.phase} ${a.kind} ${(a.kind === 'create' ? a.spec.name : a.name).replace(`berth_${NODE}_default_`, '')}`);
+}
+
+const web = binding('web');
+const web2 = binding('web', { hash: 'h2' });
+const port = (hostPort: number, over: { hostIp?: string; protocol?: 'TCP' | 'UDP' } = {}) => ({ containerPort: 80, protocol: over.protocol ?? ('TCP' as const), hostPort, hostIp: over.hostIp ?? '0.0.0.0' });
+const withPort = (pod: string, hash: string, hostPort: number) => binding(pod, { hash, containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort }] })] });
+const T0 = '2026-01-01T00:00:00.000Z';
+const at = (s: number): string => new Date(Date.parse(T0) + s * 1000).toISOString();
+
+const cases: [string, BindingRecord[], Container[], Partial<PlanOptions>, string[]][] = [
+  ['nothing bound, nothing running', [], [], {}, []],
+  ['a bound pod without its container is created', [web], [], {}, ['2 create web_app_h1']],
+  ['a running container of the bound template is left alone', [web], [observed(web)], {}, []],
+  ['every container of a pod is created, in name order', [binding('web', { containers: [spec('z'), spec('a')] })], [], {}, ['2 create web_a_h1', '2 create web_z_h1']],
+  ['a container of a pod no longer bound is removed', [], [observed(web)], {}, ['2 remove web_app_h1']],
+  ['a new template replaces the old without waiting for its stop', [web2], [observed(web)], {}, ['2 remove web_app_h1', '2 create web_app_h2']],
+  ['a replacement that needs the old hostPort waits for the removal', [withPort('web', 'h2', 8080)], [observed(withPort('web', 'h1', 8080), 'app', { ports: [port(8080)] })], {}, ['1 remove web_app_h1', '2 create web_app_h2']],
+  ['an unbound pod holding a hostPort the new pod needs goes first', [withPort('new', 'h1', 8080)], [observed(withPort('old', 'h1', 8080), 'app', { ports: [port(8080)] })], {}, ['1 remove old_app_h1', '2 create new_app_h1']],
+  ['different host ports do not wait', [withPort('web', 'h2', 8081)], [observed(withPort('web', 'h1', 8080), 'app', { ports: [port(8080)] })], {}, ['2 remove web_app_h1', '2 create web_app_h2']],
+  ['same port on another address does not wait', [withPort('web', 'h2', 8080)], [observed(web, 'app', { ports: [port(8080, { hostIp: '127.0.0.2' })] })], { hostIp: '127.0.0.1' }, ['2 remove web_app_h1', '2 create web_app_h2']],
+  ['0.0.0.0 overlaps any address', [withPort('web', 'h2', 8080)], [observed(web, 'app', { ports: [port(8080)] })], { hostIp: '127.0.0.1' }, ['1 remove web_app_h1', '2 create web_app_h2']],
+  ['UDP does not clash with TCP', [withPort('web', 'h2', 8080)], [observed(web, 'app', { ports: [port(8080, { protocol: 'UDP' })] })], {}, ['2 remove web_app_h1', '2 create web_app_h2']],
+  ['of duplicates the running one stays', [web], [observed(web, 'app', { id: 'a', state: 'exited' }), observed(web, 'app', { id: 'b', name: 'other' })], {}, ['2 remove web_app_h1']],
+  ['an exited container is restarted (Always)', [web], [observed(web, 'app', { state: 'exited', exitCode: 137 })], {}, ['2 start web_app_h1']],
+  ['OnFailure leaves a clean exit alone', [binding('web', { restartPolicy: 'OnFailure' })], [observed(web, 'app', { state: 'exited', exitCode: 0 })], {}, []],
+  ['OnFailure restarts a failed exit', [binding('web', { restartPolicy: 'OnFailure' })], [observed(web, 'app', { state: 'exited', exitCode: 1 })], {}, ['2 start web_app_h1']],
+  ['Never restarts nothing', [binding('web', { restartPolicy: 'Never' })], [observed(web, 'app', { state: 'exited', exitCode: 1 })], {}, []],
+  ['a created, never started container is started', [web], [observed(web, 'app', { state: 'created' })], {}, ['2 start web_app_h1']],
+  ['a paused container is left to whoever paused it', [web], [observed(web, 'app', { state: 'paused' })], {}, []],
+  ['a dead container is replaced; the name orders them', [web], [observed(web, 'app', { state: 'dead' })], {}, ['1 remove web_app_h1', '2 create web_app_h1']],
+  ['another node’s container is never touched', [], [{ ...observed(web), labels: { ...observed(web).labels, 'berth.node': 'n2' } }], {}, []],
+  ['a container with incomplete berth labels is removed', [], [{ ...observed(web), labels: { 'berth.node': NODE } }], {}, ['2 remove web_app_h1']],
+  ['a container the template no longer has is removed', [web], [observed(web), observed(web, 'gone')], {}, ['2 remove web_gone_h1']],
+  ['a held pod is left alone though unbound', [], [observed(web)], { hold: new Set(['default/web']) }, []],
+  [
+    'an exited container whose port a removal holds waits for it',
+    [withPort('web', 'h1', 8080)],
+    [observed(withPort('web', 'h1', 8080), 'app', { state: 'exited', ports: [port(8080)] }), observed(withPort('old', 'h1', 8080), 'app', { ports: [port(8080)] })],
+    {},
+    ['1 remove old_app_h1', '2 start web_app_h1'],
+  ],
+  ['a crash-looping container waits out its back-off', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })], { restarts: new Map([['default/web/app', 3]]), now: new Date(at(3)) }, ['2 wait web_app_h1']],
+  ['after the back-off it is restarted', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })], { restarts: new Map([['default/web/app', 3]]), now: new Date(at(6)) }, ['2 start web_app_h1']],
+  ['a long-running container that crashed restarts at once', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(3600) })], { restarts: new Map([['default/web/app', 5]]), now: new Date(at(3600)) }, ['2 start web_app_h1']],
+  ['a container killed from outside restarts at once, however young', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, startedAt: T0, finishedAt: at(1) })], { restarts: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 start web_app_h1']],
+  ['an OOM kill is a crash: it backs off', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, oomKilled: true, startedAt: T0, finishedAt: at(1) })], { restarts: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 wait web_app_h1']],
+];
+
+describe('planContainers', () => {
+  it.each(cases)('%s', (_name, bindings, containers, opts, want) => {
+    expect(summary(planContainers(bindings, containers, { node: NODE, hostIp: '0.0.0.0', ...opts }))).toEqual(want);
+  });
+
+  it('is the same plan whatever order its inputs come in', () => {
+    const bindings = [binding('a'), binding('b', { hash: 'h2' }), withPort('c', 'h1', 9000)];
+    const containers = [observed(binding('b')), observed(binding('x'), 'app', { ports: [port(9000)] }), observed(binding('a'), 'app', { state: 'exited' })];
+    const first = planContainers(bindings, containers, { node: NODE, hostIp: '0.0.0.0' });
+    const again = planContainers([...bindings].reverse(), [...containers].reverse(), { node: NODE, hostIp: '0.0.0.0' });
+    expect(again).toEqual(first);
+    expect(summary(first)).toEqual(['1 remove x_app_h1', '2 remove b_app_h1', '2 create b_app_h2', '2 create c_app_h1', '2 start a_app_h1']);
+  });
+
+  it('creates exactly what the template says, labelled and bound to the agent’s address', () => {
+    const b = binding('web', {
+      commit: 'abc123',
+      containers: [spec('app', { command: ['httpd'], args: ['-f'], env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 81, protocol: 'UDP' }], resources: { requests: {}, limits: { cpu: 250, memory: 1 << 26 } } })],
+    });
+    const [create] = planContainers([b], [], { node: NODE, hostIp: '127.0.0.1' });
+    expect(create).toMatchObject({ kind: 'create', slot: 'default/web/app', pod: 'default/web', reason: 'no container for default/web/app' });
+    expect(create?.kind === 'create' && create.spec).toEqual({
+      name: 'berth_n1_default_web_app_h1',
+      image: IMAGE,
+      command: ['httpd'],
+      args: ['-f'],
+      env: [{ name: 'A', value: '1' }],
+      labels: { 'berth.node': NODE, 'berth.namespace': 'default', 'berth.pod': 'web', 'berth.container': 'app', 'berth.hash': 'h1', 'berth.commit': 'abc123' },
+      ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080, hostIp: '127.0.0.1' }, { containerPort: 81, protocol: 'UDP' }],
+      limits: { cpu: 250, memory: 1 << 26 },
+    });
+  });
+
+  it('says why, on every action', () => {
+    const actions = planContainers([web2], [observed(web), observed(binding('gone'))], { node: NODE, hostIp: '0.0.0.0' });
+    expect(actions.map((a) => a.reason)).toEqual(['pod default/gone is not bound to n1', 'template changed (h1 → h2)', 'no container for default/web/app']);
+  });
+});
+
+describe('restartDelayMs', () => {
+  const crashed = observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(1) });
+  it.each([
+    [0, 0],
+    [1, 1000],
+    [2, 2000],
+    [4, 8000],
+    [20, 60_000],
+  ])('after %i restarts of a crash: %i ms', (restarts, ms) => {
+    expect(restartDelayMs(crashed, restarts)).toBe(ms);
+  });
+  it('is zero for a container that ran longer than the crash window', () => {
+    expect(restartDelayMs({ ...crashed, finishedAt: at(60) }, 9)).toBe(0);
+  });
+});
+
+describe('portsClash', () => {
+  it.each([
+    [port(80), port(80), true],
+    [port(80), port(81), false],
+    [port(80, { hostIp: '127.0.0.1' }), port(80, { hostIp: '127.0.0.1' }), true],
+    [port(80, { hostIp: '127.0.0.1' }), port(80, { hostIp: '127.0.0.2' }), false],
+    [port(80, { hostIp: '::' }), port(80, { hostIp: '127.0.0.2' }), true],
+    [port(80, { protocol: 'UDP' }), port(80), false],
+    [{ containerPort: 80, protocol: 'TCP' as const }, { containerPort: 80, protocol: 'TCP' as const }, false],
+  ])('%o vs %o → %s', (a, b, want) => {
+    expect(portsClash(a, b)).toBe(want);
+  });
+});
