@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
 import type { Closer, Lease, PutOp, Store } from '../store/store.js';
-import { MAX_TXN_OPS } from '../store/store.js';
+import { commitChunked } from '../store/chunked.js';
 import type { BindingRecord, EventRecord, PodStatusRecord } from '../store/records.js';
 import { decode, encode } from '../store/records.js';
 import { bindingsPrefix, eventKey, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
@@ -164,7 +164,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       events.forEach((e, i) => puts.push({ key: eventKey(at, 'agent', `${node}.${String(i).padStart(4, '0')}.${randomUUID().slice(0, 8)}`), value: encode(e), lease }));
       for (const e of events) log.info({ pod: e.object, reason: e.reason }, e.message);
     }
-    await commitChunks(store, puts, del);
+    await commitChunked(store, puts, del);
     eventFailures = 0;
 
     if (result.wakeAt !== undefined) wakeAt(result.wakeAt);
@@ -265,13 +265,4 @@ function problemsOf(b: BindingRecord, problems: ReadonlyMap<string, Problem>): M
 
 function event(time: Date, reason: string, message: string, pod: string): EventRecord {
   return { type: 'event', time: time.toISOString(), component: 'agent', reason, message, object: `pod/${pod}` };
-}
-
-/** Commit puts and deletes in transactions of at most MAX_TXN_OPS operations. */
-async function commitChunks(store: Store, puts: PutOp[], del: string[]): Promise<void> {
-  const ops: ({ put: PutOp } | { del: string })[] = [...puts.map((put) => ({ put })), ...del.map((d) => ({ del: d }))];
-  for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-    const chunk = ops.slice(i, i + MAX_TXN_OPS);
-    await store.commit({ put: chunk.flatMap((o) => ('put' in o ? [o.put] : [])), del: chunk.flatMap((o) => ('del' in o ? [o.del] : [])) });
-  }
 }

@@ -6,3 +6,4 @@ export { startLoop, type Loop, type LoopOptions } from './loop.js';
 export * from './keys.js';
 export * from './records.js';
 export { startLocalEtcd, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';
+export { commitChunked } from './chunked.js';

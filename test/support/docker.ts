@@ -1,0 +1,235 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { cleanupAfterExit, findExecutable, isRunning, run, searchPath, stopProcessScript, terminate } from './process.js';
+import { GiveUp, waitFor } from './wait.js';
+
+/** A Docker engine the tests may use. */
+export interface DockerHandle {
+  /** `unix:///path/docker.sock` or `tcp://host:port`: what DOCKER_HOST would hold. */
+  host: string;
+  /** True when ensureDocker started this dockerd itself (then stop() ends it). */
+  started: boolean;
+  /** Ends the dockerd we started and removes everything it made; a no-op for an engine we found. */
+  stop(): Promise<void>;
+}
+
+/** Where to connect for a DOCKER_HOST value: node:http and dockerode both take these fields. */
+export type DockerEndpoint = { socketPath: string } | { host: string; port: number };
+
+export const defaultSocket = '/var/run/docker.sock';
+
+/** Parse `unix:///path` or `tcp://host:port` (what DOCKER_HOST holds). */
+export function parseDockerHost(dockerHost: string): DockerEndpoint {
+  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
+  const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
+  return { host: url.hostname, port: Number(url.port || 2375) };
+}
+
+/** One plain HTTP request to the Docker API; the body is returned as text. */
+export function dockerRequest(
+  dockerHost: string,
+  method: string,
+  path: string,
+  opts: { body?: Readable | string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { ...parseDockerHost(dockerHost), method, path, headers: opts.headers, timeout: opts.timeoutMs ?? 60_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`docker ${method} ${path}: timed out`)));
+    req.on('error', reject);
+    if (opts.body === undefined || typeof opts.body === 'string') {
+      req.end(opts.body);
+    } else {
+      opts.body.on('error', (error) => req.destroy(error));
+      opts.body.pipe(req);
+    }
+  });
+}
+
+/** True when an engine at `dockerHost` answers `GET /_ping` with 200 OK. */
+export async function pingDocker(dockerHost: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const { status, body } = await dockerRequest(dockerHost, 'GET', '/_ping', { timeoutMs });
+    return status === 200 && body === 'OK';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A Docker engine for the tests: the one at DOCKER_HOST if it answers, else
+ * the one at /var/run/docker.sock, else a private dockerd started here.
+ *
+ * The private dockerd shares the host's network stack with any other dockerd
+ * on the machine (a developer's, another test run's), so it keeps out of their
+ * way: its own bridge and subnet instead of docker0, and it leaves iptables and
+ * ip_forward alone. Published ports still work on the host's loopback, which is
+ * all the tests use: docker-proxy listens on 127.0.0.1:<hostPort> and connects
+ * to the container over the bridge.
+ * NOTE: with bridge-nf-call-iptables on and another dockerd's FORWARD policy
+ * DROP, container-to-container traffic on our bridge is dropped; no test needs it.
+ */
+export async function ensureDocker(opts: { timeoutMs?: number } = {}): Promise<DockerHandle> {
+  const fromEnv = process.env.DOCKER_HOST;
+  if (fromEnv !== undefined && fromEnv !== '' && (await pingDocker(fromEnv))) return found(fromEnv);
+  const local = `unix://${defaultSocket}`;
+  if (existsSync(defaultSocket) && (await pingDocker(local))) return found(local);
+  return startDockerd(opts.timeoutMs ?? 60_000);
+}
+
+function found(host: string): DockerHandle {
+  return { host, started: false, stop: async () => {} };
+}
+
+/**
+ * Bash, run once dockerd has exited (normal stop) or by the watchdog after the
+ * test process died: stop dockerd ($1) and its containerd if still there, undo
+ * leftover mounts, delete our bridge ($3), remove the dir ($2).
+ */
+const dockerdCleanupScript = `${stopProcessScript}
+stop_process "$1" "$2" 30
+stop_process "$(cat "$2/exec/containerd/containerd.pid" 2>/dev/null)" "$2" 5
+awk -v d="$2" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+if [[ -n $3 ]]; then ip link del "$3" 2>/dev/null || true; fi
+rm -rf "$2"
+`;
+
+async function startDockerd(timeoutMs: number): Promise<DockerHandle> {
+  const noEngine = 'no Docker engine answers at DOCKER_HOST or /var/run/docker.sock';
+  if (process.getuid?.() !== 0) {
+    throw new Error(`${noEngine}, and starting one needs root: run scripts/start-dockerd.sh as root and export the DOCKER_HOST it prints`);
+  }
+  const dockerd = await findExecutable('dockerd');
+  const ip = await findExecutable('ip');
+  if (dockerd === undefined || ip === undefined) {
+    throw new Error(`${noEngine}, and ${dockerd === undefined ? 'dockerd' : 'ip'} is not installed: run scripts/install-deps.sh`);
+  }
+
+  // NOTE: unix socket paths are limited to 107 bytes, and containerd's lives at
+  // <dir>/exec/containerd/containerd.sock.ttrpc: keep <dir> short.
+  const dir = await mkdtemp(join(tmpdir().length <= 40 ? tmpdir() : '/tmp', 'berth-dockerd-'));
+  const id = randomBytes(3).toString('hex');
+  const bridge = `berth${id}`; // interface names are at most 15 characters
+  const host = `unix://${join(dir, 'docker.sock')}`;
+  let hasBridge = false;
+  let child: ChildProcess | undefined;
+  let cancelWatchdog: (() => void) | undefined;
+  let stopping: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (stopping ??= (async () => {
+      cancelWatchdog?.();
+      if (child !== undefined && isRunning(child)) {
+        await removeAllContainers(host);
+        await terminate(child, 30_000);
+      }
+      const args = [String(child?.pid ?? ''), dir, hasBridge ? bridge : ''];
+      await run('bash', ['-c', dockerdCleanupScript, 'berth-cleanup', ...args], { env: { PATH: searchPath() } });
+    })());
+
+  try {
+    const subnet = await pickSubnet(ip);
+    await run(ip, ['link', 'add', 'name', bridge, 'type', 'bridge']);
+    hasBridge = true;
+    await run(ip, ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
+    await run(ip, ['link', 'set', bridge, 'up']);
+
+    const logPath = join(dir, 'dockerd.log');
+    const log = await open(logPath, 'a');
+    const started = spawn(
+      dockerd,
+      [
+        '--data-root', join(dir, 'data'),
+        '--exec-root', join(dir, 'exec'),
+        '--pidfile', join(dir, 'docker.pid'),
+        '--host', host,
+        '--bridge', bridge,
+        '--iptables=false',
+        '--ip-masq=false',
+        '--ip-forward=false',
+        // Only matters when a system containerd is running (dockerd then uses it instead of its own).
+        '--containerd-namespace', `berth-test-${id}`,
+        '--containerd-plugins-namespace', `berth-test-${id}-plugins`,
+      ],
+      // Own process group: a Ctrl-C in the terminal reaches vitest, not dockerd; the watchdog stops it.
+      { detached: true, stdio: ['ignore', log.fd, log.fd], env: { ...process.env, PATH: searchPath() } },
+    );
+    child = started;
+    await log.close();
+    let spawnError: Error | undefined;
+    started.once('error', (error) => (spawnError = error));
+    if (started.pid !== undefined) {
+      cancelWatchdog = cleanupAfterExit(dockerdCleanupScript, [String(started.pid), dir, bridge]);
+    }
+    try {
+      await waitFor(
+        async () => {
+          if (spawnError !== undefined) throw new GiveUp(spawnError.message);
+          if (!isRunning(started)) throw new GiveUp(`dockerd exited (${started.exitCode ?? started.signalCode})`);
+          return pingDocker(host, 500);
+        },
+        { timeoutMs, intervalMs: 50, what: `dockerd at ${host}` },
+      );
+    } catch (error) {
+      const tail = (await readFile(logPath, 'utf8').catch(() => '')).slice(-4000);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`could not start dockerd: ${reason}\n${tail}`, { cause: error });
+    }
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return { host, started: true, stop: cleanup };
+}
+
+/** Force-remove every container: only for our private engine, so dockerd exits at once. */
+async function removeAllContainers(host: string): Promise<void> {
+  const list = await dockerRequest(host, 'GET', '/containers/json?all=1', { timeoutMs: 10_000 }).catch(() => undefined);
+  const ids = list?.status === 200 ? (JSON.parse(list.body) as { Id: string }[]).map((c) => c.Id) : [];
+  await Promise.all(
+    ids.map((id) => dockerRequest(host, 'DELETE', `/containers/${id}?force=1&v=1`, { timeoutMs: 30_000 }).catch(() => undefined)),
+  );
+}
+
+/**
+ * A `10.213.N` /24 that overlaps no address or route on this host; N is random
+ * so two test runs starting at once are unlikely to pick the same one.
+ * Docker's own default pools (172.17-31/16, 192.168/16) are avoided on purpose.
+ */
+async function pickSubnet(ip: string): Promise<string> {
+  const [routes, addresses] = await Promise.all([
+    run(ip, ['-4', '-o', 'route', 'show', 'table', 'all']),
+    run(ip, ['-4', '-o', 'addr', 'show']),
+  ]);
+  const taken = [...`${routes.stdout}\n${addresses.stdout}`.matchAll(/\b(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?/g)].map(
+    ([, address, bits]) => ({ base: toInt(address ?? ''), bits: Number(bits ?? 32) }),
+  );
+  const start = randomBytes(1)[0] ?? 0;
+  for (let i = 0; i < 256; i++) {
+    const n = (start + i) % 256;
+    const candidate = toInt(`10.213.${n}.0`);
+    const overlaps = taken.some(({ base, bits }) => {
+      const shorter = Math.min(bits, 24);
+      const mask = shorter === 0 ? 0 : (~0 << (32 - shorter)) >>> 0;
+      return ((base & mask) >>> 0) === ((candidate & mask) >>> 0);
+    });
+    if (!overlaps) return `10.213.${n}`;
+  }
+  throw new Error('no free 10.213.N.0/24 subnet for the test bridge');
+}
+
+function toInt(address: string): number {
+  return address.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
+}

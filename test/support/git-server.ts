@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { searchPath } from './process.js';
+
+/** A smart-HTTP git server for tests. */
+export interface GitServerHandle {
+  /** `http://127.0.0.1:<port>`; a bare repo `<root>/x.git` is at `<url>/x.git`. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serve every bare repository under `root` over smart HTTP (fetch and push)
+ * on 127.0.0.1, by running `git http-backend` as a CGI per request.
+ * isomorphic-git cannot fetch from paths or file:// URLs, so tests go through this.
+ */
+export async function startGitServer(root: string): Promise<GitServerHandle> {
+  const children = new Set<ChildProcess>();
+  const server = createServer((req, res) => serveCgi(root, req, res, children));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      for (const child of children) child.kill('SIGKILL');
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, children: Set<ChildProcess>): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const header = (name: string): string | undefined => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  const env: NodeJS.ProcessEnv = {
+    PATH: searchPath(),
+    HOME: process.env.HOME,
+    GIT_PROJECT_ROOT: root,
+    GIT_HTTP_EXPORT_ALL: '1',
+    // Config for every repo served, however a test created it: accept pushes
+    // (http-backend refuses them without REMOTE_USER otherwise) and never start
+    // a background gc after a push (it repacks refs and objects mid-test).
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: 'http.receivepack',
+    GIT_CONFIG_VALUE_0: 'true',
+    GIT_CONFIG_KEY_1: 'gc.auto',
+    GIT_CONFIG_VALUE_1: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GATEWAY_INTERFACE: 'CGI/1.1',
+    SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
+    REQUEST_METHOD: req.method ?? 'GET',
+    PATH_INFO: decodeURIComponent(url.pathname),
+    QUERY_STRING: url.search.slice(1),
+    REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+  };
+  const optional: [string, string | undefined][] = [
+    ['CONTENT_TYPE', header('content-type')],
+    ['CONTENT_LENGTH', header('content-length')],
+    ['GIT_PROTOCOL', header('git-protocol')],
+    ['HTTP_CONTENT_ENCODING', header('content-encoding')],
+  ];
+  for (const [name, value] of optional) if (value !== undefined) env[name] = value;
+
+  const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const fail = (message: string): void => {
+    if (res.writableEnded) return;
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+    res.end(message);
+  };
+  child.once('error', (error) => fail(`git http-backend: ${error.message}`));
+
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // http-backend may exit (e.g. 403) before reading the whole request body.
+  child.stdin.on('error', () => undefined);
+  req.pipe(child.stdin);
+  res.on('close', () => {
+    if (!res.writableFinished) child.kill('SIGKILL');
+  });
+
+  // The CGI response is a header block (Status:, Content-Type:, ...) and a blank line, then the body.
+  let head = Buffer.alloc(0);
+  let inBody = false;
+  const readHead = (chunk: Buffer): void => {
+    head = Buffer.concat([head, chunk]);
+    const end = findHeaderEnd(head);
+    if (end === undefined) return;
+    inBody = true;
+    child.stdout.off('data', readHead);
+    const { status, headers } = parseCgiHeaders(head.subarray(0, end.start).toString('latin1'));
+    res.writeHead(status, headers);
+    res.write(head.subarray(end.bodyStart));
+    child.stdout.pipe(res); // the rest streams, with backpressure
+  };
+  child.stdout.on('data', readHead);
+  child.once('close', (code) => {
+    if (!inBody) fail(`git http-backend exited ${code} without a response: ${stderr}`);
+  });
+}
+
+function findHeaderEnd(buffer: Buffer): { start: number; bodyStart: number } | undefined {
+  const crlf = buffer.indexOf('\r\n\r\n');
+  const lf = buffer.indexOf('\n\n');
+  if (crlf !== -1 && (lf === -1 || crlf < lf)) return { start: crlf, bodyStart: crlf + 4 };
+  if (lf !== -1) return { start: lf, bodyStart: lf + 2 };
+  return undefined;
+}
+
+function parseCgiHeaders(block: string): { status: number; headers: Record<string, string> } {
+  let status = 200;
+  const headers: Record<string, string> = {};
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon === -1) continue;
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10) || 500;
+    else headers[name] = value;
+  }
+  return { status, headers };
+}
