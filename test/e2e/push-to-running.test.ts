@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawnBerth, type BerthProcess } from '../support/berth.js';
 import { freePort } from '../support/ports.js';
-import { isRunning } from '../support/process.js';
+import { isRunning, run } from '../support/process.js';
 import { listContainers, removeContainers, type Listed } from '../support/containers.js';
 import { createRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
@@ -19,7 +19,7 @@ const ofDeployment = (cs: Listed[], deployment: string): Listed[] => cs.filter((
 const running = async (node: string, deployment: string): Promise<number> =>
   ofDeployment(await containers(node), deployment).filter((c) => c.state === 'running').length;
 
-function worker(replicas: number, message: string): string {
+function worker(replicas: number, message: string, workerImage = image): string {
   return `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -35,7 +35,7 @@ spec:
     spec:
       containers:
         - name: main
-          image: ${image}
+          image: ${workerImage}
           command: ["sh", "-c"]
           args: ["echo ${message}; exec sleep 3600"]
 `;
@@ -78,6 +78,7 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
   afterAll(async () => {
     await berth?.stop();
     await removeContainers(dockerHost, 'berth.node', node);
+    await run('docker', ['rmi', `berth-test/busybox:${node}`], { env }).catch(() => undefined);
     await fs.rm(dataDir, { recursive: true, force: true });
   });
 
@@ -133,6 +134,18 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
       const cs = ofDeployment(await containers(node), 'worker');
       return cs.length === 3 && cs.every((c) => c.state === 'running' && c.labels['berth.hash'] !== oldHash);
     }, '3 workers of the new command, old ones gone');
+
+    // A new image: the same busybox under a tag of this test's own.
+    const retagged = `berth-test/busybox:${node}`;
+    await run('docker', ['tag', image, retagged], { env });
+    const byImage = async (): Promise<string[]> => ofDeployment(await containers(node), 'worker').filter((c) => c.state === 'running').map((c) => c.image);
+    await repo.write('deploy/worker.yaml', worker(3, 'v2', retagged));
+    await repo.commit('move the workers to a new image');
+    await repo.push();
+    await until(async () => {
+      const images = await byImage();
+      return images.length === 3 && images.every((i) => i === retagged);
+    }, '3 workers on the new image');
 
     await repo.write('deploy/worker.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker}\nspec:\n  replicas: many\n');
     const bad = await repo.commit('a broken commit');

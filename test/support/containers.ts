@@ -5,17 +5,18 @@ export interface Listed {
   id: string;
   name: string;
   state: string;
+  image: string;
   labels: Record<string, string>;
 }
 
 /** Every container (any state) carrying `label=value`, through the docker CLI: what a user would see. */
 export async function listContainers(dockerHost: string, label: string, value: string): Promise<Listed[]> {
-  const { stdout } = await run('docker', ['ps', '-a', '--no-trunc', '--filter', `label=${label}=${value}`, '--format', '{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Labels}}'], {
+  const { stdout } = await run('docker', ['ps', '-a', '--no-trunc', '--filter', `label=${label}=${value}`, '--format', '{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Image}}\t{{.Labels}}'], {
     env: { ...process.env, DOCKER_HOST: dockerHost },
   });
   return stdout.split('\n').filter(Boolean).map((line) => {
-    const [id = '', name = '', state = '', labels = ''] = line.split('\t');
-    return { id, name, state, labels: Object.fromEntries(labels.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
+    const [id = '', name = '', state = '', image = '', labels = ''] = line.split('\t');
+    return { id, name, state, image, labels: Object.fromEntries(labels.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
   });
 }
 
