@@ -2,8 +2,8 @@ import type { DesiredObject } from '../manifest/types.js';
 import { objectKey } from '../manifest/types.js';
 import { planDesired, type DesiredPlan } from '../manifest/index.js';
 import {
-  MAX_TXN_OPS, decode, desiredKey, desiredPrefix, encode, historyKey, sourceKey,
-  type HistoryRecord, type SealRecord, type Store, type Txn,
+  CompactedError, commitChunked, decode, desiredKey, desiredPrefix, encode, historyKey, sourceKey,
+  type Entry, type HistoryRecord, type SealRecord, type Store,
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
 import type { HeadCommit } from './source.js';
@@ -20,8 +20,25 @@ export async function readSealed(store: Store, source: string): Promise<{ seal: 
   if (!entry) return { seal: undefined, sealRevision: 0, objects: [] };
   const seal = decode('seal', entry.key, entry.value);
   // Objects written after the seal (a half-applied later commit) are not part of it.
-  const { entries } = await store.list(desiredPrefix(source), { revision: seal.revision });
+  const entries = await listAt(store, desiredPrefix(source), seal.revision);
   return { seal, sealRevision: entry.modRevision, objects: entries.map((e) => decode('desired', e.key, e.value).object) };
+}
+
+/**
+ * The entries under `prefix` as of `revision`. When etcd has compacted that revision away (a source
+ * quiet for longer than the auto-compaction retention), the latest entries not written since are
+ * the same ones.
+ * NOTE: a key deleted after `revision` by a commit that never sealed cannot be told from the latest
+ * state; it is missing here (only counts of the next apply can be off by it: its writes are planned
+ * against the latest state, see planWrites).
+ */
+async function listAt(store: Store, prefix: string, revision: number): Promise<Entry[]> {
+  try {
+    return (await store.list(prefix, { revision })).entries;
+  } catch (err) {
+    if (!(err instanceof CompactedError)) throw err;
+    return (await store.list(prefix)).entries.filter((e) => e.modRevision <= revision);
+  }
 }
 
 /**
@@ -31,19 +48,15 @@ export async function readSealed(store: Store, source: string): Promise<{ seal: 
  */
 export async function applyCommit(store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date): Promise<ApplyResult> {
   const { seal: prev, sealRevision, objects: current } = await readSealed(store, source);
+  // What the commit changes against the one in force (the seal's counts, the logs)…
   const plan = planDesired(objects, current);
-  const ops: { put?: { key: string; value: string }; del?: string }[] = [
-    ...[...plan.create, ...plan.update.map((u) => u.to)].map((o) => ({
-      put: { key: desiredKey(source, objectKey(o)), value: encode({ type: 'desired', object: o, commit: head.commit }) },
-    })),
-    ...plan.delete.map((o) => ({ del: desiredKey(source, objectKey(o)) })),
-  ];
-  let revision = await store.revision();
-  for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-    const chunk = ops.slice(i, i + MAX_TXN_OPS);
-    const txn: Txn = { put: chunk.flatMap((o) => (o.put ? [o.put] : [])), del: chunk.flatMap((o) => (o.del ? [o.del] : [])) };
-    revision = (await store.commit(txn)).revision;
-  }
+  // …and what must be written for that, which differs only after a half-applied commit.
+  const writes = await planWrites(store, source, prev?.revision ?? 0, objects);
+  const revision = await commitChunked(
+    store,
+    writes.put.map((o) => ({ key: desiredKey(source, objectKey(o)), value: encode({ type: 'desired', object: o, commit: head.commit }) })),
+    writes.del,
+  );
   const counts = { objects: objects.length, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length };
   const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
   const history: HistoryRecord = {
@@ -62,6 +75,25 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
     });
   }
   return { seal, plan };
+}
+
+/**
+ * The writes that make the latest desired state of `source` equal `objects`. The seal makes the
+ * latest state visible, so the plan is made against it, not against the sealed state: entries
+ * written after `sealedAt` by a commit that never sealed (a sync that died mid-apply, a lost seal
+ * race) are rewritten with this commit or deleted, never sealed as they are.
+ */
+async function planWrites(store: Store, source: string, sealedAt: number, objects: DesiredObject[]): Promise<{ put: DesiredObject[]; del: string[] }> {
+  const { entries } = await store.list(desiredPrefix(source));
+  const sealed = entries.filter((e) => e.modRevision <= sealedAt);
+  const plan = planDesired(objects, sealed.map((e) => decode('desired', e.key, e.value).object));
+  const wanted = new Set(objects.map((o) => desiredKey(source, objectKey(o))));
+  // An unsealed entry is left out of the plan above: wanted, it is created again (with this commit); not wanted, deleted.
+  const stray = entries.filter((e) => e.modRevision > sealedAt && !wanted.has(e.key)).map((e) => e.key);
+  return {
+    put: [...plan.create, ...plan.update.map((u) => u.to)],
+    del: [...plan.delete.map((o) => desiredKey(source, objectKey(o))), ...stray],
+  };
 }
 
 /** Record a rejected commit: a history entry only, so what runs does not change. */

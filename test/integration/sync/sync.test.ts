@@ -1,0 +1,233 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { silentLogger, type Logger } from '../../../src/log.js';
+import {
+  EtcdStore, decode, desiredPrefix, historyPrefix, sourceKey,
+  type DesiredRecord, type Entry, type HistoryRecord, type SealRecord, type Store,
+} from '../../../src/store/index.js';
+import { GitSource, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
+import { uniqueName } from '../../support/names.js';
+import { createRepo, type TestRepo } from '../../support/repo.js';
+import { waitFor } from '../../support/wait.js';
+import { deployment, deploymentWith } from '../../unit/manifest/manifests.js';
+import { captureLog } from '../../unit/scheduler/harness.js';
+
+const SOURCE = 'main';
+// Long enough that only the ref watch (or a kick) can explain a prompt apply.
+const POLL_MS = 60_000;
+const PROMPTLY = { timeoutMs: 15_000 };
+
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports:
+  - port: 80
+`;
+
+const named = (name: string): string => deploymentWith('  name: web\n', `  name: ${name}\n`);
+
+/** One test's world: its own repository, etcd key prefix and data dir, all removed afterwards. */
+interface World {
+  repo: TestRepo;
+  store: Store;
+  dataDir: string;
+  /** Start a sync of the repository (local work tree unless `repo` says otherwise). */
+  start(o?: Partial<SyncOptions> & { repo?: string; path?: string }): Promise<Sync>;
+  seal(): Promise<SealRecord | undefined>;
+  history(): Promise<HistoryRecord[]>;
+  desired(): Promise<Entry[]>;
+  /** Wait for the seal of `commit`. */
+  sealed(commit: string): Promise<SealRecord>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function world(): Promise<World> {
+  const repo = await createRepo(inject('gitRoot'), uniqueName('sync'));
+  cleanups.push(() => repo.dispose());
+  const store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('sync')}`);
+  cleanups.push(async () => {
+    const { entries } = await store.list('');
+    for (const e of entries) await store.commit({ del: [e.key] });
+    await store.close();
+  });
+  const dataDir = await mkdtemp(join(tmpdir(), 'berth-sync-'));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const seal = async (): Promise<SealRecord | undefined> => {
+    const e = await store.get(sourceKey(SOURCE));
+    return e && decode('seal', e.key, e.value);
+  };
+  return {
+    repo,
+    store,
+    dataDir,
+    start: async ({ repo: where, path, ...o } = {}) => {
+      const git = new GitSource({ repo: where ?? repo.workDir, branch: 'main', path: path ?? '.', dataDir });
+      const log: Logger = o.log ?? silentLogger();
+      const sync = await startSync({ store, log, git, source: SOURCE, intervalMs: POLL_MS, ...o });
+      cleanups.push(() => sync.stop());
+      return sync;
+    },
+    seal,
+    history: async () => (await store.list(historyPrefix(SOURCE))).entries.map((e) => decode('history', e.key, e.value)),
+    desired: async () => (await store.list(desiredPrefix(SOURCE))).entries,
+    sealed: (commit) => waitFor(async () => {
+      const s = await seal();
+      return s?.commit === commit ? s : undefined;
+    }, { ...PROMPTLY, what: `the seal of ${commit.slice(0, 7)}` }),
+  };
+}
+
+const records = (entries: Entry[]): DesiredRecord[] => entries.map((e) => decode('desired', e.key, e.value));
+const keysOf = (entries: Entry[]): string[] => entries.map((e) => e.key.slice(desiredPrefix(SOURCE).length));
+
+describe('startSync on a local repository', () => {
+  it('seals the head commit with its objects and an applied history record', async () => {
+    const w = await world();
+    await w.repo.write('apps/web.yaml', named('web'));
+    await w.repo.write('apps/api.yaml', named('api'));
+    await w.repo.write('README.md', '# hello\n');
+    const head = await w.repo.commit('two deployments');
+
+    await w.start({ path: 'apps' });
+
+    const seal = await w.sealed(head);
+    expect(seal).toMatchObject({ commit: head, author: 'Berth Test <test@berth.invalid>', message: 'two deployments', counts: { objects: 2, created: 2, updated: 0, deleted: 0 } });
+    expect(keysOf(await w.desired())).toEqual(['Deployment/default/api', 'Deployment/default/web']);
+    expect(keysOf((await w.store.list(desiredPrefix(SOURCE), { revision: seal.revision })).entries)).toEqual(['Deployment/default/api', 'Deployment/default/web']);
+    expect(records(await w.desired()).map((r) => [r.object.path, r.commit])).toEqual([['apps/api.yaml', head], ['apps/web.yaml', head]]);
+    expect((await w.history()).map((h) => [h.commit, h.outcome])).toEqual([[head, 'applied']]);
+  });
+
+  it('applies a new commit promptly through the ref watch, with a 60 s poll interval', async () => {
+    const w = await world();
+    await w.repo.write('web.yaml', named('web'));
+    const first = await w.repo.commit('first');
+    const sync = await w.start();
+    await w.sealed(first);
+    await sync.idle();
+
+    await w.repo.write('api.yaml', named('api'));
+    const second = await w.repo.commit('second');
+
+    const seal = await w.sealed(second);
+    expect(seal.counts).toEqual({ objects: 2, created: 1, updated: 0, deleted: 0 });
+    expect(keysOf(await w.desired())).toEqual(['Deployment/default/api', 'Deployment/default/web']);
+  });
+
+  it('rejects a broken commit with file:line:col errors, changing neither desired state nor seal; a fixing commit applies', async () => {
+    const w = await world();
+    await w.repo.write('apps/web.yaml', named('web'));
+    const good = await w.repo.commit('good');
+    await w.start();
+    const sealed = await w.sealed(good);
+    const desiredBefore = await w.desired();
+    const sealBefore = await w.store.get(sourceKey(SOURCE));
+
+    await w.repo.write('apps/web.yaml', deployment('        bogus: 1'));
+    await w.repo.write('apps/api.yaml', deploymentWith('image: nginx:1.27', 'image: 42').replace('name: web\n', 'name: api\n'));
+    const broken = await w.repo.commit('broken');
+
+    const rejected = await waitFor(async () => (await w.history()).find((h) => h.commit === broken), { ...PROMPTLY, what: 'the rejected record' });
+    expect(rejected).toMatchObject({ outcome: 'rejected', message: 'broken', author: 'Berth Test <test@berth.invalid>' });
+    expect(rejected.errors).toEqual([
+      'apps/api.yaml:16:16: spec.template.spec.containers[0].image: must be a string, not the number 42; quote it: "42"',
+      'apps/web.yaml:17:9: spec.template.spec.containers[0].bogus: unknown field (supported here: name, image, command, args, env, ports, resources, imagePullPolicy)',
+    ]);
+    expect(await w.desired()).toEqual(desiredBefore);
+    expect(await w.store.get(sourceKey(SOURCE))).toEqual(sealBefore);
+    expect(await w.seal()).toEqual(sealed);
+
+    await w.repo.write('apps/web.yaml', named('web').replace('nginx:1.27', 'nginx:1.28'));
+    await w.repo.remove('apps/api.yaml');
+    const fixed = await w.repo.commit('fixed');
+
+    const seal = await w.sealed(fixed);
+    expect(seal.counts).toEqual({ objects: 1, created: 0, updated: 1, deleted: 0 });
+    expect(records(await w.desired()).map((r) => [r.object.name, r.commit])).toEqual([['web', fixed]]);
+    expect((await w.history()).map((h) => [h.commit, h.outcome])).toEqual([[good, 'applied'], [broken, 'rejected'], [fixed, 'applied']]);
+  });
+
+  it('does not record a rejected head twice when restarted on it', async () => {
+    const w = await world();
+    await w.repo.write('web.yaml', deployment('        bogus: 1'));
+    const broken = await w.repo.commit('broken');
+    const first = await w.start();
+    await waitFor(async () => (await w.history()).some((h) => h.commit === broken), { ...PROMPTLY, what: 'the rejected record' });
+    await first.idle();
+    await first.stop();
+    const before = await w.history();
+
+    const again = await w.start();
+    // Each kick is a full look at the head; none of them may write.
+    for (let i = 0; i < 3; i++) {
+      again.kick();
+      await again.idle();
+    }
+
+    expect(await w.history()).toEqual(before);
+    expect(before.map((h) => [h.commit, h.outcome])).toEqual([[broken, 'rejected']]);
+    expect(await w.seal()).toBeUndefined();
+  });
+
+  it.each([
+    ['applies with skipKinds [Service] and stores nothing of the Services', ['Service'], 'applied'],
+    ['is rejected without skipKinds, naming each Service', [], 'rejected'],
+  ])('a commit with Services %s', async (_what, skipKinds, outcome) => {
+    const w = await world();
+    await w.repo.write('apps/web.yaml', named('web'));
+    await w.repo.write('apps/svc.yaml', SERVICE);
+    await w.repo.write('apps/both.yaml', `${named('api')}---\n${SERVICE.replace('name: web', 'name: api')}`);
+    const head = await w.repo.commit('with services');
+    const { log, lines } = captureLog();
+
+    await w.start({ skipKinds, log });
+
+    const record = await waitFor(async () => (await w.history()).find((h) => h.commit === head), { ...PROMPTLY, what: 'a history record' });
+    expect(record.outcome).toBe(outcome);
+    const stored = await w.store.list('');
+    expect(stored.entries.filter((e) => e.key.startsWith('desired/')).some((e) => /Service/.test(e.key) || /"kind":"Service"/.test(e.value))).toBe(false);
+    if (outcome === 'applied') {
+      expect((await w.seal())?.commit).toBe(head);
+      expect(keysOf(await w.desired())).toEqual(['Deployment/default/api', 'Deployment/default/web']);
+      // Nothing is skipped silently: the log names each skipped document.
+      const skipped = lines.find((l) => l.msg === 'skipped 2 document(s) of skipped kinds');
+      expect(skipped?.skipped).toEqual(['apps/both.yaml:18: Service api', 'apps/svc.yaml:1: Service web']);
+    } else {
+      expect(record.errors).toEqual([
+        "apps/both.yaml:19:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it or list the kind in the source's skip list",
+        "apps/svc.yaml:2:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it or list the kind in the source's skip list",
+      ]);
+      expect(await w.seal()).toBeUndefined();
+      expect(await w.desired()).toEqual([]);
+    }
+  });
+});
+
+describe('startSync on a smart-HTTP remote', () => {
+  it('applies each pushed commit when kicked (as by a webhook)', async () => {
+    const w = await world();
+    await w.repo.write('web.yaml', named('web'));
+    const first = await w.repo.commit('first');
+    await w.repo.push();
+    const sync = await w.start({ repo: w.repo.url(inject('gitBaseUrl')) });
+    await w.sealed(first);
+
+    await w.repo.remove('web.yaml');
+    await w.repo.write('api.yaml', named('api'));
+    const second = await w.repo.commit('second');
+    await w.repo.push();
+    sync.kick();
+
+    const seal = await w.sealed(second);
+    expect(seal.counts).toEqual({ objects: 1, created: 1, updated: 0, deleted: 1 });
+    expect(keysOf(await w.desired())).toEqual(['Deployment/default/api']);
+  });
+});
