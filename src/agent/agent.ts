@@ -126,11 +126,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       for (const c of prev.containers) restarts.set(slotKey(b.namespace, b.pod, c.name), c.restarts);
     }
 
-    let observed = await listMine(runtime, node);
+    let observed = await listMine(runtime, node, applier.removingIds());
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
     const actions = planContainers(bindings, observed, { node, hostIp, now, restarts, hold });
     const result = await applier.apply(actions);
-    if (result.changed) observed = await listMine(runtime, node);
+    if (result.changed) observed = await listMine(runtime, node, applier.removingIds());
 
     const puts: PutOp[] = [];
     const events: EventRecord[] = [];
@@ -233,8 +233,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 }
 
 /** This node's containers; the label filter is checked again here, so nothing else is ever planned over. */
-async function listMine(runtime: ContainerRuntime, node: string): Promise<Container[]> {
-  return (await runtime.list({ [LABEL.node]: node })).filter((c) => c.labels[LABEL.node] === node);
+async function listMine(runtime: ContainerRuntime, node: string, removing: ReadonlySet<string>): Promise<Container[]> {
+  return (await runtime.list({ [LABEL.node]: node }, { brief: removing })).filter((c) => c.labels[LABEL.node] === node);
 }
 
 /** Container names of `b` among slot keys, plus `extra`. */

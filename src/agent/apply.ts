@@ -97,6 +97,11 @@ export class Applier {
     return result;
   }
 
+  /** Ids of the containers being removed right now. */
+  removingIds(): ReadonlySet<string> {
+    return new Set(this.removing.keys());
+  }
+
   /** Wait for the removals still in progress. */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.removing.values()]);

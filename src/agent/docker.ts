@@ -48,7 +48,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async list(labels: Record<string, string>): Promise<Container[]> {
+  async list(labels: Record<string, string>, opts: { brief?: ReadonlySet<string> } = {}): Promise<Container[]> {
     let infos: Docker.ContainerInfo[];
     try {
       infos = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } });
@@ -56,9 +56,10 @@ export class DockerRuntime implements ContainerRuntime {
       throw translate(err, 'cannot list containers', this.host);
     }
     // The list endpoint has no exit code, timestamps or port bindings; inspect gives them.
-    const out: Container[] = [];
-    for (let i = 0; i < infos.length; i += INSPECT_CONCURRENCY) {
-      const batch = await Promise.all(infos.slice(i, i + INSPECT_CONCURRENCY).map((c) => this.inspect(c.Id)));
+    const out: Container[] = infos.filter((c) => opts.brief?.has(c.Id)).map(briefOf);
+    const full = infos.filter((c) => !opts.brief?.has(c.Id));
+    for (let i = 0; i < full.length; i += INSPECT_CONCURRENCY) {
+      const batch = await Promise.all(full.slice(i, i + INSPECT_CONCURRENCY).map((c) => this.inspect(c.Id)));
       for (const c of batch) if (c) out.push(c);
     }
     return out.sort((a, b) => compareText(a.name, b.name) || compareText(a.id, b.id));
@@ -281,6 +282,18 @@ function parseEvent(line: string): RuntimeEvent | undefined {
 }
 
 /** Docker's PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) as RunPorts. */
+/** A container as the list endpoint describes it: enough to plan around, without its lock. */
+function briefOf(info: Docker.ContainerInfo): Container {
+  const state = STATES.has(info.State as ContainerState) ? (info.State as ContainerState) : 'dead';
+  const ports: RunPort[] = info.Ports.filter((p) => p.PublicPort !== undefined && p.PublicPort > 0).map((p) => ({
+    containerPort: p.PrivatePort,
+    protocol: p.Type === 'udp' ? 'UDP' : 'TCP',
+    hostPort: p.PublicPort,
+    hostIp: p.IP ?? '0.0.0.0',
+  }));
+  return { id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), labels: info.Labels ?? {}, image: info.Image, state, ports };
+}
+
 function portsOf(bindings: unknown): RunPort[] {
   const out: RunPort[] = [];
   if (typeof bindings !== 'object' || bindings === null) return out;

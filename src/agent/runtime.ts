@@ -73,8 +73,12 @@ export interface PullProgress {
 export interface ContainerRuntime {
   /** Resolves when the engine answers; else an UnavailableError naming the fix. */
   ping(): Promise<void>;
-  /** Every container (running or not) carrying all of `labels`. */
-  list(labels: Record<string, string>): Promise<Container[]>;
+  /**
+   * Every container (running or not) carrying all of `labels`. Those in `brief` are described from the
+   * engine's list alone (no exit code or times): a container in the middle of its removal is never
+   * inspected, since Docker holds its lock through the stop and would stall the listing.
+   */
+  list(labels: Record<string, string>, opts?: { brief?: ReadonlySet<string> }): Promise<Container[]>;
   /** Create (not start) a container; resolves to its id. The image must be present. */
   create(spec: RunSpec): Promise<string>;
   start(id: string): Promise<void>;

@@ -114,6 +114,13 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     expect(await names({ 'berth.test': uniqueName('other') })).toEqual([]);
   });
 
+  it('describes containers listed as brief by name, labels and state', async () => {
+    const id = await runtime.create(spec('brief'));
+    await runtime.start(id);
+    const [brief] = await runtime.list(labels, { brief: new Set([id]) });
+    expect(brief).toMatchObject({ id, name: `${test}-brief`, labels: { ...labels, 'berth.case': 'brief' }, state: 'running' });
+  });
+
   it('refuses a second container of the same name, and an image that is not there', async () => {
     await runtime.create(spec('dup'));
     await expect(runtime.create(spec('dup'))).rejects.toMatchObject({ code: 'EDOCKERCONFLICT' });
