@@ -19,7 +19,7 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-/** Remove any user:password@ from a URL before it is logged or shown. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@\s]+@/, '//[redacted]@');
+/** Remove any user:password@ of URLs in `text` before it is logged or shown. */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/[^/@\s]+@/g, '//[redacted]@');
 }

@@ -99,7 +99,7 @@ export class GitSource {
     try {
       refs = await git.listServerRefs({ http, url, prefix: 'refs/heads/' });
     } catch (cause) {
-      throw new UnavailableError('EREPOUNREACHABLE', `cannot reach repository ${redactUrl(url)}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      throw new UnavailableError('EREPOUNREACHABLE', `cannot reach repository ${redactUrl(url)}: ${causeText(cause)}`, {
         hint: 'check the --repo URL and that the Git server is up',
         cause,
       });
@@ -113,7 +113,7 @@ export class GitSource {
       try {
         await git.fetch({ fs, http, gitdir: this.gitdir, remote: 'origin', ref: this.opts.branch, singleBranch: true, tags: false, cache: this.cache });
       } catch (cause) {
-        throw new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${redactUrl(url)}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        throw new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${redactUrl(url)}: ${causeText(cause)}`, {
           hint: 'check the Git server; berth retries',
           cause,
         });
@@ -130,6 +130,11 @@ export class GitSource {
       return false;
     }
   }
+}
+
+/** A foreign error's message, with any credentials of a URL in it removed. */
+function causeText(cause: unknown): string {
+  return redactUrl(cause instanceof Error ? cause.message : String(cause));
 }
 
 function missingBranch(opts: GitSourceOptions, branches: string[], cause?: unknown): InvalidInputError {

@@ -47,6 +47,12 @@ describe('berth up refuses to start with one clear line', () => {
       line: /^berth: cannot reach repository http:\/\/127\.0\.0\.1:9\/nothing\.git: .*; check the --repo URL/,
     },
     {
+      name: 'an unreachable repository URL with credentials, never shown',
+      args: (): string[] => ['up', '--repo', 'http://deploy:s3cret-token@127.0.0.1:9/nothing.git', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: cannot reach repository http:\/\/\[redacted\]@127\.0\.0\.1:9\/nothing\.git: (?!.*s3cret)/,
+    },
+    {
       name: 'a missing branch (remote)',
       args: (): string[] => ['up', '--repo', repo.url(inject('gitBaseUrl')), '--branch', 'nope', ...base()],
       env: (): NodeJS.ProcessEnv => process.env,
@@ -77,6 +83,7 @@ describe('berth up refuses to start with one clear line', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);
     expect(res.stderr).not.toMatch(/\n\s+at /);
+    expect(res.stderr).not.toMatch(/s3cret/);
   });
 });
 
