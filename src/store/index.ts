@@ -5,5 +5,5 @@ export { EtcdStore, CompactedError } from './etcd.js';
 export { startLoop, type Loop, type LoopOptions } from './loop.js';
 export * from './keys.js';
 export * from './records.js';
-export { startLocalEtcd, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';
+export { startLocalEtcd, localEtcdEndpoint, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';
 export { commitChunked } from './chunked.js';

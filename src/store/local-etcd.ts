@@ -11,6 +11,16 @@ export interface LocalEtcd {
 }
 
 const START_TIMEOUT_MS = 20_000;
+const ENDPOINT_FILE = 'endpoint';
+
+/** The client URL of the etcd that `berth up` runs under `dataDir`, if one is running. */
+export function localEtcdEndpoint(dataDir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dataDir, ENDPOINT_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Find an executable on PATH, or undefined. */
 export function findOnPath(name: string, envPath = process.env.PATH ?? ''): string | undefined {
@@ -83,10 +93,14 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  // Other commands on this machine (`berth get`, `berth history`) find this etcd through the data dir.
+  const endpointFile = path.join(dataDir, ENDPOINT_FILE);
+  fs.writeFileSync(endpointFile, `${client}\n`);
   return {
     endpoint: client,
     stop: () =>
       new Promise<void>((resolve) => {
+        fs.rmSync(endpointFile, { force: true });
         if (exited) return resolve();
         const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
         child.once('exit', () => {
