@@ -36,9 +36,12 @@ node=demo
   echo "== berth is running examples/repo (branch $branch of $repo) =="
   docker ps --filter label=berth.node=$node --format 'table {{.Names}}\t{{.Status}}\t{{.Ports}}'
   echo
+  node dist/cli/main.js get pods --data-dir "$root/.berth"
+  echo
   echo "  curl http://127.0.0.1:8080/          # the web deployment's page"
   echo "  edit examples/repo/worker.yaml (replicas: 3), then: git commit -am 'scale workers' — the containers follow"
-  echo "  docker ps --filter label=berth.node=$node   # what runs;  Ctrl-C stops berth (containers keep running)"
+  echo "  node dist/cli/main.js get pods | status | history   # berth's view (in another terminal)"
+  echo "  docker ps --filter label=berth.node=$node   # Docker's view;  Ctrl-C stops berth (containers keep running)"
   echo
 ) &
 

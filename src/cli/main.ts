@@ -2,6 +2,11 @@
 import { Command, Option } from 'commander';
 import { BerthError, messageOf } from '../errors.js';
 import { runValidate } from './validate.js';
+import { OUTPUT_FORMATS } from './format.js';
+import { runGet, type GetFlags } from './get.js';
+import { runEvents, runHistory, type HistoryFlags } from './history.js';
+import { runStatus } from './status.js';
+import type { ReadFlags } from './connect.js';
 import { runComponent, runUp, type ConnectionFlags, type UpFlags } from './up.js';
 
 const program = new Command('berth')
@@ -56,6 +61,50 @@ program
   .action(async (paths: string[], flags: { quiet?: boolean; skipKind: string[] }) => {
     process.exitCode = await runValidate(paths, flags);
   });
+
+// The read commands: kubectl's shape, against the etcd that the components write.
+const reading = (cmd: Command): Command =>
+  cmd
+    .option('--etcd <urls>', 'etcd endpoints, comma-separated (default: the etcd of `berth up` under --data-dir, else http://127.0.0.1:2379)')
+    .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its etcd', '.berth')
+    .option('--prefix <prefix>', 'etcd key prefix', '/berth')
+    .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'));
+
+reading(
+  program
+    .command('get')
+    .description('list pods, deployments or nodes (or show one by NAME), across every namespace unless -n is given')
+    .argument('<kind>', 'pods (po), deployments (deploy) or nodes (no)')
+    .argument('[name]', 'show only this one; exit 1 if it does not exist')
+    .option('-n, --namespace <namespace>', 'only this namespace (and no NAMESPACE column)')
+    .option('-A, --all-namespaces', 'every namespace (the default: berth has no current namespace); wins over -n')
+    .addHelpText(
+      'after',
+      '\nberth has no current context, so unlike kubectl, `get` lists every namespace\n' +
+        'by default, with a NAMESPACE column; -n filters. -o json|yaml prints\n' +
+        '{items: [...]}, or the object itself for one NAME.\n' +
+        'Deployments: READY is ready pods/replicas, UP-TO-DATE the pods on the current\n' +
+        'template, AVAILABLE the ready ones among those (berth has no minReadySeconds).',
+    ),
+).action((kind: string, name: string | undefined, flags: GetFlags) => runGet(kind, name, flags));
+
+reading(
+  program
+    .command('history')
+    .description('every commit sync looked at (applied, rejected, unchanged), oldest first, newest last')
+    .option('--source <name>', 'only this source')
+    .option('--limit <n>', 'only the newest n')
+    .addHelpText('after', "\nThe table counts a rejected commit's errors; -o json|yaml lists them\n(file:line:col: message)."),
+).action((flags: HistoryFlags) => runHistory(flags));
+
+reading(program.command('events').description('recent events (scheduled, started, drifted, healed, failed), oldest first')).action((flags: ReadFlags) =>
+  runEvents(flags),
+);
+
+reading(
+  program.command('status').description('per source: the commit in force (and a newer rejected one), then its deployments and their readiness'),
+).action((flags: ReadFlags) => runStatus(flags));
 
 try {
   await program.parseAsync(process.argv);

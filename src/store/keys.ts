@@ -7,6 +7,7 @@ export const desiredKey = (source: string, objectKey: string): string => `desire
 export const SOURCES = 'sources/';
 export const sourceKey = (source: string): string => `sources/${source}`;
 
+export const HISTORY = 'history/';
 export const historyPrefix = (source: string): string => `history/${source}/`;
 /** Zero-padded so that keys sort in order of sequence. */
 export const historyKey = (source: string, seq: number): string => `history/${source}/${String(seq).padStart(12, '0')}`;

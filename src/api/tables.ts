@@ -1,0 +1,99 @@
+// Views → tables of text cells, chosen server-side as Kubernetes prints tables: the CLI, and later
+// the read API and dashboard, show the same columns with the same words.
+import type { DeploymentView, EventView, HistoryView, NodeView, PodView } from './views.js';
+import { formatTime } from './units.js';
+
+/** UPPERCASE column headers and one row of text cells per view. */
+export interface Table {
+  columns: string[];
+  rows: string[][];
+}
+
+interface Column<T> {
+  header: string;
+  cell: (v: T) => string;
+}
+
+/** Options of the namespaced tables: the NAMESPACE column is left out when one namespace was asked for. */
+export interface TableOptions {
+  namespaceColumn?: boolean;
+}
+
+function tableOf<T>(views: readonly T[], columns: readonly Column<T>[]): Table {
+  return { columns: columns.map((c) => c.header), rows: views.map((v) => columns.map((c) => c.cell(v))) };
+}
+
+function withNamespace<T extends { namespace: string }>(columns: Column<T>[], opts: TableOptions): Column<T>[] {
+  return opts.namespaceColumn === false ? columns : [{ header: 'NAMESPACE', cell: (v) => v.namespace }, ...columns];
+}
+
+/** `get pods`: NAMESPACE NAME READY STATUS RESTARTS AGE NODE DEPLOYMENT COMMIT. */
+export function podTable(views: readonly PodView[], opts: TableOptions = {}): Table {
+  return tableOf(
+    views,
+    withNamespace<PodView>(
+      [
+        { header: 'NAME', cell: (v) => v.name },
+        { header: 'READY', cell: (v) => v.ready },
+        { header: 'STATUS', cell: (v) => v.status },
+        { header: 'RESTARTS', cell: (v) => String(v.restarts) },
+        { header: 'AGE', cell: (v) => v.age },
+        { header: 'NODE', cell: (v) => v.node ?? '<none>' },
+        { header: 'DEPLOYMENT', cell: (v) => v.deployment },
+        { header: 'COMMIT', cell: (v) => v.commit },
+      ],
+      opts,
+    ),
+  );
+}
+
+/** `get deployments`: NAMESPACE NAME READY UP-TO-DATE AVAILABLE SOURCE COMMIT. */
+export function deploymentTable(views: readonly DeploymentView[], opts: TableOptions & { sourceColumn?: boolean } = {}): Table {
+  const columns: Column<DeploymentView>[] = [
+    { header: 'NAME', cell: (v) => v.name },
+    { header: 'READY', cell: (v) => v.ready },
+    { header: 'UP-TO-DATE', cell: (v) => String(v.upToDate) },
+    { header: 'AVAILABLE', cell: (v) => String(v.available) },
+    ...(opts.sourceColumn === false ? [] : [{ header: 'SOURCE', cell: (v: DeploymentView) => v.source }]),
+    { header: 'COMMIT', cell: (v) => v.commit },
+  ];
+  return tableOf(views, withNamespace(columns, opts));
+}
+
+/** `get nodes`: NAME STATUS PODS CPU MEMORY ADDRESS VERSION AGE. */
+export function nodeTable(views: readonly NodeView[]): Table {
+  return tableOf(views, [
+    { header: 'NAME', cell: (v) => v.name },
+    { header: 'STATUS', cell: (v) => v.status },
+    { header: 'PODS', cell: (v) => `${v.pods}/${v.maxPods}` },
+    { header: 'CPU', cell: (v) => v.cpu },
+    { header: 'MEMORY', cell: (v) => v.memory },
+    { header: 'ADDRESS', cell: (v) => v.address },
+    { header: 'VERSION', cell: (v) => v.version },
+    { header: 'AGE', cell: (v) => v.age },
+  ]);
+}
+
+/** `berth history`: TIME SOURCE COMMIT OUTCOME ERRORS AUTHOR MESSAGE (the errors themselves are in -o json/yaml). */
+export function historyTable(views: readonly HistoryView[]): Table {
+  return tableOf(views, [
+    { header: 'TIME', cell: (v) => formatTime(v.time) },
+    { header: 'SOURCE', cell: (v) => v.source },
+    { header: 'COMMIT', cell: (v) => v.commit },
+    { header: 'OUTCOME', cell: (v) => v.outcome },
+    { header: 'ERRORS', cell: (v) => String(v.errors.length) },
+    { header: 'AUTHOR', cell: (v) => v.author },
+    { header: 'MESSAGE', cell: (v) => v.message },
+  ]);
+}
+
+/** `berth events`: LAST SEEN, COMPONENT, REASON, OBJECT, MESSAGE. */
+export function eventTable(views: readonly EventView[]): Table {
+  return tableOf(views, [
+    { header: 'LAST SEEN', cell: (v) => v.lastSeen },
+    { header: 'COMPONENT', cell: (v) => v.component },
+    { header: 'REASON', cell: (v) => v.reason },
+    { header: 'OBJECT', cell: (v) => v.object },
+    { header: 'MESSAGE', cell: (v) => v.message },
+  ]);
+}

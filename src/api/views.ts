@@ -1,0 +1,245 @@
+// Records → the rows people read (CLI tables, -o json/yaml, the read API). Pure: `now` comes in.
+import { templateHash, type DeploymentObject } from '../manifest/index.js';
+import type { Condition, ContainerStatus, EventRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord } from '../store/records.js';
+import { indexStatuses, podState } from './pod-state.js';
+import { firstLine, formatCpu, formatMemory, humanAge, shortCommit } from './units.js';
+
+/** A Deployment of a source's sealed commit, with the commit that last changed it. */
+export interface SealedDeployment {
+  source: string;
+  object: DeploymentObject;
+  commit: string;
+}
+
+/** One row of `berth get pods`. */
+export interface PodView {
+  namespace: string;
+  name: string;
+  /** Running containers of all: `1/1`. */
+  ready: string;
+  status: string;
+  restarts: number;
+  /** Absent until the scheduler binds the pod. */
+  node?: string;
+  age: string;
+  createdAt: string;
+  commit: string;
+  deployment: string;
+  source: string;
+  containers: ContainerStatus[];
+  conditions: Condition[];
+}
+
+/** One row of `berth get deployments`. */
+export interface DeploymentView {
+  namespace: string;
+  name: string;
+  source: string;
+  /** Ready pods of the replicas wanted: `2/3`. */
+  ready: string;
+  replicas: number;
+  readyReplicas: number;
+  /** Pods that run the Deployment's current template. */
+  upToDate: number;
+  /** Ready pods that run the current template: what `berth/health` waits for. */
+  available: number;
+  commit: string;
+  images: string[];
+}
+
+/** One row of `berth get nodes`. */
+export interface NodeView {
+  name: string;
+  /** A node is listed only while its agent holds the lease, so it is Ready. */
+  status: 'Ready';
+  pods: number;
+  maxPods: number;
+  cpu: string;
+  memory: string;
+  address: string;
+  version: string;
+  age: string;
+  startedAt: string;
+  labels: Record<string, string>;
+}
+
+/** One row of `berth history`. */
+export interface HistoryView {
+  time: string;
+  age: string;
+  source: string;
+  commit: string;
+  commitSha: string;
+  outcome: HistoryRecord['outcome'];
+  author: string;
+  message: string;
+  errors: string[];
+  counts?: HistoryRecord['counts'];
+}
+
+/** One row of `berth events`. */
+export interface EventView {
+  time: string;
+  lastSeen: string;
+  component: string;
+  reason: string;
+  object: string;
+  message: string;
+}
+
+/** One source in `berth status`: the commit in force, the newest rejected one if it came later, its Deployments. */
+export interface SourceStatusView {
+  source: string;
+  /** Absent while no commit of the source has been applied. */
+  commit?: string;
+  commitSha?: string;
+  message?: string;
+  author?: string;
+  time?: string;
+  age?: string;
+  /** The newest commit sync looked at, when it was rejected: the commit in force stays. */
+  rejected?: HistoryView;
+  deployments: DeploymentView[];
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const ownerRef = (source: string, namespace: string, name: string): string => `${source}\u0000${namespace}\u0000${name}`;
+
+/** Rows of `get pods`, sorted by namespace and name; with `nodes`, pods of unregistered nodes are Unknown. */
+export function podViews(pods: readonly PodRecord[], statuses: readonly PodStatusRecord[], now: Date, nodes?: ReadonlySet<string>): PodView[] {
+  const index = indexStatuses(statuses);
+  return [...pods]
+    .sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name))
+    .map((p) => {
+      const s = podState(p, index, nodes);
+      return {
+        namespace: p.namespace,
+        name: p.name,
+        ready: `${s.readyContainers}/${s.totalContainers}`,
+        status: s.status,
+        restarts: s.restarts,
+        ...(p.node === undefined ? {} : { node: p.node }),
+        age: humanAge(p.createdAt, now),
+        createdAt: p.createdAt,
+        commit: shortCommit(p.commit),
+        deployment: p.owner.name,
+        source: p.owner.source,
+        containers: s.containers,
+        conditions: s.conditions,
+      };
+    });
+}
+
+/** Rows of `get deployments`, sorted by namespace, name and source, counting each Deployment's own pods. */
+export function deploymentViews(
+  deployments: readonly SealedDeployment[],
+  pods: readonly PodRecord[],
+  statuses: readonly PodStatusRecord[],
+  nodes?: ReadonlySet<string>,
+): DeploymentView[] {
+  const index = indexStatuses(statuses);
+  const owned = new Map<string, PodRecord[]>();
+  for (const p of pods) {
+    const ref = ownerRef(p.owner.source, p.namespace, p.owner.name);
+    const list = owned.get(ref);
+    if (list) list.push(p);
+    else owned.set(ref, [p]);
+  }
+  return [...deployments]
+    .sort((a, b) => compare(a.object.namespace, b.object.namespace) || compare(a.object.name, b.object.name) || compare(a.source, b.source))
+    .map((d) => {
+      const { namespace, name, spec } = d.object;
+      const mine = owned.get(ownerRef(d.source, namespace, name)) ?? [];
+      const hash = templateHash(spec.template);
+      const ready = mine.filter((p) => podState(p, index, nodes).ready);
+      return {
+        namespace,
+        name,
+        source: d.source,
+        ready: `${ready.length}/${spec.replicas}`,
+        replicas: spec.replicas,
+        readyReplicas: ready.length,
+        upToDate: mine.filter((p) => p.templateHash === hash).length,
+        available: ready.filter((p) => p.templateHash === hash).length,
+        commit: shortCommit(d.commit),
+        images: spec.template.containers.map((c) => c.image),
+      };
+    });
+}
+
+/** Rows of `get nodes`, sorted by name, each with the number of pods bound to it. */
+export function nodeViews(nodes: readonly NodeRecord[], pods: readonly PodRecord[], now: Date): NodeView[] {
+  const bound = new Map<string, number>();
+  for (const p of pods) if (p.node !== undefined) bound.set(p.node, (bound.get(p.node) ?? 0) + 1);
+  return [...nodes]
+    .sort((a, b) => compare(a.name, b.name))
+    .map((n) => ({
+      name: n.name,
+      status: 'Ready',
+      pods: bound.get(n.name) ?? 0,
+      maxPods: n.capacity.pods,
+      cpu: formatCpu(n.capacity.cpu),
+      memory: formatMemory(n.capacity.memory),
+      address: n.address,
+      version: n.version,
+      age: humanAge(n.startedAt, now),
+      startedAt: n.startedAt,
+      labels: n.labels,
+    }));
+}
+
+/** Rows of `berth history`, oldest first (newest last, next to the prompt); one source's records keep their order. */
+export function historyViews(records: readonly HistoryRecord[], now: Date): HistoryView[] {
+  // Array.prototype.sort is stable: records of one time stay in sequence order.
+  return [...records]
+    .sort((a, b) => compare(a.time, b.time))
+    .map((r) => ({
+      time: r.time,
+      age: humanAge(r.time, now),
+      source: r.source,
+      commit: shortCommit(r.commit),
+      commitSha: r.commit,
+      outcome: r.outcome,
+      author: r.author,
+      message: firstLine(r.message),
+      errors: r.errors,
+      ...(r.counts ? { counts: r.counts } : {}),
+    }));
+}
+
+/** Rows of `berth events`, oldest first, as `kubectl get events` lists them. */
+export function eventViews(events: readonly EventRecord[], now: Date): EventView[] {
+  return [...events]
+    .sort((a, b) => compare(a.time, b.time))
+    .map((e) => ({ time: e.time, lastSeen: humanAge(e.time, now), component: e.component, reason: e.reason, object: e.object, message: e.message }));
+}
+
+/** `berth status`: every source that has a seal or a history, sorted by name, with its Deployments. */
+export function statusViews(
+  seals: readonly SealRecord[],
+  history: readonly HistoryRecord[],
+  deployments: readonly DeploymentView[],
+  now: Date,
+): SourceStatusView[] {
+  const sources = new Set([...seals.map((s) => s.source), ...history.map((h) => h.source)]);
+  return [...sources].sort(compare).map((source) => {
+    const seal = seals.find((s) => s.source === source);
+    const own = historyViews(history.filter((h) => h.source === source), now);
+    const newest = own[own.length - 1];
+    return {
+      source,
+      ...(seal
+        ? {
+            commit: shortCommit(seal.commit),
+            commitSha: seal.commit,
+            message: firstLine(seal.message),
+            author: seal.author,
+            time: seal.time,
+            age: humanAge(seal.time, now),
+          }
+        : {}),
+      ...(newest?.outcome === 'rejected' && newest.commitSha !== seal?.commit ? { rejected: newest } : {}),
+      deployments: deployments.filter((d) => d.source === source),
+    };
+  });
+}

@@ -1,0 +1,55 @@
+// How the read commands find etcd: --etcd, else the endpoint file of a local `berth up`, else the default.
+import path from 'node:path';
+import { UnavailableError } from '../errors.js';
+import { EtcdStore, localEtcdEndpoint, type Store } from '../store/index.js';
+import type { OutputFormat } from './format.js';
+
+/** Flags of every read command (get, history, events, status). */
+export interface ReadFlags {
+  etcd?: string;
+  dataDir: string;
+  prefix: string;
+  logLevel: string;
+  output: OutputFormat;
+}
+
+const DEFAULT_ETCD = 'http://127.0.0.1:2379';
+
+/** Open the store the flags name, with a one-line error whose hint fits where the endpoint came from. */
+export async function openStore(flags: ReadFlags): Promise<Store> {
+  const given = flags.etcd?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  // `berth up` runs its etcd under <data-dir>/etcd and leaves its URL in the file `endpoint` there.
+  const etcdDir = path.resolve(flags.dataDir, 'etcd');
+  const local = given.length > 0 ? undefined : localEtcdEndpoint(etcdDir);
+  const endpoints = given.length > 0 ? given : [local ?? DEFAULT_ETCD];
+  try {
+    return await EtcdStore.connect(endpoints, flags.prefix);
+  } catch (err) {
+    if (!(err instanceof UnavailableError) || err.code !== 'EETCDUNREACHABLE') throw err;
+    const where = `cannot reach etcd at ${endpoints.join(',')}`;
+    if (given.length > 0) throw new UnavailableError(err.code, where, { hint: 'start etcd there, or check --etcd', cause: err });
+    if (local !== undefined) {
+      throw new UnavailableError(err.code, `${where} (named in ${path.join(etcdDir, 'endpoint')})`, {
+        hint: 'is `berth up` still running? start it, or pass --etcd',
+        cause: err,
+      });
+    }
+    throw new UnavailableError(err.code, where, { hint: 'is `berth up` running? pass --etcd or --data-dir', cause: err });
+  }
+}
+
+/** Open the store, run `fn`, close the store. */
+export async function withStore<T>(flags: ReadFlags, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(flags);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Tell the user about stored values a read skipped (unless --log-level is error or silent). */
+export function warnSkipped(flags: ReadFlags, skipped: readonly string[]): void {
+  if (flags.logLevel === 'error' || flags.logLevel === 'fatal' || flags.logLevel === 'silent') return;
+  for (const s of skipped) process.stderr.write(`berth: warning: ${s}\n`);
+}

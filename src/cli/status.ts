@@ -1,0 +1,39 @@
+// `berth status`: per source, the commit in force (and a newer rejected one), then its Deployments.
+import { readCluster, readHistory, readSealed } from '../api/read.js';
+import { deploymentTable } from '../api/tables.js';
+import { formatTime } from '../api/units.js';
+import { deploymentViews, statusViews, type SourceStatusView } from '../api/views.js';
+import { withStore, warnSkipped, type ReadFlags } from './connect.js';
+import { renderData, renderTable } from './format.js';
+
+/** `berth status`: what runs, from which commit, and how ready it is. */
+export async function runStatus(flags: ReadFlags): Promise<void> {
+  const sources = await withStore(flags, async (store) => {
+    const sealed = await readSealed(store);
+    const cluster = await readCluster(store);
+    const history = await readHistory(store);
+    warnSkipped(flags, [...sealed.skipped, ...cluster.skipped, ...history.skipped]);
+    const nodes = new Set(cluster.nodes.map((n) => n.name));
+    const deployments = deploymentViews(sealed.deployments, cluster.pods, cluster.statuses, nodes);
+    return statusViews(sealed.seals, history.records, deployments, new Date());
+  });
+  if (flags.output !== 'table') process.stdout.write(renderData({ sources }, flags.output));
+  else if (sources.length === 0) process.stderr.write('No sources found: has sync seen a commit yet?\n');
+  else process.stdout.write(sources.map(describe).join('\n'));
+}
+
+function describe(s: SourceStatusView): string {
+  const lines = [`source ${s.source}`];
+  lines.push(
+    s.commit === undefined
+      ? '  commit:    none applied yet'
+      : `  commit:    ${s.commit} ${s.message ?? ''} (${s.author ?? 'unknown'}, ${s.age ?? '?'} ago, ${formatTime(s.time ?? '')})`,
+  );
+  if (s.rejected) {
+    const n = s.rejected.errors.length;
+    lines.push(`  rejected:  ${s.rejected.commit} ${s.rejected.message} (${n} error${n === 1 ? '' : 's'}; see \`berth history --source ${s.source} -o yaml\`)`);
+  }
+  const head = `${lines.join('\n')}\n`;
+  if (s.deployments.length === 0) return `${head}  no deployments\n`;
+  return `${head}\n${renderTable(deploymentTable(s.deployments, { sourceColumn: false }), '  ')}`;
+}

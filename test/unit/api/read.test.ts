@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { readCluster, readEvents, readHistory, readSealed } from '../../../src/api/read.js';
+import {
+  CompactedError, MemoryStore, bindingKey, encode, eventKey, historyKey, nodeKey, podKey, statusKey, type Store,
+} from '../../../src/store/index.js';
+import { HookedStore } from '../scheduler/harness.js';
+import { applyCommit, deployment, writeDesired } from '../controller/fixtures.js';
+import { node, pod } from '../scheduler/fixtures.js';
+import { NOW, event, history, status } from './fixtures.js';
+
+const put = async (store: Store, key: string, value: string): Promise<void> => {
+  await store.commit({ put: [{ key, value }] });
+};
+const replicas = (s: Awaited<ReturnType<typeof readSealed>>): string[] => s.deployments.map((d) => `${d.source}:${d.object.name}×${d.object.spec.replicas}@${d.commit}`);
+
+describe('readSealed', () => {
+  it('reads each source at its seal: a half-written next commit does not show', async () => {
+    const store = new MemoryStore();
+    await applyCommit(store, 'a', 'c1', [deployment('web', { replicas: 2 })]);
+    await applyCommit(store, 'b', 'c1', [deployment('db')]);
+    await writeDesired(store, 'a', 'c2', [deployment('web', { replicas: 9 })]);
+    const sealed = await readSealed(store);
+    expect(replicas(sealed)).toEqual(['a:web×2@c1', 'b:db×1@c1']);
+    expect(sealed.seals.map((s) => `${s.source}@${s.commit}`)).toEqual(['a@c1', 'b@c1']);
+  });
+
+  it('shows the latest entries when the sealed revision was compacted away', async () => {
+    const inner = new MemoryStore();
+    await applyCommit(inner, 'a', 'c1', [deployment('web', { replicas: 2 })]);
+    await writeDesired(inner, 'a', 'c2', [deployment('web', { replicas: 3 })]);
+    const store = new HookedStore(inner, {
+      beforeList: (_prefix, opts) => {
+        if (opts?.revision !== undefined) throw new CompactedError('ECOMPACTED', 'etcd revision was compacted');
+      },
+    });
+    expect(replicas(await readSealed(store))).toEqual(['a:web×3@c2']);
+  });
+});
+
+describe('readCluster, readHistory, readEvents', () => {
+  it('reads pods, statuses and nodes, and skips (names) values that do not decode', async () => {
+    const store = new MemoryStore();
+    const p = pod('web-0', { node: 'n1' });
+    await put(store, podKey('default', 'web-0'), encode(p));
+    await put(store, podKey('default', 'broken'), '{not json');
+    await put(store, statusKey('n1', 'default', 'web-0'), encode(status(p)));
+    await put(store, nodeKey('n1'), encode(node('n1')));
+    await put(store, bindingKey('n1', 'default', 'web-0'), 'ignored here');
+    const cluster = await readCluster(store);
+    expect(cluster.pods.map((x) => x.name)).toEqual(['web-0']);
+    expect(cluster.statuses.map((x) => x.pod)).toEqual(['web-0']);
+    expect(cluster.nodes.map((x) => x.name)).toEqual(['n1']);
+    expect(cluster.skipped).toEqual([expect.stringMatching(/^stored value at pods\/default\/broken is not JSON/)]);
+  });
+
+  it('reads the history of one source or of all', async () => {
+    const store = new MemoryStore();
+    await put(store, historyKey('a', 1), encode(history('a', 'a1', NOW.toISOString())));
+    await put(store, historyKey('ab', 2), encode(history('ab', 'ab1', NOW.toISOString())));
+    await put(store, historyKey('a', 3), encode(history('a', 'a2', NOW.toISOString())));
+    expect((await readHistory(store, 'a')).records.map((r) => r.commit)).toEqual(['a1', 'a2']);
+    expect((await readHistory(store)).records.map((r) => r.commit)).toEqual(['a1', 'a2', 'ab1']);
+  });
+
+  it('reads events in time order', async () => {
+    const store = new MemoryStore();
+    const later = new Date(NOW.getTime() + 1000);
+    await put(store, eventKey(later, 'agent', 'x'), encode(event(later.toISOString(), 'Healed')));
+    await put(store, eventKey(NOW, 'agent', 'y'), encode(event(NOW.toISOString(), 'Drifted')));
+    expect((await readEvents(store)).records.map((e) => e.reason)).toEqual(['Drifted', 'Healed']);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { deploymentTable, eventTable, historyTable, nodeTable, podTable, type Table } from '../../../src/api/tables.js';
+import { deploymentViews, eventViews, historyViews, nodeViews, podViews } from '../../../src/api/views.js';
+import { deployment } from '../controller/fixtures.js';
+import { node, pod } from '../scheduler/fixtures.js';
+import { NOW, ago, event, history } from './fixtures.js';
+
+const pods = podViews([{ ...pod('web-0', { namespace: 'shop' }), createdAt: ago(90) }], [], NOW);
+const deployments = deploymentViews([{ source: 'main', object: deployment('web', { replicas: 2, namespace: 'shop' }), commit: 'abcdef123' }], [], []);
+
+describe('tables: the columns each kind prints', () => {
+  it.each<{ name: string; table: Table; columns: string[]; row: string[] }>([
+    {
+      name: 'pods, every namespace',
+      table: podTable(pods),
+      columns: ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'NODE', 'DEPLOYMENT', 'COMMIT'],
+      row: ['shop', 'web-0', '0/1', 'Pending', '0', '90s', '<none>', 'web', 'c0ffee'],
+    },
+    {
+      name: 'pods, one namespace',
+      table: podTable(pods, { namespaceColumn: false }),
+      columns: ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'NODE', 'DEPLOYMENT', 'COMMIT'],
+      row: ['web-0', '0/1', 'Pending', '0', '90s', '<none>', 'web', 'c0ffee'],
+    },
+    {
+      name: 'deployments',
+      table: deploymentTable(deployments),
+      columns: ['NAMESPACE', 'NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'SOURCE', 'COMMIT'],
+      row: ['shop', 'web', '0/2', '0', '0', 'main', 'abcdef1'],
+    },
+    {
+      name: 'deployments of one source (berth status)',
+      table: deploymentTable(deployments, { sourceColumn: false }),
+      columns: ['NAMESPACE', 'NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'COMMIT'],
+      row: ['shop', 'web', '0/2', '0', '0', 'abcdef1'],
+    },
+    {
+      name: 'nodes',
+      table: nodeTable(nodeViews([{ ...node('n1'), startedAt: ago(3 * 86400) }], [], NOW)),
+      columns: ['NAME', 'STATUS', 'PODS', 'CPU', 'MEMORY', 'ADDRESS', 'VERSION', 'AGE'],
+      row: ['n1', 'Ready', '0/110', '4', '8Gi', '127.0.0.1', 'test', '3d'],
+    },
+    {
+      name: 'history',
+      table: historyTable(historyViews([history('main', 'abcdef1234', '2025-06-01T11:00:00.500Z', { outcome: 'rejected', errors: ['a', 'b'] })], NOW)),
+      columns: ['TIME', 'SOURCE', 'COMMIT', 'OUTCOME', 'ERRORS', 'AUTHOR', 'MESSAGE'],
+      row: ['2025-06-01T11:00:00Z', 'main', 'abcdef1', 'rejected', '2', 'Ada', 'abcdef1234 message'],
+    },
+    {
+      name: 'events',
+      table: eventTable(eventViews([event(ago(3), 'Drifted')], NOW)),
+      columns: ['LAST SEEN', 'COMPONENT', 'REASON', 'OBJECT', 'MESSAGE'],
+      row: ['3s', 'agent', 'Drifted', 'pod/default/web-1', 'Drifted happened'],
+    },
+  ])('$name', ({ table, columns, row }) => {
+    expect(table).toEqual({ columns, rows: [row] });
+  });
+});
