@@ -49,7 +49,7 @@ export function readDocument(raw: Node, cx: Context, where: { path: string; line
   }
   cx.report(
     kindNode,
-    `kind ${kind} is not supported by berth (supported: ${SUPPORTED.join(', ')}); remove it or list the kind in the source's skip list`,
+    `kind ${kind} is not supported by berth (supported: ${SUPPORTED.join(', ')}); remove it, or skip the kind on purpose with --skip-kind ${kind}`,
   );
   return { type: 'invalid' };
 }

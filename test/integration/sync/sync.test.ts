@@ -202,8 +202,8 @@ describe('startSync on a local repository', () => {
       expect(skipped?.skipped).toEqual(['apps/both.yaml:18: Service api', 'apps/svc.yaml:1: Service web']);
     } else {
       expect(record.errors).toEqual([
-        "apps/both.yaml:19:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it or list the kind in the source's skip list",
-        "apps/svc.yaml:2:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it or list the kind in the source's skip list",
+        "apps/both.yaml:19:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Service",
+        "apps/svc.yaml:2:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Service",
       ]);
       expect(await w.seal()).toBeUndefined();
       expect(await w.desired()).toEqual([]);

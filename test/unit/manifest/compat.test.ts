@@ -13,7 +13,7 @@ const files: ManifestFile[] = readdirSync(compatDir)
   .sort()
   .map((f) => ({ path: f, text: readFileSync(path.join(compatDir, f), 'utf8') }));
 
-const SERVICE = "kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it or list the kind in the source's skip list";
+const SERVICE = "kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Service";
 const PROBES = 'a Kubernetes field berth does not support yet (berth does not run probes); remove it';
 const NO_SA = 'a Kubernetes field berth does not support (berth has no service accounts); remove it';
 const VOLUMES = 'a Kubernetes field berth does not support yet (berth does not manage volumes); remove it';

@@ -190,7 +190,7 @@ describe('documents of any kind', () => {
     [
       'an unsupported kind',
       'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n',
-      ["app.yaml:2:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it or list the kind in the source's skip list"],
+      ["app.yaml:2:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Service"],
     ],
     ['no kind', 'apiVersion: v1\nmetadata:\n  name: web\n', ['app.yaml:1:1: missing required field `kind` (supported: Deployment, ConfigMap)']],
     ['a kind that is not a string', 'apiVersion: v1\nkind: 3\n', ['app.yaml:2:7: kind: must be a string, not the number 3']],
