@@ -12,6 +12,7 @@ export interface LocalEtcd {
 
 const START_TIMEOUT_MS = 20_000;
 const ENDPOINT_FILE = 'endpoint';
+const PID_FILE = 'etcd.pid';
 
 /** The client URL of the etcd that `berth up` runs under `dataDir`, if one is running. */
 export function localEtcdEndpoint(dataDir: string): string | undefined {
@@ -61,6 +62,7 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
     });
   }
   fs.mkdirSync(dataDir, { recursive: true });
+  await stopOrphan(dataDir);
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
@@ -80,6 +82,7 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
   );
   fs.closeSync(log);
   let exited: string | undefined;
+  if (child.pid !== undefined) fs.writeFileSync(path.join(dataDir, PID_FILE), `${child.pid}\n`);
   child.on('exit', (code, signal) => {
     exited = `exited with ${signal ?? code}`;
   });
@@ -101,6 +104,7 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
     stop: () =>
       new Promise<void>((resolve) => {
         fs.rmSync(endpointFile, { force: true });
+        fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
         if (exited) return resolve();
         const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
         child.once('exit', () => {
@@ -119,4 +123,33 @@ async function healthy(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * A `berth up` that was killed (SIGKILL, a crash) leaves its etcd running on the data dir, which a new
+ * etcd cannot open. Stop it, but only if the recorded pid is still an etcd of this very data dir.
+ */
+async function stopOrphan(dataDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, PID_FILE), 'utf8').trim());
+  } catch {
+    return;
+  }
+  const isOurs = (): boolean => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return path.basename(argv[0] ?? '') === 'etcd' && argv.includes(path.join(dataDir, 'data'));
+    } catch {
+      return false;
+    }
+  };
+  if (Number.isInteger(pid) && pid > 0 && isOurs()) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while (isOurs() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (isOurs()) process.kill(pid, 'SIGKILL');
+    while (isOurs()) await new Promise((r) => setTimeout(r, 20));
+  }
+  fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
 }
