@@ -10,27 +10,14 @@ import { ensureDocker } from '../test/support/docker.js';
 import { ensureBusyboxImage } from '../test/support/image.js';
 import { run } from '../test/support/process.js';
 import { waitFor } from '../test/support/wait.js';
+import { deploymentYaml } from '../test/support/manifests.js';
 import { quantile, result, type Bench, type Result } from './result.js';
 
 const ROUNDS = 20;
 const BENCH = 'e2e-latency';
 
 function manifest(image: string, round: number): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: bench}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-        - name: app
-          image: ${image}
-          command: ["sh", "-c", "exec sleep 3600"]
-          env: [{name: ROUND, value: "${round}"}]
-`;
+  return deploymentYaml({ name: 'app', namespace: 'bench', replicas: 1, image, command: ['sh', '-c', 'exec sleep 3600'], env: { ROUND: String(round) } });
 }
 
 export const e2eLatency: Bench = {

@@ -7,6 +7,7 @@ import { listContainers, removeContainers } from '../support/containers.js';
 import { isRunning } from '../support/process.js';
 import { createRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
+import { deploymentYaml } from '../support/manifests.js';
 import { GiveUp, waitFor } from '../support/wait.js';
 
 // The components as separate processes, as they would run on separate machines, talking only
@@ -27,18 +28,7 @@ describe('each component alone, two agents on one Docker engine', () => {
   it('spreads the replicas over both nodes', async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-split-'));
     const repo = await createRepo(inject('gitRoot'), uniqueName('split'));
-    await repo.write('app.yaml', `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: split}
-spec:
-  replicas: 4
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-        - {name: app, image: ${inject('testImage')}, command: [sleep, '3600']}
-`);
+    await repo.write('app.yaml', deploymentYaml({ name: 'app', namespace: 'split', replicas: 4, image: inject('testImage'), command: ['sleep', '3600'] }));
     await repo.commit('four replicas');
     await repo.push();
 

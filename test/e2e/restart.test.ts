@@ -7,6 +7,7 @@ import { listContainers, removeContainers } from '../support/containers.js';
 import { exited, isRunning, run } from '../support/process.js';
 import { createRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
+import { deploymentYaml } from '../support/manifests.js';
 import { GiveUp, waitFor } from '../support/wait.js';
 
 // Nothing is remembered only in a process: a `berth up` killed outright comes back from etcd and
@@ -27,18 +28,8 @@ describe('berth up killed and started again', () => {
     }
   });
 
-  const manifest = (replicas: number): string => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: restart}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-        - {name: app, image: ${inject('testImage')}, command: [sleep, '3600']}
-`;
+  const manifest = (replicas: number): string =>
+    deploymentYaml({ name: 'app', namespace: 'restart', replicas, image: inject('testImage'), command: ['sleep', '3600'] });
 
   it('adopts its containers and catches up with the branch', async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-restart-'));
