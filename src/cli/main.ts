@@ -31,6 +31,7 @@ const source = (cmd: Command): Command =>
     .option('--source <name>', 'name of this source in etcd', 'default')
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
     .option('--skip-kind <kind...>', 'kinds to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes)', [])
+    .addOption(new Option('--status <reporter>', 'where commit statuses go: git notes (refs/notes/berth, pushed to a remote) or nowhere').choices(['git-notes', 'none']).default('git-notes'))
     .option('--data-dir <dir>', 'where berth keeps its etcd and repository mirrors', '.berth');
 
 const agent = (cmd: Command): Command =>

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, redactUrl, type Logger } from '../log.js';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
-import { GitSource, startSync } from '../sync/index.js';
+import { GitSource, discardReporter, startSync, type SyncOptions } from '../sync/index.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { DockerRuntime, startAgent } from '../agent/index.js';
@@ -24,6 +24,7 @@ export interface UpFlags extends ConnectionFlags {
   source: string;
   interval: string;
   skipKind: string[];
+  status: 'git-notes' | 'none';
   dataDir: string;
   node?: string;
   hostIp: string;
@@ -36,13 +37,12 @@ export async function runUp(flags: UpFlags): Promise<void> {
   const log = createLogger({ level: flags.logLevel });
   await runStack(log, async (stops) => {
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
-    const git = sourceOf(flags);
-    await git.head();
+    const sync = await syncOptions(flags, log);
     const runtime = new DockerRuntime({ docker: flags.docker });
     await runtime.ping();
     const store = await connectStore(flags, stops, true);
     const node = flags.node ?? os.hostname();
-    stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval'), skipKinds: flags.skipKind })).stop);
+    stops.push((await startSync({ ...sync, store })).stop);
     stops.push((await startController({ store, log })).stop);
     stops.push((await startScheduler({ store, log })).stop);
     stops.push((await startAgent({ store, runtime, node, log, hostIp: flags.hostIp })).stop);
@@ -55,10 +55,9 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
   const log = createLogger({ level: flags.logLevel });
   await runStack(log, async (stops) => {
     if (component === 'sync' && 'repo' in flags) {
-      const git = sourceOf(flags);
-      await git.head();
+      const sync = await syncOptions(flags, log);
       const store = await connectStore(flags, stops, false);
-      stops.push((await startSync({ store, log, git, source: flags.source, intervalMs: parseDuration(flags.interval, '--interval'), skipKinds: flags.skipKind })).stop);
+      stops.push((await startSync({ ...sync, store })).stop);
     } else if (component === 'agent' && 'hostIp' in flags) {
       const runtime = new DockerRuntime({ docker: flags.docker });
       await runtime.ping();
@@ -73,8 +72,15 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
   });
 }
 
-function sourceOf(flags: UpFlags): GitSource {
-  return new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir) });
+/** Everything a sync needs but the store, checked: flags parsed, the repository and branch reachable. */
+async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOptions, 'store'>> {
+  const intervalMs = parseDuration(flags.interval, '--interval');
+  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir) });
+  await git.head();
+  return {
+    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind,
+    ...(flags.status === 'none' ? { reporter: discardReporter } : {}),
+  };
 }
 
 async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stops: Stopper[], mayStartEtcd: boolean): Promise<Store> {

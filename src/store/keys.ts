@@ -28,3 +28,12 @@ export const statusKey = (node: string, namespace: string, pod: string): string 
 
 export const EVENTS = 'events/';
 export const eventKey = (time: Date, component: string, id: string): string => `events/${time.toISOString()}/${component}/${id}`;
+
+export const OUTBOX = 'outbox/';
+export const outboxPrefix = (source: string): string => `outbox/${source}/`;
+/**
+ * Zero-padded so that keys sort in order of sequence. Writers take `seq` = the store's revision + 1
+ * and create the key only if absent (`ifUnchanged: {key: 0}`), retrying with a fresh `seq` when
+ * another writer took it, so an undelivered status is never overwritten.
+ */
+export const outboxKey = (source: string, seq: number): string => `outbox/${source}/${String(seq).padStart(12, '0')}`;

@@ -116,8 +116,27 @@ export interface EventRecord {
   object: string;
 }
 
+/** The commit-status contexts berth reports (DESIGN.md, "Commit statuses"). */
+export type StatusContext = 'berth/sync' | 'berth/health';
+/** The commit-status states every reporter knows (git notes, GitHub/Gitea, GitLab). */
+export type StatusState = 'pending' | 'success' | 'failure' | 'error';
+
+/** `outbox/<source>/<seq>`: a commit-status update not yet delivered; sync drains them in order. */
+export interface OutboxRecord {
+  type: 'outbox';
+  source: string;
+  commit: string;
+  context: StatusContext;
+  state: StatusState;
+  /** One line for people: counts, manifest error positions and messages; never a secret. */
+  description: string;
+  /** When the status was decided (not when it was delivered). */
+  time: string;
+}
+
 export type StoredRecord =
-  | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord;
+  | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
+  | OutboxRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

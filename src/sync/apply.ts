@@ -2,11 +2,12 @@ import type { DesiredObject } from '../manifest/types.js';
 import { objectKey } from '../manifest/types.js';
 import { planDesired, type DesiredPlan } from '../manifest/index.js';
 import {
-  CompactedError, commitChunked, decode, desiredKey, desiredPrefix, encode, historyKey, sourceKey,
-  type Entry, type HistoryRecord, type SealRecord, type Store,
+  CompactedError, commitChunked, decode, desiredKey, desiredPrefix, encode, historyKey, outboxKey, sourceKey,
+  type Entry, type HistoryRecord, type OutboxRecord, type PutOp, type SealRecord, type Store,
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
 import type { HeadCommit } from './source.js';
+import { appliedStatus, rejectedStatus } from './status.js';
 
 /** What one apply did. */
 export interface ApplyResult {
@@ -43,8 +44,8 @@ async function listAt(store: Store, prefix: string, revision: number): Promise<E
 
 /**
  * Make `objects` the desired state of `source` as of `head`: write the changed objects in txns of at
- * most MAX_TXN_OPS, then the seal (and its history record) last, so readers at the sealed revision
- * see the whole commit or none of it.
+ * most MAX_TXN_OPS, then the seal (with its history record and `berth/sync success` status) last, so
+ * readers at the sealed revision see the whole commit or none of it.
  */
 export async function applyCommit(store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date): Promise<ApplyResult> {
   const { seal: prev, sealRevision, objects: current } = await readSealed(store, source);
@@ -62,19 +63,49 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   const history: HistoryRecord = {
     type: 'history', source, commit: head.commit, outcome: 'applied', time: now.toISOString(), author: head.author, message: head.message, errors: [], counts,
   };
-  const sealed = await store.commit({
-    ifUnchanged: { [sourceKey(source)]: prev ? sealRevision : 0 },
-    put: [
-      { key: sourceKey(source), value: encode(seal) },
-      { key: historyKey(source, revision + 1), value: encode(history) },
-    ],
+  const expected = prev ? sealRevision : 0;
+  // The seal, its history record and its `berth/sync success` status land together or not at all.
+  await commitRecords(store, source, history, appliedStatus(source, head.commit, counts, now), {
+    ifUnchanged: { [sourceKey(source)]: expected },
+    put: [{ key: sourceKey(source), value: encode(seal) }],
+    lost: async () => ((await store.get(sourceKey(source)))?.modRevision ?? 0) !== expected,
+    onLost: () =>
+      new ConflictError('ESEALRACE', `another sync sealed source ${source} while this one applied ${head.commit.slice(0, 7)}`, {
+        hint: 'run one sync per source (or enable leader election); this apply is retried',
+      }),
   });
-  if (!sealed.ok) {
-    throw new ConflictError('ESEALRACE', `another sync sealed source ${source} while this one applied ${head.commit.slice(0, 7)}`, {
-      hint: 'run one sync per source (or enable leader election); this apply is retried',
-    });
-  }
   return { seal, plan };
+}
+
+/** Tries at fresh sequence numbers before giving up (each one lost means another writer took it). */
+const SEQ_ATTEMPTS = 5;
+
+/**
+ * Write a commit's history record and its status (outbox entry) in one txn with `extra`, at the next
+ * sequence number. Both keys are created, never overwritten: when another writer (the controller)
+ * took that number first, the txn is tried again at a fresh one. A txn that failed because
+ * `extra.ifUnchanged` no longer holds throws `extra.onLost()`.
+ */
+async function commitRecords(
+  store: Store,
+  source: string,
+  history: HistoryRecord,
+  status: OutboxRecord,
+  extra: { ifUnchanged?: Record<string, number>; put?: PutOp[]; lost?: () => Promise<boolean>; onLost?: () => Error } = {},
+): Promise<void> {
+  for (let attempt = 1; attempt <= SEQ_ATTEMPTS; attempt++) {
+    // The next revision: keys sort in the order this writer wrote them.
+    const seq = (await store.revision()) + 1;
+    const { ok } = await store.commit({
+      ifUnchanged: { ...extra.ifUnchanged, [historyKey(source, seq)]: 0, [outboxKey(source, seq)]: 0 },
+      put: [...(extra.put ?? []), { key: historyKey(source, seq), value: encode(history) }, { key: outboxKey(source, seq), value: encode(status) }],
+    });
+    if (ok) return;
+    if (extra.lost && extra.onLost && (await extra.lost())) throw extra.onLost();
+  }
+  throw new ConflictError('ESEQRACE', `other writers took ${SEQ_ATTEMPTS} sequence numbers of source ${source} in a row while recording ${history.commit.slice(0, 7)}`, {
+    hint: 'this is retried; if it persists, check for a writer that reuses history/ or outbox/ keys',
+  });
 }
 
 /**
@@ -96,11 +127,13 @@ async function planWrites(store: Store, source: string, sealedAt: number, object
   };
 }
 
-/** Record a rejected commit: a history entry only, so what runs does not change. */
+/**
+ * Record a rejected commit: a history entry and its `berth/sync failure` status in one txn, and
+ * nothing else, so what runs does not change.
+ */
 export async function recordRejected(store: Store, source: string, head: HeadCommit, errors: string[], now: Date): Promise<void> {
   const record: HistoryRecord = {
     type: 'history', source, commit: head.commit, outcome: 'rejected', time: now.toISOString(), author: head.author, message: head.message, errors,
   };
-  const revision = await store.revision();
-  await store.commit({ put: [{ key: historyKey(source, revision + 1), value: encode(record) }] });
+  await commitRecords(store, source, record, rejectedStatus(source, head.commit, errors, now));
 }

@@ -43,6 +43,11 @@ export class GitSource {
     return this.remote ? undefined : this.gitdir;
   }
 
+  /** Where git-notes statuses go: the local repository itself, or the mirror and the remote it pushes to. */
+  get notesTarget(): { gitdir: string; url?: string } {
+    return this.remote ? { gitdir: this.gitdir, url: this.opts.repo } : { gitdir: this.gitdir };
+  }
+
   /** Resolve the branch head (fetching new objects from a remote first). */
   async head(): Promise<HeadCommit> {
     const commit = this.remote ? await this.fetchHead() : await this.resolveLocal();

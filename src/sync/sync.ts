@@ -4,11 +4,14 @@ import type { Logger } from '../log.js';
 import { formatError, parseFiles } from '../manifest/index.js';
 import { decode, historyPrefix, startLoop, type Store } from '../store/index.js';
 import { applyCommit, readSealed, recordRejected } from './apply.js';
+import { GitNotesReporter } from './git-notes.js';
+import { startOutbox } from './outbox.js';
+import type { StatusReporter } from './reporter.js';
 import type { GitSource } from './source.js';
 
 /** A running sync of one source. */
 export interface Sync {
-  /** Look at the branch head now (a webhook or a test calls this). */
+  /** Look at the branch head now, and deliver pending commit statuses (a webhook or a test calls this). */
   kick(): void;
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -25,13 +28,17 @@ export interface SyncOptions {
   intervalMs: number;
   /** Kinds this source leaves alone on purpose (a repository that also feeds Kubernetes); each skip is logged. */
   skipKinds?: string[];
+  /** Where commit statuses go (default: git notes under refs/notes/berth, pushed back to a remote source). */
+  reporter?: StatusReporter;
   now?: () => Date;
 }
 
 /**
  * Keep etcd's desired state of `source` equal to the branch head: one sealed apply per new commit,
- * a history record (and nothing else) for a rejected one. The first head is read before returning,
- * so an unreachable repository or a missing branch fails the start with its own error.
+ * a history record (and nothing else) for a rejected one, each with its `berth/sync` status in the
+ * outbox; and deliver that outbox (also the controller's `berth/health` entries) to the reporter.
+ * The first head is read before returning, so an unreachable repository or a missing branch fails
+ * the start with its own error.
  */
 export async function startSync(opts: SyncOptions): Promise<Sync> {
   const { store, git, source } = opts;
@@ -41,6 +48,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   // The last commit looked at and rejected, read back from history so a restart does not record it twice.
   let rejected = await lastRejected(store, source);
+  const outbox = await startOutbox({ store, log: opts.log, source, reporter: opts.reporter ?? new GitNotesReporter(git.notesTarget), resyncMs: opts.intervalMs });
 
   const reconcile = async (): Promise<void> => {
     const head = await git.head();
@@ -54,12 +62,14 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     if (errors.length > 0) {
       const lines = errors.map(formatError);
       await recordRejected(store, source, head, lines, now());
+      outbox.kick();
       rejected = head.commit;
       log.warn({ commit: head.commit, errors: lines }, `rejected commit ${head.commit.slice(0, 7)}: ${lines.length} error(s); what runs is unchanged`);
       return;
     }
     const started = Date.now();
     const { plan } = await applyCommit(store, source, head, objects, now());
+    outbox.kick();
     rejected = undefined;
     log.info(
       { commit: head.commit, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length, ms: Date.now() - started },
@@ -67,15 +77,25 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     );
   };
 
-  const loop = await startLoop({ store, log, watch: [], reconcile, resyncMs: opts.intervalMs });
+  const loop = await startLoop({ store, log, watch: [], reconcile, resyncMs: opts.intervalMs }).catch(async (err: unknown) => {
+    await outbox.stop();
+    throw err;
+  });
   const watcher = git.localGitdir ? watchRefs(git.localGitdir, loop.kick) : undefined;
 
   return {
-    kick: loop.kick,
-    idle: loop.idle,
+    kick: () => {
+      loop.kick();
+      outbox.kick();
+    },
+    idle: async () => {
+      await loop.idle();
+      await outbox.idle();
+    },
     stop: async () => {
       await watcher?.close();
       await loop.stop();
+      await outbox.stop();
     },
   };
 }
@@ -88,7 +108,10 @@ function watchRefs(gitdir: string, kick: () => void): FSWatcher {
   const w = chokidarWatch([path.join(gitdir, 'HEAD'), path.join(gitdir, 'packed-refs'), path.join(gitdir, 'refs')], {
     ignoreInitial: true,
   });
-  w.on('all', kick);
+  // The statuses this sync writes as notes are no news about the branch.
+  w.on('all', (_event, file) => {
+    if (!/\/refs\/notes(\/|$)/.test(file.split(path.sep).join('/'))) kick();
+  });
   // NOTE: a commit made right after 'ready' can be missed, so look once more then.
   w.on('ready', kick);
   return w;

@@ -71,6 +71,12 @@ describe('berth up refuses to start with one clear line', () => {
       line: /^berth: .* is not a Git repository; pass --repo with a repository path or an http\(s\) URL/,
     },
     {
+      name: 'a malformed --interval',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--interval', '5 parsecs', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: invalid --interval '5 parsecs'; use a number with ms, s, m or h, such as 30s$/,
+    },
+    {
       name: 'an unreachable etcd',
       args: (): string[] => ['up', '--repo', repo.workDir, '--etcd', 'http://127.0.0.1:9', ...base()],
       env: (): NodeJS.ProcessEnv => process.env,

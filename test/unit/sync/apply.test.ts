@@ -139,9 +139,9 @@ describe('applyCommit', () => {
     try {
       const { seal } = await applyCommit(store, SOURCE, head('big'), many(300), NOW);
 
-      // Three object txns (128 + 128 + 44), then one txn with the seal and its history record.
-      expect(store.txns.map((t) => (t.put?.length ?? 0) + (t.del?.length ?? 0))).toEqual([128, 128, 44, 2]);
-      await waitFor(() => events.length === 302, { what: '302 watch events' });
+      // Three object txns (128 + 128 + 44), then one txn with the seal, its history record and its status.
+      expect(store.txns.map((t) => (t.put?.length ?? 0) + (t.del?.length ?? 0))).toEqual([128, 128, 44, 3]);
+      await waitFor(() => events.length === 303, { what: '303 watch events' });
       const sealAt = events.findIndex((e) => e.key === sourceKey(SOURCE));
       const desiredAt = events.flatMap((e, i) => (e.key.startsWith(desiredPrefix(SOURCE)) ? [i] : []));
       expect(desiredAt).toHaveLength(300);

@@ -1,0 +1,108 @@
+import type { Logger } from '../log.js';
+import { BerthError } from '../errors.js';
+import {
+  MAX_TXN_OPS, decode, outboxPrefix, startLoop, type Entry, type Loop, type OutboxRecord, type Store,
+} from '../store/index.js';
+import type { StatusReporter } from './reporter.js';
+
+/** Entries handed to the reporter at once: bounded work per round, one push for many commits. */
+const BATCH = 100;
+
+/** What one drain of a source's outbox did. */
+export interface DrainResult {
+  /** Entries the reporter took and whose keys were deleted. */
+  delivered: number;
+  /** Entries that could not be decoded; deleted, since no reporter could ever deliver them. */
+  dropped: number;
+}
+
+/** Options of {@link drainOutbox} and {@link startOutbox}. */
+export interface OutboxOptions {
+  store: Store;
+  log: Logger;
+  source: string;
+  reporter: StatusReporter;
+  /** Entries per report (default 100). */
+  batch?: number;
+}
+
+/**
+ * Deliver `outbox/<source>/` in key order: list, report a batch, then delete what was delivered,
+ * each key only if unchanged since the list (compare-and-swap on its modRevision). A failed report
+ * deletes nothing, and it throws. Delivery is at least once: a crash between the report and the
+ * delete delivers the same entries again, which reporters tolerate (git notes skip a line that
+ * is already in the note).
+ */
+export async function drainOutbox(opts: OutboxOptions): Promise<DrainResult> {
+  const { store, source, reporter } = opts;
+  const batch = opts.batch ?? BATCH;
+  const result: DrainResult = { delivered: 0, dropped: 0 };
+  for (;;) {
+    const { entries } = await store.list(outboxPrefix(source));
+    if (entries.length === 0) return result;
+    const round = entries.slice(0, batch);
+    const records: OutboxRecord[] = [];
+    const corrupt: Entry[] = [];
+    for (const e of round) {
+      const record = decodeOutbox(e);
+      if (record) records.push(record);
+      else corrupt.push(e);
+    }
+    if (corrupt.length > 0) {
+      result.dropped += await deleteUnchanged(store, corrupt);
+      opts.log.warn({ keys: corrupt.map((e) => e.key) }, `dropped ${corrupt.length} outbox key(s) holding no status record`);
+    }
+    if (records.length > 0) {
+      await reporter.report(records);
+      result.delivered += await deleteUnchanged(store, round.filter((e) => !corrupt.includes(e)));
+    }
+    // A key rewritten since the list is left for the next drain (its write wakes the loop).
+    if (entries.length <= batch) return result;
+  }
+}
+
+/**
+ * The delivery loop of one source: drains its outbox whenever `outbox/<source>/` changes, on
+ * `kick`, and every `resyncMs`. A failed delivery backs off and is retried; the entries stay in
+ * etcd, so a restarted sync delivers them too.
+ */
+export async function startOutbox(opts: OutboxOptions & { resyncMs?: number }): Promise<Loop> {
+  const log = opts.log.child({ component: 'outbox', source: opts.source });
+  return startLoop({
+    store: opts.store,
+    log,
+    watch: [outboxPrefix(opts.source)],
+    resyncMs: opts.resyncMs,
+    reconcile: async () => {
+      const { delivered } = await drainOutbox({ ...opts, log });
+      if (delivered > 0) log.debug({ delivered }, `delivered ${delivered} commit status(es)`);
+    },
+  });
+}
+
+function decodeOutbox(e: Entry): OutboxRecord | undefined {
+  try {
+    return decode('outbox', e.key, e.value);
+  } catch (err) {
+    if (err instanceof BerthError && err.code === 'ECORRUPT') return undefined;
+    throw err;
+  }
+}
+
+/** Delete each entry that still has the modRevision it was listed with; returns how many went. */
+async function deleteUnchanged(store: Store, entries: Entry[]): Promise<number> {
+  let deleted = 0;
+  for (let i = 0; i < entries.length; i += MAX_TXN_OPS) {
+    const chunk = entries.slice(i, i + MAX_TXN_OPS);
+    const all = await store.commit({ ifUnchanged: Object.fromEntries(chunk.map((e) => [e.key, e.modRevision])), del: chunk.map((e) => e.key) });
+    if (all.ok) {
+      deleted += chunk.length;
+      continue;
+    }
+    // One of them changed: delete the others one by one.
+    for (const e of chunk) {
+      if ((await store.commit({ ifUnchanged: { [e.key]: e.modRevision }, del: [e.key] })).ok) deleted++;
+    }
+  }
+  return deleted;
+}

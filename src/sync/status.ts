@@ -1,0 +1,71 @@
+import { redactUrl } from '../log.js';
+import type { OutboxRecord, SealRecord } from '../store/index.js';
+
+// Pure: the `berth/sync` statuses of a commit, and the lines they become in a git note.
+
+/** Longest description a status carries; forges cut theirs near here too (GitHub: 140). */
+export const MAX_DESCRIPTION = 140;
+
+/** `berth/sync success` for an applied commit: counts only. */
+export function appliedStatus(source: string, commit: string, counts: SealRecord['counts'], now: Date): OutboxRecord {
+  const description = `applied: ${plural(counts.objects, 'object')}, ${counts.created} created, ${counts.updated} updated, ${counts.deleted} deleted`;
+  return { type: 'outbox', source, commit, context: 'berth/sync', state: 'success', description, time: now.toISOString() };
+}
+
+/** `berth/sync failure` for a rejected commit: how many errors, and the first as `file:line:col: message`. */
+export function rejectedStatus(source: string, commit: string, errors: string[], now: Date): OutboxRecord {
+  const first = errors[0];
+  const head = `rejected: ${plural(errors.length, 'error')}`;
+  const description = shorten(first === undefined ? head : `${head}; first: ${first}`);
+  return { type: 'outbox', source, commit, context: 'berth/sync', state: 'failure', description, time: now.toISOString() };
+}
+
+/** One note line: `<ISO-8601 time> <context> <state> <description>`. */
+export function formatStatusLine(entry: OutboxRecord): string {
+  return `${entry.time} ${entry.context} ${entry.state} ${oneLine(entry.description)}`;
+}
+
+/**
+ * The note of a commit with a line appended per entry, in order. The existing text is kept as it is;
+ * a line already in it is not added again, so delivering the same entries twice (a crash between
+ * the report and the outbox delete) leaves the note as the first delivery made it.
+ */
+export function appendStatusLines(note: string | undefined, entries: OutboxRecord[]): string {
+  const existing = note ?? '';
+  const present = new Set(existing.split('\n').map((l) => l.trimEnd()));
+  const added: string[] = [];
+  for (const entry of entries) {
+    const line = formatStatusLine(entry);
+    if (present.has(line)) continue;
+    present.add(line);
+    added.push(line);
+  }
+  if (added.length === 0) return existing;
+  const base = existing === '' || existing.endsWith('\n') ? existing : `${existing}\n`;
+  return `${base}${added.join('\n')}\n`;
+}
+
+/** Entries per commit, commits in order of their first entry, each commit's entries in order. */
+export function groupByCommit(entries: OutboxRecord[]): { commit: string; entries: OutboxRecord[] }[] {
+  const groups = new Map<string, OutboxRecord[]>();
+  for (const e of entries) {
+    const group = groups.get(e.commit);
+    if (group) group.push(e);
+    else groups.set(e.commit, [e]);
+  }
+  return [...groups].map(([commit, list]) => ({ commit, entries: list }));
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** One line, no URL credentials: a description must neither break the note format nor leak a secret. */
+function oneLine(text: string): string {
+  return redactUrl(text).replace(/\s+/g, ' ').trim();
+}
+
+function shorten(text: string): string {
+  const line = oneLine(text);
+  return line.length <= MAX_DESCRIPTION ? line : `${line.slice(0, MAX_DESCRIPTION - 1)}…`;
+}

@@ -1,0 +1,291 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConflictError, UnavailableError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+import {
+  MemoryStore, decode, encode, historyPrefix, outboxKey, outboxPrefix, sourceKey,
+  type Entry, type OutboxRecord, type Txn,
+} from '../../../src/store/index.js';
+import {
+  appliedStatus, applyCommit, drainOutbox, recordRejected, rejectedStatus, startOutbox,
+  type HeadCommit, type StatusReporter,
+} from '../../../src/sync/index.js';
+import { captureLog } from '../scheduler/harness.js';
+import { waitFor } from '../../support/wait.js';
+import { deployment } from '../controller/fixtures.js';
+
+const SOURCE = 'main';
+const NOW = new Date('2030-01-02T03:04:05.000Z');
+
+function head(name: string): HeadCommit {
+  return { commit: name.padEnd(40, '0'), author: 'Ada <ada@example.org>', message: `commit ${name}`, time: NOW.toISOString() };
+}
+
+/** A `berth/health` entry as the controller writes it. */
+function health(name: string, description: string): OutboxRecord {
+  return { type: 'outbox', source: SOURCE, commit: head(name).commit, context: 'berth/health', state: 'pending', description, time: NOW.toISOString() };
+}
+
+async function putOutbox(store: MemoryStore, record: OutboxRecord): Promise<string> {
+  const key = outboxKey(SOURCE, (await store.revision()) + 1);
+  await store.commit({ ifUnchanged: { [key]: 0 }, put: [{ key, value: encode(record) }] });
+  return key;
+}
+
+async function outbox(store: MemoryStore): Promise<Entry[]> {
+  return (await store.list(outboxPrefix(SOURCE))).entries;
+}
+
+const records = (entries: Entry[]): OutboxRecord[] => entries.map((e) => decode('outbox', e.key, e.value));
+const short = (r: OutboxRecord): string => `${r.commit.slice(0, 4)} ${r.context} ${r.state}`;
+
+/** A reporter that remembers what it was given; `fail` makes the next calls throw. */
+class FakeReporter implements StatusReporter {
+  readonly calls: OutboxRecord[][] = [];
+  fail = 0;
+  during?: () => Promise<void>;
+  async report(entries: OutboxRecord[]): Promise<void> {
+    await this.during?.();
+    if (this.fail > 0) {
+      this.fail--;
+      throw new UnavailableError('EDOWN', 'reporter is down');
+    }
+    this.calls.push(entries);
+  }
+  get delivered(): OutboxRecord[] {
+    return this.calls.flat();
+  }
+}
+
+/** A MemoryStore that remembers every transaction it was asked to commit, in order. */
+class RecordingStore extends MemoryStore {
+  readonly txns: Txn[] = [];
+  override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+    this.txns.push(txn);
+    return super.commit(txn);
+  }
+}
+
+/** A MemoryStore on which another sync seals the source just before this one's seal txn lands. */
+class SealRacingStore extends MemoryStore {
+  private raced = false;
+  override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+    if (!this.raced && txn.put?.some((p) => p.key === sourceKey(SOURCE))) {
+      this.raced = true;
+      await super.commit({ put: [{ key: sourceKey(SOURCE), value: '{"type":"seal"}' }] });
+    }
+    return super.commit(txn);
+  }
+}
+
+/** A MemoryStore on which another writer takes the outbox key of the next `times` status txns just before they land. */
+class CollidingStore extends MemoryStore {
+  constructor(private times: number) {
+    super();
+  }
+  override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+    const taken = txn.put?.find((p) => p.key.startsWith(outboxPrefix(SOURCE)));
+    if (this.times > 0 && taken && txn.ifUnchanged?.[taken.key] === 0) {
+      this.times--;
+      await super.commit({ put: [{ key: taken.key, value: encode(health('other', `controller ${this.times}`)) }] });
+    }
+    return super.commit(txn);
+  }
+}
+
+describe('the berth/sync status is written with the commit it is about', () => {
+  it('applyCommit puts it in the same txn as the seal and the history record, at the history record’s sequence number', async () => {
+    const store = new RecordingStore();
+    const { seal } = await applyCommit(store, SOURCE, head('a'), [deployment('web'), deployment('api')], NOW);
+
+    const statusTxns = store.txns.filter((t) => t.put?.some((p) => p.key.startsWith(outboxPrefix(SOURCE))));
+    expect(statusTxns).toHaveLength(1);
+    const keys = statusTxns[0]?.put?.map((p) => p.key) ?? [];
+    const [historyKey] = (await store.list(historyPrefix(SOURCE))).entries.map((e) => e.key);
+    const [entry] = await outbox(store);
+    expect(keys).toEqual([sourceKey(SOURCE), historyKey, entry?.key]);
+    expect(entry?.key.slice(outboxPrefix(SOURCE).length)).toBe(historyKey?.slice(historyPrefix(SOURCE).length));
+    expect(records(await outbox(store))).toEqual([appliedStatus(SOURCE, head('a').commit, seal.counts, NOW)]);
+    expect(records(await outbox(store))[0]?.description).toBe('applied: 2 objects, 2 created, 0 updated, 0 deleted');
+  });
+
+  it('recordRejected puts it in the same txn as the history record, and writes nothing else', async () => {
+    const store = new RecordingStore();
+    const errors = ['apps/web.yaml:17:9: unknown field bogus', 'apps/web.yaml:20:3: another'];
+    await recordRejected(store, SOURCE, head('bad'), errors, NOW);
+
+    expect(store.txns).toHaveLength(1);
+    expect(store.txns[0]?.put?.map((p) => p.key.split('/')[0])).toEqual(['history', 'outbox']);
+    expect(records(await outbox(store))).toEqual([rejectedStatus(SOURCE, head('bad').commit, errors, NOW)]);
+    expect(records(await outbox(store))[0]?.description).toBe('rejected: 2 errors; first: apps/web.yaml:17:9: unknown field bogus');
+    expect(await store.get(sourceKey(SOURCE))).toBeUndefined();
+  });
+
+  it('writes no status when another sync seals the source first', async () => {
+    const store = new SealRacingStore();
+    const err = await applyCommit(store, SOURCE, head('a'), [deployment('web')], NOW).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ESEALRACE' });
+    expect(await outbox(store)).toEqual([]);
+  });
+
+  it('keys sort in the order the statuses were written', async () => {
+    const store = new MemoryStore();
+    await applyCommit(store, SOURCE, head('a'), [deployment('web')], NOW);
+    await recordRejected(store, SOURCE, head('bad1'), ['x.yaml:1:1: e'], NOW);
+    await putOutbox(store, health('a', 'rolling out'));
+    await recordRejected(store, SOURCE, head('bad2'), ['x.yaml:1:1: e'], NOW);
+    await applyCommit(store, SOURCE, head('b'), [deployment('web'), deployment('api')], NOW);
+
+    expect(records(await outbox(store)).map(short)).toEqual([
+      'a000 berth/sync success', 'bad1 berth/sync failure', 'a000 berth/health pending', 'bad2 berth/sync failure', 'b000 berth/sync success',
+    ]);
+  });
+
+  it('takes a fresh sequence number when another writer took the next one, overwriting nothing', async () => {
+    const store = new CollidingStore(2);
+    await applyCommit(store, SOURCE, head('a'), [deployment('web')], NOW);
+
+    expect(records(await outbox(store)).map((r) => r.description)).toEqual(['controller 1', 'controller 0', 'applied: 1 object, 1 created, 0 updated, 0 deleted']);
+    expect((await store.list(historyPrefix(SOURCE))).entries).toHaveLength(1);
+    expect(await store.get(sourceKey(SOURCE))).toBeDefined();
+  });
+
+  it('gives up with ConflictError, writing nothing, when every sequence number it tries is taken', async () => {
+    const store = new CollidingStore(100);
+    const err = await recordRejected(store, SOURCE, head('bad'), ['x.yaml:1:1: e'], NOW).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({ code: 'ESEQRACE' });
+    expect((await store.list(historyPrefix(SOURCE))).entries).toEqual([]);
+    expect(records(await outbox(store)).every((r) => r.context === 'berth/health')).toBe(true);
+  });
+});
+
+describe('drainOutbox', () => {
+  const log = silentLogger();
+
+  async function filled(): Promise<MemoryStore> {
+    const store = new MemoryStore();
+    await applyCommit(store, SOURCE, head('a'), [deployment('web')], NOW);
+    await putOutbox(store, health('a', 'rolling out'));
+    await recordRejected(store, SOURCE, head('bad'), ['x.yaml:1:1: e'], NOW);
+    await putOutbox(store, { ...health('a', 'ready'), state: 'success' });
+    await applyCommit(store, SOURCE, head('b'), [deployment('api')], NOW);
+    return store;
+  }
+  const ORDER = ['a000 berth/sync success', 'a000 berth/health pending', 'bad0 berth/sync failure', 'a000 berth/health success', 'b000 berth/sync success'];
+
+  it('reports every entry in key order, then deletes them', async () => {
+    const store = await filled();
+    const reporter = new FakeReporter();
+
+    expect(await drainOutbox({ store, log, source: SOURCE, reporter })).toEqual({ delivered: 5, dropped: 0 });
+
+    expect(reporter.calls).toHaveLength(1);
+    expect(reporter.delivered.map(short)).toEqual(ORDER);
+    expect(await outbox(store)).toEqual([]);
+    expect(await drainOutbox({ store, log, source: SOURCE, reporter })).toEqual({ delivered: 0, dropped: 0 });
+    expect(reporter.calls).toHaveLength(1);
+  });
+
+  it('reports in batches, still in order', async () => {
+    const store = await filled();
+    const reporter = new FakeReporter();
+    await drainOutbox({ store, log, source: SOURCE, reporter, batch: 2 });
+    expect(reporter.calls.map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(reporter.delivered.map(short)).toEqual(ORDER);
+  });
+
+  it('deletes nothing when the report fails, and delivers it all the next time', async () => {
+    const store = await filled();
+    const before = await outbox(store);
+    const reporter = new FakeReporter();
+    reporter.fail = 1;
+
+    await expect(drainOutbox({ store, log, source: SOURCE, reporter })).rejects.toThrow(UnavailableError);
+    expect(await outbox(store)).toEqual(before);
+
+    await drainOutbox({ store, log, source: SOURCE, reporter });
+    expect(reporter.delivered.map(short)).toEqual(ORDER);
+    expect(await outbox(store)).toEqual([]);
+  });
+
+  it('keeps an entry rewritten while it was being reported (compare-and-swap on its modRevision), and delivers its new value next', async () => {
+    const store = await filled();
+    const [first, second] = await outbox(store);
+    const reporter = new FakeReporter();
+    const rewritten = { ...health('a', 'rolling out: 1/2 ready') };
+    reporter.during = async () => {
+      reporter.during = undefined;
+      await store.commit({ put: [{ key: second?.key ?? '', value: encode(rewritten) }] });
+    };
+
+    expect(await drainOutbox({ store, log, source: SOURCE, reporter })).toEqual({ delivered: 4, dropped: 0 });
+    const left = await outbox(store);
+    expect(left.map((e) => e.key)).toEqual([second?.key]);
+    expect(records(left)).toEqual([rewritten]);
+    expect(first && (await store.get(first.key))).toBeUndefined();
+
+    await drainOutbox({ store, log, source: SOURCE, reporter });
+    expect(reporter.calls.at(-1)).toEqual([rewritten]);
+    expect(await outbox(store)).toEqual([]);
+  });
+
+  it('drops an entry that is not a status record, with a warning naming its key, and delivers the rest', async () => {
+    const store = await filled();
+    const bad = outboxKey(SOURCE, 999_999); // a seq no writer took
+    await store.commit({ put: [{ key: bad, value: '{"type":"seal"}' }] });
+    const reporter = new FakeReporter();
+    const { log: captured, lines } = captureLog();
+
+    expect(await drainOutbox({ store, log: captured, source: SOURCE, reporter })).toEqual({ delivered: 5, dropped: 1 });
+    expect(reporter.delivered.map(short)).toEqual(ORDER);
+    expect(await outbox(store)).toEqual([]);
+    expect(lines.find((l) => l.msg === 'dropped 1 outbox key(s) holding no status record')?.keys).toEqual([bad]);
+  });
+
+  it('reads only its own source', async () => {
+    const store = await filled();
+    const otherKey = outboxKey('other', 1);
+    await store.commit({ put: [{ key: otherKey, value: encode({ ...health('x', 'y'), source: 'other' }) }] });
+    const reporter = new FakeReporter();
+    await drainOutbox({ store, log, source: SOURCE, reporter });
+    expect(reporter.delivered).toHaveLength(5);
+    expect(await store.get(otherKey)).toBeDefined();
+  });
+});
+
+describe('startOutbox', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const s of stops.splice(0)) await s();
+  });
+
+  it('delivers what was there at start, then each new entry as it is written', async () => {
+    const store = new MemoryStore();
+    await applyCommit(store, SOURCE, head('a'), [deployment('web')], NOW);
+    const reporter = new FakeReporter();
+    const loop = await startOutbox({ store, log: silentLogger(), source: SOURCE, reporter, resyncMs: 60_000 });
+    stops.push(loop.stop);
+
+    await waitFor(() => reporter.delivered.length === 1, { what: 'the entry present at start' });
+    await recordRejected(store, SOURCE, head('bad'), ['x.yaml:1:1: e'], NOW);
+    await waitFor(() => reporter.delivered.length === 2, { what: 'the entry written later (through the watch)' });
+    expect(reporter.delivered.map(short)).toEqual(['a000 berth/sync success', 'bad0 berth/sync failure']);
+    await waitFor(async () => (await outbox(store)).length === 0, { what: 'an empty outbox' });
+  });
+
+  it('retries a failed delivery with backoff until it succeeds, losing nothing', async () => {
+    const store = new MemoryStore();
+    const reporter = new FakeReporter();
+    reporter.fail = 3;
+    const loop = await startOutbox({ store, log: silentLogger(), source: SOURCE, reporter, resyncMs: 60_000 });
+    stops.push(loop.stop);
+
+    await applyCommit(store, SOURCE, head('a'), [deployment('web')], NOW);
+    await recordRejected(store, SOURCE, head('bad'), ['x.yaml:1:1: e'], NOW);
+
+    await waitFor(() => reporter.delivered.length === 2, { what: 'delivery after three failures' });
+    expect(reporter.fail).toBe(0);
+    expect(reporter.delivered.map(short)).toEqual(['a000 berth/sync success', 'bad0 berth/sync failure']);
+    await waitFor(async () => (await outbox(store)).length === 0, { what: 'an empty outbox' });
+  });
+});
