@@ -6,6 +6,7 @@ import { redactUrl } from '../log.js';
 import type { OutboxRecord } from '../store/index.js';
 import type { StatusReporter } from './reporter.js';
 import { appendStatusLines, groupByCommit } from './status.js';
+import { causeText, codeOf } from './git-errors.js';
 
 /** The notes ref berth's statuses live under (`git log --notes=berth`, `git notes --ref=berth show`). */
 export const NOTES_REF = 'refs/notes/berth';
@@ -146,14 +147,3 @@ function isLostRace(err: unknown): boolean {
 }
 
 const STALE_REF = /failed to (update|lock) ref|cannot lock ref|fetch first|non-fast-forward|stale info|incorrect old value/i;
-
-function codeOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
-
-/** A foreign error's message on one line, with any credentials of a URL in it removed. */
-function causeText(cause: unknown): string {
-  const text = cause instanceof Error ? cause.message : String(cause);
-  const refused = codeOf(cause) === 'GitPushError' ? text.replace(/^One or more branches were not updated:\s*-\s*/, 'the server refused it: ') : text;
-  return redactUrl(refused).replace(/\s+/g, ' ').trim();
-}

@@ -6,6 +6,7 @@ import http from 'isomorphic-git/http/node';
 import { InvalidInputError, UnavailableError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import { isManifestPath } from '../manifest/index.js';
+import { causeText } from './git-errors.js';
 
 /** A commit at the head of the source branch. */
 export interface HeadCommit {
@@ -135,11 +136,6 @@ export class GitSource {
       return false;
     }
   }
-}
-
-/** A foreign error's message, with any credentials of a URL in it removed. */
-function causeText(cause: unknown): string {
-  return redactUrl(cause instanceof Error ? cause.message : String(cause));
 }
 
 function missingBranch(opts: GitSourceOptions, branches: string[], cause?: unknown): InvalidInputError {
