@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { PODS, SOURCES, decode, podKey, startLoop, type PodRecord, type Store } from '../store/index.js';
 import { applyPodPlan } from './apply.js';
 import { readSealedDeployments } from './desired.js';
+import { startHealthLoop } from './health-loop.js';
 import { ReportOnce } from '../report-once.js';
 import { planPods } from './pods.js';
 
@@ -12,8 +13,10 @@ export interface ControllerOptions {
   log: Logger;
   /** Full reconcile period without events (default: the loop's 30 s). */
   resyncMs?: number;
-  /** The clock stamped on new pods; tests pass a fixed one. */
+  /** The clock stamped on new pods and health reports; tests pass a fixed one. */
   now?: () => Date;
+  /** How long a restarted container must run before its pod counts as ready again in `berth/health` (default 10 s). */
+  settleMs?: number;
 }
 
 /** A running controller. */
@@ -28,7 +31,9 @@ const MAX_CONFLICT_RETRIES = 3;
 
 /**
  * Turn sealed Deployments into pods: on any change to a seal or a pod, read every source at its
- * sealed revision, diff against the pods, and create or delete pods (with their bindings).
+ * sealed revision, diff against the pods, and create or delete pods (with their bindings). Beside
+ * it, a second loop folds pod status into each commit's `berth/health` (startHealthLoop); the two
+ * share nothing but the store, so a slow status report never holds up pods.
  */
 export async function startController(opts: ControllerOptions): Promise<Controller> {
   const { store } = opts;
@@ -89,5 +94,22 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   };
 
   const loop = await startLoop({ store, log, watch: [SOURCES, PODS], reconcile, resyncMs: opts.resyncMs });
-  return { stop: () => loop.stop(), idle: () => loop.idle() };
+  const health = await startHealthLoop({
+    store, log: opts.log, now,
+    ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
+    ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
+  }).catch(async (err: unknown) => {
+    await loop.stop();
+    throw err;
+  });
+  return {
+    stop: async () => {
+      await health.stop();
+      await loop.stop();
+    },
+    idle: async () => {
+      await loop.idle();
+      await health.idle();
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { BerthError, messageOf } from '../errors.js';
-import { CompactedError, SOURCES, decode, desiredPrefix, type Entry, type Store } from '../store/index.js';
+import { CompactedError, SOURCES, decode, desiredPrefix, type Entry, type SealRecord, type Store } from '../store/index.js';
 import type { DesiredDeployment } from './pods.js';
 
 /** The Deployments of every sealed source, each read at its seal's revision. */
@@ -7,6 +7,8 @@ export interface SealedView {
   deployments: DesiredDeployment[];
   /** Sources whose sealed state was read in full: the controller speaks for their pods. */
   read: string[];
+  /** The seal of each source in `read`, with the modRevision of its key (to guard a write on it). */
+  seals: { seal: SealRecord; modRevision: number }[];
   /** Every source that has a seal key, read or not. */
   sealed: string[];
   /** Sources whose state could not be read this time; their pods are left as they are. */
@@ -18,7 +20,7 @@ export interface SealedView {
  * objects are still being written (its seal not yet there) is invisible: nobody acts on half a commit.
  */
 export async function readSealedDeployments(store: Store): Promise<SealedView> {
-  const view: SealedView = { deployments: [], read: [], sealed: [], skipped: [] };
+  const view: SealedView = { deployments: [], read: [], seals: [], sealed: [], skipped: [] };
   const { entries: seals } = await store.list(SOURCES);
   for (const entry of seals) {
     const source = entry.key.slice(SOURCES.length);
@@ -35,6 +37,7 @@ export async function readSealedDeployments(store: Store): Promise<SealedView> {
         if (record.object.kind === 'Deployment') view.deployments.push({ source, object: record.object, commit: record.commit });
       }
       view.read.push(source);
+      view.seals.push({ seal, modRevision: entry.modRevision });
     } catch (err) {
       // A corrupt seal or object: acting on a partial view would delete pods that should run.
       if (!isCorrupt(err)) throw err;

@@ -3,3 +3,6 @@ export { startController, type Controller, type ControllerOptions } from './cont
 export { planPods, podName, type DesiredDeployment, type PlanPodsOptions, type PodConflict, type PodPlan } from './pods.js';
 export { applyPodPlan, type ApplyResult } from './apply.js';
 export { readSealedDeployments, type SealedView } from './desired.js';
+export { commitHealth, SETTLE_MS, UNSCHEDULED_AFTER_MS, MAX_HEALTH_DESCRIPTION, type CommitHealth, type HealthInput, type HealthState } from './health.js';
+export { planHealthReport, type HealthReport } from './health-report.js';
+export { startHealthLoop, NODE_GRACE_MS, type HealthLoopOptions } from './health-loop.js';

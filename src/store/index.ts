@@ -7,3 +7,4 @@ export * from './keys.js';
 export * from './records.js';
 export { startLocalEtcd, localEtcdEndpoint, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';
 export { commitChunked } from './chunked.js';
+export { commitSequenced, SEQ_ATTEMPTS, type SequencedTxn } from './sequence.js';

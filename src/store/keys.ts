@@ -34,6 +34,14 @@ export const outboxPrefix = (source: string): string => `outbox/${source}/`;
 /**
  * Zero-padded so that keys sort in order of sequence. Writers take `seq` = the store's revision + 1
  * and create the key only if absent (`ifUnchanged: {key: 0}`), retrying with a fresh `seq` when
- * another writer took it, so an undelivered status is never overwritten.
+ * another writer took it, so an undelivered status is never overwritten (store/sequence.ts: commitSequenced).
  */
 export const outboxKey = (source: string, seq: number): string => `outbox/${source}/${String(seq).padStart(12, '0')}`;
+
+export const HEALTH = 'health/';
+/**
+ * The `berth/health` last reported for the commit in force of `source` (controller). Compared and
+ * swapped in the txn that puts the report into the outbox, so a restarted or second controller
+ * never reports the same thing twice.
+ */
+export const healthKey = (source: string): string => `health/${source}`;

@@ -134,9 +134,29 @@ export interface OutboxRecord {
   time: string;
 }
 
+/** `health/<source>`: the `berth/health` the controller last put into the outbox for the source's commit in force. */
+export interface HealthRecord {
+  type: 'health';
+  source: string;
+  commit: string;
+  state: Exclude<StatusState, 'error'>;
+  /**
+   * One CamelCase word for the situation (RollingOut, Running, CrashLoopBackOff, Drifted …): a new
+   * report is due only when the commit, the state or this changes, never for a changed count.
+   */
+  reason: string;
+  description: string;
+  /** For a failure: what failed ("web/api-…-0 container api exited with code 1"), named again by "healed: …". */
+  detail?: string;
+  /** Ready, Progressing, Degraded: the same words as pod conditions. */
+  conditions: Condition[];
+  /** When it was reported. */
+  time: string;
+}
+
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord;
+  | OutboxRecord | HealthRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

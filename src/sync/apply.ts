@@ -2,7 +2,7 @@ import type { DesiredObject } from '../manifest/types.js';
 import { objectKey } from '../manifest/types.js';
 import { planDesired, type DesiredPlan } from '../manifest/index.js';
 import {
-  CompactedError, commitChunked, decode, desiredKey, desiredPrefix, encode, historyKey, outboxKey, sourceKey,
+  CompactedError, commitChunked, commitSequenced, decode, desiredKey, desiredPrefix, encode, historyKey, outboxKey, sourceKey,
   type Entry, type HistoryRecord, type OutboxRecord, type PutOp, type SealRecord, type Store,
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
@@ -77,13 +77,10 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   return { seal, plan };
 }
 
-/** Tries at fresh sequence numbers before giving up (each one lost means another writer took it). */
-const SEQ_ATTEMPTS = 5;
-
 /**
  * Write a commit's history record and its status (outbox entry) in one txn with `extra`, at the next
- * sequence number. Both keys are created, never overwritten: when another writer (the controller)
- * took that number first, the txn is tried again at a fresh one. A txn that failed because
+ * sequence number (commitSequenced: both keys created, never overwritten; when another writer, the
+ * controller, took that number first, tried again at a fresh one). A txn that failed because
  * `extra.ifUnchanged` no longer holds throws `extra.onLost()`.
  */
 async function commitRecords(
@@ -93,19 +90,18 @@ async function commitRecords(
   status: OutboxRecord,
   extra: { ifUnchanged?: Record<string, number>; put?: PutOp[]; lost?: () => Promise<boolean>; onLost?: () => Error } = {},
 ): Promise<void> {
-  for (let attempt = 1; attempt <= SEQ_ATTEMPTS; attempt++) {
-    // The next revision: keys sort in the order this writer wrote them.
-    const seq = (await store.revision()) + 1;
-    const { ok } = await store.commit({
-      ifUnchanged: { ...extra.ifUnchanged, [historyKey(source, seq)]: 0, [outboxKey(source, seq)]: 0 },
-      put: [...(extra.put ?? []), { key: historyKey(source, seq), value: encode(history) }, { key: outboxKey(source, seq), value: encode(status) }],
-    });
-    if (ok) return;
-    if (extra.lost && extra.onLost && (await extra.lost())) throw extra.onLost();
-  }
-  throw new ConflictError('ESEQRACE', `other writers took ${SEQ_ATTEMPTS} sequence numbers of source ${source} in a row while recording ${history.commit.slice(0, 7)}`, {
-    hint: 'this is retried; if it persists, check for a writer that reuses history/ or outbox/ keys',
-  });
+  const { lost, onLost } = extra;
+  const seq = await commitSequenced(
+    store,
+    {
+      at: (n) => [{ key: historyKey(source, n), value: encode(history) }, { key: outboxKey(source, n), value: encode(status) }],
+      ...(extra.ifUnchanged ? { ifUnchanged: extra.ifUnchanged } : {}),
+      ...(extra.put ? { put: extra.put } : {}),
+      ...(lost && onLost ? { lost } : {}),
+    },
+    `recording ${history.commit.slice(0, 7)} of source ${source}`,
+  );
+  if (seq === undefined && onLost) throw onLost();
 }
 
 /**

@@ -1,0 +1,250 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startController, startHealthLoop, type Controller } from '../../../src/controller/index.js';
+import { silentLogger } from '../../../src/log.js';
+import {
+  decode, encode, healthKey, nodeKey, outboxPrefix, podKey, sourceKey, statusKey, type PodRecord, type PodStatusRecord, type Store,
+} from '../../../src/store/index.js';
+import { GiveUp, waitFor } from '../../support/wait.js';
+import { node } from '../scheduler/fixtures.js';
+import { clearStore, putNodes, readPods } from '../scheduler/harness.js';
+import { applyCommit, deployment } from './fixtures.js';
+import { podsOf, shapes, statusOf, want, type StatusShape } from './healthFixtures.js';
+
+/** Short enough for quick tests, long enough that a test's next status lands inside it on a busy machine. */
+const SETTLE_MS = 800;
+
+/**
+ * The controller's `berth/health` reports, against a store from `open` (a fresh, empty keyspace each
+ * call): run on MemoryStore by the unit tests and on etcd by the integration tests. Pods are bound
+ * and statuses written by hand, as the scheduler and an agent on node n1 would.
+ */
+export function describeHealthLoop(label: string, open: () => Promise<Store>): void {
+  describe(label, () => {
+    let cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const c of cleanups.reverse()) await c();
+      cleanups = [];
+    });
+
+    const setup = async (): Promise<Store> => {
+      const store = await open();
+      cleanups.push(async () => {
+        await clearStore(store);
+        await store.close();
+      });
+      await putNodes(store, [node('n1')]);
+      return store;
+    };
+    const start = async (store: Store): Promise<Controller> => {
+      const c = await startController({ store, log: silentLogger(), resyncMs: 200, settleMs: SETTLE_MS });
+      let stopped = false;
+      cleanups.push(async () => {
+        if (!stopped) await c.stop();
+      });
+      return { idle: () => c.idle(), stop: async () => ((stopped = true), await c.stop()) };
+    };
+
+    /** Every `berth/health` entry of source main so far: `<commit> <state> <description>`. */
+    const reported = async (store: Store): Promise<string[]> =>
+      (await store.list(outboxPrefix('main'))).entries
+        .map((e) => decode('outbox', e.key, e.value))
+        .filter((r) => r.context === 'berth/health')
+        .map((r) => `${r.commit} ${r.state} ${r.description}`);
+    /** Wait until exactly `lines` were reported (a line too many fails at once). */
+    const reportedAre = (store: Store, lines: string[]) =>
+      waitFor(async () => {
+        const now = await reported(store);
+        if (now.some((l, i) => l !== lines[i])) throw new GiveUp(`reported ${JSON.stringify(now)}, expected ${JSON.stringify(lines)}`);
+        return now.length === lines.length;
+      }, { what: `health reports ${JSON.stringify(lines)}` });
+
+    /** Wait for the pods of the Deployment `web` (`replicas`, `image`) at `commit`, then bind them to n1. */
+    const bound = async (store: Store, commit: string, replicas: number, image?: string): Promise<PodRecord[]> => {
+      const names = podsOf(want(web(replicas, image), commit)).map((p) => p.name);
+      const pods = await waitFor(async () => {
+        const all = await readPods(store);
+        return all.map((p) => p.name).join() === names.join() ? all : undefined;
+      }, { what: `pods ${names.join(', ')}` });
+      const placed = pods.map((p) => ({ ...p, node: 'n1' }));
+      await store.commit({ put: placed.map((p) => ({ key: podKey(p.namespace, p.name), value: encode(p) })) });
+      return placed;
+    };
+    const put = async (store: Store, statuses: PodStatusRecord[]): Promise<void> => {
+      await store.commit({ put: statuses.map((s) => ({ key: statusKey(s.node, s.namespace, s.pod), value: encode(s) })) });
+    };
+    const putShape = (store: Store, p: PodRecord | undefined, shape: StatusShape): Promise<void> => {
+      if (!p) throw new Error('no such pod');
+      return put(store, [statusOf(p, shape)]);
+    };
+    /** Commit `commit` with `replicas` of web, bind its pods and make them ready: reported pending, then success. */
+    const running = async (store: Store, commit: string, replicas = 2, image?: string, before: string[] = []): Promise<PodRecord[]> => {
+      await applyCommit(store, 'main', commit, [web(replicas, image)]);
+      await reportedAre(store, [...before, `${commit} pending rolling out: 0/${replicas} ready`]);
+      const pods = await bound(store, commit, replicas, image);
+      await put(store, pods.map((p) => statusOf(p)));
+      await reportedAre(store, [...before, `${commit} pending rolling out: 0/${replicas} ready`, `${commit} success ${replicas}/${replicas} replicas of 1 deployment running ${commit}`]);
+      return pods;
+    };
+    const ok = (commit: string, replicas = 2): string[] => [
+      `${commit} pending rolling out: 0/${replicas} ready`, `${commit} success ${replicas}/${replicas} replicas of 1 deployment running ${commit}`,
+    ];
+
+    it('reports a new seal pending, then success once every replica is ready', async () => {
+      const store = await setup();
+      await start(store);
+      await applyCommit(store, 'main', 'c1', [web(3)]);
+      await reportedAre(store, ['c1 pending rolling out: 0/3 ready']);
+      const pods = await bound(store, 'c1', 3);
+      await put(store, pods.slice(0, 2).map((p) => statusOf(p)));
+      await putShape(store, pods[2], shapes.creating());
+      await reportedAre(store, ['c1 pending rolling out: 0/3 ready']); // 2/3 ready is no news
+      await putShape(store, pods[2], {});
+      await reportedAre(store, ok('c1', 3));
+      const last = await store.get(healthKey('main'));
+      expect(last && decode('health', last.key, last.value)).toMatchObject({ commit: 'c1', state: 'success', reason: 'Running' });
+    });
+
+    it('reports a commit without Deployments pending and then success at once', async () => {
+      const store = await setup();
+      await start(store);
+      await applyCommit(store, 'main', 'c1', []);
+      await reportedAre(store, ['c1 pending rolling out: 0/0 ready', 'c1 success no deployments at c1']);
+    });
+
+    it('turns a Drifted pod into failure, and into success again once it is healed', async () => {
+      const store = await setup();
+      await start(store);
+      const [pod] = await running(store, 'c1');
+      const ref = `default/${pod?.name}`;
+      await putShape(store, pod, shapes.drifted());
+      await reportedAre(store, [...ok('c1'), `c1 failure drift: ${ref} container main (0123456789ab) was removed; healing`]);
+      await putShape(store, pod, shapes.healed(new Date()));
+      // Running again, but only moments ago: still failing until it has run for the settle time.
+      await reportedAre(store, [
+        ...ok('c1'),
+        `c1 failure drift: ${ref} container main (0123456789ab) was removed; healing`,
+        `c1 success healed: ${ref} container main (0123456789ab) was removed; 2/2 replicas of 1 deployment running c1`,
+      ]);
+    });
+
+    it('reports a drift the agent healed in one round (never Drifted=True) as failure, then healed', async () => {
+      const store = await setup();
+      await start(store);
+      const [pod] = await running(store, 'c1');
+      const ref = `default/${pod?.name}`;
+      await putShape(store, pod, shapes.healed(new Date()));
+      await reportedAre(store, [
+        ...ok('c1'),
+        `c1 failure drift: ${ref} container main was stopped from outside (exited with code 137); healing`,
+        `c1 success healed: ${ref} container main was stopped from outside (exited with code 137); 2/2 replicas of 1 deployment running c1`,
+      ]);
+    });
+
+    it('reports a crash loop once, whatever its restart count, and success once it stays up', async () => {
+      const store = await setup();
+      const c = await start(store);
+      const [, pod] = await running(store, 'c1');
+      const crash = `c1 failure crash loop: default/${pod?.name} container main exited with code 1`;
+      for (let restarts = 1; restarts <= 4; restarts++) {
+        await putShape(store, pod, shapes.crashLoop(restarts));
+        await reportedAre(store, [...ok('c1'), crash]);
+        await putShape(store, pod, shapes.restarted(new Date(), restarts));
+        await c.idle();
+      }
+      await reportedAre(store, [...ok('c1'), crash, `c1 success healed: default/${pod?.name} container main exited with code 1; 2/2 replicas of 1 deployment running c1`]);
+    });
+
+    it('keeps one reason for a crash loop of a pod that once drifted (its Healed condition stays)', async () => {
+      const store = await setup();
+      const c = await start(store);
+      const [pod] = await running(store, 'c1');
+      const ref = `default/${pod?.name}`;
+      const drift = `${ref} container main was stopped from outside (exited with code 137)`;
+      await putShape(store, pod, shapes.healed(new Date()));
+      const healed = [...ok('c1'), `c1 failure drift: ${drift}; healing`, `c1 success healed: ${drift}; 2/2 replicas of 1 deployment running c1`];
+      await reportedAre(store, healed);
+      const { drifted } = shapes.healed(new Date());
+      const crash = `c1 failure crash loop: ${ref} container main exited with code 1`;
+      for (let restarts = 2; restarts <= 4; restarts++) {
+        await putShape(store, pod, { ...shapes.crashLoop(restarts), ...(drifted ? { drifted } : {}) });
+        await reportedAre(store, [...healed, crash]);
+        // Up again moments ago, the Healed condition still there: reads as that drift, which must not replace the crash loop.
+        await putShape(store, pod, shapes.healed(new Date()));
+        await c.idle();
+      }
+      await reportedAre(store, [...healed, crash, `c1 success healed: ${ref} container main exited with code 1; 2/2 replicas of 1 deployment running c1`]);
+    });
+
+    it('starts a new seal at pending; the commit it replaced gets nothing more', async () => {
+      const store = await setup();
+      const c = await start(store);
+      const old = await running(store, 'c1');
+      await applyCommit(store, 'main', 'c2', [web(2, 'nginx:1.28')]);
+      await reportedAre(store, [...ok('c1'), 'c2 pending rolling out: 0/2 ready']);
+      // A late status of an old pod (its agent still tearing it down) concerns no commit in force.
+      await putShape(store, old[0], shapes.crashLoop());
+      const pods = await bound(store, 'c2', 2, 'nginx:1.28');
+      await c.idle();
+      await reportedAre(store, [...ok('c1'), 'c2 pending rolling out: 0/2 ready']);
+      await put(store, pods.map((p) => statusOf(p)));
+      await reportedAre(store, [...ok('c1'), ...ok('c2')]);
+    });
+
+    it('does not report again after a restart, nor twice with two controllers', async () => {
+      const store = await setup();
+      const first = await start(store);
+      const [pod] = await running(store, 'c1');
+      await first.stop();
+
+      const [a, b] = [await start(store), await start(store)];
+      await a.idle();
+      await b.idle();
+      expect(await reported(store)).toEqual(ok('c1'));
+
+      await putShape(store, pod, shapes.imagePull());
+      const failure = `c1 failure image pull failed: default/${pod?.name} container main: pull access denied for nope`;
+      await reportedAre(store, [...ok('c1'), failure]);
+      await a.idle();
+      await b.idle();
+      expect(await reported(store)).toEqual([...ok('c1'), failure]);
+    });
+
+    it('names pods on a node gone for longer than the grace; a node back within it is no news', async () => {
+      const store = await setup();
+      const c = await start(store);
+      const [pod] = await running(store, 'c1');
+      await c.stop();
+      // The health loop alone (the pods are made), with a grace short enough for a test.
+      const health = await startHealthLoop({ store, log: silentLogger(), resyncMs: 200, settleMs: SETTLE_MS, nodeGraceMs: 600 });
+      cleanups.push(() => health.stop());
+
+      await store.commit({ del: [nodeKey('n1')] });
+      await health.idle();
+      await putNodes(store, [node('n1')]); // back (an agent restarted) before the grace is over
+      await health.idle();
+      expect(await reported(store)).toEqual(ok('c1'));
+
+      await store.commit({ del: [nodeKey('n1')] });
+      const lostLine = `c1 failure node lost: default/${pod?.name} is on node n1, which is no longer registered`;
+      await reportedAre(store, [...ok('c1'), lostLine]);
+      await putNodes(store, [node('n1')]);
+      await reportedAre(store, [
+        ...ok('c1'), lostLine,
+        `c1 success healed: default/${pod?.name} is on node n1, which is no longer registered; 2/2 replicas of 1 deployment running c1`,
+      ]);
+    });
+
+    it('forgets the last report of a source whose seal is gone', async () => {
+      const store = await setup();
+      await start(store);
+      await running(store, 'c1');
+      await store.commit({ del: [sourceKey('main')] });
+      await waitFor(async () => (await store.get(healthKey('main'))) === undefined, { what: 'health/main deleted' });
+    });
+  });
+}
+
+/** The Deployment every test runs: `web` in default, `replicas` of one container `main`. */
+function web(replicas: number, image?: string) {
+  return deployment('web', { replicas, ...(image ? { pod: { image } } : {}) });
+}
