@@ -41,6 +41,7 @@ node=demo
   echo "  curl http://127.0.0.1:8080/          # the web deployment's page"
   echo "  edit examples/repo/worker.yaml (replicas: 3), then: git commit -am 'scale workers' — the containers follow"
   echo "  node dist/cli/main.js get pods | status | history   # berth's view (in another terminal)"
+  echo "  git log --notes=berth -3 -- examples/repo     # what happened to each commit: berth/sync, berth/health"
   echo "  docker ps --filter label=berth.node=$node   # Docker's view;  Ctrl-C stops berth (containers keep running)"
   echo
 ) &

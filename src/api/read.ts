@@ -1,10 +1,10 @@
 // The I/O of the read side: what the views need, read from the store. Thin on purpose.
 import { messageOf } from '../errors.js';
 import {
-  CompactedError, EVENTS, HISTORY, NODES, PODS, SOURCES, STATUS, decode, desiredPrefix, historyPrefix,
+  CompactedError, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, decode, desiredPrefix, historyPrefix,
   type StoredRecord, type Store,
 } from '../store/index.js';
-import type { EventRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord } from '../store/records.js';
+import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord } from '../store/records.js';
 import type { SealedDeployment } from './views.js';
 
 /** Records read for display; values that do not decode are skipped and named in `skipped`, not fatal. */
@@ -74,6 +74,13 @@ export async function readSealed(store: Store): Promise<SealedState> {
     }
   }
   return { seals, deployments, skipped };
+}
+
+/** The `berth/health` last reported per source (by the controller). */
+export async function readHealth(store: Store): Promise<{ records: HealthRecord[] } & Skipping> {
+  const skipped: string[] = [];
+  const { records } = await listRecords(store, HEALTH, 'health', skipped);
+  return { records, skipped };
 }
 
 /** The history records of `source`, or of every source, in key (sequence) order. */

@@ -1,6 +1,6 @@
 // Records → the rows people read (CLI tables, -o json/yaml, the read API). Pure: `now` comes in.
 import { templateHash, type DeploymentObject } from '../manifest/index.js';
-import type { Condition, ContainerStatus, EventRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord } from '../store/records.js';
+import type { Condition, ContainerStatus, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord } from '../store/records.js';
 import { indexStatuses, podState } from './pod-state.js';
 import { firstLine, formatCpu, formatMemory, humanAge, shortCommit } from './units.js';
 
@@ -99,6 +99,8 @@ export interface SourceStatusView {
   age?: string;
   /** The newest commit sync looked at, when it was rejected: the commit in force stays. */
   rejected?: HistoryView;
+  /** `berth/health` as last reported for the commit in force. */
+  health?: { state: string; description: string };
   deployments: DeploymentView[];
 }
 
@@ -220,12 +222,14 @@ export function statusViews(
   history: readonly HistoryRecord[],
   deployments: readonly DeploymentView[],
   now: Date,
+  healths: readonly HealthRecord[] = [],
 ): SourceStatusView[] {
   const sources = new Set([...seals.map((s) => s.source), ...history.map((h) => h.source)]);
   return [...sources].sort(compare).map((source) => {
     const seal = seals.find((s) => s.source === source);
     const own = historyViews(history.filter((h) => h.source === source), now);
     const newest = own[own.length - 1];
+    const health = healths.find((h) => h.source === source && h.commit === seal?.commit);
     return {
       source,
       ...(seal
@@ -239,6 +243,7 @@ export function statusViews(
           }
         : {}),
       ...(newest?.outcome === 'rejected' && newest.commitSha !== seal?.commit ? { rejected: newest } : {}),
+      ...(health ? { health: { state: health.state, description: health.description } } : {}),
       deployments: deployments.filter((d) => d.source === source),
     };
   });

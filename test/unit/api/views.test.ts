@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { templateHash } from '../../../src/manifest/index.js';
-import type { PodRecord, PodStatusRecord } from '../../../src/store/records.js';
+import type { HealthRecord, PodRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { deploymentViews, eventViews, historyViews, nodeViews, podViews, statusViews, type SealedDeployment } from '../../../src/api/views.js';
 import { deployment } from '../controller/fixtures.js';
 import { node, pod } from '../scheduler/fixtures.js';
@@ -166,6 +166,18 @@ describe('statusViews', () => {
     expect(view).toMatchObject({ source: 'a', commit: 'c1c1c1c', message: 'apply c1c1c1c1c1', author: 'Ada', age: '60s' });
     expect(view?.rejected?.commit).toBe(rejected);
     expect(view?.deployments.map((d) => d.name)).toEqual(['web']);
+  });
+
+  it.each<{ name: string; commit: string; shown: boolean }>([
+    { name: 'shows the health reported for the commit in force', commit: 'c1c1c1c1c1', shown: true },
+    { name: 'hides a health left over from an older commit', commit: 'c0c0c0c0c0', shown: false },
+  ])('$name', ({ commit, shown }) => {
+    const health: HealthRecord = {
+      type: 'health', source: 'a', commit, state: 'failure', reason: 'Drifted', description: 'drift: shop/web-1 killed; healing',
+      conditions: [], time: ago(5),
+    };
+    const [view] = statusViews([seal('a', 'c1c1c1c1c1', ago(60))], [], deployments, NOW, [health]);
+    expect(view?.health).toEqual(shown ? { state: 'failure', description: 'drift: shop/web-1 killed; healing' } : undefined);
   });
 
   it('lists a source that has only rejected commits, without a commit in force', () => {
