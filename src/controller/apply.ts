@@ -9,9 +9,10 @@ export interface ApplyResult {
 }
 
 /**
- * Apply a pod plan in txns of at most MAX_TXN_OPS operations. Deletes go first: without rolling
- * updates a replacement is a recreate, and freeing the old pods' ports and resources first lets the
- * new ones schedule at once. `modRevisions` maps each pod key to the modRevision it was planned at.
+ * Apply a pod plan in txns of at most MAX_TXN_OPS operations. Deletes go first: when a step both
+ * deletes and creates (a rollout step, a scale-down beside new replicas), freeing the old pods'
+ * ports and resources first lets the new ones schedule at once. `modRevisions` maps each pod key
+ * to the modRevision it was planned at.
  */
 export async function applyPodPlan(store: Store, plan: PodPlan, modRevisions: ReadonlyMap<string, number>): Promise<ApplyResult> {
   const result: ApplyResult = { created: 0, deleted: 0, conflicts: 0 };

@@ -1,11 +1,12 @@
 import { ConflictError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import { PODS, SOURCES, decode, podKey, startLoop, type PodRecord, type Store } from '../store/index.js';
+import { PODS, SOURCES, STATUS, decode, podKey, startLoop, type PodRecord, type PodStatusRecord, type Store } from '../store/index.js';
 import { applyPodPlan } from './apply.js';
 import { readSealedDeployments } from './desired.js';
 import { startHealthLoop } from './health-loop.js';
 import { ReportOnce } from '../report-once.js';
 import { planPods } from './pods.js';
+import { readyPodKeys } from './ready.js';
 
 /** How to run the controller. */
 export interface ControllerOptions {
@@ -30,10 +31,11 @@ export interface Controller {
 const MAX_CONFLICT_RETRIES = 3;
 
 /**
- * Turn sealed Deployments into pods: on any change to a seal or a pod, read every source at its
- * sealed revision, diff against the pods, and create or delete pods (with their bindings). Beside
- * it, a second loop folds pod status into each commit's `berth/health` (startHealthLoop); the two
- * share nothing but the store, so a slow status report never holds up pods.
+ * Turn sealed Deployments into pods: on any change to a seal, a pod or a pod status, read every
+ * source at its sealed revision, plan one rollout step against the pods and their readiness, and
+ * create or delete pods (with their bindings); the next readiness change brings the next step.
+ * Beside it, a second loop folds pod status into each commit's `berth/health` (startHealthLoop);
+ * the two share nothing but the store, so a slow status report never holds up pods.
  */
 export async function startController(opts: ControllerOptions): Promise<Controller> {
   const { store } = opts;
@@ -61,12 +63,22 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       }
     }
 
+    // Readiness paces rolling updates; a status that cannot be read just leaves its pod unready.
+    const statuses: PodStatusRecord[] = [];
+    for (const e of (await store.list(STATUS)).entries) {
+      try {
+        statuses.push(decode('podStatus', e.key, e.value));
+      } catch (err) {
+        if (once.fresh(e.key, 'corrupt')) log.warn({ key: e.key, err: messageOf(err) }, 'pod status unreadable; its pod counts as not ready');
+      }
+    }
+
     // Speak for every source read in full, and for sources whose seal is gone (their pods go too).
     const sealed = new Set(view.sealed);
     const sources = new Set(view.read);
     for (const p of pods) if (!sealed.has(p.owner.source)) sources.add(p.owner.source);
 
-    const plan = planPods(view.deployments, pods, now(), { sources });
+    const plan = planPods(view.deployments, pods, now(), { sources, ready: readyPodKeys(pods, statuses) });
     for (const c of plan.conflicts) {
       if (once.fresh(`conflict:${c.key}:${c.wantedBy}`, c.heldBy)) {
         log.warn({ pod: c.key, wantedBy: c.wantedBy, heldBy: c.heldBy }, 'pod name already taken by another owner; two sources declare one Deployment?');
@@ -93,7 +105,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     once.endRound();
   };
 
-  const loop = await startLoop({ store, log, watch: [SOURCES, PODS], reconcile, resyncMs: opts.resyncMs });
+  const loop = await startLoop({ store, log, watch: [SOURCES, PODS, STATUS], reconcile, resyncMs: opts.resyncMs });
   const health = await startHealthLoop({
     store, log: opts.log, now,
     ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),

@@ -21,10 +21,9 @@ export interface PodConflict {
 }
 
 /**
- * What the controller should do to the pods, each list sorted by pod key.
- * NOTE: for now a template change replaces every pod of a Deployment in one plan (create the new,
- * delete the old). Rolling updates within maxSurge/maxUnavailable will bound how many of `create`
- * and `delete` each step carries, using pod readiness; they add fields here, not a new shape.
+ * What the controller should do to the pods, each list sorted by pod key. During a rolling update
+ * one plan is one step: it creates and deletes only what maxSurge and maxUnavailable allow given the
+ * pods ready now, and the next readiness change (a pod status) brings the next step.
  */
 export interface PodPlan {
   create: PodRecord[];
@@ -41,6 +40,14 @@ export interface PlanPodsOptions {
    * Deployments (its seal is gone, or its last Deployment was removed) to delete all of its pods.
    */
   sources?: Iterable<string>;
+  /** Keys (`pods/<namespace>/<pod>`) of the pods that are ready (see isPodReady); default none. */
+  ready?: ReadonlySet<string>;
+}
+
+/** How far a rollout of `replicas` pods may go above and below `replicas`, in pods. */
+export interface RolloutBounds {
+  maxSurge: number;
+  maxUnavailable: number;
 }
 
 const MAX_LABEL = 63;
@@ -78,17 +85,100 @@ function compare(a: string, b: string): number {
 }
 
 /**
- * Diff the pods the sealed Deployments want against the pods that exist. Replicas are named
- * deterministically, so the plan is idempotent and a restarted controller recomputes the same one.
- * A pod is deleted when its source is planned for and no Deployment wants exactly that pod: its
- * Deployment is gone, its template hash is stale, or its index is past `replicas`.
+ * Resolve a strategy against `replicas` the way Kubernetes does (ResolveFenceposts): a percentage of
+ * maxSurge rounds up, one of maxUnavailable rounds down, and if both come to 0 (the manifest refuses
+ * literal zeros, but 10% of 3 is 0 too) maxUnavailable is 1, so a rollout can always move.
+ * Recreate is no surge and everything unavailable, whatever its numbers say.
+ */
+export function resolveRollout(strategy: DeploymentObject['spec']['strategy'], replicas: number): RolloutBounds {
+  if (strategy.type === 'Recreate') return { maxSurge: 0, maxUnavailable: replicas };
+  const maxSurge = scaled(strategy.maxSurge, replicas, Math.ceil);
+  const maxUnavailable = scaled(strategy.maxUnavailable, replicas, Math.floor);
+  if (maxSurge === 0 && maxUnavailable === 0) return { maxSurge: 0, maxUnavailable: 1 };
+  return { maxSurge, maxUnavailable };
+}
+
+function scaled(value: number | string, replicas: number, round: (n: number) => number): number {
+  if (typeof value === 'number') return Math.max(0, Math.floor(value));
+  return Math.max(0, round((Number.parseInt(value, 10) * replicas) / 100));
+}
+
+/** The replica index at the end of a pod name (`web-<hash>-2` → 2); -1 for a name without one. */
+function indexOf(pod: PodRecord): number {
+  const m = /-(\d+)$/.exec(pod.name);
+  return m?.[1] === undefined ? -1 : Number(m[1]);
+}
+
+/** What one Deployment's pods look like now, as planPods sorts them. */
+interface Rollout {
+  /** The pods to create for wanted replicas (index < replicas, current hash) that have none, by index. */
+  missing: PodRecord[];
+  /** Pods of the current hash at a wanted index. */
+  current: PodRecord[];
+  /** Pods of another template hash: what the rollout replaces. */
+  old: PodRecord[];
+  /** Pods of the current hash past `replicas`: a scale-down. */
+  excess: PodRecord[];
+}
+
+/**
+ * One step of a Deployment's rollout, as Kubernetes' deployment controller takes it from what it
+ * observes (reconcileNewReplicaSet, then reconcileOldReplicaSets, both on the same observation):
+ * - no old pods (a first rollout, a scale, a settled Deployment): create every missing replica and
+ *   delete every excess one at once;
+ * - Recreate: delete every old pod; create only once none is left;
+ * - RollingUpdate: create missing replicas (lowest index first) while all pods stay within
+ *   replicas + maxSurge; delete unready old pods (highest index first) while all pods left minus
+ *   the unready new ones stay at or above replicas - maxUnavailable (cleanupUnhealthyReplicas:
+ *   they hold no availability, so a rollout whose old pods all crash still moves, yet they are not
+ *   all dropped at once), then ready old pods, highest index first, while the ready pods left stay
+ *   at or above replicas - maxUnavailable.
+ * Excess pods of the current hash always go at once, as in a plain scale-down.
+ */
+function stepRollout(d: DeploymentObject, r: Rollout, ready: ReadonlySet<string>): { create: PodRecord[]; delete: PodRecord[] } {
+  const replicas = Math.max(0, Math.floor(d.spec.replicas));
+  if (r.old.length === 0) return { create: r.missing, delete: r.excess };
+  if (d.spec.strategy.type === 'Recreate') return { create: [], delete: [...r.excess, ...r.old] };
+
+  const { maxSurge, maxUnavailable } = resolveRollout(d.spec.strategy, replicas);
+  const isReady = (p: PodRecord): boolean => ready.has(keyOf(p));
+  const all = r.current.length + r.old.length;
+  const create = r.missing.slice(0, Math.max(0, replicas + maxSurge - all));
+
+  const minAvailable = replicas - maxUnavailable;
+  const newUnready = r.current.filter((p) => !isReady(p)).length;
+  const byIndexDown = (a: PodRecord, b: PodRecord): number => indexOf(b) - indexOf(a) || byKey(a, b);
+  const unreadyOld = r.old.filter((p) => !isReady(p)).sort(byIndexDown);
+  const readyOld = r.old.filter(isReady).sort(byIndexDown);
+  const readyCount = r.current.length - newUnready + readyOld.length;
+  const remove = [
+    ...unreadyOld.slice(0, Math.max(0, all - minAvailable - newUnready)),
+    ...readyOld.slice(0, Math.max(0, readyCount - minAvailable)),
+  ];
+  return { create, delete: [...r.excess, ...remove] };
+}
+
+/**
+ * Diff the pods the sealed Deployments want against the pods that exist, one rollout step at a time
+ * (stepRollout). Replicas are named deterministically, so the plan is idempotent and a restarted
+ * controller recomputes the same one. Every pod of a planned source that no Deployment owns (its
+ * Deployment is gone) is deleted at once.
  */
 export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], now: Date, opts: PlanPodsOptions = {}): PodPlan {
   const sources = new Set(opts.sources ?? deployments.map((d) => d.source));
+  const ready = opts.ready ?? new Set<string>();
   const existing = new Map(pods.map((p) => [keyOf(p), p]));
+  const byOwner = new Map<string, PodRecord[]>();
+  for (const p of pods) {
+    const list = byOwner.get(podOwner(p));
+    if (list) list.push(p);
+    else byOwner.set(podOwner(p), [p]);
+  }
   // Pod key → the owner that gets it; the first Deployment in sort order wins a contested name.
   const wanted = new Map<string, string>();
+  const owners = new Set<string>();
   const create: PodRecord[] = [];
+  const remove: PodRecord[] = [];
   const conflicts: PodConflict[] = [];
 
   const ordered = [...deployments].sort(
@@ -97,7 +187,9 @@ export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], no
   for (const d of ordered) {
     const { namespace, name, spec } = d.object;
     const owner = ownerOf(d.source, namespace, name);
+    owners.add(owner);
     const hash = templateHash(spec.template);
+    const r: Rollout = { missing: [], current: [], old: [], excess: [] };
     for (let i = 0; i < Math.max(0, Math.floor(spec.replicas)); i++) {
       const pod = podName(name, hash, i);
       const key = podKey(namespace, pod);
@@ -108,8 +200,11 @@ export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], no
         continue;
       }
       wanted.set(key, owner);
-      if (held) continue;
-      create.push({
+      if (held) {
+        r.current.push(held);
+        continue;
+      }
+      r.missing.push({
         type: 'pod',
         namespace,
         name: pod,
@@ -120,9 +215,16 @@ export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], no
         createdAt: now.toISOString(),
       });
     }
+    for (const p of byOwner.get(owner) ?? []) {
+      if (wanted.get(keyOf(p)) === owner) continue;
+      (p.templateHash === hash ? r.excess : r.old).push(p);
+    }
+    const step = stepRollout(d.object, r, ready);
+    create.push(...step.create);
+    remove.push(...step.delete.filter((p) => sources.has(p.owner.source)));
   }
 
-  const remove = pods.filter((p) => sources.has(p.owner.source) && wanted.get(keyOf(p)) !== podOwner(p));
+  remove.push(...pods.filter((p) => sources.has(p.owner.source) && !owners.has(podOwner(p))));
   return {
     create: create.sort(byKey),
     delete: remove.sort(byKey),

@@ -3,8 +3,11 @@ import { objectKey } from '../../../src/manifest/types.js';
 import { desiredKey, desiredPrefix, encode, sourceKey, type SealRecord, type Store } from '../../../src/store/index.js';
 import { template, type PodShape } from '../scheduler/fixtures.js';
 
-/** A normalized Deployment named `name`; its pod template is shaped by `pod`. */
-export function deployment(name: string, o: { replicas?: number; namespace?: string; pod?: PodShape } = {}): DeploymentObject {
+/** A normalized Deployment named `name`; its pod template is shaped by `pod`; strategy: Kubernetes' default. */
+export function deployment(
+  name: string,
+  o: { replicas?: number; namespace?: string; pod?: PodShape; strategy?: DeploymentObject['spec']['strategy'] } = {},
+): DeploymentObject {
   return {
     kind: 'Deployment',
     namespace: o.namespace ?? 'default',
@@ -15,7 +18,7 @@ export function deployment(name: string, o: { replicas?: number; namespace?: str
     hash: `hash-of-${name}`,
     spec: {
       replicas: o.replicas ?? 1,
-      strategy: { type: 'RollingUpdate', maxSurge: '25%', maxUnavailable: '25%' },
+      strategy: o.strategy ?? { type: 'RollingUpdate', maxSurge: '25%', maxUnavailable: '25%' },
       template: template({ owner: name, ...o.pod }),
     },
   };

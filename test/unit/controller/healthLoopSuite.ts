@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startController, startHealthLoop, type Controller } from '../../../src/controller/index.js';
 import { silentLogger } from '../../../src/log.js';
+import type { DeploymentObject } from '../../../src/manifest/types.js';
 import {
   decode, encode, healthKey, nodeKey, outboxPrefix, podKey, sourceKey, statusKey, type PodRecord, type PodStatusRecord, type Store,
 } from '../../../src/store/index.js';
@@ -179,7 +180,8 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
       const store = await setup();
       const c = await start(store);
       const old = await running(store, 'c1');
-      await applyCommit(store, 'main', 'c2', [web(2, 'nginx:1.28')]);
+      // Recreate: this test is about the reports, not the rollout's pacing, so the new pods come together.
+      await applyCommit(store, 'main', 'c2', [web(2, 'nginx:1.28', { type: 'Recreate', maxSurge: 0, maxUnavailable: '100%' })]);
       await reportedAre(store, [...ok('c1'), 'c2 pending rolling out: 0/2 ready']);
       // A late status of an old pod (its agent still tearing it down) concerns no commit in force.
       await putShape(store, old[0], shapes.crashLoop());
@@ -245,6 +247,6 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
 }
 
 /** The Deployment every test runs: `web` in default, `replicas` of one container `main`. */
-function web(replicas: number, image?: string) {
-  return deployment('web', { replicas, ...(image ? { pod: { image } } : {}) });
+function web(replicas: number, image?: string, strategy?: DeploymentObject['spec']['strategy']) {
+  return deployment('web', { replicas, ...(image ? { pod: { image } } : {}), ...(strategy ? { strategy } : {}) });
 }

@@ -3,11 +3,12 @@ import { startController } from '../../../src/controller/index.js';
 import { templateHash } from '../../../src/manifest/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { startScheduler } from '../../../src/scheduler/index.js';
-import { sourceKey, type PodRecord, type Store } from '../../../src/store/index.js';
+import { encode, sourceKey, statusKey, type PodRecord, type Store } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from '../scheduler/fixtures.js';
 import { clearStore, putNodes, putPods, readBindings, readPods } from '../scheduler/harness.js';
 import { applyCommit, deployment, writeDesired, writeSeal } from './fixtures.js';
+import { statusOf } from './healthFixtures.js';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 
@@ -74,17 +75,47 @@ export function describeControllerLoop(label: string, open: () => Promise<Store>
       }
     });
 
-    it('replaces every pod on a template change, bindings included', async () => {
+    it('rolls a template change one surge pod at a time as pods report ready, bindings included', async () => {
+      // Was "replaces every pod at once": 2 replicas at the default 25%/25% roll with surge 1 and
+      // none unavailable, so each step waits for a pod status saying the new pod is ready.
       const store = await setup({ scheduler: true });
       await putNodes(store, [node('n1'), node('n2')]);
       const v1 = deployment('web', { replicas: 2 });
       const v2 = deployment('web', { replicas: 2, pod: { image: 'nginx:1.28' } });
+      const [h1, h2] = [templateHash(v1.spec.template), templateHash(v2.spec.template)];
       await applyCommit(store, 'main', 'c1', [v1]);
-      await podsAre(store, replicas('web', templateHash(v1.spec.template), 2), true);
+      await podsAre(store, replicas('web', h1, 2), true);
       await applyCommit(store, 'main', 'c2', [v2]);
-      const pods = await podsAre(store, replicas('web', templateHash(v2.spec.template), 2), true);
+      // No status yet: one surge pod, and both old pods stay.
+      await podsAre(store, [...replicas('web', h1, 2), `web-${h2}-0`].sort(), true);
+
+      // Play the agent: every bound pod reports ready; the rollout never holds more than 3 pods.
+      let most = 0;
+      const pods = await waitFor(
+        async () => {
+          const now = await readPods(store);
+          most = Math.max(most, now.length);
+          const put = now.filter((p) => p.node !== undefined).map((p) => ({ key: statusKey(p.node ?? '', p.namespace, p.name), value: encode(statusOf(p)) }));
+          if (put.length > 0) await store.commit({ put });
+          return now.map((p) => p.name).join() === replicas('web', h2, 2).join() && now.every((p) => p.node !== undefined) ? now : undefined;
+        },
+        { what: 'the new pods, bound' },
+      );
+      expect(most).toBeLessThanOrEqual(3);
       expect(pods.map((p) => p.commit)).toEqual(['c2', 'c2']);
       await waitFor(async () => (await readBindings(store)).map((b) => `${b.pod}@${b.node}`).join() === placement(pods).join(), { what: 'only the new bindings' });
+    });
+
+    it('a Recreate deletes every old pod before creating the new ones', async () => {
+      const store = await setup();
+      const recreate = { type: 'Recreate', maxSurge: 0, maxUnavailable: '100%' } as const;
+      const v1 = deployment('web', { replicas: 3, strategy: recreate });
+      const v2 = deployment('web', { replicas: 3, strategy: recreate, pod: { image: 'nginx:1.28' } });
+      await applyCommit(store, 'main', 'c1', [v1]);
+      await podsAre(store, replicas('web', templateHash(v1.spec.template), 3));
+      await applyCommit(store, 'main', 'c2', [v2]);
+      // Unbound and never ready, the new pods still come: Recreate does not wait for readiness.
+      await podsAre(store, replicas('web', templateHash(v2.spec.template), 3));
     });
 
     it('deletes the pods and bindings of a Deployment removed from the desired set', async () => {
