@@ -2,13 +2,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, type BerthProcess } from '../support/berth.js';
+import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
 import { listContainers, removeContainers } from '../support/containers.js';
-import { isRunning, run } from '../support/process.js';
+import { run } from '../support/process.js';
 import { createRepo, type TestRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
 import { deploymentYaml } from '../support/manifests.js';
-import { GiveUp, waitFor } from '../support/wait.js';
 
 // What berth sees goes back onto the commit: `berth/health` pending → success as it rolls out, then
 // failure when a container is killed behind its back, and success again once the agent healed it.
@@ -41,18 +40,12 @@ describe('berth/health on the commit in force, as git notes', () => {
       const note = await work.git('notes', '--ref=berth', 'show', sha).catch(() => '');
       return note.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf(' ') + 1));
     };
-    // On a timeout, show what berth said and what the note held (read then, not now).
-    const until = async (check: (lines: string[]) => boolean, what: string): Promise<string[]> => {
-      try {
-        return await waitFor(async () => {
-          if (!isRunning(proc.child)) throw new GiveUp('berth exited');
-          const lines = await statuses();
-          return check(lines) ? lines : undefined;
-        }, { what, timeoutMs: 60_000, intervalMs: 100 });
-      } catch (err) {
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\nnote:\n${(await statuses()).join('\n')}\nberth output:\n${proc.output.toString()}`, { cause: err });
-      }
-    };
+    // On a timeout, also show what the note held (read then, not now).
+    const until = (check: (lines: string[]) => boolean, what: string): Promise<string[]> =>
+      waitWhileUp(proc, async () => {
+        const lines = await statuses();
+        return check(lines) ? lines : undefined;
+      }, what, { intervalMs: 100, context: async () => `note:\n${(await statuses()).join('\n')}` });
     const index = (lines: string[], prefix: string, after = -1): number => lines.findIndex((l, i) => i > after && l.startsWith(prefix));
 
     const rolledOut = await until((l) => index(l, 'berth/health success') >= 0, 'berth/health success on the commit');

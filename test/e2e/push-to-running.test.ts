@@ -2,13 +2,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, type BerthProcess } from '../support/berth.js';
+import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
 import { freePort } from '../support/ports.js';
-import { isRunning, run } from '../support/process.js';
+import { run } from '../support/process.js';
 import { listContainers, removeContainers, type Listed } from '../support/containers.js';
 import { createRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
-import { GiveUp, waitFor } from '../support/wait.js';
 
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
@@ -98,17 +97,7 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
       env,
     );
     const proc = berth;
-    // On a timeout, show what berth said (read then, not now).
-    const until = async <T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string): Promise<T> => {
-      try {
-        return await waitFor(async () => {
-          if (!isRunning(proc.child)) throw new GiveUp('berth exited');
-          return check();
-        }, { what, timeoutMs: 60_000 });
-      } catch (err) {
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\nberth output:\n${proc.output.toString()}`, { cause: err });
-      }
-    };
+    const until = <T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string): Promise<T> => waitWhileUp(proc, check, what);
 
     await until(async () => (await running(node, 'worker')) === 2, '2 workers running');
     await until(async () => (await running(node, 'web')) === 1, 'the web server running');

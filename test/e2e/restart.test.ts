@@ -2,13 +2,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, type BerthProcess } from '../support/berth.js';
+import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
 import { listContainers, removeContainers } from '../support/containers.js';
-import { exited, isRunning, run } from '../support/process.js';
+import { exited, run } from '../support/process.js';
 import { createRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
 import { deploymentYaml } from '../support/manifests.js';
-import { GiveUp, waitFor } from '../support/wait.js';
 
 // Nothing is remembered only in a process: a `berth up` killed outright comes back from etcd and
 // Docker alone, adopts the containers it had started, and applies what was pushed meanwhile.
@@ -40,16 +39,7 @@ describe('berth up killed and started again', () => {
       spawnBerth(['up', '--repo', repo.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir]);
     const runningIds = async (): Promise<string[]> =>
       (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running').map((c) => c.id).sort();
-    const until = async (proc: BerthProcess, check: () => Promise<boolean>, what: string): Promise<void> => {
-      try {
-        await waitFor(async () => {
-          if (!isRunning(proc.child)) throw new GiveUp('berth exited');
-          return check();
-        }, { timeoutMs: 60_000, what });
-      } catch (err) {
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\nberth output:\n${proc.output.toString()}`, { cause: err });
-      }
-    };
+    const until = (proc: BerthProcess, check: () => Promise<boolean>, what: string): Promise<boolean> => waitWhileUp(proc, check, what);
 
     const first = start();
     berth = first;

@@ -2,13 +2,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, type BerthProcess } from '../support/berth.js';
+import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
 import { listContainers, removeContainers, type Listed } from '../support/containers.js';
-import { isRunning } from '../support/process.js';
 import { createRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
 import { deploymentYaml } from '../support/manifests.js';
-import { GiveUp, waitFor } from '../support/wait.js';
 
 // A changed template rolls: with Kubernetes' default strategy (25%/25% of 3 replicas: surge 1,
 // unavailable 0) Docker never runs fewer than 3 nor more than 4 containers of the Deployment.
@@ -35,16 +33,8 @@ describe('a rolling update', () => {
     const proc = spawnBerth(['up', '--repo', repo.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir]);
     berth = proc;
     const running = async (): Promise<Listed[]> => (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running');
-    const until = async <T>(check: () => Promise<T | undefined | false>, what: string, intervalMs?: number): Promise<T> => {
-      try {
-        return await waitFor(async () => {
-          if (!isRunning(proc.child)) throw new GiveUp('berth exited');
-          return check();
-        }, { timeoutMs: 90_000, what, ...(intervalMs === undefined ? {} : { intervalMs }) });
-      } catch (err) {
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\nberth output:\n${proc.output.toString()}`, { cause: err });
-      }
-    };
+    const until = <T>(check: () => Promise<T | undefined | false>, what: string, intervalMs?: number): Promise<T> =>
+      waitWhileUp(proc, check, what, { timeoutMs: 90_000, ...(intervalMs === undefined ? {} : { intervalMs }) });
 
     const before = await until(async () => {
       const cs = await running();

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OutputTail, terminate } from './process.js';
+import { isRunning, OutputTail, terminate } from './process.js';
+import { GiveUp, waitFor } from './wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'src/cli/main.ts');
@@ -48,4 +49,25 @@ export function runBerth(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Poll `check` (see waitFor) while `proc` runs: give up at once if berth exits, and on a timeout
+ * name what berth printed (and `context()`, read then) so a failure explains itself.
+ */
+export async function waitWhileUp<T>(
+  proc: BerthProcess,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  opts: { timeoutMs?: number; intervalMs?: number; context?: () => Promise<string> } = {},
+): Promise<T> {
+  try {
+    return await waitFor(async () => {
+      if (!isRunning(proc.child)) throw new GiveUp('berth exited');
+      return check();
+    }, { what, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs }) });
+  } catch (err) {
+    const extra = opts.context ? `\n${await opts.context()}` : '';
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${extra}\nberth output:\n${proc.output.toString()}`, { cause: err });
+  }
 }
