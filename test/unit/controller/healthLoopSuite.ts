@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startController, startHealthLoop, type Controller } from '../../../src/controller/index.js';
 import { silentLogger } from '../../../src/log.js';
 import type { DeploymentObject } from '../../../src/manifest/types.js';
@@ -7,7 +7,7 @@ import {
 } from '../../../src/store/index.js';
 import { GiveUp, waitFor } from '../../support/wait.js';
 import { node } from '../scheduler/fixtures.js';
-import { clearStore, putNodes, readPods } from '../scheduler/harness.js';
+import { putNodes, readPods, storePerTest } from '../scheduler/harness.js';
 import { applyCommit, deployment } from './fixtures.js';
 import { podsOf, shapes, statusOf, want, type StatusShape } from './healthFixtures.js';
 
@@ -21,25 +21,17 @@ const SETTLE_MS = 800;
  */
 export function describeHealthLoop(label: string, open: () => Promise<Store>): void {
   describe(label, () => {
-    let cleanups: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of cleanups.reverse()) await c();
-      cleanups = [];
-    });
+    const { defer, fresh } = storePerTest(open);
 
     const setup = async (): Promise<Store> => {
-      const store = await open();
-      cleanups.push(async () => {
-        await clearStore(store);
-        await store.close();
-      });
+      const store = await fresh();
       await putNodes(store, [node('n1')]);
       return store;
     };
     const start = async (store: Store): Promise<Controller> => {
       const c = await startController({ store, log: silentLogger(), resyncMs: 200, settleMs: SETTLE_MS });
       let stopped = false;
-      cleanups.push(async () => {
+      defer(async () => {
         if (!stopped) await c.stop();
       });
       return { idle: () => c.idle(), stop: async () => ((stopped = true), await c.stop()) };
@@ -218,7 +210,7 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
       await c.stop();
       // The health loop alone (the pods are made), with a grace short enough for a test.
       const health = await startHealthLoop({ store, log: silentLogger(), resyncMs: 200, settleMs: SETTLE_MS, nodeGraceMs: 600 });
-      cleanups.push(() => health.stop());
+      defer(() => health.stop());
 
       await store.commit({ del: [nodeKey('n1')] });
       await health.idle();

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startController } from '../../../src/controller/index.js';
 import { templateHash } from '../../../src/manifest/index.js';
 import { silentLogger } from '../../../src/log.js';
@@ -6,7 +6,7 @@ import { startScheduler } from '../../../src/scheduler/index.js';
 import { encode, sourceKey, statusKey, type PodRecord, type Store } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from '../scheduler/fixtures.js';
-import { clearStore, putNodes, putPods, readBindings, readPods } from '../scheduler/harness.js';
+import { putNodes, putPods, readBindings, readPods, storePerTest } from '../scheduler/harness.js';
 import { applyCommit, deployment, writeDesired, writeSeal } from './fixtures.js';
 import { statusOf } from './healthFixtures.js';
 
@@ -21,24 +21,16 @@ const placement = (pods: PodRecord[]): string[] => pods.map((p) => `${p.name}@${
  */
 export function describeControllerLoop(label: string, open: () => Promise<Store>): void {
   describe(label, () => {
-    let cleanups: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of cleanups.reverse()) await c();
-      cleanups = [];
-    });
+    const { defer, fresh } = storePerTest(open);
     const setup = async (opts: { scheduler?: boolean; controller?: boolean } = {}): Promise<Store> => {
-      const store = await open();
-      cleanups.push(async () => {
-        await clearStore(store);
-        await store.close();
-      });
+      const store = await fresh();
       if (opts.controller ?? true) {
         const c = await startController({ store, log: silentLogger(), resyncMs: 200, now: () => NOW });
-        cleanups.push(() => c.stop());
+        defer(() => c.stop());
       }
       if (opts.scheduler) {
         const s = await startScheduler({ store, log: silentLogger(), resyncMs: 200 });
-        cleanups.push(() => s.stop());
+        defer(() => s.stop());
       }
       return store;
     };
@@ -153,7 +145,7 @@ export function describeControllerLoop(label: string, open: () => Promise<Store>
       await writeSeal(store, 'main', 'c1', r1);
 
       const c = await startController({ store, log: silentLogger(), resyncMs: 200, now: () => NOW });
-      cleanups.push(() => c.stop());
+      defer(() => c.stop());
       await podsAre(store, replicas('web', hw, 2));
 
       // Make the running controller reconcile again: a stray pod of an unsealed source is deleted,

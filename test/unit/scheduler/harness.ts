@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import type { Logger } from '../../../src/log.js';
 import {
   BINDINGS, MAX_TXN_OPS, PODS, decode, encode, nodeKey, podKey,
@@ -76,4 +77,30 @@ export async function readBindings(store: Store): Promise<BindingRecord[]> {
 export async function clearStore(store: Store): Promise<void> {
   const keys = (await store.list('')).entries.map((e) => e.key);
   for (let i = 0; i < keys.length; i += MAX_TXN_OPS) await store.commit({ del: keys.slice(i, i + MAX_TXN_OPS) });
+}
+
+/**
+ * For a describe block run on any store: `defer(fn)` runs fn after the current test (last deferred
+ * first), and `fresh()` opens a store from `open` that is emptied and closed then.
+ */
+export function storePerTest(open: () => Promise<Store>): { defer(fn: () => Promise<void>): void; fresh(): Promise<Store> } {
+  let cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups = [];
+  });
+  const defer = (fn: () => Promise<void>): void => {
+    cleanups.push(fn);
+  };
+  return {
+    defer,
+    fresh: async () => {
+      const store = await open();
+      defer(async () => {
+        await clearStore(store);
+        await store.close();
+      });
+      return store;
+    },
+  };
 }

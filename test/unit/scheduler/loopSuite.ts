@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import { startScheduler, type Scheduler } from '../../../src/scheduler/index.js';
 import { bindingKey, encode, type Store } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from './fixtures.js';
-import { HookedStore, captureLog, clearStore, putNodes, putPods, readBindings, readPods } from './harness.js';
+import { HookedStore, captureLog, putNodes, putPods, readBindings, readPods, storePerTest } from './harness.js';
 
 /**
  * The scheduler loop against a store from `open` (a fresh, empty keyspace each call): run by the
@@ -12,22 +12,14 @@ import { HookedStore, captureLog, clearStore, putNodes, putPods, readBindings, r
  */
 export function describeSchedulerLoop(label: string, open: () => Promise<Store>): void {
   describe(label, () => {
-    let cleanups: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of cleanups.reverse()) await c();
-      cleanups = [];
-    });
+    const { defer, fresh } = storePerTest(open);
     const setup = async (): Promise<Store> => {
-      const store = await open();
-      cleanups.push(async () => {
-        await clearStore(store);
-        await store.close();
-      });
+      const store = await fresh();
       return store;
     };
     const start = async (store: Store, log: Logger = silentLogger(), resyncMs = 200): Promise<Scheduler> => {
       const s = await startScheduler({ store, log, resyncMs });
-      cleanups.push(() => s.stop());
+      defer(() => s.stop());
       return s;
     };
     const allBound = (store: Store, n: number) => async () => {
