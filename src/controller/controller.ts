@@ -1,7 +1,8 @@
-import { ConflictError, messageOf } from '../errors.js';
+import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { PODS, SOURCES, STATUS, decode, podKey, startLoop, type PodRecord, type PodStatusRecord, type Store } from '../store/index.js';
 import { applyPodPlan } from './apply.js';
+import { rerunWhileLosing } from './rerun.js';
 import { readSealedDeployments } from './desired.js';
 import { startHealthLoop } from './health-loop.js';
 import { ReportOnce } from '../report-once.js';
@@ -27,8 +28,6 @@ export interface Controller {
   idle(): Promise<void>;
 }
 
-/** Re-plans after lost compare-and-swaps within one reconcile, before backing off through the loop. */
-const MAX_CONFLICT_RETRIES = 3;
 
 /**
  * Turn sealed Deployments into pods: on any change to a seal, a pod or a pod status, read every
@@ -92,16 +91,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   };
 
   const reconcile = async (): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      const conflicts = await pass();
-      if (conflicts === 0) break;
-      if (attempt >= MAX_CONFLICT_RETRIES) {
-        throw new ConflictError('EPODRACE', `pods kept changing under the controller (${conflicts} txn(s) lost a race)`, {
-          hint: 'run one active controller (leader election)',
-        });
-      }
-      log.debug({ conflicts, attempt }, 'pods changed while applying; re-reading');
-    }
+    await rerunWhileLosing(pass, {
+      code: 'EPODRACE',
+      message: (lost) => `pods kept changing under the controller (${lost} txn(s) lost a race)`,
+      onRetry: (conflicts, attempt) => log.debug({ conflicts, attempt }, 'pods changed while applying; re-reading'),
+    });
     once.endRound();
   };
 

@@ -1,4 +1,4 @@
-import { BerthError, ConflictError, messageOf } from '../errors.js';
+import { BerthError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ReportOnce } from '../report-once.js';
 import {
@@ -8,6 +8,7 @@ import {
 import { readSealedDeployments } from './desired.js';
 import { commitHealth } from './health.js';
 import { planHealthReport } from './health-report.js';
+import { rerunWhileLosing } from './rerun.js';
 
 /** How to run the health reporter. */
 export interface HealthLoopOptions {
@@ -28,8 +29,6 @@ export interface HealthLoopOptions {
  * controller's first look; only a node gone for longer is news.
  */
 export const NODE_GRACE_MS = 40_000;
-/** Re-reads after a lost compare-and-swap within one reconcile, before backing off through the loop. */
-const MAX_CONFLICT_RETRIES = 3;
 
 /**
  * Fold pod status into `berth/health` for the commit in force of every source: on any change to a
@@ -148,17 +147,18 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
   };
 
   const reconcile = async (): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      const { lost, recheckAt } = await pass();
-      wakeAt(recheckAt);
-      if (lost === 0) break;
-      if (attempt >= MAX_CONFLICT_RETRIES) {
-        throw new ConflictError('EHEALTHRACE', `health reports kept losing to other writers (${lost} in the last pass)`, {
-          hint: 'run one active controller (leader election)',
-        });
-      }
-      log.debug({ lost, attempt }, 'a seal or a health report changed while reporting; re-reading');
-    }
+    await rerunWhileLosing(
+      async () => {
+        const { lost, recheckAt } = await pass();
+        wakeAt(recheckAt);
+        return lost;
+      },
+      {
+        code: 'EHEALTHRACE',
+        message: (lost) => `health reports kept losing to other writers (${lost} in the last pass)`,
+        onRetry: (lost, attempt) => log.debug({ lost, attempt }, 'a seal or a health report changed while reporting; re-reading'),
+      },
+    );
     once.endRound();
   };
 
