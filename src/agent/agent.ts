@@ -60,7 +60,9 @@ const WAKING = new Set(['create', 'start', 'die', 'stop', 'destroy', 'oom', 'pau
  * its bindings on every binding change, Docker event and resync, and write each pod's status.
  * It only ever touches containers labelled `berth.node=<node>`.
  * stop() leaves containers running, as kubelet does: an agent upgrade or restart must not take the
- * workloads down; a node that is really gone is drained by the controller once its lease expires.
+ * workloads down. A node whose agent is gone loses its `nodes/` key with the lease, but nothing
+ * moves its pods: they stay bound to it (`berth get pods` shows them Unknown, and after 40 s
+ * `berth/health` reports the node lost) until an agent of the same name returns and picks them up.
  */
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const { store, runtime, node, log: parent } = opts;

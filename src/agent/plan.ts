@@ -21,8 +21,8 @@ export interface PlanOptions {
   node: string;
   /** Address host ports bind to. */
   hostIp: string;
-  /** The present, for crash-loop back-off (default: the epoch, so no back-off is ever pending). */
-  now?: Date;
+  /** The present, for crash-loop back-off. Required: any fixed default would misjudge every back-off. */
+  now: Date;
   /** Restarts so far per slot (`<namespace>/<pod>/<container>`), as last written to the pod's status. */
   restarts?: ReadonlyMap<string, number>;
   /** Pods (`<namespace>/<pod>`) whose containers are left alone, e.g. their binding could not be read. */
@@ -53,7 +53,7 @@ interface Wanted {
 
 /** The actions that converge `observed` (this node's containers) to `bindings`, sorted deterministically. */
 export function planContainers(bindings: BindingRecord[], observed: Container[], opts: PlanOptions): ContainerAction[] {
-  const now = opts.now?.getTime() ?? 0;
+  const now = opts.now.getTime();
   const wanted = new Map<string, Wanted>();
   const bound = new Map<string, BindingRecord>();
   for (const b of bindings) {

@@ -23,6 +23,8 @@ export class FakeRuntime implements ContainerRuntime {
   private readonly listeners = new Set<{ labels: Record<string, string>; onEvent: (e: RuntimeEvent) => void; onError?: (err: Error) => void }>();
   private readonly faults = new Map<Op, (target: string) => Error | undefined>();
   private down = false;
+  /** Calls refused because the engine was down (setDown(true)), over the fake's life. */
+  refused = 0;
 
   constructor(opts: { images?: string[]; registry?: string[]; now?: () => Date } = {}) {
     this.images = new Set(opts.images ?? []);
@@ -163,7 +165,10 @@ export class FakeRuntime implements ContainerRuntime {
 
   private check(op?: Op, target?: string): void {
     if (op) this.calls.push(`${op} ${target ?? ''}`);
-    if (this.down) throw downError();
+    if (this.down) {
+      this.refused++;
+      throw downError();
+    }
     const err = op ? this.faults.get(op)?.(target ?? '') : undefined;
     if (err) throw err;
   }

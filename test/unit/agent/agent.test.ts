@@ -237,8 +237,19 @@ describe('startAgent', () => {
     await waitFor(async () => ready(await status(store, 'web')));
     runtime.setDown(true);
     await bind(store, binding('api'));
+    // The engine stays down across several failed rounds: each is retried, none writes a status.
+    await waitFor(() => runtime.refused >= 3, { what: 'three refused calls while Docker is down' });
+    expect(await status(store, 'api')).toBeUndefined();
+    expect((await mine(runtime).catch(() => 'down'))).toBe('down');
+    const refused = runtime.refused;
     runtime.setDown(false);
     await waitFor(async () => ready(await status(store, 'api')), { what: 'api ready after the outage' });
+    expect(ready(await status(store, 'web'))).toBe(true);
+    expect((await mine(runtime)).map((c) => [c.name, c.state])).toEqual([
+      ['berth_n1_default_api_app_h1', 'running'],
+      ['berth_n1_default_web_app_h1', 'running'],
+    ]);
+    expect(refused).toBeGreaterThanOrEqual(3);
   });
 
   it('picks up where a previous agent left off without recreating anything', async () => {

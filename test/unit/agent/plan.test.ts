@@ -58,14 +58,14 @@ const cases: [string, BindingRecord[], Container[], Partial<PlanOptions>, string
 
 describe('planContainers', () => {
   it.each(cases)('%s', (_name, bindings, containers, opts, want) => {
-    expect(summary(planContainers(bindings, containers, { node: NODE, hostIp: '0.0.0.0', ...opts }))).toEqual(want);
+    expect(summary(planContainers(bindings, containers, { node: NODE, hostIp: '0.0.0.0', now: new Date(T0), ...opts }))).toEqual(want);
   });
 
   it('is the same plan whatever order its inputs come in', () => {
     const bindings = [binding('a'), binding('b', { hash: 'h2' }), withPort('c', 'h1', 9000)];
     const containers = [observed(binding('b')), observed(binding('x'), 'app', { ports: [port(9000)] }), observed(binding('a'), 'app', { state: 'exited' })];
-    const first = planContainers(bindings, containers, { node: NODE, hostIp: '0.0.0.0' });
-    const again = planContainers([...bindings].reverse(), [...containers].reverse(), { node: NODE, hostIp: '0.0.0.0' });
+    const first = planContainers(bindings, containers, { node: NODE, hostIp: '0.0.0.0', now: new Date(T0) });
+    const again = planContainers([...bindings].reverse(), [...containers].reverse(), { node: NODE, hostIp: '0.0.0.0', now: new Date(T0) });
     expect(again).toEqual(first);
     expect(summary(first)).toEqual(['1 remove x_app_h1', '2 remove b_app_h1', '2 create b_app_h2', '2 create c_app_h1', '2 start a_app_h1']);
   });
@@ -75,7 +75,7 @@ describe('planContainers', () => {
       commit: 'abc123',
       containers: [spec('app', { command: ['httpd'], args: ['-f'], env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 81, protocol: 'UDP' }], resources: { requests: {}, limits: { cpu: 250, memory: 1 << 26 } } })],
     });
-    const [create] = planContainers([b], [], { node: NODE, hostIp: '127.0.0.1' });
+    const [create] = planContainers([b], [], { node: NODE, hostIp: '127.0.0.1', now: new Date(T0) });
     expect(create).toMatchObject({ kind: 'create', slot: 'default/web/app', pod: 'default/web', reason: 'no container for default/web/app' });
     expect(create?.kind === 'create' && create.spec).toEqual({
       name: 'berth_n1_default_web_app_h1',
@@ -89,8 +89,16 @@ describe('planContainers', () => {
     });
   });
 
+  it('takes the present from its caller: there is no default clock to misjudge a back-off', () => {
+    const crashed = [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })];
+    const restarts = new Map([['default/web/app', 3]]);
+    // @ts-expect-error `now` is required (an epoch default once made every back-off wait for ever)
+    expect(() => planContainers([web], crashed, { node: NODE, hostIp: '0.0.0.0', restarts })).toThrow(TypeError);
+    expect(summary(planContainers([web], crashed, { node: NODE, hostIp: '0.0.0.0', restarts, now: new Date(at(3600)) }))).toEqual(['2 start web_app_h1']);
+  });
+
   it('says why, on every action', () => {
-    const actions = planContainers([web2], [observed(web), observed(binding('gone'))], { node: NODE, hostIp: '0.0.0.0' });
+    const actions = planContainers([web2], [observed(web), observed(binding('gone'))], { node: NODE, hostIp: '0.0.0.0', now: new Date(T0) });
     expect(actions.map((a) => a.reason)).toEqual(['pod default/gone is not bound to n1', 'template changed (h1 → h2)', 'no container for default/web/app']);
   });
 });
