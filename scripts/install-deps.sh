@@ -9,12 +9,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # What each Debian package provides. A package counts as present when its
 # commands are, however they were installed (e.g. docker-ce instead of docker.io,
 # which would conflict with it).
-packages=(etcd-server etcd-client docker.io busybox-static git iproute2)
+packages=(etcd-server etcd-client docker.io busybox-static git iproute2 docker-registry)
 declare -A commands=(
   [etcd-server]=etcd
   [etcd-client]=etcdctl
   [docker.io]='dockerd docker'
   [git]=git
+  [docker-registry]=docker-registry # tests that pull run one on loopback (test/support/registry.ts)
   [iproute2]=ip # the test harness gives its private dockerd a bridge of its own with `ip`
 )
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin

@@ -65,7 +65,8 @@ export function dockerMessage(err: unknown): string {
   const json = (err as { json?: unknown } | null)?.json;
   const msg = (json as { message?: unknown } | null)?.message;
   if (typeof msg === 'string' && msg !== '') return msg;
-  if (err instanceof Error) return err.message.trim();
+  // Without a JSON body dockerode prefixes the daemon's text with "(HTTP code 500) server error - ".
+  if (err instanceof Error) return err.message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
   return String(err);
 }
 

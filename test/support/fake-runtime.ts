@@ -6,6 +6,9 @@ import type { Closer } from '../../src/store/store.js';
 import type { Container, ContainerRuntime, PullProgress, RunSpec, RuntimeEvent } from '../../src/agent/runtime.js';
 import { RUNTIME_DOWN, hasLabels } from '../../src/agent/runtime.js';
 import { portsClash } from '../../src/agent/plan.js';
+import { DOCKER_HINT, dockerHostOptions, pullError } from '../../src/agent/docker-host.js';
+
+const FAKE_HOST = dockerHostOptions('/fake/docker.sock', {});
 
 interface FakeContainer extends Container {
   spec: RunSpec;
@@ -26,9 +29,13 @@ export class FakeRuntime implements ContainerRuntime {
   /** Calls refused because the engine was down (setDown(true)), over the fake's life. */
   refused = 0;
 
-  constructor(opts: { images?: string[]; registry?: string[]; now?: () => Date } = {}) {
+  private readonly unreachable: Set<string>;
+
+  /** `registry`: images a pull can fetch; `unreachable`: registry hosts (`127.0.0.1:1`) whose pulls fail as unreachable. */
+  constructor(opts: { images?: string[]; registry?: string[]; unreachable?: string[]; now?: () => Date } = {}) {
     this.images = new Set(opts.images ?? []);
     this.registry = new Set(opts.registry ?? []);
+    this.unreachable = new Set(opts.unreachable ?? []);
     if (opts.now) this.now = opts.now;
   }
 
@@ -103,9 +110,10 @@ export class FakeRuntime implements ContainerRuntime {
 
   async pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void> {
     this.check('pull', image);
-    if (!this.registry.has(image)) {
-      throw new UnavailableError('EIMAGEPULL', `cannot pull image ${image}: the fake registry has no such image`, { hint: 'check that the registry is reachable' });
-    }
+    // The daemon's own words for the two ways a pull fails, translated by the real adapter's pullError.
+    const registry = image.includes('/') ? image.slice(0, image.indexOf('/')) : 'docker.io';
+    if (this.unreachable.has(registry)) throw pullError(image, `Get "http://${registry}/v2/": dial tcp ${registry}: connect: connection refused`, FAKE_HOST);
+    if (!this.registry.has(image)) throw pullError(image, `manifest for ${image} not found: manifest unknown: manifest unknown`, FAKE_HOST);
     onProgress?.({ status: `Pulling from ${image}` });
     this.images.add(image);
   }
@@ -142,6 +150,11 @@ export class FakeRuntime implements ContainerRuntime {
     const spec: RunSpec = { name: c.name, image: c.image, command: [], args: [], env: [], labels: c.labels, ports: c.ports, limits: {} };
     this.containers.set(id, { ...structuredClone(c), id, spec });
     return id;
+  }
+
+  /** Put `image` in the registry, for a later pull (a push, as seen from this engine). */
+  publish(image: string): void {
+    this.registry.add(image);
   }
 
   /** The spec a container was created from (undefined for a missing one). */
@@ -191,5 +204,5 @@ export class FakeRuntime implements ContainerRuntime {
 }
 
 function downError(): UnavailableError {
-  return new UnavailableError(RUNTIME_DOWN, 'cannot reach Docker at fake:// (ECONNREFUSED)', { hint: 'start dockerd or pass --docker <socket|url>' });
+  return new UnavailableError(RUNTIME_DOWN, `cannot reach Docker at ${FAKE_HOST.display} (ECONNREFUSED)`, { hint: DOCKER_HINT });
 }

@@ -7,11 +7,12 @@ import { startEtcd } from './etcd.js';
 import { startGitServer } from './git-server.js';
 import { ensureBusyboxImage } from './image.js';
 import { cleanupAfterExit } from './process.js';
+import { startRegistry } from './registry.js';
 
 /**
  * Vitest globalSetup for integration tests: one etcd, one Docker engine (found
- * or started), the busybox test image, and a git smart-HTTP server over a temp
- * root, shared by every test file of the run. Tests read them with
+ * or started), the busybox test image, a git smart-HTTP server over a temp
+ * root and a Docker registry on loopback, shared by every test file of the run. Tests read them with
  * `inject('etcdEndpoint')` etc. (typed in provided.d.ts) and keep to their own
  * key prefix / label values (see names.ts).
  */
@@ -50,12 +51,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const testImage = await timed('image', () => ensureBusyboxImage(docker.value.host));
     const git = await timed('git', () => startGitServer(gitRoot));
     stops.push(git.stop);
+    const registry = await timed('registry', () => startRegistry());
+    stops.push(registry.stop);
 
     project.provide('etcdEndpoint', etcd.value.endpoint);
     project.provide('dockerHost', docker.value.host);
     project.provide('testImage', testImage);
     project.provide('gitRoot', gitRoot);
     project.provide('gitBaseUrl', git.url);
+    project.provide('registry', registry.host);
     const engine = docker.value.started ? `started ${docker.value.host}` : `using ${docker.value.host}`;
     process.stderr.write(`test harness ready: ${timings.join(', ')} (docker: ${engine})\n`);
   } catch (error) {

@@ -13,5 +13,7 @@ declare module 'vitest' {
     gitRoot: string;
     /** `http://127.0.0.1:<port>`: `<gitBaseUrl>/<name>.git` serves `<gitRoot>/<name>.git`. */
     gitBaseUrl: string;
+    /** `127.0.0.1:<port>` of a Docker registry (registry.ts): push with pushImage, then pull `<registry>/<repo>:<tag>`. */
+    registry: string;
   }
 }

@@ -1,12 +1,13 @@
 // One contract, two runtimes: the in-memory FakeRuntime that unit tests use, and DockerRuntime
 // against the real engine. If Docker's behaviour and the fake's part, this file says where.
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { BerthError, UnavailableError } from '../../../src/errors.js';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { BerthError, InvalidInputError, UnavailableError } from '../../../src/errors.js';
 import { DockerRuntime } from '../../../src/agent/docker.js';
 import { RUNTIME_DOWN } from '../../../src/agent/runtime.js';
 import type { ContainerRuntime, RunSpec, RuntimeEvent } from '../../../src/agent/runtime.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 import { freePort } from '../../support/ports.js';
+import { pushImage, untagImage } from '../../support/registry.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -14,54 +15,73 @@ interface Subject {
   runtime: ContainerRuntime;
   /** A runtime of the same kind whose engine cannot be reached. */
   unreachable: () => ContainerRuntime;
-  /** Real processes run (exit codes, HTTP through a host port, stop timing). */
-  runsProcesses: boolean;
+  /** Put the test image in the registry as `name` (and not on the engine), for a pull to fetch. */
+  publish: (name: string) => Promise<void>;
 }
 
 const image = inject('testImage');
+const dockerHost = inject('dockerHost');
+const registry = inject('registry');
+/** A registry address nothing listens on. */
+const DEAD_REGISTRY = '127.0.0.1:1';
 
 const subjects: [string, () => Subject][] = [
   [
     'FakeRuntime',
-    () => ({
-      runtime: new FakeRuntime({ images: [image] }),
-      unreachable: () => {
-        const down = new FakeRuntime();
-        down.setDown(true);
-        return down;
-      },
-      runsProcesses: false,
-    }),
+    () => {
+      const runtime = new FakeRuntime({ images: [image], unreachable: [DEAD_REGISTRY] });
+      return {
+        runtime,
+        unreachable: () => {
+          const down = new FakeRuntime();
+          down.setDown(true);
+          return down;
+        },
+        publish: async (name) => runtime.publish(name),
+      };
+    },
   ],
   [
     'DockerRuntime',
     () => ({
-      runtime: new DockerRuntime({ docker: inject('dockerHost') }),
+      runtime: new DockerRuntime({ docker: dockerHost }),
       unreachable: () => new DockerRuntime({ docker: `/tmp/${uniqueName('nodocker')}.sock` }),
-      runsProcesses: true,
+      publish: async (name) => {
+        await pushImage(dockerHost, image, name);
+        await untagImage(dockerHost, name);
+      },
     }),
   ],
 ];
 
-describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
-  const { runtime, unreachable, runsProcesses } = make();
-  const test = uniqueName('contract');
-  const labels = { 'berth.test': test };
-
-  const spec = (name: string, over: Partial<RunSpec> = {}): RunSpec => ({
+/** A spec of the test image, labelled for test `test`. */
+function specFor(test: string, name: string, over: Partial<RunSpec> = {}): RunSpec {
+  return {
     name: `${test}-${name}`,
     image,
     command: [],
     args: ['sleep', '3600'],
     env: [],
-    labels: { ...labels, 'berth.case': name },
+    labels: { 'berth.test': test, 'berth.case': name },
     ports: [],
     limits: {},
     ...over,
-  });
+  };
+}
+
+describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
+  const { runtime, unreachable, publish } = make();
+  const test = uniqueName('contract');
+  const labels = { 'berth.test': test };
+  const spec = (name: string, over: Partial<RunSpec> = {}): RunSpec => specFor(test, name, over);
+  /** Image names a case pulled onto the shared engine, removed at the end. */
+  const pulled: string[] = [];
 
   afterEach(async () => {
     for (const c of await runtime.list(labels)) await runtime.remove(c.id);
+  });
+  afterAll(async () => {
+    for (const name of pulled) await untagImage(dockerHost, name);
   });
 
   it('answers ping', async () => {
@@ -87,9 +107,7 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     expect(c?.state).toBe('running');
     expect(Date.parse(c?.startedAt ?? '')).toBeGreaterThan(Date.now() - 60_000);
 
-    const began = Date.now();
     await runtime.stop(id, 10);
-    if (runsProcesses) expect(Date.now() - began).toBeLessThan(3000); // docker-init forwards SIGTERM
     await runtime.stop(id, 10); // stopping a stopped container is fine (Docker: 304)
     [c] = await runtime.list({ ...labels, 'berth.case': 'life' });
     expect(c).toMatchObject({ state: 'exited', exitCode: 143 });
@@ -124,7 +142,10 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
   it('refuses a second container of the same name, and an image that is not there', async () => {
     await runtime.create(spec('dup'));
     await expect(runtime.create(spec('dup'))).rejects.toMatchObject({ code: 'EDOCKERCONFLICT' });
-    await expect(runtime.create(spec('noimage', { image: 'berth-test/absent:1' }))).rejects.toMatchObject({ code: 'EDOCKERNOTFOUND' });
+    const absent = 'berth-test/absent:1';
+    const err: unknown = await runtime.create(spec('noimage', { image: absent })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BerthError);
+    expect(err).toMatchObject({ code: 'EDOCKERNOTFOUND', message: `cannot create container ${test}-noimage: No such image: ${absent}` });
   });
 
   it('reports events of its labels only, in order', async () => {
@@ -154,13 +175,6 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     await runtime.start(id);
     const [c] = await runtime.list({ ...labels, 'berth.case': 'web' });
     expect(c?.ports).toEqual(ports);
-    if (runsProcesses) {
-      const status = await waitFor(
-        async () => (await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(1000) })).status,
-        { timeoutMs: 15_000, what: `httpd on 127.0.0.1:${hostPort}` },
-      );
-      expect(status).toBeGreaterThanOrEqual(200);
-    }
 
     const second = await runtime.create(spec('web2', { ports }));
     const err: unknown = await runtime.start(second).catch((e: unknown) => e);
@@ -170,21 +184,78 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     expect(left?.state).toBe('created');
   });
 
+  it('pulls an image from its registry; then it has it and runs it', async () => {
+    const name = `${registry}/${test}/busybox:1`;
+    pulled.push(name);
+    await publish(name);
+    expect(await runtime.hasImage(image)).toBe(true);
+    expect(await runtime.hasImage(name)).toBe(false);
+    const progress: string[] = [];
+    await runtime.pull(name, (p) => progress.push(p.status));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(await runtime.hasImage(name)).toBe(true);
+    await expect(runtime.create(spec('pulled', { image: name }))).resolves.toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  // The two ways a pull fails, in the same class, code, words and hint on both runtimes.
+  it('names an image its registry does not have as the manifest’s mistake', async () => {
+    const absent = `${registry}/${test}/absent:1`;
+    expect(await runtime.hasImage(absent)).toBe(false);
+    const err: unknown = await runtime.pull(absent).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as BerthError).code).toBe('EIMAGENOTFOUND');
+    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: manifest for ${escape(absent)} not found: manifest unknown.*; check the image name and tag in the manifest$`));
+  });
+
+  it('names an unreachable registry as unavailable', async () => {
+    const absent = `${DEAD_REGISTRY}/berth-test/absent:1`;
+    const err: unknown = await runtime.pull(absent).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as BerthError).code).toBe('EIMAGEPULL');
+    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: .*connection refused; check that the registry is reachable from the Docker host at unix://`));
+  });
+});
+
+// What only a real engine does: run processes. The fake has none, so these run on Docker alone.
+describe('ContainerRuntime contract, processes: DockerRuntime', () => {
+  const runtime = new DockerRuntime({ docker: dockerHost });
+  const test = uniqueName('contract-proc');
+  const labels = { 'berth.test': test };
+  const spec = (name: string, over: Partial<RunSpec> = {}): RunSpec => specFor(test, name, over);
+
+  afterEach(async () => {
+    for (const c of await runtime.list(labels)) await runtime.remove(c.id);
+  });
+
+  it('stops a shell in well under its grace period (docker-init forwards SIGTERM)', async () => {
+    const id = await runtime.create(spec('stop'));
+    await runtime.start(id);
+    const began = Date.now();
+    await runtime.stop(id, 10);
+    expect(Date.now() - began).toBeLessThan(3000);
+    const [c] = await runtime.list({ ...labels, 'berth.case': 'stop' });
+    expect(c).toMatchObject({ state: 'exited', exitCode: 143 });
+  });
+
   it('runs command with args and env, and reports the exit code', async () => {
-    if (!runsProcesses) return;
     const id = await runtime.create(spec('exit', { command: ['sh', '-c'], args: ['exit $CODE'], env: [{ name: 'CODE', value: '7' }] }));
     await runtime.start(id);
     const c = await waitFor(async () => (await runtime.list({ ...labels, 'berth.case': 'exit' })).find((x) => x.state === 'exited'), { what: 'the container to exit' });
     expect(c.exitCode).toBe(7);
   });
 
-  it('knows which images it has, and a pull of an absent image fails clearly', async () => {
-    expect(await runtime.hasImage(image)).toBe(true);
-    const absent = '127.0.0.1:1/berth-test/absent:1';
-    expect(await runtime.hasImage(absent)).toBe(false);
-    const err: unknown = await runtime.pull(absent).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BerthError);
-    expect((err as BerthError).code).toBe('EIMAGEPULL');
-    expect((err as BerthError).toLine()).toContain(`cannot pull image ${absent}`);
+  it('serves through a published hostPort', async () => {
+    const hostPort = await freePort();
+    const id = await runtime.create(spec('web', { command: ['httpd', '-f', '-p', '8080', '-h', '/'], args: [], ports: [{ containerPort: 8080, protocol: 'TCP', hostPort, hostIp: '127.0.0.1' }] }));
+    await runtime.start(id);
+    const status = await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(1000) })).status,
+      { timeoutMs: 15_000, what: `httpd on 127.0.0.1:${hostPort}` },
+    );
+    expect(status).toBeGreaterThanOrEqual(200);
   });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
-import { dockerHostOptions, lineSplitter, parseImageRef, pullError, translate } from '../../../src/agent/docker-host.js';
+import { dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, translate } from '../../../src/agent/docker-host.js';
 
 describe('dockerHostOptions', () => {
   it.each([
@@ -40,7 +40,7 @@ describe('translate', () => {
     [Object.assign(new Error('(HTTP code 404) no such container'), { statusCode: 404, json: { message: 'No such container: abc' } }), 'EDOCKERNOTFOUND', 'start: No such container: abc'],
     [Object.assign(new Error('(HTTP code 409) conflict'), { statusCode: 409, json: { message: 'name in use' } }), 'EDOCKERCONFLICT', 'start: name in use'],
     [Object.assign(new Error('(HTTP code 400) bad parameter'), { statusCode: 400, json: { message: 'Minimum memory limit allowed is 6MB' } }), 'EDOCKERBADREQUEST', 'start: Minimum memory limit allowed is 6MB; fix the container spec in the manifest'],
-    [Object.assign(new Error('(HTTP code 500) server error - boom '), { statusCode: 500, json: Buffer.from('boom') }), 'EDOCKER', 'start: (HTTP code 500) server error - boom'],
+    [Object.assign(new Error('(HTTP code 500) server error - boom '), { statusCode: 500, json: Buffer.from('boom') }), 'EDOCKER', 'start: boom'],
   ])('%s', (err, code, line) => {
     const t = translate(err, 'start', host);
     expect(t.code).toBe(code);
@@ -56,6 +56,16 @@ describe('pullError', () => {
     ['Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', 'EIMAGEPULL'],
   ])('%s → %s', (message, code) => {
     expect(pullError('a:1', message, host).code).toBe(code);
+  });
+});
+
+describe('dockerMessage', () => {
+  it.each([
+    ['the JSON body', Object.assign(new Error('(HTTP code 404) no such container - x'), { json: { message: 'No such container: x' } }), 'No such container: x'],
+    ['the text after dockerode’s prefix', Object.assign(new Error('(HTTP code 500) server error - Get "http://127.0.0.1:1/v2/": refused '), { json: null }), 'Get "http://127.0.0.1:1/v2/": refused'],
+    ['a plain error as it is', new Error('socket hang up'), 'socket hang up'],
+  ])('takes %s', (_what, err, want) => {
+    expect(dockerMessage(err)).toBe(want);
   });
 });
 
