@@ -2,6 +2,37 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * One importer per library (STYLE.md): each library, subpaths included (`isomorphic-git/http/node`,
+ * `dockerode/lib/…`), may be imported only by the files that own it. Per library: the owner of one
+ * is still barred from the others (src/store may import etcd3, not dockerode).
+ */
+const owners = [
+  { library: 'etcd3', files: 'src/store/**/*.ts', owner: 'src/store' },
+  { library: 'dockerode', files: 'src/agent/**/*.ts', owner: 'src/agent' },
+  { library: 'isomorphic-git', files: 'src/sync/**/*.ts', owner: 'src/sync' },
+  { library: 'chokidar', files: 'src/sync/**/*.ts', owner: 'src/sync' },
+  { library: 'commander', files: 'src/cli/**/*.ts', owner: 'src/cli' },
+  { library: 'pino', files: 'src/log.ts', owner: 'src/log.ts' },
+];
+
+function restrictedImports(libraries) {
+  const patterns = libraries.map(({ library, owner }) => ({
+    // The library itself or any subpath of it; not a library whose name merely starts alike (pino-pretty).
+    regex: `^${library}(/.*)?$`, // library names hold no regex metacharacters
+    message: `only ${owner} imports ${library}: use what ${owner} exports`,
+  }));
+  return { 'no-restricted-imports': ['error', { patterns }] };
+}
+
+function oneImporterPerLibrary() {
+  const globs = [...new Set(owners.map((o) => o.files))];
+  return [
+    { files: ['src/**/*.ts'], rules: restrictedImports(owners) },
+    ...globs.map((files) => ({ files: [files], rules: restrictedImports(owners.filter((o) => o.files !== files)) })),
+  ];
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.berth/**', 'coverage/**'] },
   js.configs.recommended,
@@ -17,23 +48,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: [
-          { name: 'etcd3', message: 'only src/store imports etcd3' },
-          { name: 'dockerode', message: 'only src/agent imports dockerode' },
-          { name: 'isomorphic-git', message: 'only src/sync imports isomorphic-git' },
-          { name: 'commander', message: 'only src/cli imports commander' },
-          { name: 'pino', message: 'only src/log.ts imports pino' },
-        ],
-      }],
-    },
-  },
-  { files: ['src/store/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['src/agent/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['src/sync/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['src/cli/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['src/log.ts'], rules: { 'no-restricted-imports': 'off' } },
+  ...oneImporterPerLibrary(),
 );

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatError, objectKey, parseFiles, type ManifestFile } from '../../../src/manifest/index.js';
 
-// Real manifests from public projects (see /work/shared/compat/README.md): berth accepts the
-// Deployments whose fields it supports, with Kubernetes' meaning, and names everything else.
+// Real manifests from public projects (sources and licences: test/fixtures/compat/README.md): berth
+// accepts the Deployments whose fields it supports, with Kubernetes' meaning, and names everything else.
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const compatDir = path.resolve(projectRoot, '../shared/compat');
+const compatDir = path.join(projectRoot, 'test/fixtures/compat');
 const files: ManifestFile[] = readdirSync(compatDir)
   .filter((f) => f.endsWith('.yaml'))
   .sort()
@@ -52,7 +52,7 @@ const EXPECTED_ERRORS: Record<string, string[]> = {
   ],
 };
 
-describe('shared/compat manifests', () => {
+describe('real-world manifests (test/fixtures/compat)', () => {
   it('are all covered here', () => {
     expect(files.map((f) => f.path)).toEqual(Object.keys(EXPECTED_ERRORS).sort());
   });

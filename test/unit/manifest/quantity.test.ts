@@ -35,7 +35,7 @@ describe('readQuantity', () => {
     ['129e6', 129000000],
     ['129E6', 129000000],
     ['123Mi', 128974848],
-    ['100m', 1], // 0.1 byte, which Kubernetes reads as 1 (guestbook-ui in shared/compat does this)
+    ['100m', 1], // 0.1 byte, which Kubernetes reads as 1 (guestbook-ui in test/fixtures/compat does this)
     ['1.1', 2],
     ['0.5Ki', 512],
     ['1e3', 1000],
