@@ -5,6 +5,7 @@ import { InvalidInputError, messageOf } from '../errors.js';
 import type { ContainerRuntime } from './runtime.js';
 import { isRuntimeDown } from './runtime.js';
 import type { ContainerAction } from './plan.js';
+import type { PullPolicy } from './pull.js';
 import type { Problem } from './status.js';
 
 /** What a round of applying achieved. */
@@ -64,9 +65,9 @@ export class Applier {
       this.concurrency,
       async (a) => {
         if (a.kind === 'create') {
-          const ok = await this.ensureImage(a.spec.image, pulls).then(
+          const ok = await this.ensureImage(a.spec.image, a.pullPolicy, pulls).then(
             () => true,
-            (err: unknown) => (failed(a, 'ErrImagePull', err), false),
+            (err: unknown) => (failed(a, err instanceof ImageNeverPulledError ? 'ErrImageNeverPull' : 'ErrImagePull', err), false),
           );
           if (!ok) return;
           let id: string;
@@ -136,19 +137,29 @@ export class Applier {
     return tracked;
   }
 
-  private async ensureImage(image: string, pulls: Map<string, Promise<void>>): Promise<void> {
-    let p = pulls.get(image);
+  /** Make `image` present as `policy` says; one pull per image and policy per round. */
+  private async ensureImage(image: string, policy: PullPolicy, pulls: Map<string, Promise<void>>): Promise<void> {
+    const key = `${policy} ${image}`;
+    let p = pulls.get(key);
     if (!p) {
       p = (async () => {
-        if (await this.runtime.hasImage(image)) return;
-        this.log.info({ image }, 'pulling image');
+        if (policy !== 'Always' && (await this.runtime.hasImage(image))) return;
+        if (policy === 'Never') {
+          throw new ImageNeverPulledError('EIMAGENEVERPULL', `image ${image} is not on this node and its imagePullPolicy is Never`, {
+            hint: `load it into the node's Docker (docker pull ${image}), or change imagePullPolicy in the manifest`,
+          });
+        }
+        this.log.info({ image, policy }, 'pulling image');
         await this.runtime.pull(image);
       })();
-      pulls.set(image, p);
+      pulls.set(key, p);
     }
     await p;
   }
 }
+
+/** The image is missing and the policy forbids a pull: a person must act, so no quick retry. */
+class ImageNeverPulledError extends InvalidInputError {}
 
 /** Run `fn` over `items`, at most `n` at a time. */
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -4,6 +4,7 @@ import type { ContainerSpec } from '../manifest/types.js';
 import type { Container, RunPort, RunSpec } from './runtime.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.js';
+import { pullPolicyOf, type PullPolicy } from './pull.js';
 
 /**
  * One step towards the bound state. Phase 1 steps finish before phase 2 starts; steps of one phase
@@ -12,7 +13,7 @@ import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.j
  */
 export type ContainerAction =
   | { kind: 'remove'; phase: 1 | 2; id: string; name: string; pod?: string; reason: string }
-  | { kind: 'create'; phase: 2; slot: string; pod: string; spec: RunSpec; reason: string }
+  | { kind: 'create'; phase: 2; slot: string; pod: string; spec: RunSpec; pullPolicy: PullPolicy; reason: string }
   | { kind: 'start'; phase: 2; id: string; name: string; slot: string; pod: string; restart: boolean; reason: string }
   | { kind: 'wait'; phase: 2; id: string; name: string; slot: string; pod: string; until: string; reason: string };
 
@@ -102,7 +103,7 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     const [keep, ...dupes] = (current.get(slot) ?? []).sort((a, b) => preferred(a, b, w.run.name));
     for (const d of dupes) remove(d, `duplicate of ${keep?.name ?? ''}`);
     if (!keep) {
-      rest.push({ kind: 'create', phase: 2, slot, pod, spec: w.run, reason: `no container for ${slot}` });
+      rest.push({ kind: 'create', phase: 2, slot, pod, spec: w.run, pullPolicy: pullPolicyOf(w.spec), reason: `no container for ${slot}` });
       continue;
     }
     const base = { id: keep.id, name: keep.name, slot, pod };

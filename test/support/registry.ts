@@ -65,8 +65,17 @@ export async function pushImage(dockerHost: string, image: string, target: strin
   if (pushed.status !== 200 || pushed.body.includes('"error"')) throw new Error(`docker push ${target}: ${pushed.status} ${pushed.body}`);
 }
 
-/** Remove the local name `image` (the layers stay while another name uses them); a missing one is fine. */
+/**
+ * Remove the local name `image` and the digest references a pull left for its repository (the
+ * layers stay while another name uses them); a missing one is fine.
+ */
 export async function untagImage(dockerHost: string, image: string): Promise<void> {
-  const res = await dockerRequest(dockerHost, 'DELETE', `/images/${image}?noprune=1`);
-  if (res.status !== 200 && res.status !== 404) throw new Error(`docker rmi ${image}: ${res.status} ${res.body}`);
+  const repo = image.slice(0, image.lastIndexOf(':'));
+  const list = await dockerRequest(dockerHost, 'GET', '/images/json?digests=1');
+  if (list.status !== 200) throw new Error(`docker images: ${list.status} ${list.body}`);
+  const digests = (JSON.parse(list.body) as { RepoDigests?: string[] | null }[]).flatMap((i) => i.RepoDigests ?? []).filter((d) => d.startsWith(`${repo}@`));
+  for (const name of [image, ...digests]) {
+    const res = await dockerRequest(dockerHost, 'DELETE', `/images/${name}?noprune=1`);
+    if (res.status !== 200 && res.status !== 404) throw new Error(`docker rmi ${name}: ${res.status} ${res.body}`);
+  }
 }

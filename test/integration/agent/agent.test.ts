@@ -12,6 +12,7 @@ import { DockerRuntime } from '../../../src/agent/docker.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import { dockerRequest } from '../../support/docker.js';
 import { freePort } from '../../support/ports.js';
+import { pushImage, untagImage } from '../../support/registry.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -157,4 +158,76 @@ describe('agent with etcd and Docker', () => {
     expect((await running(a)).length).toBe(1);
     expect((await running(b)).map((c) => c.id)).toEqual([theirs?.id]);
   });
+
+  it('honours imagePullPolicy: Always fetches the registry’s image, IfNotPresent keeps the node’s, Never fails without one', async () => {
+    const node = uniqueName('node');
+    const agent = await agentFor(node);
+    const name = `${inject('registry')}/${uniqueName('pull')}/app:latest`;
+    const absent = `${inject('registry')}/${uniqueName('pull')}/never:1`;
+    const variants: string[] = [];
+    try {
+      await pushImage(dockerHost, image, name);
+      const published = await imageId(image);
+      const local1 = await commitVariant(name);
+      variants.push(local1);
+      expect(local1).not.toBe(published);
+
+      // :latest, no policy: Always by default, so the registry's content runs, not the node's.
+      await bind(binding(node, 'always', 'h1', [sleeperOf(name)]));
+      await readyStatus(node, 'always');
+      expect(await containerImage(node, 'always')).toBe(published);
+
+      const local2 = await commitVariant(name);
+      variants.push(local2);
+      await bind(binding(node, 'present', 'h1', [sleeperOf(name, 'IfNotPresent')]));
+      await readyStatus(node, 'present');
+      expect(await containerImage(node, 'present')).toBe(local2);
+
+      await bind(binding(node, 'never', 'h1', [sleeperOf(absent, 'Never')]));
+      const failed = await waitFor(async () => {
+        const s = await status(node, 'never');
+        return s?.conditions[0]?.reason === 'ErrImageNeverPull' && s;
+      }, { timeoutMs: 20_000, what: 'never to fail' });
+      expect(failed.containers[0]?.message).toMatch(/^image .* is not on this node and its imagePullPolicy is Never; /);
+      expect(await runtime.hasImage(absent)).toBe(false);
+    } finally {
+      // Stopped first: a running agent would pull `name` again for the Always pod.
+      await agent.stop();
+      agents = agents.filter((x) => x !== agent);
+      for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
+      await untagImage(dockerHost, name);
+      for (const id of variants) await dockerRequest(dockerHost, 'DELETE', `/images/${id}`);
+    }
+  });
 });
+
+function sleeperOf(img: string, imagePullPolicy?: ContainerSpec['imagePullPolicy']): ContainerSpec {
+  return { name: 'app', image: img, ...(imagePullPolicy ? { imagePullPolicy } : {}), command: [], args: ['sleep', '3600'], env: [], ports: [], resources: { requests: {}, limits: {} } };
+}
+
+async function imageId(name: string): Promise<string> {
+  const res = await dockerRequest(dockerHost, 'GET', `/images/${name}/json`);
+  return (JSON.parse(res.body) as { Id: string }).Id;
+}
+
+/** A new local image (the test image plus an env var) under `name`; returns its id. */
+async function commitVariant(name: string): Promise<string> {
+  const created = await dockerRequest(dockerHost, 'POST', '/containers/create', { body: JSON.stringify({ Image: image, Cmd: ['true'] }), headers: { 'Content-Type': 'application/json' } });
+  const { Id } = JSON.parse(created.body) as { Id: string };
+  try {
+    const colon = name.lastIndexOf(':');
+    const query = new URLSearchParams({ container: Id, repo: name.slice(0, colon), tag: name.slice(colon + 1), changes: `ENV BERTH_VARIANT=${uniqueName('v')}` });
+    const committed = await dockerRequest(dockerHost, 'POST', `/commit?${query}`);
+    if (committed.status !== 201) throw new Error(`docker commit: ${committed.status} ${committed.body}`);
+    return (JSON.parse(committed.body) as { Id: string }).Id;
+  } finally {
+    await dockerRequest(dockerHost, 'DELETE', `/containers/${Id}?force=1`);
+  }
+}
+
+/** The image id the container of `pod` on `node` was created from. */
+async function containerImage(node: string, pod: string): Promise<string> {
+  const [c] = (await runtime.list({ 'berth.node': node, 'berth.pod': pod }));
+  const res = await dockerRequest(dockerHost, 'GET', `/containers/${c?.id ?? 'none'}/json`);
+  return (JSON.parse(res.body) as { Image: string }).Image;
+}

@@ -203,6 +203,29 @@ describe('startAgent', () => {
     await waitFor(async () => ready(await status(store, 'good')));
   });
 
+  it.each([
+    ['Always pulls an image the node already has', 'team/app:2', 'Always', true],
+    ['IfNotPresent uses the image the node has', 'team/app:2', 'IfNotPresent', false],
+    ['a :latest image is pulled by default', 'team/app:latest', undefined, true],
+    ['an untagged image is pulled by default', 'team/app', undefined, true],
+    ['any other tag is used as present by default', 'team/app:2', undefined, false],
+  ] as const)('imagePullPolicy: %s', async (_name, image, imagePullPolicy, pulls) => {
+    const runtime = new FakeRuntime({ images: [image], registry: [image] });
+    const { store } = await setup({}, runtime);
+    await bind(store, binding('web', { containers: [spec('app', { image, ...(imagePullPolicy ? { imagePullPolicy } : {}) })] }));
+    await waitFor(async () => ready(await status(store, 'web')));
+    expect(runtime.calls.filter((c) => c.startsWith('pull '))).toEqual(pulls ? [`pull ${image}`] : []);
+  });
+
+  it('imagePullPolicy Never: a missing image fails the pod, with no pull', async () => {
+    const runtime = new FakeRuntime({ images: [IMAGE], registry: ['team/app:2'] });
+    const { store } = await setup({}, runtime);
+    await bind(store, binding('web', { containers: [spec('app', { image: 'team/app:2', imagePullPolicy: 'Never' })] }));
+    const s = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'ErrImageNeverPull' && status(store, 'web'));
+    expect(s).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: 'image team/app:2 is not on this node and its imagePullPolicy is Never; load it into the node\'s Docker (docker pull team/app:2), or change imagePullPolicy in the manifest' }] });
+    expect(runtime.calls.filter((c) => c.startsWith('pull ') || c.startsWith('create '))).toEqual([]);
+  });
+
   it('never touches containers of another node or without its label', async () => {
     const runtime = new FakeRuntime({ images: [IMAGE] });
     const store = new LeaseRecordingStore();
