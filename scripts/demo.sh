@@ -2,6 +2,9 @@
 # npm run demo: from a fresh machine with Node to the examples running under berth.
 # Installs what is missing, starts dockerd if none answers, builds the demo image locally (no registry
 # needed), then runs `berth up` on examples/repo of this checkout and tells you how to change it.
+# Root is needed only to install packages or start dockerd: a user in the docker group, with Docker
+# running, needs neither. BERTH_DEMO_NODE names the demo's node (default demo), e.g. to run a second
+# demo beside the first (give its web a free hostPort too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,7 +27,7 @@ else
     git -C "$repo" -c user.name=berth -c user.email=berth@localhost commit -qm "demo manifests"
   fi
 fi
-node=demo
+node=${BERTH_DEMO_NODE:-demo}
 
 (
   # Tell the user what runs once it does.

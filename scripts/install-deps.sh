@@ -8,20 +8,34 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # What each Debian package provides. A package counts as present when its
 # commands are, however they were installed (e.g. docker-ce instead of docker.io,
-# which would conflict with it).
+# which would conflict with it). Docker counts as present with the docker command
+# alone when an engine already answers: dockerd is needed only to start one.
 packages=(etcd-server etcd-client docker.io busybox-static git iproute2 docker-registry)
 declare -A commands=(
   [etcd-server]=etcd
   [etcd-client]=etcdctl
-  [docker.io]='dockerd docker'
   [git]=git
   [docker-registry]=docker-registry # tests that pull run one on loopback (test/support/registry.ts)
   [iproute2]=ip # the test harness gives its private dockerd a bridge of its own with `ip`
 )
+# dockerd and ip live in the sbin directories, which a user's PATH lacks.
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+
+engine_answers() { # at DOCKER_HOST or /var/run/docker.sock
+  local host
+  for host in ${DOCKER_HOST:-} unix:///var/run/docker.sock; do
+    timeout 5 docker -H "$host" version --format '{{.Server.Version}}' >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
 
 present() {
   local pkg=$1 cmd
+  if [[ $pkg == docker.io ]]; then
+    command -v docker >/dev/null || return 1
+    command -v dockerd >/dev/null || engine_answers
+    return
+  fi
   if [[ $pkg == busybox-static ]]; then
     # The test image copies /bin/busybox into an empty rootfs: it must be static.
     [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1

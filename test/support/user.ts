@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, chown, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDockerHost } from './docker.js';
+import { uniqueName } from './names.js';
+import { cleanupAfterExit, run } from './process.js';
+import { waitFor } from './wait.js';
+
+/** A throwaway Unix user made by {@link createUser}, for running what a non-root user runs. */
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  /**
+   * Spawn `file args` as this user with the supplementary groups of its account and the plain
+   * environment of a login: HOME, USER, a user's PATH (no sbin directories) and `env`. The child
+   * leads its own process group, so the caller can signal it whole, as a terminal would.
+   */
+  spawn(file: string, args: readonly string[], opts?: { cwd?: string; env?: Record<string, string> }): ChildProcess;
+  /** Remove the account and its home; waits (bounded) for its processes, which the caller stops, to end. */
+  remove(): Promise<void>;
+}
+
+/**
+ * PATH as a Debian login gives a user (/etc/profile): no sbin directories, where dockerd, ip and
+ * iptables live. The directory of this node comes first when it is elsewhere (nvm, a tarball).
+ */
+export function userPath(): string {
+  const dirs = ['/usr/local/bin', '/usr/bin', '/bin'];
+  const nodeDir = path.dirname(process.execPath);
+  return [...(dirs.includes(nodeDir) ? [] : [nodeDir]), ...dirs].join(':');
+}
+
+/** Make a user `berth-…` with a home, in the `docker` group when `docker` is true. Needs root. */
+export async function createUser(opts: { docker: boolean }): Promise<TestUser> {
+  if (process.getuid?.() !== 0) throw new Error('createUser needs root (the tests run as root here and in CI)');
+  const name = uniqueName('berth-user');
+  await run('useradd', ['--create-home', '--shell', '/bin/bash', '--user-group', ...(opts.docker ? ['--groups', 'docker'] : []), name], {
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
+  // If the test process dies before remove(), the account must not outlive the run.
+  const cancelWatchdog = cleanupAfterExit('userdel --remove --force "$1" 2>/dev/null || true', [name]);
+  const [uid, gid, home] = (await run('getent', ['passwd', name])).stdout.trim().split(':').filter((_, i) => [2, 3, 5].includes(i));
+  if (uid === undefined || gid === undefined || home === undefined) throw new Error(`no passwd entry for ${name}`);
+  const user: TestUser = {
+    name,
+    uid: Number(uid),
+    gid: Number(gid),
+    home,
+    spawn: (file, args, spawnOpts = {}) => {
+      const env = { HOME: home, USER: name, LOGNAME: name, SHELL: '/bin/bash', LANG: 'C.UTF-8', PATH: userPath(), ...spawnOpts.env };
+      // setpriv --init-groups: the account's supplementary groups (docker), which a spawn with
+      // uid/gid alone would drop.
+      const argv = ['--reuid', name, '--regid', name, '--init-groups', '--', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args];
+      return spawn('setpriv', argv, { cwd: spawnOpts.cwd ?? home, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    remove: async () => {
+      await waitFor(async () => (await processesOf(Number(uid))).length === 0, { timeoutMs: 20_000, what: `the processes of ${name} to end` }).catch(
+        async (error: unknown) => {
+          const left = await processesOf(Number(uid));
+          throw new Error(`${name} still runs ${left.join(', ')}`, { cause: error });
+        },
+      );
+      await run('userdel', ['--remove', name], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }).catch((error: unknown) => {
+        // userdel warns (exit 12) when the mail spool it would remove does not exist; the account is gone.
+        if (!(error instanceof Error && /mail spool|not found/.test(error.message))) throw error;
+      });
+      cancelWatchdog();
+    },
+  };
+  return user;
+}
+
+/** Pids of the processes whose real uid is `uid`. */
+async function processesOf(uid: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    const state = /^State:\s+(\S)/m.exec(status)?.[1];
+    if (state !== undefined && state !== 'Z' && new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * Let the `docker` group use the engine at `dockerHost`, as Debian's docker.io package does for
+ * /var/run/docker.sock: the group exists, owns the socket with rw, and every directory above the
+ * socket can be passed through. Returns what puts things back as they were. A tcp:// engine needs
+ * nothing. Needs root.
+ */
+export async function grantDockerGroup(dockerHost: string): Promise<() => Promise<void>> {
+  const undo: (() => Promise<void>)[] = [];
+  const sbin = { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } };
+  const group = await run('getent', ['group', 'docker']).catch(() => undefined);
+  if (group === undefined) {
+    await run('groupadd', ['--system', 'docker'], sbin);
+    undo.push(async () => void (await run('groupdel', ['docker'], sbin)));
+  }
+  const gid = Number((await run('getent', ['group', 'docker'])).stdout.split(':')[2]);
+  const endpoint = parseDockerHost(dockerHost);
+  if ('socketPath' in endpoint) {
+    const socket = endpoint.socketPath;
+    const before = await stat(socket);
+    if (before.gid !== gid) {
+      await chown(socket, before.uid, gid);
+      undo.push(() => chown(socket, before.uid, before.gid));
+    }
+    if ((before.mode & 0o060) !== 0o060) {
+      await chmod(socket, (before.mode & 0o7777) | 0o060);
+      undo.push(() => chmod(socket, before.mode & 0o7777));
+    }
+    for (let dir = path.dirname(socket); ; dir = path.dirname(dir)) {
+      const mode = (await stat(dir)).mode & 0o7777;
+      if ((mode & 0o001) === 0) {
+        await chmod(dir, mode | 0o001);
+        undo.push(() => chmod(dir, mode));
+      }
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+  return async () => {
+    for (const step of undo.reverse()) await step();
+  };
+}
