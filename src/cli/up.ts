@@ -7,6 +7,7 @@ import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { DockerRuntime, startAgent } from '../agent/index.js';
 import { parseDuration } from './duration.js';
+import { runStack, type Stack } from './stack.js';
 
 /** Flags every component takes. */
 export interface ConnectionFlags {
@@ -30,17 +31,16 @@ export interface UpFlags extends ConnectionFlags {
   hostIp: string;
 }
 
-type Stopper = () => Promise<void>;
-
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */
-export async function runUp(flags: UpFlags): Promise<void> {
+export async function runUp(flags: UpFlags): Promise<never> {
   const log = createLogger({ level: flags.logLevel });
-  await runStack(log, async (stops) => {
+  return runStack(log, async (stack) => {
+    const { stops } = stack;
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
     const sync = await syncOptions(flags, log);
     const runtime = new DockerRuntime({ docker: flags.docker });
     await runtime.ping();
-    const store = await connectStore(flags, stops, true);
+    const store = await connectStore(flags, stack, true);
     const node = flags.node ?? os.hostname();
     stops.push((await startSync({ ...sync, store })).stop);
     stops.push((await startController({ store, log })).stop);
@@ -51,22 +51,23 @@ export async function runUp(flags: UpFlags): Promise<void> {
 }
 
 /** One component alone, against an existing etcd (default http://127.0.0.1:2379). */
-export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'agent', flags: UpFlags | ConnectionFlags): Promise<void> {
+export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'agent', flags: UpFlags | ConnectionFlags): Promise<never> {
   const log = createLogger({ level: flags.logLevel });
-  await runStack(log, async (stops) => {
+  return runStack(log, async (stack) => {
+    const { stops } = stack;
     if (component === 'sync' && 'repo' in flags) {
       const sync = await syncOptions(flags, log);
-      const store = await connectStore(flags, stops, false);
+      const store = await connectStore(flags, stack, false);
       stops.push((await startSync({ ...sync, store })).stop);
     } else if (component === 'agent' && 'hostIp' in flags) {
       const runtime = new DockerRuntime({ docker: flags.docker });
       await runtime.ping();
-      const store = await connectStore(flags, stops, false);
+      const store = await connectStore(flags, stack, false);
       stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp })).stop);
     } else if (component === 'controller') {
-      stops.push((await startController({ store: await connectStore(flags, stops, false), log })).stop);
+      stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'scheduler') {
-      stops.push((await startScheduler({ store: await connectStore(flags, stops, false), log })).stop);
+      stops.push((await startScheduler({ store: await connectStore(flags, stack, false), log })).stop);
     }
     log.info({ component }, `berth ${component} is running`);
   });
@@ -83,38 +84,18 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   };
 }
 
-async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stops: Stopper[], mayStartEtcd: boolean): Promise<Store> {
+async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stack: Stack, mayStartEtcd: boolean): Promise<Store> {
   let endpoints = flags.etcd?.split(',').map((s) => s.trim()).filter(Boolean);
   if (!endpoints || endpoints.length === 0) {
     if (mayStartEtcd) {
       const etcd = await startLocalEtcd(path.resolve(flags.dataDir ?? '.berth', 'etcd'));
-      stops.push(etcd.stop);
+      stack.last = () => etcd.stop(1_000);
       endpoints = [etcd.endpoint];
     } else {
       endpoints = ['http://127.0.0.1:2379'];
     }
   }
   const store = await EtcdStore.connect(endpoints, flags.prefix);
-  stops.push(() => store.close());
+  stack.stops.push(() => store.close());
   return store;
-}
-
-/** Start what `start` starts, run until SIGINT/SIGTERM, then stop it all in reverse order; also on a failed start. */
-async function runStack(log: Logger, start: (stops: Stopper[]) => Promise<void>): Promise<void> {
-  const stops: Stopper[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log.warn({ err }, 'stop failed'));
-  };
-  try {
-    await start(stops);
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  log.info('stopping');
-  await stopAll();
 }

@@ -7,6 +7,8 @@ import { MAX_TXN_OPS } from './store.js';
 export class CompactedError extends BerthError {}
 
 const CONNECT_TIMEOUT_MS = 5_000;
+/** Bound on closing a watch or revoking a lease: a stop must not wait on an etcd that went away. */
+const CLOSE_TIMEOUT_MS = 1_000;
 
 /** The Store on etcd v3: keys live under `<prefix>/`, revisions are etcd's own. */
 export class EtcdStore implements Store {
@@ -102,8 +104,9 @@ export class EtcdStore implements Store {
     return {
       close: async () => {
         closed = true;
-        await ready;
-        await watcher?.cancel();
+        // NOTE: with etcd gone, etcd3 keeps re-creating the watch and neither promise settles.
+        await withTimeout(ready, CLOSE_TIMEOUT_MS).catch(() => undefined);
+        if (watcher) await withTimeout(watcher.cancel(), CLOSE_TIMEOUT_MS).catch(() => undefined);
       },
     };
   }
@@ -119,7 +122,7 @@ export class EtcdStore implements Store {
       id,
       onLost: (cb) => lost.push(cb),
       revoke: async () => {
-        await this.call(() => lease.revoke()).catch(() => undefined);
+        await withTimeout(this.call(() => lease.revoke()), CLOSE_TIMEOUT_MS).catch(() => undefined);
       },
     };
   }

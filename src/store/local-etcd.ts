@@ -7,7 +7,8 @@ import { UnavailableError } from '../errors.js';
 /** An etcd that `berth up` started for itself. */
 export interface LocalEtcd {
   endpoint: string;
-  stop(): Promise<void>;
+  /** SIGTERM (sent before this returns), then SIGKILL after `graceMs` (default 5 s). */
+  stop(graceMs?: number): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 20_000;
@@ -78,7 +79,8 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
       '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
       '--quota-backend-bytes', String(2 * 1024 ** 3),
     ],
-    { stdio: ['ignore', log, log] },
+    // Own process group: a terminal's Ctrl-C reaches `berth up` alone, which stops etcd last.
+    { stdio: ['ignore', log, log], detached: true },
   );
   fs.closeSync(log);
   let exited: string | undefined;
@@ -101,12 +103,12 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
   fs.writeFileSync(endpointFile, `${client}\n`);
   return {
     endpoint: client,
-    stop: () =>
+    stop: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
         fs.rmSync(endpointFile, { force: true });
         fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
         if (exited) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
         child.once('exit', () => {
           clearTimeout(kill);
           resolve();

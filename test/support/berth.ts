@@ -20,9 +20,12 @@ export interface BerthProcess {
   stop(): Promise<void>;
 }
 
-/** Start `berth ARGS...` in the background; its stderr/stdout tail is kept for failure messages. */
-export function spawnBerth(args: string[], env: NodeJS.ProcessEnv = process.env): BerthProcess {
-  const child = spawn(process.execPath, argv(args), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `berth ARGS...` in the background; its stderr/stdout tail is kept for failure messages.
+ * `detached` makes it a process group leader, so a test can signal the group as a terminal would.
+ */
+export function spawnBerth(args: string[], env: NodeJS.ProcessEnv = process.env, opts: { detached?: boolean } = {}): BerthProcess {
+  const child = spawn(process.execPath, argv(args), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
   const output = new OutputTail(20_000);
   child.stdout?.on('data', (c: Buffer) => output.push(c));
   child.stderr?.on('data', (c: Buffer) => output.push(c));
