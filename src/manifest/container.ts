@@ -1,3 +1,4 @@
+import { quote } from './text.js';
 import { isScalar, type Node } from 'yaml';
 import { checkImage } from './image.js';
 import { checkDnsLabel, checkEnvName, checkPortName } from './names.js';
@@ -91,7 +92,7 @@ export const containerSchema = refine(
     c.ports.forEach((p, i) => {
       if (p.name === undefined) return;
       if (seen.has(p.name)) {
-        cx.reportAt(node, ['ports', i, 'name'], `duplicate port name ${JSON.stringify(p.name)} in this container`);
+        cx.reportAt(node, ['ports', i, 'name'], `duplicate port name ${quote(p.name)} in this container`);
         ok = false;
       }
       seen.add(p.name);

@@ -1,3 +1,4 @@
+import { quote } from './text.js';
 import { isScalar } from 'yaml';
 import { apiVersionSchema, labelsSchema, metadataSchema, statusField } from './metadata.js';
 import { podTemplateSchema } from './pod.js';
@@ -79,8 +80,8 @@ export const deploymentSpecSchema = refine(
         node,
         ['selector', 'matchLabels', key],
         label === undefined
-          ? `the pod template has no label ${JSON.stringify(key)}; add \`${key}: ${value}\` to spec.template.metadata.labels`
-          : `${JSON.stringify(value)} does not match the pod template's label ${key}: ${JSON.stringify(label)}; the selector must match spec.template.metadata.labels`,
+          ? `the pod template has no label ${quote(key)}; add \`${key}: ${value}\` to spec.template.metadata.labels`
+          : `${quote(value)} does not match the pod template's label ${key}: ${quote(label)}; the selector must match spec.template.metadata.labels`,
       );
     }
     return ok ? { replicas: spec.replicas, strategy: spec.strategy, template: spec.template } : undefined;

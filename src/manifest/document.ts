@@ -3,6 +3,7 @@ import { configMapSchema } from './configmap.js';
 import { deploymentSchema } from './deployment.js';
 import { hashObject } from './hash.js';
 import { describe, isAbsent, type Context } from './schema.js';
+import { shown } from './text.js';
 import type { DesiredObject } from './types.js';
 
 /** What one YAML document turned out to be; `at` is the offset of its `metadata.name`. */
@@ -49,7 +50,7 @@ export function readDocument(raw: Node, cx: Context, where: { path: string; line
   }
   cx.report(
     kindNode,
-    `kind ${kind} is not supported by berth (supported: ${SUPPORTED.join(', ')}); remove it, or skip the kind on purpose with --skip-kind ${kind}`,
+    `kind ${shown(kind, 100)} is not supported by berth (supported: ${SUPPORTED.join(', ')}); remove it, or skip the kind on purpose with --skip-kind ${shown(kind, 100)}`,
   );
   return { type: 'invalid' };
 }

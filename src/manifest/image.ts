@@ -1,3 +1,4 @@
+import { quote } from './text.js';
 // Image references as Docker reads them (github.com/distribution/reference):
 //   [domain[:port]/]path-component[/path-component...][:tag][@algorithm:hex]
 // Kubernetes itself only checks that an image is non-empty and leaves the rest to the runtime,
@@ -12,7 +13,7 @@ const DIGEST_HEX: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, s
 /** What is wrong with an image reference (`redis:alpine:7` has two tags), or undefined if Docker can pull it by that name. */
 export function checkImage(ref: string): string | undefined {
   const problem = imageProblem(ref);
-  return problem === undefined ? undefined : `invalid image reference ${JSON.stringify(ref)}: ${problem}`;
+  return problem === undefined ? undefined : `invalid image reference ${quote(ref, 512)}: ${problem}`;
 }
 
 function imageProblem(ref: string): string | undefined {
@@ -32,7 +33,7 @@ function imageProblem(ref: string): string | undefined {
     return `more than one tag (":${[tag, ...moreTags].join(':')}"); a reference is name[:tag][@digest], e.g. "redis:7-alpine"`;
   }
   if (tag !== undefined && !TAG.test(tag)) {
-    return `tag ${JSON.stringify(tag)} must be 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'`;
+    return `tag ${quote(tag, 512)} must be 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'`;
   }
 
   const name = `${named.slice(0, lastSlash + 1)}${last}`;
@@ -42,14 +43,14 @@ function imageProblem(ref: string): string | undefined {
   // Docker's rule: the first component is a registry if it has a '.' or ':', is "localhost", or has capitals.
   const hasDomain = components.length > 1 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase());
   if (hasDomain) {
-    if (!DOMAIN.test(first)) return `registry ${JSON.stringify(first)} is not a valid host[:port]`;
+    if (!DOMAIN.test(first)) return `registry ${quote(first, 512)} is not a valid host[:port]`;
     components.shift();
   }
   for (const c of components) {
     if (c === '') return 'the repository name has an empty path component (a leading, trailing or doubled "/")';
-    if (c !== c.toLowerCase()) return `the repository name must be lowercase (${JSON.stringify(c)})`;
+    if (c !== c.toLowerCase()) return `the repository name must be lowercase (${quote(c, 512)})`;
     if (!PATH_COMPONENT.test(c)) {
-      return `path component ${JSON.stringify(c)} must be lowercase letters and digits, separated by '.', '_', '__' or '-'`;
+      return `path component ${quote(c, 512)} must be lowercase letters and digits, separated by '.', '_', '__' or '-'`;
     }
   }
   return undefined;
@@ -60,7 +61,7 @@ function digestProblem(digest: string): string | undefined {
   const algorithm = colon === -1 ? digest : digest.slice(0, colon);
   const hex = colon === -1 ? '' : digest.slice(colon + 1);
   const length = Object.hasOwn(DIGEST_HEX, algorithm) ? DIGEST_HEX[algorithm] : undefined;
-  if (length === undefined) return `digest algorithm ${JSON.stringify(algorithm)} is not one of sha256, sha384, sha512`;
+  if (length === undefined) return `digest algorithm ${quote(algorithm, 512)} is not one of sha256, sha384, sha512`;
   if (hex.length !== length || !/^[0-9a-f]+$/.test(hex)) return `a ${algorithm} digest is ${length} lowercase hex characters`;
   return undefined;
 }

@@ -1,10 +1,15 @@
 // The public face of src/manifest: pure parsing, validation, hashing and planning of manifests.
-export { formatError } from './format.js';
+export { checkFiles } from './check.js';
+export type { RawFile } from './check.js';
+export { formatError, formatErrors } from './format.js';
 export { hashObject, templateHash } from './hash.js';
+export { DEFAULT_LIMITS, formatBytes } from './limits.js';
+export type { Limits } from './limits.js';
 export { isManifestPath, parseFiles } from './parse.js';
 export type { ManifestFile, ParseOptions, ParseResult, SkippedDocument } from './parse.js';
 export { planDesired } from './plan.js';
 export type { DesiredPlan } from './plan.js';
+export { escapeControl, quote, shown } from './text.js';
 export { objectKey } from './types.js';
 export type {
   ConfigMapObject,

@@ -1,3 +1,4 @@
+import { quote } from './text.js';
 import { checkDnsLabel, checkDnsSubdomain, checkLabelValue, checkQualifiedName } from './names.js';
 import { empty, object, optional, record, required, string, withDefault, type Schema } from './schema.js';
 import * as unsupported from './unsupported.js';
@@ -37,7 +38,7 @@ export const templateMetadataSchema = object(
 
 /** `apiVersion` of a kind: exactly the one berth reads. */
 export function apiVersionSchema(expected: string, kind: string): Schema<string> {
-  return string((v) => (v === expected ? undefined : `${JSON.stringify(v)} is not supported for ${kind}; use ${expected}`));
+  return string((v) => (v === expected ? undefined : `${quote(v)} is not supported for ${kind}; use ${expected}`));
 }
 
 /** `status` in a manifest: only the empty one that kubectl's dry-run output carries. */

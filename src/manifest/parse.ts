@@ -1,8 +1,11 @@
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser, type Document } from 'yaml';
 import { readDocument } from './document.js';
 import { formatLocation } from './format.js';
-import { Context, isAbsent } from './schema.js';
+import { inspectDocument } from './inspect.js';
+import { DEFAULT_LIMITS, formatBytes, type Limits } from './limits.js';
+import { AliasLimitError, Context, isAbsent, type AliasBudget } from './schema.js';
 import { objectKey, type DesiredObject, type ManifestError } from './types.js';
+import { flowDepthExceeded, scanTokens } from './yaml-scan.js';
 
 /** A file of the repository: its path (relative to the root) and its text. */
 export interface ManifestFile {
@@ -14,6 +17,8 @@ export interface ManifestFile {
 export interface ParseOptions {
   /** Kinds to leave alone on purpose (a repository that also feeds a Kubernetes cluster); each skip is reported in `skipped`. */
   skipKinds?: readonly string[];
+  /** Bounds on what is read (DEFAULT_LIMITS for any left out). */
+  limits?: Partial<Limits>;
 }
 
 /** A document left out because its kind is in `skipKinds`. */
@@ -24,11 +29,18 @@ export interface SkippedDocument {
   name?: string;
 }
 
-/** Every valid object (sorted by objectKey), every error (sorted by place), every skipped document. Any error rejects the commit. */
+/**
+ * Every valid object (sorted by objectKey), the errors (sorted by place; at most `limits.errors`,
+ * with `omitted` counting the rest), every skipped document, and warnings (spellings Kubernetes
+ * reads differently, which do not reject). Any error rejects the commit.
+ */
 export interface ParseResult {
   objects: DesiredObject[];
   errors: ManifestError[];
+  /** Errors past `limits.errors`, counted but not kept. */
+  omitted: number;
   skipped: SkippedDocument[];
+  warnings: ManifestError[];
 }
 
 /** True for a file berth reads as manifests: `.yaml`, `.yml` or `.json`. */
@@ -36,42 +48,147 @@ export function isManifestPath(path: string): boolean {
   return /\.(ya?ml|json)$/.test(path);
 }
 
-/** Parses, validates and normalizes a commit's manifest files (JSON is read as the YAML it is), reporting every error at once. */
+/** Errors of a commit, kept up to a limit and counted beyond it. */
+export class ErrorList {
+  readonly kept: ManifestError[] = [];
+  omitted = 0;
+
+  constructor(private readonly max: number) {}
+
+  push(e: ManifestError): void {
+    if (this.kept.length < this.max) this.kept.push(e);
+    else this.omitted++;
+  }
+
+  /** How many more may be kept. */
+  get room(): number {
+    return Math.max(0, this.max - this.kept.length);
+  }
+}
+
+/**
+ * Parses, validates and normalizes a commit's manifest files (JSON is read as the YAML it is),
+ * reporting every error at once. Every bound of `limits` is checked before the work it bounds.
+ */
 export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = {}): ParseResult {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const skipKinds = new Set(opts.skipKinds ?? []);
-  const errors: ManifestError[] = [];
+  const errors = new ErrorList(limits.errors);
+  const warnings = new ErrorList(limits.errors);
   const skipped: SkippedDocument[] = [];
   const byKey = new Map<string, { object: DesiredObject; place: string }>();
+  let tooMany = false;
   // Sorted so that "first defined" in a duplicate error does not depend on the caller's order.
-  for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
+  for (const input of [...files].sort((a, b) => compare(a.path, b.path))) {
+    // A byte order mark is no column: without it, line 1 is counted as an editor shows it.
+    const file = input.text.startsWith('\uFEFF') ? { path: input.path, text: input.text.slice(1) } : input;
     const lines = new LineCounter();
     const locate = (offset: number): { line: number; col: number } => lines.linePos(offset);
     const at = (offset: number, message: string): ManifestError => ({ path: file.path, ...locate(offset), message });
-    for (const doc of parseAllDocuments(file.text, { lineCounter: lines, prettyErrors: false })) {
+    const syntax = file.path.endsWith('.json') ? 'JSON' : 'YAML';
+    const budget: AliasBudget = { uses: 0, bytes: 0 };
+
+    const readOne = (doc: Document.Parsed, quotes: readonly number[]): void => {
       const problems = [...doc.errors, ...doc.warnings];
       if (problems.length > 0) {
         // The AST of a broken document is a guess; validating it would only add noise.
-        const syntax = file.path.endsWith('.json') ? 'JSON' : 'YAML';
-        for (const p of problems) errors.push(at(p.pos[0], `invalid ${syntax}: ${p.message}`));
-        continue;
+        for (const p of problems) {
+          const open = openingQuote(p, quotes);
+          errors.push(at(open ?? p.pos[0], open === undefined ? `invalid ${syntax}: ${p.message}` : `invalid ${syntax}: the quote opened here is never closed`));
+        }
+        return;
       }
       const root = doc.contents;
-      if (root === null || isAbsent(root)) continue; // an empty document (`---` twice, or only comments)
-      const cx = new Context(doc);
-      const outcome = readDocument(root, cx, { path: file.path, line: locate(root.range[0]).line }, skipKinds);
+      if (root === null || isAbsent(root)) return; // an empty document (`---` twice, or only comments)
+      const inspection = inspectDocument(doc, limits);
+      for (const w of inspection.warnings) warnings.push(at(w.offset, w.message));
+      if (inspection.errors.length > 0) {
+        for (const e of inspection.errors) errors.push(at(e.offset, e.message));
+        return;
+      }
+      const cx = new Context(inspection.targets, budget, { ...limits, errors: Math.max(1, errors.room) });
+      let outcome;
+      try {
+        outcome = readDocument(root, cx, { path: file.path, line: locate(root.range[0]).line }, skipKinds);
+      } catch (err) {
+        if (!(err instanceof AliasLimitError)) throw err;
+        outcome = { type: 'invalid' } as const;
+        cx.issues.push({ offset: err.offset, message: err.message });
+      }
       for (const issue of cx.issues) errors.push(at(issue.offset, issue.message));
+      errors.omitted += cx.dropped;
       if (outcome.type === 'skipped') skipped.push({ path: file.path, line: locate(root.range[0]).line, kind: outcome.kind, ...(outcome.name === undefined ? {} : { name: outcome.name }) });
-      if (outcome.type !== 'object') continue;
+      if (outcome.type !== 'object') return;
       const key = objectKey(outcome.object);
       const place = formatLocation({ path: file.path, ...locate(outcome.at) });
       const first = byKey.get(key);
-      if (first === undefined) byKey.set(key, { object: outcome.object, place });
-      else errors.push(at(outcome.at, `duplicate ${outcome.object.kind} ${outcome.object.namespace}/${outcome.object.name}: also defined at ${first.place}`));
+      if (first !== undefined) {
+        errors.push(at(outcome.at, `duplicate ${outcome.object.kind} ${outcome.object.namespace}/${outcome.object.name}: also defined at ${first.place}`));
+      } else if (byKey.size >= limits.objects) {
+        if (!tooMany) errors.push(at(outcome.at, `more than ${limits.objects} objects in this source; berth reads at most ${limits.objects}`));
+        tooMany = true;
+      } else {
+        byKey.set(key, { object: outcome.object, place });
+      }
+    };
+
+    const size = Buffer.byteLength(file.text);
+    if (size > limits.fileBytes) {
+      errors.push({ path: file.path, line: 1, col: 1, message: `file is ${formatBytes(size)}; manifest files are at most ${formatBytes(limits.fileBytes)}` });
+      continue;
     }
+    // Composing recurses per level: refuse deep nesting before the yaml library sees it.
+    const deepAt = flowDepthExceeded(file.text, limits.depth);
+    if (deepAt !== undefined) {
+      errors.push({ path: file.path, ...positionOf(file.text, deepAt), message: `nested deeper than ${limits.depth} levels; berth reads at most ${limits.depth}` });
+      continue;
+    }
+    const composer = new Composer({ uniqueKeys: false, prettyErrors: false });
+    let documents = 0;
+    let quotes: readonly number[] = [];
+    let refused: ManifestError | undefined;
+    for (const token of new Parser(lines.addNewLine).parse(file.text)) {
+      if (token.type === 'document') {
+        documents++;
+        const scan = scanTokens(token, limits.depth);
+        // Documents composed so far are read; this one is refused, and the file ends here.
+        if (documents > limits.documentsPerFile) refused = at(token.offset, `more than ${limits.documentsPerFile} documents in one file; split it`);
+        else if (scan.tooDeep !== undefined) refused = at(scan.tooDeep, `nested deeper than ${limits.depth} levels; berth reads at most ${limits.depth}`);
+        if (refused) break;
+        for (const doc of composer.next(token)) readOne(doc, quotes);
+        quotes = scan.quotes;
+        continue;
+      }
+      for (const doc of composer.next(token)) readOne(doc, quotes);
+    }
+    for (const doc of composer.end()) readOne(doc, quotes);
+    if (refused) errors.push(refused);
   }
   const objects = [...byKey.values()].map((v) => v.object).sort((a, b) => compare(objectKey(a), objectKey(b)));
-  errors.sort((a, b) => compare(a.path, b.path) || a.line - b.line || a.col - b.col);
-  return { objects, errors, skipped };
+  const byPlace = (a: ManifestError, b: ManifestError): number => compare(a.path, b.path) || a.line - b.line || a.col - b.col;
+  return { objects, errors: errors.kept.sort(byPlace), omitted: errors.omitted, skipped, warnings: warnings.kept.sort(byPlace) };
+}
+
+/**
+ * Where to point a syntax error. The yaml library reports an unterminated quote where the file ends;
+ * the quote that was never closed is the last one opened before that.
+ */
+function openingQuote(p: { code: string; message: string; pos: [number, number] }, quotes: readonly number[]): number | undefined {
+  if (p.code !== 'MISSING_CHAR' || !/closing ["']quote/.test(p.message)) return undefined;
+  let open: number | undefined;
+  for (const q of quotes) if (q < p.pos[0]) open = q;
+  return open;
+}
+
+/** 1-based line and column of `offset` in `text`. */
+function positionOf(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
 }
 
 function compare(a: string, b: string): number {

@@ -1,3 +1,4 @@
+import { quote } from './text.js';
 import { containerSchema } from './container.js';
 import { labelsSchema, templateMetadataSchema } from './metadata.js';
 import { list, object, oneOf, refine, required, withDefault } from './schema.js';
@@ -26,7 +27,7 @@ const podSpecSchema = refine(
     const hostPorts = new Map<string, string>();
     spec.containers.forEach((c, i) => {
       if (names.has(c.name)) {
-        cx.reportAt(node, ['containers', i, 'name'], `duplicate container name ${JSON.stringify(c.name)}`);
+        cx.reportAt(node, ['containers', i, 'name'], `duplicate container name ${quote(c.name)}`);
         ok = false;
       }
       names.add(c.name);
@@ -36,7 +37,7 @@ const podSpecSchema = refine(
         const key = `${p.hostPort}/${p.protocol}`;
         const owner = hostPorts.get(key);
         if (owner !== undefined) {
-          cx.reportAt(node, ['containers', i, 'ports', j, 'hostPort'], `hostPort ${key} is already used in this pod by container ${JSON.stringify(owner)}`);
+          cx.reportAt(node, ['containers', i, 'ports', j, 'hostPort'], `hostPort ${key} is already used in this pod by container ${quote(owner)}`);
           ok = false;
         }
         hostPorts.set(key, c.name);

@@ -1,3 +1,4 @@
+import { quote } from './text.js';
 // Kubernetes resource quantities (k8s.io/apimachinery/pkg/api/resource): a decimal number, then a
 // binary suffix (Ki…Ei), a decimal suffix (m, k, M…E) or an exponent (e6, E-3). Arithmetic is
 // exact (BigInt), and reading rounds up as Kubernetes' MilliValue()/Value() do: memory "100m" is
@@ -17,19 +18,19 @@ export type QuantityReading = { ok: true; value: number } | { ok: false; message
 /** Reads a quantity the way Kubernetes does: cpu as millicores ("100m" → 100, "0.5" → 500), memory as bytes ("64Mi" → 67108864). */
 export function readQuantity(text: string, resource: 'cpu' | 'memory'): QuantityReading {
   const example = resource === 'cpu' ? '"100m", "0.5" or "2"' : '"64Mi", "1G" or "129e6"';
-  const invalid = { ok: false, message: `${JSON.stringify(text)} is not a valid quantity (e.g. ${example})` } as const;
+  const invalid = { ok: false, message: `${quote(text)} is not a valid quantity (e.g. ${example})` } as const;
   // Kubernetes trims surrounding spaces when it decodes a quantity.
   const match = NUMBER.exec(text.trim());
   if (match === null) return invalid;
   const [, sign = '', number = '', suffix = ''] = match;
   const exponent = suffixExponent(suffix);
   if (exponent === undefined) return invalid;
-  if (sign === '-' && /[1-9]/.test(number)) return { ok: false, message: `${JSON.stringify(text)} must not be negative` };
+  if (sign === '-' && /[1-9]/.test(number)) return { ok: false, message: `${quote(text)} must not be negative` };
 
   const [whole = '', fraction = ''] = number.split('.');
   const mantissa = BigInt(`${whole}${fraction}` || '0');
   const exp10 = exponent.ten - fraction.length + (resource === 'cpu' ? 3 : 0);
-  const tooLarge = { ok: false, message: `${JSON.stringify(text)} is too large` } as const;
+  const tooLarge = { ok: false, message: `${quote(text)} is too large` } as const;
   if (mantissa === 0n) return { ok: true, value: 0 };
   if (exp10 > MAX_EXPONENT) return tooLarge;
   if (exp10 < -MAX_EXPONENT) return { ok: true, value: 1 }; // a sliver above zero rounds up to one unit

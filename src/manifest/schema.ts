@@ -1,5 +1,7 @@
-import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, type Alias, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { formatBytes, type Limits } from './limits.js';
 import { suggest } from './suggest.js';
+import { quote } from './text.js';
 
 // A tiny schema combinator library over the `yaml` package's AST. Each schema reads a node,
 // reports what is wrong at the exact node (with the field path), and returns the typed value
@@ -20,15 +22,41 @@ export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 type Segment = string | number;
 
-/** Validation state of one document: where the reader is, and every issue so far. */
+/** What reading aliases of one file has cost so far; shared by the documents of the file. */
+export interface AliasBudget {
+  uses: number;
+  bytes: number;
+}
+
+/** Thrown when a file's aliases expand past the limits: reading stops at once (the document is rejected there). */
+export class AliasLimitError extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Validation state of one document: where the reader is, and every issue so far (at most `limits.errors`). */
 export class Context {
   readonly issues: Issue[] = [];
+  /** Issues past `limits.errors`, counted but not kept. */
+  dropped = 0;
   private readonly trail: Segment[] = [];
 
-  constructor(private readonly doc: Document.Parsed) {}
+  constructor(
+    private readonly targets: ReadonlyMap<Alias, Node>,
+    private readonly budget: AliasBudget,
+    private readonly limits: Pick<Limits, 'aliasesPerFile' | 'aliasBytesPerFile' | 'errors'>,
+  ) {}
 
   /** Records an issue at a node, prefixed with the current field path (`spec.replicas: …`). */
   report(node: Node | undefined, message: string): void {
+    if (this.issues.length >= this.limits.errors) {
+      this.dropped++;
+      return;
+    }
     const path = formatPath(this.trail);
     this.issues.push({ offset: node?.range?.[0] ?? 0, message: path === '' ? message : `${path}: ${message}` });
   }
@@ -54,13 +82,28 @@ export class Context {
   /**
    * The node an alias points at (reported if its anchor does not exist); any other node as is.
    * An alias that contains itself (`&a [*a]`) cannot loop: every schema is a finite tree, so
-   * reading stops at a leaf schema, which rejects the collection it finds there.
+   * reading stops at a leaf schema, which rejects the collection it finds there. Each use counts
+   * against the file's alias budget (uses, and the bytes of what they expand to), so nested
+   * aliases ("billion laughs") stop after a bounded amount of work.
    */
   deref(node: Node): Scalar | YAMLMap | YAMLSeq | undefined {
     if (!isAlias(node)) return node;
-    const target = node.resolve(this.doc);
-    if (target === undefined) this.report(node, `alias *${node.source} has no anchor &${node.source} before it`);
-    return target;
+    const target = this.targets.get(node);
+    if (target === undefined) {
+      const name = quote(node.source, 40).slice(1, -1);
+      this.report(node, `alias *${name} has no anchor &${name} before it`);
+      return undefined;
+    }
+    const offset = node.range?.[0] ?? 0;
+    this.budget.uses++;
+    this.budget.bytes += target.range ? target.range[1] - target.range[0] : 0;
+    if (this.budget.uses > this.limits.aliasesPerFile) {
+      throw new AliasLimitError(offset, `more than ${this.limits.aliasesPerFile} alias uses in this file; berth bounds alias expansion (write the values out)`);
+    }
+    if (this.budget.bytes > this.limits.aliasBytesPerFile) {
+      throw new AliasLimitError(offset, `aliases in this file expand to more than ${formatBytes(this.limits.aliasBytesPerFile)}; berth bounds alias expansion (write the values out)`);
+    }
+    return isAlias(target) ? this.deref(target) : (target as Scalar | YAMLMap | YAMLSeq);
   }
 
   /** The deepest node that exists along `path` under `node`: where to point an error about a value. */
@@ -82,7 +125,7 @@ export class Context {
 
 function formatPath(trail: readonly Segment[]): string {
   return trail
-    .map((s, i) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_][\w-]*$/.test(s) ? (i === 0 ? s : `.${s}`) : `[${JSON.stringify(s)}]`))
+    .map((s, i) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_][\w-]{0,62}$/.test(s) ? (i === 0 ? s : `.${s}`) : `[${quote(s, 60)}]`))
     .join('');
 }
 
@@ -91,8 +134,8 @@ export function describe(node: Node | undefined): string {
   if (isMap(node)) return 'a map';
   if (isSeq(node)) return 'a list';
   if (!isScalar(node) || node.value === null || node.value === undefined) return 'null';
-  if (typeof node.value === 'string') return `the string ${JSON.stringify(node.value)}`;
-  return `the ${typeof node.value} ${sourceOf(node)}`;
+  if (typeof node.value === 'string') return `the string ${quote(node.value)}`;
+  return `the ${typeof node.value} ${quote(sourceOf(node), 40).slice(1, -1)}`;
 }
 
 /** The text a scalar was written as (`0.5`, `129e6`), which is what Kubernetes reads numbers from. */
@@ -117,7 +160,7 @@ export function string(check?: (s: string) => string | undefined): Schema<string
       return undefined;
     }
     if (isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'boolean')) {
-      cx.report(node, `must be a string, not ${describe(node)}; quote it: "${sourceOf(node)}"`);
+      cx.report(node, `must be a string, not ${describe(node)}; quote it: ${quote(sourceOf(node), 40)}`);
     } else if (isAbsent(node)) {
       cx.report(node, 'must be a string, not null; write "" for an empty string');
     } else {
@@ -133,7 +176,7 @@ export function oneOf<const V extends readonly string[]>(values: V): Schema<V[nu
   const read = string((s) => {
     if (isValue(s)) return undefined;
     const near = suggest(s, values);
-    return `must be one of ${values.join(', ')}, not ${JSON.stringify(s)}${near === undefined ? '' : `; did you mean ${near}?`}`;
+    return `must be one of ${values.join(', ')}, not ${quote(s)}${near === undefined ? '' : `; did you mean ${near}?`}`;
   });
   return (node, cx) => {
     const s = read(node, cx);
@@ -150,7 +193,7 @@ export function integer(bounds: { min?: number; max?: number } = {}): Schema<num
     if (isScalar(node) && typeof node.value === 'number' && /^[-+]?[0-9]+$/.test(sourceOf(node))) {
       const n = node.value;
       if (n >= min && n <= max) return n;
-      cx.report(node, `must be ${n < min ? `at least ${min}` : `at most ${max}`}, not ${sourceOf(node)}`);
+      cx.report(node, `must be ${n < min ? `at least ${min}` : `at most ${max}`}, not ${quote(sourceOf(node), 40).slice(1, -1)}`);
       return undefined;
     }
     const unquote = isScalar(node) && typeof node.value === 'string' && /^[-+]?[0-9]+$/.test(node.value);

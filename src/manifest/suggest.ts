@@ -1,5 +1,10 @@
+/** Longest word a suggestion is looked for: field names are short. */
+const MAX_WORD = 64;
+
 /** The candidate a mistyped word most likely meant (`replcas` → `replicas`), or undefined if none is close. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  // The distance costs length × length: a key far longer than any candidate is no typo of one.
+  if (word.length > MAX_WORD) return undefined;
   const lower = word.toLowerCase();
   const sameLetters = candidates.find((c) => c.toLowerCase() === lower);
   if (sameLetters !== undefined) return sameLetters;

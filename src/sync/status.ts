@@ -1,4 +1,5 @@
 import { redactUrl } from '../log.js';
+import { escapeControl } from '../manifest/index.js';
 import type { OutboxRecord, SealRecord } from '../store/index.js';
 
 // Pure: the `berth/sync` statuses of a commit, and the lines they become in a git note.
@@ -15,7 +16,10 @@ export function appliedStatus(source: string, commit: string, counts: SealRecord
 /** `berth/sync failure` for a rejected commit: how many errors, and the first as `file:line:col: message`. */
 export function rejectedStatus(source: string, commit: string, errors: string[], now: Date): OutboxRecord {
   const first = errors[0];
-  const head = `rejected: ${plural(errors.length, 'error')}`;
+  // A capped list ends with "… and M more errors" (see formatErrors): count those too.
+  const more = /^… and (\d+) more errors?$/.exec(errors.at(-1) ?? '');
+  const count = more ? errors.length - 1 + Number(more[1]) : errors.length;
+  const head = `rejected: ${plural(count, 'error')}`;
   const description = shorten(first === undefined ? head : `${head}; first: ${first}`);
   return { type: 'outbox', source, commit, context: 'berth/sync', state: 'failure', description, time: now.toISOString() };
 }
@@ -60,9 +64,9 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-/** One line, no URL credentials: a description must neither break the note format nor leak a secret. */
+/** One line, no URL credentials: a description must neither break (or forge) the note's lines nor leak a secret. */
 function oneLine(text: string): string {
-  return redactUrl(text).replace(/\s+/g, ' ').trim();
+  return escapeControl(redactUrl(text).replace(/\s+/g, ' ').trim());
 }
 
 function shorten(text: string): string {

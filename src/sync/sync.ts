@@ -1,13 +1,16 @@
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
-import { formatError, parseFiles } from '../manifest/index.js';
+import { formatErrors, parseFiles } from '../manifest/index.js';
 import { decode, historyPrefix, startLoop, type Store } from '../store/index.js';
 import { applyCommit, readSealed, recordRejected } from './apply.js';
 import { GitNotesReporter } from './git-notes.js';
 import { startOutbox } from './outbox.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource } from './source.js';
+
+/** Errors of a rejected commit kept in its history record and log line; the rest are counted ("… and M more"). */
+const MAX_RECORDED_ERRORS = 50;
 
 /** A running sync of one source. */
 export interface Sync {
@@ -55,16 +58,17 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     const { seal } = await readSealed(store, source);
     if (seal?.commit === head.commit || rejected === head.commit) return;
     const files = await git.files(head.commit);
-    const { objects, errors, skipped } = parseFiles(files, { skipKinds: opts.skipKinds ?? [] });
+    const { objects, errors, omitted, skipped } = parseFiles(files, { skipKinds: opts.skipKinds ?? [] });
     if (skipped.length > 0) {
       log.info({ commit: head.commit, skipped: skipped.map((d) => `${d.path}:${d.line}: ${d.kind}${d.name ? ` ${d.name}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
     }
     if (errors.length > 0) {
-      const lines = errors.map(formatError);
+      // Capped: a commit's errors go into one etcd record and one status, both bounded in size.
+      const lines = formatErrors(errors, omitted, MAX_RECORDED_ERRORS);
       await recordRejected(store, source, head, lines, now());
       outbox.kick();
       rejected = head.commit;
-      log.warn({ commit: head.commit, errors: lines }, `rejected commit ${head.commit.slice(0, 7)}: ${lines.length} error(s); what runs is unchanged`);
+      log.warn({ commit: head.commit, errors: lines }, `rejected commit ${head.commit.slice(0, 7)}: ${errors.length + omitted} error(s); what runs is unchanged`);
       return;
     }
     const started = Date.now();

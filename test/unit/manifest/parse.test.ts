@@ -202,7 +202,7 @@ ${DEPLOYMENT}...
   });
 
   it('reads nothing from empty files', () => {
-    expect(parseFiles([{ path: 'a.yaml', text: '' }, { path: 'b.yaml', text: '# nothing\n' }])).toEqual({ objects: [], errors: [], skipped: [] });
+    expect(parseFiles([{ path: 'a.yaml', text: '' }, { path: 'b.yaml', text: '# nothing\n' }])).toEqual({ objects: [], errors: [], omitted: 0, skipped: [], warnings: [] });
   });
 
   it('collects every error of every file, sorted by place', () => {

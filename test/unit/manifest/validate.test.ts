@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deployment as d, deploymentWith as w, errorsOf } from './manifests.js';
+import { formatError, parseFiles } from '../../../src/manifest/index.js';
 
 // Each case: a manifest (the base Deployment of manifests.ts, appended to from line 17 or with one
 // line replaced) and every error it must produce, exactly as `berth validate` prints them.
@@ -214,8 +215,13 @@ describe('ConfigMap validation', () => {
     ['a wrong apiVersion', CM.replace('v1', 'apps/v1'), ['app.yaml:1:13: apiVersion: "apps/v1" is not supported for ConfigMap; use v1']],
     ['a spec', `${CM}spec: {}\n`, ['app.yaml:5:1: spec: unknown field (supported here: apiVersion, kind, metadata, data)']],
     ['no metadata', 'apiVersion: v1\nkind: ConfigMap\n', ['app.yaml:1:1: missing required field `metadata`']],
-    ['more than 1 MiB', `${CM}data:\n  a: ${'x'.repeat(1024 * 1024)}\n`, ['app.yaml:6:3: data: is 1048577 bytes; a ConfigMap holds at most 1 MiB (1048576 bytes)']],
   ])('rejects %s', (_, text, expected) => {
     expect(errorsOf(text)).toEqual(expected);
+  });
+
+  it('rejects more than 1 MiB of data (in a file allowed to be larger)', () => {
+    const text = `${CM}data:\n  a: ${'x'.repeat(1024 * 1024)}\n`;
+    const { errors } = parseFiles([{ path: 'app.yaml', text }], { limits: { fileBytes: 2 * 1024 * 1024 } });
+    expect(errors.map(formatError)).toEqual(['app.yaml:6:3: data: is 1048577 bytes; a ConfigMap holds at most 1 MiB (1048576 bytes)']);
   });
 });
