@@ -12,3 +12,4 @@ export type { Problem, StatusContext } from './status.js';
 export { podStatus } from './status.js';
 export type { Agent, AgentOptions } from './agent.js';
 export { startAgent } from './agent.js';
+export { parseNodeLabels } from './node-labels.js';

@@ -60,7 +60,7 @@ export function deploymentTable(views: readonly DeploymentView[], opts: TableOpt
   return tableOf(views, withNamespace(columns, opts));
 }
 
-/** `get nodes`: NAME STATUS PODS CPU MEMORY ADDRESS VERSION AGE. */
+/** `get nodes`: NAME STATUS PODS CPU MEMORY ADDRESS VERSION AGE LABELS (as kubectl's --show-labels: `k=v,…`). */
 export function nodeTable(views: readonly NodeView[]): Table {
   return tableOf(views, [
     { header: 'NAME', cell: (v) => v.name },
@@ -71,6 +71,7 @@ export function nodeTable(views: readonly NodeView[]): Table {
     { header: 'ADDRESS', cell: (v) => v.address },
     { header: 'VERSION', cell: (v) => v.version },
     { header: 'AGE', cell: (v) => v.age },
+    { header: 'LABELS', cell: (v) => labelText(v.labels) },
   ]);
 }
 
@@ -96,4 +97,10 @@ export function eventTable(views: readonly EventView[]): Table {
     { header: 'OBJECT', cell: (v) => v.object },
     { header: 'MESSAGE', cell: (v) => v.message },
   ]);
+}
+
+/** `a=1,b=2` in key order, or `<none>`. */
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keys.length === 0 ? '<none>' : keys.map((k) => `${k}=${labels[k] ?? ''}`).join(',');
 }

@@ -37,7 +37,8 @@ const source = (cmd: Command): Command =>
 const agent = (cmd: Command): Command =>
   cmd
     .option('--node <name>', 'node name of this agent (default: the hostname)')
-    .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0');
+    .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
+    .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[]);
 
 connection(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent'))))
   .action((flags: UpFlags) => runUp(flags));

@@ -5,7 +5,7 @@ import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
 import { GitSource, discardReporter, startSync, type SyncOptions } from '../sync/index.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, startAgent } from '../agent/index.js';
+import { DockerRuntime, parseNodeLabels, startAgent } from '../agent/index.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
 
@@ -29,6 +29,8 @@ export interface UpFlags extends ConnectionFlags {
   dataDir: string;
   node?: string;
   hostIp: string;
+  /** `--label key=value`, repeated. */
+  label: string[];
 }
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */
@@ -37,6 +39,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
   return runStack(log, async (stack) => {
     const { stops } = stack;
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
+    const labels = parseNodeLabels(flags.label);
     const sync = await syncOptions(flags, log);
     const runtime = new DockerRuntime({ docker: flags.docker });
     await runtime.ping();
@@ -45,7 +48,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     stops.push((await startSync({ ...sync, store })).stop);
     stops.push((await startController({ store, log })).stop);
     stops.push((await startScheduler({ store, log })).stop);
-    stops.push((await startAgent({ store, runtime, node, log, hostIp: flags.hostIp })).stop);
+    stops.push((await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, labels })).stop);
     log.info({ repo: redactUrl(flags.repo), branch: flags.branch, path: flags.path, node }, 'berth is up');
   });
 }
@@ -60,10 +63,11 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       const store = await connectStore(flags, stack, false);
       stops.push((await startSync({ ...sync, store })).stop);
     } else if (component === 'agent' && 'hostIp' in flags) {
+      const labels = parseNodeLabels(flags.label);
       const runtime = new DockerRuntime({ docker: flags.docker });
       await runtime.ping();
       const store = await connectStore(flags, stack, false);
-      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp })).stop);
+      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp, labels })).stop);
     } else if (component === 'controller') {
       stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'scheduler') {

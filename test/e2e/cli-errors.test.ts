@@ -82,6 +82,18 @@ describe('berth up refuses to start with one clear line', () => {
       env: (): NodeJS.ProcessEnv => process.env,
       line: /^berth: cannot reach etcd at http:\/\/127\.0\.0\.1:9; start etcd there/,
     },
+    {
+      name: 'a malformed --label',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--label', 'zone', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --label "zone": expected key=value; pass --label key=value, e.g. --label zone=eu-1 \(repeat it for more labels\)$/,
+    },
+    {
+      name: 'a --label of berth\'s own (agent alone)',
+      args: (): string[] => ['agent', '--label', 'berth.io/hostname=x', '--etcd', 'http://127.0.0.1:9', '--docker', inject('dockerHost')],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --label "berth\.io\/hostname=x": keys under berth\.io\/ are set by berth itself; pass --label key=value/,
+    },
   ])('$name', async ({ args, env, line }) => {
     const res = await runBerth(args(), { env: env() });
     expect(res.code).toBe(1);

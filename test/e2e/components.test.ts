@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, type BerthProcess } from '../support/berth.js';
+import { runBerth, spawnBerth, type BerthProcess } from '../support/berth.js';
 import { listContainers, removeContainers } from '../support/containers.js';
 import { isRunning } from '../support/process.js';
 import { createRepo } from '../support/repo.js';
@@ -25,33 +25,40 @@ describe('each component alone, two agents on one Docker engine', () => {
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   });
 
-  it('spreads the replicas over both nodes', async () => {
+  it('spreads the replicas over both nodes; a nodeSelector picks the node by its --label', async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-split-'));
     const repo = await createRepo(inject('gitRoot'), uniqueName('split'));
     await repo.write('app.yaml', deploymentYaml({ name: 'app', namespace: 'split', replicas: 4, image: inject('testImage'), command: ['sleep', '3600'] }));
-    await repo.commit('four replicas');
+    await repo.write('pinned.yaml', deploymentYaml({ name: 'pinned', namespace: 'split', replicas: 2, image: inject('testImage'), command: ['sleep', '3600'], nodeSelector: { 'example.com/zone': 'b' } }));
+    await repo.commit('four replicas anywhere, two in zone b');
     await repo.push();
 
     const conn = ['--etcd', inject('etcdEndpoint'), '--prefix', `/${id}`, '--docker', dockerHost, '--log-level', 'debug'];
     procs.push(spawnBerth(['sync', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '200ms', '--data-dir', dataDir, ...conn]));
     procs.push(spawnBerth(['controller', ...conn]));
     procs.push(spawnBerth(['scheduler', ...conn]));
-    for (const node of nodes) procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', ...conn]));
+    for (const [i, node] of nodes.entries()) {
+      procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', '--label', `example.com/zone=${'ab'[i] ?? ''}`, '--label', 'disk=ssd', ...conn]));
+    }
 
-    const perNode = async (): Promise<number[]> =>
-      Promise.all(nodes.map(async (n) => (await listContainers(dockerHost, 'berth.node', n)).filter((c) => c.state === 'running').length));
+    const perNode = async (deployment = 'app'): Promise<number[]> =>
+      Promise.all(nodes.map(async (n) => (await listContainers(dockerHost, 'berth.node', n)).filter((c) => c.state === 'running' && c.labels['berth.container'] === deployment).length));
     try {
       await waitFor(async () => {
         const dead = procs.find((p) => !isRunning(p.child));
         if (dead) throw new GiveUp('a component exited');
-        const counts = await perNode();
-        return counts[0] === 2 && counts[1] === 2;
-      }, { timeoutMs: 90_000, what: '2 running containers on each node' });
+        const [app, pinned] = [await perNode('app'), await perNode('pinned')];
+        return app[0] === 2 && app[1] === 2 && pinned[0] === 0 && pinned[1] === 2;
+      }, { timeoutMs: 90_000, what: '2 app containers on each node, both pinned ones on node b' });
     } catch (err) {
       throw new Error(`${err instanceof Error ? err.message : String(err)}\n${procs.map((p) => p.output.toString()).join('\n---\n')}`, { cause: err });
     }
     for (const n of nodes) {
       for (const c of await listContainers(dockerHost, 'berth.node', n)) expect(c.labels['berth.node']).toBe(n);
+    }
+    const shown = await runBerth(['get', 'nodes', ...conn.slice(0, 4)]);
+    for (const [i, node] of nodes.entries()) {
+      expect(shown.stdout).toMatch(new RegExp(`^${node}\\s.*\\sberth\\.io/arch=[^,]+,berth\\.io/hostname=${node},berth\\.io/os=linux,disk=ssd,example\\.com/zone=${'ab'[i] ?? ''}$`, 'm'));
     }
   }, 180_000);
 });

@@ -40,7 +40,7 @@ const runningStatus: PodStatusRecord = {
   observedAt: minutesAgo(1),
 };
 const n1: NodeRecord = {
-  type: 'node', name: 'n1', labels: {}, capacity: { cpu: 2000, memory: 4 * 2 ** 30, pods: 110 }, address: '10.0.0.7', version: '0.1.0', startedAt: minutesAgo(5 * 60),
+  type: 'node', name: 'n1', labels: { 'berth.io/hostname': 'n1', zone: 'eu-1' }, capacity: { cpu: 2000, memory: 4 * 2 ** 30, pods: 110 }, address: '10.0.0.7', version: '0.1.0', startedAt: minutesAgo(5 * 60),
 };
 const applied: HistoryRecord = {
   type: 'history', source: 'main', commit: C1, outcome: 'applied', time: minutesAgo(50), author: 'Ada', message: 'add web\n\nwith two replicas', errors: [],
@@ -136,7 +136,7 @@ describe('berth get, history, events, status', () => {
 
   it('get nodes', async () => {
     const res = await read('get', 'nodes');
-    expect(res.stdout).toMatch(/^NAME\s+STATUS\s+PODS\s+CPU\s+MEMORY\s+ADDRESS\s+VERSION\s+AGE\nn1\s+Ready\s+1\/110\s+2\s+4Gi\s+10\.0\.0\.7\s+0\.1\.0\s+5h\n$/);
+    expect(res.stdout).toMatch(/^NAME\s+STATUS\s+PODS\s+CPU\s+MEMORY\s+ADDRESS\s+VERSION\s+AGE\s+LABELS\nn1\s+Ready\s+1\/110\s+2\s+4Gi\s+10\.0\.0\.7\s+0\.1\.0\s+5h\s+berth\.io\/hostname=n1,zone=eu-1\n$/);
   });
 
   it('history: newest last; a rejected commit\'s errors in json, their count in the table', async () => {

@@ -6,6 +6,8 @@ export interface TestDeployment {
   image: string;
   command: string[];
   env?: Record<string, string>;
+  /** Node labels the pods must land on. */
+  nodeSelector?: Record<string, string>;
 }
 
 /** The YAML of a one-container apps/v1 Deployment, as a user would push it. */
@@ -20,7 +22,7 @@ spec:
   template:
     metadata: {labels: {app: ${d.name}}}
     spec:
-      containers:
+${d.nodeSelector ? `      nodeSelector: ${JSON.stringify(d.nodeSelector)}\n` : ''}      containers:
         - name: ${d.name}
           image: ${d.image}
           command: ${JSON.stringify(d.command)}

@@ -36,9 +36,15 @@ describe('tables: the columns each kind prints', () => {
     },
     {
       name: 'nodes',
-      table: nodeTable(nodeViews([{ ...node('n1'), startedAt: ago(3 * 86400) }], [], NOW)),
-      columns: ['NAME', 'STATUS', 'PODS', 'CPU', 'MEMORY', 'ADDRESS', 'VERSION', 'AGE'],
-      row: ['n1', 'Ready', '0/110', '4', '8Gi', '127.0.0.1', 'test', '3d'],
+      table: nodeTable(nodeViews([{ ...node('n1'), startedAt: ago(3 * 86400), labels: { zone: 'eu-1', 'berth.io/hostname': 'n1', disk: 'ssd' } }], [], NOW)),
+      columns: ['NAME', 'STATUS', 'PODS', 'CPU', 'MEMORY', 'ADDRESS', 'VERSION', 'AGE', 'LABELS'],
+      row: ['n1', 'Ready', '0/110', '4', '8Gi', '127.0.0.1', 'test', '3d', 'berth.io/hostname=n1,disk=ssd,zone=eu-1'],
+    },
+    {
+      name: 'a node without labels',
+      table: nodeTable(nodeViews([{ ...node('n1'), startedAt: ago(60), labels: {} }], [], NOW)),
+      columns: ['NAME', 'STATUS', 'PODS', 'CPU', 'MEMORY', 'ADDRESS', 'VERSION', 'AGE', 'LABELS'],
+      row: ['n1', 'Ready', '0/110', '4', '8Gi', '127.0.0.1', 'test', '60s', '<none>'],
     },
     {
       name: 'history',
