@@ -1,7 +1,7 @@
 import { ConflictError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
-  MAX_TXN_OPS, NODES, PODS, bindingKey, decode, encode, nodeKey, podKey, startLoop,
+  NODES, PODS, bindingKey, decode, encode, nodeKey, podKey, startLoop, packTxns,
   type BindingRecord, type Entry, type PodRecord, type Store, type StoredRecord, type Txn,
 } from '../store/index.js';
 import { ReportOnce } from '../report-once.js';
@@ -23,8 +23,6 @@ export interface Scheduler {
   idle(): Promise<void>;
 }
 
-/** Each bind is two puts; half of MAX_TXN_OPS binds fit one txn (and their compares: pods + nodes). */
-const BINDS_PER_TXN = Math.floor(MAX_TXN_OPS / 2);
 /** Re-plans after a lost compare-and-swap within one reconcile, before backing off through the loop. */
 const MAX_CONFLICT_RETRIES = 3;
 
@@ -73,9 +71,10 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     }
 
     let bound = 0;
-    for (let i = 0; i < result.bind.length; i += BINDS_PER_TXN) {
-      const batch = result.bind.slice(i, i + BINDS_PER_TXN);
-      const { ok } = await store.commit(bindTxn(batch, podRevisions, nodeRevisions));
+    // Each bind is two puts and two compares (pod, node): as many per txn as etcd's limits allow.
+    const parts = result.bind.map((b) => ({ txn: bindTxn([b], podRevisions, nodeRevisions), item: b }));
+    for (const { txn, items: batch } of packTxns(parts, store.limits, (b) => `the binding of ${b.pod.namespace}/${b.pod.name}`)) {
+      const { ok } = await store.commit(txn);
       if (!ok) {
         // Later batches were placed on a view that is now stale (pod or node changed): re-plan.
         if (bound > 0) log.info({ bound }, 'pods bound');

@@ -1,17 +1,64 @@
-import type { PutOp, Store } from './store.js';
-import { MAX_TXN_OPS } from './store.js';
+import { BerthError } from '../errors.js';
+import type { PutOp, Store, StoreLimits, Txn } from './store.js';
+import { formatBytes, opBytes, txnBytes } from './store.js';
+
+/** One write, or a group of writes with compares, that must stay in one txn. */
+export interface TxnPart<T = unknown> {
+  txn: Txn;
+  /** What the part stands for (a pod, a bind), handed back with the txn it landed in. */
+  item: T;
+}
 
 /**
- * Write puts and deletes in as many transactions as etcd's max-txn-ops needs, in order; returns the
- * revision after the last one (the current revision when there was nothing to write).
+ * Merge parts into as few txns as `limits` allow, in order: each txn keeps to maxTxnOps puts and
+ * deletes, as many compares, and maxTxnBytes as txnBytes counts them.
+ * NOTE: etcd counts compares and operations separately against --max-txn-ops, and the whole request
+ * against --max-request-bytes. A part that alone exceeds the limits throws ETXNTOOBIG naming it.
+ */
+export function packTxns<T>(parts: readonly TxnPart<T>[], limits: StoreLimits, name: (item: T) => string = String): { txn: Txn; items: T[] }[] {
+  const out: { txn: Txn; items: T[] }[] = [];
+  let cur: { txn: Required<Txn>; items: T[]; ops: number; compares: number; bytes: number } | undefined;
+  for (const part of parts) {
+    const ops = (part.txn.put?.length ?? 0) + (part.txn.del?.length ?? 0);
+    const compares = Object.keys(part.txn.ifUnchanged ?? {}).length;
+    const bytes = txnBytes(part.txn);
+    if (ops > limits.maxTxnOps || compares > limits.maxTxnOps || bytes > limits.maxTxnBytes) {
+      throw new BerthError('ETXNTOOBIG', `${name(part.item)} is ${formatBytes(bytes)} in ${ops} operations, more than one etcd request may carry (${formatBytes(limits.maxTxnBytes)}, ${limits.maxTxnOps} operations)`, {
+        hint: 'make the object smaller; etcd refuses requests over its --max-request-bytes',
+      });
+    }
+    if (!cur || cur.ops + ops > limits.maxTxnOps || cur.compares + compares > limits.maxTxnOps || cur.bytes + bytes > limits.maxTxnBytes) {
+      cur = { txn: { ifUnchanged: {}, put: [], del: [] }, items: [], ops: 0, compares: 0, bytes: 0 };
+      out.push(cur);
+    }
+    Object.assign(cur.txn.ifUnchanged, part.txn.ifUnchanged);
+    cur.txn.put.push(...(part.txn.put ?? []));
+    cur.txn.del.push(...(part.txn.del ?? []));
+    cur.items.push(part.item);
+    cur.ops += ops;
+    cur.compares += compares;
+    cur.bytes += bytes;
+  }
+  return out;
+}
+
+/**
+ * Write puts and deletes in as many transactions as etcd's limits need (operations and bytes,
+ * `store.limits`), in order; returns the revision after the last one (the current revision when
+ * there was nothing to write). A single put larger than one request throws ETXNTOOBIG naming its key.
  * NOTE: only each chunk is atomic; callers that need all-or-nothing seal afterwards.
  */
 export async function commitChunked(store: Store, put: PutOp[], del: string[]): Promise<number> {
-  const ops: ({ put: PutOp } | { del: string })[] = [...put.map((p) => ({ put: p })), ...del.map((d) => ({ del: d }))];
-  let revision = ops.length === 0 ? await store.revision() : 0;
-  for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-    const chunk = ops.slice(i, i + MAX_TXN_OPS);
-    revision = (await store.commit({ put: chunk.flatMap((o) => ('put' in o ? [o.put] : [])), del: chunk.flatMap((o) => ('del' in o ? [o.del] : [])) })).revision;
+  const parts: TxnPart<string>[] = [...put.map((p) => ({ txn: { put: [p] }, item: p.key })), ...del.map((key) => ({ txn: { del: [key] }, item: key }))];
+  if (parts.length === 0) return store.revision();
+  let revision = 0;
+  for (const { txn } of packTxns(parts, store.limits)) {
+    revision = (await store.commit({ put: txn.put ?? [], del: txn.del ?? [] })).revision;
   }
   return revision;
+}
+
+/** The largest value a single put of `key` may carry under `limits`. */
+export function maxValueBytes(key: string, limits: StoreLimits): number {
+  return limits.maxTxnBytes - opBytes(key, '');
 }

@@ -1,31 +1,66 @@
-import { Etcd3, type IKeyValue, type IRangeResponse, type Lease as EtcdLease, type Watcher } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type Lease as EtcdLease, type Watcher } from 'etcd3';
 import { BerthError, UnavailableError } from '../errors.js';
-import type { Closer, Entry, Lease, Store, StoreEvent, Txn } from './store.js';
-import { MAX_TXN_OPS } from './store.js';
+import type { Closer, Entry, Lease, Store, StoreEvent, StoreLimits, Txn } from './store.js';
+import { DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
 
 /** A read at a revision that etcd has compacted away; re-read at the latest seal. */
 export class CompactedError extends BerthError {}
 
+/** How an EtcdStore talks to its etcd. */
+export interface EtcdStoreOptions {
+  /** The etcd's --max-request-bytes (default 1.5 MiB, etcd's own default): txns are kept well under it. */
+  maxRequestBytes?: number;
+  /** Most keys one list page asks for (default 1,000). */
+  pageKeys?: number;
+  /** Bytes a list page aims at (default 1 MiB), well under the client's 4 MiB limit on one response. */
+  pageBytes?: number;
+}
+
 const CONNECT_TIMEOUT_MS = 5_000;
 /** Bound on closing a watch or revoking a lease: a stop must not wait on an etcd that went away. */
 const CLOSE_TIMEOUT_MS = 1_000;
+const PAGE_KEYS = 1_000;
+const PAGE_BYTES = 1024 * 1024;
+const FIRST_PAGE_KEYS = 100;
+/** Pages of a list at the latest revision re-read from the start when a compaction overtook them. */
+const LIST_RESTARTS = 3;
+
+/**
+ * Only an etcd that cannot be reached opens the client's circuit breaker or is retried by it. etcd3's
+ * default counts every "recoverable" gRPC error, RESOURCE_EXHAUSTED (a request or response over a
+ * size limit) among them: one oversized call was sent four times and then opened the breaker for
+ * every call of the process for 5 s, again and again as the caller retried.
+ */
+const isUnreachable = (err: Error): boolean => isRecoverableError(err) && !(err instanceof GRPCResourceExhastedError);
+const faultHandling = {
+  host: () => circuitBreaker(handleWhen(isUnreachable), { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(3) }),
+  global: retry(handleWhen(isUnreachable), { maxAttempts: 3 }),
+};
 
 /** The Store on etcd v3: keys live under `<prefix>/`, revisions are etcd's own. */
 export class EtcdStore implements Store {
+  readonly limits: StoreLimits;
   private readonly root: string;
+  private readonly pageKeys: number;
+  private readonly pageBytes: number;
 
   private constructor(
     private readonly client: Etcd3,
     prefix: string,
     private readonly endpoints: string[],
+    opts: EtcdStoreOptions,
   ) {
     this.root = `${prefix.replace(/\/+$/, '')}/`;
+    this.limits = limitsFor(opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
+    this.pageKeys = Math.max(1, opts.pageKeys ?? PAGE_KEYS);
+    this.pageBytes = Math.max(1, opts.pageBytes ?? PAGE_BYTES);
   }
 
   /** Connect and check that etcd answers, with a one-line error naming the fix when it does not. */
-  static async connect(endpoints: string[], prefix = '/berth'): Promise<EtcdStore> {
-    const client = new Etcd3({ hosts: endpoints, dialTimeout: CONNECT_TIMEOUT_MS });
-    const store = new EtcdStore(client, prefix, endpoints);
+  static async connect(endpoints: string[], prefix = '/berth', opts: EtcdStoreOptions = {}): Promise<EtcdStore> {
+    const client = new Etcd3({ hosts: endpoints, dialTimeout: CONNECT_TIMEOUT_MS, faultHandling });
+    const store = new EtcdStore(client, prefix, endpoints, opts);
     try {
       await withTimeout(store.revision(), CONNECT_TIMEOUT_MS);
     } catch (cause) {
@@ -52,19 +87,63 @@ export class EtcdStore implements Store {
   }
 
   async list(prefix: string, opts: { revision?: number } = {}): Promise<{ entries: Entry[]; revision: number }> {
-    const builder = this.client.getAll().prefix(this.root + prefix).sort('Key', 'Ascend');
-    if (opts.revision !== undefined) builder.revision(opts.revision);
-    const res: IRangeResponse = await this.call(() => builder.exec());
-    return { entries: res.kvs.map((kv) => this.entry(kv)), revision: Number(res.header.revision) };
+    for (let restart = 0; ; restart++) {
+      try {
+        return await this.listPages(prefix, opts.revision);
+      } catch (err) {
+        // A list at the latest revision that a compaction overtook between its pages: read it again.
+        if (!(err instanceof PagesCompactedError) || restart >= LIST_RESTARTS) throw err instanceof PagesCompactedError ? err.compacted : err;
+      }
+    }
+  }
+
+  /**
+   * Page through `prefix` in key order: each page continues after the last key of the one before,
+   * all at the revision of the first page (or `revision`), so the pages are one snapshot.
+   * NOTE: grpc-js refuses a response over 4 MiB, and etcd has no byte limit on a range: the page's
+   * key count follows the largest record seen so far, and is halved when a response was refused.
+   */
+  private async listPages(prefix: string, revision: number | undefined): Promise<{ entries: Entry[]; revision: number }> {
+    const range = Range.prefix(this.root + prefix);
+    const entries: Entry[] = [];
+    let at = revision;
+    let headerRevision: number | undefined;
+    let from = range.start;
+    // A first page small enough that large records (ConfigMaps) cannot make it huge; then by bytes.
+    let limit = Math.min(this.pageKeys, FIRST_PAGE_KEYS);
+    let largest = 0;
+    for (;;) {
+      let res;
+      try {
+        const page = { key: from, range_end: range.end, limit, ...(at === undefined ? {} : { revision: at }) };
+        res = await this.call(() => this.client.kv.range(page));
+      } catch (err) {
+        if (err instanceof ResponseTooLargeError && limit > 1) {
+          limit = smallerPage(limit, err);
+          continue;
+        }
+        if (err instanceof CompactedError && revision === undefined && at !== undefined) throw new PagesCompactedError(err);
+        throw err;
+      }
+      headerRevision ??= Number(res.header.revision);
+      at ??= headerRevision;
+      for (const kv of res.kvs) {
+        entries.push(this.entry(kv));
+        largest = Math.max(largest, kv.key.length + kv.value.length);
+      }
+      const last = res.kvs.at(-1);
+      if (!res.more || last === undefined) return { entries, revision: headerRevision };
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+      limit = Math.max(1, Math.min(this.pageKeys, Math.floor(this.pageBytes / Math.max(largest, 1))));
+    }
   }
 
   async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
     const puts = txn.put ?? [];
     const dels = txn.del ?? [];
-    // NOTE: etcd's --max-txn-ops (128 by default) fails larger txns with a gRPC InvalidArgument.
-    if (puts.length + dels.length > MAX_TXN_OPS) {
-      throw new BerthError('ETXNTOOBIG', `a transaction of ${puts.length + dels.length} operations exceeds ${MAX_TXN_OPS}`);
-    }
+    // NOTE: etcd refuses a txn of more than --max-txn-ops (128 by default) operations, and a request
+    // over --max-request-bytes; refused here first, with an error that says which.
+    checkTxn(txn, this.limits);
     const res = await this.call(() =>
       this.client.kv.txn({
         compare: Object.entries(txn.ifUnchanged ?? {}).map(([key, rev]) => ({
@@ -153,10 +232,34 @@ export class EtcdStore implements Store {
   }
 }
 
-/** Foreign errors stop here: compaction and unreachability become berth errors. */
+/** A response over the client's size limit (grpc-js: 4 MiB); a smaller page will do. */
+class ResponseTooLargeError extends BerthError {}
+
+/** A page's key count after `err` refused one of `limit` keys: scaled by what the limit was over, else halved. */
+function smallerPage(limit: number, err: Error): number {
+  const m = /\((\d+) vs\.? (\d+)\)/.exec(err.message);
+  const [got, max] = [Number(m?.[1]), Number(m?.[2])];
+  const scaled = got > 0 && max > 0 ? Math.floor((limit * max) / got / 2) : Math.floor(limit / 2);
+  return Math.max(1, Math.min(scaled, limit - 1));
+}
+
+/** Internal: a later page of a list at the latest revision was compacted away. */
+class PagesCompactedError extends Error {
+  constructor(readonly compacted: CompactedError) {
+    super(compacted.message);
+  }
+}
+
+/** Foreign errors stop here: compaction, unreachability and size limits become berth errors. */
 function translate(err: unknown, endpoints?: string[]): Error {
   if (err instanceof BerthError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof GRPCResourceExhastedError || /larger than max|request is too large/i.test(message)) {
+    return new ResponseTooLargeError('ETOOLARGE', `etcd: a request or response over the size limit: ${message}`, {
+      hint: 'berth keeps txns under --max-request-bytes and pages lists; if etcd runs with a smaller --max-request-bytes, tell the store',
+      cause: err,
+    });
+  }
   if (/compacted/i.test(message)) {
     return new CompactedError('ECOMPACTED', `etcd revision was compacted: ${message}`, { hint: 're-read at the latest seal', cause: err });
   }

@@ -1,10 +1,10 @@
-export type { Closer, Entry, Lease, PutOp, Store, StoreEvent, Txn } from './store.js';
-export { MAX_TXN_OPS } from './store.js';
+export type { Closer, Entry, Lease, PutOp, Store, StoreEvent, StoreLimits, Txn } from './store.js';
+export { DEFAULT_MAX_REQUEST_BYTES, MAX_TXN_OPS, formatBytes, limitsFor, opBytes, txnBytes } from './store.js';
 export { MemoryStore } from './memory.js';
-export { EtcdStore, CompactedError } from './etcd.js';
+export { EtcdStore, CompactedError, type EtcdStoreOptions } from './etcd.js';
 export { startLoop, type Loop, type LoopOptions } from './loop.js';
 export * from './keys.js';
 export * from './records.js';
 export { startLocalEtcd, localEtcdEndpoint, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';
-export { commitChunked } from './chunked.js';
+export { commitChunked, packTxns, maxValueBytes, type TxnPart } from './chunked.js';
 export { commitSequenced, SEQ_ATTEMPTS, type SequencedTxn } from './sequence.js';

@@ -1,5 +1,5 @@
-import type { Closer, Entry, Lease, Store, StoreEvent, Txn } from './store.js';
-import { MAX_TXN_OPS } from './store.js';
+import type { Closer, Entry, Lease, Store, StoreEvent, StoreLimits, Txn } from './store.js';
+import { checkTxn, limitsFor } from './store.js';
 import { BerthError } from '../errors.js';
 
 interface Version {
@@ -33,12 +33,18 @@ class MemoryLease implements Lease {
 
 /** The in-memory twin of the etcd store: same MVCC revisions, history and watch semantics. */
 export class MemoryStore implements Store {
+  readonly limits: StoreLimits;
   private rev = 1;
   private readonly history = new Map<string, Version[]>();
   private readonly watchers = new Set<Watcher>();
   private readonly events: { revision: number; event: StoreEvent }[] = [];
   private readonly leases = new Map<string, MemoryLease>();
   private nextLease = 1;
+
+  /** `maxRequestBytes`: the --max-request-bytes of the etcd this twin stands for (default etcd's). */
+  constructor(opts: { maxRequestBytes?: number } = {}) {
+    this.limits = limitsFor(opts.maxRequestBytes);
+  }
 
   async revision(): Promise<number> {
     return this.rev;
@@ -63,9 +69,7 @@ export class MemoryStore implements Store {
   async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
     const puts = txn.put ?? [];
     const dels = txn.del ?? [];
-    if (puts.length + dels.length > MAX_TXN_OPS) {
-      throw new BerthError('ETXNTOOBIG', `a transaction of ${puts.length + dels.length} operations exceeds ${MAX_TXN_OPS}`);
-    }
+    checkTxn(txn, this.limits);
     for (const [key, expected] of Object.entries(txn.ifUnchanged ?? {})) {
       const v = this.versionAt(key, this.rev);
       const actual = v?.value === undefined ? 0 : v.modRevision;

@@ -1,3 +1,5 @@
+import { BerthError } from '../errors.js';
+
 // The seam every component talks through. Keys are relative to the store's prefix.
 
 /** A key as stored, with etcd's MVCC revisions. */
@@ -47,12 +49,75 @@ export interface Txn {
 /** The largest number of puts plus deletes one `commit` accepts everywhere. */
 export const MAX_TXN_OPS = 128;
 
+/** etcd's default --max-request-bytes: the largest request (one txn) the server takes. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
+/**
+ * What one `commit` may carry. `maxTxnBytes` is estimated by txnBytes and leaves headroom under
+ * etcd's --max-request-bytes for the key prefix and the protobuf framing of the request.
+ */
+export interface StoreLimits {
+  maxTxnOps: number;
+  maxTxnBytes: number;
+}
+
+/** The limits of a store whose etcd runs with `--max-request-bytes maxRequestBytes`: 90 % of it, as headroom. */
+export function limitsFor(maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES): StoreLimits {
+  return { maxTxnOps: MAX_TXN_OPS, maxTxnBytes: Math.floor(maxRequestBytes * 0.9) };
+}
+
+// Per compare or operation: the protobuf tags and lengths of a RequestOp and its fields, rounded up.
+const OP_OVERHEAD_BYTES = 32;
+
+/** The bytes one put (a delete or compare: `value` undefined) adds to a txn, as txnBytes counts them. */
+export function opBytes(key: string, value?: string): number {
+  return OP_OVERHEAD_BYTES + Buffer.byteLength(key) + (value === undefined ? 0 : Buffer.byteLength(value));
+}
+
+/** An estimate, from above, of a txn's size on the wire (without the store's key prefix). */
+export function txnBytes(txn: Txn): number {
+  let n = 0;
+  for (const key of Object.keys(txn.ifUnchanged ?? {})) n += opBytes(key);
+  for (const p of txn.put ?? []) n += opBytes(p.key, p.value);
+  for (const key of txn.del ?? []) n += opBytes(key);
+  return n;
+}
+
+/** Throw ETXNTOOBIG when `txn` is more than `limits` allow (checked by every Store before it sends). */
+export function checkTxn(txn: Txn, limits: StoreLimits): void {
+  const ops = (txn.put?.length ?? 0) + (txn.del?.length ?? 0);
+  if (ops > limits.maxTxnOps) {
+    throw new BerthError('ETXNTOOBIG', `a transaction of ${ops} operations exceeds ${limits.maxTxnOps}`, {
+      hint: 'split it (commitChunked, packTxns)',
+    });
+  }
+  const bytes = txnBytes(txn);
+  if (bytes > limits.maxTxnBytes) {
+    throw new BerthError('ETXNTOOBIG', `a transaction of ${formatBytes(bytes)} exceeds the ${formatBytes(limits.maxTxnBytes)} one etcd request may carry`, {
+      hint: 'split it (commitChunked, packTxns); etcd refuses requests over its --max-request-bytes',
+    });
+  }
+}
+
+/** Bytes for people: `812 B`, `97.7 KiB`, `1.35 MiB`. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}
+
 /** The desired and observed state of the cluster: etcd, or an in-memory twin for unit tests. */
 export interface Store {
+  /** What one `commit` may carry; larger txns are refused with ETXNTOOBIG before they are sent. */
+  readonly limits: StoreLimits;
   /** The store's current revision. */
   revision(): Promise<number>;
   get(key: string, opts?: { revision?: number }): Promise<Entry | undefined>;
-  /** Every key under `prefix`, sorted by key, read at one revision (the latest unless given). */
+  /**
+   * Every key under `prefix`, sorted by key, read at one revision (the latest unless given), in
+   * pages of bounded size that are all read at that one revision. `revision` is the store's revision
+   * at the read (not the one asked for).
+   */
   list(prefix: string, opts?: { revision?: number }): Promise<{ entries: Entry[]; revision: number }>;
   commit(txn: Txn): Promise<{ ok: boolean; revision: number }>;
   /** Events for keys under `prefix` from `fromRevision` (inclusive) on; `onError` hears a broken watch (then re-list). */

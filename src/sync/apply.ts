@@ -1,8 +1,8 @@
-import type { DesiredObject } from '../manifest/types.js';
+import type { DesiredObject, ManifestError } from '../manifest/types.js';
 import { objectKey } from '../manifest/types.js';
 import { planDesired, type DesiredPlan } from '../manifest/index.js';
 import {
-  CompactedError, commitChunked, commitSequenced, decode, desiredKey, desiredPrefix, encode, historyKey, outboxKey, sourceKey,
+  CompactedError, commitChunked, commitSequenced, decode, desiredKey, desiredPrefix, encode, formatBytes, historyKey, opBytes, outboxKey, sourceKey,
   type Entry, type HistoryRecord, type OutboxRecord, type PutOp, type SealRecord, type Store,
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
@@ -42,9 +42,34 @@ async function listAt(store: Store, prefix: string, revision: number): Promise<E
   }
 }
 
+/** The record stored for one object of a commit. */
+function desiredPut(source: string, commit: string, o: DesiredObject): PutOp {
+  return { key: desiredKey(source, objectKey(o)), value: encode({ type: 'desired', object: o, commit }) };
+}
+
 /**
- * Make `objects` the desired state of `source` as of `head`: write the changed objects in txns of at
- * most MAX_TXN_OPS, then the seal (with its history record and `berth/sync success` status) last, so
+ * An error, at its file, for each object whose stored record is more than one etcd request may carry
+ * (`store.limits`): such a commit is rejected whole, as for any invalid manifest, instead of failing
+ * at the write and being retried for ever.
+ */
+export function oversizedObjects(store: Store, source: string, commit: string, objects: readonly DesiredObject[]): ManifestError[] {
+  const limit = store.limits.maxTxnBytes;
+  const errors: ManifestError[] = [];
+  for (const o of objects) {
+    const put = desiredPut(source, commit, o);
+    const size = opBytes(put.key, put.value);
+    if (size <= limit) continue;
+    errors.push({
+      path: o.path, line: o.line, col: 1,
+      message: `${o.kind} ${o.namespace}/${o.name} is ${formatBytes(size)} as stored, more than the ${formatBytes(limit)} one etcd request may carry (etcd --max-request-bytes); split it into smaller objects`,
+    });
+  }
+  return errors;
+}
+
+/**
+ * Make `objects` the desired state of `source` as of `head`: write the changed objects in as many
+ * txns as etcd's limits need (operations and bytes; oversizedObjects must have passed), then the seal (with its history record and `berth/sync success` status) last, so
  * readers at the sealed revision see the whole commit or none of it.
  */
 export async function applyCommit(store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date): Promise<ApplyResult> {
@@ -53,11 +78,7 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   const plan = planDesired(objects, current);
   // …and what must be written for that, which differs only after a half-applied commit.
   const writes = await planWrites(store, source, prev?.revision ?? 0, objects);
-  const revision = await commitChunked(
-    store,
-    writes.put.map((o) => ({ key: desiredKey(source, objectKey(o)), value: encode({ type: 'desired', object: o, commit: head.commit }) })),
-    writes.del,
-  );
+  const revision = await commitChunked(store, writes.put.map((o) => desiredPut(source, head.commit, o)), writes.del);
   const counts = { objects: objects.length, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length };
   const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
   const history: HistoryRecord = {
@@ -133,3 +154,4 @@ export async function recordRejected(store: Store, source: string, head: HeadCom
   };
   await commitRecords(store, source, record, rejectedStatus(source, head.commit, errors, now));
 }
+

@@ -3,7 +3,7 @@ import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
 import { formatErrors, parseFiles } from '../manifest/index.js';
 import { decode, historyPrefix, startLoop, type Store } from '../store/index.js';
-import { applyCommit, readSealed, recordRejected } from './apply.js';
+import { applyCommit, oversizedObjects, readSealed, recordRejected } from './apply.js';
 import { GitNotesReporter } from './git-notes.js';
 import { startOutbox } from './outbox.js';
 import type { StatusReporter } from './reporter.js';
@@ -58,7 +58,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     const { seal } = await readSealed(store, source);
     if (seal?.commit === head.commit || rejected === head.commit) return;
     const files = await git.files(head.commit);
-    const { objects, errors, omitted, skipped } = parseFiles(files, { skipKinds: opts.skipKinds ?? [] });
+    const { objects, errors: invalid, omitted, skipped } = parseFiles(files, { skipKinds: opts.skipKinds ?? [] });
+    const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects)];
     if (skipped.length > 0) {
       log.info({ commit: head.commit, skipped: skipped.map((d) => `${d.path}:${d.line}: ${d.kind}${d.name ? ` ${d.name}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
     }

@@ -22,6 +22,8 @@ export interface StartEtcdOptions {
   clientPort?: number;
   /** Give up waiting for /health after this long (default 20 s). */
   timeoutMs?: number;
+  /** More etcd flags, e.g. `['--max-request-bytes', '65536']`. */
+  args?: string[];
 }
 
 const attempts = 3;
@@ -82,6 +84,7 @@ async function launch(
       '--election-timeout', '100',
       '--logger', 'zap',
       '--log-level', 'warn',
+      ...(opts.args ?? []),
     ],
     // Own process group: a Ctrl-C in the terminal reaches vitest, not etcd; the watchdog stops it.
     { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },

@@ -20,6 +20,9 @@ export class HookedStore implements Store {
     private readonly inner: Store,
     private readonly hooks: Hooks,
   ) {}
+  get limits(): Store['limits'] {
+    return this.inner.limits;
+  }
   revision(): Promise<number> {
     return this.inner.revision();
   }
