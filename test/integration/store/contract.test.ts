@@ -99,7 +99,8 @@ describe.each(stores)('Store contract: %s', (_name, make) => {
     const before = await s.revision();
     const { revision } = await s.commit({ put: [{ key: 'r', value: '1' }] });
     expect(revision).toBeGreaterThan(before);
-    expect(await s.revision()).toBe(revision);
+    // Other test files write to the same etcd: its revision may have moved on since.
+    expect(await s.revision()).toBeGreaterThanOrEqual(revision);
   });
 });
 
