@@ -4,7 +4,7 @@ import { PODS, SOURCES, STATUS, decode, podKey, startLoop, type PodRecord, type 
 import { applyPodPlan } from './apply.js';
 import { rerunWhileLosing } from './rerun.js';
 import { readSealedDeployments } from './desired.js';
-import { startHealthLoop } from './health-loop.js';
+import { startHealthLoop, type SetTimer } from './health-loop.js';
 import { ReportOnce } from '../report-once.js';
 import { planPods } from './pods.js';
 import { readyPodKeys } from './ready.js';
@@ -17,6 +17,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** The clock stamped on new pods and health reports; tests pass a fixed one. */
   now?: () => Date;
+  /** Timers of the same clock, for the health loop's wake-ups (default: the system's). */
+  setTimer?: SetTimer;
   /** How long a restarted container must run before its pod counts as ready again in `berth/health` (default 10 s). */
   settleMs?: number;
 }
@@ -102,6 +104,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const loop = await startLoop({ store, log, watch: [SOURCES, PODS, STATUS], reconcile, resyncMs: opts.resyncMs });
   const health = await startHealthLoop({
     store, log: opts.log, now,
+    ...(opts.setTimer === undefined ? {} : { setTimer: opts.setTimer }),
     ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
     ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
   }).catch(async (err: unknown) => {

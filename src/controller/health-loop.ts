@@ -16,12 +16,25 @@ export interface HealthLoopOptions {
   log: Logger;
   /** Full reconcile period without events (default: the loop's 30 s). */
   resyncMs?: number;
+  /** The clock verdicts are judged by (default: the system's). */
   now?: () => Date;
+  /** Where the wake-up for a verdict due to change with time (a settle window, a node's grace) is set; pairs with `now`. */
+  setTimer?: SetTimer;
   /** How long a restarted container must run before its pod counts as ready again (default SETTLE_MS, 10 s). */
   settleMs?: number;
   /** How long a node may be unregistered before its pods count as lost (default NODE_GRACE_MS, 40 s). */
   nodeGraceMs?: number;
 }
+
+/** Call `fn` once after `ms`; returns what cancels it. Tests pass a fake one that moves with their clock. */
+export type SetTimer = (fn: () => void, ms: number) => () => void;
+
+/** The system's timers; unref'd, so a pending wake-up never keeps the process alive. */
+export const systemTimer: SetTimer = (fn, ms) => {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
 
 /**
  * How long a node may be unregistered before its pods count as lost (Kubernetes' node-monitor grace
@@ -42,8 +55,9 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
   const { store } = opts;
   const log = opts.log.child({ component: 'health' });
   const now = opts.now ?? (() => new Date());
+  const setTimer = opts.setTimer ?? systemTimer;
   const once = new ReportOnce();
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer = (): void => undefined;
   let kick = (): void => undefined;
   // When each node that pods are bound to was first seen unregistered. Kept in this process only: a
   // restart forgets it, which merely starts the grace again.
@@ -140,10 +154,8 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
   };
 
   const wakeAt = (at: number | undefined): void => {
-    clearTimeout(timer);
-    if (at === undefined) return;
-    timer = setTimeout(() => kick(), Math.max(0, at - now().getTime()));
-    timer.unref();
+    cancelTimer();
+    cancelTimer = at === undefined ? () => undefined : setTimer(() => kick(), Math.max(0, at - now().getTime()));
   };
 
   const reconcile = async (): Promise<void> => {
@@ -168,9 +180,9 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     kick: loop.kick,
     idle: () => loop.idle(),
     stop: async () => {
-      clearTimeout(timer);
+      cancelTimer();
       await loop.stop();
-      clearTimeout(timer);
+      cancelTimer();
     },
   };
 }

@@ -6,4 +6,4 @@ export { applyPodPlan, type ApplyResult } from './apply.js';
 export { readSealedDeployments, type SealedView } from './desired.js';
 export { commitHealth, SETTLE_MS, UNSCHEDULED_AFTER_MS, MAX_HEALTH_DESCRIPTION, type CommitHealth, type HealthInput, type HealthState } from './health.js';
 export { planHealthReport, type HealthReport } from './health-report.js';
-export { startHealthLoop, NODE_GRACE_MS, type HealthLoopOptions } from './health-loop.js';
+export { startHealthLoop, systemTimer, NODE_GRACE_MS, type HealthLoopOptions, type SetTimer } from './health-loop.js';

@@ -1,35 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { startController, startHealthLoop, type Controller } from '../../../src/controller/index.js';
+import { NODE_GRACE_MS, startController, startHealthLoop, type Controller } from '../../../src/controller/index.js';
 import { silentLogger } from '../../../src/log.js';
 import type { DeploymentObject } from '../../../src/manifest/types.js';
 import {
   decode, encode, healthKey, nodeKey, outboxPrefix, podKey, sourceKey, statusKey, type PodRecord, type PodStatusRecord, type Store,
 } from '../../../src/store/index.js';
+import { FakeClock } from '../../support/clock.js';
 import { GiveUp, waitFor } from '../../support/wait.js';
 import { node } from '../scheduler/fixtures.js';
 import { putNodes, readPods, storePerTest } from '../scheduler/harness.js';
 import { applyCommit, deployment } from './fixtures.js';
 import { podsOf, shapes, statusOf, want, type StatusShape } from './healthFixtures.js';
 
-/** Short enough for quick tests, long enough that a test's next status lands inside it on a busy machine. */
-const SETTLE_MS = 800;
+/** Far longer than any wait in these tests: only the test's clock can pass it, never the wall clock. */
+const SETTLE_MS = 60_000;
+/** No periodic resync within a test: what changes with time must come from the clock's wake-up timer. */
+const RESYNC_MS = 600_000;
 
 /**
  * The controller's `berth/health` reports, against a store from `open` (a fresh, empty keyspace each
  * call): run on MemoryStore by the unit tests and on etcd by the integration tests. Pods are bound
- * and statuses written by hand, as the scheduler and an agent on node n1 would.
+ * and statuses written by hand, as the scheduler and an agent on node n1 would. Time is a FakeClock
+ * per test: a settle window or a node's grace ends when the test advances it, never by the wall clock.
  */
 export function describeHealthLoop(label: string, open: () => Promise<Store>): void {
   describe(label, () => {
     const { defer, fresh } = storePerTest(open);
+    let clock = new FakeClock(new Date('2025-06-01T12:00:00.000Z'));
 
     const setup = async (): Promise<Store> => {
+      clock = new FakeClock(new Date('2025-06-01T12:00:00.000Z'));
       const store = await fresh();
       await putNodes(store, [node('n1')]);
       return store;
     };
     const start = async (store: Store): Promise<Controller> => {
-      const c = await startController({ store, log: silentLogger(), resyncMs: 200, settleMs: SETTLE_MS });
+      const c = await startController({ store, log: silentLogger(), resyncMs: RESYNC_MS, settleMs: SETTLE_MS, now: clock.now, setTimer: clock.setTimer });
       let stopped = false;
       defer(async () => {
         if (!stopped) await c.stop();
@@ -43,9 +49,13 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
         .map((e) => decode('outbox', e.key, e.value))
         .filter((r) => r.context === 'berth/health')
         .map((r) => `${r.commit} ${r.state} ${r.description}`);
-    /** Wait until exactly `lines` were reported (a line too many fails at once). */
-    const reportedAre = (store: Store, lines: string[]) =>
+    /**
+     * Wait until exactly `lines` were reported (a line too many fails at once); with `advanceMs`,
+     * move the clock that far on each look (again and again: the loop may set its wake-up later).
+     */
+    const reportedAre = (store: Store, lines: string[], advanceMs?: number) =>
       waitFor(async () => {
+        if (advanceMs !== undefined) clock.advance(advanceMs);
         const now = await reported(store);
         if (now.some((l, i) => l !== lines[i])) throw new GiveUp(`reported ${JSON.stringify(now)}, expected ${JSON.stringify(lines)}`);
         return now.length === lines.length;
@@ -106,18 +116,22 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
 
     it('turns a Drifted pod into failure, and into success again once it is healed', async () => {
       const store = await setup();
-      await start(store);
+      const c = await start(store);
       const [pod] = await running(store, 'c1');
       const ref = `default/${pod?.name}`;
+      const failure = `c1 failure drift: ${ref} container main (0123456789ab) was removed; healing`;
       await putShape(store, pod, shapes.drifted());
-      await reportedAre(store, [...ok('c1'), `c1 failure drift: ${ref} container main (0123456789ab) was removed; healing`]);
-      await putShape(store, pod, shapes.healed(new Date()));
+      await reportedAre(store, [...ok('c1'), failure]);
+      await putShape(store, pod, shapes.healed(clock.now()));
       // Running again, but only moments ago: still failing until it has run for the settle time.
+      await c.idle();
+      clock.advance(SETTLE_MS - 1);
+      await c.idle();
+      expect(await reported(store)).toEqual([...ok('c1'), failure]);
       await reportedAre(store, [
-        ...ok('c1'),
-        `c1 failure drift: ${ref} container main (0123456789ab) was removed; healing`,
+        ...ok('c1'), failure,
         `c1 success healed: ${ref} container main (0123456789ab) was removed; 2/2 replicas of 1 deployment running c1`,
-      ]);
+      ], 1);
     });
 
     it('reports a drift the agent healed in one round (never Drifted=True) as failure, then healed', async () => {
@@ -125,12 +139,13 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
       await start(store);
       const [pod] = await running(store, 'c1');
       const ref = `default/${pod?.name}`;
-      await putShape(store, pod, shapes.healed(new Date()));
+      const failure = `c1 failure drift: ${ref} container main was stopped from outside (exited with code 137); healing`;
+      await putShape(store, pod, shapes.healed(clock.now()));
+      await reportedAre(store, [...ok('c1'), failure]);
       await reportedAre(store, [
-        ...ok('c1'),
-        `c1 failure drift: ${ref} container main was stopped from outside (exited with code 137); healing`,
+        ...ok('c1'), failure,
         `c1 success healed: ${ref} container main was stopped from outside (exited with code 137); 2/2 replicas of 1 deployment running c1`,
-      ]);
+      ], SETTLE_MS);
     });
 
     it('reports a crash loop once, whatever its restart count, and success once it stays up', async () => {
@@ -141,10 +156,10 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
       for (let restarts = 1; restarts <= 4; restarts++) {
         await putShape(store, pod, shapes.crashLoop(restarts));
         await reportedAre(store, [...ok('c1'), crash]);
-        await putShape(store, pod, shapes.restarted(new Date(), restarts));
+        await putShape(store, pod, shapes.restarted(clock.now(), restarts));
         await c.idle();
       }
-      await reportedAre(store, [...ok('c1'), crash, `c1 success healed: default/${pod?.name} container main exited with code 1; 2/2 replicas of 1 deployment running c1`]);
+      await reportedAre(store, [...ok('c1'), crash, `c1 success healed: default/${pod?.name} container main exited with code 1; 2/2 replicas of 1 deployment running c1`], SETTLE_MS);
     });
 
     it('keeps one reason for a crash loop of a pod that once drifted (its Healed condition stays)', async () => {
@@ -153,19 +168,20 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
       const [pod] = await running(store, 'c1');
       const ref = `default/${pod?.name}`;
       const drift = `${ref} container main was stopped from outside (exited with code 137)`;
-      await putShape(store, pod, shapes.healed(new Date()));
+      await putShape(store, pod, shapes.healed(clock.now()));
+      await reportedAre(store, [...ok('c1'), `c1 failure drift: ${drift}; healing`]);
       const healed = [...ok('c1'), `c1 failure drift: ${drift}; healing`, `c1 success healed: ${drift}; 2/2 replicas of 1 deployment running c1`];
-      await reportedAre(store, healed);
-      const { drifted } = shapes.healed(new Date());
+      await reportedAre(store, healed, SETTLE_MS);
+      const { drifted } = shapes.healed(clock.now());
       const crash = `c1 failure crash loop: ${ref} container main exited with code 1`;
       for (let restarts = 2; restarts <= 4; restarts++) {
         await putShape(store, pod, { ...shapes.crashLoop(restarts), ...(drifted ? { drifted } : {}) });
         await reportedAre(store, [...healed, crash]);
         // Up again moments ago, the Healed condition still there: reads as that drift, which must not replace the crash loop.
-        await putShape(store, pod, shapes.healed(new Date()));
+        await putShape(store, pod, shapes.healed(clock.now()));
         await c.idle();
       }
-      await reportedAre(store, [...healed, crash, `c1 success healed: ${ref} container main exited with code 1; 2/2 replicas of 1 deployment running c1`]);
+      await reportedAre(store, [...healed, crash, `c1 success healed: ${ref} container main exited with code 1; 2/2 replicas of 1 deployment running c1`], SETTLE_MS);
     });
 
     it('starts a new seal at pending; the commit it replaced gets nothing more', async () => {
@@ -208,19 +224,24 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
       const c = await start(store);
       const [pod] = await running(store, 'c1');
       await c.stop();
-      // The health loop alone (the pods are made), with a grace short enough for a test.
-      const health = await startHealthLoop({ store, log: silentLogger(), resyncMs: 200, settleMs: SETTLE_MS, nodeGraceMs: 600 });
+      // The health loop alone (the pods are made), with berth's own grace.
+      const health = await startHealthLoop({
+        store, log: silentLogger(), resyncMs: RESYNC_MS, settleMs: SETTLE_MS, nodeGraceMs: NODE_GRACE_MS, now: clock.now, setTimer: clock.setTimer,
+      });
       defer(() => health.stop());
 
       await store.commit({ del: [nodeKey('n1')] });
       await health.idle();
+      clock.advance(NODE_GRACE_MS - 1);
       await putNodes(store, [node('n1')]); // back (an agent restarted) before the grace is over
+      await health.idle();
+      clock.advance(NODE_GRACE_MS);
       await health.idle();
       expect(await reported(store)).toEqual(ok('c1'));
 
       await store.commit({ del: [nodeKey('n1')] });
       const lostLine = `c1 failure node lost: default/${pod?.name} is on node n1, which is no longer registered`;
-      await reportedAre(store, [...ok('c1'), lostLine]);
+      await reportedAre(store, [...ok('c1'), lostLine], NODE_GRACE_MS);
       await putNodes(store, [node('n1')]);
       await reportedAre(store, [
         ...ok('c1'), lostLine,
