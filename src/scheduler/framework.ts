@@ -1,7 +1,22 @@
 import type { NodeRecord, PodRecord } from '../store/records.js';
 
 // The shape of the pure scheduling core, after Kubernetes' scheduler framework: filters say
-// whether a pod may go on a node; scores rank the nodes that may take it.
+// whether a pod may go on a node; scores rank the nodes that may take it. What a pod asks for is
+// worked out once (PodInfo), and what a node holds is kept up to date as pods are placed (NodeInfo),
+// so that a plugin's call costs a few lookups, not a walk over the node's pods.
+
+/** A pod as the scheduler sees it: the record plus what the plugins ask of it, computed once. */
+export interface PodInfo {
+  pod: PodRecord;
+  /** Sum of the containers' requests: cpu in millicores, memory in bytes. */
+  requests: { cpu: number; memory: number };
+  /** Host ports it publishes, as `<protocol>/<port>`. */
+  hostPorts: string[];
+  /** The Deployment it belongs to, as one comparable string. */
+  owner: string;
+  /** Its nodeSelector as sorted `[key, value]` pairs. */
+  selector: [string, string][];
+}
 
 /** A node as the scheduler sees it: its record plus what is already placed on it. */
 export interface NodeInfo {
@@ -11,18 +26,29 @@ export interface NodeInfo {
   requested: { cpu: number; memory: number };
   /** Host ports in use, as `<protocol>/<port>`. */
   ports: Set<string>;
+  /** Placed pods per owner (`PodInfo.owner`): spread reads one count instead of counting pods. */
+  owners: Map<string, number>;
 }
 
-/** A filter: the reasons the pod cannot go on the node (empty when it can), Kubernetes' words. */
+/** The verdict of a filter that lets the pod on: shared, so that the common case allocates nothing. */
+export const FITS: readonly string[] = Object.freeze([]);
+
+/** A filter: the reasons the pod cannot go on the node (`FITS` when it can), Kubernetes' words. */
 export interface FilterPlugin {
   name: string;
-  filter(pod: PodRecord, node: NodeInfo): string[];
+  filter(pod: PodInfo, node: NodeInfo): readonly string[];
+  /**
+   * Set when the verdict depends only on the node's record and this key of the pod, never on what
+   * is placed: the core then asks once per key and node (the pods of one Deployment share a key),
+   * as Kubernetes' equivalence classes did.
+   */
+  equivalenceKey?(pod: PodInfo): string;
 }
 
 /** A score: higher is better. Scores are compared in plugin order, each breaking the previous one's ties. */
 export interface ScorePlugin {
   name: string;
-  score(pod: PodRecord, node: NodeInfo): number;
+  score(pod: PodInfo, node: NodeInfo): number;
 }
 
 /**
@@ -45,23 +71,29 @@ export function podHostPorts(pod: PodRecord): string[] {
   return pod.template.containers.flatMap((c) => c.ports.flatMap((p) => (p.hostPort === undefined ? [] : [`${p.protocol}/${p.hostPort}`])));
 }
 
+/** The Deployment a pod belongs to, as one comparable string. */
+export function ownerOf(pod: PodRecord): string {
+  return `${pod.owner.source}:${pod.namespace}/${pod.owner.name}`;
+}
+
+/** The PodInfo of `pod`. */
+export function podInfo(pod: PodRecord): PodInfo {
+  const selector = Object.entries(pod.template.nodeSelector).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { pod, requests: podRequests(pod), hostPorts: podHostPorts(pod), owner: ownerOf(pod), selector };
+}
+
 /** A NodeInfo for `node` with `pods` placed on it. */
 export function nodeInfo(node: NodeRecord, pods: PodRecord[] = []): NodeInfo {
-  const info: NodeInfo = { node, pods: [], requested: { cpu: 0, memory: 0 }, ports: new Set() };
-  for (const p of pods) addPod(info, p);
+  const info: NodeInfo = { node, pods: [], requested: { cpu: 0, memory: 0 }, ports: new Set(), owners: new Map() };
+  for (const p of pods) addPod(info, podInfo(p));
   return info;
 }
 
 /** Account for one more pod on the node (the scheduler's round binds pods one after another). */
-export function addPod(info: NodeInfo, pod: PodRecord): void {
-  info.pods.push(pod);
-  const r = podRequests(pod);
-  info.requested.cpu += r.cpu;
-  info.requested.memory += r.memory;
-  for (const port of podHostPorts(pod)) info.ports.add(port);
-}
-
-/** The Deployment a pod belongs to, as one comparable string. */
-export function ownerOf(pod: PodRecord): string {
-  return `${pod.owner.source}:${pod.namespace}/${pod.owner.name}`;
+export function addPod(info: NodeInfo, pod: PodInfo): void {
+  info.pods.push(pod.pod);
+  info.requested.cpu += pod.requests.cpu;
+  info.requested.memory += pod.requests.memory;
+  for (const port of pod.hostPorts) info.ports.add(port);
+  info.owners.set(pod.owner, (info.owners.get(pod.owner) ?? 0) + 1);
 }

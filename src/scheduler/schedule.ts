@@ -1,16 +1,24 @@
 import type { NodeRecord, PodRecord } from '../store/records.js';
-import { addPod, nodeInfo, type FilterPlugin, type NodeInfo, type ScorePlugin } from './framework.js';
+import { addPod, nodeInfo, podInfo, type FilterPlugin, type NodeInfo, type PodInfo, type ScorePlugin } from './framework.js';
 import { hostPorts } from './plugins/hostPorts.js';
 import { leastAllocated } from './plugins/leastAllocated.js';
 import { nodeSelector } from './plugins/nodeSelector.js';
 import { resources } from './plugins/resources.js';
 import { fewestPods, spreadByOwner } from './plugins/spread.js';
+import { Equivalence } from './equivalence.js';
+import { numFeasibleNodesToFind } from './sample.js';
 
 /** The filters and scores one scheduling round runs, in order. */
 export interface Profile {
   filters: FilterPlugin[];
   /** Compared in order: a later score only breaks the ties of the earlier ones; then the node name. */
   scores: ScorePlugin[];
+  /**
+   * Kubernetes' percentageOfNodesToScore: once this share of the nodes (1–100) is found feasible
+   * for a pod, the search stops and only those are scored. 0 or absent adapts it to the cluster's
+   * size as Kubernetes does (every node up to 100 nodes; 10 % of 5,000). See `numFeasibleNodesToFind`.
+   */
+  percentageOfNodesToScore?: number;
 }
 
 /**
@@ -39,6 +47,18 @@ export interface Unschedulable {
 export interface ScheduleResult {
   bind: Bind[];
   unschedulable: Unschedulable[];
+  /** Where the next round's search should start (`ScheduleOptions.start`). */
+  nextStart: number;
+}
+
+/** How one round runs. */
+export interface ScheduleOptions {
+  /**
+   * The index (in node name order) where the search for feasible nodes starts; each pod's search
+   * continues where the previous one stopped, as Kubernetes' nextStartNodeIndex does, so that a
+   * sampled search visits every node in turn. Pass the previous round's `nextStart`.
+   */
+  start?: number;
 }
 
 const podKeyOf = (p: PodRecord): string => `${p.namespace}/${p.name}`;
@@ -50,39 +70,93 @@ function compare(a: string, b: string): number {
 /**
  * Place unbound `pods` on `nodes`, given the pods already `placed` (bound). Pods are taken in key
  * order and placed one after another, so each sees the earlier placements of the same round.
- * Pure and deterministic: equal scores fall to the node name.
+ * Each pod's search stops once `numFeasibleNodesToFind` nodes pass every filter; the best of those
+ * by the scores wins. Pure and deterministic: equal scores fall to the node name.
  */
-export function schedule(pods: PodRecord[], nodes: NodeRecord[], placed: PodRecord[], profile: Profile = DEFAULT_PROFILE): ScheduleResult {
+export function schedule(
+  pods: PodRecord[], nodes: NodeRecord[], placed: PodRecord[], profile: Profile = DEFAULT_PROFILE, opts: ScheduleOptions = {},
+): ScheduleResult {
   const infos = [...nodes].sort((a, b) => compare(a.name, b.name)).map((n) => nodeInfo(n));
   const byName = new Map(infos.map((i) => [i.node.name, i]));
   for (const p of placed) {
     // A pod bound to a node that is gone holds nothing on the nodes that remain.
     const info = p.node === undefined ? undefined : byName.get(p.node);
-    if (info) addPod(info, p);
+    if (info) addPod(info, podInfo(p));
   }
 
-  const result: ScheduleResult = { bind: [], unschedulable: [] };
+  const total = infos.length;
+  const equivalence = new Equivalence(profile.filters, infos);
+  const dynamic = profile.filters.filter((f) => f.equivalenceKey === undefined);
+  const toFind = numFeasibleNodesToFind(total, profile.percentageOfNodesToScore);
+  const feasible = new Int32Array(toFind);
+  const best = new Float64Array(profile.scores.length);
+  const current = new Float64Array(profile.scores.length);
+  let start = total > 0 && Number.isSafeInteger(opts.start) ? (((opts.start ?? 0) % total) + total) % total : 0;
+
+  const result: ScheduleResult = { bind: [], unschedulable: [], nextStart: 0 };
   for (const pod of [...pods].sort((a, b) => compare(podKeyOf(a), podKeyOf(b)))) {
-    const feasible: NodeInfo[] = [];
-    const failures: { filter: number; reason: string }[] = [];
-    for (const info of infos) {
-      const failed = firstFailure(pod, info, profile.filters);
-      if (failed) failures.push(...failed.reasons.map((reason) => ({ filter: failed.index, reason })));
-      else feasible.push(info);
+    const info = podInfo(pod);
+    const fitsStatically = equivalence.of(info);
+    let found = 0;
+    let processed = 0;
+    for (; processed < total && found < toFind; processed++) {
+      const i = (start + processed) % total;
+      const node = infos[i];
+      if (node && fitsStatically(i) && passes(info, node, dynamic)) feasible[found++] = i;
     }
-    const best = pick(pod, feasible, profile.scores);
-    if (!best) {
-      result.unschedulable.push({ pod, reason: explain(infos.length, failures) });
+    if (total > 0) start = (start + processed) % total;
+    const winner = pick(info, infos, feasible.subarray(0, found), profile.scores, best, current);
+    if (winner === undefined) {
+      result.unschedulable.push({ pod, reason: explain(info, infos, profile.filters) });
       continue;
     }
-    addPod(best, pod);
-    result.bind.push({ pod, node: best.node.name });
+    addPod(winner, info);
+    result.bind.push({ pod, node: winner.node.name });
   }
+  result.nextStart = start;
   return result;
 }
 
+/**
+ * The best of the `feasible` nodes (indices into `infos`) by the scores in order, then by name.
+ * A later score is computed only while the earlier ones tie. `best` and `current` are scratch.
+ */
+function pick(pod: PodInfo, infos: NodeInfo[], feasible: Int32Array, scores: ScorePlugin[], best: Float64Array, current: Float64Array): NodeInfo | undefined {
+  let bestIndex = -1;
+  for (const i of feasible) {
+    const info = infos[i];
+    if (!info) continue;
+    let verdict = 0;
+    let s = 0;
+    if (bestIndex >= 0) {
+      for (; s < scores.length; s++) {
+        const x = scores[s]?.score(pod, info) ?? 0;
+        current[s] = x;
+        const y = best[s] ?? 0;
+        if (x !== y) {
+          verdict = x > y ? 1 : -1;
+          break;
+        }
+      }
+      // Infos are in name order: on a full tie the lower index is the lower name.
+      if (verdict < 0 || (verdict === 0 && i > bestIndex)) continue;
+      s++;
+    }
+    for (; s < scores.length; s++) current[s] = scores[s]?.score(pod, info) ?? 0;
+    best.set(current);
+    bestIndex = i;
+  }
+  return bestIndex < 0 ? undefined : infos[bestIndex];
+}
+
+/** Whether every one of `filters` lets the pod on the node. */
+function passes(pod: PodInfo, info: NodeInfo, filters: FilterPlugin[]): boolean {
+  for (const f of filters) if (f.filter(pod, info).length > 0) return false;
+  return true;
+}
+
 /** The first filter that rejects the pod on this node, as Kubernetes stops at the first. */
-function firstFailure(pod: PodRecord, info: NodeInfo, filters: FilterPlugin[]): { index: number; reasons: string[] } | undefined {
+function firstFailure(pod: PodInfo, info: NodeInfo, filters: FilterPlugin[]): { index: number; reasons: readonly string[] } | undefined {
   for (const [index, f] of filters.entries()) {
     const reasons = f.filter(pod, info);
     if (reasons.length > 0) return { index, reasons };
@@ -90,35 +164,24 @@ function firstFailure(pod: PodRecord, info: NodeInfo, filters: FilterPlugin[]): 
   return undefined;
 }
 
-/** The best node by the scores in order, then by name (`feasible` is already in name order). */
-function pick(pod: PodRecord, feasible: NodeInfo[], scores: ScorePlugin[]): NodeInfo | undefined {
-  let best: { info: NodeInfo; score: number[] } | undefined;
-  for (const info of feasible) {
-    const score = scores.map((s) => s.score(pod, info));
-    if (!best || isBetter(score, best.score)) best = { info, score };
-  }
-  return best?.info;
-}
-
-function isBetter(a: number[], b: number[]): boolean {
-  for (const [i, x] of a.entries()) {
-    const y = b[i] ?? 0;
-    if (x !== y) return x > y;
-  }
-  return false;
-}
-
-/** "0/3 nodes are available: 2 node(s) didn't match node selector, 1 Insufficient cpu." ordered by filter. */
-function explain(total: number, failures: { filter: number; reason: string }[]): string {
-  if (total === 0) return '0/0 nodes are available: no nodes registered';
+/**
+ * "0/3 nodes are available: 2 node(s) didn't match node selector, 1 Insufficient cpu." ordered by
+ * filter. Only for a pod that fits nowhere, whose search visited every node: each is asked again,
+ * filters in profile order, so the message names the first filter that rejected each node.
+ */
+function explain(pod: PodInfo, infos: NodeInfo[], filters: FilterPlugin[]): string {
+  if (infos.length === 0) return '0/0 nodes are available: no nodes registered';
   const counts = new Map<string, { filter: number; reason: string; n: number }>();
-  for (const f of failures) {
-    const c = counts.get(f.reason) ?? { ...f, n: 0 };
-    c.n++;
-    counts.set(f.reason, c);
+  for (const info of infos) {
+    const failed = firstFailure(pod, info, filters);
+    for (const reason of failed?.reasons ?? []) {
+      const c = counts.get(reason) ?? { filter: failed?.index ?? 0, reason, n: 0 };
+      c.n++;
+      counts.set(reason, c);
+    }
   }
   const parts = [...counts.values()]
     .sort((a, b) => a.filter - b.filter || compare(a.reason, b.reason))
     .map((c) => `${c.n} ${c.reason}`);
-  return `0/${total} nodes are available: ${parts.join(', ')}`;
+  return `0/${infos.length} nodes are available: ${parts.join(', ')}`;
 }

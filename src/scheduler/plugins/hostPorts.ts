@@ -1,12 +1,14 @@
-import { podHostPorts, type FilterPlugin } from '../framework.js';
+import { FITS, type FilterPlugin } from '../framework.js';
 
 /** The reason a node already using one of the pod's host ports is filtered out. */
 export const HOST_PORTS_TAKEN = "node(s) didn't have free ports for the requested pod ports";
+
+const TAKEN: readonly string[] = Object.freeze([HOST_PORTS_TAKEN]);
 
 /** Filter: a node publishes each hostPort+protocol for at most one pod. */
 export const hostPorts: FilterPlugin = {
   name: 'NodePorts',
   filter(pod, { ports }) {
-    return podHostPorts(pod).some((p) => ports.has(p)) ? [HOST_PORTS_TAKEN] : [];
+    return pod.hostPorts.some((p) => ports.has(p)) ? TAKEN : FITS;
   },
 };

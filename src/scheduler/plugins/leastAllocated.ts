@@ -1,4 +1,4 @@
-import { podRequests, type ScorePlugin } from '../framework.js';
+import type { ScorePlugin } from '../framework.js';
 
 const MAX_SCORE = 100;
 
@@ -14,8 +14,7 @@ function free(used: number, capacity: number): number {
  */
 export const leastAllocated: ScorePlugin = {
   name: 'LeastAllocated',
-  score(pod, { node, requested }) {
-    const want = podRequests(pod);
+  score({ requests: want }, { node, requested }) {
     const cpu = free(requested.cpu + want.cpu, node.capacity.cpu);
     const memory = free(requested.memory + want.memory, node.capacity.memory);
     return Math.floor((cpu + memory) / 2);

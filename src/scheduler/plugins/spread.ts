@@ -1,11 +1,10 @@
-import { ownerOf, type ScorePlugin } from '../framework.js';
+import type { ScorePlugin } from '../framework.js';
 
 /** Score: fewer replicas of the same Deployment on the node is better, so one node's loss costs few. */
 export const spreadByOwner: ScorePlugin = {
   name: 'SpreadByOwner',
-  score(pod, { pods }) {
-    const owner = ownerOf(pod);
-    return 0 - pods.filter((p) => ownerOf(p) === owner).length; // not -n: -0 is not 0 to Object.is
+  score(pod, { owners }) {
+    return 0 - (owners.get(pod.owner) ?? 0); // not -n: -0 is not 0 to Object.is
   },
 };
 

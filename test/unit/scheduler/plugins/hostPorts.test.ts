@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeInfo } from '../../../../src/scheduler/framework.js';
+import { nodeInfo, podInfo } from '../../../../src/scheduler/framework.js';
 import { HOST_PORTS_TAKEN, hostPorts } from '../../../../src/scheduler/plugins/hostPorts.js';
 import { node, pod, type PodShape } from '../fixtures.js';
 
@@ -14,6 +14,6 @@ describe('hostPorts filter', () => {
     { case: 'taken by any placed pod', placed: [[80], [81]], wants: [81], fits: false },
   ])('$case', ({ placed, wants, fits }) => {
     const info = nodeInfo(node('n'), placed.map((ports, i) => pod(`placed-${i}`, { hostPorts: ports, node: 'n' })));
-    expect(hostPorts.filter(pod('p', { hostPorts: wants }), info)).toEqual(fits ? [] : [HOST_PORTS_TAKEN]);
+    expect(hostPorts.filter(podInfo(pod('p', { hostPorts: wants })), info)).toEqual(fits ? [] : [HOST_PORTS_TAKEN]);
   });
 });

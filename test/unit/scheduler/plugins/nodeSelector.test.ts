@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeInfo } from '../../../../src/scheduler/framework.js';
+import { nodeInfo, podInfo } from '../../../../src/scheduler/framework.js';
 import { NODE_SELECTOR_MISMATCH, nodeSelector } from '../../../../src/scheduler/plugins/nodeSelector.js';
 import { node, pod } from '../fixtures.js';
 
@@ -12,7 +12,7 @@ describe('nodeSelector filter', () => {
     { case: 'different value', selector: { disk: 'ssd' }, labels: { disk: 'hdd' }, fits: false },
     { case: 'empty value must match exactly', selector: { gpu: '' }, labels: { gpu: '' }, fits: true },
   ])('$case', ({ selector, labels, fits }) => {
-    const reasons = nodeSelector.filter(pod('p', { nodeSelector: selector }), nodeInfo(node('n', { labels })));
+    const reasons = nodeSelector.filter(podInfo(pod('p', { nodeSelector: selector })), nodeInfo(node('n', { labels })));
     expect(reasons).toEqual(fits ? [] : [NODE_SELECTOR_MISMATCH]);
   });
 });

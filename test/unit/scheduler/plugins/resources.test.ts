@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeInfo } from '../../../../src/scheduler/framework.js';
+import { nodeInfo, podInfo } from '../../../../src/scheduler/framework.js';
 import { resources } from '../../../../src/scheduler/plugins/resources.js';
 import { node, pod, type NodeShape, type PodShape } from '../fixtures.js';
 
@@ -17,6 +17,6 @@ describe('resources filter', () => {
     { case: 'a limit without a request counts as the request', capacity: { cpu: 100 }, placed: [], wants: { limitCpu: 200 }, reasons: ['Insufficient cpu'] },
   ])('$case', ({ capacity, placed, wants, reasons }) => {
     const info = nodeInfo(node('n', capacity), placed.map((s, i) => pod(`placed-${i}`, { ...s, node: 'n' })));
-    expect(resources.filter(pod('p', wants), info)).toEqual(reasons);
+    expect(resources.filter(podInfo(pod('p', wants)), info)).toEqual(reasons);
   });
 });

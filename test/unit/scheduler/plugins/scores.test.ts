@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeInfo } from '../../../../src/scheduler/framework.js';
+import { nodeInfo, podInfo } from '../../../../src/scheduler/framework.js';
 import { leastAllocated } from '../../../../src/scheduler/plugins/leastAllocated.js';
 import { fewestPods, spreadByOwner } from '../../../../src/scheduler/plugins/spread.js';
 import { node, pod, type NodeShape, type PodShape } from '../fixtures.js';
@@ -14,7 +14,7 @@ describe('leastAllocated score', () => {
     { case: 'zero capacity scores 0 for it', capacity: { cpu: 0, memory: 1000 }, placed: [], wants: {}, score: 50 },
   ])('$case', ({ capacity, placed, wants, score }) => {
     const info = nodeInfo(node('n', capacity), placed.map((s, i) => pod(`placed-${i}`, { ...s, node: 'n' })));
-    expect(leastAllocated.score(pod('p', wants), info)).toBe(score);
+    expect(leastAllocated.score(podInfo(pod('p', wants)), info)).toBe(score);
   });
 });
 
@@ -28,7 +28,7 @@ describe('spread scores', () => {
     { case: 'same name from another source is another owner', wants: pod('a-9', { owner: 'a', source: 'other' }), owner: 0, all: -3 },
   ])('$case', ({ wants, owner, all }) => {
     const info = nodeInfo(node('n'), placed);
-    expect(spreadByOwner.score(wants, info)).toBe(owner);
-    expect(fewestPods.score(wants, info)).toBe(all);
+    expect(spreadByOwner.score(podInfo(wants), info)).toBe(owner);
+    expect(fewestPods.score(podInfo(wants), info)).toBe(all);
   });
 });
