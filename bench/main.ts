@@ -1,10 +1,11 @@
 // npm run bench -- NAME [--json]: run one benchmark (or all) and report it against its named peer.
 import { e2eLatency } from './e2e-latency.js';
 import { hostile } from './hostile.js';
+import { scheduler } from './scheduler.js';
 import type { Bench, Result } from './result.js';
 import { formatResult } from './result.js';
 
-const benches: Record<string, Bench> = { 'e2e-latency': e2eLatency, hostile };
+const benches: Record<string, Bench> = { 'e2e-latency': e2eLatency, hostile, scheduler };
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

@@ -78,10 +78,19 @@ export function schedule(
 ): ScheduleResult {
   const infos = [...nodes].sort((a, b) => compare(a.name, b.name)).map((n) => nodeInfo(n));
   const byName = new Map(infos.map((i) => [i.node.name, i]));
+  // One string per owner for the round: spread's count lookups then compare by identity, not by content.
+  const owners = new Map<string, string>();
+  const infoOf = (pod: PodRecord): PodInfo => {
+    const info = podInfo(pod);
+    const owner = owners.get(info.owner);
+    if (owner === undefined) owners.set(info.owner, info.owner);
+    else info.owner = owner;
+    return info;
+  };
   for (const p of placed) {
     // A pod bound to a node that is gone holds nothing on the nodes that remain.
     const info = p.node === undefined ? undefined : byName.get(p.node);
-    if (info) addPod(info, podInfo(p));
+    if (info) addPod(info, infoOf(p));
   }
 
   const total = infos.length;
@@ -94,13 +103,12 @@ export function schedule(
   let start = total > 0 && Number.isSafeInteger(opts.start) ? (((opts.start ?? 0) % total) + total) % total : 0;
 
   const result: ScheduleResult = { bind: [], unschedulable: [], nextStart: 0 };
-  for (const pod of [...pods].sort((a, b) => compare(podKeyOf(a), podKeyOf(b)))) {
-    const info = podInfo(pod);
+  for (const { pod } of pods.map((p) => ({ pod: p, key: podKeyOf(p) })).sort((a, b) => compare(a.key, b.key))) {
+    const info = infoOf(pod);
     const fitsStatically = equivalence.of(info);
     let found = 0;
     let processed = 0;
-    for (; processed < total && found < toFind; processed++) {
-      const i = (start + processed) % total;
+    for (let i = start; processed < total && found < toFind; processed++, i = i + 1 === total ? 0 : i + 1) {
       const node = infos[i];
       if (node && fitsStatically(i) && passes(info, node, dynamic)) feasible[found++] = i;
     }

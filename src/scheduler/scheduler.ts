@@ -37,6 +37,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const log = opts.log.child({ component: 'scheduler' });
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const once = new ReportOnce();
+  // Where the next round's search for nodes starts: rounds rotate over the nodes (schedule's `start`).
+  let start = 0;
 
   /** Every record under `prefix` with its entry; an unreadable one is reported once and skipped. */
   const readAll = async <T extends 'pod' | 'node'>(prefix: string, type: T): Promise<{ record: Extract<StoredRecord, { type: T }>; entry: Entry }[]> => {
@@ -65,7 +67,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     if (unbound.length === 0) return false;
     const nodeRevisions = new Map(nodes.map(({ record, entry }) => [record.name, entry.modRevision]));
 
-    const result = schedule(unbound, nodes.map((n) => n.record), placed, profile);
+    const result = schedule(unbound, nodes.map((n) => n.record), placed, profile, { start });
+    start = result.nextStart;
     for (const { pod, reason } of result.unschedulable) {
       if (once.fresh(podKey(pod.namespace, pod.name), reason)) log.warn({ pod: `${pod.namespace}/${pod.name}`, reason }, 'pod unschedulable');
     }
