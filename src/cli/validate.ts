@@ -1,17 +1,62 @@
-import { formatErrors, parseFiles } from '../manifest/index.js';
-import { readManifestPaths } from '../sync/index.js';
+import { InvalidInputError } from '../errors.js';
+import { formatError, formatErrors, shown } from '../manifest/index.js';
+// Straight from the files, not src/sync's index: `validate` must not load etcd, Docker or Git clients
+// it does not use (isomorphic-git is imported only for --rev).
+import { checkTree, type TreeCheck } from '../sync/check.js';
+import { readManifestPaths } from '../sync/files.js';
 
-/** `berth validate`: print every error as file:line:col: message; the exit code says valid (0) or not (1). */
-export async function runValidate(paths: string[], flags: { quiet?: boolean; skipKind?: string[] }): Promise<number> {
-  const files = await readManifestPaths(paths);
-  const { objects, errors, omitted, skipped } = parseFiles(files, { skipKinds: flags.skipKind ?? [] });
-  for (const d of skipped) process.stderr.write(`${d.path}:${d.line}: skipped ${d.kind}${d.name ? ` ${d.name}` : ''} (--skip-kind)\n`);
-  for (const line of formatErrors(errors, omitted, 100)) process.stdout.write(`${line}\n`);
+/** Flags of `berth validate`. */
+export interface ValidateFlags {
+  quiet?: boolean;
+  skipKind?: string[];
+  /** Check this commit of the repository (as sync would) instead of the working tree. */
+  rev?: string;
+  repo?: string;
+}
+
+/** Errors printed at most; the rest are counted ("… and M more errors"). */
+const MAX_PRINTED = 100;
+
+/**
+ * `berth validate`: every error as `file:line:col: message` on stdout; links, special files, skipped
+ * kinds and warnings on stderr. Exit 0 valid, 1 invalid (or no manifest file at all), 2 for a usage
+ * error (a path or revision that does not exist).
+ */
+export async function runValidate(paths: string[], flags: ValidateFlags): Promise<number> {
+  let check: TreeCheck;
+  try {
+    check = await read(paths, flags);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    process.stderr.write(`berth: ${err.toLine()}\n`);
+    return 2;
+  }
+  const { objects, errors, omitted, skipped, warnings, entries, files } = check;
+  for (const e of entries) process.stderr.write(`${shown(e.path)}: skipped: ${e.reason}\n`);
+  for (const d of skipped) process.stderr.write(`${shown(d.path)}:${d.line}: skipped ${shown(d.kind, 100)}${d.name ? ` ${shown(d.name, 100)}` : ''} (--skip-kind)\n`);
+  for (const w of formatErrors(warnings, 0, MAX_PRINTED)) process.stderr.write(`warning: ${w}\n`);
+  for (const line of formatErrors(errors, omitted, MAX_PRINTED)) process.stdout.write(`${line}\n`);
+  if (files === 0) {
+    process.stderr.write(`berth: no manifest files (.yaml, .yml, .json) found in ${(paths.length > 0 ? paths : ['.']).map((p) => shown(p)).join(', ')}\n`);
+    return 1;
+  }
   if (!flags.quiet) {
     const summary = errors.length === 0
-      ? `${files.length} file(s), ${objects.length} object(s): valid`
-      : `${files.length} file(s): ${errors.length + omitted} error(s)`;
+      ? `${files} file(s), ${objects.length} object(s): valid`
+      : `${files} file(s): ${errors.length + omitted} error(s)`;
     process.stderr.write(`${summary}\n`);
   }
   return errors.length === 0 ? 0 : 1;
+}
+
+async function read(paths: string[], flags: ValidateFlags): Promise<TreeCheck> {
+  const skipKinds = flags.skipKind ?? [];
+  if (flags.rev !== undefined) {
+    if (paths.length > 1) throw new InvalidInputError('EUSAGE', 'with --rev, give at most one folder of the repository', { hint: 'run once per folder' });
+    const { checkRevision } = await import('../sync/revision.js');
+    return (await checkRevision(flags.repo ?? '.', flags.rev, paths[0] ?? '.', { skipKinds })).check;
+  }
+  if (flags.repo !== undefined) throw new InvalidInputError('EUSAGE', '--repo needs --rev', { hint: 'pass --rev HEAD (or a commit) to check a commit of the repository' });
+  if (paths.length === 0) throw new InvalidInputError('EUSAGE', 'no files or folders given', { hint: 'pass them, or --rev to check a commit' });
+  return checkTree(await readManifestPaths(paths), { skipKinds });
 }

@@ -7,6 +7,8 @@ import type { ManifestError } from './types.js';
 export interface RawFile {
   path: string;
   bytes: Uint8Array;
+  /** The file's size when its bytes were left unread (over a limit); `bytes` is then empty. */
+  size?: number;
 }
 
 /**
@@ -22,11 +24,12 @@ export function checkFiles(files: readonly RawFile[], opts: ParseOptions = {}): 
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of sorted) {
     const at = (message: string): ManifestError => ({ path: f.path, line: 1, col: 1, message });
-    if (f.bytes.length > limits.fileBytes) {
-      early.push(at(`file is ${formatBytes(f.bytes.length)}; manifest files are at most ${formatBytes(limits.fileBytes)}`));
+    const size = f.size ?? f.bytes.length;
+    if (size > limits.fileBytes) {
+      early.push(at(`file is ${formatBytes(size)}; manifest files are at most ${formatBytes(limits.fileBytes)}`));
       continue;
     }
-    total += f.bytes.length;
+    total += size;
     if (total > limits.commitBytes) {
       early.push(at(`the manifest files up to this one hold more than ${formatBytes(limits.commitBytes)}, the most berth reads per commit; the files after it are not read`));
       break;

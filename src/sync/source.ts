@@ -5,8 +5,10 @@ import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { InvalidInputError, UnavailableError } from '../errors.js';
 import { redactUrl } from '../log.js';
-import { isManifestPath } from '../manifest/index.js';
+import type { Limits } from '../manifest/index.js';
+import type { TreeRead } from './files.js';
 import { causeText } from './git-errors.js';
+import { readTreeFiles, type TreeSource } from './tree.js';
 
 /** A commit at the head of the source branch. */
 export interface HeadCommit {
@@ -61,33 +63,17 @@ export class GitSource {
     };
   }
 
-  /** Every manifest file under the source path at `commit`, with paths relative to the repository root. */
-  async files(commit: string): Promise<{ path: string; text: string }[]> {
-    const out: { path: string; text: string }[] = [];
-    let root: string;
-    try {
-      root = this.subdir === '' ? commit : (await git.readTree({ fs, gitdir: this.gitdir, oid: commit, filepath: this.subdir, cache: this.cache })).oid;
-    } catch (cause) {
-      throw new InvalidInputError('ENOPATH', `path '${this.subdir}' does not exist in commit ${commit.slice(0, 7)} of ${redactUrl(this.opts.repo)}`, {
-        hint: 'pass --path with a folder of the repository',
-        cause,
-      });
-    }
-    await this.collect(root, this.subdir, out);
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  /**
+   * Every manifest file under the source path at `commit` (repository-root paths), with the
+   * links and submodules left out; see readTreeFiles.
+   */
+  files(commit: string, limits?: Pick<Limits, 'fileBytes' | 'commitBytes'>): Promise<TreeRead> {
+    return readTreeFiles(this.tree(commit), limits, this.cache);
   }
 
-  private async collect(treeOid: string, prefix: string, out: { path: string; text: string }[]): Promise<void> {
-    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid: treeOid, cache: this.cache });
-    await Promise.all(
-      tree.map(async (e) => {
-        const p = prefix === '' ? e.path : `${prefix}/${e.path}`;
-        if (e.type === 'tree') return this.collect(e.oid, p, out);
-        if (e.type !== 'blob' || !isManifestPath(p)) return;
-        const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: e.oid, cache: this.cache });
-        out.push({ path: p, text: Buffer.from(blob).toString('utf8') });
-      }),
-    );
+  /** Where `commit`'s manifests are, for a reader in another thread (see checkCommit). */
+  tree(commit: string): TreeSource {
+    return { gitdir: this.gitdir, commit, subdir: this.subdir, name: redactUrl(this.opts.repo) };
   }
 
   private async resolveLocal(): Promise<string> {
@@ -147,7 +133,7 @@ function missingBranch(opts: GitSourceOptions, branches: string[], cause?: unkno
 }
 
 /** A work tree's `.git`, or the folder itself when it is a bare repository. */
-function localGitdir(repo: string): string {
+export function localGitdir(repo: string): string {
   const abs = path.resolve(repo);
   const dotGit = path.join(abs, '.git');
   if (fs.existsSync(dotGit)) return dotGit;
@@ -155,7 +141,8 @@ function localGitdir(repo: string): string {
   throw new InvalidInputError('ENOREPO', `${repo} is not a Git repository`, { hint: 'pass --repo with a repository path or an http(s) URL' });
 }
 
-function normalizeSubdir(p: string): string {
+/** A folder of the repository as the tree reader wants it: '' for the root, no `./`, no trailing `/`. */
+export function normalizeSubdir(p: string): string {
   const n = path.posix.normalize(p.replace(/\\/g, '/')).replace(/^\.\/?/, '').replace(/\/+$/, '');
   return n === '.' ? '' : n;
 }

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
-import { formatErrors, parseFiles } from '../manifest/index.js';
+import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import { decode, historyPrefix, startLoop, type Store } from '../store/index.js';
 import { applyCommit, oversizedObjects, readSealed, recordRejected } from './apply.js';
 import { GitNotesReporter } from './git-notes.js';
+import { checkCommit } from './isolate.js';
 import { startOutbox } from './outbox.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource } from './source.js';
@@ -31,6 +32,8 @@ export interface SyncOptions {
   intervalMs: number;
   /** Kinds this source leaves alone on purpose (a repository that also feeds Kubernetes); each skip is logged. */
   skipKinds?: string[];
+  /** Bounds on what a commit may hold (DEFAULT_LIMITS for any left out). */
+  limits?: Partial<Limits>;
   /** Where commit statuses go (default: git notes under refs/notes/berth, pushed back to a remote source). */
   reporter?: StatusReporter;
   now?: () => Date;
@@ -57,11 +60,20 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     const head = await git.head();
     const { seal } = await readSealed(store, source);
     if (seal?.commit === head.commit || rejected === head.commit) return;
-    const files = await git.files(head.commit);
-    const { objects, errors: invalid, omitted, skipped } = parseFiles(files, { skipKinds: opts.skipKinds ?? [] });
+    // In a worker thread, bounded in time and memory: no commit can stall the other loops.
+    const { objects, errors: invalid, omitted, skipped, warnings, entries } = await checkCommit(git.tree(head.commit), {
+      skipKinds: opts.skipKinds ?? [],
+      ...(opts.limits ? { limits: opts.limits } : {}),
+    });
     const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects)];
     if (skipped.length > 0) {
-      log.info({ commit: head.commit, skipped: skipped.map((d) => `${d.path}:${d.line}: ${d.kind}${d.name ? ` ${d.name}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
+      log.info({ commit: head.commit, skipped: skipped.map((d) => `${shown(d.path)}:${d.line}: ${shown(d.kind, 100)}${d.name ? ` ${shown(d.name, 100)}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
+    }
+    if (entries.length > 0) {
+      log.warn({ commit: head.commit, entries: entries.map((e) => `${shown(e.path)}: ${e.reason}`) }, `left out ${entries.length} symbolic link(s), submodule(s) or special file(s)`);
+    }
+    if (warnings.length > 0) {
+      log.warn({ commit: head.commit, warnings: warnings.slice(0, MAX_RECORDED_ERRORS).map(formatError) }, `${warnings.length} warning(s): spellings Kubernetes reads differently`);
     }
     if (errors.length > 0) {
       // Capped: a commit's errors go into one etcd record and one status, both bounded in size.

@@ -135,9 +135,9 @@ describe('berth validate', () => {
     expect(res.stderr).toMatch(/^bad\/svc\.yaml:1: skipped Service web \(--skip-kind\)$/m);
   });
 
-  it('names a path that does not exist', async () => {
+  it('names a path that does not exist, as a usage error (exit 2)', async () => {
     const res = await runBerth(['validate', path.join(dir, 'nope.yaml')]);
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/nope\.yaml: no such file or directory/);
   });
 });

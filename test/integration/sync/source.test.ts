@@ -90,9 +90,10 @@ describe.each(kinds)('GitSource on %s', (_kind, where) => {
     ['apps/nested', ['apps/nested/deep/api.yml', 'apps/nested/deep/more/db.yaml']],
     ['apps/nested/deep/more', ['apps/nested/deep/more/db.yaml']],
   ])('with path %j, lists only .yaml/.yml/.json files under it, by repository-root path', async (path, expected) => {
-    const files = await source({ path }).files(commit);
+    const { files, skipped, errors } = await source({ path }).files(commit);
     expect(files.map((f) => f.path)).toEqual(expected);
-    for (const f of files) expect(f.text).toBe(FILES[f.path]);
+    for (const f of files) expect(Buffer.from(f.bytes).toString('utf8')).toBe(FILES[f.path]);
+    expect({ skipped, errors }).toEqual({ skipped: [], errors: [] });
   });
 
   it('names a path that does not exist in the commit', async () => {
@@ -115,7 +116,7 @@ describe.each(kinds)('GitSource on %s', (_kind, where) => {
       await repo.git('push', '--quiet', 'origin', 'release');
       const s = source({ branch: 'release', path: 'apps' });
       expect((await s.head()).commit).toBe(released);
-      expect((await s.files(released)).map((f) => f.path)).toContain('apps/release.yaml');
+      expect((await s.files(released)).files.map((f) => f.path)).toContain('apps/release.yaml');
       expect((await source().head()).commit).toBe(commit);
     } finally {
       await repo.git('checkout', '--quiet', 'main');
@@ -131,7 +132,7 @@ describe('GitSource on a local repository', () => {
     await repo.remove('apps/web.yaml');
     const s = new GitSource({ repo: repo.workDir, branch: 'main', path: 'apps', dataDir: await newDataDir() });
     expect((await s.head()).commit).toBe(commit);
-    expect((await s.files(commit)).map((f) => f.path)).toEqual(['apps/config.json', 'apps/nested/deep/api.yml', 'apps/nested/deep/more/db.yaml', 'apps/web.yaml']);
+    expect((await s.files(commit)).files.map((f) => f.path)).toEqual(['apps/config.json', 'apps/nested/deep/api.yml', 'apps/nested/deep/more/db.yaml', 'apps/web.yaml']);
   });
 
   it.each([
@@ -175,9 +176,9 @@ describe('GitSource on a smart-HTTP remote', () => {
     await repo.push();
 
     expect(await s.head()).toMatchObject({ commit: second, message: 'second push' });
-    expect((await s.files(second)).map((f) => f.path)).toEqual(['apps/config.json', 'apps/nested/deep/api.yml', 'apps/nested/deep/more/db.yaml', 'apps/second.yaml']);
+    expect((await s.files(second)).files.map((f) => f.path)).toEqual(['apps/config.json', 'apps/nested/deep/api.yml', 'apps/nested/deep/more/db.yaml', 'apps/second.yaml']);
     // The first commit is still readable from the mirror.
-    expect((await s.files(first)).map((f) => f.path)).toContain('apps/web.yaml');
+    expect((await s.files(first)).files.map((f) => f.path)).toContain('apps/web.yaml');
 
     const mirror = await snapshot(dataDir);
     expect((await s.head()).commit).toBe(second);

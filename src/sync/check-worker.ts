@@ -1,0 +1,20 @@
+// The body of checkCommit's worker thread: read a commit's tree and check it, off the main thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { BerthError } from '../errors.js';
+import { checkTree } from './check.js';
+import type { CheckRequest, CheckResponse } from './isolate.js';
+import { readTreeFiles } from './tree.js';
+
+const request = workerData as CheckRequest;
+
+async function run(): Promise<CheckResponse> {
+  try {
+    const read = await readTreeFiles(request.src, { ...request.limits });
+    return { ok: true, result: checkTree(read, { skipKinds: request.skipKinds, limits: request.limits }) };
+  } catch (err) {
+    if (err instanceof BerthError) return { ok: false, error: { name: err.name, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } };
+    return { ok: false, error: { name: 'Error', code: 'ECHECK', message: err instanceof Error ? err.message : String(err) } };
+  }
+}
+
+parentPort?.postMessage(await run());

@@ -1,0 +1,84 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { BerthError, InvalidInputError } from '../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../manifest/index.js';
+import type { TreeCheck } from './check.js';
+import type { TreeSource } from './tree.js';
+
+/** What the worker is asked: a commit's tree and how to check it. */
+export interface CheckRequest {
+  src: TreeSource;
+  skipKinds: string[];
+  limits: Limits;
+}
+
+/** What the worker answers: the check, or the error that stopped the read (a missing path). */
+export type CheckResponse = { ok: true; result: TreeCheck } | { ok: false; error: { name: string; code: string; message: string; hint?: string } };
+
+/** How much time and memory one commit's check may take. */
+export interface IsolateOptions {
+  skipKinds?: readonly string[];
+  limits?: Partial<Limits>;
+  /** Wall time for reading and checking one commit (default 60 s). */
+  timeoutMs?: number;
+  /** Heap of the worker, in MiB (default 512). */
+  memoryMb?: number;
+}
+
+/**
+ * Reads and checks one commit's manifests in a worker thread, so that no content of a commit can
+ * block the process's other loops (the event loop keeps turning while it parses) or take more
+ * than `memoryMb` of heap or `timeoutMs` of time: past either, the worker is stopped and the
+ * commit gets one error saying which bound it passed.
+ */
+export function checkCommit(src: TreeSource, opts: IsolateOptions = {}): Promise<TreeCheck> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const memoryMb = opts.memoryMb ?? 512;
+  const request: CheckRequest = { src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } };
+  const worker = startWorker(request, memoryMb);
+  const refused = (message: string): TreeCheck => ({
+    objects: [], errors: [{ path: src.subdir === '' ? '.' : src.subdir, line: 1, col: 1, message }], omitted: 0, skipped: [], warnings: [], entries: [], files: 0,
+  });
+  return new Promise<TreeCheck>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+      void worker.terminate();
+    };
+    const timer = setTimeout(() => {
+      settle(() => resolve(refused(`reading and checking this commit took longer than ${Math.round(timeoutMs / 1000)} s; berth stopped (see the limits on manifests)`)));
+    }, timeoutMs);
+    worker.once('message', (m: CheckResponse) => {
+      settle(() => {
+        if (m.ok) resolve(m.result);
+        else reject(m.error.name === 'InvalidInputError' ? new InvalidInputError(m.error.code, m.error.message, m.error.hint ? { hint: m.error.hint } : {}) : new BerthError(m.error.code, m.error.message));
+      });
+    });
+    worker.once('error', (err: Error & { code?: string }) => {
+      settle(() => {
+        if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') resolve(refused(`reading and checking this commit needed more than ${memoryMb} MiB of memory; berth stopped (see the limits on manifests)`));
+        else reject(new BerthError('ECHECK', `checking commit ${src.commit.slice(0, 7)} failed: ${err.message}`, { cause: err }));
+      });
+    });
+    worker.once('exit', (code) => {
+      settle(() => reject(new BerthError('ECHECK', `checking commit ${src.commit.slice(0, 7)} stopped (exit ${code})`)));
+    });
+  });
+}
+
+/**
+ * The worker runs the built check-worker.js; run from source (tsx, vitest), the .ts file is loaded
+ * through tsx's loader, registered in the worker first (a Worker does not inherit it).
+ */
+function startWorker(request: CheckRequest, memoryMb: number): Worker {
+  const resourceLimits = { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 64 };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { workerData: request, resourceLimits });
+  const body = new URL('./check-worker.ts', import.meta.url).href;
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(body)}); });`;
+  return new Worker(boot, { eval: true, workerData: request, resourceLimits });
+}
