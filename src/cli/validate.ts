@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { formatError, formatErrors, shown } from '../manifest/index.js';
+import { formatErrors, shown } from '../manifest/index.js';
 // Straight from the files, not src/sync's index: `validate` must not load etcd, Docker or Git clients
 // it does not use (isomorphic-git is imported only for --rev).
 import { checkTree, type TreeCheck } from '../sync/check.js';
