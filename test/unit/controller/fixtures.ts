@@ -1,54 +1,69 @@
+import { hashObject } from '../../../src/manifest/index.js';
 import type { DeploymentObject } from '../../../src/manifest/types.js';
-import { objectKey } from '../../../src/manifest/types.js';
-import { desiredKey, desiredPrefix, encode, sourceKey, type SealRecord, type Store } from '../../../src/store/index.js';
+import { sourceKey, type Store, type Txn } from '../../../src/store/index.js';
+import { applyCommit as syncApply, type HeadCommit } from '../../../src/sync/index.js';
 import { template, type PodShape } from '../scheduler/fixtures.js';
+
+/** When the commits of these tests were made and applied. */
+const APPLIED_AT = new Date('2025-06-01T00:00:00.000Z');
 
 /** A normalized Deployment named `name`; its pod template is shaped by `pod`; strategy: Kubernetes' default. */
 export function deployment(
   name: string,
   o: { replicas?: number; namespace?: string; pod?: PodShape; strategy?: DeploymentObject['spec']['strategy'] } = {},
 ): DeploymentObject {
-  return {
-    kind: 'Deployment',
+  const meaning = {
+    kind: 'Deployment' as const,
     namespace: o.namespace ?? 'default',
     name,
     labels: {},
-    path: `${name}.yaml`,
-    line: 1,
-    hash: `hash-of-${name}`,
     spec: {
       replicas: o.replicas ?? 1,
-      strategy: o.strategy ?? { type: 'RollingUpdate', maxSurge: '25%', maxUnavailable: '25%' },
+      strategy: o.strategy ?? { type: 'RollingUpdate' as const, maxSurge: '25%', maxUnavailable: '25%' },
       template: template({ owner: name, ...o.pod }),
     },
   };
+  // The hash the parser would give it: sync's apply tells a changed object by it.
+  return { ...meaning, path: `${name}.yaml`, line: 1, hash: hashObject(meaning) };
 }
+
+function head(commit: string): HeadCommit {
+  return { commit, author: 'test <test@localhost>', message: commit, time: APPLIED_AT.toISOString() };
+}
+
+/** Apply one commit of `source` with sync's own apply: its objects, then its seal. */
+export async function applyCommit(store: Store, source: string, commit: string, objects: DeploymentObject[]): Promise<void> {
+  await syncApply(store, source, head(commit), objects, APPLIED_AT);
+}
+
+/** What a sync that dies at its seal throws, in {@link writeDesired}. */
+class DiedBeforeSeal extends Error {}
 
 /**
- * Write `objects` as the desired state of `source` the way sync does (objects in their own txns,
- * removed ones deleted) without sealing; returns the revision at which they are all visible.
+ * Half-apply one commit of `source`: sync's own apply writes its objects and dies just before the
+ * seal (a crash, a lost etcd), so readers at the seal still see the commit before. Returns the
+ * revision at which the unsealed objects are all visible.
  */
 export async function writeDesired(store: Store, source: string, commit: string, objects: DeploymentObject[]): Promise<number> {
-  const keep = new Set(objects.map((o) => desiredKey(source, objectKey(o))));
-  const { entries } = await store.list(desiredPrefix(source));
-  for (const o of objects) {
-    await store.commit({ put: [{ key: desiredKey(source, objectKey(o)), value: encode({ type: 'desired', object: o, commit }) }] });
-  }
-  const gone = entries.map((e) => e.key).filter((k) => !keep.has(k));
-  if (gone.length > 0) await store.commit({ del: gone });
+  const dying = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'commit') {
+        return (txn: Txn) => {
+          if (txn.put?.some((p) => p.key === sourceKey(source))) throw new DiedBeforeSeal(`sync died before sealing ${commit}`);
+          return target.commit(txn);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  await syncApply(dying, source, head(commit), objects, APPLIED_AT).then(
+    () => {
+      throw new Error(`the apply of ${commit} wrote no seal to die at`);
+    },
+    (error: unknown) => {
+      if (!(error instanceof DiedBeforeSeal)) throw error;
+    },
+  );
   return store.revision();
-}
-
-/** Write the seal of `source` pointing at `revision`. */
-export async function writeSeal(store: Store, source: string, commit: string, revision: number): Promise<void> {
-  const seal: SealRecord = {
-    type: 'seal', source, commit, revision, time: new Date(0).toISOString(), author: 'test', message: commit,
-    counts: { objects: 0, created: 0, updated: 0, deleted: 0 },
-  };
-  await store.commit({ put: [{ key: sourceKey(source), value: encode(seal) }] });
-}
-
-/** Apply one commit of `source`: write its objects, then seal them (what sync does). */
-export async function applyCommit(store: Store, source: string, commit: string, objects: DeploymentObject[]): Promise<void> {
-  await writeSeal(store, source, commit, await writeDesired(store, source, commit, objects));
 }

@@ -7,7 +7,7 @@ import { encode, sourceKey, statusKey, type PodRecord, type Store } from '../../
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from '../scheduler/fixtures.js';
 import { putNodes, putPods, readBindings, readPods, storePerTest } from '../scheduler/harness.js';
-import { applyCommit, deployment, writeDesired, writeSeal } from './fixtures.js';
+import { applyCommit, deployment, writeDesired } from './fixtures.js';
 import { statusOf } from './healthFixtures.js';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
@@ -139,10 +139,9 @@ export function describeControllerLoop(label: string, open: () => Promise<Store>
       const v2 = [deployment('web', { replicas: 5 }), deployment('api', { replicas: 1 })];
       const hw = templateHash(deployment('web').spec.template);
       const ha = templateHash(deployment('api').spec.template);
-      // Commit c1 sealed, then c2 half-written: its objects are there, its seal is not (yet).
-      const r1 = await writeDesired(store, 'main', 'c1', v1);
-      const r2 = await writeDesired(store, 'main', 'c2', v2);
-      await writeSeal(store, 'main', 'c1', r1);
+      // Commit c1 sealed, then c2 half-applied: sync wrote its objects and died before its seal.
+      await applyCommit(store, 'main', 'c1', v1);
+      await writeDesired(store, 'main', 'c2', v2);
 
       const c = await startController({ store, log: silentLogger(), resyncMs: 200, now: () => NOW });
       defer(() => c.stop());
@@ -155,7 +154,8 @@ export function describeControllerLoop(label: string, open: () => Promise<Store>
       await c.idle();
       expect((await readPods(store)).map((p) => p.name)).toEqual(replicas('web', hw, 2));
 
-      await writeSeal(store, 'main', 'c2', r2);
+      // Sync comes back and applies c2 again, to the end this time.
+      await applyCommit(store, 'main', 'c2', v2);
       await podsAre(store, [...replicas('api', ha, 1), ...replicas('web', hw, 5)]);
     });
 
