@@ -29,3 +29,19 @@ export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * How the loops treat an error (Flux's stalled / waiting / generic, sample-controller's
+ * forget / requeue): `input` is permanent for that input (recorded once, not retried until the
+ * input changes), `conflict` is retried at once, `unavailable` and anything unexpected are
+ * transient (retried with capped, jittered backoff).
+ */
+export type ErrorKind = 'input' | 'unavailable' | 'conflict' | 'unexpected';
+
+/** The kind of any thrown value. */
+export function kindOf(err: unknown): ErrorKind {
+  if (err instanceof InvalidInputError) return 'input';
+  if (err instanceof ConflictError) return 'conflict';
+  if (err instanceof UnavailableError) return 'unavailable';
+  return 'unexpected';
+}

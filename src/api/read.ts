@@ -1,10 +1,10 @@
 // The I/O of the read side: what the views need, read from the store. Thin on purpose.
 import { messageOf } from '../errors.js';
 import {
-  CompactedError, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, decode, desiredPrefix, historyPrefix,
+  CompactedError, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SYNC_ERRORS, decode, desiredPrefix, historyPrefix,
   type StoredRecord, type Store,
 } from '../store/index.js';
-import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord } from '../store/records.js';
+import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SyncErrorRecord } from '../store/records.js';
 import type { SealedDeployment } from './views.js';
 
 /** Records read for display; values that do not decode are skipped and named in `skipped`, not fatal. */
@@ -94,5 +94,12 @@ export async function readHistory(store: Store, source?: string): Promise<{ reco
 export async function readEvents(store: Store): Promise<{ records: EventRecord[] } & Skipping> {
   const skipped: string[] = [];
   const { records } = await listRecords(store, EVENTS, 'event', skipped);
+  return { records, skipped };
+}
+
+/** Why sync of a source is stuck, per source that is (written by sync after a while of failing). */
+export async function readSyncErrors(store: Store): Promise<{ records: SyncErrorRecord[] } & Skipping> {
+  const skipped: string[] = [];
+  const { records } = await listRecords(store, SYNC_ERRORS, 'syncError', skipped);
   return { records, skipped };
 }

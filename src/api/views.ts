@@ -1,6 +1,6 @@
 // Records → the rows people read (CLI tables, -o json/yaml, the read API). Pure: `now` comes in.
 import { templateHash, type DeploymentObject } from '../manifest/index.js';
-import type { Condition, ContainerStatus, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord } from '../store/records.js';
+import type { Condition, ContainerStatus, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SyncErrorRecord } from '../store/records.js';
 import { indexStatuses, podState } from './pod-state.js';
 import { firstLine, formatCpu, formatMemory, humanAge, shortCommit } from './units.js';
 
@@ -101,6 +101,8 @@ export interface SourceStatusView {
   rejected?: HistoryView;
   /** `berth/health` as last reported for the commit in force. */
   health?: { state: string; description: string };
+  /** Why sync of this source is stuck, while it is: the commit in force stays. */
+  error?: { code: string; message: string; since: string; age: string };
   deployments: DeploymentView[];
 }
 
@@ -223,13 +225,15 @@ export function statusViews(
   deployments: readonly DeploymentView[],
   now: Date,
   healths: readonly HealthRecord[] = [],
+  errors: readonly SyncErrorRecord[] = [],
 ): SourceStatusView[] {
-  const sources = new Set([...seals.map((s) => s.source), ...history.map((h) => h.source)]);
+  const sources = new Set([...seals.map((s) => s.source), ...history.map((h) => h.source), ...errors.map((e) => e.source)]);
   return [...sources].sort(compare).map((source) => {
     const seal = seals.find((s) => s.source === source);
     const own = historyViews(history.filter((h) => h.source === source), now);
     const newest = own[own.length - 1];
     const health = healths.find((h) => h.source === source && h.commit === seal?.commit);
+    const error = errors.find((e) => e.source === source);
     return {
       source,
       ...(seal
@@ -244,6 +248,7 @@ export function statusViews(
         : {}),
       ...(newest?.outcome === 'rejected' && newest.commitSha !== seal?.commit ? { rejected: newest } : {}),
       ...(health ? { health: { state: health.state, description: health.description } } : {}),
+      ...(error ? { error: { code: error.code, message: error.message, since: error.since, age: humanAge(error.since, now) } } : {}),
       deployments: deployments.filter((d) => d.source === source),
     };
   });

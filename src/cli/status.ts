@@ -1,5 +1,5 @@
 // `berth status`: per source, the commit in force (and a newer rejected one), then its Deployments.
-import { readCluster, readHealth, readHistory, readSealed } from '../api/read.js';
+import { readCluster, readHealth, readHistory, readSealed, readSyncErrors } from '../api/read.js';
 import { deploymentTable } from '../api/tables.js';
 import { formatTime } from '../api/units.js';
 import { deploymentViews, statusViews, type SourceStatusView } from '../api/views.js';
@@ -13,10 +13,11 @@ export async function runStatus(flags: ReadFlags): Promise<void> {
     const cluster = await readCluster(store);
     const history = await readHistory(store);
     const health = await readHealth(store);
-    warnSkipped(flags, [...sealed.skipped, ...cluster.skipped, ...history.skipped, ...health.skipped]);
+    const errors = await readSyncErrors(store);
+    warnSkipped(flags, [...sealed.skipped, ...cluster.skipped, ...history.skipped, ...health.skipped, ...errors.skipped]);
     const nodes = new Set(cluster.nodes.map((n) => n.name));
     const deployments = deploymentViews(sealed.deployments, cluster.pods, cluster.statuses, nodes);
-    return statusViews(sealed.seals, history.records, deployments, new Date(), health.records);
+    return statusViews(sealed.seals, history.records, deployments, new Date(), health.records, errors.records);
   });
   if (flags.output !== 'table') process.stdout.write(renderData({ sources }, flags.output));
   else if (sources.length === 0) process.stderr.write('No sources found: has sync seen a commit yet?\n');
@@ -30,6 +31,7 @@ function describe(s: SourceStatusView): string {
       ? '  commit:    none applied yet'
       : `  commit:    ${s.commit} ${s.message ?? ''} (${s.author ?? 'unknown'}, ${s.age ?? '?'} ago, ${formatTime(s.time ?? '')})`,
   );
+  if (s.error) lines.push(`  error:     ${s.error.message} (for ${s.error.age}; sync keeps retrying)`);
   if (s.health) lines.push(`  health:    ${s.health.state} ${s.health.description}`);
   if (s.rejected) {
     const n = s.rejected.errors.length;

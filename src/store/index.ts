@@ -2,7 +2,7 @@ export type { Closer, Entry, Lease, PutOp, Store, StoreEvent, StoreLimits, Txn }
 export { DEFAULT_MAX_REQUEST_BYTES, MAX_TXN_OPS, formatBytes, limitsFor, opBytes, txnBytes } from './store.js';
 export { MemoryStore } from './memory.js';
 export { EtcdStore, CompactedError, type EtcdStoreOptions } from './etcd.js';
-export { startLoop, type Loop, type LoopOptions } from './loop.js';
+export { startLoop, reactionTo, retryDelay, IMMEDIATE_CONFLICT_RETRIES, type Backoff, type Loop, type LoopOptions, type Reaction } from './loop.js';
 export * from './keys.js';
 export * from './records.js';
 export { startLocalEtcd, localEtcdEndpoint, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';

@@ -45,3 +45,7 @@ export const HEALTH = 'health/';
  * never reports the same thing twice.
  */
 export const healthKey = (source: string): string => `health/${source}`;
+
+export const SYNC_ERRORS = 'syncerrors/';
+/** Why sync of `source` is stuck, while it is (sync writes it after a while of failing, deletes it once it works). */
+export const syncErrorKey = (source: string): string => `syncerrors/${source}`;

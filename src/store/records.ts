@@ -154,9 +154,24 @@ export interface HealthRecord {
   time: string;
 }
 
+/**
+ * `syncerrors/<source>`: sync cannot do its job (a repository it cannot reach for a while, a branch
+ * that is gone); deleted once it can. `berth status` shows it as the source's `error`.
+ */
+export interface SyncErrorRecord {
+  type: 'syncError';
+  source: string;
+  /** The error's code (EREPOUNREACHABLE, ENOBRANCH …). */
+  code: string;
+  /** One line for people, with the hint; never a secret (URLs are redacted where the error is made). */
+  message: string;
+  /** When it was first seen in this streak. */
+  since: string;
+}
+
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

@@ -1,14 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
+import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
-import { decode, historyPrefix, startLoop, type Store } from '../store/index.js';
+import {
+  decode, encode, eventKey, historyPrefix, startLoop, syncErrorKey, type EventRecord, type Lease, type Store, type SyncErrorRecord,
+} from '../store/index.js';
 import { applyCommit, oversizedObjects, readSealed, recordRejected } from './apply.js';
 import { GitNotesReporter } from './git-notes.js';
 import { checkCommit } from './isolate.js';
 import { startOutbox } from './outbox.js';
 import type { StatusReporter } from './reporter.js';
-import type { GitSource } from './source.js';
+import type { GitSource, HeadCommit } from './source.js';
+
+/** Events outlive the sync that wrote them by up to this (their lease is kept alive while it runs). */
+const EVENT_TTL_SECONDS = 3600;
 
 /** Errors of a rejected commit kept in its history record and log line; the rest are counted ("… and M more"). */
 const MAX_RECORDED_ERRORS = 50;
@@ -37,6 +44,8 @@ export interface SyncOptions {
   /** Where commit statuses go (default: git notes under refs/notes/berth, pushed back to a remote source). */
   reporter?: StatusReporter;
   now?: () => Date;
+  /** How long failures to reach the repository (or etcd) go on before the source shows `error` (default 10 s). */
+  troubleAfterMs?: number;
 }
 
 /**
@@ -54,17 +63,46 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   // The last commit looked at and rejected, read back from history so a restart does not record it twice.
   let rejected = await lastRejected(store, source);
+  // An error shown by an earlier run is shown again, if it still holds, after troubleAfterMs.
+  await store.commit({ del: [syncErrorKey(source)] });
   const outbox = await startOutbox({ store, log: opts.log, source, reporter: opts.reporter ?? new GitNotesReporter(git.notesTarget), resyncMs: opts.intervalMs });
+
+  let eventLease: Lease | undefined;
+  const recordEvent = async (reason: string, message: string): Promise<void> => {
+    const at = now();
+    eventLease ??= await store.lease(EVENT_TTL_SECONDS);
+    const event: EventRecord = { type: 'event', time: at.toISOString(), component: 'sync', reason, message, object: `source/${source}` };
+    await store.commit({ put: [{ key: eventKey(at, 'sync', `${source}.${randomUUID().slice(0, 8)}`), value: encode(event), lease: eventLease }] });
+  };
+
+  // A commit that cannot be applied is recorded once (history, `berth/sync failure`, an event); what
+  // runs stays as it is, and sync waits for the next commit.
+  const reject = async (head: HeadCommit, lines: string[], count: number): Promise<void> => {
+    await recordRejected(store, source, head, lines, now());
+    outbox.kick();
+    rejected = head.commit;
+    const short = head.commit.slice(0, 7);
+    log.warn({ commit: head.commit, errors: lines }, `rejected commit ${short}: ${count} error(s); what runs is unchanged`);
+    const first = lines[0] ?? '';
+    await recordEvent('Rejected', `commit ${short}: ${first}${count > 1 ? ` (and ${count - 1} more)` : ''}`).catch((err: unknown) => {
+      log.warn({ err: messageOf(err) }, 'cannot record the rejection event');
+    });
+  };
 
   const reconcile = async (): Promise<void> => {
     const head = await git.head();
     const { seal } = await readSealed(store, source);
     if (seal?.commit === head.commit || rejected === head.commit) return;
-    // In a worker thread, bounded in time and memory: no commit can stall the other loops.
-    const { objects, errors: invalid, omitted, skipped, warnings, entries } = await checkCommit(git.tree(head.commit), {
-      skipKinds: opts.skipKinds ?? [],
-      ...(opts.limits ? { limits: opts.limits } : {}),
-    });
+    let check;
+    try {
+      // In a worker thread, bounded in time and memory: no commit can stall the other loops.
+      check = await checkCommit(git.tree(head.commit), { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}) });
+    } catch (err) {
+      // The commit itself is wrong (its --path folder is gone): rejected, as a bad manifest is.
+      if (kindOf(err) !== 'input') throw err;
+      return reject(head, [messageOf(err)], 1);
+    }
+    const { objects, errors: invalid, omitted, skipped, warnings, entries } = check;
     const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects)];
     if (skipped.length > 0) {
       log.info({ commit: head.commit, skipped: skipped.map((d) => `${shown(d.path)}:${d.line}: ${shown(d.kind, 100)}${d.name ? ` ${shown(d.name, 100)}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
@@ -75,15 +113,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     if (warnings.length > 0) {
       log.warn({ commit: head.commit, warnings: warnings.slice(0, MAX_RECORDED_ERRORS).map(formatError) }, `${warnings.length} warning(s): spellings Kubernetes reads differently`);
     }
-    if (errors.length > 0) {
-      // Capped: a commit's errors go into one etcd record and one status, both bounded in size.
-      const lines = formatErrors(errors, omitted, MAX_RECORDED_ERRORS);
-      await recordRejected(store, source, head, lines, now());
-      outbox.kick();
-      rejected = head.commit;
-      log.warn({ commit: head.commit, errors: lines }, `rejected commit ${head.commit.slice(0, 7)}: ${errors.length + omitted} error(s); what runs is unchanged`);
-      return;
-    }
+    // Capped: a commit's errors go into one etcd record and one status, both bounded in size.
+    if (errors.length > 0) return reject(head, formatErrors(errors, omitted, MAX_RECORDED_ERRORS), errors.length + omitted);
     const started = Date.now();
     const { plan } = await applyCommit(store, source, head, objects, now());
     outbox.kick();
@@ -94,7 +125,22 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     );
   };
 
-  const loop = await startLoop({ store, log, watch: [], reconcile, resyncMs: opts.intervalMs }).catch(async (err: unknown) => {
+  // What stops sync for a while (a repository it cannot reach, a branch that is gone) shows as the
+  // source's `error` in `berth status`, once, until a pass succeeds again.
+  const onTrouble = async (err: unknown, since: Date): Promise<void> => {
+    const record: SyncErrorRecord = {
+      type: 'syncError', source, code: err instanceof BerthError ? err.code : 'EUNEXPECTED', message: messageOf(err), since: since.toISOString(),
+    };
+    await store.commit({ put: [{ key: syncErrorKey(source), value: encode(record) }] });
+  };
+  const onRecovered = async (): Promise<void> => {
+    await store.commit({ del: [syncErrorKey(source)] });
+  };
+
+  const loop = await startLoop({
+    store, log, watch: [], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
+    ...(opts.troubleAfterMs === undefined ? {} : { troubleAfterMs: opts.troubleAfterMs }),
+  }).catch(async (err: unknown) => {
     await outbox.stop();
     throw err;
   });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { UnavailableError } from '../../../src/errors.js';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import {
-  EtcdStore, decode, encode, historyPrefix, outboxKey, outboxPrefix, type HistoryRecord, type OutboxRecord, type Store,
+  EVENTS, EtcdStore, decode, desiredPrefix, encode, historyPrefix, outboxKey, outboxPrefix, syncErrorKey, type HistoryRecord, type OutboxRecord, type Store,
 } from '../../../src/store/index.js';
 import { GitSource, appliedStatus, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
 import { uniqueName } from '../../support/names.js';
@@ -33,7 +33,7 @@ afterEach(async () => {
 interface World {
   repo: TestRepo;
   store: Store;
-  start(o?: Partial<SyncOptions> & { repo?: string }): Promise<Sync>;
+  start(o?: Partial<SyncOptions> & { repo?: string; path?: string }): Promise<Sync>;
   outbox(): Promise<OutboxRecord[]>;
   history(): Promise<HistoryRecord[]>;
   /** The note of `commit` in the work tree's repository (local sources). */
@@ -56,8 +56,8 @@ async function world(): Promise<World> {
   return {
     repo,
     store,
-    start: async ({ repo: where, ...o } = {}) => {
-      const git = new GitSource({ repo: where ?? repo.workDir, branch: 'main', path: '.', dataDir });
+    start: async ({ repo: where, path, ...o } = {}) => {
+      const git = new GitSource({ repo: where ?? repo.workDir, branch: 'main', path: path ?? '.', dataDir });
       const log: Logger = o.log ?? silentLogger();
       const sync = await startSync({ store, log, git, source: SOURCE, intervalMs: POLL_MS, ...o });
       cleanups.push(() => sync.stop());
@@ -312,5 +312,62 @@ describe('berth/sync statuses as git notes on a smart-HTTP remote', () => {
     expect(lines[0]).toBe('reviewed by the other writer');
     expect(lines[1]).toMatch(/ berth\/sync success applied: 1 object/);
     await waitFor(async () => (await w.outbox()).length === 0, { ...PROMPTLY, what: 'an empty outbox' });
+  });
+});
+
+describe('what sync cannot apply or reach', () => {
+  it('rejects once a commit that deletes its --path folder: history, `berth/sync failure`, an event; what runs stays', async () => {
+    const w = await world();
+    await w.repo.write('apps/web.yaml', named('web'));
+    const good = await w.repo.commit('good');
+    const sync = await w.start({ path: 'apps' });
+    await waitFor(async () => (await w.history()).some((h) => h.commit === good && h.outcome === 'applied'), { ...PROMPTLY, what: 'the applied record' });
+    const desired = async (): Promise<string[]> => (await w.store.list(desiredPrefix(SOURCE))).entries.map((e) => `${e.key}@${e.modRevision}`);
+    const before = await desired();
+
+    await w.repo.remove('apps');
+    await w.repo.write('README', 'moved elsewhere\n');
+    const gone = await w.repo.commit('remove apps/');
+    const rejected = await waitFor(async () => (await w.history()).find((h) => h.commit === gone), { ...PROMPTLY, what: 'the rejected record' });
+    expect(rejected).toMatchObject({ outcome: 'rejected', errors: [expect.stringMatching(/^path 'apps' does not exist in commit [0-9a-f]{7} of /)] });
+    const [line] = await noteLines(() => w.localNote(gone), 1, 'the note of the rejected commit');
+    expect(line).toMatch(new RegExp(`^${TIME} berth/sync failure rejected: 1 error; first: path 'apps' does not exist in commit`));
+    const events = (await w.store.list(EVENTS)).entries.map((e) => decode('event', e.key, e.value)).filter((e) => e.object === `source/${SOURCE}`);
+    expect(events).toEqual([expect.objectContaining({ component: 'sync', reason: 'Rejected', message: expect.stringMatching(new RegExp(`^commit ${gone.slice(0, 7)}: path 'apps' does not exist`)) })]);
+    // Recorded once: more passes over the same head write nothing.
+    for (let i = 0; i < 3; i++) {
+      sync.kick();
+      await sync.idle();
+    }
+    expect((await w.history()).map((h) => [h.commit, h.outcome])).toEqual([[good, 'applied'], [gone, 'rejected']]);
+    expect(await desired()).toEqual(before);
+
+    await w.repo.write('apps/web.yaml', named('web'));
+    const back = await w.repo.commit('apps/ back');
+    await waitFor(async () => (await w.history()).some((h) => h.commit === back && h.outcome === 'applied'), { ...PROMPTLY, what: 'the commit that restores apps/ applied' });
+  });
+
+  it('shows the source as `error` once the repository stays unreachable for a while, logged once, and clears it when it is back', async () => {
+    const w = await world();
+    await w.repo.write('web.yaml', named('web'));
+    const first = await w.repo.commit('first');
+    await w.repo.push();
+    const proxy = await startProxy();
+    const { log, lines } = captureLog();
+    await w.start({ repo: proxy.url(w.repo), log, intervalMs: 100, troubleAfterMs: 1_000 });
+    await waitFor(async () => (await w.history()).some((h) => h.commit === first), { ...PROMPTLY, what: 'the first commit applied' });
+
+    await proxy.stop();
+    const shown = await waitFor(async () => {
+      const e = await w.store.get(syncErrorKey(SOURCE));
+      return e && decode('syncError', e.key, e.value);
+    }, { ...PROMPTLY, what: 'the source shown as error' });
+    expect(shown).toMatchObject({ source: SOURCE, code: expect.stringMatching(/^E(REPOUNREACHABLE|FETCH)$/), message: expect.stringContaining('127.0.0.1') });
+    await proxy.start();
+    await waitFor(async () => (await w.store.get(syncErrorKey(SOURCE))) === undefined, { ...PROMPTLY, what: 'the error cleared' });
+    // One warning for the whole outage, not one per retry (at 100 ms, there were many).
+    const warned = lines.filter((l) => l.component === 'sync' && (l.level as number) >= 40);
+    expect(warned.map((l) => l.msg)).toEqual(['reconcile keeps failing; retrying with backoff']);
+    expect(lines.filter((l) => l.component === 'sync' && l.msg === 'reconcile failed; retrying with backoff').length).toBeGreaterThan(2);
   });
 });

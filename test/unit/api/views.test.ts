@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { templateHash } from '../../../src/manifest/index.js';
-import type { HealthRecord, PodRecord, PodStatusRecord } from '../../../src/store/records.js';
+import type { HealthRecord, PodRecord, PodStatusRecord, SyncErrorRecord } from '../../../src/store/records.js';
 import { deploymentViews, eventViews, historyViews, nodeViews, podViews, statusViews, type SealedDeployment } from '../../../src/api/views.js';
 import { deployment } from '../controller/fixtures.js';
 import { node, pod } from '../scheduler/fixtures.js';
@@ -185,5 +185,14 @@ describe('statusViews', () => {
     expect(views).toEqual([expect.objectContaining({ source: 'b', deployments: [] })]);
     expect(views[0]).not.toHaveProperty('commit');
     expect(views[0]?.rejected?.errors).toEqual(['x', 'y']);
+  });
+
+  it.each<{ name: string; seals: ReturnType<typeof seal>[]; source: string }>([
+    { name: 'shows why sync of a source is stuck, beside the commit in force', seals: [seal('a', 'c1c1c1c1c1', ago(60))], source: 'a' },
+    { name: 'lists a source whose sync is stuck before any commit', seals: [], source: 'b' },
+  ])('$name', ({ seals, source }) => {
+    const error: SyncErrorRecord = { type: 'syncError', source, code: 'EREPOUNREACHABLE', message: 'cannot reach repository http://git/x.git', since: ago(30) };
+    const views = statusViews(seals, [], [], NOW, [], [error]);
+    expect(views.find((v) => v.source === source)?.error).toEqual({ code: 'EREPOUNREACHABLE', message: 'cannot reach repository http://git/x.git', since: ago(30), age: '30s' });
   });
 });

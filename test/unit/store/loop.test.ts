@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConflictError, InvalidInputError, UnavailableError, kindOf, type ErrorKind } from '../../../src/errors.js';
+import { IMMEDIATE_CONFLICT_RETRIES, MemoryStore, reactionTo, retryDelay, startLoop, type Loop, type LoopOptions } from '../../../src/store/index.js';
+import { captureLog } from '../scheduler/harness.js';
+
+describe('the loops’ error policy', () => {
+  it.each<[string, ErrorKind, unknown]>([
+    ['a manifest or path error', 'input', new InvalidInputError('ENOPATH', 'no such path')],
+    ['a lost compare-and-swap', 'conflict', new ConflictError('ESEALRACE', 'lost')],
+    ['etcd or Docker unreachable', 'unavailable', new UnavailableError('EETCDUNREACHABLE', 'down')],
+    ['anything else', 'unexpected', new Error('boom')],
+    ['a thrown string', 'unexpected', 'boom'],
+  ])('%s is of kind %s', (_what, kind, err) => {
+    expect(kindOf(err)).toBe(kind);
+  });
+
+  it.each<[ErrorKind, number, string]>([
+    ['input', 1, 'on-change'],
+    ['conflict', 1, 'now'],
+    ['conflict', IMMEDIATE_CONFLICT_RETRIES, 'now'],
+    ['conflict', IMMEDIATE_CONFLICT_RETRIES + 1, 'backoff'],
+    ['unavailable', 0, 'backoff'],
+    ['unexpected', 0, 'backoff'],
+  ])('%s (conflict number %s in a row) is retried %s', (kind, conflicts, retry) => {
+    expect(reactionTo(kind, conflicts)).toEqual({ retry });
+  });
+
+  const bounds = { minMs: 100, maxMs: 10_000 };
+  it.each([
+    [1, 50, 100],
+    [2, 100, 200],
+    [5, 800, 1600],
+    [8, 5_000, 10_000],
+    [50, 5_000, 10_000],
+  ])('retry %s waits between %s and %s ms (capped, jittered)', (failures, low, high) => {
+    expect(retryDelay(failures, bounds, 0)).toBe(low);
+    expect(retryDelay(failures, bounds, 0.999_999)).toBe(high);
+    expect(retryDelay(failures, bounds, 0.5)).toBeGreaterThan(low);
+  });
+});
+
+describe('startLoop', () => {
+  let loop: Loop | undefined;
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  });
+  afterEach(async () => {
+    await loop?.stop();
+    loop = undefined;
+    vi.useRealTimers();
+  });
+
+  /** A loop whose reconcile throws what `fail()` says (nothing once it says undefined). */
+  const start = async (fail: () => unknown, over: Partial<LoopOptions> = {}) => {
+    const { log, lines } = captureLog();
+    let calls = 0;
+    const events: string[] = [];
+    loop = await startLoop({
+      store: new MemoryStore(),
+      log,
+      watch: [],
+      resyncMs: 3_600_000,
+      troubleAfterMs: 10_000,
+      random: () => 0.5,
+      onTrouble: async (err) => void events.push(`trouble: ${err instanceof Error ? err.message : String(err)}`),
+      onRecovered: async () => void events.push('recovered'),
+      reconcile: async () => {
+        calls++;
+        const err = fail();
+        if (err !== undefined) throw err;
+      },
+      ...over,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    const said = (level: number): string[] => lines.filter((l) => l.level === level).map((l) => String(l.msg));
+    return { calls: () => calls, events, said, lines };
+  };
+
+  it('does not retry an input error: it waits for the next change, and logs it once', async () => {
+    const l = await start(() => new InvalidInputError('ENOPATH', "path 'apps' does not exist"));
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(l.calls()).toBe(1);
+    loop?.kick(); // a watch event or a resync meets the same input
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(l.calls()).toBe(2);
+    expect(l.said(50)).toEqual(['input rejected; waiting for it to change']);
+    expect(l.events).toEqual(["trouble: path 'apps' does not exist"]); // shown at once: only a person can fix it
+  });
+
+  it('shows an input error again only when it changes, and clears it when a reconcile succeeds', async () => {
+    let err: unknown = new InvalidInputError('ENOBRANCH', "branch 'main' not found");
+    const l = await start(() => err);
+    loop?.kick();
+    await vi.advanceTimersByTimeAsync(0);
+    err = new InvalidInputError('ENOBRANCH', "branch 'release' not found");
+    loop?.kick();
+    await vi.advanceTimersByTimeAsync(0);
+    err = undefined;
+    loop?.kick();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(l.calls()).toBe(4);
+    expect(l.events).toEqual(["trouble: branch 'main' not found", "trouble: branch 'release' not found", 'recovered']);
+  });
+
+  it('re-runs at once after a conflict, and backs off when conflicts go on', async () => {
+    let conflicts = 0;
+    const l = await start(() => (++conflicts <= 2 ? new ConflictError('ESEALRACE', 'lost') : undefined));
+    expect(l.calls()).toBe(3); // no timer between them
+    conflicts = -100;
+    loop?.kick();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(l.calls()).toBe(4 + IMMEDIATE_CONFLICT_RETRIES);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(l.calls()).toBeGreaterThan(4 + IMMEDIATE_CONFLICT_RETRIES);
+  });
+
+  it('retries an unavailable dependency with capped backoff, and says so once after a while, and once when it is back', async () => {
+    let down = true;
+    const l = await start(() => (down ? new UnavailableError('EETCDUNREACHABLE', 'cannot reach etcd') : undefined));
+    await vi.advanceTimersByTimeAsync(5_000);
+    const early = l.calls();
+    expect(early).toBeGreaterThan(3); // 75 ms, 150 ms, 300 ms, … (random 0.5)
+    expect(l.said(40)).toEqual([]); // not yet "a while"
+    expect(l.events).toEqual([]);
+    await vi.advanceTimersByTimeAsync(115_000);
+    // Capped at 10 s: 2 minutes down is about a dozen retries more, not hundreds.
+    expect(l.calls() - early).toBeGreaterThan(8);
+    expect(l.calls() - early).toBeLessThan(30);
+    expect(l.said(40)).toEqual(['reconcile keeps failing; retrying with backoff']);
+    expect(l.events).toEqual(['trouble: cannot reach etcd']);
+    down = false;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(l.said(30)).toContain('reconcile recovered');
+    expect(l.events).toEqual(['trouble: cannot reach etcd', 'recovered']);
+  });
+
+  it('says nothing of a short outage', async () => {
+    let failures = 0;
+    const l = await start(() => (++failures <= 3 ? new UnavailableError('EETCDUNREACHABLE', 'down') : undefined));
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(l.calls()).toBe(4);
+    expect(l.said(40)).toEqual([]);
+    expect(l.said(30)).toEqual([]);
+    expect(l.events).toEqual([]);
+  });
+});
