@@ -1,16 +1,35 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { BerthError, messageOf } from '../errors.js';
-import { runValidate } from './validate.js';
 import { OUTPUT_FORMATS } from './format.js';
-import { runGet, type GetFlags } from './get.js';
-import { runEvents, runHistory, type HistoryFlags } from './history.js';
-import { runStatus } from './status.js';
+import type { GetFlags } from './get.js';
+import type { HistoryFlags } from './history.js';
 import type { ReadFlags } from './connect.js';
-import { runComponent, runUp, type ConnectionFlags, type UpFlags } from './up.js';
+import type * as UpModule from './up.js';
+import type { ConnectionFlags, UpFlags } from './up.js';
+import type { ValidateFlags } from './validate.js';
+
+// Each command imports what it runs when it runs: `berth validate` (in CI) loads no etcd, Docker
+// or Git client, and starts in a fraction of the time.
+const up = (): Promise<typeof UpModule> => import('./up.js');
+
+// `berth … | head -1` closes the pipe early: that ends the output, it is no error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
+/** Repeatable, and comma-separated: `--skip-kind Service --skip-kind Ingress,Secret`. Never swallows the paths after it. */
+const kinds = (value: string, all: string[]): string[] => [...all, ...value.split(',').map((k) => k.trim()).filter((k) => k !== '')];
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('berth')
   .description('GitOps reconciler for containers: git push → etcd → scheduler → node agents → Docker')
+  .version(version, '-V, --version', 'print the version of berth')
   .showHelpAfterError()
   .exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);
@@ -30,7 +49,7 @@ const source = (cmd: Command): Command =>
     .option('--path <dir>', 'folder of the repository holding the manifests', '.')
     .option('--source <name>', 'name of this source in etcd', 'default')
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
-    .option('--skip-kind <kind...>', 'kinds to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes)', [])
+    .option('--skip-kind <kind>', 'a kind to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes); repeat it or separate kinds with commas', kinds, [] as string[])
     .addOption(new Option('--status <reporter>', 'where commit statuses go: git notes (refs/notes/berth, pushed to a remote) or nowhere').choices(['git-notes', 'none']).default('git-notes'))
     .option('--data-dir <dir>', 'where berth keeps its etcd and repository mirrors', '.berth');
 
@@ -41,26 +60,38 @@ const agent = (cmd: Command): Command =>
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[]);
 
 connection(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent'))))
-  .action((flags: UpFlags) => runUp(flags));
+  .action(async (flags: UpFlags) => (await up()).runUp(flags));
 
-connection(source(program.command('sync').description('run the Git sync of one source'))).action((flags: UpFlags) => runComponent('sync', flags));
-connection(program.command('controller').description('run the controller: deployments → pods')).action((flags: ConnectionFlags) =>
-  runComponent('controller', flags),
+connection(source(program.command('sync').description('run the Git sync of one source'))).action(async (flags: UpFlags) => (await up()).runComponent('sync', flags));
+connection(program.command('controller').description('run the controller: deployments → pods')).action(async (flags: ConnectionFlags) =>
+  (await up()).runComponent('controller', flags),
 );
-connection(program.command('scheduler').description('run the scheduler: pods → nodes')).action((flags: ConnectionFlags) =>
-  runComponent('scheduler', flags),
+connection(program.command('scheduler').description('run the scheduler: pods → nodes')).action(async (flags: ConnectionFlags) =>
+  (await up()).runComponent('scheduler', flags),
 );
-connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers'))).action((flags: UpFlags) =>
-  runComponent('agent', flags),
+connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers'))).action(async (flags: UpFlags) =>
+  (await up()).runComponent('agent', flags),
 );
 
 program
   .command('validate')
-  .description('validate manifest files or folders; exit 0 if valid, 1 with file:line:col: message lines if not')
-  .argument('<paths...>', 'files or folders')
-  .option('--skip-kind <kind...>', 'kinds to leave alone on purpose', [])
+  .description('validate manifest files or folders (or a commit, with --rev) as sync would; exit 0 if valid, 1 with file:line:col: message lines if not')
+  .argument('[paths...]', 'files or folders (with --rev: one folder of the repository, default its root)')
+  .option('--rev <commit>', 'check this commit (branch, tag, HEAD or id) of the repository instead of the working tree, exactly as sync reads it')
+  .option('--repo <path>', 'the local repository of --rev (default: the current folder)')
+  .option('--skip-kind <kind>', 'a kind to leave alone on purpose; repeat it or separate kinds with commas', kinds, [] as string[])
   .addOption(new Option('-q, --quiet', 'print errors only'))
-  .action(async (paths: string[], flags: { quiet?: boolean; skipKind: string[] }) => {
+  .addHelpText(
+    'after',
+    '\nErrors go to stdout as file:line:col: message (at most 100, then "… and N more errors");\n' +
+      'skipped links, special files and kinds, and warnings (YAML 1.1 spellings such as yes, on\n' +
+      'or 010 that Kubernetes reads differently) go to stderr. Symbolic links are never followed,\n' +
+      'only regular files are read, and a file is at most 1 MiB (a commit 32 MiB).\n' +
+      'Exit 0: valid. Exit 1: invalid, or no manifest file found (as `kubectl apply` refuses\n' +
+      'an empty folder). Exit 2: usage (a path or revision that does not exist).',
+  )
+  .action(async (paths: string[], flags: ValidateFlags) => {
+    const { runValidate } = await import('./validate.js');
     process.exitCode = await runValidate(paths, flags);
   });
 
@@ -89,7 +120,7 @@ reading(
         'Deployments: READY is ready pods/replicas, UP-TO-DATE the pods on the current\n' +
         'template, AVAILABLE the ready ones among those (berth has no minReadySeconds).',
     ),
-).action((kind: string, name: string | undefined, flags: GetFlags) => runGet(kind, name, flags));
+).action(async (kind: string, name: string | undefined, flags: GetFlags) => (await import('./get.js')).runGet(kind, name, flags));
 
 reading(
   program
@@ -98,15 +129,15 @@ reading(
     .option('--source <name>', 'only this source')
     .option('--limit <n>', 'only the newest n')
     .addHelpText('after', "\nThe table counts a rejected commit's errors; -o json|yaml lists them\n(file:line:col: message)."),
-).action((flags: HistoryFlags) => runHistory(flags));
+).action(async (flags: HistoryFlags) => (await import('./history.js')).runHistory(flags));
 
-reading(program.command('events').description('recent events (scheduled, started, drifted, healed, failed), oldest first')).action((flags: ReadFlags) =>
-  runEvents(flags),
+reading(program.command('events').description('recent events (scheduled, started, drifted, healed, failed), oldest first')).action(async (flags: ReadFlags) =>
+  (await import('./history.js')).runEvents(flags),
 );
 
 reading(
   program.command('status').description('per source: the commit in force (and a newer rejected one), then its deployments and their readiness'),
-).action((flags: ReadFlags) => runStatus(flags));
+).action(async (flags: ReadFlags) => (await import('./status.js')).runStatus(flags));
 
 try {
   await program.parseAsync(process.argv);
