@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, chown, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseDockerHost } from './docker.js';
 import { uniqueName } from './names.js';
 import { cleanupAfterExit, run } from './process.js';
 import { waitFor } from './wait.js';
 
-/** A throwaway Unix user made by {@link createUser}, for running what a non-root user runs. */
+/** A Unix user who is not root, for running what such a user runs: made by {@link createUser}, or {@link currentUser}. */
 export interface TestUser {
   name: string;
   uid: number;
@@ -32,9 +33,34 @@ export function userPath(): string {
   return [...(dirs.includes(nodeDir) ? [] : [nodeDir]), ...dirs].join(':');
 }
 
+/** The login environment of `name`, `home` and `extra`, as `env -i` arguments. */
+function loginEnv(name: string, home: string, extra: Record<string, string> = {}): string[] {
+  const env = { HOME: home, USER: name, LOGNAME: name, SHELL: '/bin/bash', LANG: 'C.UTF-8', PATH: userPath(), ...extra };
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * The user running the tests, who is not root: already what a non-root test needs. Its home is a
+ * fresh temp dir (so nothing lands in the real one), removed by `remove`.
+ */
+export async function currentUser(): Promise<TestUser> {
+  const { username: name, uid, gid } = os.userInfo();
+  if (uid === 0) throw new Error('currentUser is for a user who is not root: as root, use createUser');
+  const home = await mkdtemp(path.join(os.tmpdir(), 'berth-home-'));
+  return {
+    name,
+    uid,
+    gid,
+    home,
+    spawn: (file, args, spawnOpts = {}) =>
+      spawn('/usr/bin/env', ['-i', ...loginEnv(name, home, spawnOpts.env), file, ...args], { cwd: spawnOpts.cwd ?? home, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }),
+    remove: () => rm(home, { recursive: true, force: true }),
+  };
+}
+
 /** Make a user `berth-…` with a home, in the `docker` group when `docker` is true. Needs root. */
 export async function createUser(opts: { docker: boolean }): Promise<TestUser> {
-  if (process.getuid?.() !== 0) throw new Error('createUser needs root (the tests run as root here and in CI)');
+  if (process.getuid?.() !== 0) throw new Error('making a user needs root: run the tests as root (as CI and .ci/run do)');
   const name = uniqueName('berth-user');
   await run('useradd', ['--create-home', '--shell', '/bin/bash', '--user-group', ...(opts.docker ? ['--groups', 'docker'] : []), name], {
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
@@ -49,10 +75,9 @@ export async function createUser(opts: { docker: boolean }): Promise<TestUser> {
     gid: Number(gid),
     home,
     spawn: (file, args, spawnOpts = {}) => {
-      const env = { HOME: home, USER: name, LOGNAME: name, SHELL: '/bin/bash', LANG: 'C.UTF-8', PATH: userPath(), ...spawnOpts.env };
       // setpriv --init-groups: the account's supplementary groups (docker), which a spawn with
       // uid/gid alone would drop.
-      const argv = ['--reuid', name, '--regid', name, '--init-groups', '--', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args];
+      const argv = ['--reuid', name, '--regid', name, '--init-groups', '--', '/usr/bin/env', '-i', ...loginEnv(name, home, spawnOpts.env), file, ...args];
       return spawn('setpriv', argv, { cwd: spawnOpts.cwd ?? home, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     },
     remove: async () => {
