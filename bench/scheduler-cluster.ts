@@ -66,3 +66,27 @@ export function benchPods(deployments: number, replicas: number): PodRecord[] {
   }
   return pods;
 }
+
+/** Deployment number `d` as a manifest, with the same template as `benchTemplate(d)`. */
+export function benchManifest(d: number, replicas: number): string {
+  const t = benchTemplate(d);
+  const c = t.containers[0];
+  const requests = c?.resources.requests ?? {};
+  const ports = (c?.ports ?? []).map((p) => `{containerPort: ${p.containerPort}, hostPort: ${p.hostPort ?? p.containerPort}}`);
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app-${d}, namespace: bench}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: app-${d}}}
+  template:
+    metadata: {labels: {app: app-${d}}}
+    spec:
+      nodeSelector: ${JSON.stringify(t.nodeSelector)}
+      containers:
+        - name: main
+          image: ${c?.image ?? 'busybox'}
+          ports: [${ports.join(', ')}]
+          resources: {requests: {cpu: ${requests.cpu ?? 0}m, memory: ${(requests.memory ?? 0) / MiB}Mi}}
+`;
+}

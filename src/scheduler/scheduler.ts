@@ -1,11 +1,9 @@
 import { ConflictError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import {
-  NODES, PODS, bindingKey, decode, encode, nodeKey, podKey, startLoop, packTxns,
-  type BindingRecord, type Entry, type PodRecord, type Store, type StoredRecord, type Txn,
-} from '../store/index.js';
+import { NODES, PODS, decode, podKey, startLoop, type Entry, type PodRecord, type Store, type StoredRecord } from '../store/index.js';
 import { ReportOnce } from '../report-once.js';
-import { DEFAULT_PROFILE, schedule, type Bind, type Profile } from './schedule.js';
+import { commitBinds } from './bind.js';
+import { DEFAULT_PROFILE, schedule, type Profile } from './schedule.js';
 
 /** How to run the scheduler. */
 export interface SchedulerOptions {
@@ -73,18 +71,13 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       if (once.fresh(podKey(pod.namespace, pod.name), reason)) log.warn({ pod: `${pod.namespace}/${pod.name}`, reason }, 'pod unschedulable');
     }
 
-    let bound = 0;
-    // Each bind is two puts and two compares (pod, node): as many per txn as etcd's limits allow.
-    const parts = result.bind.map((b) => ({ txn: bindTxn([b], podRevisions, nodeRevisions), item: b }));
-    for (const { txn, items: batch } of packTxns(parts, store.limits, (b) => `the binding of ${b.pod.namespace}/${b.pod.name}`)) {
-      const { ok } = await store.commit(txn);
-      if (!ok) {
-        // Later batches were placed on a view that is now stale (pod or node changed): re-plan.
-        if (bound > 0) log.info({ bound }, 'pods bound');
-        return true;
-      }
-      bound += batch.length;
+    const { bound, lost } = await commitBinds(store, result.bind, { pods: podRevisions, nodes: nodeRevisions }, (batch) => {
       for (const b of batch) log.debug({ pod: `${b.pod.namespace}/${b.pod.name}`, node: b.node }, 'pod bound');
+    });
+    // Pods placed after a lost bind were placed on a view that is now stale (pod or node changed): re-plan.
+    if (lost) {
+      if (bound > 0) log.info({ bound }, 'pods bound');
+      return true;
     }
     if (bound > 0) log.info({ bound, unschedulable: result.unschedulable.length }, 'pods bound');
     return false;
@@ -102,24 +95,4 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
 
   const loop = await startLoop({ store, log, watch: [PODS, NODES], reconcile, resyncMs: opts.resyncMs });
   return { stop: () => loop.stop(), idle: () => loop.idle() };
-}
-
-/**
- * One txn binding a batch: each pod must be unchanged since it was read (a racing scheduler or a
- * controller delete wins), and each node still registered at the same revision.
- */
-function bindTxn(batch: Bind[], podRevisions: ReadonlyMap<string, number>, nodeRevisions: ReadonlyMap<string, number>): Txn {
-  const txn: Required<Pick<Txn, 'ifUnchanged' | 'put'>> = { ifUnchanged: {}, put: [] };
-  for (const { pod, node } of batch) {
-    const key = podKey(pod.namespace, pod.name);
-    // -1 never matches: a revision missing from the read fails the txn rather than binding blind.
-    txn.ifUnchanged[key] = podRevisions.get(key) ?? -1;
-    txn.ifUnchanged[nodeKey(node)] = nodeRevisions.get(node) ?? -1;
-    const bound: PodRecord = { ...pod, node };
-    const binding: BindingRecord = {
-      type: 'binding', node, namespace: pod.namespace, pod: pod.name, templateHash: pod.templateHash, template: pod.template, commit: pod.commit,
-    };
-    txn.put.push({ key, value: encode(bound) }, { key: bindingKey(node, pod.namespace, pod.name), value: encode(binding) });
-  }
-  return txn;
 }

@@ -9,6 +9,7 @@ const TAKEN: readonly string[] = Object.freeze([HOST_PORTS_TAKEN]);
 export const hostPorts: FilterPlugin = {
   name: 'NodePorts',
   filter(pod, { ports }) {
-    return pod.hostPorts.some((p) => ports.has(p)) ? TAKEN : FITS;
+    for (const p of pod.hostPorts) if (ports.has(p)) return TAKEN;
+    return FITS;
   },
 };

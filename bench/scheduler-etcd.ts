@@ -1,0 +1,109 @@
+// Bindings through real etcd: 100 Deployments of 100 replicas applied as sync would, pods created by
+// the controller, then bound by the scheduler with compare-and-swap onto 1,000 registered nodes.
+// The peer is the floor: the same bind transactions written straight to etcd, one after another.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startController } from '../src/controller/index.js';
+import { silentLogger } from '../src/log.js';
+import { parseFiles } from '../src/manifest/index.js';
+import { commitBinds } from '../src/scheduler/bind.js';
+import { startScheduler } from '../src/scheduler/index.js';
+import {
+  BINDINGS, EtcdStore, NODES, PODS, commitChunked, decode, encode, nodeKey, podKey, startLocalEtcd, type PodRecord, type Store,
+} from '../src/store/index.js';
+import { applyCommit } from '../src/sync/index.js';
+import { waitFor } from '../test/support/wait.js';
+import { benchManifest, benchNodes } from './scheduler-cluster.js';
+import { violations } from './scheduler-core.js';
+import { result, type Result } from './result.js';
+
+const BENCH = 'scheduler';
+const DEPLOYMENTS = 100;
+const REPLICAS = 100;
+const NODE_COUNT = 1000;
+const PODS_TOTAL = DEPLOYMENTS * REPLICAS;
+const PEER = "the scheduler's bind txns for the same placements, written straight to etcd (no read, no placement)";
+
+/** Counts pods created and pods bound, from a watch on `pods/`. */
+function countPods(store: Store, fromRevision: number): { created: () => number; bound: () => number; close: () => Promise<void> } {
+  const created = new Set<string>();
+  const bound = new Set<string>();
+  const watch = store.watch(PODS, fromRevision, (e) => {
+    if (e.type !== 'put') return;
+    created.add(e.key);
+    // Not decode(): this watch runs in the scheduler's process, and should cost it little. A bound
+    // pod's JSON has a top-level "node" key; the bench's templates carry no label or key named so.
+    if (e.value.includes('"node":')) bound.add(e.key);
+  });
+  return { created: () => created.size, bound: () => bound.size, close: () => watch.close() };
+}
+
+/**
+ * The floor: the scheduler's own bind txns for the same placements (commitBinds, with its txns in
+ * flight), without its read, decode and placement. The pods are put unbound under another prefix
+ * first, untimed.
+ */
+async function floor(endpoint: string, placed: PodRecord[]): Promise<number> {
+  const store = await EtcdStore.connect([endpoint], '/bench-floor');
+  try {
+    await commitChunked(store, placed.map((p) => ({ key: podKey(p.namespace, p.name), value: encode({ ...p, node: undefined }) })), []);
+    const pods = new Map((await store.list(PODS)).entries.map((e) => [e.key, e.modRevision]));
+    const binds = placed.map((p) => ({ pod: { ...p, node: undefined }, node: p.node ?? '' }));
+    const t0 = performance.now();
+    const { bound, lost } = await commitBinds(store, binds, { pods, nodes: new Map(binds.map((b) => [b.node, 0])) });
+    if (lost || bound !== placed.length) throw new Error(`floor: ${bound} of ${placed.length} bound`);
+    return (placed.length * 1000) / (performance.now() - t0);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `etcd_bindings_per_s_1k_nodes`, with the controller's pod creation rate in the progress lines. */
+export async function runEtcd(say: (line: string) => void): Promise<Result[]> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-bench-sched-'));
+  // The etcd `berth up` runs (fsync on, as in production), in a temp dir.
+  const etcd = await startLocalEtcd(dir);
+  const store = await EtcdStore.connect([etcd.endpoint], '/bench');
+  const log = silentLogger();
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    await commitChunked(store, benchNodes(NODE_COUNT).map((n) => ({ key: nodeKey(n.name), value: encode(n) })), []);
+    const parsed = parseFiles(Array.from({ length: DEPLOYMENTS }, (_, d) => ({ path: `app-${d}.yaml`, text: benchManifest(d, REPLICAS) })));
+    if (parsed.errors.length > 0) throw new Error(`bench manifests invalid: ${JSON.stringify(parsed.errors[0])}`);
+    const pods = countPods(store, (await store.revision()) + 1);
+    stops.push(pods.close);
+
+    const t0 = performance.now();
+    await applyCommit(store, 'bench', { commit: 'b'.repeat(40), author: 'bench', message: 'bench', time: new Date().toISOString() }, parsed.objects, new Date());
+    const controller = await startController({ store, log });
+    await waitFor(() => pods.created() >= PODS_TOTAL, { timeoutMs: 600_000, intervalMs: 20, what: `${PODS_TOTAL} pods created (${pods.created()} so far)` });
+    const createdPerS = (PODS_TOTAL * 1000) / (performance.now() - t0);
+    // The scheduler is timed alone: a running controller re-reads every pod on each bind txn (its
+    // own cost, issue 8's watch caches), which would be counted here.
+    await controller.stop();
+    say(`${BENCH}: the controller created ${PODS_TOTAL} pods of ${DEPLOYMENTS} Deployments at ${Math.round(createdPerS)}/s; starting the scheduler`);
+
+    const t1 = performance.now();
+    stops.push((await startScheduler({ store, log })).stop);
+    await waitFor(() => pods.bound() >= PODS_TOTAL, { timeoutMs: 600_000, intervalMs: 20, what: `${PODS_TOTAL} pods bound (${pods.bound()} so far)` });
+    const boundPerS = (PODS_TOTAL * 1000) / (performance.now() - t1);
+    say(`${BENCH}: the scheduler bound ${PODS_TOTAL} pods onto ${NODE_COUNT} nodes at ${Math.round(boundPerS)}/s; measuring the floor`);
+
+    for (const stop of stops.splice(1).reverse()) await stop();
+    const boundPods = (await store.list(PODS)).entries.map((e) => decode('pod', e.key, e.value));
+    const bindings = (await store.list(BINDINGS)).entries.length;
+    const broken = violations({ bind: boundPods.map((p) => ({ pod: p, node: p.node ?? '' })), unschedulable: [], nextStart: 0 }, benchNodes(NODE_COUNT));
+    if (bindings !== PODS_TOTAL || broken.length > 0) throw new Error(`${bindings} bindings for ${PODS_TOTAL} pods; ${broken.length} placements break a filter: ${broken[0]}`);
+    const floorPerS = await floor(etcd.endpoint, boundPods);
+    const registered = (await store.list(NODES)).entries.length;
+    if (registered !== NODE_COUNT) throw new Error(`expected ${NODE_COUNT} nodes, found ${registered}`);
+    return [result(BENCH, 'etcd_bindings_per_s_1k_nodes', boundPerS, 'pods/s', PEER, floorPerS)];
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    await store.close();
+    await etcd.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
