@@ -1,6 +1,7 @@
 // Views → tables of text cells, chosen server-side as Kubernetes prints tables: the CLI, and later
 // the read API and dashboard, show the same columns with the same words.
 import type { DeploymentView, EventView, HistoryView, NodeView, PodView } from './views.js';
+import { countErrors } from '../manifest/index.js';
 import { formatTime } from './units.js';
 
 /** UPPERCASE column headers and one row of text cells per view. */
@@ -82,7 +83,7 @@ export function historyTable(views: readonly HistoryView[]): Table {
     { header: 'SOURCE', cell: (v) => v.source },
     { header: 'COMMIT', cell: (v) => v.commit },
     { header: 'OUTCOME', cell: (v) => v.outcome },
-    { header: 'ERRORS', cell: (v) => String(v.errors.length) },
+    { header: 'ERRORS', cell: (v) => String(countErrors(v.errors)) },
     { header: 'AUTHOR', cell: (v) => v.author },
     { header: 'MESSAGE', cell: (v) => v.message },
   ]);

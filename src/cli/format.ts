@@ -1,6 +1,7 @@
 // Output of the read commands: aligned text tables like kubectl's, or the views as JSON / YAML.
 import { stringify } from 'yaml';
 import type { Table } from '../api/tables.js';
+import { escapeControl } from '../manifest/text.js';
 
 /** The formats of `-o`. */
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
@@ -27,6 +28,7 @@ export function listOrOne<T>(items: readonly T[], named: boolean): unknown {
   return named && items.length === 1 ? items[0] : { items };
 }
 
+/** A cell on one line, with no control character: commit messages, names and paths come from a repository. */
 function oneLine(cell: string): string {
-  return cell.replace(/\s*\n\s*/g, ' ');
+  return escapeControl(cell.replace(/\s*\n\s*/g, ' '));
 }

@@ -22,3 +22,9 @@ export function formatErrors(errors: readonly ManifestError[], omitted: number, 
   if (more > 0) lines.push(`… and ${more} more error${more === 1 ? '' : 's'}`);
   return lines;
 }
+
+/** How many errors a list from formatErrors stands for: its lines, plus the M of a last `… and M more errors`. */
+export function countErrors(lines: readonly string[]): number {
+  const more = /^… and (\d+) more errors?$/.exec(lines.at(-1) ?? '');
+  return more ? lines.length - 1 + Number(more[1]) : lines.length;
+}

@@ -1,7 +1,7 @@
 // The public face of src/manifest: pure parsing, validation, hashing and planning of manifests.
 export { checkFiles } from './check.js';
 export type { RawFile } from './check.js';
-export { formatError, formatErrors } from './format.js';
+export { countErrors, formatError, formatErrors } from './format.js';
 export { hashObject, templateHash } from './hash.js';
 export { DEFAULT_LIMITS, formatBytes } from './limits.js';
 export type { Limits } from './limits.js';

@@ -1,5 +1,5 @@
 import { redactUrl } from '../log.js';
-import { escapeControl } from '../manifest/index.js';
+import { countErrors, escapeControl } from '../manifest/index.js';
 import type { OutboxRecord, SealRecord } from '../store/index.js';
 
 // Pure: the `berth/sync` statuses of a commit, and the lines they become in a git note.
@@ -16,10 +16,7 @@ export function appliedStatus(source: string, commit: string, counts: SealRecord
 /** `berth/sync failure` for a rejected commit: how many errors, and the first as `file:line:col: message`. */
 export function rejectedStatus(source: string, commit: string, errors: string[], now: Date): OutboxRecord {
   const first = errors[0];
-  // A capped list ends with "… and M more errors" (see formatErrors): count those too.
-  const more = /^… and (\d+) more errors?$/.exec(errors.at(-1) ?? '');
-  const count = more ? errors.length - 1 + Number(more[1]) : errors.length;
-  const head = `rejected: ${plural(count, 'error')}`;
+  const head = `rejected: ${plural(countErrors(errors), 'error')}`;
   const description = shorten(first === undefined ? head : `${head}; first: ${first}`);
   return { type: 'outbox', source, commit, context: 'berth/sync', state: 'failure', description, time: now.toISOString() };
 }

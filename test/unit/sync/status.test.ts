@@ -32,6 +32,8 @@ describe('rejectedStatus', () => {
     ['no error text (never happens, still one line)', [], 'rejected: 0 errors'],
     ['a URL with credentials in the message', ['a.yaml:3:5: image https://bob:s3cret@registry.example/x: bad'], 'rejected: 1 error; first: a.yaml:3:5: image https://[redacted]@registry.example/x: bad'],
     ['line breaks in the message', ['a.yaml:1:1: one\ntwo\r\n  three'], 'rejected: 1 error; first: a.yaml:1:1: one two three'],
+    ['control characters in the message, escaped', ['a.yaml:1:1: kind \u001b[2J\u0085x\u2028y'], 'rejected: 1 error; first: a.yaml:1:1: kind \\x1b[2J\\x85x y'], // U+2028 is whitespace: a space, like a newline
+    ['a capped list, counted whole', ['a.yaml:1:1: first', 'b.yaml:2:2: second', '… and 998 more errors'], 'rejected: 1000 errors; first: a.yaml:1:1: first'],
   ])('%s', (_what, errors, description) => {
     expect(rejectedStatus('main', A, errors, NOW)).toEqual({
       type: 'outbox', source: 'main', commit: A, context: 'berth/sync', state: 'failure', description, time: NOW.toISOString(),

@@ -1,0 +1,78 @@
+import { symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { formatError } from '../../../src/manifest/index.js';
+import { GitSource, checkCommit } from '../../../src/sync/index.js';
+import * as h from '../../support/hostile.js';
+import { uniqueName } from '../../support/names.js';
+import { createRepo, type TestRepo } from '../../support/repo.js';
+
+// checkCommit: a commit's tree is read and checked in a worker thread, bounded in time and memory,
+// while this thread's event loop keeps turning.
+
+const CM = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {k: v}\n`;
+
+let repo: TestRepo;
+beforeAll(async () => {
+  repo = await createRepo(inject('gitRoot'), uniqueName('isolate'));
+});
+afterAll(async () => {
+  await repo.dispose();
+});
+
+const source = (): GitSource => new GitSource({ repo: repo.workDir, branch: 'main', path: '.', dataDir: repo.workDir });
+
+describe('checkCommit', () => {
+  it('reports symbolic links and submodules of the tree by path and never follows them', async () => {
+    await repo.write('ok.yaml', CM('ok'));
+    await symlink('/etc/passwd', join(repo.workDir, 'passwd.yaml'));
+    await symlink('ok.yaml', join(repo.workDir, 'again.yaml'));
+    // A submodule entry (a gitlink), added straight to the index (it has no work tree here).
+    await repo.git('add', '--all');
+    await repo.git('update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},vendor/sub`);
+    await repo.git('commit', '--quiet', '--message', 'links');
+    const commit = await repo.git('rev-parse', 'HEAD');
+    const result = await checkCommit(source().tree(commit));
+    expect(result.entries).toEqual([
+      { path: 'again.yaml', reason: 'symbolic link, not followed' },
+      { path: 'passwd.yaml', reason: 'symbolic link, not followed' },
+      { path: 'vendor/sub', reason: 'submodule, not followed' },
+    ]);
+    expect(result.errors).toEqual([]);
+    expect(result.objects.map((o) => o.name)).toEqual(['ok']);
+  });
+
+  it('gives up on a commit past its time limit, with one error saying so', async () => {
+    await repo.write('laughs.yaml', h.billionLaughs(300));
+    const commit = await repo.commit('slow');
+    const result = await checkCommit(source().tree(commit), { timeoutMs: 1 });
+    expect(result.errors.map(formatError)).toEqual(['.:1:1: reading and checking this commit took longer than 0 s; berth stopped (see the limits on manifests)']);
+    expect(result.objects).toEqual([]);
+  });
+
+  it('gives up on a commit past its memory limit, with one error saying so', async () => {
+    for (let i = 0; i < 8; i++) await repo.write(`big-${i}.yaml`, h.bigConfigMap(1_000_000).replace('name: cfg', `name: big-${i}`));
+    const commit = await repo.commit('big');
+    const result = await checkCommit(source().tree(commit), { memoryMb: 24, timeoutMs: 120_000 });
+    expect(result.errors.map(formatError)).toEqual(['.:1:1: reading and checking this commit needed more than 24 MiB of memory; berth stopped (see the limits on manifests)']);
+  });
+
+  it('keeps the event loop turning while a heavy commit is parsed', async () => {
+    for (let i = 0; i < 8; i++) await repo.remove(`big-${i}.yaml`);
+    for (let i = 0; i < 3; i++) await repo.write(`heavy-${i}.yaml`, h.bigConfigMap(1_000_000).replace('name: cfg', `name: heavy-${i}`));
+    await repo.write('laughs.yaml', h.billionLaughs(300));
+    const commit = await repo.commit('heavy');
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const started = performance.now();
+    const result = await checkCommit(source().tree(commit), { timeoutMs: 120_000 });
+    const took = performance.now() - started;
+    lag.disable();
+    console.info(`heavy commit: checked in ${Math.round(took)} ms; event loop delay max ${Math.round(lag.max / 1e6)} ms, p99 ${Math.round(lag.percentile(99) / 1e6)} ms`);
+    expect(result.errors.length).toBeGreaterThan(0); // the laughs
+    // The parse takes seconds; the loop here never waits more than a fraction of that.
+    expect(took).toBeGreaterThan(1_500);
+    expect(lag.max / 1e6).toBeLessThan(Math.max(1_000, took / 3));
+  });
+});
