@@ -1,12 +1,12 @@
 // The node agent (kubelet-like): bindings in etcd → containers on this node's engine → pod status.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
-import type { Closer, Lease, PutOp, Store } from '../store/store.js';
+import type { Closer, PutOp, Store } from '../store/store.js';
 import { commitChunked } from '../store/chunked.js';
-import type { BindingRecord, EventRecord, PodStatusRecord } from '../store/records.js';
+import type { BindingRecord, PodStatusRecord } from '../store/records.js';
 import { decode, encode } from '../store/records.js';
-import { bindingsPrefix, eventKey, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
+import { bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
+import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
@@ -50,8 +50,6 @@ export interface Agent {
   idle(): Promise<void>;
 }
 
-/** How long events outlive the agent that wrote them (they sit on their own lease). */
-const EVENT_TTL_SECONDS = 3600;
 /** Docker actions that can change what the plan decides (exec and attach churn are ignored). */
 const WAKING = new Set(['create', 'start', 'die', 'stop', 'destroy', 'oom', 'pause', 'unpause', 'rename', 'update']);
 
@@ -78,7 +76,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     if (!stopped) log.warn('node lease lost; registering again');
     kick();
   });
-  let eventLease: Lease | undefined;
+  const recorder = new EventRecorder({ store, component: `agent/${node}`, log, now: clock });
   let wakeTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let retries = 0;
@@ -132,10 +130,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
     const actions = planContainers(bindings, observed, { node, hostIp, now, restarts, hold });
     const result = await applier.apply(actions);
+    // Recorded at once: what was done stays done even if writing the statuses fails below.
+    await recorder.record(result.events);
     if (result.changed) observed = await listMine(runtime, node, applier.removingIds());
 
     const puts: PutOp[] = [];
-    const events: EventRecord[] = [];
+    const events: EventInput[] = [];
     const at = clock();
     for (const b of bindings) {
       const ref = podRef(b.namespace, b.pod);
@@ -148,10 +148,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         drift: podDrift,
       });
       if (!prev || !sameStatus(prev, status)) puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
-      for (const what of podDrift.values()) events.push(event(at, 'Drifted', what, ref));
+      for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
       const healed = status.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
       const wasHealed = prev?.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
-      if (healed && healed.message !== wasHealed?.message) events.push(event(at, 'Healed', healed.message, ref));
+      if (healed && healed.message !== wasHealed?.message) events.push({ object: `pod/${ref}`, reason: 'Healed', message: healed.message });
     }
     // Statuses of pods no longer bound here go; those of held (unreadable) bindings stay as they are.
     const boundRefs = new Set(bindings.map((b) => podRef(b.namespace, b.pod)));
@@ -159,14 +159,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       const ref = key.slice(statusPrefix(node).length);
       return !boundRefs.has(ref) && !hold.has(ref);
     });
-    if (events.length > 0) {
-      eventLease ??= await store.lease(EVENT_TTL_SECONDS);
-      const lease = eventLease;
-      // Events of one round share a timestamp; the index keeps them in the order they happened.
-      events.forEach((e, i) => puts.push({ key: eventKey(at, 'agent', `${node}.${String(i).padStart(4, '0')}.${randomUUID().slice(0, 8)}`), value: encode(e), lease }));
-      for (const e of events) log.info({ pod: e.object, reason: e.reason }, e.message);
-    }
+    for (const e of events) log.info({ pod: e.object, reason: e.reason }, e.message);
     await commitChunked(store, puts, del);
+    await recorder.record(events);
     eventFailures = 0;
 
     if (result.wakeAt !== undefined) wakeAt(result.wakeAt);
@@ -228,7 +223,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       await dockerEvents?.close();
       await loop.stop();
       await applier.drain();
-      // Events keep their own lease so they outlive this agent by up to EVENT_TTL_SECONDS.
+      await recorder.flush();
       await registration.revoke();
     },
   };
@@ -263,8 +258,4 @@ function problemsOf(b: BindingRecord, problems: ReadonlyMap<string, Problem>): M
     if (p) out.set(c.name, p);
   }
   return out;
-}
-
-function event(time: Date, reason: string, message: string, pod: string): EventRecord {
-  return { type: 'event', time: time.toISOString(), component: 'agent', reason, message, object: `pod/${pod}` };
 }

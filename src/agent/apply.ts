@@ -7,6 +7,7 @@ import { isRuntimeDown } from './runtime.js';
 import type { ContainerAction } from './plan.js';
 import type { PullPolicy } from './pull.js';
 import type { Problem } from './status.js';
+import type { EventInput } from '../events/recorder.js';
 
 /** What a round of applying achieved. */
 export interface ApplyResult {
@@ -22,6 +23,8 @@ export interface ApplyResult {
   transient: number;
   /** Earliest back-off deadline among `wait` actions (ms since the epoch). */
   wakeAt: number | undefined;
+  /** What happened, in order, for `berth events`: Pulling, Pulled, Created, Started, Killing, BackOff, Failed. */
+  events: EventInput[];
 }
 
 /** Runs plans; removals that nothing waits for continue in the background. */
@@ -38,24 +41,31 @@ export class Applier {
 
   /** Apply `actions` phase by phase; throws only when the runtime cannot be reached at all. */
   async apply(actions: ContainerAction[]): Promise<ApplyResult> {
-    const result: ApplyResult = { problems: new Map(), restarted: new Set(), created: new Set(), changed: false, transient: 0, wakeAt: undefined };
+    const result: ApplyResult = { problems: new Map(), restarted: new Set(), created: new Set(), changed: false, transient: 0, wakeAt: undefined, events: [] };
+    const note = (a: ContainerAction, reason: string, message: string, severity: 'Normal' | 'Warning' = 'Normal'): void => {
+      result.events.push({ object: objectOf(a), reason, message, severity, at: new Date() });
+    };
     const failed = (a: ContainerAction, reason: string, err: unknown): void => {
       if (isRuntimeDown(err)) throw err;
       if (!(err instanceof InvalidInputError)) result.transient++;
       const message = messageOf(err);
       this.log.warn({ action: a.kind, container: a.kind === 'create' ? a.spec.name : a.name, err: message }, 'container action failed');
-      if (a.kind !== 'remove') result.problems.set(a.slot, { reason, message });
+      if (a.kind === 'remove') return;
+      result.problems.set(a.slot, { reason, message });
+      // Kubernetes' words: ErrImageNeverPull under its own name, any other failure as Failed.
+      note(a, reason === 'ErrImageNeverPull' ? reason : 'Failed', reason === 'ErrImagePull' ? `Failed to pull image ${imageOf(a)}: ${message}` : `Error: ${message}`, 'Warning');
     };
 
     const phase1 = actions.filter((a) => a.phase === 1);
-    await Promise.all(phase1.map((a) => (a.kind === 'remove' ? this.removeNow(a, result, failed) : Promise.resolve())));
+    await Promise.all(phase1.map((a) => (a.kind === 'remove' ? this.removeNow(a, result, failed, note) : Promise.resolve())));
 
-    const pulls = new Map<string, Promise<void>>();
+    const pulls = new Map<string, Promise<boolean>>();
     const steps = actions.filter((a) => a.phase === 2);
     for (const a of steps) {
-      if (a.kind === 'remove') this.removeInBackground(a, result);
+      if (a.kind === 'remove') this.removeInBackground(a, result, note);
       if (a.kind === 'wait') {
         result.problems.set(a.slot, { reason: 'CrashLoopBackOff', message: a.reason });
+        note(a, 'BackOff', `Back-off restarting failed container ${containerOf(a)}`, 'Warning');
         const at = Date.parse(a.until);
         result.wakeAt = Math.min(result.wakeAt ?? at, at);
       }
@@ -65,8 +75,15 @@ export class Applier {
       this.concurrency,
       async (a) => {
         if (a.kind === 'create') {
+          const pulling = new Date();
           const ok = await this.ensureImage(a.spec.image, a.pullPolicy, pulls).then(
-            () => true,
+            (pulled) => {
+              if (pulled) {
+                result.events.push({ object: objectOf(a), reason: 'Pulling', message: `Pulling image ${a.spec.image}`, severity: 'Normal', at: pulling });
+                note(a, 'Pulled', `Successfully pulled image ${a.spec.image}`);
+              }
+              return true;
+            },
             (err: unknown) => (failed(a, err instanceof ImageNeverPulledError ? 'ErrImageNeverPull' : 'ErrImagePull', err), false),
           );
           if (!ok) return;
@@ -79,8 +96,9 @@ export class Applier {
           result.changed = true;
           result.created.add(a.slot);
           this.log.info({ container: a.spec.name, reason: a.reason }, 'created container');
+          note(a, 'Created', `Created container ${containerOf(a)}`);
           await this.runtime.start(id).then(
-            () => undefined,
+            () => note(a, 'Started', `Started container ${containerOf(a)}`),
             (err: unknown) => failed(a, 'StartFailed', err),
           );
         } else if (a.kind === 'start') {
@@ -92,6 +110,7 @@ export class Applier {
           result.changed = true;
           if (a.restart) result.restarted.add(a.slot);
           this.log.info({ container: a.name, reason: a.reason }, 'started container');
+          note(a, 'Started', `Started container ${containerOf(a)}`);
         }
       },
     );
@@ -108,8 +127,9 @@ export class Applier {
     await Promise.allSettled([...this.removing.values()]);
   }
 
-  private async removeNow(a: Extract<ContainerAction, { kind: 'remove' }>, result: ApplyResult, failed: (a: ContainerAction, reason: string, err: unknown) => void): Promise<void> {
+  private async removeNow(a: Remove, result: ApplyResult, failed: (a: ContainerAction, reason: string, err: unknown) => void, note: Note): Promise<void> {
     const running = this.removing.get(a.id);
+    if (!running) note(a, 'Killing', `Stopping container ${a.name}: ${a.reason}`);
     try {
       await (running ?? this.removeContainer(a));
       result.changed = true;
@@ -118,14 +138,15 @@ export class Applier {
     }
   }
 
-  private removeInBackground(a: Extract<ContainerAction, { kind: 'remove' }>, result: ApplyResult): void {
+  private removeInBackground(a: Remove, result: ApplyResult, note: Note): void {
     if (this.removing.has(a.id)) return;
     result.changed = true;
+    note(a, 'Killing', `Stopping container ${a.name}: ${a.reason}`);
     // A failure is logged and left to the next round (the container is still there, so it is planned again).
     this.removeContainer(a).catch((err: unknown) => this.log.warn({ container: a.name, err: messageOf(err) }, 'cannot remove container'));
   }
 
-  private removeContainer(a: Extract<ContainerAction, { kind: 'remove' }>): Promise<void> {
+  private removeContainer(a: Remove): Promise<void> {
     const work = (async () => {
       this.log.info({ container: a.name, reason: a.reason }, 'removing container');
       // Stop first so the program gets SIGTERM and its grace period; remove alone would SIGKILL.
@@ -137,13 +158,13 @@ export class Applier {
     return tracked;
   }
 
-  /** Make `image` present as `policy` says; one pull per image and policy per round. */
-  private async ensureImage(image: string, policy: PullPolicy, pulls: Map<string, Promise<void>>): Promise<void> {
+  /** Make `image` present as `policy` says; one pull per image and policy per round. True when it pulled. */
+  private async ensureImage(image: string, policy: PullPolicy, pulls: Map<string, Promise<boolean>>): Promise<boolean> {
     const key = `${policy} ${image}`;
     let p = pulls.get(key);
     if (!p) {
       p = (async () => {
-        if (policy !== 'Always' && (await this.runtime.hasImage(image))) return;
+        if (policy !== 'Always' && (await this.runtime.hasImage(image))) return false;
         if (policy === 'Never') {
           throw new ImageNeverPulledError('EIMAGENEVERPULL', `image ${image} is not on this node and its imagePullPolicy is Never`, {
             hint: `load it into the node's Docker (docker pull ${image}), or change imagePullPolicy in the manifest`,
@@ -151,11 +172,30 @@ export class Applier {
         }
         this.log.info({ image, policy }, 'pulling image');
         await this.runtime.pull(image);
+        return true;
       })();
       pulls.set(key, p);
     }
-    await p;
+    return p;
   }
+}
+
+type Remove = Extract<ContainerAction, { kind: 'remove' }>;
+type Note = (a: ContainerAction, reason: string, message: string, severity?: 'Normal' | 'Warning') => void;
+
+/** The object an action's events are about: its pod, or the container itself when it has none. */
+function objectOf(a: ContainerAction): string {
+  if (a.kind === 'remove') return a.pod === undefined ? `container/${a.name}` : `pod/${a.pod}`;
+  return `pod/${a.pod}`;
+}
+
+/** The manifest's name of the container an action is about (the last part of its slot). */
+function containerOf(a: Exclude<ContainerAction, Remove>): string {
+  return a.slot.slice(a.slot.lastIndexOf('/') + 1);
+}
+
+function imageOf(a: ContainerAction): string {
+  return a.kind === 'create' ? a.spec.image : a.name;
 }
 
 /** The image is missing and the policy forbids a pull: a person must act, so no quick retry. */

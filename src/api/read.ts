@@ -90,7 +90,7 @@ export async function readHistory(store: Store, source?: string): Promise<{ reco
   return { records, skipped };
 }
 
-/** The events still on their lease, oldest first. */
+/** Every event still kept, in key order (eventViews orders them by time). */
 export async function readEvents(store: Store): Promise<{ records: EventRecord[] } & Skipping> {
   const skipped: string[] = [];
   const { records } = await listRecords(store, EVENTS, 'event', skipped);

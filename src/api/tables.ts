@@ -89,10 +89,11 @@ export function historyTable(views: readonly HistoryView[]): Table {
   ]);
 }
 
-/** `berth events`: LAST SEEN, COMPONENT, REASON, OBJECT, MESSAGE. */
+/** `berth events`: LAST SEEN, TYPE, COMPONENT, REASON, OBJECT, MESSAGE. */
 export function eventTable(views: readonly EventView[]): Table {
   return tableOf(views, [
     { header: 'LAST SEEN', cell: (v) => v.lastSeen },
+    { header: 'TYPE', cell: (v) => v.severity },
     { header: 'COMPONENT', cell: (v) => v.component },
     { header: 'REASON', cell: (v) => v.reason },
     { header: 'OBJECT', cell: (v) => v.object },

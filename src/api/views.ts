@@ -77,10 +77,17 @@ export interface HistoryView {
   counts?: HistoryRecord['counts'];
 }
 
-/** One row of `berth events`. */
+/** One row of `berth events`, as `kubectl get events` shows one. */
 export interface EventView {
+  /** When it first happened. */
   time: string;
+  /** When it last happened. */
+  lastTime: string;
+  /** Age of the last time; with repeats, `3s (x4 over 5m)` as kubectl says it. */
   lastSeen: string;
+  count: number;
+  /** Normal, or Warning for what needs attention. */
+  severity: 'Normal' | 'Warning';
   component: string;
   reason: string;
   object: string;
@@ -211,11 +218,26 @@ export function historyViews(records: readonly HistoryRecord[], now: Date): Hist
     }));
 }
 
-/** Rows of `berth events`, oldest first, as `kubectl get events` lists them. */
+/** Rows of `berth events`, by the time each last happened, oldest first, as `kubectl get events` lists them. */
 export function eventViews(events: readonly EventRecord[], now: Date): EventView[] {
-  return [...events]
-    .sort((a, b) => compare(a.time, b.time))
-    .map((e) => ({ time: e.time, lastSeen: humanAge(e.time, now), component: e.component, reason: e.reason, object: e.object, message: e.message }));
+  return events
+    .map((e) => {
+      const lastTime = e.lastTime ?? e.time;
+      const count = e.count ?? 1;
+      const lastSeen = humanAge(lastTime, now);
+      return {
+        time: e.time,
+        lastTime,
+        lastSeen: count > 1 ? `${lastSeen} (x${count} over ${humanAge(e.time, now)})` : lastSeen,
+        count,
+        severity: e.severity ?? 'Normal',
+        component: e.component,
+        reason: e.reason,
+        object: e.object,
+        message: e.message,
+      };
+    })
+    .sort((a, b) => compare(a.lastTime, b.lastTime) || compare(a.time, b.time));
 }
 
 /** `berth status`: every source that has a seal or a history, sorted by name, with its Deployments. */

@@ -5,6 +5,7 @@ import { BerthError, messageOf } from '../errors.js';
 import { OUTPUT_FORMATS } from './format.js';
 import type { GetFlags } from './get.js';
 import type { HistoryFlags } from './history.js';
+import { DEFAULT_RETENTION } from '../events/retention.js';
 import type { ReadFlags } from './connect.js';
 import type * as UpModule from './up.js';
 import type { ConnectionFlags, UpFlags } from './up.js';
@@ -125,15 +126,25 @@ reading(
 reading(
   program
     .command('history')
-    .description('every commit sync looked at (applied, rejected, unchanged), oldest first, newest last')
+    .description('every commit sync looked at, applied (with its counts, zero when nothing changed) or rejected (with its errors), oldest first, newest last')
     .option('--source <name>', 'only this source')
     .option('--limit <n>', 'only the newest n')
     .addHelpText('after', "\nThe table counts a rejected commit's errors; -o json|yaml lists them\n(file:line:col: message)."),
 ).action(async (flags: HistoryFlags) => (await import('./history.js')).runHistory(flags));
 
-reading(program.command('events').description('recent events (scheduled, started, drifted, healed, failed), oldest first')).action(async (flags: ReadFlags) =>
-  (await import('./history.js')).runEvents(flags),
-);
+reading(
+  program
+    .command('events')
+    .description('what happened to pods, kubectl-style, by the time it last happened, oldest first')
+    .addHelpText(
+      'after',
+      '\nReasons: Scheduled (with the node), FailedScheduling (with the scheduler\'s reason),\n' +
+        'Pulling, Pulled, Created, Started, Killing, BackOff, Failed, ErrImageNeverPull,\n' +
+        'Drifted, Healed. A repeat adds to the count of the same event: LAST SEEN reads\n' +
+        `"10s (x4 over 5m)". Events are kept for ${DEFAULT_RETENTION.maxAgeMs / 60_000} minutes after they last happened,\n` +
+        `at most ${DEFAULT_RETENTION.maxPerObject} per object and ${DEFAULT_RETENTION.maxTotal} in all.`,
+    ),
+).action(async (flags: ReadFlags) => (await import('./history.js')).runEvents(flags));
 
 reading(
   program.command('status').description('per source: the commit in force (and a newer rejected one), then its deployments and their readiness'),

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { NODES, PODS, decode, podKey, startLoop, type Entry, type PodRecord, type Store, type StoredRecord } from '../store/index.js';
 import { ReportOnce } from '../report-once.js';
 import { commitBinds } from './bind.js';
+import { EventRecorder, type EventInput } from '../events/recorder.js';
 import { DEFAULT_PROFILE, schedule, type Profile } from './schedule.js';
 
 /** How to run the scheduler. */
@@ -12,6 +13,8 @@ export interface SchedulerOptions {
   /** Full reconcile period without events (default: the loop's 30 s). */
   resyncMs?: number;
   profile?: Profile;
+  /** The clock of its events (tests pass their own). */
+  now?: () => Date;
 }
 
 /** A running scheduler. */
@@ -35,6 +38,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const log = opts.log.child({ component: 'scheduler' });
   const profile = opts.profile ?? DEFAULT_PROFILE;
   const once = new ReportOnce();
+  const recorder = new EventRecorder({ store, component: 'scheduler', log, ...(opts.now ? { now: opts.now } : {}) });
   // Where the next round's search for nodes starts: rounds rotate over the nodes (schedule's `start`).
   let start = 0;
 
@@ -62,18 +66,28 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       podRevisions.set(entry.key, entry.modRevision);
       (record.node === undefined ? unbound : placed).push(record);
     }
-    if (unbound.length === 0) return false;
+    if (unbound.length === 0) {
+      await recorder.record([]);
+      return false;
+    }
     const nodeRevisions = new Map(nodes.map(({ record, entry }) => [record.name, entry.modRevision]));
 
     const result = schedule(unbound, nodes.map((n) => n.record), placed, profile, { start });
     start = result.nextStart;
+    const events: EventInput[] = [];
     for (const { pod, reason } of result.unschedulable) {
       if (once.fresh(podKey(pod.namespace, pod.name), reason)) log.warn({ pod: `${pod.namespace}/${pod.name}`, reason }, 'pod unschedulable');
+      // Every attempt, as Kubernetes counts them; the recorder folds the repeats into one record.
+      events.push({ object: `pod/${pod.namespace}/${pod.name}`, reason: 'FailedScheduling', message: reason, severity: 'Warning' });
     }
 
     const { bound, lost } = await commitBinds(store, result.bind, { pods: podRevisions, nodes: nodeRevisions }, (batch) => {
-      for (const b of batch) log.debug({ pod: `${b.pod.namespace}/${b.pod.name}`, node: b.node }, 'pod bound');
+      for (const b of batch) {
+        log.debug({ pod: `${b.pod.namespace}/${b.pod.name}`, node: b.node }, 'pod bound');
+        events.push({ object: `pod/${b.pod.namespace}/${b.pod.name}`, reason: 'Scheduled', message: `Successfully assigned ${b.pod.namespace}/${b.pod.name} to ${b.node}`, at: new Date() });
+      }
     });
+    await recorder.record(events);
     // Pods placed after a lost bind were placed on a view that is now stale (pod or node changed): re-plan.
     if (lost) {
       if (bound > 0) log.info({ bound }, 'pods bound');
@@ -94,5 +108,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   };
 
   const loop = await startLoop({ store, log, watch: [PODS, NODES], reconcile, resyncMs: opts.resyncMs });
-  return { stop: () => loop.stop(), idle: () => loop.idle() };
+  return {
+    stop: async () => {
+      await loop.stop();
+      await recorder.flush();
+    },
+    idle: () => loop.idle(),
+  };
 }

@@ -27,7 +27,8 @@ export const statusPrefix = (node: string): string => `status/${node}/`;
 export const statusKey = (node: string, namespace: string, pod: string): string => `status/${node}/${namespace}/${pod}`;
 
 export const EVENTS = 'events/';
-export const eventKey = (time: Date, component: string, id: string): string => `events/${time.toISOString()}/${component}/${id}`;
+/** `events/<object>/<id>`: `id` names what happened (src/events: reason and a hash), so a repeat finds its record. */
+export const eventKey = (object: string, id: string): string => `events/${object}/${id}`;
 
 export const OUTBOX = 'outbox/';
 export const outboxPrefix = (source: string): string => `outbox/${source}/`;

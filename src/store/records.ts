@@ -29,7 +29,8 @@ export interface HistoryRecord {
   type: 'history';
   source: string;
   commit: string;
-  outcome: 'applied' | 'rejected' | 'unchanged';
+  /** Applied (a commit that changes nothing is applied with zero counts), or rejected with its errors. */
+  outcome: 'applied' | 'rejected';
   time: string;
   author: string;
   message: string;
@@ -106,13 +107,25 @@ export interface PodStatusRecord {
   observedAt: string;
 }
 
-/** `events/...`: something that happened, kept for a while on a lease. */
+/**
+ * `events/<object>/<id>`: something that happened to an object, as Kubernetes events: a repeat of
+ * the same component, reason and message bumps `count` and `lastTime` instead of adding a record.
+ * Kept for a while (src/events/retention.ts bounds their age and number).
+ */
 export interface EventRecord {
   type: 'event';
+  /** When it first happened (Kubernetes' firstTimestamp). */
   time: string;
+  /** When it last happened (lastTimestamp); absent means `time`. */
+  lastTime?: string;
+  /** How often it happened from `time` to `lastTime`; absent means 1. */
+  count?: number;
+  /** Warning for what needs attention (a failed pull, a back-off); absent means Normal. */
+  severity?: 'Normal' | 'Warning';
   component: string;
   reason: string;
   message: string;
+  /** `pod/<namespace>/<name>`, or `container/<name>` for a container of no pod. */
   object: string;
 }
 

@@ -1,21 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, encode, eventKey, historyPrefix, startLoop, syncErrorKey, type EventRecord, type Lease, type Store, type SyncErrorRecord,
+  decode, encode, historyPrefix, startLoop, syncErrorKey, type Store, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, readSealed, recordRejected } from './apply.js';
 import { GitNotesReporter } from './git-notes.js';
+import { EventRecorder } from '../events/recorder.js';
 import { checkCommit } from './isolate.js';
 import { startOutbox } from './outbox.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource, HeadCommit } from './source.js';
-
-/** Events outlive the sync that wrote them by up to this (their lease is kept alive while it runs). */
-const EVENT_TTL_SECONDS = 3600;
 
 /** Errors of a rejected commit kept in its history record and log line; the rest are counted ("… and M more"). */
 const MAX_RECORDED_ERRORS = 50;
@@ -67,13 +64,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   await store.commit({ del: [syncErrorKey(source)] });
   const outbox = await startOutbox({ store, log: opts.log, source, reporter: opts.reporter ?? new GitNotesReporter(git.notesTarget), resyncMs: opts.intervalMs });
 
-  let eventLease: Lease | undefined;
-  const recordEvent = async (reason: string, message: string): Promise<void> => {
-    const at = now();
-    eventLease ??= await store.lease(EVENT_TTL_SECONDS);
-    const event: EventRecord = { type: 'event', time: at.toISOString(), component: 'sync', reason, message, object: `source/${source}` };
-    await store.commit({ put: [{ key: eventKey(at, 'sync', `${source}.${randomUUID().slice(0, 8)}`), value: encode(event), lease: eventLease }] });
-  };
+  const recorder = new EventRecorder({ store, component: 'sync', log, now });
+  const recordEvent = (reason: string, message: string): Promise<void> => recorder.record([{ object: `source/${source}`, reason, message, severity: 'Warning' }]);
 
   // A commit that cannot be applied is recorded once (history, `berth/sync failure`, an event); what
   // runs stays as it is, and sync waits for the next commit.

@@ -30,7 +30,8 @@ describe('each component alone, two agents on one Docker engine', () => {
     const repo = await createRepo(inject('gitRoot'), uniqueName('split'));
     await repo.write('app.yaml', deploymentYaml({ name: 'app', namespace: 'split', replicas: 4, image: inject('testImage'), command: ['sleep', '3600'] }));
     await repo.write('pinned.yaml', deploymentYaml({ name: 'pinned', namespace: 'split', replicas: 2, image: inject('testImage'), command: ['sleep', '3600'], nodeSelector: { 'example.com/zone': 'b' } }));
-    await repo.commit('four replicas anywhere, two in zone b');
+    await repo.write('nowhere.yaml', deploymentYaml({ name: 'nowhere', namespace: 'split', replicas: 1, image: inject('testImage'), command: ['sleep', '3600'], nodeSelector: { 'example.com/zone': 'c' } }));
+    await repo.commit('four replicas anywhere, two in zone b, one in a zone no node has');
     await repo.push();
 
     const conn = ['--etcd', inject('etcdEndpoint'), '--prefix', `/${id}`, '--docker', dockerHost, '--log-level', 'debug'];
@@ -56,6 +57,26 @@ describe('each component alone, two agents on one Docker engine', () => {
     for (const n of nodes) {
       for (const c of await listContainers(dockerHost, 'berth.node', n)) expect(c.labels['berth.node']).toBe(n);
     }
+
+    // What happened, as `berth events` tells it: each pod scheduled with its node, created and
+    // started by its node's agent (two app pods on a; two app and two pinned on b); the pod no node can take, with the scheduler's reason.
+    const events = async (): Promise<{ reason: string; object: string; message: string; component: string; severity: string }[]> =>
+      (JSON.parse((await runBerth(['events', '-o', 'json', ...conn.slice(0, 4)])).stdout) as { items: { reason: string; object: string; message: string; component: string; severity: string }[] }).items;
+    const seen = await waitFor(async () => {
+      const all = await events();
+      return all.filter((e) => e.reason === 'Started').length === 6 && all;
+    }, { timeoutMs: 30_000, what: 'six Started events' });
+    const scheduled = seen.filter((e) => e.reason === 'Scheduled');
+    expect(scheduled).toHaveLength(6);
+    for (const e of scheduled) expect(e.message).toMatch(new RegExp(`^Successfully assigned split/(app|pinned)-\\S+ to (${nodes.join('|')})$`));
+    expect(seen.filter((e) => e.reason === 'Created').map((e) => e.component).sort()).toEqual([...Array<string>(2).fill(`agent/${nodes[0] ?? ''}`), ...Array<string>(4).fill(`agent/${nodes[1] ?? ''}`)].sort());
+    expect(seen.filter((e) => e.reason === 'FailedScheduling')).toEqual([
+      expect.objectContaining({ object: expect.stringMatching(/^pod\/split\/nowhere-/) as unknown, severity: 'Warning', component: 'scheduler', message: "0/2 nodes are available: 2 node(s) didn't match node selector" }),
+    ]);
+    const table = await runBerth(['events', ...conn.slice(0, 4)]);
+    expect(table.stdout).toMatch(/^LAST SEEN\s+TYPE\s+COMPONENT\s+REASON\s+OBJECT\s+MESSAGE\n/);
+    expect(table.stdout).toMatch(/\sWarning\s+scheduler\s+FailedScheduling\s+pod\/split\/nowhere-\S+\s+0\/2 nodes are available/);
+
     const shown = await runBerth(['get', 'nodes', ...conn.slice(0, 4)]);
     for (const [i, node] of nodes.entries()) {
       expect(shown.stdout).toMatch(new RegExp(`^${node}\\s.*\\sberth\\.io/arch=[^,]+,berth\\.io/hostname=${node},berth\\.io/os=linux,disk=ssd,example\\.com/zone=${'ab'[i] ?? ''}$`, 'm'));

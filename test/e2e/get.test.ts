@@ -80,7 +80,7 @@ describe('berth get, history, events, status', () => {
         { key: podKey('shop', pending.name), value: encode(pending) },
         { key: statusKey('n1', 'shop', running.name), value: encode(runningStatus) },
         { key: nodeKey('n1'), value: encode(n1) },
-        { key: eventKey(new Date(drifted.time), 'agent', 'n1.0000.test'), value: encode(drifted) },
+        { key: eventKey(drifted.object, 'Drifted.test'), value: encode(drifted) },
       ],
       [],
     );

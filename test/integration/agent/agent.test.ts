@@ -190,6 +190,13 @@ describe('agent with etcd and Docker', () => {
       }, { timeoutMs: 20_000, what: 'never to fail' });
       expect(failed.containers[0]?.message).toMatch(/^image .* is not on this node and its imagePullPolicy is Never; /);
       expect(await runtime.hasImage(absent)).toBe(false);
+
+      // Each step is an event of its pod: the pull only where the policy asked for one.
+      const events = (await store.list('events/pod/default/')).entries.map((e) => decode('event', e.key, e.value)).filter((e) => e.component === `agent/${node}`);
+      const of = (pod: string): string[] => events.filter((e) => e.object === `pod/default/${pod}`).sort((a, b) => (a.time < b.time ? -1 : 1)).map((e) => `${e.severity ?? ''} ${e.reason}: ${e.message}`);
+      expect(of('always')).toEqual([`Normal Pulling: Pulling image ${name}`, `Normal Pulled: Successfully pulled image ${name}`, 'Normal Created: Created container app', 'Normal Started: Started container app']);
+      expect(of('present')).toEqual(['Normal Created: Created container app', 'Normal Started: Started container app']);
+      expect(of('never')).toEqual([`Warning ErrImageNeverPull: Error: image ${absent} is not on this node and its imagePullPolicy is Never; load it into the node's Docker (docker pull ${absent}), or change imagePullPolicy in the manifest`]);
     } finally {
       // Stopped first: a running agent would pull `name` again for the Always pod.
       await agent.stop();

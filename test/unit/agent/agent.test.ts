@@ -53,6 +53,12 @@ async function mine(runtime: FakeRuntime, node = NODE): Promise<Container[]> {
   return runtime.list({ 'berth.node': node });
 }
 
+/** The events written so far as [reason, object, severity, message], oldest first. */
+async function eventsOf(store: MemoryStore): Promise<[string, string, string | undefined, string][]> {
+  const records = (await store.list('events/')).entries.map((e) => decode('event', e.key, e.value));
+  return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).map((e) => [e.reason, e.object, e.severity, e.message]);
+}
+
 const ready = (s: PodStatusRecord | undefined): boolean => s?.conditions.find((c) => c.type === 'Ready')?.status === 'True';
 
 describe('startAgent', () => {
@@ -128,7 +134,7 @@ describe('startAgent', () => {
   });
 
   it('heals a killed container, counts the restart and records the drift', async () => {
-    const { store, runtime } = await setup();
+    const { store, runtime, agent } = await setup();
     await bind(store, binding('web'));
     await waitFor(async () => ready(await status(store, 'web')));
     const [c] = await mine(runtime);
@@ -138,9 +144,17 @@ describe('startAgent', () => {
       return s?.containers[0]?.restarts === 1 && ready(s) && s;
     }, { what: 'web healed' });
     expect(healed.conditions.find((x) => x.type === 'Drifted')).toMatchObject({ status: 'False', reason: 'Healed' });
-    const events = (await store.list('events/')).entries.map((e) => decode('event', e.key, e.value));
-    expect(events.map((e: EventRecord) => [e.reason, e.object])).toEqual([['Drifted', 'pod/default/web'], ['Healed', 'pod/default/web']]);
     expect((await mine(runtime)).map((x) => x.id)).toEqual([c?.id]);
+    // Stopping writes the repeats folded in memory: the second Started.
+    await agent.stop();
+    agents = [];
+    const events = (await store.list('events/')).entries.map((e) => decode('event', e.key, e.value));
+    expect(events.map((e: EventRecord) => [e.reason, e.object, e.count, e.severity, e.component, e.message]).sort()).toEqual([
+      ['Created', 'pod/default/web', 1, 'Normal', 'agent/n1', 'Created container app'],
+      ['Drifted', 'pod/default/web', 1, 'Warning', 'agent/n1', expect.stringMatching(/^container app was stopped from outside \(exited with code 137\)$/)],
+      ['Healed', 'pod/default/web', 1, 'Normal', 'agent/n1', expect.stringMatching(/^container app was stopped from outside .*; restarted$/)],
+      ['Started', 'pod/default/web', 2, 'Normal', 'agent/n1', 'Started container app'],
+    ]);
   });
 
   it('recreates a removed container and counts it as a restart', async () => {
@@ -191,6 +205,7 @@ describe('startAgent', () => {
     expect(waiting.conditions.find((c) => c.type === 'Drifted')).toBeUndefined();
     // The back-off ends by itself: no event or resync needed.
     await waitFor(async () => (await status(store, 'web'))?.containers[0]?.restarts === 2, { timeoutMs: 5000 });
+    expect(await eventsOf(store)).toContainEqual(['BackOff', 'pod/default/web', 'Warning', 'Back-off restarting failed container app']);
   });
 
   it('reports a failed pull in the pod status, and pulls what the registry has', async () => {
@@ -201,6 +216,27 @@ describe('startAgent', () => {
     const bad = await waitFor(async () => (await status(store, 'bad'))?.conditions[0]?.reason === 'ErrImagePull' && status(store, 'bad'));
     expect(bad).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: expect.stringContaining('cannot pull image team/nope:1') as unknown }] });
     await waitFor(async () => ready(await status(store, 'good')));
+    expect((await eventsOf(store)).filter(([, object]) => object === 'pod/default/good')).toEqual([
+      ['Pulling', 'pod/default/good', 'Normal', 'Pulling image team/app:2'],
+      ['Pulled', 'pod/default/good', 'Normal', 'Successfully pulled image team/app:2'],
+      ['Created', 'pod/default/good', 'Normal', 'Created container app'],
+      ['Started', 'pod/default/good', 'Normal', 'Started container app'],
+    ]);
+    expect((await eventsOf(store)).filter(([, object]) => object === 'pod/default/bad')).toEqual([
+      ['Failed', 'pod/default/bad', 'Warning', expect.stringMatching(/^Failed to pull image team\/nope:1: cannot pull image team\/nope:1: manifest for team\/nope:1 not found/)],
+    ]);
+  });
+
+  it('records stopping a container it replaces as Killing, with the reason', async () => {
+    const { store, runtime } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    await bind(store, binding('web', { hash: 'h2' }));
+    await waitFor(async () => (await mine(runtime)).map((c) => c.name).join() === 'berth_n1_default_web_app_h2');
+    await waitFor(async () => (await eventsOf(store)).some(([reason]) => reason === 'Killing'));
+    expect((await eventsOf(store)).filter(([reason]) => reason === 'Killing')).toEqual([
+      ['Killing', 'pod/default/web', 'Normal', 'Stopping container berth_n1_default_web_app_h1: template changed (h1 → h2)'],
+    ]);
   });
 
   it.each([

@@ -62,11 +62,14 @@ describe('readCluster, readHistory, readEvents', () => {
     expect((await readHistory(store)).records.map((r) => r.commit)).toEqual(['a1', 'a2', 'ab1']);
   });
 
-  it('reads events in time order', async () => {
+  it('reads every event, skipping what does not decode', async () => {
     const store = new MemoryStore();
     const later = new Date(NOW.getTime() + 1000);
-    await put(store, eventKey(later, 'agent', 'x'), encode(event(later.toISOString(), 'Healed')));
-    await put(store, eventKey(NOW, 'agent', 'y'), encode(event(NOW.toISOString(), 'Drifted')));
-    expect((await readEvents(store)).records.map((e) => e.reason)).toEqual(['Drifted', 'Healed']);
+    await put(store, eventKey('pod/default/web-1', 'Healed.x'), encode(event(later.toISOString(), 'Healed')));
+    await put(store, eventKey('pod/default/web-1', 'Drifted.y'), encode(event(NOW.toISOString(), 'Drifted')));
+    await put(store, eventKey('pod/default/web-1', 'Broken.z'), '{');
+    const read = await readEvents(store);
+    expect(read.records.map((e) => e.reason).sort()).toEqual(['Drifted', 'Healed']);
+    expect(read.skipped).toHaveLength(1);
   });
 });

@@ -55,8 +55,8 @@ describe('tables: the columns each kind prints', () => {
     {
       name: 'events',
       table: eventTable(eventViews([event(ago(3), 'Drifted')], NOW)),
-      columns: ['LAST SEEN', 'COMPONENT', 'REASON', 'OBJECT', 'MESSAGE'],
-      row: ['3s', 'agent', 'Drifted', 'pod/default/web-1', 'Drifted happened'],
+      columns: ['LAST SEEN', 'TYPE', 'COMPONENT', 'REASON', 'OBJECT', 'MESSAGE'],
+      row: ['3s', 'Normal', 'agent', 'Drifted', 'pod/default/web-1', 'Drifted happened'],
     },
   ])('$name', ({ table, columns, row }) => {
     expect(table).toEqual({ columns, rows: [row] });

@@ -141,11 +141,19 @@ describe('historyViews and eventViews', () => {
     expect(views[2]).toMatchObject({ outcome: 'rejected', errors: ['app.yaml:3:5: bad'], message: 'a2a2a2a2a2 message', age: '60s', commitSha: 'a2a2a2a2a2' });
   });
 
-  it('lists events oldest first with LAST SEEN ages', () => {
-    const views = eventViews([event(ago(5), 'Healed'), event(ago(30), 'Drifted')], NOW);
+  it('lists events by when they last happened, with LAST SEEN ages and repeats as kubectl shows them', () => {
+    const views = eventViews(
+      [
+        event(ago(5), 'Healed'),
+        { ...event(ago(300), 'BackOff'), lastTime: ago(10), count: 4, severity: 'Warning' },
+        event(ago(30), 'Drifted'),
+      ],
+      NOW,
+    );
     expect(views).toEqual([
-      { time: ago(30), lastSeen: '30s', component: 'agent', reason: 'Drifted', object: 'pod/default/web-1', message: 'Drifted happened' },
-      { time: ago(5), lastSeen: '5s', component: 'agent', reason: 'Healed', object: 'pod/default/web-1', message: 'Healed happened' },
+      { time: ago(30), lastTime: ago(30), lastSeen: '30s', count: 1, severity: 'Normal', component: 'agent', reason: 'Drifted', object: 'pod/default/web-1', message: 'Drifted happened' },
+      { time: ago(300), lastTime: ago(10), lastSeen: '10s (x4 over 5m)', count: 4, severity: 'Warning', component: 'agent', reason: 'BackOff', object: 'pod/default/web-1', message: 'BackOff happened' },
+      { time: ago(5), lastTime: ago(5), lastSeen: '5s', count: 1, severity: 'Normal', component: 'agent', reason: 'Healed', object: 'pod/default/web-1', message: 'Healed happened' },
     ]);
   });
 });

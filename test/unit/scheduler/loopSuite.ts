@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import { startScheduler, type Scheduler } from '../../../src/scheduler/index.js';
-import { bindingKey, encode, type Store } from '../../../src/store/index.js';
+import { EVENTS, bindingKey, decode, encode, type EventRecord, type Store } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from './fixtures.js';
 import { HookedStore, captureLog, putNodes, putPods, readBindings, readPods, storePerTest } from './harness.js';
@@ -52,6 +52,32 @@ export function describeSchedulerLoop(label: string, open: () => Promise<Store>)
       await putNodes(store, [node('ssd', { labels: { disk: 'ssd' } })]);
       const [bound] = await waitFor(allBound(store, 1), { what: 'pod bound' });
       expect(bound?.node).toBe('ssd');
+    });
+
+    it('records FailedScheduling with the scheduler’s reason, folding repeats into a count, then Scheduled with the node', async () => {
+      const store = await setup();
+      let eventWrites = 0;
+      const counted = new HookedStore(store, { committed: (txn) => void (eventWrites += (txn.put ?? []).filter((p) => p.key.startsWith('events/')).length) });
+      let podLists = 0;
+      const listing = new HookedStore(counted, { beforeList: (prefix) => void (prefix === 'pods/' && podLists++) });
+      await putNodes(store, [node('hdd')]);
+      await putPods(store, [pod('web-0', { nodeSelector: { disk: 'ssd' } })]);
+      const scheduler = await start(listing, silentLogger(), 10);
+      const failed = await waitFor(async () => (await readEvents(store)).find((e) => e.reason === 'FailedScheduling'), { what: 'FailedScheduling' });
+      expect(failed).toMatchObject({ object: 'pod/default/web-0', severity: 'Warning', component: 'scheduler', count: 1, message: "0/1 nodes are available: 1 node(s) didn't match node selector" });
+      const seen = podLists;
+      await waitFor(() => podLists >= seen + 5, { what: 'five more passes' });
+      expect(eventWrites).toBe(1);
+
+      await putNodes(store, [node('ssd', { labels: { disk: 'ssd' } })]);
+      await waitFor(allBound(store, 1), { what: 'pod bound' });
+      await scheduler.stop();
+      const events = await readEvents(store);
+      expect(events.map((e) => [e.reason, e.message])).toEqual([
+        ['FailedScheduling', "0/1 nodes are available: 1 node(s) didn't match node selector"],
+        ['Scheduled', 'Successfully assigned default/web-0 to ssd'],
+      ]);
+      expect(events[0]?.count).toBeGreaterThan(1);
     });
 
     it('counts pods already bound, their ports included', async () => {
@@ -118,4 +144,10 @@ export function describeSchedulerLoop(label: string, open: () => Promise<Store>)
       expect(bindings.map((b) => `${b.pod}→${b.node}`).sort()).toEqual(bound.map((p) => `${p.name}→${p.node}`).sort());
     });
   });
+}
+
+/** Every event record, oldest first. */
+async function readEvents(store: Store): Promise<EventRecord[]> {
+  const records = (await store.list(EVENTS)).entries.map((e) => decode('event', e.key, e.value));
+  return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }

@@ -1,0 +1,168 @@
+// Writes events as Kubernetes' event recorder does: a repeat of the same event bumps its count and
+// last time rather than adding a record, bursts are folded in memory, and old events are pruned.
+import { createHash } from 'node:crypto';
+import { messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import { commitChunked } from '../store/chunked.js';
+import { EVENTS, eventKey } from '../store/keys.js';
+import type { EventRecord } from '../store/records.js';
+import { decode, encode } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { DEFAULT_RETENTION, expiredEvents, type Retention, type StoredEvent } from './retention.js';
+
+/** Something that happened, as a component tells it. */
+export interface EventInput {
+  /** `pod/<namespace>/<name>`, or `container/<name>`. */
+  object: string;
+  /** One CamelCase word: Scheduled, Pulled, BackOff … */
+  reason: string;
+  message: string;
+  /** Warning for what needs attention; default Normal. */
+  severity?: 'Normal' | 'Warning';
+  /** When it happened, if not when it is recorded. */
+  at?: Date;
+}
+
+/** How to record events. */
+export interface RecorderOptions {
+  store: Store;
+  /** Written as the events' component: `scheduler`, `agent/<node>` … */
+  component: string;
+  log: Logger;
+  now?: () => Date;
+  retention?: Retention;
+  /** The same event is written at most this often; repeats in between are counted and written later (default 10 s). */
+  foldMs?: number;
+  /** How often the recorder prunes what the retention no longer keeps (default 60 s). */
+  pruneEveryMs?: number;
+}
+
+/** Attempts at a compare-and-swap update of one event before it is left for its next repeat. */
+const CAS_ATTEMPTS = 3;
+
+/** The id of an event: the same component, reason and message make the same record. */
+export function eventId(component: string, e: Pick<EventInput, 'reason' | 'message'>): string {
+  const hash = createHash('sha256').update(`${component}\u0000${e.reason}\u0000${e.message}`).digest('hex').slice(0, 16);
+  return `${e.reason}.${hash}`;
+}
+
+/**
+ * Best effort, as in Kubernetes: a failed write is logged (once per streak) and dropped, never
+ * thrown, so an event can not fail the reconcile that did the work it describes.
+ */
+export class EventRecorder {
+  private readonly now: () => Date;
+  private readonly retention: Retention;
+  private readonly foldMs: number;
+  private readonly pruneEveryMs: number;
+  /** Per event key: when it was last written, repeats not yet written, and what to write for them. */
+  private readonly recent = new Map<string, { at: number; pending: number; input: EventInput }>();
+  private lastPrune = Number.NEGATIVE_INFINITY;
+  private failing = false;
+  private lastAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly opts: RecorderOptions) {
+    this.now = opts.now ?? (() => new Date());
+    this.retention = opts.retention ?? DEFAULT_RETENTION;
+    this.foldMs = opts.foldMs ?? 10_000;
+    this.pruneEveryMs = opts.pruneEveryMs ?? 60_000;
+  }
+
+  /** Record `events` (in order), write repeats whose fold time is over, and prune when due. */
+  async record(events: readonly EventInput[]): Promise<void> {
+    const now = this.now();
+    try {
+      const due = new Map<string, { input: EventInput; count: number; at: Date }>();
+      for (const [key, r] of this.recent) {
+        if (now.getTime() - r.at < this.foldMs) continue;
+        if (r.pending > 0) due.set(key, { input: r.input, count: r.pending, at: now });
+        this.recent.delete(key);
+      }
+      for (const input of events) {
+        const key = eventKey(input.object, eventId(this.opts.component, input));
+        const r = this.recent.get(key);
+        if (r) {
+          r.pending++;
+          continue;
+        }
+        const d = due.get(key);
+        due.set(key, { input, count: (d?.count ?? 0) + 1, at: input.at ?? now });
+      }
+      for (const [key, { input, count, at }] of due) {
+        await this.write(key, input, count, this.after(at));
+        this.recent.set(key, { at: now.getTime(), pending: 0, input });
+      }
+      if (now.getTime() - this.lastPrune >= this.pruneEveryMs) {
+        await this.prune(now);
+        this.lastPrune = now.getTime();
+      }
+      if (this.failing) this.opts.log.info('events are written again');
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.opts.log.warn({ err: messageOf(err) }, 'cannot write events; dropping them until etcd answers');
+      this.failing = true;
+    }
+  }
+
+  /**
+   * `at`, or a millisecond after the last time written if that is not earlier: the times of one
+   * recorder strictly increase, so its events sort in the order they happened.
+   */
+  private after(at: Date): Date {
+    this.lastAt = Math.max(at.getTime(), this.lastAt + 1);
+    return new Date(this.lastAt);
+  }
+
+  /** Write the repeats still folded in memory (on stop); gives up after `timeoutMs`, so a stop never waits on a lost etcd. */
+  async flush(timeoutMs = 1000): Promise<void> {
+    for (const r of this.recent.values()) r.at = Number.NEGATIVE_INFINITY;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.record([]), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Add `count` occurrences at `now` to the record at `key`, or create it. */
+  private async write(key: string, input: EventInput, count: number, now: Date): Promise<void> {
+    const at = now.toISOString();
+    for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
+      const current = await this.opts.store.get(key);
+      let old: EventRecord | undefined;
+      try {
+        old = current && decode('event', key, current.value);
+      } catch {
+        old = undefined; // an unreadable record is replaced
+      }
+      const record: EventRecord = {
+        type: 'event',
+        time: old?.time ?? at,
+        lastTime: at,
+        count: (old?.count ?? (old ? 1 : 0)) + count,
+        severity: input.severity ?? 'Normal',
+        component: this.opts.component,
+        reason: input.reason,
+        message: input.message,
+        object: input.object,
+      };
+      const { ok } = await this.opts.store.commit({ ifUnchanged: { [key]: current?.modRevision ?? 0 }, put: [{ key, value: encode(record) }] });
+      if (ok) return;
+    }
+    // Another writer kept winning: its record stands; this repeat is not counted.
+  }
+
+  /** Delete what the retention no longer keeps. */
+  private async prune(now: Date): Promise<void> {
+    const { entries } = await this.opts.store.list(EVENTS);
+    const events: StoredEvent[] = entries.map((e) => {
+      try {
+        return { key: e.key, record: decode('event', e.key, e.value) };
+      } catch {
+        return { key: e.key, record: undefined };
+      }
+    });
+    const expired = expiredEvents(events, now, this.retention);
+    if (expired.length > 0) {
+      await commitChunked(this.opts.store, [], expired);
+      this.opts.log.debug({ deleted: expired.length }, 'old events pruned');
+    }
+  }
+}

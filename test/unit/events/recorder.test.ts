@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { MemoryStore } from '../../../src/store/memory.js';
+import { EVENTS, eventKey } from '../../../src/store/keys.js';
+import { decode, encode, type EventRecord } from '../../../src/store/records.js';
+import type { Entry, Txn } from '../../../src/store/store.js';
+import { silentLogger } from '../../../src/log.js';
+import { EventRecorder, eventId } from '../../../src/events/recorder.js';
+
+const T0 = Date.parse('2026-06-01T12:00:00.000Z');
+
+/** A clock the test moves by hand. */
+function clock(): { now: () => Date; advance: (ms: number) => void } {
+  let t = T0;
+  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
+}
+
+async function events(store: MemoryStore): Promise<EventRecord[]> {
+  return (await store.list(EVENTS)).entries.map((e) => decode('event', e.key, e.value));
+}
+
+const started = { object: 'pod/default/web', reason: 'Started', message: 'Started container app' };
+
+describe('EventRecorder', () => {
+  it('writes an event with its time, object, reason, message, severity and component', async () => {
+    const store = new MemoryStore();
+    const c = clock();
+    await new EventRecorder({ store, component: 'agent/n1', log: silentLogger(), now: c.now }).record([{ ...started, severity: 'Normal' }]);
+    expect(await events(store)).toEqual([
+      { type: 'event', time: '2026-06-01T12:00:00.000Z', lastTime: '2026-06-01T12:00:00.000Z', count: 1, severity: 'Normal', component: 'agent/n1', ...started },
+    ]);
+    expect((await store.list(EVENTS)).entries.map((e) => e.key)).toEqual([eventKey('pod/default/web', eventId('agent/n1', started))]);
+  });
+
+  it('folds repeats within the fold time into a count written once it is over, keeping the first time', async () => {
+    const c = clock();
+    let writes = 0;
+    const store = new (class extends MemoryStore {
+      override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+        writes += (txn.put ?? []).length;
+        return super.commit(txn);
+      }
+    })();
+    const recorder = new EventRecorder({ store, component: 'agent/n1', log: silentLogger(), now: c.now, foldMs: 10_000 });
+    await recorder.record([started]);
+    for (let i = 0; i < 5; i++) {
+      c.advance(1000);
+      await recorder.record([started]);
+    }
+    expect(writes).toBe(1);
+    expect((await events(store))[0]?.count).toBe(1);
+    c.advance(10_000);
+    await recorder.record([]);
+    expect(writes).toBe(2);
+    expect(await events(store)).toEqual([expect.objectContaining({ count: 6, time: '2026-06-01T12:00:00.000Z', lastTime: '2026-06-01T12:00:15.000Z' })]);
+  });
+
+  it('writes what is folded on flush', async () => {
+    const store = new MemoryStore();
+    const recorder = new EventRecorder({ store, component: 'scheduler', log: silentLogger(), now: clock().now });
+    await recorder.record([started, started, started]);
+    expect((await events(store))[0]?.count).toBe(3);
+    await recorder.record([started]);
+    await recorder.flush();
+    expect((await events(store))[0]?.count).toBe(4);
+  });
+
+  it('keeps different messages apart and counts on from a record another writer made', async () => {
+    const store = new MemoryStore();
+    const id = eventId('agent/n1', started);
+    await store.commit({ put: [{ key: eventKey(started.object, id), value: encode({ type: 'event', time: '2026-06-01T11:00:00.000Z', count: 4, component: 'agent/n1', ...started }) }] });
+    await new EventRecorder({ store, component: 'agent/n1', log: silentLogger(), now: clock().now }).record([started, { ...started, message: 'Started container side' }]);
+    const all = await events(store);
+    expect(all.map((e) => [e.message, e.count, e.time]).sort()).toEqual([
+      ['Started container app', 5, '2026-06-01T11:00:00.000Z'],
+      ['Started container side', 1, '2026-06-01T12:00:00.001Z'],
+    ]);
+  });
+
+  it('keeps the times of one recorder in the order things happened', async () => {
+    const store = new MemoryStore();
+    await new EventRecorder({ store, component: 'agent/n1', log: silentLogger(), now: clock().now }).record(
+      ['Pulling', 'Pulled', 'Created', 'Started'].map((reason) => ({ object: 'pod/default/web', reason, message: reason })),
+    );
+    const all = await events(store);
+    expect(all.sort((a, b) => (a.time < b.time ? -1 : 1)).map((e) => e.reason)).toEqual(['Pulling', 'Pulled', 'Created', 'Started']);
+  });
+
+  it('prunes events older than the retention, and beyond its counts, when a prune is due', async () => {
+    const store = new MemoryStore();
+    const c = clock();
+    const recorder = new EventRecorder({ store, component: 'agent/n1', log: silentLogger(), now: c.now, pruneEveryMs: 60_000, retention: { maxAgeMs: 3_600_000, maxPerObject: 3, maxTotal: 100 } });
+    await recorder.record([started]);
+    c.advance(3_600_001);
+    // A prune is due in this call: the old event goes, and the busy pod keeps its newest three.
+    await recorder.record(Array.from({ length: 5 }, (_, i) => ({ object: 'pod/default/busy', reason: 'BackOff', message: `m${i}` })));
+    expect((await events(store)).map((e) => e.message).sort()).toEqual(['m2', 'm3', 'm4']);
+    // The next one is not due for a minute: until then the count may pass the bound.
+    c.advance(1000);
+    await recorder.record(Array.from({ length: 2 }, (_, i) => ({ object: 'pod/default/busy', reason: 'BackOff', message: `n${i}` })));
+    expect((await events(store)).length).toBe(5);
+    c.advance(60_000);
+    await recorder.record([]);
+    expect((await events(store)).map((e) => e.message).sort()).toEqual(['m4', 'n0', 'n1']);
+  });
+
+  it('never throws: a failed write is logged once per streak and dropped', async () => {
+    let down = true;
+    const store = new (class extends MemoryStore {
+      override async get(key: string): Promise<Entry | undefined> {
+        if (down) throw new Error('etcd is down');
+        return super.get(key);
+      }
+    })();
+    const flaky = store;
+    const lines: { msg?: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg?: string }) });
+    const recorder = new EventRecorder({ store: flaky, component: 'agent/n1', log, now: clock().now });
+    await recorder.record([started]);
+    await recorder.record([{ ...started, message: 'other' }]);
+    expect(lines.map((l) => l.msg)).toEqual(['cannot write events; dropping them until etcd answers']);
+    down = false;
+    await recorder.record([{ ...started, message: 'third' }]);
+    expect(lines.map((l) => l.msg)).toEqual(['cannot write events; dropping them until etcd answers', 'events are written again']);
+    expect((await events(store)).map((e) => e.message)).toEqual(['third']);
+  });
+});
