@@ -11,7 +11,7 @@ import { parseFiles } from '../src/manifest/index.js';
 import { commitBinds } from '../src/scheduler/bind.js';
 import { startScheduler } from '../src/scheduler/index.js';
 import {
-  BINDINGS, EtcdStore, NODES, PODS, commitChunked, decode, encode, nodeKey, podKey, startLocalEtcd, type PodRecord, type Store,
+  BINDINGS, EtcdStore, PODS, commitChunked, decode, encode, nodeKey, podKey, startLocalEtcd, type PodRecord, type Store,
 } from '../src/store/index.js';
 import { applyCommit } from '../src/sync/index.js';
 import { waitFor } from '../test/support/wait.js';
@@ -60,49 +60,82 @@ async function floor(endpoint: string, placed: PodRecord[]): Promise<number> {
   }
 }
 
-/** `etcd_bindings_per_s_1k_nodes`, with the controller's pod creation rate in the progress lines. */
+const HEAD = { commit: 'b'.repeat(40), author: 'bench', message: 'bench', time: '2026-01-01T00:00:00.000Z' };
+
+/** A keyspace under `prefix` with the nodes registered, and a counter of its pods from now on. */
+async function seed(endpoint: string, prefix: string): Promise<{ store: Store; pods: ReturnType<typeof countPods> }> {
+  const store = await EtcdStore.connect([endpoint], prefix);
+  await commitChunked(store, benchNodes(NODE_COUNT).map((n) => ({ key: nodeKey(n.name), value: encode(n) })), []);
+  return { store, pods: countPods(store, (await store.revision()) + 1) };
+}
+
+/** Apply the bench's Deployments as sync does: desired objects, then the seal. */
+async function applyDeployments(store: Store): Promise<void> {
+  const parsed = parseFiles(Array.from({ length: DEPLOYMENTS }, (_, d) => ({ path: `app-${d}.yaml`, text: benchManifest(d, REPLICAS) })));
+  if (parsed.errors.length > 0) throw new Error(`bench manifests invalid: ${JSON.stringify(parsed.errors[0])}`);
+  await applyCommit(store, 'bench', HEAD, parsed.objects, new Date());
+}
+
+/** Every pod bound, one binding each, every placement within the filters; the bound pods. */
+async function checkBound(store: Store): Promise<PodRecord[]> {
+  const pods = (await store.list(PODS)).entries.map((e) => decode('pod', e.key, e.value));
+  const bindings = (await store.list(BINDINGS)).entries.length;
+  const broken = violations({ bind: pods.map((p) => ({ pod: p, node: p.node ?? '' })), unschedulable: [], nextStart: 0 }, benchNodes(NODE_COUNT));
+  if (pods.length !== PODS_TOTAL || bindings !== PODS_TOTAL || broken.length > 0) {
+    throw new Error(`${pods.length} pods, ${bindings} bindings; ${broken.length} placements break a filter: ${broken[0]}`);
+  }
+  return pods;
+}
+
+const waitCount = (count: () => number, what: string): Promise<unknown> =>
+  waitFor(() => count() >= PODS_TOTAL, { timeoutMs: 600_000, intervalMs: 20, what: `${PODS_TOTAL} pods ${what} (${count()} so far)` });
+
+/**
+ * `etcd_bindings_per_s_1k_nodes`: the controller creates the pods, then the scheduler alone binds
+ * them (a running controller re-reads every pod on each bind txn, its own cost: issue 8's watch
+ * caches). Then `etcd_created_and_bound_per_s_1k_nodes`: both running from the seal, as `berth up` runs them.
+ */
 export async function runEtcd(say: (line: string) => void): Promise<Result[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-bench-sched-'));
   // The etcd `berth up` runs (fsync on, as in production), in a temp dir.
   const etcd = await startLocalEtcd(dir);
-  const store = await EtcdStore.connect([etcd.endpoint], '/bench');
   const log = silentLogger();
   const stops: (() => Promise<void>)[] = [];
   try {
-    await commitChunked(store, benchNodes(NODE_COUNT).map((n) => ({ key: nodeKey(n.name), value: encode(n) })), []);
-    const parsed = parseFiles(Array.from({ length: DEPLOYMENTS }, (_, d) => ({ path: `app-${d}.yaml`, text: benchManifest(d, REPLICAS) })));
-    if (parsed.errors.length > 0) throw new Error(`bench manifests invalid: ${JSON.stringify(parsed.errors[0])}`);
-    const pods = countPods(store, (await store.revision()) + 1);
-    stops.push(pods.close);
-
+    const alone = await seed(etcd.endpoint, '/bench');
+    stops.push(() => alone.store.close(), alone.pods.close);
     const t0 = performance.now();
-    await applyCommit(store, 'bench', { commit: 'b'.repeat(40), author: 'bench', message: 'bench', time: new Date().toISOString() }, parsed.objects, new Date());
-    const controller = await startController({ store, log });
-    await waitFor(() => pods.created() >= PODS_TOTAL, { timeoutMs: 600_000, intervalMs: 20, what: `${PODS_TOTAL} pods created (${pods.created()} so far)` });
-    const createdPerS = (PODS_TOTAL * 1000) / (performance.now() - t0);
-    // The scheduler is timed alone: a running controller re-reads every pod on each bind txn (its
-    // own cost, issue 8's watch caches), which would be counted here.
+    await applyDeployments(alone.store);
+    const controller = await startController({ store: alone.store, log });
+    await waitCount(alone.pods.created, 'created');
+    const createMs = performance.now() - t0;
     await controller.stop();
-    say(`${BENCH}: the controller created ${PODS_TOTAL} pods of ${DEPLOYMENTS} Deployments at ${Math.round(createdPerS)}/s; starting the scheduler`);
-
+    say(`${BENCH}: the controller created ${PODS_TOTAL} pods of ${DEPLOYMENTS} Deployments at ${Math.round((PODS_TOTAL * 1000) / createMs)}/s; starting the scheduler`);
     const t1 = performance.now();
-    stops.push((await startScheduler({ store, log })).stop);
-    await waitFor(() => pods.bound() >= PODS_TOTAL, { timeoutMs: 600_000, intervalMs: 20, what: `${PODS_TOTAL} pods bound (${pods.bound()} so far)` });
-    const boundPerS = (PODS_TOTAL * 1000) / (performance.now() - t1);
-    say(`${BENCH}: the scheduler bound ${PODS_TOTAL} pods onto ${NODE_COUNT} nodes at ${Math.round(boundPerS)}/s; measuring the floor`);
+    const scheduler = await startScheduler({ store: alone.store, log });
+    await waitCount(alone.pods.bound, 'bound');
+    const bindMs = performance.now() - t1;
+    await scheduler.stop();
+    say(`${BENCH}: the scheduler alone bound ${PODS_TOTAL} pods onto ${NODE_COUNT} nodes at ${Math.round((PODS_TOTAL * 1000) / bindMs)}/s; measuring the floor`);
+    const floorPerS = await floor(etcd.endpoint, await checkBound(alone.store));
 
-    for (const stop of stops.splice(1).reverse()) await stop();
-    const boundPods = (await store.list(PODS)).entries.map((e) => decode('pod', e.key, e.value));
-    const bindings = (await store.list(BINDINGS)).entries.length;
-    const broken = violations({ bind: boundPods.map((p) => ({ pod: p, node: p.node ?? '' })), unschedulable: [], nextStart: 0 }, benchNodes(NODE_COUNT));
-    if (bindings !== PODS_TOTAL || broken.length > 0) throw new Error(`${bindings} bindings for ${PODS_TOTAL} pods; ${broken.length} placements break a filter: ${broken[0]}`);
-    const floorPerS = await floor(etcd.endpoint, boundPods);
-    const registered = (await store.list(NODES)).entries.length;
-    if (registered !== NODE_COUNT) throw new Error(`expected ${NODE_COUNT} nodes, found ${registered}`);
-    return [result(BENCH, 'etcd_bindings_per_s_1k_nodes', boundPerS, 'pods/s', PEER, floorPerS)];
+    const together = await seed(etcd.endpoint, '/bench-together');
+    stops.push(() => together.store.close(), together.pods.close);
+    const t2 = performance.now();
+    await applyDeployments(together.store);
+    stops.push((await startController({ store: together.store, log })).stop, (await startScheduler({ store: together.store, log })).stop);
+    await waitCount(together.pods.bound, 'bound');
+    const togetherMs = performance.now() - t2;
+    say(`${BENCH}: controller and scheduler together created and bound ${PODS_TOTAL} pods at ${Math.round((PODS_TOTAL * 1000) / togetherMs)}/s`);
+    for (const stop of stops.splice(4).reverse()) await stop();
+    await checkBound(together.store);
+
+    return [
+      result(BENCH, 'etcd_bindings_per_s_1k_nodes', (PODS_TOTAL * 1000) / bindMs, 'pods/s', PEER, floorPerS),
+      result(BENCH, 'etcd_created_and_bound_per_s_1k_nodes', (PODS_TOTAL * 1000) / togetherMs, 'pods/s', 'the controller, then the scheduler, each alone (above)', (PODS_TOTAL * 1000) / (createMs + bindMs)),
+    ];
   } finally {
     for (const stop of stops.reverse()) await stop();
-    await store.close();
     await etcd.stop();
     await fs.rm(dir, { recursive: true, force: true });
   }
