@@ -4,9 +4,10 @@ import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, encode, historyPrefix, startLoop, syncErrorKey, type Store, type SyncErrorRecord,
+  decode, desiredPrefix, encode, historyPrefix, sourceKey, startLoop, syncErrorKey, type SealRecord, type Store, type SyncErrorRecord,
 } from '../store/index.js';
-import { applyCommit, oversizedObjects, readSealed, recordRejected } from './apply.js';
+import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
+import { desiredChanged, repairDesired } from './repair.js';
 import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
 import { checkCommit } from './isolate.js';
@@ -81,10 +82,30 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     });
   };
 
+  // Desired state changed behind sync's back (a key deleted or edited by hand) is put back from the
+  // sealed commit; noticed through the watch on desired/, checked cheaply on every pass.
+  const repair = async (seal: SealRecord, sealModRevision: number): Promise<void> => {
+    const { entries } = await store.list(desiredPrefix(source));
+    if (!desiredChanged(entries, seal)) return;
+    const check = await checkCommit(git.tree(seal.commit), { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}) });
+    if (check.errors.length > 0 || check.omitted > 0) {
+      log.warn({ commit: seal.commit }, 'desired state was changed by hand, and the sealed commit no longer passes the checks; leaving it');
+      return;
+    }
+    const done = await repairDesired(store, source, seal, sealModRevision, entries, check.objects, now());
+    if (!done) return;
+    const keys = [...done.restored, ...done.removed].map((k) => k.slice(desiredPrefix(source).length));
+    const message = `desired state of commit ${seal.commit.slice(0, 7)} put back: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ` and ${keys.length - 5} more` : ''}`;
+    log.warn({ restored: done.restored, removed: done.removed }, message);
+    await recordEvent('Repaired', message).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'cannot record the repair event'));
+  };
+
   const reconcile = async (): Promise<void> => {
     const head = await git.head();
-    const { seal } = await readSealed(store, source);
-    if (seal?.commit === head.commit || rejected === head.commit) return;
+    const sealEntry = await store.get(sourceKey(source));
+    const seal = sealEntry && decode('seal', sealEntry.key, sealEntry.value);
+    if (seal && sealEntry && (seal.commit === head.commit || rejected === head.commit)) return repair(seal, sealEntry.modRevision);
+    if (rejected === head.commit) return;
     let check;
     try {
       // In a worker thread, bounded in time and memory: no commit can stall the other loops.
@@ -130,7 +151,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   };
 
   const loop = await startLoop({
-    store, log, watch: [], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
+    store, log, watch: [desiredPrefix(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
     ...(opts.troubleAfterMs === undefined ? {} : { troubleAfterMs: opts.troubleAfterMs }),
   }).catch(async (err: unknown) => {
     await outbox.stop();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import {
-  EtcdStore, decode, desiredPrefix, historyPrefix, sourceKey,
+  EVENTS, EtcdStore, decode, desiredPrefix, encode, historyPrefix, sourceKey,
   type DesiredRecord, type Entry, type HistoryRecord, type SealRecord, type Store,
 } from '../../../src/store/index.js';
 import { GitSource, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
@@ -208,6 +208,52 @@ describe('startSync on a local repository', () => {
       expect(await w.seal()).toBeUndefined();
       expect(await w.desired()).toEqual([]);
     }
+  });
+});
+
+describe('desired state changed behind sync’s back', () => {
+  it.each([
+    ['with the commit in force', false],
+    ['after a newer commit was rejected', true],
+  ])('puts back keys deleted, edited or added by hand %s, without a new history record', async (_when, rejectNewer) => {
+    const w = await world();
+    await w.repo.write('web.yaml', named('web'));
+    await w.repo.write('api.yaml', named('api'));
+    const good = await w.repo.commit('two deployments');
+    const sync = await w.start();
+    const before = await w.sealed(good);
+    if (rejectNewer) {
+      await w.repo.write('web.yaml', deployment('        bogus: 1'));
+      const broken = await w.repo.commit('broken');
+      await waitFor(async () => (await w.history()).some((h) => h.commit === broken), { ...PROMPTLY, what: 'the rejected record' });
+    }
+    await sync.idle();
+    const sealedRecords = records(await w.desired());
+    const history = await w.history();
+
+    const [api, web] = await w.desired();
+    if (!api || !web) throw new Error('expected two desired keys');
+    const edited = { ...decode('desired', web.key, web.value) };
+    edited.object = { ...edited.object, name: 'hijacked' };
+    // What an operator with etcdctl might do: delete one, edit one, add one.
+    await w.store.commit({ del: [api.key], put: [{ key: web.key, value: encode(edited) }, { key: `${desiredPrefix(SOURCE)}Deployment/default/extra`, value: web.value }] });
+
+    // The poll is 60 s: the watch on desired/ brings the repair.
+    // Resealed last: readers at the sealed revision see the whole repair.
+    const after = await waitFor(async () => {
+      const s = await w.seal();
+      return s && s.revision > before.revision ? s : undefined;
+    }, { ...PROMPTLY, what: 'the seal written again' });
+    const now = await w.desired();
+    expect(keysOf(now)).toEqual(['Deployment/default/api', 'Deployment/default/web']);
+    expect(records(now)).toEqual(sealedRecords);
+    expect(now.every((e) => e.modRevision <= after.revision)).toBe(true);
+    expect(after).toMatchObject({ commit: good, counts: before.counts });
+    expect(await w.history()).toEqual(history);
+    const events = (await w.store.list(EVENTS)).entries.map((e) => decode('event', e.key, e.value)).filter((e) => e.reason === 'Repaired' && e.object === `source/${SOURCE}`);
+    expect(events.map((e) => e.message)).toEqual([
+      `desired state of commit ${good.slice(0, 7)} put back: Deployment/default/api, Deployment/default/web, Deployment/default/extra`,
+    ]);
   });
 });
 
