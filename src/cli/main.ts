@@ -36,14 +36,16 @@ const program = new Command('berth')
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-const connection = (cmd: Command): Command =>
+/** The flags to reach etcd (and Docker, for the commands that run an agent): each command offers only what it uses. */
+const connection = (cmd: Command, uses: { docker: boolean; ownEtcd?: boolean }): Command => {
   cmd
-    .option('--etcd <urls>', 'etcd endpoints, comma-separated (`berth up` starts its own etcd without it)')
-    .option('--prefix <prefix>', 'etcd key prefix', '/berth')
-    .option('--docker <socket|url>', 'Docker engine (default: DOCKER_HOST, then /var/run/docker.sock)')
-    .option('--log-level <level>', 'log level: debug, info, warn, error', 'info');
+    .option('--etcd <urls>', uses.ownEtcd ? 'etcd endpoints, comma-separated (without it, berth up starts its own etcd under --data-dir)' : 'etcd endpoints, comma-separated (default: http://127.0.0.1:2379)')
+    .option('--prefix <prefix>', 'etcd key prefix', '/berth');
+  if (uses.docker) cmd.option('--docker <socket|url>', 'Docker engine (default: DOCKER_HOST, then /var/run/docker.sock)');
+  return cmd.option('--log-level <level>', 'log level: debug, info, warn, error', 'info');
+};
 
-const source = (cmd: Command): Command =>
+const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
   cmd
     .requiredOption('--repo <url|path>', 'Git repository: an http(s) URL or a local path')
     .option('--branch <branch>', 'branch to follow', 'main')
@@ -52,7 +54,7 @@ const source = (cmd: Command): Command =>
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
     .option('--skip-kind <kind>', 'a kind to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes); repeat it or separate kinds with commas', kinds, [] as string[])
     .addOption(new Option('--status <reporter>', 'where commit statuses go: git notes (refs/notes/berth, pushed to a remote) or nowhere').choices(['git-notes', 'none']).default('git-notes'))
-    .option('--data-dir <dir>', 'where berth keeps its etcd and repository mirrors', '.berth');
+    .option('--data-dir <dir>', `where berth keeps ${keeps}`, '.berth');
 
 const agent = (cmd: Command): Command =>
   cmd
@@ -60,17 +62,17 @@ const agent = (cmd: Command): Command =>
     .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[]);
 
-connection(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent'))))
+connection(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent'), 'its etcd and repository mirrors')), { docker: true, ownEtcd: true })
   .action(async (flags: UpFlags) => (await up()).runUp(flags));
 
-connection(source(program.command('sync').description('run the Git sync of one source'))).action(async (flags: UpFlags) => (await up()).runComponent('sync', flags));
-connection(program.command('controller').description('run the controller: deployments → pods')).action(async (flags: ConnectionFlags) =>
+connection(source(program.command('sync').description('run the Git sync of one source')), { docker: false }).action(async (flags: UpFlags) => (await up()).runComponent('sync', flags));
+connection(program.command('controller').description('run the controller: deployments → pods'), { docker: false }).action(async (flags: ConnectionFlags) =>
   (await up()).runComponent('controller', flags),
 );
-connection(program.command('scheduler').description('run the scheduler: pods → nodes')).action(async (flags: ConnectionFlags) =>
+connection(program.command('scheduler').description('run the scheduler: pods → nodes'), { docker: false }).action(async (flags: ConnectionFlags) =>
   (await up()).runComponent('scheduler', flags),
 );
-connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers'))).action(async (flags: UpFlags) =>
+connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers')), { docker: true }).action(async (flags: UpFlags) =>
   (await up()).runComponent('agent', flags),
 );
 

@@ -15,7 +15,7 @@ export async function rerunWhileLosing(
     const lost = await pass();
     if (lost === 0) return;
     if (attempt >= MAX_CONFLICT_RETRIES) {
-      throw new ConflictError(what.code, what.message(lost), { hint: 'run one active controller (leader election)' });
+      throw new ConflictError(what.code, what.message(lost), { hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried' });
     }
     what.onRetry(lost, attempt);
   }

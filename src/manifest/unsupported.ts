@@ -7,7 +7,7 @@ const notYet = (what: string): string => `a Kubernetes field berth does not supp
 // NOTE: what a container may do on its host is decided by whoever runs the agents. A push must
 // never be able to widen it, so these are refused outright, not "not yet".
 const PRIVILEGE =
-  "a Kubernetes field berth never takes from a repository: privileges are the operator's policy (agent flags), never the repository's; remove it";
+  'a Kubernetes field berth never takes from a repository: a push must not widen what a container may do on its host, and berth runs every container without extra privileges, host namespaces or host mounts; remove it';
 const CLUSTER_SET = 'set by the cluster, not by the repository; remove it';
 
 /** ObjectMeta fields other than name, namespace, labels and annotations. */

@@ -100,7 +100,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const reconcile = async (): Promise<void> => {
     for (let attempt = 1; await pass(); attempt++) {
       if (attempt >= MAX_CONFLICT_RETRIES) {
-        throw new ConflictError('EBINDRACE', 'pods or nodes kept changing while binding', { hint: 'run one active scheduler (leader election)' });
+        throw new ConflictError('EBINDRACE', 'pods or nodes kept changing while binding', { hint: 'run one scheduler (`berth scheduler` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried' });
       }
       log.debug({ attempt }, 'a bind lost a race; re-reading');
     }

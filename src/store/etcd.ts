@@ -256,7 +256,7 @@ function translate(err: unknown, endpoints?: string[]): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof GRPCResourceExhastedError || /larger than max|request is too large/i.test(message)) {
     return new ResponseTooLargeError('ETOOLARGE', `etcd: a request or response over the size limit: ${message}`, {
-      hint: 'berth keeps txns under --max-request-bytes and pages lists; if etcd runs with a smaller --max-request-bytes, tell the store',
+      hint: `berth keeps each request under 90 % of etcd's default --max-request-bytes (${DEFAULT_MAX_REQUEST_BYTES} bytes) and pages lists: run etcd with at least that --max-request-bytes`,
       cause: err,
     });
   }

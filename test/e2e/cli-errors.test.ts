@@ -105,6 +105,29 @@ describe('berth up refuses to start with one clear line', () => {
   });
 });
 
+describe('berth help', () => {
+  // Every flag a command offers does something there: only the commands that run an agent reach Docker.
+  it.each([
+    ['up', true, 'its etcd and repository mirrors'],
+    ['agent', true, undefined],
+    ['sync', false, 'its repository mirrors'],
+    ['controller', false, undefined],
+    ['scheduler', false, undefined],
+  ] as const)('berth %s offers --docker: %s', async (command, docker, dataDir) => {
+    const res = await runBerth([command, '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout.includes('--docker')).toBe(docker);
+    if (dataDir) expect(res.stdout.replace(/\s+/g, ' ')).toContain(`--data-dir <dir> where berth keeps ${dataDir} (default: ".berth")`);
+    else expect(res.stdout).not.toContain('--data-dir');
+  });
+
+  it('refuses --docker where nothing uses it', async () => {
+    const res = await runBerth(['controller', '--docker', '/var/run/docker.sock', '--etcd', 'http://127.0.0.1:9']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/unknown option '--docker'/);
+  });
+});
+
 describe('berth validate', () => {
   let dir = '';
   beforeAll(async () => {

@@ -34,12 +34,12 @@ describe('each component alone, two agents on one Docker engine', () => {
     await repo.commit('four replicas anywhere, two in zone b, one in a zone no node has');
     await repo.push();
 
-    const conn = ['--etcd', inject('etcdEndpoint'), '--prefix', `/${id}`, '--docker', dockerHost, '--log-level', 'debug'];
+    const conn = ['--etcd', inject('etcdEndpoint'), '--prefix', `/${id}`, '--log-level', 'debug'];
     procs.push(spawnBerth(['sync', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '200ms', '--data-dir', dataDir, ...conn]));
     procs.push(spawnBerth(['controller', ...conn]));
     procs.push(spawnBerth(['scheduler', ...conn]));
     for (const [i, node] of nodes.entries()) {
-      procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', '--label', `example.com/zone=${'ab'[i] ?? ''}`, '--label', 'disk=ssd', ...conn]));
+      procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', '--label', `example.com/zone=${'ab'[i] ?? ''}`, '--label', 'disk=ssd', '--docker', dockerHost, ...conn]));
     }
 
     const perNode = async (deployment = 'app'): Promise<number[]> =>

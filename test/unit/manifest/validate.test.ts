@@ -7,7 +7,7 @@ import { formatError, parseFiles } from '../../../src/manifest/index.js';
 const C = 'app.yaml:17:9: spec.template.spec.containers[0]';
 const NOT_YET = 'a Kubernetes field berth does not support yet';
 const PRIVILEGE =
-  "a Kubernetes field berth never takes from a repository: privileges are the operator's policy (agent flags), never the repository's; remove it";
+  'a Kubernetes field berth never takes from a repository: a push must not widen what a container may do on its host, and berth runs every container without extra privileges, host namespaces or host mounts; remove it';
 
 describe('Deployment validation', () => {
   it('accepts the base manifest', () => {
