@@ -9,6 +9,8 @@ export interface RawFile {
   bytes: Uint8Array;
   /** The file's size when its bytes were left unread (over a limit); `bytes` is then empty. */
   size?: number;
+  /** Left unread because the files before it already passed the commit's limit. */
+  unread?: boolean;
 }
 
 /**
@@ -30,7 +32,7 @@ export function checkFiles(files: readonly RawFile[], opts: ParseOptions = {}): 
       continue;
     }
     total += size;
-    if (total > limits.commitBytes) {
+    if (total > limits.commitBytes || f.unread === true) {
       early.push(at(`the manifest files up to this one hold more than ${formatBytes(limits.commitBytes)}, the most berth reads per commit; the files after it are not read`));
       break;
     }

@@ -48,12 +48,17 @@ export async function readManifestPaths(paths: readonly string[], limits: Pick<L
       const id = `${stat.dev}:${stat.ino}`;
       if (seen.has(id)) return;
       seen.add(id);
-      total += stat.size;
-      // Over a limit the bytes are not read: the check names the file from its size.
-      if (stat.size > limits.fileBytes || total > limits.commitBytes) {
+      // Over a limit the bytes are not read: the check names the file from its size. Only files
+      // within it count towards the total, as checkFiles counts them.
+      if (stat.size > limits.fileBytes) {
         out.files.push({ path: shown(p), bytes: new Uint8Array(0), size: stat.size });
         return;
       }
+      if (total > limits.commitBytes) {
+        out.files.push({ path: shown(p), bytes: new Uint8Array(0), size: stat.size, unread: true });
+        return;
+      }
+      total += stat.size;
       out.files.push({ path: shown(p), bytes: await handle.readFile() });
     } catch (err) {
       if (codeOf(err) === 'ELOOP') out.skipped.push({ path: shown(p), reason: 'symbolic link, not followed' });

@@ -53,13 +53,17 @@ export async function readTreeFiles(src: TreeSource, limits: Pick<Limits, 'fileB
   let total = 0;
   for (const b of blobs) {
     if (total > limits.commitBytes) {
-      files.push({ path: b.path, bytes: new Uint8Array(0), size: 0 });
+      files.push({ path: b.path, bytes: new Uint8Array(0), unread: true });
       continue;
     }
     const { blob } = await git.readBlob({ fs, gitdir: src.gitdir, oid: b.oid, cache });
-    total += blob.length;
-    // Over a limit the bytes are dropped at once: the check names the file from its size.
-    files.push(blob.length > limits.fileBytes ? { path: b.path, bytes: new Uint8Array(0), size: blob.length } : { path: b.path, bytes: blob });
+    // Over a limit the bytes are dropped at once: the check names the file from its size. Only
+    // files within it count towards the commit's total, as checkFiles counts them.
+    if (blob.length > limits.fileBytes) files.push({ path: b.path, bytes: new Uint8Array(0), size: blob.length });
+    else {
+      total += blob.length;
+      files.push({ path: b.path, bytes: blob });
+    }
   }
   return { files, skipped, errors: [] };
 }

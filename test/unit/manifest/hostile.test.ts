@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFiles, formatError, formatErrors, parseFiles, type ParseResult } from '../../../src/manifest/index.js';
+import { checkFiles, formatError, formatErrors, parseFiles, type ParseResult, type RawFile } from '../../../src/manifest/index.js';
 import * as h from '../../support/hostile.js';
 
 // Each attacker's file is built here; each case asserts the bound (generous: "finished, not hung"),
@@ -15,7 +15,7 @@ function timed(run: () => ParseResult): { result: ParseResult; ms: number; lines
 }
 
 const parse = (text: string, path = 'a.yaml'): ReturnType<typeof timed> => timed(() => parseFiles([{ path, text }]));
-const check = (files: { path: string; bytes: Uint8Array }[]): ReturnType<typeof timed> => timed(() => checkFiles(files));
+const check = (files: RawFile[]): ReturnType<typeof timed> => timed(() => checkFiles(files));
 
 describe('aliases are resolved in linear time and their expansion is bounded', () => {
   it('10,000 aliases of one anchor: stopped at the 1,001st use, at its line, in well under a second of work per alias', () => {
@@ -69,6 +69,14 @@ describe('sizes are checked before parsing', () => {
     const { lines, result } = timed(() => checkFiles(files, { limits: { commitBytes: 2 * MiB } }));
     expect(lines).toEqual(['f5.yaml:1:1: the manifest files up to this one hold more than 2 MiB, the most berth reads per commit; the files after it are not read']);
     expect(result.objects.map((o) => o.name)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+  });
+
+  it('a file over its own limit does not count towards the commit\'s, so the files after it are still checked', () => {
+    const { lines } = check([
+      { path: 'a.yaml', bytes: new Uint8Array(0), size: 48 * MiB },
+      { path: 'b.yaml', bytes: Buffer.from('apiVersion: v1\nkind: Nope\n') },
+    ]);
+    expect(lines.map((l) => l.slice(0, 30))).toEqual(['a.yaml:1:1: file is 48 MiB; ma', 'b.yaml:2:7: kind Nope is not s']);
   });
 
   it('a valid 1 MiB one-line JSON ConfigMap of 40,000 keys: duplicate keys are checked in linear time', () => {
