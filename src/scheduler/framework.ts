@@ -33,7 +33,11 @@ export interface NodeInfo {
 /** The verdict of a filter that lets the pod on: shared, so that the common case allocates nothing. */
 export const FITS: readonly string[] = Object.freeze([]);
 
-/** A filter: the reasons the pod cannot go on the node (`FITS` when it can), Kubernetes' words. */
+/**
+ * A filter: the reasons the pod cannot go on the node (`FITS` when it can), Kubernetes' words.
+ * NOTE: placing pods on a node must never turn its verdict from "no" to "yes" (true of resources,
+ * ports and selectors): a round relies on it to search once for all pods of a template that fit nowhere.
+ */
 export interface FilterPlugin {
   name: string;
   filter(pod: PodInfo, node: NodeInfo): readonly string[];

@@ -103,8 +103,18 @@ export function schedule(
   let start = total > 0 && Number.isSafeInteger(opts.start) ? (((opts.start ?? 0) % total) + total) % total : 0;
 
   const result: ScheduleResult = { bind: [], unschedulable: [], nextStart: 0 };
+  // Deployments (by template) whose pod fit no node this round, with the reason. Filters never let
+  // a pod on once placing others has kept it off, so its siblings fit nowhere either: a Deployment
+  // that does not fit costs one search and one explanation a round, not one per replica.
+  const hopeless = new Map<string, string>();
   for (const { pod } of pods.map((p) => ({ pod: p, key: podKeyOf(p) })).sort((a, b) => compare(a.key, b.key))) {
     const info = infoOf(pod);
+    const template = `${info.owner}\n${pod.templateHash}`;
+    const known = hopeless.get(template);
+    if (known !== undefined) {
+      result.unschedulable.push({ pod, reason: known });
+      continue;
+    }
     const fitsStatically = equivalence.of(info);
     let found = 0;
     let processed = 0;
@@ -115,7 +125,9 @@ export function schedule(
     if (total > 0) start = (start + processed) % total;
     const winner = pick(info, infos, feasible.subarray(0, found), profile.scores, best, current);
     if (winner === undefined) {
-      result.unschedulable.push({ pod, reason: explain(info, infos, profile.filters) });
+      const reason = explain(info, infos, profile.filters);
+      hopeless.set(template, reason);
+      result.unschedulable.push({ pod, reason });
       continue;
     }
     addPod(winner, info);

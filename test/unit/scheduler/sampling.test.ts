@@ -89,4 +89,21 @@ describe('equivalence of filters that read only the node record', () => {
     const result = schedule(pods, all, []);
     expect(result.bind.map((b) => `${b.pod.name}→${b.node}`)).toEqual(['a-0→ssd-1', 'b-0→hdd-1', 'c-0→ssd-1']);
   });
+
+  it('the replicas of a Deployment that fits nowhere are searched for and explained once a round', () => {
+    let calls = 0;
+    const full: FilterPlugin = {
+      name: 'Full',
+      filter() {
+        calls++;
+        return ['Too many pods'];
+      },
+    };
+    const pods = [pod('web-0'), pod('web-1'), pod('web-2'), pod('db-0', { owner: 'db' })];
+    const result = schedule(pods, nodes(4), [], { filters: [full], scores: DEFAULT_PROFILE.scores });
+    const reason = '0/4 nodes are available: 4 Too many pods';
+    expect(result.unschedulable.map((u) => `${u.pod.name}: ${u.reason}`)).toEqual([`db-0: ${reason}`, `web-0: ${reason}`, `web-1: ${reason}`, `web-2: ${reason}`]);
+    // db-0 and web-0: a search and an explanation of 4 nodes each; web-1 and web-2 take web-0's.
+    expect(calls).toBe(16);
+  });
 });
