@@ -10,8 +10,9 @@ export interface HealthReport {
 
 /**
  * What to report for `health`, the verdict on `seal`'s commit, after `last` was reported, or
- * undefined when nothing is new. A new commit always starts with `pending` (then, in the same
- * report, its verdict if that is already decided). After that a status is due only when the state
+ * undefined when nothing is new. A new commit whose pods are all ready already (nothing of it runs
+ * differently) is reported `success` alone; any other new commit starts with `pending` (then, in the
+ * same report, a failure if that is already decided). After that a status is due only when the state
  * or the reason changes: a changed ready count, pod name or message alone is no news. A failure
  * resting on containers that restarted moments ago does not replace a failure already reported
  * (a crash loop keeps one reason), and success after a failure says what was healed.
@@ -34,6 +35,8 @@ export function planHealthReport(last: HealthRecord | undefined, seal: SealRecor
   });
 
   if (last?.commit !== seal.commit) {
+    // Nothing to roll out (a revert, a commit that changes nothing that runs): straight to success.
+    if (health.state === 'success') return { entries: [entry('success', health.description)], record: record(health.description) };
     const entries = [entry('pending', health.state === 'pending' ? health.description : `rolling out: ${health.ready}/${health.replicas} ready`)];
     if (health.state !== 'pending') entries.push(entry(health.state, health.description));
     return { entries, record: record(health.description) };

@@ -30,17 +30,17 @@ describe('planHealthReport', () => {
   it.each<{ case: string; last?: HealthRecord; health: CommitHealth; report: string[] }>([
     { case: 'a new commit starts pending', health: rolling, report: ['pending rolling out: 3/5 ready'] },
     {
-      case: 'a new commit already running: pending, then success, at once',
-      health: running, report: ['pending rolling out: 5/5 ready', 'success 5/5 replicas of 2 deployments running c111111'],
+      case: 'a new commit already running (nothing of it runs differently): success alone',
+      health: running, report: ['success 5/5 replicas of 2 deployments running c111111'],
     },
     {
       case: 'a new commit already failing: pending, then the failure',
       health: crash, report: ['pending rolling out: 3/5 ready', 'failure crash loop: demo/web-1 container main exited with code 1'],
     },
     {
-      case: 'the previous commit’s report does not count for a new one',
+      case: 'the previous commit’s report does not count for a new one (a revert of a rejected commit: success again, for it)',
       last: last(C2, 'success', 'Running', 'running'), health: running,
-      report: ['pending rolling out: 5/5 ready', 'success 5/5 replicas of 2 deployments running c111111'],
+      report: ['success 5/5 replicas of 2 deployments running c111111'],
     },
     { case: 'same state and reason, another ready count: nothing new', last: last(C1, 'pending', 'RollingOut', 'rolling out: 1/5 ready'), health: rolling, report: [] },
     { case: 'same failure, another pod or message: nothing new', last: last(C1, 'failure', 'CrashLoopBackOff', 'crash loop: demo/api-0 …'), health: crash, report: [] },

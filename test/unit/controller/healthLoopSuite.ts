@@ -107,11 +107,20 @@ export function describeHealthLoop(label: string, open: () => Promise<Store>): v
       expect(last && decode('health', last.key, last.value)).toMatchObject({ commit: 'c1', state: 'success', reason: 'Running' });
     });
 
-    it('reports a commit without Deployments pending and then success at once', async () => {
+    it('reports a commit without Deployments success at once, with no pending before it', async () => {
       const store = await setup();
       await start(store);
       await applyCommit(store, 'main', 'c1', []);
-      await reportedAre(store, ['c1 pending rolling out: 0/0 ready', 'c1 success no deployments at c1']);
+      await reportedAre(store, ['c1 success no deployments at c1']);
+    });
+
+    it('reports a commit that changes nothing that runs (pods already all ready) success at once, with no pending before it', async () => {
+      const store = await setup();
+      const c = await start(store);
+      await running(store, 'c1');
+      await applyCommit(store, 'main', 'c2', [web(2)]);
+      await c.idle();
+      await reportedAre(store, [...ok('c1'), 'c2 success 2/2 replicas of 1 deployment running c2']);
     });
 
     it('turns a Drifted pod into failure, and into success again once it is healed', async () => {
