@@ -137,14 +137,15 @@ reading(
 reading(
   program
     .command('events')
-    .description('what happened to pods, kubectl-style, by the time it last happened, oldest first')
+    .description('what happened to pods and sources, kubectl-style, by the time it last happened, oldest first')
     .addHelpText(
       'after',
       '\nReasons: Scheduled (with the node), FailedScheduling (with the scheduler\'s reason),\n' +
         'Pulling, Pulled, Created, Started, Killing, BackOff, Failed, ErrImageNeverPull,\n' +
-        'Drifted, Healed. A repeat adds to the count of the same event: LAST SEEN reads\n' +
-        `"10s (x4 over 5m)". Events are kept for ${DEFAULT_RETENTION.maxAgeMs / 60_000} minutes after they last happened,\n` +
-        `at most ${DEFAULT_RETENTION.maxPerObject} per object and ${DEFAULT_RETENTION.maxTotal} in all.`,
+        'Drifted, Healed; and Rejected for a commit sync could not apply. A repeat adds\n' +
+        'to the count of the same event: LAST SEEN reads "10s (x4 over 5m)". Events are\n' +
+        `kept for ${DEFAULT_RETENTION.maxAgeMs / 60_000} minutes after they last happened, at most ${DEFAULT_RETENTION.maxPerObject} per object and\n` +
+        `${DEFAULT_RETENTION.maxTotal} in all.`,
     ),
 ).action(async (flags: ReadFlags) => (await import('./history.js')).runEvents(flags));
 
