@@ -5,6 +5,7 @@ import { checkDnsLabel, checkEnvName, checkPortName } from './names.js';
 import { readQuantity } from './quantity.js';
 import { describe, integer, list, object, oneOf, optional, refine, required, sourceOf, string, withDefault, type Context, type Schema } from './schema.js';
 import * as unsupported from './unsupported.js';
+import { lifecycleSchema, livenessProbeSchema, readinessProbeSchema, startupProbeSchema } from './probe.js';
 
 const portNumber = integer({ min: 1, max: 65535 });
 
@@ -83,6 +84,10 @@ export const containerSchema = refine(
       resources: withDefault(resourcesSchema, { requests: {}, limits: {} }),
       // Absent means Kubernetes' default: Always for an untagged or `:latest` image, else IfNotPresent.
       imagePullPolicy: optional(oneOf(['Always', 'IfNotPresent', 'Never'])),
+      readinessProbe: optional(readinessProbeSchema),
+      livenessProbe: optional(livenessProbeSchema),
+      startupProbe: optional(startupProbeSchema),
+      lifecycle: optional(lifecycleSchema),
     },
     unsupported.CONTAINER,
   ),
@@ -97,6 +102,18 @@ export const containerSchema = refine(
       }
       seen.add(p.name);
     });
+    // A probe or hook may name its port; as in Kubernetes, the name must be one of this container's ports.
+    const named: [string[], number | string | undefined][] = [];
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
+      named.push([[probe, 'httpGet', 'port'], c[probe]?.httpGet?.port], [[probe, 'tcpSocket', 'port'], c[probe]?.tcpSocket?.port]);
+    }
+    named.push([['lifecycle', 'preStop', 'httpGet', 'port'], c.lifecycle?.preStop?.httpGet?.port]);
+    for (const [path, port] of named) {
+      if (typeof port !== 'string' || seen.has(port)) continue;
+      const known = [...seen].map((n) => quote(n)).join(', ');
+      cx.reportAt(node, path, `no port named ${quote(port)} in this container's ports${known === '' ? ' (it names none)' : ` (it names ${known})`}`);
+      ok = false;
+    }
     return ok ? c : undefined;
   },
 );

@@ -65,6 +65,10 @@ export const deploymentSpecSchema = refine(
       selector: required(selectorSchema),
       strategy: withDefault(strategySchema, { ...ROLLING_DEFAULT }),
       template: required(podTemplateSchema),
+      // A new pod counts as available only once it has been Ready this long; rollouts pace on available pods.
+      minReadySeconds: withDefault(integer({ min: 0, max: 2147483647 }), 0),
+      // A rollout that makes no progress for this long is reported failed (Progressing=False, ProgressDeadlineExceeded).
+      progressDeadlineSeconds: withDefault(integer({ min: 0, max: 2147483647 }), 600),
       // Accepted and dropped: it bounds kept ReplicaSets, and berth keeps none; the rollback record is Git.
       revisionHistoryLimit: optional(integer({ min: 0 })),
     },
@@ -72,6 +76,11 @@ export const deploymentSpecSchema = refine(
   ),
   (spec, node, cx) => {
     let ok = true;
+    if (spec.progressDeadlineSeconds <= spec.minReadySeconds) {
+      // Kubernetes' rule: a deadline no longer than minReadySeconds would expire before any pod could count.
+      cx.reportAt(node, ['progressDeadlineSeconds'], `must be greater than minReadySeconds (${spec.minReadySeconds})`);
+      ok = false;
+    }
     for (const [key, value] of Object.entries(spec.selector.matchLabels)) {
       const label = Object.hasOwn(spec.template.labels, key) ? spec.template.labels[key] : undefined;
       if (label === value) continue;
@@ -84,7 +93,9 @@ export const deploymentSpecSchema = refine(
           : `${quote(value)} does not match the pod template's label ${key}: ${quote(label)}; the selector must match spec.template.metadata.labels`,
       );
     }
-    return ok ? { replicas: spec.replicas, strategy: spec.strategy, template: spec.template } : undefined;
+    if (!ok) return undefined;
+    const { replicas, strategy, template, minReadySeconds, progressDeadlineSeconds } = spec;
+    return { replicas, strategy, template, minReadySeconds, progressDeadlineSeconds };
   },
 );
 

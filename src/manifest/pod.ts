@@ -1,7 +1,7 @@
 import { quote } from './text.js';
 import { containerSchema } from './container.js';
 import { labelsSchema, templateMetadataSchema } from './metadata.js';
-import { list, object, oneOf, refine, required, withDefault } from './schema.js';
+import { integer, list, object, oneOf, optional, refine, required, withDefault } from './schema.js';
 import * as unsupported from './unsupported.js';
 
 // The type keeps Kubernetes' three policies so the pod record can carry any of them later (a Job
@@ -18,6 +18,9 @@ const podSpecSchema = refine(
       containers: required(list(containerSchema, { min: 1 })),
       nodeSelector: withDefault(labelsSchema, {}),
       restartPolicy: withDefault(restartPolicy, 'Always'),
+      // Absent stays absent (the agent's --stop-grace applies, 30 s by default as in Kubernetes), so a
+      // template written before berth read this field keeps its hash and its pods.
+      terminationGracePeriodSeconds: optional(integer({ min: 0, max: 2147483647 })),
     },
     unsupported.POD_SPEC,
   ),
@@ -50,5 +53,11 @@ const podSpecSchema = refine(
 /** A pod template, flattened to what a pod runs: template labels plus the pod spec. */
 export const podTemplateSchema = refine(
   object({ metadata: withDefault(templateMetadataSchema, { labels: {} }), spec: required(podSpecSchema) }),
-  (t) => ({ labels: t.metadata.labels, containers: t.spec.containers, nodeSelector: t.spec.nodeSelector, restartPolicy: t.spec.restartPolicy }),
+  (t) => ({
+    labels: t.metadata.labels,
+    containers: t.spec.containers,
+    nodeSelector: t.spec.nodeSelector,
+    restartPolicy: t.spec.restartPolicy,
+    ...(t.spec.terminationGracePeriodSeconds === undefined ? {} : { terminationGracePeriodSeconds: t.spec.terminationGracePeriodSeconds }),
+  }),
 );

@@ -24,10 +24,8 @@ export const METADATA: Readonly<Record<string, string>> = {
   finalizers: no('berth deletes an object when it leaves the repository'),
 };
 
-/** DeploymentSpec fields other than replicas, selector, strategy, template and revisionHistoryLimit. */
+/** DeploymentSpec fields other than replicas, selector, strategy, template, minReadySeconds, progressDeadlineSeconds and revisionHistoryLimit. */
 export const DEPLOYMENT_SPEC: Readonly<Record<string, string>> = {
-  minReadySeconds: notYet('a pod counts as available as soon as it is ready'),
-  progressDeadlineSeconds: notYet('rollouts have no deadline'),
   paused: no('to stop a rollout, revert or change the commit'),
 };
 
@@ -36,7 +34,7 @@ export const SELECTOR: Readonly<Record<string, string>> = {
   matchExpressions: no('a Deployment selects its pods by `matchLabels` only'),
 };
 
-/** PodSpec fields other than containers, nodeSelector and restartPolicy. */
+/** PodSpec fields other than containers, nodeSelector, restartPolicy and terminationGracePeriodSeconds. */
 export const POD_SPEC: Readonly<Record<string, string>> = {
   volumes: notYet('berth does not manage volumes'),
   initContainers: notYet('berth does not run init containers'),
@@ -45,7 +43,6 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
   serviceAccount: no('berth has no service accounts'),
   automountServiceAccountToken: no('berth has no service accounts'),
   imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),
-  terminationGracePeriodSeconds: notYet('containers are stopped with the agent\'s grace period'),
   activeDeadlineSeconds: no('Deployment pods run until replaced'),
   nodeName: no('berth\'s scheduler places every pod; to pin pods, use `nodeSelector` with the node\'s labels'),
   affinity: notYet('the scheduler places pods by `nodeSelector` only'),
@@ -77,12 +74,8 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
   shareProcessNamespace: PRIVILEGE,
 };
 
-/** Container fields other than name, image, command, args, env, ports, resources and imagePullPolicy. */
+/** Container fields other than name, image, command, args, env, ports, resources, imagePullPolicy, the probes and lifecycle. */
 export const CONTAINER: Readonly<Record<string, string>> = {
-  livenessProbe: notYet('berth does not run probes'),
-  readinessProbe: notYet('berth does not run probes'),
-  startupProbe: notYet('berth does not run probes'),
-  lifecycle: notYet('berth does not run lifecycle hooks'),
   volumeMounts: notYet('berth does not manage volumes'),
   envFrom: notYet('list each variable under `env` with a `value`'),
   workingDir: notYet('set the working directory in the image'),
@@ -95,6 +88,33 @@ export const CONTAINER: Readonly<Record<string, string>> = {
   restartPolicy: no('containers restart as their pod\'s `restartPolicy` says'),
   securityContext: PRIVILEGE,
   volumeDevices: PRIVILEGE,
+};
+
+/** Probe fields other than the handlers and the five timings. */
+export const PROBE: Readonly<Record<string, string>> = {
+  terminationGracePeriodSeconds: notYet('a container restarted by a failed probe is stopped with its pod\'s terminationGracePeriodSeconds'),
+};
+
+/** HTTPGetAction fields other than path, port, scheme and httpHeaders. */
+export const HTTP_GET: Readonly<Record<string, string>> = {
+  host: notYet('probes and hooks reach the container\'s own address'),
+};
+
+/** TCPSocketAction fields other than port. */
+export const TCP_SOCKET: Readonly<Record<string, string>> = {
+  host: notYet('probes reach the container\'s own address'),
+};
+
+/** Lifecycle fields other than preStop. */
+export const LIFECYCLE: Readonly<Record<string, string>> = {
+  postStart: notYet('berth runs preStop hooks only'),
+  stopSignal: notYet('containers are stopped with SIGTERM'),
+};
+
+/** LifecycleHandler fields other than exec and httpGet. */
+export const HOOK: Readonly<Record<string, string>> = {
+  sleep: notYet('use an exec hook such as `["sleep", "5"]`'),
+  tcpSocket: no('Kubernetes ignores a tcpSocket hook; use exec or httpGet'),
 };
 
 /** ContainerPort fields other than name, containerPort, hostPort and protocol. */

@@ -10,7 +10,7 @@ const APPLIED_AT = new Date('2025-06-01T00:00:00.000Z');
 /** A normalized Deployment named `name`; its pod template is shaped by `pod`; strategy: Kubernetes' default. */
 export function deployment(
   name: string,
-  o: { replicas?: number; namespace?: string; pod?: PodShape; strategy?: DeploymentObject['spec']['strategy'] } = {},
+  o: { replicas?: number; namespace?: string; pod?: PodShape; strategy?: DeploymentObject['spec']['strategy']; minReadySeconds?: number; progressDeadlineSeconds?: number } = {},
 ): DeploymentObject {
   const meaning = {
     kind: 'Deployment' as const,
@@ -21,6 +21,8 @@ export function deployment(
       replicas: o.replicas ?? 1,
       strategy: o.strategy ?? { type: 'RollingUpdate' as const, maxSurge: '25%', maxUnavailable: '25%' },
       template: template({ owner: name, ...o.pod }),
+      minReadySeconds: o.minReadySeconds ?? 0,
+      progressDeadlineSeconds: o.progressDeadlineSeconds ?? 600,
     },
   };
   // The hash the parser would give it: sync's apply tells a changed object by it.

@@ -13,6 +13,9 @@ function only(text: string, path = 'app.yaml'): DesiredObject {
   return object;
 }
 
+/** Kubernetes' probe timings when none is written. */
+const PROBE_TIMING = { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 };
+
 describe('parseFiles normalizes', () => {
   it('a minimal Deployment with Kubernetes defaults', () => {
     const { hash, ...rest } = only(DEPLOYMENT);
@@ -27,6 +30,8 @@ describe('parseFiles normalizes', () => {
       spec: {
         replicas: 1,
         strategy: { type: 'RollingUpdate', maxSurge: '25%', maxUnavailable: '25%' },
+        minReadySeconds: 0,
+        progressDeadlineSeconds: 600,
         template: {
           labels: { app: 'web' },
           containers: [{ name: 'web', image: 'nginx:1.27', command: [], args: [], env: [], ports: [], resources: { requests: {}, limits: {} } }],
@@ -48,6 +53,8 @@ metadata:
 spec:
   replicas: 0
   revisionHistoryLimit: 3
+  minReadySeconds: 5
+  progressDeadlineSeconds: 120
   strategy:
     type: RollingUpdate
     rollingUpdate: {maxSurge: 1, maxUnavailable: 0}
@@ -60,6 +67,7 @@ spec:
     spec:
       nodeSelector: {disk: ssd}
       restartPolicy: Always
+      terminationGracePeriodSeconds: 10
       containers:
       - name: api
         image: registry:5000/shop/api:1.2
@@ -75,14 +83,27 @@ spec:
         resources:
           requests: {cpu: 0.25, memory: 129e6}
           limits: {cpu: "1", memory: 1Gi}
+        readinessProbe:
+          httpGet: {path: /ready, port: http}
+        livenessProbe:
+          tcpSocket: {port: 8080}
+          failureThreshold: 5
+        startupProbe:
+          exec: {command: [/bin/api, check]}
+        lifecycle:
+          preStop:
+            exec: {command: [/bin/api, drain]}
 `;
     expect(only(text).spec).toEqual({
       replicas: 0,
       strategy: { type: 'RollingUpdate', maxSurge: 1, maxUnavailable: 0 },
+      minReadySeconds: 5,
+      progressDeadlineSeconds: 120,
       template: {
         labels: { app: 'api', track: 'stable' },
         nodeSelector: { disk: 'ssd' },
         restartPolicy: 'Always',
+        terminationGracePeriodSeconds: 10,
         containers: [
           {
             name: 'api',
@@ -99,6 +120,10 @@ spec:
               { containerPort: 53, protocol: 'UDP' },
             ],
             resources: { requests: { cpu: 250, memory: 129000000 }, limits: { cpu: 1000, memory: 1073741824 } },
+            readinessProbe: { httpGet: { path: '/ready', port: 'http', scheme: 'HTTP', httpHeaders: [] }, ...PROBE_TIMING },
+            livenessProbe: { tcpSocket: { port: 8080 }, ...PROBE_TIMING, failureThreshold: 5 },
+            startupProbe: { exec: { command: ['/bin/api', 'check'] }, ...PROBE_TIMING },
+            lifecycle: { preStop: { exec: { command: ['/bin/api', 'drain'] } } },
           },
         ],
       },
@@ -213,7 +238,7 @@ ${DEPLOYMENT}...
     expect(errors.map(formatError)).toEqual([
       "a.yaml:9:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Secret",
       'b.yaml:17:3: spec.replcas: unknown field; did you mean `replicas`?',
-      'b.yaml:18:3: spec.foo: unknown field (supported here: replicas, selector, strategy, template, revisionHistoryLimit)',
+      'b.yaml:18:3: spec.foo: unknown field (supported here: replicas, selector, strategy, template, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit)',
     ]);
   });
 

@@ -13,6 +13,24 @@ interface Amounts {
   cpu?: number;
   memory?: number;
 }
+type Port_ = number | string;
+interface HttpGet {
+  path: string;
+  port: Port_;
+  scheme: 'HTTP';
+  httpHeaders: { name: string; value: string }[];
+}
+interface Probe {
+  exec?: { command: string[] };
+  httpGet?: HttpGet;
+  tcpSocket?: { port: Port_ };
+  grpc?: { port: number; service: string };
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
 interface Container {
   name: string;
   image: string;
@@ -22,17 +40,24 @@ interface Container {
   ports: Port[];
   resources: { requests: Amounts; limits: Amounts };
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] }; httpGet?: HttpGet } };
 }
 interface Template {
   labels: Record<string, string>;
   containers: Container[];
   nodeSelector: Record<string, string>;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  terminationGracePeriodSeconds?: number;
 }
 interface DeploymentSpec {
   replicas: number;
   strategy: { type: 'RollingUpdate' | 'Recreate'; maxSurge: number | string; maxUnavailable: number | string };
   template: Template;
+  minReadySeconds: number;
+  progressDeadlineSeconds: number;
 }
 
 describe('manifest types inferred from the schemas', () => {

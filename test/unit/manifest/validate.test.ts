@@ -17,7 +17,7 @@ describe('Deployment validation', () => {
   describe('containers', () => {
     it.each([
       ['a typo, with a suggestion', d('        imag: x'), [`${C}.imag: unknown field; did you mean \`image\`?`]],
-      ['a probe (not yet)', d('        livenessProbe: {}'), [`${C}.livenessProbe: ${NOT_YET} (berth does not run probes); remove it`]],
+      ['a probe with no handler', d('        livenessProbe: {}'), ['app.yaml:17:24: spec.template.spec.containers[0].livenessProbe: must have one of exec, httpGet, tcpSocket, grpc']],
       ['securityContext (operator policy)', d('        securityContext: {privileged: true}'), [`${C}.securityContext: ${PRIVILEGE}`]],
       ['a port out of range', d('        ports: [{containerPort: 70000}]'), ['app.yaml:17:33: spec.template.spec.containers[0].ports[0].containerPort: must be at most 65535, not 70000']],
       ['port 0', d('        ports: [{containerPort: 0}]'), ['app.yaml:17:33: spec.template.spec.containers[0].ports[0].containerPort: must be at least 1, not 0']],
@@ -100,7 +100,7 @@ describe('Deployment validation', () => {
   describe('deployment spec', () => {
     it.each([
       ['a typo, with a suggestion', d('  replcas: 3'), ['app.yaml:17:3: spec.replcas: unknown field; did you mean `replicas`?']],
-      ['a field that is not near any', d('  foo: 3'), ['app.yaml:17:3: spec.foo: unknown field (supported here: replicas, selector, strategy, template, revisionHistoryLimit)']],
+      ['a field that is not near any', d('  foo: 3'), ['app.yaml:17:3: spec.foo: unknown field (supported here: replicas, selector, strategy, template, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit)']],
       ['negative replicas', d('  replicas: -1'), ['app.yaml:17:13: spec.replicas: must be at least 0, not -1']],
       ['quoted replicas', d('  replicas: "3"'), ['app.yaml:17:13: spec.replicas: must be an integer, not the string "3"; remove the quotes']],
       ['fractional replicas', d('  replicas: 1.5'), ['app.yaml:17:13: spec.replicas: must be an integer, not the number 1.5']],
@@ -117,7 +117,7 @@ describe('Deployment validation', () => {
         ['app.yaml:17:40: spec.strategy.rollingUpdate.maxSurge: must be a number of pods (e.g. 1) or a percentage of replicas (e.g. "25%"), not the string "1"'],
       ],
       ['a mis-cased strategy type', d('  strategy: {type: rollingupdate}'), ['app.yaml:17:20: spec.strategy.type: must be one of RollingUpdate, Recreate, not "rollingupdate"; did you mean RollingUpdate?']],
-      ['minReadySeconds', d('  minReadySeconds: 5'), [`app.yaml:17:3: spec.minReadySeconds: ${NOT_YET} (a pod counts as available as soon as it is ready); remove it`]],
+      ['paused', d('  paused: true'), ['app.yaml:17:3: spec.paused: a Kubernetes field berth does not support (to stop a rollout, revert or change the commit); remove it']],
       ['a YAML merge key', d('  <<: {replicas: 2}'), ['app.yaml:17:3: spec["<<"]: YAML merge keys are not supported; write the fields out']],
       [
         'a selector that does not match',
