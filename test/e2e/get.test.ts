@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { templateHash } from '../../src/manifest/index.js';
 import {
-  EtcdStore, commitChunked, desiredKey, encode, eventKey, historyKey, nodeKey, podKey, sourceKey, statusKey,
-  type EventRecord, type HistoryRecord, type NodeRecord, type PodRecord, type PodStatusRecord, type SealRecord,
+  EtcdStore, commitChunked, desiredKey, encode, eventKey, historyKey, nodeKey, podKey, sourceKey, statusKey, syncErrorKey,
+  type EventRecord, type HistoryRecord, type NodeRecord, type PodRecord, type PodStatusRecord, type SealRecord, type SyncErrorRecord,
 } from '../../src/store/index.js';
 import { runBerth } from '../support/berth.js';
 import { uniqueName } from '../support/names.js';
@@ -163,6 +163,23 @@ describe('berth get, history, events, status', () => {
     expect(res.stdout).toMatch(/\n {2}NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+COMMIT\n {2}shop\s+web\s+1\/2\s+2\s+1\s+c1c1c1c\n$/);
     const { sources } = await json<{ sources: unknown[] }>('status');
     expect(sources).toEqual([expect.objectContaining({ source: 'main', commitSha: C1, rejected: expect.objectContaining({ commitSha: C2 }) })]);
+  });
+
+  it('status: a source whose sync is stuck shows its error beside the commit in force', async () => {
+    const stuck: SyncErrorRecord = {
+      type: 'syncError', source: 'main', code: 'EREPOUNREACHABLE', since: new Date(Date.now() - 90_000).toISOString(),
+      message: 'cannot reach repository http://127.0.0.1:9/x.git: connect ECONNREFUSED; check the URL and that the Git server is up',
+    };
+    await store.commit({ put: [{ key: syncErrorKey('main'), value: encode(stuck) }] });
+    try {
+      const res = await read('status');
+      expect(res.code).toBe(0);
+      expect(res.stdout).toMatch(/^source main\n {2}commit: +c1c1c1c .*\n {2}error: +cannot reach repository http:\/\/127\.0\.0\.1:9\/x\.git: connect ECONNREFUSED; check the URL and that the Git server is up \(for 9\ds; sync keeps retrying\)\n/);
+      const { sources } = await json<{ sources: unknown[] }>('status');
+      expect(sources).toEqual([expect.objectContaining({ source: 'main', error: expect.objectContaining({ code: 'EREPOUNREACHABLE', since: stuck.since }) })]);
+    } finally {
+      await store.commit({ del: [syncErrorKey('main')] });
+    }
   });
 
   it('finds the etcd of `berth up` through --data-dir', async () => {

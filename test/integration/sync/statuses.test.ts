@@ -347,6 +347,32 @@ describe('what sync cannot apply or reach', () => {
     await waitFor(async () => (await w.history()).some((h) => h.commit === back && h.outcome === 'applied'), { ...PROMPTLY, what: 'the commit that restores apps/ applied' });
   });
 
+  it('shows the source as `error` at once when its branch is deleted (only a person can fix that), and clears it when the branch is back', async () => {
+    const w = await world();
+    await w.repo.write('web.yaml', named('web'));
+    const first = await w.repo.commit('first');
+    await w.repo.push();
+    const { log, lines } = captureLog();
+    // Ten minutes before an outage would show: what shows sooner is the input error.
+    const sync = await w.start({ repo: w.repo.url(inject('gitBaseUrl')), log, intervalMs: 100, troubleAfterMs: 600_000 });
+    await waitFor(async () => (await w.history()).some((h) => h.commit === first), { ...PROMPTLY, what: 'the first commit applied' });
+
+    await w.repo.git(`--git-dir=${w.repo.bareDir}`, 'update-ref', '-d', 'refs/heads/main');
+    const shown = await waitFor(async () => {
+      const e = await w.store.get(syncErrorKey(SOURCE));
+      return e && decode('syncError', e.key, e.value);
+    }, { ...PROMPTLY, what: 'the source shown as error' });
+    expect(shown).toMatchObject({ code: 'ENOBRANCH', message: expect.stringContaining("branch 'main' not found") });
+    for (let i = 0; i < 3; i++) {
+      sync.kick();
+      await sync.idle();
+    }
+    expect(lines.filter((l) => l.component === 'sync' && l.msg === 'input rejected; waiting for it to change')).toHaveLength(1);
+
+    await w.repo.push();
+    await waitFor(async () => (await w.store.get(syncErrorKey(SOURCE))) === undefined, { ...PROMPTLY, what: 'the error cleared' });
+  });
+
   it('shows the source as `error` once the repository stays unreachable for a while, logged once, and clears it when it is back', async () => {
     const w = await world();
     await w.repo.write('web.yaml', named('web'));
