@@ -1,3 +1,5 @@
+import type { Logger } from './log.js';
+
 /**
  * Remembers which standing conditions were already reported, so a reconcile that runs every few
  * seconds logs a problem once, and again only after it changed or went away and came back.
@@ -19,4 +21,14 @@ export class ReportOnce {
     for (const id of this.reported.keys()) if (!this.seen.has(id)) this.reported.delete(id);
     this.seen.clear();
   }
+}
+
+/**
+ * For listDecoded's `onCorrupt`: log each unreadable record once (until it changes or goes away and
+ * comes back), saying what the loop does about it (`effect`, default "ignored").
+ */
+export function reportCorrupt(log: Logger, once: ReportOnce, what: string, effect = 'ignored'): (c: { entry: { key: string }; reason: string }) => void {
+  return (c) => {
+    if (once.fresh(c.entry.key, 'corrupt')) log.warn({ key: c.entry.key, err: c.reason }, `${what} unreadable; ${effect}`);
+  };
 }

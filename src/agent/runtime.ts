@@ -104,9 +104,7 @@ export function hasLabels(have: Record<string, string>, want: Record<string, str
 }
 
 /** Code-unit order, the same on every machine and locale (localeCompare is not). */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compareText } from '../text.js';
 
 /** The error code of "the engine cannot be reached"; a round that meets it stops and retries with back-off. */
 export const RUNTIME_DOWN = 'EDOCKERDOWN';

@@ -1,5 +1,8 @@
 // What a pod's status record says, read the way kubectl's READY and STATUS columns read a pod.
+import { currentStatus, isPodReady, readyCondition, type StatusIndex } from '../store/ready.js';
 import type { ContainerStatus, Condition, PodRecord, PodStatusRecord } from '../store/records.js';
+
+export { indexStatuses } from '../store/ready.js';
 
 /** A pod's observed state, folded from its status record (if the agent wrote one for this template). */
 export interface PodState {
@@ -18,22 +21,14 @@ export interface PodState {
 /** Ready reasons that are not a problem in themselves: the pod's phase says more. */
 const PLAIN_REASONS = new Set(['ContainersReady', 'ContainersNotReady', 'PodCompleted', 'PodFailed']);
 
-/** Index status records by `<node>/<namespace>/<pod>`, the tail of their key. */
-export function indexStatuses(statuses: readonly PodStatusRecord[]): Map<string, PodStatusRecord> {
-  return new Map(statuses.map((s) => [statusRef(s.node, s.namespace, s.pod), s]));
-}
-
-const statusRef = (node: string, namespace: string, pod: string): string => `${node}/${namespace}/${pod}`;
-
 /**
  * The state of `pod`. Only a status written by the pod's own node for the pod's own template counts;
  * with `nodes` given, a pod bound to a node that is no longer registered (its agent's lease expired)
  * is Unknown, as kubectl shows pods of a lost node.
  */
-export function podState(pod: PodRecord, statuses: ReadonlyMap<string, PodStatusRecord>, nodes?: ReadonlySet<string>): PodState {
+export function podState(pod: PodRecord, statuses: StatusIndex, nodes?: ReadonlySet<string>): PodState {
   const totalContainers = pod.template.containers.length;
-  const found = pod.node === undefined ? undefined : statuses.get(statusRef(pod.node, pod.namespace, pod.name));
-  const status = found?.templateHash === pod.templateHash ? found : undefined;
+  const status = currentStatus(pod, statuses);
   const containers = status?.containers ?? [];
   const conditions = status?.conditions ?? [];
   const restarts = containers.reduce((sum, c) => sum + c.restarts, 0);
@@ -42,10 +37,9 @@ export function podState(pod: PodRecord, statuses: ReadonlyMap<string, PodStatus
     return { ...base, readyContainers: 0, ready: false, status: 'Unknown' };
   }
   if (!status) return { ...base, readyContainers: 0, ready: false, status: 'Pending' };
-  const readyCondition = conditions.find((c) => c.type === 'Ready');
-  const ready = readyCondition?.status === 'True';
+  const ready = isPodReady(pod, statuses, nodes);
   const readyContainers = containers.filter((c) => c.state === 'running').length;
-  return { ...base, readyContainers, ready, status: statusWord(status, readyCondition, ready) };
+  return { ...base, readyContainers, ready, status: statusWord(status, readyCondition(status), ready) };
 }
 
 /** A named problem (CrashLoopBackOff, ErrImagePull …) first, then an unhealed drift, then the phase. */

@@ -1,8 +1,7 @@
 // The I/O of the read side: what the views need, read from the store. Thin on purpose.
-import { messageOf } from '../errors.js';
 import {
-  CompactedError, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SYNC_ERRORS, decode, desiredPrefix, historyPrefix,
-  type StoredRecord, type Store,
+  EVENTS, HEALTH, HISTORY, NODES, PODS, STATUS, SYNC_ERRORS, decodeAll, historyPrefix, listDecoded, readAllSealed,
+  type RecordOf, type StoredRecord, type Store,
 } from '../store/index.js';
 import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SyncErrorRecord } from '../store/records.js';
 import type { SealedDeployment } from './views.js';
@@ -25,25 +24,16 @@ export interface SealedState extends Skipping {
   deployments: SealedDeployment[];
 }
 
-type Decoded<T extends StoredRecord['type']> = Extract<StoredRecord, { type: T }>;
-
+/** The records under `prefix` (at `revision` if given); those that do not decode are named in `skipped`. */
 async function listRecords<T extends StoredRecord['type']>(
   store: Store,
   prefix: string,
   type: T,
   skipped: string[],
   revision?: number,
-): Promise<{ records: Decoded<T>[]; revision: number }> {
-  const { entries, revision: at } = await store.list(prefix, revision === undefined ? {} : { revision });
-  const records: Decoded<T>[] = [];
-  for (const e of entries) {
-    try {
-      records.push(decode(type, e.key, e.value));
-    } catch (err) {
-      skipped.push(messageOf(err));
-    }
-  }
-  return { records, revision: at };
+): Promise<{ records: RecordOf<T>[]; revision: number }> {
+  const { items, revision: at } = await listDecoded(store, prefix, type, { onCorrupt: (c) => skipped.push(c.reason), ...(revision === undefined ? {} : { revision }) });
+  return { records: items.map((i) => i.record), revision: at };
 }
 
 /** Pods, statuses and nodes at the revision of the pod list, so the three agree with each other. */
@@ -56,24 +46,24 @@ export async function readCluster(store: Store): Promise<ClusterState> {
 }
 
 /**
- * Each seal, then that source's Deployments at the sealed revision, so a half-written commit never
- * shows. If etcd compacted the revision away, the latest entries are shown: fine for display (the
- * controller, which acts on them, is stricter).
+ * Every source's seal and its Deployments as of the seal (the store's readAllSealed), so a
+ * half-written commit never shows. A read that is not exact (the seal's revision compacted while a
+ * newer commit is half-written) shows what is left of the sealed state, and says so in `skipped`.
  */
 export async function readSealed(store: Store): Promise<SealedState> {
   const skipped: string[] = [];
-  const { records: seals } = await listRecords(store, SOURCES, 'seal', skipped);
+  const { sealed, corrupt } = await readAllSealed(store);
+  for (const c of corrupt) skipped.push(c.reason);
   const deployments: SealedDeployment[] = [];
-  for (const seal of seals) {
-    const desired = await listRecords(store, desiredPrefix(seal.source), 'desired', skipped, seal.revision).catch((err: unknown) => {
-      if (err instanceof CompactedError) return listRecords(store, desiredPrefix(seal.source), 'desired', skipped);
-      throw err;
-    });
-    for (const r of desired.records) {
-      if (r.object.kind === 'Deployment') deployments.push({ source: seal.source, object: r.object, commit: r.commit });
+  for (const s of sealed) {
+    if (!s.exact) skipped.push(`source ${s.source}: the revision of its seal was compacted while a newer commit is being applied; objects that commit changed are not shown`);
+    const { items, corrupt: bad } = decodeAll('desired', s.entries);
+    for (const c of bad) skipped.push(c.reason);
+    for (const { record } of items) {
+      if (record.object.kind === 'Deployment') deployments.push({ source: s.source, object: record.object, commit: record.commit });
     }
   }
-  return { seals, deployments, skipped };
+  return { seals: sealed.map((s) => s.seal), deployments, skipped };
 }
 
 /** The `berth/health` last reported per source (by the controller). */

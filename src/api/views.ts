@@ -3,6 +3,7 @@ import { templateHash, type DeploymentObject } from '../manifest/index.js';
 import type { Condition, ContainerStatus, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SyncErrorRecord } from '../store/records.js';
 import { indexStatuses, podState } from './pod-state.js';
 import { firstLine, formatCpu, formatMemory, humanAge, shortCommit } from './units.js';
+import { compareText } from '../text.js';
 
 /** A Deployment of a source's sealed commit, with the commit that last changed it. */
 export interface SealedDeployment {
@@ -113,14 +114,13 @@ export interface SourceStatusView {
   deployments: DeploymentView[];
 }
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const ownerRef = (source: string, namespace: string, name: string): string => `${source}\u0000${namespace}\u0000${name}`;
 
 /** Rows of `get pods`, sorted by namespace and name; with `nodes`, pods of unregistered nodes are Unknown. */
 export function podViews(pods: readonly PodRecord[], statuses: readonly PodStatusRecord[], now: Date, nodes?: ReadonlySet<string>): PodView[] {
   const index = indexStatuses(statuses);
   return [...pods]
-    .sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name))
+    .sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.name, b.name))
     .map((p) => {
       const s = podState(p, index, nodes);
       return {
@@ -157,7 +157,7 @@ export function deploymentViews(
     else owned.set(ref, [p]);
   }
   return [...deployments]
-    .sort((a, b) => compare(a.object.namespace, b.object.namespace) || compare(a.object.name, b.object.name) || compare(a.source, b.source))
+    .sort((a, b) => compareText(a.object.namespace, b.object.namespace) || compareText(a.object.name, b.object.name) || compareText(a.source, b.source))
     .map((d) => {
       const { namespace, name, spec } = d.object;
       const mine = owned.get(ownerRef(d.source, namespace, name)) ?? [];
@@ -183,7 +183,7 @@ export function nodeViews(nodes: readonly NodeRecord[], pods: readonly PodRecord
   const bound = new Map<string, number>();
   for (const p of pods) if (p.node !== undefined) bound.set(p.node, (bound.get(p.node) ?? 0) + 1);
   return [...nodes]
-    .sort((a, b) => compare(a.name, b.name))
+    .sort((a, b) => compareText(a.name, b.name))
     .map((n) => ({
       name: n.name,
       status: 'Ready',
@@ -203,7 +203,7 @@ export function nodeViews(nodes: readonly NodeRecord[], pods: readonly PodRecord
 export function historyViews(records: readonly HistoryRecord[], now: Date): HistoryView[] {
   // Array.prototype.sort is stable: records of one time stay in sequence order.
   return [...records]
-    .sort((a, b) => compare(a.time, b.time))
+    .sort((a, b) => compareText(a.time, b.time))
     .map((r) => ({
       time: r.time,
       age: humanAge(r.time, now),
@@ -237,7 +237,7 @@ export function eventViews(events: readonly EventRecord[], now: Date): EventView
         message: e.message,
       };
     })
-    .sort((a, b) => compare(a.lastTime, b.lastTime) || compare(a.time, b.time));
+    .sort((a, b) => compareText(a.lastTime, b.lastTime) || compareText(a.time, b.time));
 }
 
 /** `berth status`: every source that has a seal or a history, sorted by name, with its Deployments. */
@@ -250,7 +250,7 @@ export function statusViews(
   errors: readonly SyncErrorRecord[] = [],
 ): SourceStatusView[] {
   const sources = new Set([...seals.map((s) => s.source), ...history.map((h) => h.source), ...errors.map((e) => e.source)]);
-  return [...sources].sort(compare).map((source) => {
+  return [...sources].sort(compareText).map((source) => {
     const seal = seals.find((s) => s.source === source);
     const own = historyViews(history.filter((h) => h.source === source), now);
     const newest = own[own.length - 1];

@@ -1,13 +1,10 @@
-import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import { PODS, SOURCES, STATUS, decode, podKey, startLoop, type PodRecord, type PodStatusRecord, type Store } from '../store/index.js';
+import { PODS, SOURCES, STATUS, listDecoded, podKey, readyPodKeys, rerunWhileLosing, startLoop, type Store } from '../store/index.js';
 import { applyPodPlan } from './apply.js';
-import { rerunWhileLosing } from './rerun.js';
 import { readSealedDeployments } from './desired.js';
 import { startHealthLoop, type SetTimer } from './health-loop.js';
-import { ReportOnce } from '../report-once.js';
+import { ReportOnce, reportCorrupt } from '../report-once.js';
 import { planPods } from './pods.js';
-import { readyPodKeys } from './ready.js';
 
 /** How to run the controller. */
 export interface ControllerOptions {
@@ -51,28 +48,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (once.fresh(`source:${s.source}`, s.reason)) log.warn({ source: s.source, reason: s.reason }, 'source skipped; its pods are left as they are');
     }
 
-    const listed = await store.list(PODS);
-    const pods: PodRecord[] = [];
-    const modRevisions = new Map<string, number>();
-    for (const e of listed.entries) {
-      try {
-        const pod = decode('pod', e.key, e.value);
-        pods.push(pod);
-        modRevisions.set(podKey(pod.namespace, pod.name), e.modRevision);
-      } catch (err) {
-        if (once.fresh(e.key, 'corrupt')) log.warn({ key: e.key, err: messageOf(err) }, 'pod record unreadable; ignored');
-      }
-    }
-
+    const listed = await listDecoded(store, PODS, 'pod', { onCorrupt: reportCorrupt(log, once, 'pod record') });
+    const pods = listed.items.map((i) => i.record);
+    const modRevisions = new Map(listed.items.map(({ record, entry }) => [podKey(record.namespace, record.name), entry.modRevision]));
     // Readiness paces rolling updates; a status that cannot be read just leaves its pod unready.
-    const statuses: PodStatusRecord[] = [];
-    for (const e of (await store.list(STATUS)).entries) {
-      try {
-        statuses.push(decode('podStatus', e.key, e.value));
-      } catch (err) {
-        if (once.fresh(e.key, 'corrupt')) log.warn({ key: e.key, err: messageOf(err) }, 'pod status unreadable; its pod counts as not ready');
-      }
-    }
+    const statuses = (await listDecoded(store, STATUS, 'podStatus', { onCorrupt: reportCorrupt(log, once, 'pod status', 'its pod counts as not ready') })).items.map((i) => i.record);
 
     // Speak for every source read in full, and for sources whose seal is gone (their pods go too).
     const sealed = new Set(view.sealed);
@@ -96,6 +76,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     await rerunWhileLosing(pass, {
       code: 'EPODRACE',
       message: (lost) => `pods kept changing under the controller (${lost} txn(s) lost a race)`,
+      hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
       onRetry: (conflicts, attempt) => log.debug({ conflicts, attempt }, 'pods changed while applying; re-reading'),
     });
     once.endRound();

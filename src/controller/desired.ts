@@ -1,5 +1,4 @@
-import { BerthError, messageOf } from '../errors.js';
-import { CompactedError, SOURCES, decode, desiredPrefix, type Entry, type SealRecord, type Store } from '../store/index.js';
+import { decodeAll, readAllSealed, type SealRecord, type Store } from '../store/index.js';
 import type { DesiredDeployment } from './pods.js';
 
 /** The Deployments of every sealed source, each read at its seal's revision. */
@@ -16,55 +15,32 @@ export interface SealedView {
 }
 
 /**
- * Read every seal, then each source's desired objects at the sealed revision, so a commit whose
- * objects are still being written (its seal not yet there) is invisible: nobody acts on half a commit.
+ * Every source's desired state as of its seal (readAllSealed), so a commit whose objects are still
+ * being written is invisible: nobody acts on half a commit. A source read only in part (a corrupt
+ * seal or object, or a compacted seal while a newer commit is half-written) is skipped whole:
+ * acting on a partial view would delete pods that should run.
  */
 export async function readSealedDeployments(store: Store): Promise<SealedView> {
   const view: SealedView = { deployments: [], read: [], seals: [], sealed: [], skipped: [] };
-  const { entries: seals } = await store.list(SOURCES);
-  for (const entry of seals) {
-    const source = entry.key.slice(SOURCES.length);
-    view.sealed.push(source);
-    try {
-      const seal = decode('seal', entry.key, entry.value);
-      const entries = await readAt(store, source, seal.revision);
-      if (entries === undefined) {
-        view.skipped.push({ source, reason: `seal revision ${seal.revision} was compacted and a newer commit is being applied` });
-        continue;
-      }
-      for (const e of entries) {
-        const record = decode('desired', e.key, e.value);
-        if (record.object.kind === 'Deployment') view.deployments.push({ source, object: record.object, commit: record.commit });
-      }
-      view.read.push(source);
-      view.seals.push({ seal, modRevision: entry.modRevision });
-    } catch (err) {
-      // A corrupt seal or object: acting on a partial view would delete pods that should run.
-      if (!isCorrupt(err)) throw err;
-      view.deployments = view.deployments.filter((d) => d.source !== source);
-      view.skipped.push({ source, reason: messageOf(err) });
+  const { sealed, corrupt } = await readAllSealed(store);
+  view.skipped.push(...corrupt);
+  for (const s of sealed) {
+    if (!s.exact) {
+      view.skipped.push({ source: s.source, reason: `seal revision ${s.seal.revision} was compacted and a newer commit is being applied` });
+      continue;
     }
+    const { items, corrupt: bad } = decodeAll('desired', s.entries);
+    const first = bad[0];
+    if (first) {
+      view.skipped.push({ source: s.source, reason: first.reason });
+      continue;
+    }
+    for (const { record } of items) {
+      if (record.object.kind === 'Deployment') view.deployments.push({ source: s.source, object: record.object, commit: record.commit });
+    }
+    view.read.push(s.source);
+    view.seals.push({ seal: s.seal, modRevision: s.sealRevision });
   }
+  view.sealed = [...sealed.map((s) => s.source), ...corrupt.map((c) => c.source)].sort();
   return view;
-}
-
-/**
- * The source's desired entries as of `revision`. If etcd compacted that revision away (a seal can be
- * months old), the latest entries are the sealed ones unless a newer commit is half-written: an entry
- * newer than the seal says so, and then there is no consistent view (undefined) until its seal lands.
- * NOTE: an unsealed *delete* leaves no entry to see, so in that narrow window (compacted seal and a
- * sync that died mid-apply) an object's removal can act before its seal; the next seal settles it.
- */
-async function readAt(store: Store, source: string, revision: number): Promise<Entry[] | undefined> {
-  try {
-    return (await store.list(desiredPrefix(source), { revision })).entries;
-  } catch (err) {
-    if (!(err instanceof CompactedError)) throw err;
-    const { entries } = await store.list(desiredPrefix(source));
-    return entries.some((e) => e.modRevision > revision) ? undefined : entries;
-  }
-}
-
-function isCorrupt(err: unknown): boolean {
-  return err instanceof BerthError && err.code === 'ECORRUPT';
 }

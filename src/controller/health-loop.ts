@@ -1,14 +1,13 @@
 import { BerthError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ReportOnce } from '../report-once.js';
+import { ReportOnce, reportCorrupt } from '../report-once.js';
 import {
-  HEALTH, NODES, PODS, SOURCES, STATUS, commitSequenced, decode, encode, healthKey, outboxKey, sourceKey, startLoop,
-  type HealthRecord, type Loop, type Store, type StoredRecord,
+  HEALTH, NODES, PODS, SOURCES, STATUS, commitSequenced, decode, encode, healthKey, listDecoded, outboxKey, rerunWhileLosing, sourceKey, startLoop,
+  type HealthRecord, type Loop, type RecordOf, type Store,
 } from '../store/index.js';
 import { readSealedDeployments } from './desired.js';
 import { commitHealth } from './health.js';
 import { planHealthReport } from './health-report.js';
-import { rerunWhileLosing } from './rerun.js';
 
 /** How to run the health reporter. */
 export interface HealthLoopOptions {
@@ -82,17 +81,8 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
   };
 
   /** Every record under `prefix`; an unreadable one is reported once and skipped. */
-  const readAll = async <T extends 'pod' | 'podStatus' | 'node'>(prefix: string, type: T): Promise<Extract<StoredRecord, { type: T }>[]> => {
-    const out: Extract<StoredRecord, { type: T }>[] = [];
-    for (const e of (await store.list(prefix)).entries) {
-      try {
-        out.push(decode(type, e.key, e.value));
-      } catch (err) {
-        if (once.fresh(e.key, 'corrupt')) log.warn({ key: e.key, err: messageOf(err) }, `${type} record unreadable; ignored`);
-      }
-    }
-    return out;
-  };
+  const readAll = async <T extends 'pod' | 'podStatus' | 'node'>(prefix: string, type: T): Promise<RecordOf<T>[]> =>
+    (await listDecoded(store, prefix, type, { onCorrupt: reportCorrupt(log, once, `${type} record`) })).items.map((i) => i.record);
 
   /** The last report of a source; an unreadable one counts as none. */
   const readHealth = (key: string, value: string): HealthRecord | undefined => {
@@ -168,6 +158,7 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
       {
         code: 'EHEALTHRACE',
         message: (lost) => `health reports kept losing to other writers (${lost} in the last pass)`,
+        hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
         onRetry: (lost, attempt) => log.debug({ lost, attempt }, 'a seal or a health report changed while reporting; re-reading'),
       },
     );

@@ -1,6 +1,6 @@
 // Pure: which `berth/health` statuses a new verdict adds to what was last reported.
 import type { HealthRecord, OutboxRecord, SealRecord } from '../store/index.js';
-import { shorten, type CommitHealth } from './health.js';
+import { oneLine, type CommitHealth } from './health.js';
 
 /** The statuses to put into the outbox, in order, and the record of what was reported last. */
 export interface HealthReport {
@@ -43,6 +43,6 @@ export function planHealthReport(last: HealthRecord | undefined, seal: SealRecor
   }
   if (last.state === health.state && last.reason === health.reason) return undefined;
   if (health.settling && last.state === 'failure') return undefined;
-  const description = last.state === 'failure' && health.state === 'success' ? shorten(`healed: ${last.detail ?? last.description}; ${health.description}`) : health.description;
+  const description = last.state === 'failure' && health.state === 'success' ? oneLine(`healed: ${last.detail ?? last.description}; ${health.description}`) : health.description;
   return { entries: [entry(health.state, description)], record: record(description) };
 }

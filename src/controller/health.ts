@@ -1,6 +1,10 @@
 // Pure: the `berth/health` of a source's commit in force, folded from its pods and their statuses.
 import { templateHash } from '../manifest/index.js';
-import { podKey, type Condition, type PodRecord, type PodStatusRecord, type SealRecord } from '../store/index.js';
+import {
+  currentStatus, indexStatuses, isPodReady, podKey, readyCondition,
+  type Condition, type PodRecord, type PodStatusRecord, type SealRecord, type StatusIndex,
+} from '../store/index.js';
+import { compareText, plural, shorten } from '../text.js';
 import { podName, type DesiredDeployment } from './pods.js';
 
 /** What commitHealth folds. */
@@ -91,10 +95,10 @@ export function commitHealth(input: HealthInput): CommitHealth {
   const { seal, now } = input;
   const settleMs = input.settleMs ?? SETTLE_MS;
   const pods = new Map(input.pods.map((p) => [podKey(p.namespace, p.name), p]));
-  const statuses = new Map(input.statuses.map((s) => [`${s.node}/${s.namespace}/${s.pod}`, s]));
+  const statuses = indexStatuses(input.statuses);
   const deployments = input.deployments
     .filter((d) => d.source === seal.source)
-    .sort((a, b) => compare(a.object.namespace, b.object.namespace) || compare(a.object.name, b.object.name));
+    .sort((a, b) => compareText(a.object.namespace, b.object.namespace) || compareText(a.object.name, b.object.name));
 
   let replicas = 0;
   let ready = 0;
@@ -125,13 +129,13 @@ export function commitHealth(input: HealthInput): CommitHealth {
   const failure = pickFailure(failures);
   if (failure) {
     const suffix = failure.reason === 'Drifted' ? '; healing' : '';
-    const description = shorten(`${FAILURE_PREFIX[failure.reason] ?? failure.reason}: ${failure.detail}${suffix}`);
+    const description = oneLine(`${FAILURE_PREFIX[failure.reason] ?? failure.reason}: ${failure.detail}${suffix}`);
     return { ...base, state: 'failure', reason: failure.reason, description, detail: failure.detail, settling: failures.every((f) => f.settling), conditions: conditions('failure', failure.reason, description, seal.commit) };
   }
   if (ready < replicas) {
     const progress = `${ready}/${replicas} ready`;
     const [reason, description] = unscheduled
-      ? ['Unschedulable', shorten(`unschedulable: ${unscheduled} has no node after ${UNSCHEDULED_AFTER_MS / 1000}s; ${progress}`)]
+      ? ['Unschedulable', oneLine(`unschedulable: ${unscheduled} has no node after ${UNSCHEDULED_AFTER_MS / 1000}s; ${progress}`)]
       : ['RollingOut', `rolling out: ${progress}`];
     return { ...base, state: 'pending', reason, description, settling: false, conditions: conditions('pending', reason, description, seal.commit) };
   }
@@ -145,7 +149,7 @@ function judgePod(
   ref: string,
   owner: string,
   pod: PodRecord | undefined,
-  ctx: { statuses: ReadonlyMap<string, PodStatusRecord>; nodes: ReadonlySet<string> | undefined; now: Date; settleMs: number; later: (at: number) => void },
+  ctx: { statuses: StatusIndex; nodes: ReadonlySet<string> | undefined; now: Date; settleMs: number; later: (at: number) => void },
 ): Verdict {
   const { statuses, nodes, now, later } = ctx;
   if (!pod) return { kind: 'waiting' };
@@ -159,15 +163,16 @@ function judgePod(
   if (nodes && !nodes.has(pod.node)) {
     return { kind: 'failed', reason: 'NodeLost', detail: `${ref} is on node ${pod.node}, which is no longer registered`, settling: false };
   }
-  const status = statuses.get(`${pod.node}/${pod.namespace}/${pod.name}`);
-  if (status?.templateHash !== pod.templateHash) return { kind: 'waiting' };
+  const status = currentStatus(pod, statuses);
+  if (!status) return { kind: 'waiting' };
 
-  const readyCond = status.conditions.find((c) => c.type === 'Ready');
+  const readyCond = readyCondition(status);
   const drift = status.conditions.find((c) => c.type === 'Drifted');
   if (drift?.status === 'True') return { kind: 'failed', reason: 'Drifted', detail: `${ref} ${drift.message}`, settling: false };
   const down = status.containers.find((c) => c.state !== 'running');
 
-  if (readyCond?.status === 'True') {
+  // Ready as rollouts and `berth get` count it; health adds the settle window after restarts.
+  if (isPodReady(pod, statuses, nodes)) {
     const restarted = status.containers.find((c) => c.restarts > 0);
     const settledAt = Date.parse(status.observedAt) + ctx.settleMs;
     if (!restarted || !(now.getTime() < settledAt)) return { kind: 'ready' };
@@ -214,16 +219,7 @@ function conditions(state: HealthState, reason: string, message: string, commit:
   ];
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
 /** One line, cut to MAX_HEALTH_DESCRIPTION. */
-export function shorten(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length <= MAX_HEALTH_DESCRIPTION ? line : `${line.slice(0, MAX_HEALTH_DESCRIPTION - 1)}…`;
+export function oneLine(text: string): string {
+  return shorten(text, MAX_HEALTH_DESCRIPTION);
 }

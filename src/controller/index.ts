@@ -1,7 +1,7 @@
 // The controller: sealed Deployments → pods. Talks to the rest of berth only through the Store.
 export { startController, type Controller, type ControllerOptions } from './controller.js';
 export { planPods, podName, resolveRollout, type DesiredDeployment, type PlanPodsOptions, type PodConflict, type PodPlan, type RolloutBounds } from './pods.js';
-export { isPodReady, readyPodKeys } from './ready.js';
+export { isPodReady, readyPodKeys } from '../store/index.js';
 export { applyPodPlan, type ApplyResult } from './apply.js';
 export { readSealedDeployments, type SealedView } from './desired.js';
 export { commitHealth, SETTLE_MS, UNSCHEDULED_AFTER_MS, MAX_HEALTH_DESCRIPTION, type CommitHealth, type HealthInput, type HealthState } from './health.js';

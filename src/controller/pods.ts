@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { templateHash, type DeploymentObject } from '../manifest/index.js';
 import { podKey, type PodRecord } from '../store/index.js';
+import { compareText } from '../text.js';
 
 /** One Deployment of a sealed commit, as the controller read it at the sealed revision. */
 export interface DesiredDeployment {
@@ -78,11 +79,8 @@ function shortDigest(s: string): string {
 const ownerOf = (source: string, namespace: string, name: string): string => `${source}:${namespace}/${name}`;
 const podOwner = (p: PodRecord): string => ownerOf(p.owner.source, p.namespace, p.owner.name);
 const keyOf = (p: PodRecord): string => podKey(p.namespace, p.name);
-const byKey = (a: PodRecord, b: PodRecord): number => compare(keyOf(a), keyOf(b));
+const byKey = (a: PodRecord, b: PodRecord): number => compareText(keyOf(a), keyOf(b));
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * Resolve a strategy against `replicas` the way Kubernetes does (ResolveFenceposts): a percentage of
@@ -182,7 +180,7 @@ export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], no
   const conflicts: PodConflict[] = [];
 
   const ordered = [...deployments].sort(
-    (a, b) => compare(a.source, b.source) || compare(a.object.namespace, b.object.namespace) || compare(a.object.name, b.object.name),
+    (a, b) => compareText(a.source, b.source) || compareText(a.object.namespace, b.object.namespace) || compareText(a.object.name, b.object.name),
   );
   for (const d of ordered) {
     const { namespace, name, spec } = d.object;
@@ -228,6 +226,6 @@ export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], no
   return {
     create: create.sort(byKey),
     delete: remove.sort(byKey),
-    conflicts: conflicts.sort((a, b) => compare(a.key, b.key) || compare(a.wantedBy, b.wantedBy)),
+    conflicts: conflicts.sort((a, b) => compareText(a.key, b.key) || compareText(a.wantedBy, b.wantedBy)),
   };
 }

@@ -40,16 +40,4 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   errors: 1000,
 });
 
-/** A byte count as people read it: `512 B`, `1.5 KiB`, `48.0 MiB`. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const text = Number.isInteger(v) ? String(v) : v.toFixed(1);
-  return `${text} ${units[i] ?? 'TiB'}`;
-}
+export { formatBytes } from '../text.js';

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, formatBytes, type Limits } from './limits.js';
 import { AliasLimitError, Context, isAbsent, type AliasBudget } from './schema.js';
 import { objectKey, type DesiredObject, type ManifestError } from './types.js';
 import { flowDepthExceeded, scanTokens } from './yaml-scan.js';
+import { compareText } from '../text.js';
 
 /** A file of the repository: its path (relative to the root) and its text. */
 export interface ManifestFile {
@@ -79,7 +80,7 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
   const byKey = new Map<string, { object: DesiredObject; place: string }>();
   let tooMany = false;
   // Sorted so that "first defined" in a duplicate error does not depend on the caller's order.
-  for (const input of [...files].sort((a, b) => compare(a.path, b.path))) {
+  for (const input of [...files].sort((a, b) => compareText(a.path, b.path))) {
     // A byte order mark is no column: without it, line 1 is counted as an editor shows it.
     const file = input.text.startsWith('\uFEFF') ? { path: input.path, text: input.text.slice(1) } : input;
     const lines = new LineCounter();
@@ -164,8 +165,8 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
     for (const doc of composer.end()) readOne(doc, quotes);
     if (refused) errors.push(refused);
   }
-  const objects = [...byKey.values()].map((v) => v.object).sort((a, b) => compare(objectKey(a), objectKey(b)));
-  const byPlace = (a: ManifestError, b: ManifestError): number => compare(a.path, b.path) || a.line - b.line || a.col - b.col;
+  const objects = [...byKey.values()].map((v) => v.object).sort((a, b) => compareText(objectKey(a), objectKey(b)));
+  const byPlace = (a: ManifestError, b: ManifestError): number => compareText(a.path, b.path) || a.line - b.line || a.col - b.col;
   return { objects, errors: errors.kept.sort(byPlace), omitted: errors.omitted, skipped, warnings: warnings.kept.sort(byPlace) };
 }
 
@@ -191,6 +192,3 @@ function positionOf(text: string, offset: number): { line: number; col: number }
   return { line, col: offset - start + 1 };
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -7,6 +7,7 @@ import { resources } from './plugins/resources.js';
 import { fewestPods, spreadByOwner } from './plugins/spread.js';
 import { Equivalence } from './equivalence.js';
 import { numFeasibleNodesToFind } from './sample.js';
+import { compareText } from '../text.js';
 
 /** The filters and scores one scheduling round runs, in order. */
 export interface Profile {
@@ -63,9 +64,6 @@ export interface ScheduleOptions {
 
 const podKeyOf = (p: PodRecord): string => `${p.namespace}/${p.name}`;
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * Place unbound `pods` on `nodes`, given the pods already `placed` (bound). Pods are taken in key
@@ -76,7 +74,7 @@ function compare(a: string, b: string): number {
 export function schedule(
   pods: PodRecord[], nodes: NodeRecord[], placed: PodRecord[], profile: Profile = DEFAULT_PROFILE, opts: ScheduleOptions = {},
 ): ScheduleResult {
-  const infos = [...nodes].sort((a, b) => compare(a.name, b.name)).map((n) => nodeInfo(n));
+  const infos = [...nodes].sort((a, b) => compareText(a.name, b.name)).map((n) => nodeInfo(n));
   const byName = new Map(infos.map((i) => [i.node.name, i]));
   // One string per owner for the round: spread's count lookups then compare by identity, not by content.
   const owners = new Map<string, string>();
@@ -107,7 +105,7 @@ export function schedule(
   // a pod on once placing others has kept it off, so its siblings fit nowhere either: a Deployment
   // that does not fit costs one search and one explanation a round, not one per replica.
   const hopeless = new Map<string, string>();
-  for (const { pod } of pods.map((p) => ({ pod: p, key: podKeyOf(p) })).sort((a, b) => compare(a.key, b.key))) {
+  for (const { pod } of pods.map((p) => ({ pod: p, key: podKeyOf(p) })).sort((a, b) => compareText(a.key, b.key))) {
     const info = infoOf(pod);
     const template = `${info.owner}\n${pod.templateHash}`;
     const known = hopeless.get(template);
@@ -201,7 +199,7 @@ function explain(pod: PodInfo, infos: NodeInfo[], filters: FilterPlugin[]): stri
     }
   }
   const parts = [...counts.values()]
-    .sort((a, b) => a.filter - b.filter || compare(a.reason, b.reason))
+    .sort((a, b) => a.filter - b.filter || compareText(a.reason, b.reason))
     .map((c) => `${c.n} ${c.reason}`);
   return `0/${infos.length} nodes are available: ${parts.join(', ')}`;
 }

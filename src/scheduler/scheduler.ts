@@ -1,7 +1,6 @@
-import { ConflictError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import { NODES, PODS, decode, podKey, startLoop, type Entry, type PodRecord, type Store, type StoredRecord } from '../store/index.js';
-import { ReportOnce } from '../report-once.js';
+import { NODES, PODS, listDecoded, podKey, rerunWhileLosing, startLoop, type Decoded, type PodRecord, type Store } from '../store/index.js';
+import { ReportOnce, reportCorrupt } from '../report-once.js';
 import { commitBinds } from './bind.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import { DEFAULT_PROFILE, schedule, type Profile } from './schedule.js';
@@ -24,9 +23,6 @@ export interface Scheduler {
   idle(): Promise<void>;
 }
 
-/** Re-plans after a lost compare-and-swap within one reconcile, before backing off through the loop. */
-const MAX_CONFLICT_RETRIES = 3;
-
 /**
  * Bind unbound pods to nodes: on any change to pods or nodes, list both, run the pure `schedule`,
  * and bind each placement with compare-and-swap on the pod (and its node), so a pod is bound once.
@@ -42,23 +38,13 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   // Where the next round's search for nodes starts: rounds rotate over the nodes (schedule's `start`).
   let start = 0;
 
-  /** Every record under `prefix` with its entry; an unreadable one is reported once and skipped. */
-  const readAll = async <T extends 'pod' | 'node'>(prefix: string, type: T): Promise<{ record: Extract<StoredRecord, { type: T }>; entry: Entry }[]> => {
-    const out: { record: Extract<StoredRecord, { type: T }>; entry: Entry }[] = [];
-    for (const entry of (await store.list(prefix)).entries) {
-      try {
-        out.push({ record: decode(type, entry.key, entry.value), entry });
-      } catch (err) {
-        if (once.fresh(entry.key, 'corrupt')) log.warn({ key: entry.key, err: messageOf(err) }, `${type} record unreadable; ignored`);
-      }
-    }
-    return out;
-  };
+  const read = async <T extends 'pod' | 'node'>(prefix: string, type: T): Promise<Decoded<T>['items']> =>
+    (await listDecoded(store, prefix, type, { onCorrupt: reportCorrupt(log, once, `${type} record`) })).items;
 
-  /** One read-schedule-bind pass; true when a bind lost a race and the view is stale. */
-  const pass = async (): Promise<boolean> => {
-    const pods = await readAll(PODS, 'pod');
-    const nodes = await readAll(NODES, 'node');
+  /** One read-schedule-bind pass; resolves to 1 when a bind lost a race and the view is stale, else 0. */
+  const pass = async (): Promise<number> => {
+    const pods = await read(PODS, 'pod');
+    const nodes = await read(NODES, 'node');
     const unbound: PodRecord[] = [];
     const placed: PodRecord[] = [];
     const podRevisions = new Map<string, number>();
@@ -68,7 +54,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     }
     if (unbound.length === 0) {
       await recorder.record([]);
-      return false;
+      return 0;
     }
     const nodeRevisions = new Map(nodes.map(({ record, entry }) => [record.name, entry.modRevision]));
 
@@ -91,19 +77,19 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     // Pods placed after a lost bind were placed on a view that is now stale (pod or node changed): re-plan.
     if (lost) {
       if (bound > 0) log.info({ bound }, 'pods bound');
-      return true;
+      return 1;
     }
     if (bound > 0) log.info({ bound, unschedulable: result.unschedulable.length }, 'pods bound');
-    return false;
+    return 0;
   };
 
   const reconcile = async (): Promise<void> => {
-    for (let attempt = 1; await pass(); attempt++) {
-      if (attempt >= MAX_CONFLICT_RETRIES) {
-        throw new ConflictError('EBINDRACE', 'pods or nodes kept changing while binding', { hint: 'run one scheduler (`berth scheduler` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried' });
-      }
-      log.debug({ attempt }, 'a bind lost a race; re-reading');
-    }
+    await rerunWhileLosing(pass, {
+      code: 'EBINDRACE',
+      message: () => 'pods or nodes kept changing while binding',
+      hint: 'run one scheduler (`berth scheduler` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
+      onRetry: (_lost, attempt) => log.debug({ attempt }, 'a bind lost a race; re-reading'),
+    });
     once.endRound();
   };
 

@@ -1,6 +1,7 @@
 import { BerthError } from '../errors.js';
 import type { PutOp, Store, StoreLimits, Txn } from './store.js';
-import { formatBytes, opBytes, txnBytes } from './store.js';
+import { opBytes, txnBytes } from './store.js';
+import { formatBytes } from '../text.js';
 
 /** One write, or a group of writes with compares, that must stay in one txn. */
 export interface TxnPart<T = unknown> {

@@ -2,10 +2,8 @@ import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel
 import { Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type Lease as EtcdLease, type Watcher } from 'etcd3';
 import { BerthError, UnavailableError } from '../errors.js';
 import type { Closer, Entry, Lease, Store, StoreEvent, StoreLimits, Txn } from './store.js';
-import { DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
+import { CompactedError, DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
 
-/** A read at a revision that etcd has compacted away; re-read at the latest seal. */
-export class CompactedError extends BerthError {}
 
 /** How an EtcdStore talks to its etcd. */
 export interface EtcdStoreOptions {

@@ -1,10 +1,14 @@
 export type { Closer, Entry, Lease, PutOp, Store, StoreEvent, StoreLimits, Txn } from './store.js';
-export { DEFAULT_MAX_REQUEST_BYTES, MAX_TXN_OPS, formatBytes, limitsFor, opBytes, txnBytes } from './store.js';
+export { CompactedError, DEFAULT_MAX_REQUEST_BYTES, MAX_TXN_OPS, limitsFor, opBytes, txnBytes } from './store.js';
 export { MemoryStore } from './memory.js';
-export { EtcdStore, CompactedError, type EtcdStoreOptions } from './etcd.js';
+export { EtcdStore, type EtcdStoreOptions } from './etcd.js';
 export { startLoop, reactionTo, retryDelay, IMMEDIATE_CONFLICT_RETRIES, type Backoff, type Loop, type LoopOptions, type Reaction } from './loop.js';
 export * from './keys.js';
 export * from './records.js';
 export { startLocalEtcd, localEtcdEndpoint, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';
 export { commitChunked, packTxns, maxValueBytes, type TxnPart } from './chunked.js';
 export { commitSequenced, SEQ_ATTEMPTS, type SequencedTxn } from './sequence.js';
+export { decodeAll, listDecoded, type Corrupt, type Decoded, type RecordOf } from './decode-all.js';
+export { readAllSealed, readSeal, readSealed, type Sealed } from './sealed.js';
+export { MAX_CONFLICT_RETRIES, rerunWhileLosing } from './rerun.js';
+export { currentStatus, indexStatuses, isPodReady, readyCondition, readyPodKeys, type StatusIndex } from './ready.js';

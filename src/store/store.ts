@@ -1,6 +1,10 @@
 import { BerthError } from '../errors.js';
+import { formatBytes } from '../text.js';
 
 // The seam every component talks through. Keys are relative to the store's prefix.
+
+/** A read at a revision that etcd has compacted away; re-read at the latest seal. */
+export class CompactedError extends BerthError {}
 
 /** A key as stored, with etcd's MVCC revisions. */
 export interface Entry {
@@ -97,13 +101,6 @@ export function checkTxn(txn: Txn, limits: StoreLimits): void {
       hint: 'split it (commitChunked, packTxns); etcd refuses requests over its --max-request-bytes',
     });
   }
-}
-
-/** Bytes for people: `812 B`, `97.7 KiB`, `1.35 MiB`. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
 /** The desired and observed state of the cluster: etcd, or an in-memory twin for unit tests. */

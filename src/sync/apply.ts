@@ -2,12 +2,13 @@ import type { DesiredObject, ManifestError } from '../manifest/types.js';
 import { objectKey } from '../manifest/types.js';
 import { planDesired, type DesiredPlan } from '../manifest/index.js';
 import {
-  CompactedError, commitChunked, commitSequenced, decode, desiredKey, desiredPrefix, encode, formatBytes, historyKey, opBytes, outboxKey, sourceKey,
-  type Entry, type HistoryRecord, type OutboxRecord, type PutOp, type SealRecord, type Store,
+  commitChunked, commitSequenced, decode, desiredKey, desiredPrefix, encode, historyKey, opBytes, outboxKey, readSealed, sourceKey,
+  type HistoryRecord, type OutboxRecord, type PutOp, type SealRecord, type Store,
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
 import type { HeadCommit } from './source.js';
 import { appliedStatus, rejectedStatus } from './status.js';
+import { formatBytes } from '../text.js';
 
 /** What one apply did. */
 export interface ApplyResult {
@@ -15,31 +16,15 @@ export interface ApplyResult {
   plan: DesiredPlan;
 }
 
-/** The objects the last seal of `source` made visible, read at the sealed revision. */
-export async function readSealed(store: Store, source: string): Promise<{ seal: SealRecord | undefined; sealRevision: number; objects: DesiredObject[] }> {
-  const entry = await store.get(sourceKey(source));
-  if (!entry) return { seal: undefined, sealRevision: 0, objects: [] };
-  const seal = decode('seal', entry.key, entry.value);
-  // Objects written after the seal (a half-applied later commit) are not part of it.
-  const entries = await listAt(store, desiredPrefix(source), seal.revision);
-  return { seal, sealRevision: entry.modRevision, objects: entries.map((e) => decode('desired', e.key, e.value).object) };
-}
-
 /**
- * The entries under `prefix` as of `revision`. When etcd has compacted that revision away (a source
- * quiet for longer than the auto-compaction retention), the latest entries not written since are
- * the same ones.
- * NOTE: a key deleted after `revision` by a commit that never sealed cannot be told from the latest
- * state; it is missing here (only counts of the next apply can be off by it: its writes are planned
- * against the latest state, see planWrites).
+ * The objects the last seal of `source` made visible (the store's readSealed), with the seal and
+ * the modRevision of its key; none before the first apply. A corrupt record throws: sync plans
+ * against this state, and a partly read one would plan deletes of objects that are there.
  */
-async function listAt(store: Store, prefix: string, revision: number): Promise<Entry[]> {
-  try {
-    return (await store.list(prefix, { revision })).entries;
-  } catch (err) {
-    if (!(err instanceof CompactedError)) throw err;
-    return (await store.list(prefix)).entries.filter((e) => e.modRevision <= revision);
-  }
+export async function sealedObjects(store: Store, source: string): Promise<{ seal: SealRecord | undefined; sealRevision: number; objects: DesiredObject[] }> {
+  const sealed = await readSealed(store, source);
+  if (!sealed) return { seal: undefined, sealRevision: 0, objects: [] };
+  return { seal: sealed.seal, sealRevision: sealed.sealRevision, objects: sealed.entries.map((e) => decode('desired', e.key, e.value).object) };
 }
 
 /** The record stored for one object of a commit. */
@@ -73,7 +58,7 @@ export function oversizedObjects(store: Store, source: string, commit: string, o
  * readers at the sealed revision see the whole commit or none of it.
  */
 export async function applyCommit(store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date): Promise<ApplyResult> {
-  const { seal: prev, sealRevision, objects: current } = await readSealed(store, source);
+  const { seal: prev, sealRevision, objects: current } = await sealedObjects(store, source);
   // What the commit changes against the one in force (the seal's counts, the logs)…
   const plan = planDesired(objects, current);
   // …and what must be written for that, which differs only after a half-applied commit.

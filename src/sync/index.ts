@@ -1,6 +1,6 @@
 export { GitSource, type GitSourceOptions, type HeadCommit } from './source.js';
 export { startSync, type Sync, type SyncOptions } from './sync.js';
-export { applyCommit, readSealed, recordRejected, type ApplyResult } from './apply.js';
+export { applyCommit, recordRejected, sealedObjects, type ApplyResult } from './apply.js';
 export { readManifestPaths, type SkippedEntry, type TreeRead } from './files.js';
 export { checkTree, type TreeCheck } from './check.js';
 export { checkCommit, type IsolateOptions } from './isolate.js';

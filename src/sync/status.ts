@@ -1,6 +1,7 @@
 import { redactUrl } from '../log.js';
 import { countErrors, escapeControl } from '../manifest/index.js';
 import type { OutboxRecord, SealRecord } from '../store/index.js';
+import { plural, shorten } from '../text.js';
 
 // Pure: the `berth/sync` statuses of a commit, and the lines they become in a git note.
 
@@ -17,7 +18,7 @@ export function appliedStatus(source: string, commit: string, counts: SealRecord
 export function rejectedStatus(source: string, commit: string, errors: string[], now: Date): OutboxRecord {
   const first = errors[0];
   const head = `rejected: ${plural(countErrors(errors), 'error')}`;
-  const description = shorten(first === undefined ? head : `${head}; first: ${first}`);
+  const description = shortLine(first === undefined ? head : `${head}; first: ${first}`);
   return { type: 'outbox', source, commit, context: 'berth/sync', state: 'failure', description, time: now.toISOString() };
 }
 
@@ -57,16 +58,11 @@ export function groupByCommit(entries: OutboxRecord[]): { commit: string; entrie
   return [...groups].map(([commit, list]) => ({ commit, entries: list }));
 }
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
 /** One line, no URL credentials: a description must neither break (or forge) the note's lines nor leak a secret. */
 function oneLine(text: string): string {
   return escapeControl(redactUrl(text).replace(/\s+/g, ' ').trim());
 }
 
-function shorten(text: string): string {
-  const line = oneLine(text);
-  return line.length <= MAX_DESCRIPTION ? line : `${line.slice(0, MAX_DESCRIPTION - 1)}…`;
+function shortLine(text: string): string {
+  return shorten(oneLine(text), MAX_DESCRIPTION);
 }

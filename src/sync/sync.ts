@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, desiredPrefix, encode, historyPrefix, sourceKey, startLoop, syncErrorKey, type SealRecord, type Store, type SyncErrorRecord,
+  decode, desiredPrefix, encode, historyPrefix, readSeal, startLoop, syncErrorKey, type SealRecord, type Store, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
@@ -102,9 +102,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   const reconcile = async (): Promise<void> => {
     const head = await git.head();
-    const sealEntry = await store.get(sourceKey(source));
-    const seal = sealEntry && decode('seal', sealEntry.key, sealEntry.value);
-    if (seal && sealEntry && (seal.commit === head.commit || rejected === head.commit)) return repair(seal, sealEntry.modRevision);
+    const read = await readSeal(store, source);
+    if (read && (read.seal.commit === head.commit || rejected === head.commit)) return repair(read.seal, read.sealRevision);
     if (rejected === head.commit) return;
     let check;
     try {

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EtcdStore, commitChunked, type EtcdStoreOptions } from '../../src/store/index.js';
+import { uniqueName } from './names.js';
 import { freePorts } from './ports.js';
 import { cleanupAfterExit, findExecutable, isRunning, OutputTail, stopProcessScript, terminate } from './process.js';
 import { GiveUp, waitFor } from './wait.js';
@@ -133,4 +135,24 @@ async function isHealthy(endpoint: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * An EtcdStore on its own key prefix (`/<name>-<random>`), and `dispose`, which deletes every key
+ * under it (in as many txns as etcd's limits need) and closes the store.
+ */
+export async function openTestStore(
+  endpoint: string,
+  name: string,
+  opts: EtcdStoreOptions = {},
+): Promise<{ store: EtcdStore; dispose: () => Promise<void> }> {
+  const store = await EtcdStore.connect([endpoint], `/${uniqueName(name)}`, opts);
+  return {
+    store,
+    dispose: async () => {
+      const { entries } = await store.list('');
+      await commitChunked(store, [], entries.map((e) => e.key));
+      await store.close();
+    },
+  };
 }

@@ -5,13 +5,13 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { hashObject, parseFiles } from '../../../src/manifest/index.js';
 import {
-  EtcdStore, commitChunked, decode, desiredPrefix, historyPrefix, sourceKey,
+  decode, desiredPrefix, historyPrefix, sourceKey,
   type EtcdStoreOptions, type HistoryRecord, type OutboxRecord, type SealRecord, type Store,
 } from '../../../src/store/index.js';
-import { applyCommit, readSealed } from '../../../src/sync/apply.js';
+import { applyCommit, sealedObjects } from '../../../src/sync/apply.js';
 import { GitSource, startSync } from '../../../src/sync/index.js';
 import type { HeadCommit } from '../../../src/sync/source.js';
-import { startEtcd } from '../../support/etcd.js';
+import { openTestStore, startEtcd } from '../../support/etcd.js';
 import { deploymentYaml } from '../../support/manifests.js';
 import { uniqueName } from '../../support/names.js';
 import { createRepo, type TestRepo } from '../../support/repo.js';
@@ -28,12 +28,8 @@ afterEach(async () => {
 });
 
 async function openStore(endpoint = inject('etcdEndpoint'), opts: EtcdStoreOptions = {}): Promise<Store> {
-  const store = await EtcdStore.connect([endpoint], `/${uniqueName('large')}`, opts);
-  cleanups.push(async () => {
-    const { entries } = await store.list('');
-    await commitChunked(store, [], entries.map((e) => e.key));
-    await store.close();
-  });
+  const { store, dispose } = await openTestStore(endpoint, 'large', opts);
+  cleanups.push(dispose);
   return store;
 }
 
@@ -100,7 +96,7 @@ describe('sync of large repositories', () => {
     const big = await repo.commit('big');
     const rejected = await historyOf(store, big);
     expect(rejected.outcome).toBe('rejected');
-    expect(rejected.errors).toEqual([expect.stringMatching(/^apps\/big\.yaml:3:1: ConfigMap default\/big is 1\.\d\d MiB as stored, more than the 1\.35 MiB one etcd request may carry/)]);
+    expect(rejected.errors).toEqual([expect.stringMatching(/^apps\/big\.yaml:3:1: ConfigMap default\/big is 1\.\d MiB as stored, more than the 1\.3 MiB one etcd request may carry/)]);
     const status = await waitFor(() => repo.delivered.find((o) => o.commit === big), { what: 'the status of the rejected commit' });
     expect(status).toMatchObject({ context: 'berth/sync', state: 'failure', description: expect.stringMatching(/^rejected: 1 error; first: apps\/big\.yaml:3:1: /) });
     expect((await store.list(desiredPrefix(SOURCE))).entries).toEqual(before.entries);
@@ -144,6 +140,6 @@ describe('sync of large repositories', () => {
     });
     const second = await applyCommit(store, SOURCE, head('b'.repeat(40)), changed, new Date());
     expect(second.seal.counts).toEqual({ objects: 10_000, created: 0, updated: 1, deleted: 0 });
-    expect((await readSealed(store, SOURCE)).objects).toHaveLength(10_000);
+    expect((await sealedObjects(store, SOURCE)).objects).toHaveLength(10_000);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readCluster, readEvents, readHistory, readSealed } from '../../../src/api/read.js';
 import {
-  CompactedError, MemoryStore, bindingKey, encode, eventKey, historyKey, nodeKey, podKey, statusKey, type Store,
+  CompactedError, MemoryStore, bindingKey, desiredKey, encode, eventKey, historyKey, nodeKey, podKey, statusKey, type Store,
 } from '../../../src/store/index.js';
 import { HookedStore } from '../scheduler/harness.js';
 import { applyCommit, deployment, writeDesired } from '../controller/fixtures.js';
@@ -24,16 +24,22 @@ describe('readSealed', () => {
     expect(sealed.seals.map((s) => `${s.source}@${s.commit}`)).toEqual(['a@c1', 'b@c1']);
   });
 
-  it('shows the latest entries when the sealed revision was compacted away', async () => {
+  it('shows the latest entries not written since the seal when the sealed revision was compacted away', async () => {
     const inner = new MemoryStore();
-    await applyCommit(inner, 'a', 'c1', [deployment('web', { replicas: 2 })]);
-    await writeDesired(inner, 'a', 'c2', [deployment('web', { replicas: 3 })]);
+    await applyCommit(inner, 'a', 'c1', [deployment('web', { replicas: 2 }), deployment('db')]);
     const store = new HookedStore(inner, {
       beforeList: (_prefix, opts) => {
         if (opts?.revision !== undefined) throw new CompactedError('ECOMPACTED', 'etcd revision was compacted');
       },
     });
-    expect(replicas(await readSealed(store))).toEqual(['a:web×3@c2']);
+    expect(replicas(await readSealed(store))).toEqual(['a:db×1@c1', 'a:web×2@c1']);
+    expect((await readSealed(store)).skipped).toEqual([]);
+
+    // A newer commit half-written: what it overwrote is not shown, and the output says so; never its objects.
+    await put(inner, desiredKey('a', 'Deployment/default/web'), encode({ type: 'desired', object: deployment('web', { replicas: 3 }), commit: 'c2' }));
+    const sealed = await readSealed(store);
+    expect(replicas(sealed)).toEqual(['a:db×1@c1']);
+    expect(sealed.skipped).toEqual([expect.stringMatching(/^source a: the revision of its seal was compacted while a newer commit is being applied/)]);
   });
 });
 

@@ -6,7 +6,7 @@ import {
   CompactedError, MAX_TXN_OPS, MemoryStore, decode, desiredKey, desiredPrefix, encode, historyPrefix, sourceKey,
   type Entry, type HistoryRecord, type SealRecord, type StoreEvent, type Txn,
 } from '../../../src/store/index.js';
-import { applyCommit, readSealed, recordRejected, type HeadCommit } from '../../../src/sync/index.js';
+import { applyCommit, recordRejected, sealedObjects, type HeadCommit } from '../../../src/sync/index.js';
 import { waitFor } from '../../support/wait.js';
 import { deployment } from '../controller/fixtures.js';
 
@@ -175,7 +175,7 @@ describe('applyCommit', () => {
     expect(after.find((e) => e.key === desiredKey(SOURCE, objectKey(a)))?.modRevision).toBe(before.get(desiredKey(SOURCE, objectKey(a))));
     const updated = after.find((e) => e.key === desiredKey(SOURCE, objectKey(b)));
     expect(updated && decode('desired', updated.key, updated.value)).toEqual({ type: 'desired', object: changed(b), commit: head('b').commit });
-    expect((await readSealed(store, SOURCE)).objects).toEqual([a, changed(b), d]);
+    expect((await sealedObjects(store, SOURCE)).objects).toEqual([a, changed(b), d]);
     expect((await history(store)).map((h) => [h.commit, h.outcome])).toEqual([[head('a').commit, 'applied'], [head('b').commit, 'applied']]);
   });
 
@@ -194,7 +194,7 @@ describe('applyCommit', () => {
     expect(seal.revision).toBeGreaterThanOrEqual(first.seal.revision);
     expect(await desiredEntries(store)).toEqual(before);
     expect((await sealOf(store))?.commit).toBe(head('readme').commit);
-    expect((await readSealed(store, SOURCE)).objects).toEqual(objects);
+    expect((await sealedObjects(store, SOURCE)).objects).toEqual(objects);
   });
 
   it('throws ConflictError and writes no seal when another writer seals the source first', async () => {
@@ -224,7 +224,7 @@ describe('applyCommit', () => {
     expect(visible.map((r) => r.object)).toEqual(want);
     // Nothing at the seal still claims to come from the commit that never sealed.
     expect(visible.filter((r) => r.commit === head('half').commit)).toEqual([]);
-    expect((await readSealed(store, SOURCE)).objects).toEqual(want);
+    expect((await sealedObjects(store, SOURCE)).objects).toEqual(want);
   });
 
   it('applies over a seal whose revision etcd compacted away', async () => {
@@ -237,7 +237,7 @@ describe('applyCommit', () => {
 
     expect(seal.counts).toEqual({ objects: 2, created: 1, updated: 1, deleted: 1 });
     expect(plan.update.map((u) => u.to)).toEqual([changed(a)]);
-    expect((await readSealed(store, SOURCE)).objects).toEqual([changed(a), deployment('web-new')]);
+    expect((await sealedObjects(store, SOURCE)).objects).toEqual([changed(a), deployment('web-new')]);
   });
 
   it('heals the writes of a lost seal race on the next apply', async () => {
@@ -252,9 +252,9 @@ describe('applyCommit', () => {
   });
 });
 
-describe('readSealed', () => {
+describe('sealedObjects', () => {
   it('is empty for a source that was never sealed', async () => {
-    expect(await readSealed(new MemoryStore(), SOURCE)).toEqual({ seal: undefined, sealRevision: 0, objects: [] });
+    expect(await sealedObjects(new MemoryStore(), SOURCE)).toEqual({ seal: undefined, sealRevision: 0, objects: [] });
   });
 
   it('ignores objects written after the seal (a half-applied later commit)', async () => {
@@ -264,7 +264,7 @@ describe('readSealed', () => {
     const sealEntry = await store.get(sourceKey(SOURCE));
     await halfApplied(store, objects);
 
-    const read = await readSealed(store, SOURCE);
+    const read = await sealedObjects(store, SOURCE);
 
     expect(read.seal).toEqual(seal);
     expect(read.sealRevision).toBe(sealEntry?.modRevision);
@@ -281,7 +281,7 @@ describe('readSealed', () => {
     await halfApplied(store, objects);
     store.compact(await store.revision());
 
-    const read = await readSealed(store, SOURCE);
+    const read = await sealedObjects(store, SOURCE);
 
     expect(read.seal).toEqual(seal);
     // The stray and the updated object are newer than the seal; the unsealed delete cannot be seen.

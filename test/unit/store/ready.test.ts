@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isPodReady, readyPodKeys } from '../../../src/controller/ready.js';
-import { podsOf, statusOf, want } from './healthFixtures.js';
-import { deployment } from './fixtures.js';
+import { isPodReady, readyPodKeys, indexStatuses } from '../../../src/store/index.js';
+import { podsOf, statusOf, want } from '../controller/healthFixtures.js';
+import { deployment } from '../controller/fixtures.js';
 
 const [pod] = podsOf(want(deployment('web'), 'c1'), { node: 'n1' });
 if (!pod) throw new Error('fixture: no pod');
@@ -15,7 +15,15 @@ describe('isPodReady', () => {
     { case: 'a status of another template', p: pod, s: statusOf(pod, { templateHash: 'other' }), ready: false },
     { case: 'Ready False', p: pod, s: statusOf(pod, { containers: [{ state: 'exited', exitCode: 1 }] }), ready: false },
   ])('$case → $ready', ({ p, s, ready }) => {
-    expect(isPodReady(p, s)).toBe(ready);
+    expect(isPodReady(p, indexStatuses(s ? [s] : []))).toBe(ready);
+  });
+
+  it.each([
+    { case: 'its node registered', nodes: new Set(['n1']), ready: true },
+    { case: 'its node no longer registered', nodes: new Set(['n2']), ready: false },
+    { case: 'nodes not checked', nodes: undefined, ready: true },
+  ])('with a Ready status, $case → $ready', ({ nodes, ready }) => {
+    expect(isPodReady(pod, indexStatuses([statusOf(pod)]), nodes)).toBe(ready);
   });
 
   it('readyPodKeys pairs each pod with its node\'s status', () => {
