@@ -3,6 +3,7 @@ import git from 'isomorphic-git';
 import { InvalidInputError } from '../errors.js';
 import { DEFAULT_LIMITS, isManifestPath, type Limits, type RawFile } from '../manifest/index.js';
 import type { SkippedEntry, TreeRead } from './files.js';
+import { compareText } from '../text.js';
 
 /** Where to read: a commit of a repository's object store, and the folder of it that holds the manifests. */
 export interface TreeSource {
@@ -46,8 +47,8 @@ export async function readTreeFiles(src: TreeSource, limits: Pick<Limits, 'fileB
     }
   };
   await walk(root, src.subdir);
-  blobs.sort((a, b) => compare(a.path, b.path));
-  skipped.sort((a, b) => compare(a.path, b.path));
+  blobs.sort((a, b) => compareText(a.path, b.path));
+  skipped.sort((a, b) => compareText(a.path, b.path));
 
   const files: RawFile[] = [];
   let total = 0;
@@ -68,6 +69,3 @@ export async function readTreeFiles(src: TreeSource, limits: Pick<Limits, 'fileB
   return { files, skipped, errors: [] };
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
