@@ -142,8 +142,9 @@ reading(
       'after',
       '\nReasons: Scheduled (with the node), FailedScheduling (with the scheduler\'s reason),\n' +
         'Pulling, Pulled, Created, Started, Killing, BackOff, Failed, ErrImageNeverPull,\n' +
-        'Drifted, Healed; and Rejected for a commit sync could not apply. A repeat adds\n' +
-        'to the count of the same event: LAST SEEN reads "10s (x4 over 5m)". Events are\n' +
+        'Drifted, Healed; from sync, Rejected (a commit it could not apply) and Repaired\n' +
+        '(desired state changed by hand, put back). A repeat adds to the count of the\n' +
+        'same event: LAST SEEN reads "10s (x4 over 5m)". Events are\n' +
         `kept for ${DEFAULT_RETENTION.maxAgeMs / 60_000} minutes after they last happened, at most ${DEFAULT_RETENTION.maxPerObject} per object and\n` +
         `${DEFAULT_RETENTION.maxTotal} in all.`,
     ),
