@@ -16,6 +16,10 @@ import { Applier } from './apply.js';
 import type { Problem } from './status.js';
 import { detectDrift, podStatus, sameStatus } from './status.js';
 import { NodeRegistration, nodeRecord } from './registration.js';
+import { Prober, type ProbeTarget } from './prober.js';
+import type { ProbeVerdict } from './probe-core.js';
+import { probesOf } from './probe-core.js';
+import { containersOf } from './status.js';
 
 /** How to run an agent. */
 export interface AgentOptions {
@@ -38,6 +42,8 @@ export interface AgentOptions {
   address?: string;
   /** Containers created at once (default 4). */
   createConcurrency?: number;
+  /** Probe runs at once, over all containers (default 16). */
+  probeConcurrency?: number;
   /** The clock (tests pass their own). */
   now?: () => Date;
 }
@@ -85,6 +91,23 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   /** Consecutive breaks of the Docker event stream; a successful reconcile means Docker is back. */
   let eventFailures = 0;
   const badKeys = new Set<string>();
+  const grace = opts.stopGraceSeconds ?? 10;
+  const prober = new Prober(
+    runtime,
+    {
+      changed: () => kick(),
+      unhealthy: (t, kind, message) => {
+        const what = `${kind[0]?.toUpperCase() ?? ''}${kind.slice(1)} probe failed: ${message}`;
+        log.info({ pod: t.object, container: t.container, probe: kind }, what);
+        void recorder.record([{ object: t.object, reason: 'Unhealthy', message: what, severity: 'Warning' }]).catch(() => undefined);
+      },
+    },
+    log,
+    opts.probeConcurrency ?? 16,
+  );
+  /** Containers stopped because a liveness or startup probe failed: their exit is a restart, not drift. */
+  const probeKilled = new Map<string, number>(); // container id → startedAt of the run that was stopped
+  const probeStops = new Set<Promise<void>>();
 
   const wakeAt = (at: number): void => {
     clearTimeout(wakeTimer);
@@ -128,6 +151,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
     let observed = await listMine(runtime, node, applier.removingIds());
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
+    // A container the agent stopped for a failed probe is being restarted, not drifting.
+    for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
     const actions = planContainers(bindings, observed, { node, hostIp, now, restarts, hold });
     const result = await applier.apply(actions);
     // Recorded at once: what was done stays done even if writing the statuses fails below.
@@ -137,6 +162,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const puts: PutOp[] = [];
     const events: EventInput[] = [];
     const at = clock();
+    const verdicts = probe(bindings, observed, events);
     for (const b of bindings) {
       const ref = podRef(b.namespace, b.pod);
       const prev = previous.get(ref);
@@ -146,6 +172,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         restarted: namesIn(b, result.restarted, recreated(b, prev, result.created)),
         problems: problemsOf(b, result.problems),
         drift: podDrift,
+        probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
       });
       if (!prev || !sameStatus(prev, status)) puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
       for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
@@ -174,6 +201,53 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     } else {
       retries = 0;
     }
+  };
+
+  /**
+   * Hand the running, probed containers to the prober and read its verdicts (per pod, per container
+   * name). A container whose liveness or startup probe failed is stopped here, in the background,
+   * with its pod's grace period; the plan then starts it again as a restart.
+   */
+  const probe = (bindings: BindingRecord[], observed: Container[], events: EventInput[]): Map<string, Map<string, ProbeVerdict>> => {
+    const targets: ProbeTarget[] = [];
+    const out = new Map<string, Map<string, ProbeVerdict>>();
+    for (const b of bindings) {
+      const mine = containersOf(b, observed);
+      for (const spec of b.template.containers) {
+        const c = mine.get(spec.name);
+        const probes = probesOf(spec);
+        if (!c || c.state !== 'running' || c.startedAt === undefined || Object.keys(probes).length === 0) continue;
+        const object = `pod/${podRef(b.namespace, b.pod)}`;
+        targets.push({ key: `${c.id}@${c.startedAt}`, id: c.id, ...(c.ip === undefined ? {} : { ip: c.ip }), ports: spec.ports, object, container: spec.name, probes, startedAt: Date.parse(c.startedAt) });
+      }
+    }
+    prober.sync(targets);
+    // Forget a stopped run once its container runs again (a later kill from outside is drift again) or is gone.
+    for (const [id, started] of probeKilled) {
+      const c = observed.find((o) => o.id === id);
+      if (!c || (c.state === 'running' && c.startedAt !== undefined && Date.parse(c.startedAt) !== started)) probeKilled.delete(id);
+    }
+    for (const t of targets) {
+      const v = prober.verdict(t.key);
+      if (!v) continue;
+      const ref = t.object.slice('pod/'.length);
+      out.set(ref, (out.get(ref) ?? new Map<string, ProbeVerdict>()).set(t.container, v));
+      if (v.restart === undefined || probeKilled.get(t.id) === t.startedAt) continue;
+      probeKilled.set(t.id, t.startedAt);
+      const b = bindings.find((x) => `pod/${podRef(x.namespace, x.pod)}` === t.object);
+      const seconds = b?.template.terminationGracePeriodSeconds ?? grace;
+      events.push({ object: t.object, reason: 'Killing', message: `Container ${t.container} failed ${v.restart.kind} probe, will be restarted` });
+      log.info({ pod: t.object, container: t.container }, v.restart.message);
+      const stopping = runtime
+        .stop(t.id, seconds)
+        .catch((err: unknown) => log.warn({ container: t.id, err: messageOf(err) }, 'cannot stop an unhealthy container'))
+        .finally(() => {
+          probeStops.delete(stopping);
+          kick();
+        });
+      probeStops.add(stopping);
+    }
+    return out;
   };
 
   const watchRuntime = (): void => {
@@ -220,8 +294,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       clearTimeout(reopenTimer);
       clearTimeout(wakeTimer);
       clearTimeout(retryTimer);
+      prober.stop();
       await dockerEvents?.close();
       await loop.stop();
+      await Promise.allSettled([...probeStops]);
       await applier.drain();
       await recorder.flush();
       await registration.revoke();

@@ -2,7 +2,7 @@
 import Docker from 'dockerode';
 import { UnavailableError } from '../errors.js';
 import type { Closer } from '../store/store.js';
-import type { Container, ContainerRuntime, ContainerState, PullProgress, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
+import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
 import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
 import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
@@ -89,6 +89,8 @@ export class DockerRuntime implements ContainerRuntime {
     if (st.OOMKilled) c.oomKilled = true;
     if (st.StartedAt && st.StartedAt !== ZERO_TIME) c.startedAt = st.StartedAt;
     if (st.FinishedAt && st.FinishedAt !== ZERO_TIME) c.finishedAt = st.FinishedAt;
+    const ip = ipOf(info.NetworkSettings);
+    if (ip !== undefined) c.ip = ip;
     return c;
   }
 
@@ -242,6 +244,37 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
+  async exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    let stream: NodeJS.ReadWriteStream;
+    let exec: Docker.Exec;
+    try {
+      exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+      stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadWriteStream;
+    } catch (err) {
+      throw translate(err, `cannot exec in container ${id}`, this.host);
+    }
+    // NOTE: Docker cannot kill an exec'd process; on a timeout berth stops waiting (as kubelet does) and it runs on.
+    const output: Buffer[] = [];
+    let size = 0;
+    const ended = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      stream.on('data', (chunk: Buffer) => {
+        if (size < 4096) output.push(chunk);
+        size += chunk.length;
+      });
+      stream.on('end', () => (clearTimeout(timer), resolve(true)));
+      stream.on('error', () => (clearTimeout(timer), resolve(true)));
+    });
+    destroy(stream);
+    if (!ended) return { exitCode: -1, timedOut: true, output: '' };
+    try {
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? -1, timedOut: false, output: demux(Buffer.concat(output)) };
+    } catch (err) {
+      throw translate(err, `cannot inspect an exec in container ${id}`, this.host);
+    }
+  }
+
   async hasImage(image: string): Promise<boolean> {
     try {
       await this.docker.getImage(image).inspect();
@@ -251,6 +284,24 @@ export class DockerRuntime implements ContainerRuntime {
       throw translate(err, `cannot inspect image ${image}`, this.host);
     }
   }
+}
+
+/** The container's IP: the first network's that has one (berth runs containers on Docker's default bridge). */
+function ipOf(settings: Docker.ContainerInspectInfo['NetworkSettings'] | undefined): string | undefined {
+  for (const n of Object.values(settings?.Networks ?? {})) if (n.IPAddress) return n.IPAddress;
+  return undefined;
+}
+
+/** The text of Docker's multiplexed exec stream (8-byte frame headers dropped), trimmed to 1 KiB. */
+function demux(b: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= b.length) {
+    const len = b.readUInt32BE(i + 4);
+    parts.push(b.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts).toString('utf8').trim().slice(0, 1024);
 }
 
 function destroy(stream: NodeJS.ReadableStream): void {

@@ -50,6 +50,17 @@ export interface Container {
   finishedAt?: string;
   /** Published ports (those with a host port). */
   ports: RunPort[];
+  /** The container's address on its Docker network (probes reach it there); absent when brief or unnetworked. */
+  ip?: string;
+}
+
+/** How a command run inside a container ended. */
+export interface ExecResult {
+  /** The command's exit code; -1 when it timed out before it ended. */
+  exitCode: number;
+  timedOut: boolean;
+  /** The start of what it printed (stdout and stderr), trimmed, at most 1 KiB. */
+  output: string;
 }
 
 /** Something that happened to a container, as the engine reports it. */
@@ -91,6 +102,8 @@ export interface ContainerRuntime {
   /** Fetch an image from its registry. */
   pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void>;
   hasImage(image: string): Promise<boolean>;
+  /** Run `command` in the running container `id` (a probe, a preStop hook), waiting at most `timeoutMs`. */
+  exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult>;
 }
 
 /** Turn `{a: "1"}` into Docker's label filter form `["a=1"]`. */

@@ -4,6 +4,7 @@ import type { BindingRecord, Condition, ContainerStatus, PodStatusRecord } from 
 import type { Container } from './runtime.js';
 import { wasStoppedFromOutside } from './runtime.js';
 import { LABEL, containerName, preferred } from './labels.js';
+import type { ProbeVerdict } from './probe-core.js';
 
 /** Why a container is not running as bound, found while applying the plan (failed pull, back-off …). */
 export interface Problem {
@@ -22,6 +23,8 @@ export interface StatusContext {
   problems?: ReadonlyMap<string, Problem>;
   /** Drift seen in this round, per container name (see detectDrift). */
   drift?: ReadonlyMap<string, string>;
+  /** What the probes say, per container name (only probed, running containers have one). */
+  probes?: ReadonlyMap<string, ProbeVerdict>;
 }
 
 /** The containers of `binding` among `containers`: at most one per container name, the one the plan keeps. */
@@ -72,6 +75,7 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
     const restarts = before + (ctx.restarted?.has(spec.name) ? 1 : 0);
     const s = containerStatus(spec.name, c, restarts);
     if (problem) s.message = problem.message;
+    if (s.state === 'running' && ctx.probes?.get(spec.name)?.ready === false) s.ready = false;
     return s;
   });
 
@@ -81,20 +85,22 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
   // A Deployment's pod never ends, so an end of any kind (k8s' Succeeded included) is a failure here.
   const phase: PodStatusRecord['phase'] = finished ? 'Failed' : allCreated && running > 0 ? 'Running' : 'Pending';
 
-  const notReady = statuses.filter((s) => s.state !== 'running');
+  // A running container is Ready only once its probes say so (startup succeeded, readiness passing).
+  const unready = (s: ContainerStatus): string | undefined => (s.state !== 'running' ? (s.message ?? s.state) : ctx.probes?.get(s.name)?.ready === false ? (ctx.probes.get(s.name)?.reason ?? 'not ready') : undefined);
+  const notReady = statuses.filter((s) => unready(s) !== undefined);
   const firstProblem = binding.template.containers.map((spec) => ctx.problems?.get(spec.name)).find((p) => p !== undefined);
   const ready: Condition =
     notReady.length === 0
-      ? { type: 'Ready', status: 'True', reason: 'ContainersReady', message: `${running}/${statuses.length} containers running`, observedCommit: binding.commit }
+      ? { type: 'Ready', status: 'True', reason: 'ContainersReady', message: `${running}/${statuses.length} containers ${ctx.probes?.size ? 'ready' : 'running'}`, observedCommit: binding.commit }
       : {
           type: 'Ready',
           status: 'False',
           reason: firstProblem?.reason ?? (!finished ? 'ContainersNotReady' : statuses.every((s) => s.exitCode === 0) ? 'PodCompleted' : 'PodFailed'),
-          message: notReady.map((s) => `${s.name}: ${s.message ?? s.state}`).join('; '),
+          message: notReady.map((s) => `${s.name}: ${unready(s) ?? s.state}`).join('; '),
           observedCommit: binding.commit,
         };
   const conditions = [ready];
-  const drifted = driftCondition(binding, prev, ctx.drift, notReady.length === 0);
+  const drifted = driftCondition(binding, prev, ctx.drift, running === statuses.length);
   if (drifted) conditions.push(drifted);
 
   return {

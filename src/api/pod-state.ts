@@ -38,7 +38,7 @@ export function podState(pod: PodRecord, statuses: StatusIndex, nodes?: Readonly
   }
   if (!status) return { ...base, readyContainers: 0, ready: false, status: 'Pending' };
   const ready = isPodReady(pod, statuses, nodes);
-  const readyContainers = containers.filter((c) => c.state === 'running').length;
+  const readyContainers = containers.filter((c) => c.state === 'running' && c.ready !== false).length;
   return { ...base, readyContainers, ready, status: statusWord(status, readyCondition(status), ready) };
 }
 

@@ -83,6 +83,8 @@ export interface ContainerStatus {
   exitCode?: number;
   restarts: number;
   message?: string;
+  /** False while a running container's probes say it is not ready (startup pending, readiness failing). */
+  ready?: boolean;
 }
 
 /** A condition, the same words everywhere: Ready, Progressing, Degraded, Drifted. */

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { BerthError, UnavailableError } from '../../src/errors.js';
 import type { Closer } from '../../src/store/store.js';
-import type { Container, ContainerRuntime, PullProgress, RunSpec, RuntimeEvent } from '../../src/agent/runtime.js';
+import type { Container, ContainerRuntime, ExecResult, PullProgress, RunSpec, RuntimeEvent } from '../../src/agent/runtime.js';
 import { RUNTIME_DOWN, hasLabels } from '../../src/agent/runtime.js';
 import { portsClash } from '../../src/agent/plan.js';
 import { DOCKER_HINT, dockerHostOptions, pullError } from '../../src/agent/docker-host.js';
@@ -121,6 +121,17 @@ export class FakeRuntime implements ContainerRuntime {
   async hasImage(image: string): Promise<boolean> {
     this.check();
     return this.images.has(image);
+  }
+
+  /** How an exec ends, per container id (default: exit 0). Tests set it to make probes fail. */
+  execResult: (id: string, command: string[]) => ExecResult = () => ({ exitCode: 0, timedOut: false, output: '' });
+
+  async exec(id: string, command: string[], _timeoutMs: number): Promise<ExecResult> {
+    this.check();
+    this.calls.push(`exec ${id} ${command.join(' ')}`);
+    const c = this.get(id, 'exec');
+    if (c.state !== 'running') throw new BerthError('EDOCKERCONFLICT', `cannot exec in container ${id}: container is not running`);
+    return this.execResult(id, command);
   }
 
   // ---- test hooks: what a person or a crash does behind the agent's back ----

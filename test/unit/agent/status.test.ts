@@ -28,6 +28,14 @@ const cases: [string, BindingRecord, Container[], StatusContext, string][] = [
   ['containers of another template or pod do not count', web, [observed(binding('web', { hash: 'h0' })), observed(binding('other'))], {}, 'Pending False/ContainersNotReady app:waiting:0'],
   ['a restart adds to the count of the same template', web, [observed(web)], { previous: prevStatus(web, 2), restarted: new Set(['app']) }, 'Running True/ContainersReady app:running:3'],
   ['a new template starts counting afresh', binding('web', { hash: 'h2' }), [observed(binding('web', { hash: 'h2' }))], { previous: prevStatus(web, 7) }, 'Running True/ContainersReady app:running:0'],
+  [
+    'running, its readiness probe failing: not ready',
+    web,
+    [observed(web)],
+    { probes: new Map([['app', { started: true, ready: false, reason: 'Readiness probe failed: HTTP probe failed with statuscode: 500' }]]) },
+    'Running False/ContainersNotReady app:running:0',
+  ],
+  ['running, its probes passing: ready', web, [observed(web)], { probes: new Map([['app', { started: true, ready: true }]]) }, 'Running True/ContainersReady app:running:0'],
   ['back-off shows as the reason', web, [observed(web, 'app', { state: 'exited', exitCode: 1 })], { problems: new Map([['app', { reason: 'CrashLoopBackOff', message: 'back-off 2s' }]]) }, 'Pending False/CrashLoopBackOff app:exited:0'],
 ];
 
@@ -36,6 +44,12 @@ function prevStatus(b: BindingRecord, restarts: number, over: Partial<PodStatusR
 }
 
 describe('podStatus', () => {
+  it('names the failing probe and marks the container not ready', () => {
+    const s = podStatus(web, [observed(web)], NOW, { probes: new Map([['app', { started: false, ready: false, reason: 'startup probe has not succeeded yet' }]]) });
+    expect(s.conditions[0]?.message).toBe('app: startup probe has not succeeded yet');
+    expect(s.containers[0]?.ready).toBe(false);
+  });
+
   it.each(cases)('%s', (_name, b, containers, ctx, want) => {
     expect(summary(podStatus(b, containers, NOW, ctx))).toBe(want);
   });

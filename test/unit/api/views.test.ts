@@ -18,6 +18,12 @@ describe('podViews: READY and STATUS as kubectl shows a pod', () => {
     { name: 'unbound', pod: pod('a'), want: { ready: '0/1', status: 'Pending', restarts: 0 } },
     { name: 'bound, no status yet', pod: bound('a'), want: { ready: '0/1', status: 'Pending', restarts: 0 } },
     { name: 'running', pod: bound('a'), status: {}, want: { ready: '1/1', status: 'Running', restarts: 0 } },
+    {
+      name: 'running, its readiness probe failing',
+      pod: bound('a'),
+      status: { containers: [{ state: 'running', ready: false }], ready: { status: 'False', reason: 'ContainersNotReady' } },
+      want: { ready: '0/1', status: 'Running', restarts: 0 },
+    },
     { name: 'a status of an older template', pod: bound('a'), status: { templateHash: 'old' }, want: { ready: '0/1', status: 'Pending', restarts: 0 } },
     { name: 'a status from the node it left', pod: bound('a'), status: { node: 'n0' }, want: { ready: '0/1', status: 'Pending', restarts: 0 } },
     {
