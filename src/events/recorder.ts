@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import { commitChunked } from '../store/chunked.js';
+import { commitChunked, packTxns } from '../store/chunked.js';
 import { EVENTS, eventKey } from '../store/keys.js';
 import type { EventRecord } from '../store/records.js';
 import { decode, encode } from '../store/records.js';
@@ -72,10 +72,10 @@ export class EventRecorder {
   async record(events: readonly EventInput[]): Promise<void> {
     const now = this.now();
     try {
-      const due = new Map<string, { input: EventInput; count: number; at: Date }>();
+      const due = new Map<string, { input: EventInput; count: number; at: Date; written?: true }>();
       for (const [key, r] of this.recent) {
         if (now.getTime() - r.at < this.foldMs) continue;
-        if (r.pending > 0) due.set(key, { input: r.input, count: r.pending, at: now });
+        if (r.pending > 0) due.set(key, { input: r.input, count: r.pending, at: now, written: true });
         this.recent.delete(key);
       }
       for (const input of events) {
@@ -86,12 +86,11 @@ export class EventRecorder {
           continue;
         }
         const d = due.get(key);
-        due.set(key, { input, count: (d?.count ?? 0) + 1, at: input.at ?? now });
+        due.set(key, { ...d, input, count: (d?.count ?? 0) + 1, at: input.at ?? now });
       }
-      for (const [key, { input, count, at }] of due) {
-        await this.write(key, input, count, this.after(at));
-        this.recent.set(key, { at: now.getTime(), pending: 0, input });
-      }
+      const writes = [...due].map(([key, { input, count, at, written }]) => ({ key, input, count, at: this.after(at), written }));
+      await this.writeAll(writes);
+      for (const { key, input } of writes) this.recent.set(key, { at: now.getTime(), pending: 0, input });
       if (now.getTime() - this.lastPrune >= this.pruneEveryMs) {
         await this.prune(now);
         this.lastPrune = now.getTime();
@@ -121,9 +120,42 @@ export class EventRecorder {
     clearTimeout(timer);
   }
 
+  /**
+   * Write each event: first all as new records, create-if-absent, in as few txns as etcd allows (a
+   * scheduler that bound 10,000 pods has 10,000 Scheduled events: one by one, a get and a
+   * compare-and-swap each, they held its loop for ~30 s); the events of a txn that found a record
+   * already there (a repeat after a restart, another writer) are then added to theirs one by one, as
+   * are the repeats of events this recorder wrote.
+   */
+  private async writeAll(writes: { key: string; input: EventInput; count: number; at: Date; written?: true }[]): Promise<void> {
+    const fresh = writes.filter((w) => !w.written);
+    const parts = fresh.map((w) => ({ txn: { ifUnchanged: { [w.key]: 0 }, put: [{ key: w.key, value: encode(this.event(undefined, w.input, w.count, w.at)) }] }, item: w }));
+    for (const { txn, items } of packTxns(parts, this.opts.store.limits, (w) => `event ${w.key}`)) {
+      if ((await this.opts.store.commit(txn)).ok) continue;
+      for (const w of items) await this.write(w.key, w.input, w.count, w.at);
+    }
+    // Repeats of an event this recorder wrote: its record is there to count on.
+    for (const w of writes) if (w.written) await this.write(w.key, w.input, w.count, w.at);
+  }
+
+  /** The record of `count` more occurrences at `now`, counted on from `old`. */
+  private event(old: EventRecord | undefined, input: EventInput, count: number, now: Date): EventRecord {
+    const at = now.toISOString();
+    return {
+      type: 'event',
+      time: old?.time ?? at,
+      lastTime: at,
+      count: (old?.count ?? (old ? 1 : 0)) + count,
+      severity: input.severity ?? 'Normal',
+      component: this.opts.component,
+      reason: input.reason,
+      message: input.message,
+      object: input.object,
+    };
+  }
+
   /** Add `count` occurrences at `now` to the record at `key`, or create it. */
   private async write(key: string, input: EventInput, count: number, now: Date): Promise<void> {
-    const at = now.toISOString();
     for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
       const current = await this.opts.store.get(key);
       let old: EventRecord | undefined;
@@ -132,17 +164,7 @@ export class EventRecorder {
       } catch {
         old = undefined; // an unreadable record is replaced
       }
-      const record: EventRecord = {
-        type: 'event',
-        time: old?.time ?? at,
-        lastTime: at,
-        count: (old?.count ?? (old ? 1 : 0)) + count,
-        severity: input.severity ?? 'Normal',
-        component: this.opts.component,
-        reason: input.reason,
-        message: input.message,
-        object: input.object,
-      };
+      const record = this.event(old, input, count, now);
       const { ok } = await this.opts.store.commit({ ifUnchanged: { [key]: current?.modRevision ?? 0 }, put: [{ key, value: encode(record) }] });
       if (ok) return;
     }

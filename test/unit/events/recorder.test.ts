@@ -111,6 +111,10 @@ describe('EventRecorder', () => {
         if (down) throw new Error('etcd is down');
         return super.get(key);
       }
+      override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+        if (down) throw new Error('etcd is down');
+        return super.commit(txn);
+      }
     })();
     const flaky = store;
     const lines: { msg?: string }[] = [];
@@ -123,5 +127,32 @@ describe('EventRecorder', () => {
     await recorder.record([{ ...started, message: 'third' }]);
     expect(lines.map((l) => l.msg)).toEqual(['cannot write events; dropping them until etcd answers', 'events are written again']);
     expect((await events(store)).map((e) => e.message)).toEqual(['third']);
+  });
+
+  it('writes a burst of new events in a few txns, and counts on where a record is already there', async () => {
+    let commits = 0;
+    let gets = 0;
+    const store = new (class extends MemoryStore {
+      override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+        commits++;
+        return super.commit(txn);
+      }
+      override async get(key: string): Promise<Entry | undefined> {
+        gets++;
+        return super.get(key);
+      }
+    })();
+    const scheduled = (i: number): typeof started => ({ object: `pod/default/web-${i}`, reason: 'Scheduled', message: `Successfully assigned default/web-${i} to n1` });
+    // One of them was written before (by this scheduler before a restart).
+    const id = eventId('scheduler', scheduled(7));
+    await store.commit({ put: [{ key: eventKey(scheduled(7).object, id), value: encode({ type: 'event', time: '2026-06-01T11:00:00.000Z', lastTime: '2026-06-01T11:00:00.000Z', count: 1, severity: 'Normal', component: 'scheduler', ...scheduled(7) }) }] });
+    commits = 0;
+    await new EventRecorder({ store, component: 'scheduler', log: silentLogger(), now: clock().now }).record(Array.from({ length: 200 }, (_, i) => scheduled(i)));
+    const all = await events(store);
+    expect(all.length).toBe(200);
+    expect(all.filter((e) => e.count === 2).map((e) => e.object)).toEqual(['pod/default/web-7']);
+    // Two txns of up to 128 creates (etcd's max-txn-ops); the one holding web-7 fails, and its 128 are written one by one.
+    expect(commits).toBe(2 + 128);
+    expect(gets).toBe(128);
   });
 });
