@@ -18,7 +18,7 @@ const cases: { name: string; setup: Setup }[] = [
   { name: 'anchor-1MB-x5000', setup: write('a.yaml', h.bigAnchor(1 << 20, 5000)) },
   { name: 'file-48MB', setup: write('a.yaml', h.bigConfigMap(48 << 20)) },
   { name: 'json-1.2MB-40k-keys', setup: write('a.json', h.oneLineJsonConfigMap(40_000)) },
-  { name: 'unknown-keys-5x1MB', setup: async (dir) => { for (let i = 0; i < 5; i++) await write(`k${i}.yaml`, h.hugeUnknownKey(1 << 20, `w${i}`))(dir); } },
+  { name: 'unknown-keys-5x1MB', setup: async (dir) => { for (let i = 0; i < 5; i++) await write(`k${i}.json`, h.hugeUnknownJsonKey((1 << 20) - 200, `c${i}`))(dir); } },
   { name: 'nesting-100k', setup: write('a.yaml', h.deepNesting(100_000)) },
   { name: 'documents-100k', setup: write('a.yaml', h.manyDocuments(100_000)) },
   { name: 'symlink-/etc/passwd', setup: (dir) => fs.symlink('/etc/passwd', path.join(dir, 'x.yaml')) },

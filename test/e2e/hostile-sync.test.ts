@@ -51,7 +51,7 @@ describe('hostile commits to a running berth up', () => {
     // 1. A forged kind, and a link to a host file in the tree.
     await work.write('evil.yaml', h.FORGED_KIND);
     await fs.symlink('/etc/passwd', path.join(work.workDir, 'passwd.yaml'));
-    const forged = await work.commit('a forged kind and a link');
+    const forged = await work.commit('a forged kind\u001b[2J and a link');
     const forgedLine = await syncLine(forged);
 
     // 2. Heavy and multiplying: a 48 MiB file, 10,000 aliases, aliases that multiply errors.
@@ -90,6 +90,16 @@ describe('hostile commits to a running berth up', () => {
       'aliases.yaml:1007:10: more than 1000 alias uses in this file; berth bounds alias expansion (write the values out)',
       'big.yaml:1:1: file is 48 MiB; manifest files are at most 1 MiB',
     ]);
+
+    // The commit's message comes from the repository too: escaped in `berth status` and `berth history`.
+    for (const cmd of ['status', 'history']) {
+      const shown = await runBerth([cmd, '--data-dir', dataDir]);
+      expect(shown.code).toBe(0);
+      // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
+      expect(shown.stdout).not.toMatch(/\u001b/);
+      if (cmd === 'history') expect(shown.stdout).toContain('a forged kind\\x1b[2J and a link');
+      else expect(shown.stdout).toMatch(/^ {2}rejected: {2}\w+ heavy \(\d{5} errors; see/m);
+    }
 
     // A fixing commit applies.
     for (const f of ['big.yaml', 'aliases.yaml', 'laughs.yaml', 'passwd.yaml']) await work.remove(f);

@@ -42,9 +42,9 @@ export function oneLineJsonConfigMap(keys: number): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'json' }, data });
 }
 
-/** A Deployment with one unknown key of `bytes` characters (suggestions and echoes must not scale with it). */
-export function hugeUnknownKey(bytes: number, name = 'web'): string {
-  return `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n${'q'.repeat(bytes)}: 1\n`;
+/** A ConfigMap in JSON with one unknown key of `bytes` characters (JSON keys have no length limit in the yaml library). */
+export function hugeUnknownJsonKey(bytes: number, name = 'c'): string {
+  return `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "${name}"}, "${'q'.repeat(bytes)}": 1}`;
 }
 
 /** `depth` nested flow lists. */
