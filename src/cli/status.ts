@@ -2,6 +2,7 @@
 import { readCluster, readHealth, readHistory, readSealed, readSyncErrors } from '../api/read.js';
 import { deploymentTable } from '../api/tables.js';
 import { formatTime } from '../api/units.js';
+import { countErrors, escapeControl } from '../manifest/index.js';
 import { deploymentViews, statusViews, type SourceStatusView } from '../api/views.js';
 import { withStore, warnSkipped, type ReadFlags } from './connect.js';
 import { renderData, renderTable } from './format.js';
@@ -25,17 +26,19 @@ export async function runStatus(flags: ReadFlags): Promise<void> {
 }
 
 function describe(s: SourceStatusView): string {
+  // Commit messages and authors come from whoever can push: one line each, control characters escaped.
+  const one = (text: string): string => escapeControl(text.replace(/\s*\n\s*/g, ' '));
   const lines = [`source ${s.source}`];
   lines.push(
     s.commit === undefined
       ? '  commit:    none applied yet'
-      : `  commit:    ${s.commit} ${s.message ?? ''} (${s.author ?? 'unknown'}, ${s.age ?? '?'} ago, ${formatTime(s.time ?? '')})`,
+      : `  commit:    ${s.commit} ${one(s.message ?? '')} (${one(s.author ?? 'unknown')}, ${s.age ?? '?'} ago, ${formatTime(s.time ?? '')})`,
   );
-  if (s.error) lines.push(`  error:     ${s.error.message} (for ${s.error.age}; sync keeps retrying)`);
-  if (s.health) lines.push(`  health:    ${s.health.state} ${s.health.description}`);
+  if (s.error) lines.push(`  error:     ${one(s.error.message)} (for ${s.error.age}; sync keeps retrying)`);
+  if (s.health) lines.push(`  health:    ${s.health.state} ${one(s.health.description)}`);
   if (s.rejected) {
-    const n = s.rejected.errors.length;
-    lines.push(`  rejected:  ${s.rejected.commit} ${s.rejected.message} (${n} error${n === 1 ? '' : 's'}; see \`berth history --source ${s.source} -o yaml\`)`);
+    const n = countErrors(s.rejected.errors);
+    lines.push(`  rejected:  ${s.rejected.commit} ${one(s.rejected.message)} (${n} error${n === 1 ? '' : 's'}; see \`berth history --source ${s.source} -o yaml\`)`);
   }
   const head = `${lines.join('\n')}\n`;
   if (s.deployments.length === 0) return `${head}  no deployments\n`;
