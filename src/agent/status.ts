@@ -99,6 +99,9 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
           message: notReady.map((s) => `${s.name}: ${unready(s) ?? s.state}`).join('; '),
           observedCommit: binding.commit,
         };
+  // Kubernetes' lastTransitionTime: kept while the status stays, so a pod's time in Ready can be measured.
+  const wasReady = prev?.conditions.find((c) => c.type === 'Ready');
+  ready.lastTransitionTime = wasReady?.status === ready.status && wasReady.lastTransitionTime !== undefined ? wasReady.lastTransitionTime : now.toISOString();
   const conditions = [ready];
   const drifted = driftCondition(binding, prev, ctx.drift, running === statuses.length);
   if (drifted) conditions.push(drifted);

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
-import { PODS, SOURCES, STATUS, listDecoded, podKey, readyPodKeys, rerunWhileLosing, startLoop, type Store } from '../store/index.js';
+import { PODS, SOURCES, STATUS, listDecoded, podKey, rerunWhileLosing, startLoop, type Store } from '../store/index.js';
+import { availablePods } from './available.js';
 import { applyPodPlan } from './apply.js';
 import { readSealedDeployments } from './desired.js';
 import { startHealthLoop, type SetTimer } from './health-loop.js';
@@ -40,6 +41,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const log = opts.log.child({ component: 'controller' });
   const now = opts.now ?? (() => new Date());
   const once = new ReportOnce();
+  let availableTimer: NodeJS.Timeout | undefined;
+  let kick = (): void => undefined;
 
   /** One read-plan-apply pass; returns how many txns lost a race. */
   const pass = async (): Promise<number> => {
@@ -59,7 +62,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const sources = new Set(view.read);
     for (const p of pods) if (!sealed.has(p.owner.source)) sources.add(p.owner.source);
 
-    const plan = planPods(view.deployments, pods, now(), { sources, ready: readyPodKeys(pods, statuses) });
+    // Rollouts pace on available pods: Ready for minReadySeconds. One becoming available is no write, so wake for it.
+    const at = now();
+    const { available, wakeAt } = availablePods(view.deployments, pods, statuses, at);
+    clearTimeout(availableTimer);
+    if (wakeAt !== undefined) {
+      availableTimer = setTimeout(() => kick(), Math.max(0, wakeAt - at.getTime()));
+      availableTimer.unref();
+    }
+    const plan = planPods(view.deployments, pods, at, { sources, ready: available });
     for (const c of plan.conflicts) {
       if (once.fresh(`conflict:${c.key}:${c.wantedBy}`, c.heldBy)) {
         log.warn({ pod: c.key, wantedBy: c.wantedBy, heldBy: c.heldBy }, 'pod name already taken by another owner; two sources declare one Deployment?');
@@ -83,6 +94,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   };
 
   const loop = await startLoop({ store, log, watch: [SOURCES, PODS, STATUS], reconcile, resyncMs: opts.resyncMs });
+  kick = loop.kick;
   const health = await startHealthLoop({
     store, log: opts.log, now,
     ...(opts.setTimer === undefined ? {} : { setTimer: opts.setTimer }),
@@ -94,6 +106,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   });
   return {
     stop: async () => {
+      clearTimeout(availableTimer);
       await health.stop();
       await loop.stop();
     },

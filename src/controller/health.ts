@@ -30,7 +30,8 @@ export interface CommitHealth {
   state: HealthState;
   /**
    * One CamelCase word for the situation: RollingOut, Unschedulable (pending); Running (success);
-   * Conflict, ErrImagePull, StartFailed, PodFailed, CrashLoopBackOff, NodeLost, Drifted (failure).
+   * Conflict, ErrImagePull, StartFailed, PodFailed, CrashLoopBackOff, NodeLost, Drifted,
+   * ProgressDeadlineExceeded (failure; the Progressing condition turns False with it).
    * It stays the same while the situation does; the description may carry a changing ready count.
    */
   reason: string;
@@ -69,7 +70,7 @@ type Verdict =
   | { kind: 'failed'; reason: string; detail: string; settling: boolean };
 
 /** Failure reasons in the order one is named when several pods fail: what a person must fix first. */
-const FAILURE_ORDER = ['Conflict', 'ErrImagePull', 'StartFailed', 'PodFailed', 'CrashLoopBackOff', 'NodeLost', 'Drifted'];
+const FAILURE_ORDER = ['Conflict', 'ErrImagePull', 'StartFailed', 'PodFailed', 'CrashLoopBackOff', 'NodeLost', 'Drifted', 'ProgressDeadlineExceeded'];
 const FAILURE_PREFIX: Record<string, string> = {
   Conflict: 'conflict',
   ErrImagePull: 'image pull failed',
@@ -78,6 +79,7 @@ const FAILURE_PREFIX: Record<string, string> = {
   CrashLoopBackOff: 'crash loop',
   NodeLost: 'node lost',
   Drifted: 'drift',
+  ProgressDeadlineExceeded: 'progress deadline exceeded',
 };
 /** Ready reasons of the agent that mean the pod ended (restart policy Never or OnFailure). */
 const ENDED = new Set(['PodFailed', 'PodCompleted']);
@@ -115,12 +117,27 @@ export function commitHealth(input: HealthInput): CommitHealth {
     const owner = `${seal.source}:${namespace}/${name}`;
     const n = Math.max(0, Math.floor(spec.replicas));
     replicas += n;
+    let readyHere = 0;
+    // Kubernetes' progress: the rollout began (the seal), a pod was created, or a pod turned Ready.
+    let progressAt = Date.parse(seal.time);
     for (let i = 0; i < n; i++) {
       const ref = `${namespace}/${podName(name, hash, i)}`;
-      const verdict = judgePod(ref, owner, pods.get(podKey(namespace, podName(name, hash, i))), { statuses, nodes: input.nodes, now, settleMs, later });
-      if (verdict.kind === 'ready') ready++;
+      const pod = pods.get(podKey(namespace, podName(name, hash, i)));
+      const verdict = judgePod(ref, owner, pod, { statuses, nodes: input.nodes, now, settleMs, later });
+      if (verdict.kind === 'ready') readyHere++;
       else if (verdict.kind === 'failed') failures.push(verdict);
       else if (verdict.unscheduled) unscheduled ??= ref;
+      if (pod) progressAt = Math.max(progressAt, Date.parse(pod.createdAt) || 0, readySince(pod, statuses));
+    }
+    ready += readyHere;
+    if (readyHere < n) {
+      const deadline = progressAt + spec.progressDeadlineSeconds * 1000;
+      if (now.getTime() >= deadline) {
+        const detail = `deployment ${namespace}/${name} has ${readyHere}/${n} ready pods and made no progress for ${spec.progressDeadlineSeconds}s`;
+        failures.push({ kind: 'failed', reason: 'ProgressDeadlineExceeded', detail, settling: false });
+      } else {
+        later(deadline);
+      }
     }
   }
 
@@ -194,6 +211,12 @@ function judgePod(
   if (reason === 'ContainersNotReady') return { kind: 'waiting' };
   // A reason this version does not know (a newer agent's): a failure under its own name.
   return { kind: 'failed', reason, detail: `${what}: ${readyCond?.message ?? reason}`, settling: false };
+}
+
+/** When the pod's current status turned Ready (0 when it is not Ready): progress, for the deadline. */
+function readySince(pod: PodRecord, statuses: StatusIndex): number {
+  const cond = readyCondition(currentStatus(pod, statuses));
+  return cond?.status === 'True' ? Date.parse(cond.lastTransitionTime ?? '') || 0 : 0;
 }
 
 function exited(c: { exitCode?: number } | undefined): string {

@@ -94,6 +94,8 @@ export interface Condition {
   reason: string;
   message: string;
   observedCommit?: string;
+  /** When `status` last changed (ISO-8601), as Kubernetes' lastTransitionTime: minReadySeconds counts from it. */
+  lastTransitionTime?: string;
 }
 
 /** `status/<node>/<namespace>/<pod>`: written by the node's agent. */

@@ -44,6 +44,15 @@ function prevStatus(b: BindingRecord, restarts: number, over: Partial<PodStatusR
 }
 
 describe('podStatus', () => {
+  it('keeps the Ready condition\'s lastTransitionTime while its status stays, and moves it when it changes', () => {
+    const later = new Date(NOW.getTime() + 60_000);
+    const first = podStatus(web, [observed(web)], NOW);
+    const same = podStatus(web, [observed(web)], later, { previous: first });
+    expect(same.conditions[0]?.lastTransitionTime).toBe(NOW.toISOString());
+    const down = podStatus(web, [observed(web, 'app', { state: 'exited', exitCode: 1 })], later, { previous: first });
+    expect(down.conditions[0]?.lastTransitionTime).toBe(later.toISOString());
+  });
+
   it('names the failing probe and marks the container not ready', () => {
     const s = podStatus(web, [observed(web)], NOW, { probes: new Map([['app', { started: false, ready: false, reason: 'startup probe has not succeeded yet' }]]) });
     expect(s.conditions[0]?.message).toBe('app: startup probe has not succeeded yet');
@@ -67,7 +76,7 @@ describe('podStatus', () => {
         { name: 'app', id: 'id-web-app-h1', state: 'running', restarts: 0 },
         { name: 'side', id: 'id-web-side-h1', state: 'exited', exitCode: 137, restarts: 0, message: 'exited with code 137 (OOM killed)' },
       ],
-      conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'side: exited with code 137 (OOM killed)', observedCommit: 'c0ffee' }],
+      conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'side: exited with code 137 (OOM killed)', observedCommit: 'c0ffee', lastTransitionTime: NOW.toISOString() }],
       observedAt: NOW.toISOString(),
     });
   });

@@ -5,7 +5,7 @@ import { applyCommit as syncApply, type HeadCommit } from '../../../src/sync/ind
 import { template, type PodShape } from '../scheduler/fixtures.js';
 
 /** When the commits of these tests were made and applied. */
-const APPLIED_AT = new Date('2025-06-01T00:00:00.000Z');
+const APPLIED_AT = new Date('2025-06-01T12:00:00.000Z'); // when the health loop's clock starts: a rollout's progress deadline counts from here
 
 /** A normalized Deployment named `name`; its pod template is shaped by `pod`; strategy: Kubernetes' default. */
 export function deployment(

@@ -7,6 +7,8 @@ import { podsOf, sealOf, shapes, statusOf, want, type StatusShape } from './heal
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 const COMMIT = 'abc1234'.padEnd(40, 'f');
 const seconds = (s: number): Date => new Date(NOW.getTime() + s * 1000);
+/** The seal was applied at 11:59; a rollout still short of ready pods is judged again at its progress deadline (600 s). */
+const DEADLINE = seconds(9 * 60);
 
 const web = want(deployment('web', { namespace: 'demo', replicas: 2 }), COMMIT);
 const api = want(deployment('api', { namespace: 'demo', replicas: 3 }), 'c0ffee0');
@@ -43,7 +45,7 @@ describe('commitHealth', () => {
     {
       case: 'no pods yet',
       input: input({ pods: [], statuses: [] }),
-      state: 'pending', reason: 'RollingOut', description: 'rolling out: 0/5 ready',
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 0/5 ready', recheckAt: DEADLINE,
     },
     {
       case: 'pods created, not yet bound (young)',
@@ -53,12 +55,12 @@ describe('commitHealth', () => {
     {
       case: 'bound, no status yet',
       input: input({ statuses: [] }),
-      state: 'pending', reason: 'RollingOut', description: 'rolling out: 0/5 ready',
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 0/5 ready', recheckAt: DEADLINE,
     },
     {
       case: 'some ready, some creating',
       input: input({ statuses: statuses(all, new Map([[web0, shapes.creating()], [web1, null]])) }),
-      state: 'pending', reason: 'RollingOut', description: 'rolling out: 3/5 ready',
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 3/5 ready', recheckAt: DEADLINE,
     },
     {
       case: 'all ready',
@@ -68,12 +70,12 @@ describe('commitHealth', () => {
     {
       case: 'a status of an older template does not count',
       input: input({ statuses: statuses(all, new Map([[web0, { templateHash: 'old0000000' }]])) }),
-      state: 'pending', reason: 'RollingOut', description: 'rolling out: 4/5 ready',
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 4/5 ready', recheckAt: DEADLINE,
     },
     {
       case: 'a status left by the node the pod was on before does not count',
       input: input({ statuses: statuses(all, new Map([[web0, { node: 'n0' }]])) }),
-      state: 'pending', reason: 'RollingOut', description: 'rolling out: 4/5 ready',
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 4/5 ready', recheckAt: DEADLINE,
     },
     {
       case: 'ready pods of an older template or past replicas do not count',
@@ -81,27 +83,27 @@ describe('commitHealth', () => {
         deployments: [want(deployment('web', { namespace: 'demo', replicas: 1, pod: { image: 'nginx:1.28' } }), COMMIT)],
         statuses: statuses(all),
       }),
-      state: 'pending', reason: 'RollingOut', description: 'rolling out: 0/1 ready',
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 0/1 ready', recheckAt: DEADLINE,
     },
     {
       case: 'an unbound pod older than the threshold is named, still pending',
       input: input({ pods: [...apiPods, web0 as PodRecord, ...podsOf(web, { node: undefined }).slice(1)], statuses: statuses(all, new Map([[web1, null]])) }),
-      state: 'pending', reason: 'Unschedulable', description: `unschedulable: ${ref(web1)} has no node after 60s; 4/5 ready`,
+      state: 'pending', reason: 'Unschedulable', description: `unschedulable: ${ref(web1)} has no node after 60s; 4/5 ready`, recheckAt: DEADLINE,
     },
     {
       case: 'crash loop (back-off)',
       input: input({ statuses: statuses(all, new Map([[web1, shapes.crashLoop()]])) }),
-      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`,
+      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`, recheckAt: DEADLINE,
     },
     {
       case: 'crash loop: the description is the same at any restart count',
       input: input({ statuses: statuses(all, new Map([[web1, shapes.crashLoop(7)]])) }),
-      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`,
+      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`, recheckAt: DEADLINE,
     },
     {
       case: 'crash loop (exited, about to restart)',
       input: input({ statuses: statuses(all, new Map([[web1, shapes.exited(2)]])) }),
-      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`,
+      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`, recheckAt: DEADLINE,
     },
     {
       case: 'crash loop (running again moments after a restart): settling',
@@ -117,27 +119,27 @@ describe('commitHealth', () => {
     {
       case: 'image pull error',
       input: input({ statuses: statuses(all, new Map([[web0, shapes.imagePull()]])) }),
-      state: 'failure', reason: 'ErrImagePull', description: `image pull failed: ${ref(web0)} container main: pull access denied for nope`,
+      state: 'failure', reason: 'ErrImagePull', description: `image pull failed: ${ref(web0)} container main: pull access denied for nope`, recheckAt: DEADLINE,
     },
     {
       case: 'start failure',
       input: input({ statuses: statuses(all, new Map([[web0, shapes.startFailed()]])) }),
-      state: 'failure', reason: 'StartFailed', description: `start failed: ${ref(web0)} container main: port is already allocated`,
+      state: 'failure', reason: 'StartFailed', description: `start failed: ${ref(web0)} container main: port is already allocated`, recheckAt: DEADLINE,
     },
     {
       case: 'create failure reads as a start failure',
       input: input({ statuses: statuses(all, new Map([[web0, shapes.startFailed('CreateFailed')]])) }),
-      state: 'failure', reason: 'StartFailed', description: `start failed: ${ref(web0)} container main: port is already allocated`,
+      state: 'failure', reason: 'StartFailed', description: `start failed: ${ref(web0)} container main: port is already allocated`, recheckAt: DEADLINE,
     },
     {
       case: 'a pod that ended (restartPolicy Never)',
       input: input({ statuses: statuses(all, new Map([[web0, shapes.ended()]])) }),
-      state: 'failure', reason: 'PodFailed', description: `failed: ${ref(web0)} container main exited with code 2`,
+      state: 'failure', reason: 'PodFailed', description: `failed: ${ref(web0)} container main exited with code 2`, recheckAt: DEADLINE,
     },
     {
       case: 'drift not yet healed',
       input: input({ statuses: statuses(all, new Map([[web0, shapes.drifted()]])) }),
-      state: 'failure', reason: 'Drifted', description: `drift: ${ref(web0)} container main (0123456789ab) was removed; healing`,
+      state: 'failure', reason: 'Drifted', description: `drift: ${ref(web0)} container main (0123456789ab) was removed; healing`, recheckAt: DEADLINE,
     },
     {
       case: 'drift healed moments ago: settling',
@@ -153,7 +155,7 @@ describe('commitHealth', () => {
     {
       case: 'a pod on a node no longer registered',
       input: input({ nodes: new Set(['n2']) }),
-      state: 'failure', reason: 'NodeLost', description: `node lost: ${ref(apiPods[0])} is on node n1, which is no longer registered`,
+      state: 'failure', reason: 'NodeLost', description: `node lost: ${ref(apiPods[0])} is on node n1, which is no longer registered`, recheckAt: DEADLINE,
     },
     {
       case: 'nodes not given: not checked',
@@ -163,17 +165,17 @@ describe('commitHealth', () => {
     {
       case: 'a pod name held by another source',
       input: input({ pods: all.map((p) => (p === web0 ? { ...p, owner: { ...p.owner, source: 'other' } } : p)) }),
-      state: 'failure', reason: 'Conflict', description: `conflict: ${ref(web0)} is held by other:demo/web`,
+      state: 'failure', reason: 'Conflict', description: `conflict: ${ref(web0)} is held by other:demo/web`, recheckAt: DEADLINE,
     },
     {
       case: 'a Ready reason this version does not know is a failure under its own name',
       input: input({ statuses: statuses(all, new Map([[web0, { ready: { status: 'False', reason: 'Frozen', message: 'main: paused' } }]])) }),
-      state: 'failure', reason: 'Frozen', description: `Frozen: ${ref(web0)}: main: paused`,
+      state: 'failure', reason: 'Frozen', description: `Frozen: ${ref(web0)}: main: paused`, recheckAt: DEADLINE,
     },
     {
       case: 'several failures: an image pull error is named before a crash loop',
       input: input({ statuses: statuses(all, new Map([[apiPods[0], shapes.crashLoop()], [web1, shapes.imagePull()]])) }),
-      state: 'failure', reason: 'ErrImagePull', description: `image pull failed: ${ref(web1)} container main: pull access denied for nope`,
+      state: 'failure', reason: 'ErrImagePull', description: `image pull failed: ${ref(web1)} container main: pull access denied for nope`, recheckAt: DEADLINE,
     },
     {
       case: 'several failures: a standing one is named before a settling one, and the verdict is not settling',
@@ -184,7 +186,24 @@ describe('commitHealth', () => {
     {
       case: 'a failure beats a rollout in progress',
       input: input({ statuses: statuses(all, new Map([[apiPods[0], null], [web1, shapes.crashLoop()]])) }),
-      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`,
+      state: 'failure', reason: 'CrashLoopBackOff', description: `crash loop: ${ref(web1)} container main exited with code 1`, recheckAt: DEADLINE,
+    },
+    {
+      case: 'no progress for progressDeadlineSeconds: failure, Progressing False',
+      input: input({ statuses: statuses(all, new Map([[web1, shapes.creating()]])), now: seconds(9 * 60) }),
+      state: 'failure', reason: 'ProgressDeadlineExceeded',
+      description: 'progress deadline exceeded: deployment demo/web has 1/2 ready pods and made no progress for 600s',
+    },
+    {
+      case: 'a pod turning Ready is progress: the deadline counts from then',
+      input: input({ statuses: statuses(all, new Map([[web1, shapes.creating()], [web0, { ready: { lastTransitionTime: seconds(60).toISOString() } }]])), now: seconds(9 * 60) }),
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 4/5 ready', recheckAt: seconds(11 * 60),
+    },
+    {
+      case: 'a shorter deadline of its own',
+      input: input({ deployments: [want(deployment('web', { namespace: 'demo', replicas: 2, progressDeadlineSeconds: 30 }), COMMIT), api], statuses: statuses(all, new Map([[web1, shapes.creating()]])) }),
+      state: 'failure', reason: 'ProgressDeadlineExceeded',
+      description: 'progress deadline exceeded: deployment demo/web has 1/2 ready pods and made no progress for 30s',
     },
     {
       case: 'Deployments of other sources are not this commit’s',
@@ -228,5 +247,13 @@ describe('commitHealth', () => {
     const a = commitHealth(input({ statuses: statuses(all, odd) }));
     const b = commitHealth(input({ pods: [...all].reverse(), statuses: statuses(all, odd).reverse(), deployments: [api, web] }));
     expect(b).toEqual(a);
+  });
+});
+
+describe('progress deadline', () => {
+  it('turns the Progressing condition False with reason ProgressDeadlineExceeded', () => {
+    const health = commitHealth(input({ statuses: statuses(all, new Map([[web1, shapes.creating()]])), now: seconds(9 * 60) }));
+    expect(health.conditions.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(health.conditions.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'ProgressDeadlineExceeded' });
   });
 });

@@ -6,7 +6,7 @@ import type { Condition, ContainerStatus, PodRecord, PodStatusRecord, SealRecord
 /** The seal of `commit` for `source`. */
 export function sealOf(commit: string, source = 'main'): SealRecord {
   return {
-    type: 'seal', source, commit, revision: 1, time: '2025-06-01T00:00:00.000Z', author: 'Ada', message: commit,
+    type: 'seal', source, commit, revision: 1, time: '2025-06-01T11:59:00.000Z', author: 'Ada', message: commit,
     counts: { objects: 1, created: 1, updated: 0, deleted: 0 },
   };
 }
