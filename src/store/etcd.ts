@@ -175,9 +175,9 @@ export class EtcdStore implements Store {
         if (closed) return w.cancel();
         w.on('put', (kv) => onEvent({ type: 'put', key: this.strip(kv.key), value: kv.value.toString(), revision: Number(kv.mod_revision) }));
         w.on('delete', (kv) => onEvent({ type: 'delete', key: this.strip(kv.key), revision: Number(kv.mod_revision) }));
-        w.on('error', (err) => onError?.(translate(err)));
+        w.on('error', (err) => void this.watchError(err, prefix, fromRevision).then((e) => onError?.(e)));
       })
-      .catch((err: unknown) => onError?.(translate(err)));
+      .catch((err: unknown) => this.watchError(err, prefix, fromRevision).then((e) => onError?.(e)));
     return {
       close: async () => {
         closed = true;
@@ -186,6 +186,23 @@ export class EtcdStore implements Store {
         if (watcher) await withTimeout(watcher.cancel(), CLOSE_TIMEOUT_MS).catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * What broke a watch. NOTE: etcd cancels a watch from a compacted revision with an empty reason
+   * (etcd3 says only "Watcher canceled: "); a one-key read at that revision tells a compaction apart,
+   * so the owner gets a CompactedError, as from a read.
+   */
+  private async watchError(err: unknown, prefix: string, fromRevision: number): Promise<Error> {
+    const error = translate(err, this.endpoints);
+    if (!/Watcher canceled/.test(error.message)) return error;
+    try {
+      await this.client.kv.range({ key: Buffer.from(this.root + prefix), revision: fromRevision, limit: 1 });
+    } catch (probe) {
+      const cause = translate(probe, this.endpoints);
+      if (cause instanceof CompactedError) return cause;
+    }
+    return error;
   }
 
   async lease(ttlSeconds: number): Promise<Lease> {

@@ -1,14 +1,47 @@
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { EtcdStore, MemoryStore, type Store, type StoreEvent } from '../../../src/store/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompactedError, EtcdStore, MemoryStore, commitChunked, type Lease, type Store, type StoreEvent } from '../../../src/store/index.js';
+import { startEtcd, type EtcdHandle } from '../../support/etcd.js';
 import { uniqueName } from '../../support/names.js';
+import { run } from '../../support/process.js';
 
-// One suite, two stores: the in-memory twin must not drift from etcd.
-const stores: [string, () => Promise<Store>][] = [
-  ['memory', async () => new MemoryStore()],
-  ['etcd', async () => EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('contract')}`)],
+// One suite, two stores: the in-memory twin must not drift from etcd. What happens to etcd from
+// outside (a compaction, a lease expiring because its owner stopped keeping it alive) is done to the
+// twin by its own controls, and to etcd with etcdctl. The etcd here is the suite's own: a compaction
+// is etcd-wide, and must not reach the other test files' reads.
+interface Subject {
+  store: Store;
+  compact(revision: number): Promise<void>;
+  expire(lease: Lease): Promise<void>;
+}
+
+/** Pages of 100 keys, so the paging cases cross pages on etcd with few keys. */
+const PAGE_KEYS = 100;
+
+let etcd: EtcdHandle;
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+afterAll(async () => {
+  await etcd.stop();
+});
+
+const etcdctl = async (...args: string[]): Promise<void> => {
+  await run('etcdctl', ['--endpoints', etcd.endpoint, ...args]);
+};
+
+const subjects: [string, () => Promise<Subject>][] = [
+  ['memory', async () => {
+    const store = new MemoryStore();
+    return { store, compact: (r) => store.compact(r), expire: (l) => store.expireLease(l.id) };
+  }],
+  ['etcd', async () => {
+    const store = await EtcdStore.connect([etcd.endpoint], `/${uniqueName('contract')}`, { pageKeys: PAGE_KEYS });
+    // etcdctl names leases in hex.
+    return { store, compact: (r) => etcdctl('compact', String(r)), expire: (l) => etcdctl('lease', 'revoke', BigInt(l.id).toString(16)) };
+  }],
 ];
 
-async function until<T>(fn: () => T | undefined, ms = 5_000): Promise<T> {
+async function until<T>(fn: () => T | undefined, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = fn();
@@ -18,13 +51,14 @@ async function until<T>(fn: () => T | undefined, ms = 5_000): Promise<T> {
   }
 }
 
-describe.each(stores)('Store contract: %s', (_name, make) => {
+describe.each(subjects)('Store contract: %s', (_name, make) => {
   const opened: Store[] = [];
-  const open = async (): Promise<Store> => {
+  const subject = async (): Promise<Subject> => {
     const s = await make();
-    opened.push(s);
+    opened.push(s.store);
     return s;
   };
+  const open = async (): Promise<Store> => (await subject()).store;
   afterAll(async () => {
     await Promise.all(opened.map((s) => s.close()));
   });
@@ -99,8 +133,92 @@ describe.each(stores)('Store contract: %s', (_name, make) => {
     const before = await s.revision();
     const { revision } = await s.commit({ put: [{ key: 'r', value: '1' }] });
     expect(revision).toBeGreaterThan(before);
-    // Other test files write to the same etcd: its revision may have moved on since.
+    // Other suites of this file write to the same etcd: its revision may have moved on since.
     expect(await s.revision()).toBeGreaterThanOrEqual(revision);
+  });
+
+  it('refuses a transaction over its byte limit, and writes none of it', async () => {
+    const s = await open();
+    const put = [{ key: 'small', value: 'x' }, { key: 'large', value: 'x'.repeat(s.limits.maxTxnBytes) }];
+    await expect(s.commit({ put })).rejects.toThrow(/exceeds the .* one etcd request may carry/);
+    expect((await s.list('')).entries).toEqual([]);
+  });
+
+  it('lists more keys than one page in key order, at the latest and at a past revision', async () => {
+    const s = await open();
+    const keys = Array.from({ length: 2 * PAGE_KEYS + 50 }, (_, i) => `p/${String(i).padStart(4, '0')}`);
+    const first = await commitChunked(s, keys.map((key) => ({ key, value: 'v1' })).reverse(), []);
+    await commitChunked(s, keys.map((key) => ({ key, value: 'v2' })), ['p/0007']);
+    const past = await s.list('p/', { revision: first });
+    expect(past.entries.map((e) => `${e.key}=${e.value}`)).toEqual(keys.map((k) => `${k}=v1`));
+    const latest = await s.list('p/');
+    expect(latest.entries.map((e) => `${e.key}=${e.value}`)).toEqual(keys.filter((k) => k !== 'p/0007').map((k) => `${k}=v2`));
+  });
+
+  it('after a compaction, reads from before it fail with CompactedError; the state at it and after stays', async () => {
+    const { store: s, compact } = await subject();
+    const r1 = (await s.commit({ put: [{ key: 'c/k', value: 'v1' }, { key: 'c/gone', value: 'g' }] })).revision;
+    const r2 = (await s.commit({ put: [{ key: 'c/k', value: 'v2' }], del: ['c/gone'] })).revision;
+    await s.commit({ put: [{ key: 'c/k', value: 'v3' }] });
+    await compact(r2);
+    await expect(s.get('c/k', { revision: r1 })).rejects.toBeInstanceOf(CompactedError);
+    await expect(s.list('c/', { revision: r1 })).rejects.toBeInstanceOf(CompactedError);
+    expect((await s.list('c/', { revision: r2 })).entries.map((e) => `${e.key}=${e.value}`)).toEqual(['c/k=v2']);
+    expect((await s.get('c/k', { revision: r2 }))?.value).toBe('v2');
+    expect((await s.list('c/')).entries.map((e) => `${e.key}=${e.value}`)).toEqual(['c/k=v3']);
+  });
+
+  it('a watch from a compacted revision fails with CompactedError and sees no event; one from after it works', async () => {
+    const { store: s, compact } = await subject();
+    const r1 = (await s.commit({ put: [{ key: 'w/k', value: '1' }] })).revision;
+    const r2 = (await s.commit({ put: [{ key: 'w/k', value: '2' }] })).revision;
+    await compact(r2);
+    const seen: StoreEvent[] = [];
+    const errors: Error[] = [];
+    const broken = s.watch('w/', r1, (e) => seen.push(e), (err) => errors.push(err));
+    const error = await until(() => errors[0]);
+    await broken.close();
+    expect(error).toBeInstanceOf(CompactedError);
+    expect(seen).toEqual([]);
+
+    const fresh: StoreEvent[] = [];
+    const w = s.watch('w/', r2 + 1, (e) => fresh.push(e));
+    await s.commit({ put: [{ key: 'w/k', value: '3' }] });
+    await until(() => (fresh.length > 0 ? true : undefined));
+    await w.close();
+    expect(fresh.map((e) => e.type === 'put' && e.value)).toEqual(['3']);
+  });
+
+  it('a lease that expires drops its keys (watchers see the deletes), tells its owner, and refuses puts, writing nothing', async () => {
+    const { store: s, expire } = await subject();
+    const lease = await s.lease(3);
+    let lost = false;
+    lease.onLost(() => (lost = true));
+    const { revision } = await s.commit({ put: [{ key: 'l/a', value: '1', lease }, { key: 'l/b', value: '2', lease }, { key: 'l/kept', value: 'k' }] });
+    const seen: StoreEvent[] = [];
+    const w = s.watch('l/', revision + 1, (e) => seen.push(e));
+
+    await expire(lease);
+    await until(() => (lost ? true : undefined));
+    await until(() => (seen.length >= 2 ? true : undefined));
+    await w.close();
+    expect(seen.map((e) => `${e.type} ${e.key}`).sort()).toEqual(['delete l/a', 'delete l/b']);
+    expect((await s.list('l/')).entries.map((e) => e.key)).toEqual(['l/kept']);
+
+    await expect(s.commit({ put: [{ key: 'l/other', value: 'x' }, { key: 'l/c', value: '3', lease }] })).rejects.toThrow(/lease not found/);
+    expect((await s.list('l/')).entries.map((e) => e.key)).toEqual(['l/kept']);
+  });
+
+  it('revoking a lease drops all its keys at once, however many', async () => {
+    const s = await open();
+    const lease = await s.lease(10);
+    const put = Array.from({ length: 200 }, (_, i) => ({ key: `many/${i}`, value: 'x', lease }));
+    await commitChunked(s, put, []);
+    expect((await s.list('many/')).entries).toHaveLength(200);
+    const before = await s.revision();
+    await lease.revoke();
+    expect((await s.list('many/')).entries).toEqual([]);
+    expect(await s.revision()).toBe(before + 1);
   });
 });
 

@@ -1,20 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { readSealedDeployments } from '../../../src/controller/desired.js';
 import type { ConfigMapObject } from '../../../src/manifest/types.js';
-import { CompactedError, MemoryStore, desiredKey, encode, sourceKey } from '../../../src/store/index.js';
-import { HookedStore } from '../scheduler/harness.js';
+import { MemoryStore, desiredKey, encode, sourceKey } from '../../../src/store/index.js';
 import { applyCommit, deployment, writeDesired } from './fixtures.js';
 
 const names = (v: { deployments: { source: string; object: { name: string; spec: { replicas: number } } }[] }): string[] =>
   v.deployments.map((d) => `${d.source}:${d.object.name}×${d.object.spec.replicas}`);
 
-/** A store on which every read at a past revision fails as etcd's does once it compacted that revision. */
-const compacted = (inner: MemoryStore): HookedStore =>
-  new HookedStore(inner, {
-    beforeList: (_prefix, opts) => {
-      if (opts?.revision !== undefined) throw new CompactedError('ECOMPACTED', 'etcd revision was compacted');
-    },
-  });
+/** The store, compacted up to its current revision, as etcd's auto-compaction does: every seal's revision is gone. */
+const compacted = async (store: MemoryStore): Promise<MemoryStore> => {
+  await store.compact(await store.revision());
+  return store;
+};
 
 describe('readSealedDeployments', () => {
   it('reads each source at its own seal, Deployments only', async () => {
@@ -47,7 +44,7 @@ describe('readSealedDeployments', () => {
   it('reads the latest objects when the seal revision was compacted and nothing newer was written', async () => {
     const store = new MemoryStore();
     await applyCommit(store, 'a', 'c1', [deployment('web', { replicas: 3 })]);
-    const view = await readSealedDeployments(compacted(store));
+    const view = await readSealedDeployments(await compacted(store));
     expect(names(view)).toEqual(['a:web×3']);
     expect(view.read).toEqual(['a']);
   });
@@ -56,7 +53,7 @@ describe('readSealedDeployments', () => {
     const store = new MemoryStore();
     await applyCommit(store, 'a', 'c1', [deployment('web', { replicas: 3 })]);
     await writeDesired(store, 'a', 'c2', [deployment('web', { replicas: 4 })]);
-    const view = await readSealedDeployments(compacted(store));
+    const view = await readSealedDeployments(await compacted(store));
     expect(view.deployments).toEqual([]);
     expect(view.skipped).toEqual([{ source: 'a', reason: expect.stringMatching(/compacted and a newer commit is being applied/) as unknown }]);
   });
