@@ -53,7 +53,7 @@ export class Applier {
       if (a.kind === 'remove') return;
       result.problems.set(a.slot, { reason, message });
       // Kubernetes' words: ErrImageNeverPull under its own name, any other failure as Failed.
-      note(a, reason === 'ErrImageNeverPull' ? reason : 'Failed', reason === 'ErrImagePull' ? `Failed to pull image ${imageOf(a)}: ${message}` : `Error: ${message}`, 'Warning');
+      note(a, reason === 'ErrImageNeverPull' ? reason : 'Failed', `Error: ${message}`, 'Warning');
     };
 
     const phase1 = actions.filter((a) => a.phase === 1);
@@ -192,10 +192,6 @@ function objectOf(a: ContainerAction): string {
 /** The manifest's name of the container an action is about (the last part of its slot). */
 function containerOf(a: Exclude<ContainerAction, Remove>): string {
   return a.slot.slice(a.slot.lastIndexOf('/') + 1);
-}
-
-function imageOf(a: ContainerAction): string {
-  return a.kind === 'create' ? a.spec.image : a.name;
 }
 
 /** The image is missing and the policy forbids a pull: a person must act, so no quick retry. */

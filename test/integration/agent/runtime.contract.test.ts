@@ -212,7 +212,7 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     const err: unknown = await runtime.pull(absent).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as BerthError).code).toBe('EIMAGEPULL');
-    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: .*connection refused; check that the registry is reachable from the Docker host at unix://`));
+    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: .*connection refused; check that the registry is reachable from the Docker host at (unix|tcp)://`));
   });
 });
 

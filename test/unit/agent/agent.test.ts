@@ -223,7 +223,7 @@ describe('startAgent', () => {
       ['Started', 'pod/default/good', 'Normal', 'Started container app'],
     ]);
     expect((await eventsOf(store)).filter(([, object]) => object === 'pod/default/bad')).toEqual([
-      ['Failed', 'pod/default/bad', 'Warning', expect.stringMatching(/^Failed to pull image team\/nope:1: cannot pull image team\/nope:1: manifest for team\/nope:1 not found/)],
+      ['Failed', 'pod/default/bad', 'Warning', expect.stringMatching(/^Error: cannot pull image team\/nope:1: manifest for team\/nope:1 not found/)],
     ]);
   });
 
