@@ -210,6 +210,8 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
   // One reopen at a time; during an outage it is retried with backoff and logged once.
   let reopening = false;
   let reopenFailures = 0;
+  let reopenSince = 0;
+  let reopenWarned = false;
   let reopenTimer: NodeJS.Timeout | undefined;
   const reopen = async (): Promise<void> => {
     if (reopening || stopped) return;
@@ -218,11 +220,18 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
     await Promise.allSettled(old.map((w) => w.close()));
     try {
       await openWatches();
-      if (reopenFailures > 0) log.info({ failures: reopenFailures }, 'watch reopened');
+      if (reopenWarned) log.info({ failures: reopenFailures }, 'watch reopened');
       reopenFailures = 0;
+      reopenWarned = false;
     } catch (err) {
-      reopenFailures++;
-      if (reopenFailures === 1) log.warn({ err: messageOf(err) }, 'cannot reopen watch; retrying with backoff');
+      if (reopenFailures++ === 0) reopenSince = Date.now();
+      // Like a failing reconcile: said once, after a while, not on every retry of an outage.
+      if (!reopenWarned && Date.now() - reopenSince >= troubleAfterMs) {
+        reopenWarned = true;
+        log.warn({ err: messageOf(err), failures: reopenFailures }, 'cannot reopen watch; retrying with backoff');
+      } else {
+        log.debug({ err: messageOf(err), failures: reopenFailures }, 'cannot reopen watch; retrying');
+      }
       reopenTimer = setTimeout(() => void reopen(), retryDelay(reopenFailures, backoff, random()));
       reopenTimer.unref();
     } finally {

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, InvalidInputError, UnavailableError, kindOf, type ErrorKind } from '../../../src/errors.js';
-import { IMMEDIATE_CONFLICT_RETRIES, MemoryStore, reactionTo, retryDelay, startLoop, type Loop, type LoopOptions } from '../../../src/store/index.js';
+import {
+  IMMEDIATE_CONFLICT_RETRIES, MemoryStore, reactionTo, retryDelay, startLoop, type Closer, type Loop, type LoopOptions, type StoreEvent,
+} from '../../../src/store/index.js';
 import { captureLog } from '../scheduler/harness.js';
 
 describe('the loops’ error policy', () => {
@@ -142,5 +144,39 @@ describe('startLoop', () => {
     expect(l.said(40)).toEqual([]);
     expect(l.said(30)).toEqual([]);
     expect(l.events).toEqual([]);
+  });
+
+  it('reopens a broken watch with backoff through an outage, and says so once after a while, not per retry', async () => {
+    /** The twin, with a switch for etcd being down (revision() fails) and a way to break its watches. */
+    class FlakyStore extends MemoryStore {
+      down = false;
+      breaks: ((err: Error) => void)[] = [];
+      override async revision(): Promise<number> {
+        if (this.down) throw new UnavailableError('EETCDUNREACHABLE', 'cannot reach etcd');
+        return super.revision();
+      }
+      override watch(prefix: string, from: number, onEvent: (e: StoreEvent) => void, onError?: (err: Error) => void): Closer {
+        if (onError) this.breaks.push(onError);
+        return super.watch(prefix, from, onEvent);
+      }
+    }
+    const store = new FlakyStore();
+    const l = await start(() => undefined, { store, watch: ['x/'] });
+    store.down = true;
+    for (const b of store.breaks.splice(0)) b(new Error('watch stream ended'));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(l.said(40)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(l.said(40)).toEqual(['cannot reopen watch; retrying with backoff']);
+    const retries = l.lines.filter((x) => x.msg === 'cannot reopen watch; retrying').length;
+    expect(retries).toBeGreaterThan(5);
+    expect(retries).toBeLessThan(25); // capped at 10 s: a minute is a dozen tries, not hundreds
+    store.down = false;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(l.said(30)).toContain('watch reopened');
+    const before = l.calls();
+    await store.commit({ put: [{ key: 'x/a', value: '1' }] });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(l.calls()).toBe(before + 1); // the reopened watch wakes the loop again
   });
 });
