@@ -20,6 +20,7 @@ import { Prober, type ProbeTarget } from './prober.js';
 import type { ProbeVerdict } from './probe-core.js';
 import { probesOf } from './probe-core.js';
 import { containersOf } from './status.js';
+import { stopContainer, stopPlanOf } from './stop.js';
 
 /** How to run an agent. */
 export interface AgentOptions {
@@ -234,12 +235,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       out.set(ref, (out.get(ref) ?? new Map<string, ProbeVerdict>()).set(t.container, v));
       if (v.restart === undefined || probeKilled.get(t.id) === t.startedAt) continue;
       probeKilled.set(t.id, t.startedAt);
-      const b = bindings.find((x) => `pod/${podRef(x.namespace, x.pod)}` === t.object);
-      const seconds = b?.template.terminationGracePeriodSeconds ?? grace;
+      const c = observed.find((o) => o.id === t.id);
       events.push({ object: t.object, reason: 'Killing', message: `Container ${t.container} failed ${v.restart.kind} probe, will be restarted` });
       log.info({ pod: t.object, container: t.container }, v.restart.message);
-      const stopping = runtime
-        .stop(t.id, seconds)
+      const hookFailed = (message: string): void => void recorder.record([{ object: t.object, reason: 'FailedPreStopHook', message, severity: 'Warning' }]).catch(() => undefined);
+      const stopping = stopContainer(runtime, { id: t.id, ...(t.ip === undefined ? {} : { ip: t.ip }), running: true }, stopPlanOf(c ?? { labels: {} }, grace), log, hookFailed)
         .catch((err: unknown) => log.warn({ container: t.id, err: messageOf(err) }, 'cannot stop an unhealthy container'))
         .finally(() => {
           probeStops.delete(stopping);

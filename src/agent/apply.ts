@@ -8,6 +8,7 @@ import type { ContainerAction } from './plan.js';
 import type { PullPolicy } from './pull.js';
 import type { Problem } from './status.js';
 import type { EventInput } from '../events/recorder.js';
+import { stopContainer } from './stop.js';
 
 /** What a round of applying achieved. */
 export interface ApplyResult {
@@ -31,6 +32,8 @@ export interface ApplyResult {
 export class Applier {
   /** Removals in progress, by container id: the next round must not start them twice. */
   private readonly removing = new Map<string, Promise<void>>();
+  /** FailedPreStopHook events of stops that ran in the background, handed out by the next apply. */
+  private hookFailures: EventInput[] = [];
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -41,7 +44,8 @@ export class Applier {
 
   /** Apply `actions` phase by phase; throws only when the runtime cannot be reached at all. */
   async apply(actions: ContainerAction[]): Promise<ApplyResult> {
-    const result: ApplyResult = { problems: new Map(), restarted: new Set(), created: new Set(), changed: false, transient: 0, wakeAt: undefined, events: [] };
+    const result: ApplyResult = { problems: new Map(), restarted: new Set(), created: new Set(), changed: false, transient: 0, wakeAt: undefined, events: this.hookFailures };
+    this.hookFailures = [];
     const note = (a: ContainerAction, reason: string, message: string, severity: 'Normal' | 'Warning' = 'Normal'): void => {
       result.events.push({ object: objectOf(a), reason, message, severity, at: new Date() });
     };
@@ -149,8 +153,16 @@ export class Applier {
   private removeContainer(a: Remove): Promise<void> {
     const work = (async () => {
       this.log.info({ container: a.name, reason: a.reason }, 'removing container');
-      // Stop first so the program gets SIGTERM and its grace period; remove alone would SIGKILL.
-      await this.runtime.stop(a.id, this.graceSeconds);
+      // Stop first so the program gets its preStop hook, SIGTERM and its grace period; remove alone would SIGKILL.
+      const stop = a.stop;
+      if (stop) {
+        const plan = { graceSeconds: stop.graceSeconds ?? this.graceSeconds, ...(stop.preStop ? { preStop: stop.preStop } : {}) };
+        await stopContainer(this.runtime, { id: a.id, ...(stop.ip === undefined ? {} : { ip: stop.ip }), running: stop.running }, plan, this.log, (message) =>
+          this.hookFailures.push({ object: objectOf(a), reason: 'FailedPreStopHook', message, severity: 'Warning', at: new Date() }),
+        );
+      } else {
+        await this.runtime.stop(a.id, this.graceSeconds);
+      }
       await this.runtime.remove(a.id);
     })();
     const tracked = work.finally(() => this.removing.delete(a.id));

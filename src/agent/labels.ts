@@ -4,6 +4,7 @@ import type { BindingRecord } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
 import type { Container, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
+import { stopLabels } from './stop.js';
 
 /** Label keys on every container berth starts. */
 export const LABEL = {
@@ -58,7 +59,7 @@ export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: str
     command: [...spec.command],
     args: [...spec.args],
     env: spec.env.map((e) => ({ name: e.name, value: e.value })),
-    labels: containerLabels(binding, spec.name, node),
+    labels: { ...containerLabels(binding, spec.name, node), ...stopLabels(binding.template, spec) },
     ports: spec.ports.map((p) => (p.hostPort === undefined ? { containerPort: p.containerPort, protocol: p.protocol } : { containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort, hostIp })),
     limits: { ...spec.resources.limits },
   };

@@ -5,6 +5,7 @@ import type { Container, RunPort, RunSpec } from './runtime.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.js';
 import { pullPolicyOf, type PullPolicy } from './pull.js';
+import { hasStopLabels, stopPlanOf, type StopPlan } from './stop.js';
 
 /**
  * One step towards the bound state. Phase 1 steps finish before phase 2 starts; steps of one phase
@@ -12,10 +13,19 @@ import { pullPolicyOf, type PullPolicy } from './pull.js';
  * phase 1, so a slow stop never delays a rollout.
  */
 export type ContainerAction =
-  | { kind: 'remove'; phase: 1 | 2; id: string; name: string; pod?: string; reason: string }
+  | { kind: 'remove'; phase: 1 | 2; id: string; name: string; pod?: string; reason: string; stop?: RemoveStop }
   | { kind: 'create'; phase: 2; slot: string; pod: string; spec: RunSpec; pullPolicy: PullPolicy; reason: string }
   | { kind: 'start'; phase: 2; id: string; name: string; slot: string; pod: string; restart: boolean; reason: string }
   | { kind: 'wait'; phase: 2; id: string; name: string; slot: string; pod: string; until: string; reason: string };
+
+/** How a container whose pod asked for it (its stop labels) is stopped: its own grace period and preStop hook. */
+export interface RemoveStop {
+  /** The pod's terminationGracePeriodSeconds; absent: the agent's own grace period. */
+  graceSeconds?: number;
+  preStop?: StopPlan['preStop'];
+  ip?: string;
+  running: boolean;
+}
 
 /** What planContainers needs besides bindings and containers. */
 export interface PlanOptions {
@@ -68,7 +78,8 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
   const remove = (c: Container, reason: string): void => {
     const ns = c.labels[LABEL.namespace];
     const pod = c.labels[LABEL.pod];
-    removes.push({ kind: 'remove', phase: 2, id: c.id, name: c.name, ...(ns && pod ? { pod: podRef(ns, pod) } : {}), reason });
+    const stop = hasStopLabels(c) ? removeStopOf(c) : undefined;
+    removes.push({ kind: 'remove', phase: 2, id: c.id, name: c.name, ...(ns && pod ? { pod: podRef(ns, pod) } : {}), reason, ...(stop ? { stop } : {}) });
   };
   const current = new Map<string, Container[]>();
   for (const c of observed) {
@@ -130,6 +141,16 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     if (needs.some((n) => n.name === r.name || n.ports.some((p) => held.some((h) => portsClash(p, h))))) r.phase = 1;
   }
   return [...removes, ...rest].sort(compareActions);
+}
+
+function removeStopOf(c: Container): RemoveStop {
+  const plan = stopPlanOf(c, Number.NaN);
+  return {
+    ...(Number.isNaN(plan.graceSeconds) ? {} : { graceSeconds: plan.graceSeconds }),
+    ...(plan.preStop ? { preStop: plan.preStop } : {}),
+    ...(c.ip === undefined ? {} : { ip: c.ip }),
+    running: c.state === 'running',
+  };
 }
 
 /** Whether the pod's restart policy restarts a container that exited like `c`. */

@@ -18,8 +18,8 @@ const podSpecSchema = refine(
       containers: required(list(containerSchema, { min: 1 })),
       nodeSelector: withDefault(labelsSchema, {}),
       restartPolicy: withDefault(restartPolicy, 'Always'),
-      // Absent stays absent (the agent's --stop-grace applies, 30 s by default as in Kubernetes), so a
-      // template written before berth read this field keeps its hash and its pods.
+      // Absent stays absent (the agent's own grace period applies, 10 s), so a template written
+      // before berth read this field keeps its hash and its pods.
       terminationGracePeriodSeconds: optional(integer({ min: 0, max: 2147483647 })),
     },
     unsupported.POD_SPEC,

@@ -10,6 +10,7 @@ import type { Agent } from '../../../src/agent/agent.js';
 import { startAgent } from '../../../src/agent/agent.js';
 import { DockerRuntime } from '../../../src/agent/docker.js';
 import type { Container } from '../../../src/agent/runtime.js';
+import { dockerRequest } from '../../support/docker.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -33,10 +34,10 @@ afterEach(async () => {
   nodes = [];
 });
 
-async function agentFor(): Promise<string> {
+async function agentFor(stopGraceSeconds = 2): Promise<string> {
   const node = uniqueName('node');
   nodes.push(node);
-  agents.push(await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 2, resyncMs: 60_000 }));
+  agents.push(await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds, resyncMs: 60_000 }));
   return node;
 }
 
@@ -141,5 +142,37 @@ describe('probes on real containers', () => {
     await sh(c.id, 'touch /tmp/go');
     const up = await until(node, 'slow', 'Ready', (s) => ready(s)?.status === 'True');
     expect(up.containers[0]?.restarts).toBe(0);
+  });
+});
+
+describe('stopping as the pod asks', () => {
+  it('runs the preStop hook before SIGTERM (seen in the container\'s log across a liveness restart)', async () => {
+    const node = await agentFor();
+    const app = container("trap 'echo term; exit 0' TERM; touch /tmp/alive; while :; do sleep 0.1; done", {
+      livenessProbe: { exec: { command: ['cat', '/tmp/alive'] }, ...PROBE },
+      lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo prestop > /proc/1/fd/1'] } } },
+    });
+    await bind(node, 'hook', app);
+    await until(node, 'hook', 'Ready', (s) => ready(s)?.status === 'True');
+    const c = await only(node);
+    await sh(c.id, 'rm /tmp/alive');
+    await until(node, 'hook', 'restarted', (s) => s.containers[0]?.restarts === 1 && ready(s)?.status === 'True');
+    const logs = await dockerRequest(dockerHost, 'GET', `/containers/${c.id}/logs?stdout=1&stderr=1`);
+    const text = logs.body.replace(/[^\x20-\x7e\n]/g, '');
+    expect(text.indexOf('prestop')).toBeGreaterThanOrEqual(0);
+    expect(text.indexOf('term')).toBeGreaterThan(text.indexOf('prestop'));
+  });
+
+  it("stops with the pod's terminationGracePeriodSeconds, not the agent's", async () => {
+    // The agent's own grace is 60 s; the pod's is 1 s, and its process ignores SIGTERM.
+    const node = await agentFor(60);
+    await bind(node, 'stubborn', container("trap '' TERM; while :; do sleep 0.1; done"), 1);
+    await until(node, 'stubborn', 'Ready', (s) => ready(s)?.status === 'True');
+    const c = await only(node);
+    expect(c.labels['berth.grace']).toBe('1');
+    const started = Date.now();
+    await store.commit({ del: [bindingKey(node, 'default', 'stubborn')] });
+    await waitFor(async () => (await runtime.list({ 'berth.node': node })).length === 0, { timeoutMs: 30_000, what: 'container removed' });
+    expect(Date.now() - started).toBeLessThan(30_000); // bounded by the pod's 1 s, far from the agent's 60 s
   });
 });
