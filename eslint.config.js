@@ -9,6 +9,8 @@ import tseslint from 'typescript-eslint';
  */
 const owners = [
   { library: 'etcd3', files: 'src/store/**/*.ts', owner: 'src/store' },
+  // The fault-handling policies of the etcd3 client (src/store/etcd.ts).
+  { library: 'cockatiel', files: 'src/store/**/*.ts', owner: 'src/store' },
   { library: 'dockerode', files: 'src/agent/**/*.ts', owner: 'src/agent' },
   { library: 'isomorphic-git', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   { library: 'chokidar', files: 'src/sync/**/*.ts', owner: 'src/sync' },
