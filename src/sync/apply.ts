@@ -21,10 +21,17 @@ export interface ApplyResult {
  * the modRevision of its key; none before the first apply. A corrupt record throws: sync plans
  * against this state, and a partly read one would plan deletes of objects that are there.
  */
-export async function sealedObjects(store: Store, source: string): Promise<{ seal: SealRecord | undefined; sealRevision: number; objects: DesiredObject[] }> {
+export async function sealedObjects(store: Store, source: string): Promise<SealedState> {
   const sealed = await readSealed(store, source);
   if (!sealed) return { seal: undefined, sealRevision: 0, objects: [] };
   return { seal: sealed.seal, sealRevision: sealed.sealRevision, objects: sealed.entries.map((e) => decode('desired', e.key, e.value).object) };
+}
+
+/** A seal and the objects it made visible (sealedObjects, or what sync kept in memory of it). */
+export interface SealedState {
+  seal: SealRecord | undefined;
+  sealRevision: number;
+  objects: DesiredObject[];
 }
 
 /** The record stored for one object of a commit. */
@@ -57,12 +64,13 @@ export function oversizedObjects(store: Store, source: string, commit: string, o
  * txns as etcd's limits need (operations and bytes; oversizedObjects must have passed), then the seal (with its history record and `berth/sync success` status) last, so
  * readers at the sealed revision see the whole commit or none of it.
  */
-export async function applyCommit(store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date): Promise<ApplyResult> {
-  const { seal: prev, sealRevision, objects: current } = await sealedObjects(store, source);
+export async function applyCommit(store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date, previous?: SealedState): Promise<ApplyResult> {
+  // The sealed commit's objects as sync keeps them in memory, when it has them: no re-read and decoding of desired/.
+  const { seal: prev, sealRevision, objects: current } = previous ?? (await sealedObjects(store, source));
   // What the commit changes against the one in force (the seal's counts, the logs)…
   const plan = planDesired(objects, current);
   // …and what must be written for that, which differs only after a half-applied commit.
-  const writes = await planWrites(store, source, prev?.revision ?? 0, objects);
+  const writes = await planWrites(store, source, prev?.revision ?? 0, objects, previous?.objects);
   const revision = await commitChunked(store, writes.put.map((o) => desiredPut(source, head.commit, o)), writes.del);
   const counts = { objects: objects.length, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length };
   const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
@@ -116,10 +124,15 @@ async function commitRecords(
  * written after `sealedAt` by a commit that never sealed (a sync that died mid-apply, a lost seal
  * race) are rewritten with this commit or deleted, never sealed as they are.
  */
-async function planWrites(store: Store, source: string, sealedAt: number, objects: DesiredObject[]): Promise<{ put: DesiredObject[]; del: string[] }> {
+async function planWrites(store: Store, source: string, sealedAt: number, objects: DesiredObject[], known?: readonly DesiredObject[]): Promise<{ put: DesiredObject[]; del: string[] }> {
   const { entries } = await store.list(desiredPrefix(source));
   const sealed = entries.filter((e) => e.modRevision <= sealedAt);
-  const plan = planDesired(objects, sealed.map((e) => decode('desired', e.key, e.value).object));
+  // Known objects stand for their entries as sealed; only a key still written at or before the seal counts.
+  // (An entry they do not account for means they are not this seal's: then the entries are decoded.)
+  const sealedKeys = new Set(sealed.map((e) => e.key));
+  const fromKnown = known?.filter((o) => sealedKeys.has(desiredKey(source, objectKey(o))));
+  const current = fromKnown && fromKnown.length === sealed.length ? fromKnown : sealed.map((e) => decode('desired', e.key, e.value).object);
+  const plan = planDesired(objects, current);
   const wanted = new Set(objects.map((o) => desiredKey(source, objectKey(o))));
   // An unsealed entry is left out of the plan above: wanted, it is created again (with this commit); not wanted, deleted.
   const stray = entries.filter((e) => e.modRevision > sealedAt && !wanted.has(e.key)).map((e) => e.key);

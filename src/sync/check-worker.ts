@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BerthError } from '../errors.js';
 import { checkTree } from './check.js';
+import { checkBlobs } from './incremental.js';
 import type { CheckRequest, CheckResponse } from './isolate.js';
 import { readTreeFiles } from './tree.js';
 
@@ -9,8 +10,9 @@ const request = workerData as CheckRequest;
 
 async function run(): Promise<CheckResponse> {
   try {
+    if (request.blobs) return { ok: true, files: await checkBlobs(request.src.gitdir, request.blobs, { skipKinds: request.skipKinds, limits: request.limits }) };
     const read = await readTreeFiles(request.src, { ...request.limits });
-    return { ok: true, result: checkTree(read, { skipKinds: request.skipKinds, limits: request.limits }) };
+    return { ok: true, result: { ...checkTree(read, { skipKinds: request.skipKinds, limits: request.limits }), blobs: read.blobs } };
   } catch (err) {
     if (err instanceof BerthError) return { ok: false, error: { name: err.name, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } };
     return { ok: false, error: { name: 'Error', code: 'ECHECK', message: err instanceof Error ? err.message : String(err) } };

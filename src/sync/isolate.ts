@@ -4,17 +4,22 @@ import { Worker } from 'node:worker_threads';
 import { BerthError, InvalidInputError } from '../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../manifest/index.js';
 import type { TreeCheck } from './check.js';
-import type { TreeSource } from './tree.js';
+import type { FileCheck } from './incremental.js';
+import type { BlobInfo, TreeSource } from './tree.js';
 
-/** What the worker is asked: a commit's tree and how to check it. */
+/** What the worker is asked: a commit's tree and how to check it; with `blobs`, only those files, each alone. */
 export interface CheckRequest {
   src: TreeSource;
   skipKinds: string[];
   limits: Limits;
+  blobs?: { path: string; oid: string }[];
 }
 
 /** What the worker answers: the check, or the error that stopped the read (a missing path). */
-export type CheckResponse = { ok: true; result: TreeCheck } | { ok: false; error: { name: string; code: string; message: string; hint?: string } };
+export type CheckResponse =
+  | { ok: true; result: TreeCheck & { blobs?: BlobInfo[] } }
+  | { ok: true; files: FileCheck[] }
+  | { ok: false; error: { name: string; code: string; message: string; hint?: string } };
 
 /** How much time and memory one commit's check may take. */
 export interface IsolateOptions {
@@ -32,15 +37,35 @@ export interface IsolateOptions {
  * than `memoryMb` of heap or `timeoutMs` of time: past either, the worker is stopped and the
  * commit gets one error saying which bound it passed.
  */
-export function checkCommit(src: TreeSource, opts: IsolateOptions = {}): Promise<TreeCheck> {
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  const memoryMb = opts.memoryMb ?? 512;
-  const request: CheckRequest = { src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } };
-  const worker = startWorker(request, memoryMb);
+export async function checkCommit(src: TreeSource, opts: IsolateOptions = {}): Promise<TreeCheck & { blobs?: BlobInfo[] }> {
   const refused = (message: string): TreeCheck => ({
     objects: [], errors: [{ path: src.subdir === '' ? '.' : src.subdir, line: 1, col: 1, message }], omitted: 0, skipped: [], warnings: [], entries: [], files: 0,
   });
-  return new Promise<TreeCheck>((resolve, reject) => {
+  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } }, opts);
+  if ('refused' in r) return refused(r.refused);
+  if ('files' in r) throw new BerthError('ECHECK', 'the check worker answered a whole-commit check with files');
+  return r.result;
+}
+
+/**
+ * Reads and checks only `blobs` of a commit, each file alone (an incremental sync's changed files),
+ * in the same worker and within the same bounds as checkCommit. Undefined when a bound was passed:
+ * the caller runs the full check, which reports it.
+ */
+export async function checkChangedBlobs(src: TreeSource, blobs: { path: string; oid: string }[], opts: IsolateOptions = {}): Promise<FileCheck[] | undefined> {
+  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits }, blobs }, opts);
+  return 'files' in r ? r.files : undefined;
+}
+
+type WorkerOutcome = { result: TreeCheck & { blobs?: BlobInfo[] } } | { files: FileCheck[] } | { refused: string };
+
+function inWorker(request: CheckRequest, opts: IsolateOptions): Promise<WorkerOutcome> {
+  const { src } = request;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const memoryMb = opts.memoryMb ?? 512;
+  const worker = startWorker(request, memoryMb);
+  const refused = (message: string): WorkerOutcome => ({ refused: message });
+  return new Promise<WorkerOutcome>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void): void => {
       if (settled) return;
@@ -54,7 +79,7 @@ export function checkCommit(src: TreeSource, opts: IsolateOptions = {}): Promise
     }, timeoutMs);
     worker.once('message', (m: CheckResponse) => {
       settle(() => {
-        if (m.ok) resolve(m.result);
+        if (m.ok) resolve('files' in m ? { files: m.files } : { result: m.result });
         else reject(m.error.name === 'InvalidInputError' ? new InvalidInputError(m.error.code, m.error.message, m.error.hint ? { hint: m.error.hint } : {}) : new BerthError(m.error.code, m.error.message));
       });
     });

@@ -8,7 +8,7 @@ import { redactUrl } from '../log.js';
 import type { Limits } from '../manifest/index.js';
 import type { TreeRead } from './files.js';
 import { causeText } from './git-errors.js';
-import { readTreeFiles, type TreeSource } from './tree.js';
+import { diffTrees, readTreeFiles, subdirTree, type LeafChange, type TreeSource } from './tree.js';
 
 /** A commit at the head of the source branch. */
 export interface HeadCommit {
@@ -69,6 +69,16 @@ export class GitSource {
    */
   files(commit: string, limits?: Pick<Limits, 'fileBytes' | 'commitBytes'>): Promise<TreeRead> {
     return readTreeFiles(this.tree(commit), limits, this.cache);
+  }
+
+  /** Tree id of the source folder at `commit`; a folder that is gone throws ENOPATH. */
+  root(commit: string): Promise<string> {
+    return subdirTree(this.tree(commit), this.cache);
+  }
+
+  /** The manifest files, links and submodules that differ between two trees of the source folder (see diffTrees). */
+  diff(before: string | undefined, after: string | undefined): Promise<LeafChange[]> {
+    return diffTrees(this.gitdir, before, after, this.subdir, this.cache);
   }
 
   /** Where `commit`'s manifests are, for a reader in another thread (see checkCommit). */

@@ -10,7 +10,10 @@ import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
 import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
-import { checkCommit } from './isolate.js';
+import { checkChangedBlobs, checkCommit } from './isolate.js';
+import type { TreeCheck } from './check.js';
+import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
+import type { BlobInfo } from './tree.js';
 import { startOutbox } from './outbox.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource, HeadCommit } from './source.js';
@@ -44,6 +47,11 @@ export interface SyncOptions {
   now?: () => Date;
   /** How long failures to reach the repository (or etcd) go on before the source shows `error` (default 10 s). */
   troubleAfterMs?: number;
+  /**
+   * When a commit is read whole again instead of incrementally against the last seal, as a safety
+   * check: after `passes` incremental reads or `ms` since the last whole read (default 100, 10 min).
+   */
+  fullCheck?: { passes?: number; ms?: number };
 }
 
 /**
@@ -87,7 +95,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   const repair = async (seal: SealRecord, sealModRevision: number): Promise<void> => {
     const { entries } = await store.list(desiredPrefix(source));
     if (!desiredChanged(entries, seal)) return;
-    const check = await checkCommit(git.tree(seal.commit), { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}) });
+    // The sealed commit's objects: kept in memory, or read again.
+    const check = state?.commit === seal.commit ? { errors: [], omitted: 0, objects: state.objects } : await checkCommit(git.tree(seal.commit), isolate);
     if (check.errors.length > 0 || check.omitted > 0) {
       log.warn({ commit: seal.commit }, 'desired state was changed by hand, and the sealed commit no longer passes the checks; leaving it');
       return;
@@ -100,21 +109,69 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     await recordEvent('Repaired', message).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'cannot record the repair event'));
   };
 
+  // The last sealed commit as read: its tree and each file's check, so the next commit re-reads
+  // only the blobs whose ids changed. Replaced only by a commit that sealed; the full read stays
+  // as the first check and a periodic safety check.
+  const isolate = { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}) };
+  const access: TreeAccess = {
+    root: (commit) => git.root(commit),
+    diff: (a, b) => git.diff(a, b),
+    checkBlobs: (commit, blobs) => checkChangedBlobs(git.tree(commit), blobs, isolate),
+  };
+  let state: TreeState | undefined;
+  // The commit last read whole to keep (also when it could not be kept: not read again each pass).
+  let keptFor: string | undefined;
+
+  let fullAt = 0;
+  let incrementals = 0;
+  const fullCheck = { passes: opts.fullCheck?.passes ?? 100, ms: opts.fullCheck?.ms ?? 10 * 60_000 };
+
+  /** `commit` checked, incrementally against the kept state of `sealed` when there is one; `keep` sets what to keep once it sealed. */
+  const check = async (commit: string, sealed: string | undefined): Promise<{ check: TreeCheck; keep: () => Promise<void> }> => {
+    const due = incrementals >= fullCheck.passes || Date.now() - fullAt >= fullCheck.ms;
+    if (state && state.commit === sealed && !due) {
+      const inc = await checkAgainst(state, commit, access, opts.limits);
+      if (inc) {
+        const keep = (): Promise<void> => {
+          state = inc.next;
+          keptFor = commit;
+          incrementals++;
+          return Promise.resolve();
+        };
+        return { check: inc.check, keep };
+      }
+    }
+    // In a worker thread, bounded in time and memory: no commit can stall the other loops.
+    const full = await checkCommit(git.tree(commit), isolate);
+    return { check: full, keep: () => keepFull(commit, full) };
+  };
+  const keepFull = async (commit: string, full: TreeCheck & { blobs?: BlobInfo[] }): Promise<void> => {
+    keptFor = commit;
+    state = await fullState(commit, full, access).catch((err: unknown) => {
+      log.warn({ err: messageOf(err) }, 'cannot keep the sealed tree; the next commit is read whole');
+      return undefined;
+    });
+    fullAt = Date.now();
+    incrementals = 0;
+  };
+
   const reconcile = async (): Promise<void> => {
     const head = await git.head();
     const read = await readSeal(store, source);
+    // At start, the sealed commit is read whole once, so that the next commit is read incrementally.
+    if (read && read.seal.commit === head.commit && keptFor !== head.commit) await keepFull(head.commit, await checkCommit(git.tree(head.commit), isolate));
     if (read && (read.seal.commit === head.commit || rejected === head.commit)) return repair(read.seal, read.sealRevision);
     if (rejected === head.commit) return;
-    let check;
+    let checked;
     try {
-      // In a worker thread, bounded in time and memory: no commit can stall the other loops.
-      check = await checkCommit(git.tree(head.commit), { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}) });
+      checked = await check(head.commit, read?.seal.commit);
     } catch (err) {
       // The commit itself is wrong (its --path folder is gone): rejected, as a bad manifest is.
       if (kindOf(err) !== 'input') throw err;
       return reject(head, [messageOf(err)], 1);
     }
-    const { objects, errors: invalid, omitted, skipped, warnings, entries } = check;
+    const check_ = checked.check;
+    const { objects, errors: invalid, omitted, skipped, warnings, entries } = check_;
     const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects)];
     if (skipped.length > 0) {
       log.info({ commit: head.commit, skipped: skipped.map((d) => `${shown(d.path)}:${d.line}: ${shown(d.kind, 100)}${d.name ? ` ${shown(d.name, 100)}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
@@ -128,7 +185,9 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     // Capped: a commit's errors go into one etcd record and one status, both bounded in size.
     if (errors.length > 0) return reject(head, formatErrors(errors, omitted, MAX_RECORDED_ERRORS), errors.length + omitted);
     const started = Date.now();
-    const { plan } = await applyCommit(store, source, head, objects, now());
+    const previous = state && read && state.commit === read.seal.commit ? { seal: read.seal, sealRevision: read.sealRevision, objects: state.objects } : undefined;
+    const { plan } = await applyCommit(store, source, head, objects, now(), previous);
+    await checked.keep();
     outbox.kick();
     rejected = undefined;
     log.info(
