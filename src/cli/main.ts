@@ -10,6 +10,7 @@ import type { ReadFlags } from './connect.js';
 import type * as UpModule from './up.js';
 import type { ConnectionFlags, UpFlags } from './up.js';
 import type { ValidateFlags } from './validate.js';
+import type { ApiFlags } from './api.js';
 
 // Each command imports what it runs when it runs: `berth validate` (in CI) loads no etcd, Docker
 // or Git client, and starts in a fraction of the time.
@@ -62,7 +63,13 @@ const agent = (cmd: Command): Command =>
     .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[]);
 
-connection(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent'), 'its etcd and repository mirrors')), { docker: true, ownEtcd: true })
+/** The API server's flags (`berth api`, and inside `berth up`). */
+const serving = (cmd: Command): Command =>
+  cmd
+    .option('--listen <host:port>', 'where the API server listens (/api/v1, /healthz, /readyz, /metrics)', '127.0.0.1:7420')
+    .option('--token-file <file>', 'bearer token for writes and for reads from other machines (default: api-token in --data-dir; generated with mode 0600 if absent)');
+
+connection(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd and repository mirrors'))), { docker: true, ownEtcd: true })
   .action(async (flags: UpFlags) => (await up()).runUp(flags));
 
 connection(source(program.command('sync').description('run the Git sync of one source')), { docker: false }).action(async (flags: UpFlags) => (await up()).runComponent('sync', flags));
@@ -75,6 +82,10 @@ connection(program.command('scheduler').description('run the scheduler: pods →
 connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers')), { docker: true }).action(async (flags: UpFlags) =>
   (await up()).runComponent('agent', flags),
 );
+
+connection(serving(program.command('api').description('run the API server: JSON reads, watches, a sync trigger and metrics over etcd')), { docker: false })
+  .option('--data-dir <dir>', 'where the API token is kept (unless --token-file)', '.berth')
+  .action(async (flags: ConnectionFlags & ApiFlags) => (await up()).runComponent('api', flags));
 
 program
   .command('validate')

@@ -8,6 +8,7 @@ import { startScheduler } from '../scheduler/index.js';
 import { DockerRuntime, parseNodeLabels, startAgent } from '../agent/index.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
+import { startApiFromFlags, type ApiFlags } from './api.js';
 
 /** Flags every component takes. */
 export interface ConnectionFlags {
@@ -18,7 +19,7 @@ export interface ConnectionFlags {
 }
 
 /** Flags of `berth up` (and of the components that need a source or a node). */
-export interface UpFlags extends ConnectionFlags {
+export interface UpFlags extends ConnectionFlags, ApiFlags {
   repo: string;
   branch: string;
   path: string;
@@ -45,16 +46,27 @@ export async function runUp(flags: UpFlags): Promise<never> {
     await runtime.ping();
     const store = await connectStore(flags, stack, true);
     const node = flags.node ?? os.hostname();
-    stops.push((await startSync({ ...sync, store })).stop);
-    stops.push((await startController({ store, log })).stop);
-    stops.push((await startScheduler({ store, log })).stop);
-    stops.push((await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, labels })).stop);
-    log.info({ repo: redactUrl(flags.repo), branch: flags.branch, path: flags.path, node }, 'berth is up');
+    // /readyz says ready once every component has started, and no longer once one is stopping.
+    const running: Record<string, boolean> = { sync: false, controller: false, scheduler: false, agent: false };
+    const track = (name: string, stop: () => Promise<void>): (() => Promise<void>) => {
+      running[name] = true;
+      return async () => {
+        running[name] = false;
+        await stop();
+      };
+    };
+    const api = await startApiFromFlags(flags, store, log, () => ({ ...running }));
+    stops.push(api.stop);
+    stops.push(track('sync', (await startSync({ ...sync, store })).stop));
+    stops.push(track('controller', (await startController({ store, log })).stop));
+    stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
+    stops.push(track('agent', (await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, labels })).stop));
+    log.info({ repo: redactUrl(flags.repo), branch: flags.branch, path: flags.path, node, api: api.url }, 'berth is up');
   });
 }
 
 /** One component alone, against an existing etcd (default http://127.0.0.1:2379). */
-export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'agent', flags: UpFlags | ConnectionFlags): Promise<never> {
+export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'agent' | 'api', flags: UpFlags | ConnectionFlags | (ConnectionFlags & ApiFlags)): Promise<never> {
   const log = createLogger({ level: flags.logLevel });
   return runStack(log, async (stack) => {
     const { stops } = stack;
@@ -72,6 +84,8 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'scheduler') {
       stops.push((await startScheduler({ store: await connectStore(flags, stack, false), log })).stop);
+    } else if (component === 'api' && 'listen' in flags) {
+      stops.push((await startApiFromFlags(flags, await connectStore(flags, stack, false), log)).stop);
     }
     log.info({ component }, `berth ${component} is running`);
   });

@@ -50,3 +50,7 @@ export const healthKey = (source: string): string => `health/${source}`;
 export const SYNC_ERRORS = 'syncerrors/';
 /** Why sync of `source` is stuck, while it is (sync writes it after a while of failing, deletes it once it works). */
 export const syncErrorKey = (source: string): string => `syncerrors/${source}`;
+
+export const SYNC_REQUESTS = 'requests/sync/';
+/** A request to look at the branch of `source` now (the API writes it; that source's sync watches it). */
+export const syncRequestKey = (source: string): string => `requests/sync/${source}`;

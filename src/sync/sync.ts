@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, desiredPrefix, encode, historyPrefix, readSeal, startLoop, syncErrorKey, type SealRecord, type Store, type SyncErrorRecord,
+  decode, desiredPrefix, encode, historyPrefix, readSeal, startLoop, syncErrorKey, syncRequestKey, type SealRecord, type Store, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
@@ -209,7 +209,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   };
 
   const loop = await startLoop({
-    store, log, watch: [desiredPrefix(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
+    // A sync requested through the API (POST /api/v1/sources/<source>/sync) is a put of its request key.
+    store, log, watch: [desiredPrefix(source), syncRequestKey(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
     ...(opts.troubleAfterMs === undefined ? {} : { troubleAfterMs: opts.troubleAfterMs }),
   }).catch(async (err: unknown) => {
     await outbox.stop();

@@ -1,0 +1,119 @@
+// What each read endpoint of /api/v1 lists: the same reads and views as `berth get/status/history/events`.
+import { EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SYNC_ERRORS, historyPrefix, sourceKey, syncErrorKey, type Store } from '../store/index.js';
+import { readCluster, readEvents, readHealth, readHistory, readSealed, readSyncErrors } from './read.js';
+import { selectNamed, selectNamespaced } from './select.js';
+import { deploymentViews, eventViews, historyViews, nodeViews, podViews, statusViews } from './views.js';
+
+/** The query parameters of the read endpoints (validated by the route's JSON schema first). */
+export interface ReadQuery {
+  namespace?: string;
+  name?: string;
+  source?: string;
+  limit?: number;
+  /** `1` or `true`: stream changes as server-sent events. */
+  watch?: '0' | '1' | 'true' | 'false';
+}
+
+/** The rows of one read, and the stored values that could not be decoded (named, not fatal). */
+export interface Listing {
+  items: unknown[];
+  skipped: string[];
+}
+
+/** One read endpoint: its path under /api/v1, its parameters, the key prefixes whose changes alter it, and the read. */
+export interface Resource {
+  path: string;
+  params: readonly (keyof Omit<ReadQuery, 'watch'>)[];
+  watch: readonly string[];
+  read(store: Store, q: ReadQuery, now: Date): Promise<Listing>;
+}
+
+const POD = { singular: 'pod', plural: 'pods' };
+const DEPLOYMENT = { singular: 'deployment', plural: 'deployments' };
+const NODE = { singular: 'node', plural: 'nodes' };
+const SOURCE = { singular: 'source', plural: 'sources' };
+
+const selector = (q: ReadQuery): { namespace?: string; name?: string } => ({
+  ...(q.namespace === undefined ? {} : { namespace: q.namespace }),
+  ...(q.name === undefined ? {} : { name: q.name }),
+});
+
+/** The read endpoints, in the order the API lists them. */
+export const RESOURCES: readonly Resource[] = [
+  {
+    path: 'sources',
+    params: ['name'],
+    // desired/ changes with every apply; the seal (sources/) is what marks it done.
+    watch: [SOURCES, HISTORY, HEALTH, SYNC_ERRORS, PODS, STATUS, NODES],
+    async read(store, q, now) {
+      const sealed = await readSealed(store);
+      const cluster = await readCluster(store);
+      const history = await readHistory(store);
+      const health = await readHealth(store);
+      const errors = await readSyncErrors(store);
+      const nodes = new Set(cluster.nodes.map((n) => n.name));
+      const deployments = deploymentViews(sealed.deployments, cluster.pods, cluster.statuses, nodes);
+      const views = statusViews(sealed.seals, history.records, deployments, now, health.records, errors.records);
+      return {
+        items: selectNamed(views.map((v) => ({ ...v, name: v.source })), SOURCE, q.name),
+        skipped: [...sealed.skipped, ...cluster.skipped, ...history.skipped, ...health.skipped, ...errors.skipped],
+      };
+    },
+  },
+  {
+    path: 'deployments',
+    params: ['namespace', 'name'],
+    watch: [SOURCES, PODS, STATUS, NODES],
+    async read(store, q) {
+      const sealed = await readSealed(store);
+      const cluster = await readCluster(store);
+      const nodes = new Set(cluster.nodes.map((n) => n.name));
+      const rows = deploymentViews(sealed.deployments, cluster.pods, cluster.statuses, nodes);
+      return { items: selectNamespaced(rows, DEPLOYMENT, selector(q)), skipped: [...sealed.skipped, ...cluster.skipped] };
+    },
+  },
+  {
+    path: 'pods',
+    params: ['namespace', 'name'],
+    watch: [PODS, STATUS, NODES],
+    async read(store, q, now) {
+      const cluster = await readCluster(store);
+      const nodes = new Set(cluster.nodes.map((n) => n.name));
+      return { items: selectNamespaced(podViews(cluster.pods, cluster.statuses, now, nodes), POD, selector(q)), skipped: cluster.skipped };
+    },
+  },
+  {
+    path: 'nodes',
+    params: ['name'],
+    watch: [NODES, PODS],
+    async read(store, q, now) {
+      const cluster = await readCluster(store);
+      return { items: selectNamed(nodeViews(cluster.nodes, cluster.pods, now), NODE, q.name), skipped: cluster.skipped };
+    },
+  },
+  {
+    path: 'history',
+    params: ['source', 'limit'],
+    watch: [HISTORY],
+    async read(store, q, now) {
+      const { records, skipped } = await readHistory(store, q.source);
+      const all = historyViews(records, now);
+      return { items: q.limit === undefined ? all : all.slice(Math.max(0, all.length - q.limit)), skipped };
+    },
+  },
+  {
+    path: 'events',
+    params: [],
+    watch: [EVENTS],
+    async read(store, _q, now) {
+      const { records, skipped } = await readEvents(store);
+      return { items: eventViews(records, now), skipped };
+    },
+  },
+];
+
+/** Whether `source` is known: it has a seal, a sync error or a history. */
+export async function sourceExists(store: Store, source: string): Promise<boolean> {
+  if ((await store.get(sourceKey(source))) !== undefined || (await store.get(syncErrorKey(source))) !== undefined) return true;
+  return (await store.list(historyPrefix(source))).entries.length > 0;
+}

@@ -1,0 +1,174 @@
+// The API server: the only importer of fastify. Holds no state of its own; every answer is read from etcd.
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { BerthError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import { syncRequestKey, type Store } from '../store/index.js';
+import { errorBody } from './errors.js';
+import type { ListenAddress } from './listen.js';
+import { createMetrics } from './metrics.js';
+import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
+import { streamResource } from './sse.js';
+import { bearerMatches, isLoopback } from './token.js';
+
+/** Options of one API server. */
+export interface ApiOptions {
+  store: Store;
+  log: Logger;
+  listen: ListenAddress;
+  /** The bearer token writes (and reads from other machines) must carry. */
+  token: string;
+  /** Within `berth up`: each component and whether it runs, for /readyz. */
+  components?: () => Record<string, boolean>;
+  now?: () => Date;
+}
+
+/** A listening API server. */
+export interface ApiServer {
+  /** e.g. `http://127.0.0.1:7420` (the real port when 0 was asked for). */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Largest request body: the write endpoints take none, or small JSON. */
+const BODY_LIMIT = 64 * 1024;
+/** /readyz waits this long for etcd. */
+const ETCD_CHECK_MS = 2_000;
+
+const NAME = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' } as const;
+const SOURCE = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$' } as const;
+const PARAMS: Record<keyof Omit<ReadQuery, 'watch'>, object> = {
+  namespace: NAME,
+  name: NAME,
+  source: SOURCE,
+  limit: { type: 'integer', minimum: 1, maximum: 100_000 },
+};
+
+/** Paths open to anyone (they tell nothing but up/ready). */
+const OPEN = new Set(['/healthz', '/readyz']);
+
+/** Build the app and listen. A port already in use fails the start with EADDRINUSE's one line. */
+export async function startApi(opts: ApiOptions): Promise<ApiServer> {
+  const app = buildApp(opts);
+  try {
+    await app.listen({ host: opts.listen.host, port: opts.listen.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw new BerthError('ELISTEN', `the API server cannot listen on ${opts.listen.host}:${opts.listen.port}: ${messageOf(err)}`, {
+      hint: 'pick another --listen', cause: err,
+    });
+  }
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${host}:${address.port}`, stop: () => app.close() };
+}
+
+function buildApp(opts: ApiOptions): FastifyInstance {
+  const { store, token } = opts;
+  const log = opts.log.child({ component: 'api' });
+  const now = opts.now ?? (() => new Date());
+  const metrics = createMetrics();
+  const open = new Set<() => void>();
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    // Open event streams are never idle: close them too, so a stop takes no longer than a request.
+    forceCloseConnections: true,
+    // Unknown query parameters are an error, not silently dropped; "1" and "true" are true.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (OPEN.has(path)) return;
+    const write = req.method !== 'GET' && req.method !== 'HEAD';
+    if (!write && isLoopback(req.socket.remoteAddress)) return;
+    if (bearerMatches(req.headers.authorization, token)) return;
+    const message = write
+      ? 'writes need the API token: Authorization: Bearer <the token in --token-file>'
+      : 'reads from another machine need the API token: Authorization: Bearer <the token in --token-file>';
+    log.info({ method: req.method, path: path.slice(0, 200), from: req.socket.remoteAddress }, 'refused a request without a valid token');
+    await reply.code(401).header('www-authenticate', 'Bearer realm="berth"').send({ code: 'EUNAUTHORIZED', message });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+  app.setErrorHandler(async (err, req, reply) => {
+    const { status, body } = errorBody(err);
+    if (status >= 500) log.error({ err: messageOf(err), method: req.method, route: req.routeOptions.url }, 'API request failed');
+    await reply.code(status).send(body);
+  });
+  app.setNotFoundHandler(async (req, reply) => {
+    await reply.code(404).send({ code: 'ENOTFOUND', message: `no such endpoint: ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}` });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    let etcd = 'ok';
+    try {
+      await bounded(store.revision(), ETCD_CHECK_MS);
+    } catch (err) {
+      etcd = messageOf(err);
+    }
+    const components = opts.components?.() ?? {};
+    const ready = etcd === 'ok' && Object.values(components).every(Boolean);
+    await reply.code(ready ? 200 : 503).send({ ready, etcd, components });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, text } = await metrics.render(store);
+    await reply.type(contentType).send(text);
+  });
+
+  for (const resource of RESOURCES) {
+    const properties: Record<string, object> = { watch: { type: 'string', enum: ['0', '1', 'true', 'false'] } };
+    for (const p of resource.params) properties[p] = PARAMS[p];
+    app.get<{ Querystring: ReadQuery }>(
+      `/api/v1/${resource.path}`,
+      { schema: { querystring: { type: 'object', properties, additionalProperties: false } } },
+      async (req, reply) => {
+        const q = req.query;
+        const from = await store.revision();
+        const listing = await resource.read(store, q, now());
+        if (listing.skipped.length > 0) log.warn({ resource: resource.path, skipped: listing.skipped }, 'records that do not decode were left out');
+        if (q.watch !== '1' && q.watch !== 'true') return { items: listing.items, ...(listing.skipped.length > 0 ? { skipped: listing.skipped } : {}) };
+        reply.hijack();
+        streamResource(reply.raw, resource, q, from, listing, { store, log, now, open });
+        return reply;
+      },
+    );
+  }
+
+  app.post<{ Params: { name: string } }>(
+    '/api/v1/sources/:name/sync',
+    { schema: { params: { type: 'object', properties: { name: SOURCE }, required: ['name'] } } },
+    async (req, reply) => {
+      const { name } = req.params;
+      if (!(await sourceExists(store, name))) {
+        throw new BerthError('ENOTFOUND', `source "${name}" not found`, { hint: 'list the sources with GET /api/v1/sources' });
+      }
+      // Components talk only through etcd: the source's sync watches this key and looks at its branch.
+      const requested = now().toISOString();
+      const { revision } = await store.commit({ put: [{ key: syncRequestKey(name), value: JSON.stringify({ requested }) }] });
+      log.info({ source: name }, 'sync requested through the API');
+      await reply.code(202).send({ source: name, requested, revision });
+    },
+  );
+  return app;
+}
+
+/** `p`, or a rejection once `ms` have passed. */
+async function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

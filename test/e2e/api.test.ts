@@ -1,0 +1,101 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
+import { uniqueName } from '../support/names.js';
+import { freePorts } from '../support/ports.js';
+import { exited } from '../support/process.js';
+import { createRepo } from '../support/repo.js';
+
+const env = { ...process.env, DOCKER_HOST: inject('dockerHost') };
+const configMap = (value: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {value: "${value}"}\n`;
+
+interface SourceView {
+  source: string;
+  commitSha?: string;
+}
+
+const sources = async (base: string): Promise<SourceView[]> => {
+  const res = await fetch(`${base}/api/v1/sources`);
+  if (!res.ok) return [];
+  return ((await res.json()) as { items: SourceView[] }).items;
+};
+
+/** Send SIGTERM and measure how long the process takes to exit. */
+const stopTimed = async (proc: BerthProcess): Promise<number> => {
+  const began = Date.now();
+  const gone = exited(proc.child);
+  proc.child.kill('SIGTERM');
+  await gone;
+  return Date.now() - began;
+};
+
+describe('the API server inside `berth up`, and `berth api` beside it', () => {
+  const procs: BerthProcess[] = [];
+  const dirs: string[] = [];
+
+  afterAll(async () => {
+    for (const p of procs) await p.stop();
+    for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+  });
+
+  it('serves the sources, and a sync requested through it looks at a remote branch polled only hourly', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-api-e2e-'));
+    dirs.push(dataDir);
+    const repo = await createRepo(inject('gitRoot'), uniqueName('api'));
+    await repo.write('app.yaml', configMap('one'));
+    const first = await repo.commit('first');
+    await repo.push();
+
+    const [upPort, apiPort] = await freePorts(2);
+    const upUrl = `http://127.0.0.1:${upPort}`;
+    const up = spawnBerth(
+      ['up', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '1h', '--status', 'none', '--node', uniqueName('api-node'),
+        '--listen', `127.0.0.1:${upPort}`, '--data-dir', dataDir],
+      env,
+    );
+    procs.push(up);
+    await waitWhileUp(up, async () => (await sources(upUrl)).find((s) => s.commitSha === first), 'the first commit in force, through the API');
+    const readyz = await waitWhileUp(up, async () => {
+      const res = await fetch(`${upUrl}/readyz`);
+      return res.status === 200 ? res.json() : undefined;
+    }, '/readyz 200');
+    expect(readyz).toEqual({ ready: true, etcd: 'ok', components: { sync: true, controller: true, scheduler: true, agent: true } });
+
+    const tokenFile = path.join(dataDir, 'api-token');
+    expect((await fs.stat(tokenFile)).mode & 0o777).toBe(0o600);
+    const token = (await fs.readFile(tokenFile, 'utf8')).trim();
+    expect(up.output.toString()).not.toContain(token);
+
+    // A second, separate API server on the same etcd, with a token of its own.
+    const etcd = (await fs.readFile(path.join(dataDir, 'etcd', 'endpoint'), 'utf8')).trim();
+    const otherToken = path.join(dataDir, 'other', 'token');
+    const api = spawnBerth(['api', '--etcd', etcd, '--listen', `127.0.0.1:${apiPort}`, '--token-file', otherToken]);
+    procs.push(api);
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitWhileUp(api, async () => (await sources(apiUrl)).find((s) => s.commitSha === first), 'the first commit, through `berth api`');
+    expect((await fs.stat(otherToken)).mode & 0o777).toBe(0o600);
+
+    await repo.write('app.yaml', configMap('two'));
+    const second = await repo.commit('second');
+    await repo.push();
+    // The token of `berth up` is not the token of this other server: nothing is done.
+    const refused = await fetch(`${apiUrl}/api/v1/sources/default/sync`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(401);
+    const res = await fetch(`${apiUrl}/api/v1/sources/default/sync`, {
+      method: 'POST', headers: { authorization: `Bearer ${(await fs.readFile(otherToken, 'utf8')).trim()}` },
+    });
+    expect(res.status).toBe(202);
+    // With a 1 h interval, only the request makes sync look at the remote branch again.
+    await waitWhileUp(up, async () => (await sources(upUrl)).find((s) => s.commitSha === second), 'the second commit in force after the sync request', { timeoutMs: 30_000 });
+
+    // Both stop within seconds of SIGTERM (a stream open on each).
+    const streams = [await fetch(`${upUrl}/api/v1/sources?watch=1`), await fetch(`${apiUrl}/api/v1/events?watch=1`)];
+    expect(streams.map((s) => s.status)).toEqual([200, 200]);
+    expect(await stopTimed(api)).toBeLessThan(10_000);
+    expect(await stopTimed(up)).toBeLessThan(10_000);
+    expect(api.child.exitCode).toBe(0);
+    expect(up.child.exitCode).toBe(0);
+  });
+});
