@@ -1,4 +1,5 @@
 // npm run bench -- NAME [--json]: run one benchmark (or all) and report it against its named peer.
+import { agentBench } from './agent.js';
 import { e2eLatency } from './e2e-latency.js';
 import { hostile } from './hostile.js';
 import { large } from './large.js';
@@ -6,7 +7,7 @@ import { scheduler } from './scheduler.js';
 import type { Bench, Result } from './result.js';
 import { formatResult } from './result.js';
 
-const benches: Record<string, Bench> = { 'e2e-latency': e2eLatency, hostile, large, scheduler };
+const benches: Record<string, Bench> = { agent: agentBench, 'e2e-latency': e2eLatency, hostile, large, scheduler };
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
