@@ -3,6 +3,7 @@
 import type { DeploymentView, EventView, HistoryView, NodeView, PodView } from './views.js';
 import { countErrors } from '../manifest/index.js';
 import { formatTime } from './units.js';
+import { compareText } from '../text.js';
 
 /** UPPERCASE column headers and one row of text cells per view. */
 export interface Table {
@@ -103,6 +104,6 @@ export function eventTable(views: readonly EventView[]): Table {
 
 /** `a=1,b=2` in key order, or `<none>`. */
 function labelText(labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = Object.keys(labels).sort(compareText);
   return keys.length === 0 ? '<none>' : keys.map((k) => `${k}=${labels[k] ?? ''}`).join(',');
 }

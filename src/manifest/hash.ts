@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DesiredObject, PodTemplate } from './types.js';
+import { compareText } from '../text.js';
 
 /** JSON with object keys sorted at every level, so equal values always give the same text. */
 export function canonicalJson(value: unknown): string {
@@ -7,7 +8,7 @@ export function canonicalJson(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort(([a], [b]) => compareText(a, b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

@@ -1,4 +1,5 @@
 import type { NodeRecord, PodRecord } from '../store/records.js';
+import { compareText } from '../text.js';
 
 // The shape of the pure scheduling core, after Kubernetes' scheduler framework: filters say
 // whether a pod may go on a node; scores rank the nodes that may take it. What a pod asks for is
@@ -82,7 +83,7 @@ export function ownerOf(pod: PodRecord): string {
 
 /** The PodInfo of `pod`. */
 export function podInfo(pod: PodRecord): PodInfo {
-  const selector = Object.entries(pod.template.nodeSelector).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const selector = Object.entries(pod.template.nodeSelector).sort(([a], [b]) => compareText(a, b));
   return { pod, requests: podRequests(pod), hostPorts: podHostPorts(pod), owner: ownerOf(pod), selector };
 }
 
