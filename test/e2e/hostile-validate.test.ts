@@ -259,6 +259,23 @@ describe('berth validate as a command', () => {
     expect(res.code).toBe(0); // head's exit code
   });
 
+  it('a folder and its commit (--rev) give the same answer, links reported in both; a missing revision is a usage error', async () => {
+    const dir = await folder({ 'ok.yaml': CM('ok'), 'apps/bad.yaml': h.FORGED_KIND, 'apps/dup.yaml': CM('ok') });
+    await fs.symlink('/etc/passwd', path.join(dir, 'apps', 'passwd.yaml'));
+    const git = (...args: string[]): Promise<unknown> => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', ...args], { cwd: dir });
+    await git('init', '--quiet');
+    await git('add', '--all');
+    await git('commit', '--quiet', '--message', 'tree');
+    const tree = await validate(['.'], dir);
+    const commit = await validate(['--rev', 'HEAD'], dir);
+    expect(commit).toMatchObject({ code: 1, stdout: tree.stdout, stderr: tree.stderr });
+    expect(lines(tree.stdout)).toHaveLength(2);
+    expect(tree.stderr).toMatch(/^apps\/passwd\.yaml: skipped: symbolic link, not followed$/m);
+    const missing = await validate(['--rev', 'nope'], dir);
+    expect(missing.code).toBe(2);
+    expect(lines(missing.stderr)).toEqual([expect.stringMatching(/^berth: revision 'nope' not found in .*; pass --rev with a branch, tag or commit of the repository$/)]);
+  });
+
   it('--version prints the version', async () => {
     const res = await runBerth(['--version']);
     expect(res.code).toBe(0);
