@@ -9,6 +9,7 @@ import { DockerRuntime, parseNodeLabels, startAgent } from '../agent/index.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
 import { startApiFromFlags, type ApiFlags } from './api.js';
+import { parseListen } from '../api/listen.js';
 
 /** Flags every component takes. */
 export interface ConnectionFlags {
@@ -41,6 +42,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     const { stops } = stack;
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
     const labels = parseNodeLabels(flags.label);
+    parseListen(flags.listen);
     const sync = await syncOptions(flags, log);
     const runtime = new DockerRuntime({ docker: flags.docker });
     await runtime.ping();
@@ -85,6 +87,7 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
     } else if (component === 'scheduler') {
       stops.push((await startScheduler({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'api' && 'listen' in flags) {
+      parseListen(flags.listen);
       stops.push((await startApiFromFlags(flags, await connectStore(flags, stack, false), log)).stop);
     }
     log.info({ component }, `berth ${component} is running`);

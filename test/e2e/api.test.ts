@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
+import { runBerth, spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
 import { uniqueName } from '../support/names.js';
 import { freePorts } from '../support/ports.js';
 import { exited } from '../support/process.js';
@@ -97,5 +97,43 @@ describe('the API server inside `berth up`, and `berth api` beside it', () => {
     expect(await stopTimed(up)).toBeLessThan(10_000);
     expect(api.child.exitCode).toBe(0);
     expect(up.child.exitCode).toBe(0);
+  });
+});
+
+describe('the API server\'s flags', () => {
+  it.each([
+    ['berth up, a --listen without a port', (): string[] => ['up', '--repo', '.', '--listen', '127.0.0.1', '--etcd', 'http://127.0.0.1:9'], /^berth: --listen must be host:port/],
+    ['berth api, a --listen without a port', (): string[] => ['api', '--listen', 'localhost', '--etcd', 'http://127.0.0.1:9'], /^berth: --listen must be host:port/],
+  ])('%s: one line, exit 1', async (_name, args, line) => {
+    const res = await runBerth(args(), { env });
+    expect(res.code).toBe(1);
+    const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
+    expect(lines).toEqual([expect.stringMatching(line)]);
+  });
+
+  it('berth api on a port in use: one line naming it, exit 1, no token left behind elsewhere', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-api-flags-'));
+    const [port] = await freePorts(1);
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    try {
+      const res = await runBerth(['api', '--etcd', inject('etcdEndpoint'), '--listen', `127.0.0.1:${port}`, '--data-dir', dir], { env });
+      expect(res.code).toBe(1);
+      const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
+      expect(lines).toEqual([expect.stringMatching(new RegExp(`^berth: the API server cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*; pick another --listen$`))]);
+      expect((await fs.stat(path.join(dir, 'api-token'))).mode & 0o777).toBe(0o600);
+    } finally {
+      holder.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('berth api --help: no Docker, and the token flags', async () => {
+    const res = await runBerth(['api', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toContain('--docker');
+    expect(res.stdout).toContain('--listen <host:port>');
+    expect(res.stdout).toContain('--token-file <file>');
   });
 });

@@ -8,9 +8,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const cli = path.join(root, 'src/cli/main.ts');
 const tsxLoader = path.join(root, 'node_modules/tsx/dist/loader.mjs');
 
-/** Arguments that run the berth CLI from source with node (tsx loader), whatever PATH says. */
+/**
+ * Arguments that run the berth CLI from source with node (tsx loader), whatever PATH says. A
+ * `berth up` without --listen gets a free port for its API server: tests run several at once.
+ */
 function argv(args: string[]): string[] {
-  return ['--import', tsxLoader, cli, ...args];
+  const listen = args[0] === 'up' && !args.includes('--listen') ? ['--listen', '127.0.0.1:0'] : [];
+  return ['--import', tsxLoader, cli, ...args, ...listen];
 }
 
 /** A berth process running in the background (for `berth up` and the components). */
