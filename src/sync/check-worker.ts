@@ -1,14 +1,12 @@
 // The body of checkCommit's worker thread: read a commit's tree and check it, off the main thread.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { BerthError } from '../errors.js';
 import { checkTree } from './check.js';
 import { checkBlobs } from './incremental.js';
 import type { CheckRequest, CheckResponse } from './isolate.js';
 import { readTreeFiles } from './tree.js';
 
-const request = workerData as CheckRequest;
-
-async function run(): Promise<CheckResponse> {
+async function run(request: CheckRequest): Promise<CheckResponse> {
   try {
     if (request.blobs) return { ok: true, files: await checkBlobs(request.src.gitdir, request.blobs, { skipKinds: request.skipKinds, limits: request.limits }) };
     const read = await readTreeFiles(request.src, { ...request.limits });
@@ -19,4 +17,7 @@ async function run(): Promise<CheckResponse> {
   }
 }
 
-parentPort?.postMessage(await run());
+// One request at a time: the parent sends the next only after this one's answer.
+parentPort?.on('message', (request: CheckRequest) => {
+  void run(request).then((response) => parentPort?.postMessage(response));
+});

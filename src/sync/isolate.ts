@@ -59,39 +59,75 @@ export async function checkChangedBlobs(src: TreeSource, blobs: { path: string; 
 
 type WorkerOutcome = { result: TreeCheck & { blobs?: BlobInfo[] } } | { files: FileCheck[] } | { refused: string };
 
+// A worker that checked changed blobs is kept for the next incremental check (starting one costs
+// more than a one-file check): one idle worker per heap size, unref'd so it never holds the process.
+// A worker that passed a bound, failed, or read a whole commit is stopped; each check is alone in it.
+const idle = new Map<number, Worker>();
+
+function takeWorker(memoryMb: number): Worker {
+  const kept = idle.get(memoryMb);
+  idle.delete(memoryMb);
+  if (kept) {
+    kept.ref();
+    return kept;
+  }
+  const worker = startWorker(memoryMb);
+  worker.on('exit', () => {
+    if (idle.get(memoryMb) === worker) idle.delete(memoryMb);
+  });
+  return worker;
+}
+
+function keepWorker(memoryMb: number, worker: Worker): void {
+  if (idle.has(memoryMb)) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  idle.set(memoryMb, worker);
+}
+
 function inWorker(request: CheckRequest, opts: IsolateOptions): Promise<WorkerOutcome> {
   const { src } = request;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const memoryMb = opts.memoryMb ?? 512;
-  const worker = startWorker(request, memoryMb);
+  const worker = takeWorker(memoryMb);
   const refused = (message: string): WorkerOutcome => ({ refused: message });
   return new Promise<WorkerOutcome>((resolve, reject) => {
     let settled = false;
-    const settle = (fn: () => void): void => {
+    const settle = (fn: () => void, reuse = false): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
       fn();
-      void worker.terminate();
+      if (reuse) keepWorker(memoryMb, worker);
+      else void worker.terminate();
     };
     const timer = setTimeout(() => {
       settle(() => resolve(refused(`reading and checking this commit took longer than ${Math.round(timeoutMs / 1000)} s; berth stopped (see the limits on manifests)`)));
     }, timeoutMs);
-    worker.once('message', (m: CheckResponse) => {
+    const onMessage = (m: CheckResponse): void => {
       settle(() => {
         if (m.ok) resolve('files' in m ? { files: m.files } : { result: m.result });
         else reject(m.error.name === 'InvalidInputError' ? new InvalidInputError(m.error.code, m.error.message, m.error.hint ? { hint: m.error.hint } : {}) : new BerthError(m.error.code, m.error.message));
-      });
-    });
-    worker.once('error', (err: Error & { code?: string }) => {
+      }, m.ok && 'files' in m);
+    };
+    const onError = (err: Error & { code?: string }): void => {
       settle(() => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') resolve(refused(`reading and checking this commit needed more than ${memoryMb} MiB of memory; berth stopped (see the limits on manifests)`));
         else reject(new BerthError('ECHECK', `checking commit ${src.commit.slice(0, 7)} failed: ${err.message}`, { cause: err }));
       });
-    });
-    worker.once('exit', (code) => {
+    };
+    const onExit = (code: number): void => {
       settle(() => reject(new BerthError('ECHECK', `checking commit ${src.commit.slice(0, 7)} stopped (exit ${code})`)));
-    });
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    worker.postMessage(request);
   });
 }
 
@@ -99,11 +135,11 @@ function inWorker(request: CheckRequest, opts: IsolateOptions): Promise<WorkerOu
  * The worker runs the built check-worker.js; run from source (tsx, vitest), the .ts file is loaded
  * through tsx's loader, registered in the worker first (a Worker does not inherit it).
  */
-function startWorker(request: CheckRequest, memoryMb: number): Worker {
+function startWorker(memoryMb: number): Worker {
   const resourceLimits = { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 64 };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { workerData: request, resourceLimits });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { resourceLimits });
   const body = new URL('./check-worker.ts', import.meta.url).href;
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(body)}); });`;
-  return new Worker(boot, { eval: true, workerData: request, resourceLimits });
+  return new Worker(boot, { eval: true, resourceLimits });
 }

@@ -1,0 +1,172 @@
+// sync: a generated repository of 10,000 Deployments (one file each, in nested folders) served over
+// smart HTTP, synced into a real etcd: the first sync, a pass with nothing new, a one-file commit
+// (fetch done → seal written) against `git diff-tree -r` of the same two commits plus one etcd txn
+// of the same size, the same one-file commit on a 10-file repository, and the process's peak RSS.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { silentLogger } from '../src/log.js';
+import { EtcdStore, commitChunked, decode, desiredPrefix, sourceKey, type Store, type Txn } from '../src/store/index.js';
+import { GitSource, startSync, type HeadCommit, type Sync } from '../src/sync/index.js';
+import { startEtcd } from '../test/support/etcd.js';
+import { startGitServer } from '../test/support/git-server.js';
+import { deploymentYaml } from '../test/support/manifests.js';
+import { run } from '../test/support/process.js';
+import { createRepo, type TestRepo } from '../test/support/repo.js';
+import { waitFor } from '../test/support/wait.js';
+import { quantile, result, type Bench, type Result } from './result.js';
+
+const BENCH = 'sync';
+const SOURCE = 'main';
+const ROUNDS = Number(process.env.SYNC_BENCH_ROUNDS ?? 5);
+
+const deployment = (i: number, replicas = 1): string =>
+  deploymentYaml({ name: `app-${i}`, namespace: 'default', replicas, image: 'registry.example.com/team/app:1.0.0', command: ['serve', '--port', '8080'] });
+
+/** Nested folders: 10 teams × 10 groups × up to 100 files. */
+const fileOf = (i: number): string => `teams/t${Math.floor(i / 1000)}/g${Math.floor(i / 100) % 10}/app-${i}.yaml`;
+
+/** A source whose fetches are timed: when head() first answered each commit (its objects are here). */
+class TimedSource extends GitSource {
+  readonly fetched = new Map<string, number>();
+  override async head(): Promise<HeadCommit> {
+    const h = await super.head();
+    if (!this.fetched.has(h.commit)) this.fetched.set(h.commit, performance.now());
+    return h;
+  }
+}
+
+/** The store, with the time each seal of SOURCE was written (the txn that puts its seal key returned). */
+function timedStore(store: Store, sealed: Map<string, number>): Store {
+  const commit = async (txn: Txn): Promise<{ ok: boolean; revision: number }> => {
+    const out = await store.commit(txn);
+    const put = txn.put?.find((p) => p.key === sourceKey(SOURCE));
+    if (out.ok && put) sealed.set(decode('seal', put.key, put.value).commit, performance.now());
+    return out;
+  };
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'commit') return commit;
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+export const sync: Bench = {
+  async run(say): Promise<Result[]> {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-bench-sync-'));
+    const gitRoot = path.join(root, 'git');
+    await fs.mkdir(gitRoot);
+    const etcd = await startEtcd();
+    const server = await startGitServer(gitRoot);
+    const stops: (() => Promise<void>)[] = [() => fs.rm(root, { recursive: true, force: true }), etcd.stop, server.stop];
+    let peakRss = process.memoryUsage().rss;
+    const baseRss = peakRss;
+    const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+    const results: Result[] = [];
+    try {
+      const bare = await EtcdStore.connect([etcd.endpoint], '/bare');
+      stops.unshift(() => bare.close());
+
+      const setup = async (name: string): Promise<{ repo: TestRepo; store: Store; sync: Sync; git: TimedSource; sealed: Map<string, number> }> => {
+        const repo = await createRepo(gitRoot, name);
+        await repo.write('README.md', '# bench\n');
+        await repo.commit('start');
+        await repo.push();
+        const store = await EtcdStore.connect([etcd.endpoint], `/${name}`);
+        const sealed = new Map<string, number>();
+        const git = new TimedSource({ repo: repo.url(server.url), branch: 'main', path: '.', dataDir: path.join(root, name, 'data') });
+        const s = await startSync({ store: timedStore(store, sealed), log: silentLogger(), git, source: SOURCE, intervalMs: 600_000, reporter: { report: async () => undefined } });
+        stops.unshift(async () => {
+          await s.stop();
+          await store.close();
+        });
+        return { repo, store, sync: s, git, sealed };
+      };
+      const sealOf = async (s: { sync: Sync; sealed: Map<string, number> }, sha: string): Promise<number> => {
+        s.sync.kick();
+        return waitFor(() => s.sealed.get(sha), { timeoutMs: 300_000, intervalMs: 2, what: `the seal of ${sha.slice(0, 7)}` });
+      };
+
+      /** One-file commits: fetch done → seal written, and the peer: diff-tree of the same commits plus one txn of the record. */
+      const oneFile = async (s: Awaited<ReturnType<typeof setup>>, count: number): Promise<{ ms: number; peer: number }> => {
+        const ms: number[] = [];
+        const peer: number[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          const i = (r * 7919) % count;
+          const before = await s.repo.git('rev-parse', 'HEAD');
+          await s.repo.write(fileOf(i), deployment(i, 2 + r));
+          const sha = await s.repo.commit(`app-${i} scales`);
+          await s.repo.push();
+          await s.sync.idle();
+          const sealedAt = await sealOf(s, sha);
+          const fetchedAt = s.git.fetched.get(sha) ?? Number.NaN;
+          ms.push(sealedAt - fetchedAt);
+          let started = performance.now();
+          await run('git', ['-C', s.repo.bareDir, 'diff-tree', '-r', before, sha]);
+          const diffMs = performance.now() - started;
+          const record = (await s.store.list(desiredPrefix(SOURCE))).entries.find((e) => e.key.endsWith(`/app-${i}`));
+          started = performance.now();
+          await bare.commit({ put: [{ key: `one/${r}`, value: record?.value ?? '' }] });
+          peer.push(diffMs + performance.now() - started);
+          await s.sync.idle();
+        }
+        return { ms: quantile(ms, 0.5), peer: quantile(peer, 0.5) };
+      };
+
+      // 10,000 Deployments: the first sync.
+      const big = await setup('big');
+      for (let i = 0; i < 10_000; i++) await big.repo.write(fileOf(i), deployment(i));
+      const sha = await big.repo.commit('10,000 deployments');
+      await big.repo.push();
+      const kicked = performance.now();
+      const initialMs = (await sealOf(big, sha)) - kicked;
+      await big.sync.idle();
+      let started = performance.now();
+      await run('git', ['clone', '--quiet', '--bare', big.repo.url(server.url), path.join(root, 'clone.git')]);
+      const cloneMs = performance.now() - started;
+      const records = (await big.store.list(desiredPrefix(SOURCE))).entries;
+      started = performance.now();
+      await commitChunked(bare, records.map((e) => ({ key: `10k/${e.key}`, value: e.value })), []);
+      const writeMs = performance.now() - started;
+      say(`initial sync of 10,000: ${initialMs.toFixed(0)} ms (git clone --bare ${cloneMs.toFixed(0)} ms + bare etcd writes ${writeMs.toFixed(0)} ms)`);
+      results.push(result(BENCH, 'initial_sync_10k_ms', initialMs, 'ms', 'git clone --bare + the same records written bare in etcd txns', cloneMs + writeMs));
+
+      // A pass with nothing new: look at the remote, read the seal, check desired/ for hand edits.
+      const noop: number[] = [];
+      const lsRemote: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        started = performance.now();
+        big.sync.kick();
+        await big.sync.idle();
+        noop.push(performance.now() - started);
+        started = performance.now();
+        await run('git', ['ls-remote', big.repo.url(server.url), 'refs/heads/main']);
+        lsRemote.push(performance.now() - started);
+      }
+      say(`no-op pass on 10,000: ${quantile(noop, 0.5).toFixed(0)} ms (git ls-remote ${quantile(lsRemote, 0.5).toFixed(0)} ms)`);
+      results.push(result(BENCH, 'noop_sync_10k_ms', quantile(noop, 0.5), 'ms', 'git ls-remote of the branch', quantile(lsRemote, 0.5)));
+
+      const one10k = await oneFile(big, 10_000);
+      say(`one-file commit on 10,000: ${one10k.ms.toFixed(1)} ms (diff-tree + one txn ${one10k.peer.toFixed(1)} ms)`);
+      results.push(result(BENCH, 'one_file_sync_10k_ms', one10k.ms, 'ms', 'git diff-tree -r of the same commits + one etcd txn of the record', one10k.peer));
+
+      const small = await setup('small');
+      for (let i = 0; i < 10; i++) await small.repo.write(fileOf(i), deployment(i));
+      await sealOf(small, await (async () => { const c = await small.repo.commit('10 deployments'); await small.repo.push(); return c; })());
+      await small.sync.idle();
+      const one10 = await oneFile(small, 10);
+      say(`one-file commit on 10: ${one10.ms.toFixed(1)} ms (diff-tree + one txn ${one10.peer.toFixed(1)} ms)`);
+      results.push(result(BENCH, 'one_file_sync_10_ms', one10.ms, 'ms', 'git diff-tree -r of the same commits + one etcd txn of the record', one10.peer));
+
+      say(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (at start ${(baseRss / 2 ** 20).toFixed(0)} MB)`);
+      results.push(result(BENCH, 'sync_peak_rss_mb', peakRss / 2 ** 20, 'MB', 'the bench process before any sync', baseRss / 2 ** 20));
+    } finally {
+      clearInterval(sampler);
+      for (const stop of stops) await stop().catch(() => undefined);
+    }
+    return results;
+  },
+};
