@@ -16,6 +16,8 @@ const owners = [
   { library: 'chokidar', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   { library: 'commander', files: 'src/cli/**/*.ts', owner: 'src/cli' },
   { library: 'pino', files: 'src/log.ts', owner: 'src/log.ts' },
+  { library: 'fastify', files: 'src/api/server.ts', owner: 'src/api/server.ts' },
+  { library: 'prom-client', files: 'src/api/metrics.ts', owner: 'src/api/metrics.ts' },
 ];
 
 function restrictedImports(libraries) {

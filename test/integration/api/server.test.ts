@@ -272,6 +272,43 @@ describe('the API server over real etcd', () => {
     }
   });
 
+  it('closes its etcd watches when the client of a stream goes', async () => {
+    // The real store, with its watches counted: each watch() opened, each close() of one.
+    let open = 0;
+    const counting = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'watch') {
+          return (...args: Parameters<Store['watch']>) => {
+            const closer = target.watch(...args);
+            open++;
+            let closed = false;
+            return {
+              close: async () => {
+                if (!closed) open--;
+                closed = true;
+                await closer.close();
+              },
+            };
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const server = await startApi({ store: counting, log: silentLogger(), listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`${server.url}/api/v1/sources?watch=1`, { signal: controller.signal });
+      expect(res.status).toBe(200);
+      // sources/, history/, health/, syncerrors/, pods/, status/, nodes/
+      await waitFor(() => open === 7, { what: '7 watches open' });
+      controller.abort();
+      await waitFor(() => open === 0, { what: 'every watch closed after the client went' });
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('stops at once with an open event stream', async () => {
     const server = await startApi({ store, log: silentLogger(), listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
     const res = await fetch(`${server.url}/api/v1/events?watch=true`);
