@@ -95,6 +95,15 @@ export class EtcdStore implements Store {
     }
   }
 
+  async changedSince(prefix: string, revision: number): Promise<{ count: number; changed: { key: string; modRevision: number }[] }> {
+    const range = Range.prefix(this.root + prefix);
+    const counted = await this.call(() => this.client.kv.range({ key: range.start, range_end: range.end, count_only: true }));
+    const at = counted.header.revision;
+    // Keys only: a hand edit of many large records stays a small response.
+    const res = await this.call(() => this.client.kv.range({ key: range.start, range_end: range.end, keys_only: true, min_mod_revision: revision + 1, revision: at }));
+    return { count: Number(counted.count), changed: res.kvs.map((kv) => ({ key: this.strip(kv.key), modRevision: Number(kv.mod_revision) })) };
+  }
+
   /**
    * Page through `prefix` in key order: each page continues after the last key of the one before,
    * all at the revision of the first page (or `revision`), so the pages are one snapshot.

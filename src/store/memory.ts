@@ -70,6 +70,11 @@ export class MemoryStore implements Store {
     return { entries, revision: this.rev };
   }
 
+  async changedSince(prefix: string, revision: number): Promise<{ count: number; changed: { key: string; modRevision: number }[] }> {
+    const { entries } = await this.list(prefix);
+    return { count: entries.length, changed: entries.filter((e) => e.modRevision > revision).map((e) => ({ key: e.key, modRevision: e.modRevision })) };
+  }
+
   async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
     checkTxn(txn, this.limits);
     for (const [key, expected] of Object.entries(txn.ifUnchanged ?? {})) {

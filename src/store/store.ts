@@ -116,6 +116,12 @@ export interface Store {
    * at the read (not the one asked for).
    */
   list(prefix: string, opts?: { revision?: number }): Promise<{ entries: Entry[]; revision: number }>;
+  /**
+   * How many keys are under `prefix`, and which were written after `revision` (keys and
+   * modRevisions, no values), at one revision: whether anything changed since a known state costs
+   * two small reads instead of a list.
+   */
+  changedSince(prefix: string, revision: number): Promise<{ count: number; changed: { key: string; modRevision: number }[] }>;
   commit(txn: Txn): Promise<{ ok: boolean; revision: number }>;
   /** Events for keys under `prefix` from `fromRevision` (inclusive) on; `onError` hears a broken watch (then re-list). */
   watch(prefix: string, fromRevision: number, onEvent: (e: StoreEvent) => void, onError?: (err: Error) => void): Closer;

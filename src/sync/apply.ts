@@ -125,6 +125,15 @@ async function commitRecords(
  * race) are rewritten with this commit or deleted, never sealed as they are.
  */
 async function planWrites(store: Store, source: string, sealedAt: number, objects: DesiredObject[], known?: readonly DesiredObject[]): Promise<{ put: DesiredObject[]; del: string[] }> {
+  if (known) {
+    // With the sealed objects known, only keys written since the seal are read (no values): when no
+    // sealed key was deleted by hand, this is what the list below finds, without reading 10,000 records.
+    const { count, changed } = await store.changedSince(desiredPrefix(source), sealedAt);
+    const written = new Set(changed.map((c) => c.key));
+    const sealed = known.filter((o) => !written.has(desiredKey(source, objectKey(o))));
+    // The keys not written since the seal are sealed ones; as many as the known ones not written since, they are those.
+    if (count - changed.length === sealed.length) return writesFor(source, objects, sealed, written);
+  }
   const { entries } = await store.list(desiredPrefix(source));
   const sealed = entries.filter((e) => e.modRevision <= sealedAt);
   // Known objects stand for their entries as sealed; only a key still written at or before the seal counts.
@@ -132,10 +141,15 @@ async function planWrites(store: Store, source: string, sealedAt: number, object
   const sealedKeys = new Set(sealed.map((e) => e.key));
   const fromKnown = known?.filter((o) => sealedKeys.has(desiredKey(source, objectKey(o))));
   const current = fromKnown && fromKnown.length === sealed.length ? fromKnown : sealed.map((e) => decode('desired', e.key, e.value).object);
-  const plan = planDesired(objects, current);
+  return writesFor(source, objects, current, new Set(entries.filter((e) => e.modRevision > sealedAt).map((e) => e.key)));
+}
+
+/** The writes from the sealed objects still in place to `objects`, with `unsealed` keys (written since the seal) rewritten or deleted. */
+function writesFor(source: string, objects: DesiredObject[], sealed: readonly DesiredObject[], unsealed: ReadonlySet<string>): { put: DesiredObject[]; del: string[] } {
+  const plan = planDesired(objects, sealed);
   const wanted = new Set(objects.map((o) => desiredKey(source, objectKey(o))));
   // An unsealed entry is left out of the plan above: wanted, it is created again (with this commit); not wanted, deleted.
-  const stray = entries.filter((e) => e.modRevision > sealedAt && !wanted.has(e.key)).map((e) => e.key);
+  const stray = [...unsealed].filter((key) => !wanted.has(key));
   return {
     put: [...plan.create, ...plan.update.map((u) => u.to)],
     del: [...plan.delete.map((o) => desiredKey(source, objectKey(o))), ...stray],

@@ -93,6 +93,9 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   // Desired state changed behind sync's back (a key deleted or edited by hand) is put back from the
   // sealed commit; noticed through the watch on desired/, checked cheaply on every pass.
   const repair = async (seal: SealRecord, sealModRevision: number): Promise<void> => {
+    // Two small reads say whether anything changed; only then is desired/ listed.
+    const since = await store.changedSince(desiredPrefix(source), seal.revision);
+    if (since.count === seal.counts.objects && since.changed.length === 0) return;
     const { entries } = await store.list(desiredPrefix(source));
     if (!desiredChanged(entries, seal)) return;
     // The sealed commit's objects: kept in memory, or read again.

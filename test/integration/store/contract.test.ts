@@ -84,6 +84,15 @@ describe.each(subjects)('Store contract: %s', (_name, make) => {
     expect((await s.list('')).entries.map((e) => `${e.key}=${e.value}`)).toEqual(['k=v2', 'new=n']);
   });
 
+  it('counts the keys under a prefix and names those written after a revision', async () => {
+    const s = await open();
+    const first = await s.commit({ put: [{ key: 'd/a', value: '1' }, { key: 'd/b', value: '2' }, { key: 'd/c', value: '3' }, { key: 'e/x', value: 'x' }] });
+    expect(await s.changedSince('d/', first.revision)).toEqual({ count: 3, changed: [] });
+    const edit = await s.commit({ put: [{ key: 'd/b', value: 'edited' }, { key: 'e/y', value: 'y' }], del: ['d/c'] });
+    expect(await s.changedSince('d/', first.revision)).toEqual({ count: 2, changed: [{ key: 'd/b', modRevision: edit.revision }] });
+    expect(await s.changedSince('d/', edit.revision)).toEqual({ count: 2, changed: [] });
+  });
+
   it('compares and swaps on modRevision; 0 means absent', async () => {
     const s = await open();
     expect((await s.commit({ ifUnchanged: { c: 0 }, put: [{ key: 'c', value: '1' }] })).ok).toBe(true);

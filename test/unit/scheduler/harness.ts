@@ -33,6 +33,9 @@ export class HookedStore implements Store {
     await this.hooks.beforeList?.(prefix, opts);
     return this.inner.list(prefix, opts);
   }
+  changedSince(prefix: string, revision: number): Promise<{ count: number; changed: { key: string; modRevision: number }[] }> {
+    return this.inner.changedSince(prefix, revision);
+  }
   async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
     const result = await this.inner.commit(txn);
     this.hooks.committed?.(txn, result);
