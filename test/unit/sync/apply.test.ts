@@ -206,6 +206,30 @@ describe('applyCommit', () => {
     expect((await sealedObjects(store, SOURCE)).objects).toEqual(want);
   });
 
+  it.each<[string, (store: MemoryStore, sealed: DesiredObject[]) => Promise<unknown>]>([
+    ['nothing', () => Promise.resolve()],
+    ['a key edited by hand', (store, [, b]) => store.commit({ put: [{ key: desiredKey(SOURCE, objectKey(b ?? deployment('x'))), value: encode({ type: 'desired', object: changed(b ?? deployment('x')), commit: 'hand' }) }] })],
+    ['a key added by hand', (store) => store.commit({ put: [{ key: desiredKey(SOURCE, 'Deployment/default/stray'), value: encode({ type: 'desired', object: deployment('stray'), commit: 'hand' }) }] })],
+    ['a half-applied commit', (store, sealed) => halfApplied(store, sealed)],
+  ])('planned from the sealed objects kept in memory, after %s, leaves what planning from etcd leaves', async (_what, disturb) => {
+    const outcomes = [];
+    for (const known of [false, true]) {
+      const store = new MemoryStore();
+      const objects = many(3);
+      const first = await applyCommit(store, SOURCE, head('a'), objects, NOW);
+      const sealRevision = (await store.get(sourceKey(SOURCE)))?.modRevision ?? 0;
+      await disturb(store, objects);
+      const want = [deployment('web-new'), ...objects.slice(1)];
+      const previous = known ? { seal: first.seal, sealRevision, objects } : undefined;
+      const { seal, plan } = await applyCommit(store, SOURCE, head('c'), want, NOW, previous);
+      const visible = (await desiredEntries(store, seal.revision)).map((e) => decode('desired', e.key, e.value));
+      expect(visible.map((r) => r.object).sort((x, y) => (objectKey(x) < objectKey(y) ? -1 : 1))).toEqual([...want].sort((x, y) => (objectKey(x) < objectKey(y) ? -1 : 1)));
+      expect(visible.filter((r) => r.commit !== head('c').commit && r.commit !== head('a').commit)).toEqual([]);
+      outcomes.push({ plan, visible });
+    }
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+
   it('applies over a seal whose revision etcd compacted away', async () => {
     const store = new MemoryStore();
     const [a, b] = many(2) as [DesiredObject, DesiredObject];
