@@ -71,6 +71,10 @@ function buildApp(opts: ApiOptions): FastifyInstance {
   const open = new Set<() => void>();
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
+    // A client that sends its request slowly (headers or body) is cut off; responses (streams) are not bounded.
+    requestTimeout: 10_000,
+    // Source names run to 253 characters (the schema's bound), more than the default 100.
+    routerOptions: { maxParamLength: 256 },
     // Open event streams are never idle: close them too, so a stop takes no longer than a request.
     forceCloseConnections: true,
     // Unknown query parameters are an error, not silently dropped; "1" and "true" are true.

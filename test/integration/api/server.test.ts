@@ -197,6 +197,8 @@ describe('the API server over real etcd', () => {
       const auth = { authorization: `Bearer ${TOKEN}` };
       expect(await sync(auth, 'nope')).toMatchObject({ status: 404, body: { code: 'ENOTFOUND', message: expect.stringMatching(/source "nope" not found/) } });
       expect(await sync(auth, '-bad-')).toMatchObject({ status: 400, body: { code: 'EINVALID' } });
+      expect(await sync(auth, `a${'b'.repeat(252)}`)).toMatchObject({ status: 404, body: { code: 'ENOTFOUND' } });
+      expect(await sync(auth, `a${'b'.repeat(253)}`)).toMatchObject({ status: 400, body: { code: 'EINVALID', message: expect.stringMatching(/must NOT have more than 253/) } });
       const big = await call('/api/v1/sources/main/sync', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(100_000) }) });
       expect(big).toMatchObject({ status: 413, body: { code: 'FST_ERR_CTP_BODY_TOO_LARGE' } });
       expect(await store.get(syncRequestKey('nope'))).toBeUndefined();
