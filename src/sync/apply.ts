@@ -70,7 +70,7 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   // What the commit changes against the one in force (the seal's counts, the logs)…
   const plan = planDesired(objects, current);
   // …and what must be written for that, which differs only after a half-applied commit.
-  const writes = await planWrites(store, source, prev?.revision ?? 0, objects, previous?.objects);
+  const writes = await planWrites(store, source, prev?.revision ?? 0, objects, previous ? { objects: previous.objects, plan } : undefined);
   const revision = await commitChunked(store, writes.put.map((o) => desiredPut(source, head.commit, o)), writes.del);
   const counts = { objects: objects.length, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length };
   const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
@@ -124,30 +124,35 @@ async function commitRecords(
  * written after `sealedAt` by a commit that never sealed (a sync that died mid-apply, a lost seal
  * race) are rewritten with this commit or deleted, never sealed as they are.
  */
-async function planWrites(store: Store, source: string, sealedAt: number, objects: DesiredObject[], known?: readonly DesiredObject[]): Promise<{ put: DesiredObject[]; del: string[] }> {
+async function planWrites(
+  store: Store, source: string, sealedAt: number, objects: DesiredObject[], known?: { objects: readonly DesiredObject[]; plan: DesiredPlan },
+): Promise<{ put: DesiredObject[]; del: string[] }> {
   if (known) {
     // With the sealed objects known, only keys written since the seal are read (no values): when no
     // sealed key was deleted by hand, this is what the list below finds, without reading 10,000 records.
     const { count, changed } = await store.changedSince(desiredPrefix(source), sealedAt);
     const written = new Set(changed.map((c) => c.key));
-    const sealed = known.filter((o) => !written.has(desiredKey(source, objectKey(o))));
+    const sealed = written.size === 0 ? known.objects : known.objects.filter((o) => !written.has(desiredKey(source, objectKey(o))));
     // The keys not written since the seal are sealed ones; as many as the known ones not written since, they are those.
-    if (count - changed.length === sealed.length) return writesFor(source, objects, sealed, written);
+    if (count - changed.length === sealed.length) return writesFor(source, objects, sealed, written, written.size === 0 ? known.plan : undefined);
   }
   const { entries } = await store.list(desiredPrefix(source));
   const sealed = entries.filter((e) => e.modRevision <= sealedAt);
   // Known objects stand for their entries as sealed; only a key still written at or before the seal counts.
   // (An entry they do not account for means they are not this seal's: then the entries are decoded.)
   const sealedKeys = new Set(sealed.map((e) => e.key));
-  const fromKnown = known?.filter((o) => sealedKeys.has(desiredKey(source, objectKey(o))));
+  const fromKnown = known?.objects.filter((o) => sealedKeys.has(desiredKey(source, objectKey(o))));
   const current = fromKnown && fromKnown.length === sealed.length ? fromKnown : sealed.map((e) => decode('desired', e.key, e.value).object);
   return writesFor(source, objects, current, new Set(entries.filter((e) => e.modRevision > sealedAt).map((e) => e.key)));
 }
 
 /** The writes from the sealed objects still in place to `objects`, with `unsealed` keys (written since the seal) rewritten or deleted. */
-function writesFor(source: string, objects: DesiredObject[], sealed: readonly DesiredObject[], unsealed: ReadonlySet<string>): { put: DesiredObject[]; del: string[] } {
-  const plan = planDesired(objects, sealed);
-  const wanted = new Set(objects.map((o) => desiredKey(source, objectKey(o))));
+function writesFor(
+  source: string, objects: DesiredObject[], sealed: readonly DesiredObject[], unsealed: ReadonlySet<string>, planned?: DesiredPlan,
+): { put: DesiredObject[]; del: string[] } {
+  // `planned` is the plan against `sealed` when the caller made it already.
+  const plan = planned ?? planDesired(objects, sealed);
+  const wanted = unsealed.size === 0 ? new Set<string>() : new Set(objects.map((o) => desiredKey(source, objectKey(o))));
   // An unsealed entry is left out of the plan above: wanted, it is created again (with this commit); not wanted, deleted.
   const stray = [...unsealed].filter((key) => !wanted.has(key));
   return {

@@ -156,7 +156,9 @@ export function mergeChecks(leaves: ReadonlyMap<string, TreeLeaf>, files: Readon
     skipped.push(...f.skipped);
   }
   if (objects.length > l.objects || warnings.length > l.errors) return undefined;
-  objects.sort((a, b) => compareText(objectKey(a), objectKey(b)));
+  // Keys made once, not per comparison: 10,000 objects take ~140,000 comparisons.
+  const keyed = objects.map((o) => ({ o, key: objectKey(o) })).sort((a, b) => compareText(a.key, b.key));
+  objects.splice(0, objects.length, ...keyed.map((k) => k.o));
   warnings.sort((a, b) => compareText(a.path, b.path) || a.line - b.line || a.col - b.col);
   return { objects, errors: [], omitted: 0, skipped, warnings, entries, files: count };
 }

@@ -12,6 +12,7 @@ import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
 import { checkChangedBlobs, checkCommit } from './isolate.js';
 import type { TreeCheck } from './check.js';
+import type { DesiredObject } from '../manifest/types.js';
 import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
 import type { BlobInfo } from './tree.js';
 import { startOutbox } from './outbox.js';
@@ -175,7 +176,9 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     }
     const check_ = checked.check;
     const { objects, errors: invalid, omitted, skipped, warnings, entries } = check_;
-    const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects)];
+    // Objects kept from the sealed commit (the same objects, unchanged files) passed this check then.
+    const kept = state ? new Set(state.objects) : new Set<DesiredObject>();
+    const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects.filter((o) => !kept.has(o)))];
     if (skipped.length > 0) {
       log.info({ commit: head.commit, skipped: skipped.map((d) => `${shown(d.path)}:${d.line}: ${shown(d.kind, 100)}${d.name ? ` ${shown(d.name, 100)}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
     }
