@@ -4,7 +4,8 @@
 # needed), then runs `berth up` on examples/repo of this checkout and tells you how to change it.
 # Root is needed only to install packages or start dockerd: a user in the docker group, with Docker
 # running, needs neither. BERTH_DEMO_NODE names the demo's node (default demo), e.g. to run a second
-# demo beside the first (give its web a free hostPort too).
+# demo beside the first (give its web a free hostPort too, and BERTH_DEMO_LISTEN a free port for its
+# API server, default 127.0.0.1:7420).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -44,10 +45,11 @@ node=${BERTH_DEMO_NODE:-demo}
   echo "  curl http://127.0.0.1:8080/          # the web deployment's page"
   echo "  edit examples/repo/worker.yaml (replicas: 3), then: git commit -am 'scale workers' — the containers follow"
   echo "  node dist/cli/main.js get pods | status | history   # berth's view (in another terminal)"
+  echo "  curl http://${BERTH_DEMO_LISTEN:-127.0.0.1:7420}/api/v1/sources   # the same, as JSON from berth's API"
   echo "  git log --notes=berth -3 -- examples/repo     # what happened to each commit: berth/sync, berth/health"
   echo "  docker ps --filter label=berth.node=$node   # Docker's view;  Ctrl-C stops berth (containers keep running)"
   echo
 ) &
 
 exec node dist/cli/main.js up --repo "$repo" --branch "$branch" --path "$path" --node "$node" \
-  --host-ip 127.0.0.1 --interval 10s --data-dir "$root/.berth"
+  --host-ip 127.0.0.1 --interval 10s --data-dir "$root/.berth" --listen "${BERTH_DEMO_LISTEN:-127.0.0.1:7420}"

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { removeContainers } from '../support/containers.js';
 import { uniqueName } from '../support/names.js';
-import { freePort } from '../support/ports.js';
+import { freePorts } from '../support/ports.js';
 import { exited, isRunning, OutputTail, run } from '../support/process.js';
 import { createUser, currentUser, grantDockerGroup, type TestUser } from '../support/user.js';
 import { GiveUp, waitFor } from '../support/wait.js';
@@ -91,7 +91,7 @@ describe('npm run demo as a user who is not root', () => {
     undo.push(() => removeContainers(dockerHost, 'berth.node', node));
     const checkout = await checkoutFor(user);
     // Beside any other demo on this machine: its own node name, and a free port for the web page.
-    const port = await freePort();
+    const [port, apiPort] = await freePorts(2);
     const web = path.join(checkout, 'examples/repo/web.yaml');
     const manifest = await readFile(web, 'utf8');
     expect(manifest).toContain('hostPort: 8080');
@@ -102,7 +102,7 @@ describe('npm run demo as a user who is not root', () => {
       expect(done, done.output).toMatchObject({ code: 0 });
     }
 
-    const demo = user.spawn('npm', ['run', 'demo'], { cwd: checkout, env: { ...dockerEnv, BERTH_DEMO_NODE: node, npm_config_update_notifier: 'false' } });
+    const demo = user.spawn('npm', ['run', 'demo'], { cwd: checkout, env: { ...dockerEnv, BERTH_DEMO_NODE: node, BERTH_DEMO_LISTEN: `127.0.0.1:${apiPort}`, npm_config_update_notifier: 'false' } });
     const output = new OutputTail(20_000);
     demo.stdout?.on('data', (c: Buffer) => output.push(c));
     demo.stderr?.on('data', (c: Buffer) => output.push(c));
@@ -120,6 +120,9 @@ describe('npm run demo as a user who is not root', () => {
       expect(page.trim()).toBe('Hello from berth');
       await waitFor(() => output.toString().includes('== berth is running examples/repo'), { timeoutMs: 60_000, what: 'the demo to say berth runs' });
       expect(output.toString()).not.toMatch(/not installed|needs root|sudo/);
+      await waitFor(() => output.toString().includes(`curl http://127.0.0.1:${apiPort}/api/v1/sources`), { timeoutMs: 30_000, what: 'the demo to name its API' });
+      const sources = await fetch(`http://127.0.0.1:${apiPort}/api/v1/sources`);
+      expect(await sources.json()).toMatchObject({ items: [{ source: 'default', deployments: expect.arrayContaining([expect.objectContaining({ name: 'web' })]) }] });
     } finally {
       await stopGroup(demo, 20_000);
     }
