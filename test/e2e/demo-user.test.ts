@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -129,16 +130,34 @@ describe('npm run demo as a user who is not root', () => {
   }, 360_000);
 
   it('names the fix when the user may not use the engine (not in the docker group)', async () => {
-    // Needs root, to make a user outside the docker group, and an engine behind a socket.
-    if (!dockerHost.startsWith('unix://')) throw new Error(`this case needs a unix-socket engine, not ${dockerHost}`);
-    const user = await createUser({ docker: false });
+    if (asRoot) {
+      // As root: a user made outside the docker group, against the engine's own socket.
+      if (!dockerHost.startsWith('unix://')) throw new Error(`this case needs a unix-socket engine, not ${dockerHost}`);
+      const user = await createUser({ docker: false });
+      undo.push(() => user.remove());
+      const script = await readFile(path.join(projectRoot, 'scripts/start-dockerd.sh'), 'utf8');
+      await writeFile(path.join(user.home, 'start-dockerd.sh'), script);
+      const { code, output } = await runAs(user, 'bash', ['start-dockerd.sh'], { env: dockerEnv });
+      expect(code).toBe(1);
+      expect(output).toBe(
+        `start-dockerd: ${user.name} may not use the Docker engine at ${dockerHost.slice('unix://'.length)}: sudo usermod -aG docker ${user.name}, then log in again (or run as root)`,
+      );
+      return;
+    }
+    // Not root: this user may use the real engine, and only root makes users. The same script, with
+    // its default socket moved to one this user may not open (mode 000), takes the same path.
+    const user = await currentUser();
     undo.push(() => user.remove());
+    const socket = path.join(user.home, 'docker.sock');
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, resolve));
+    undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await chmod(socket, 0o000);
     const script = await readFile(path.join(projectRoot, 'scripts/start-dockerd.sh'), 'utf8');
-    await writeFile(path.join(user.home, 'start-dockerd.sh'), script);
-    const { code, output } = await runAs(user, 'bash', ['start-dockerd.sh'], { env: dockerEnv });
+    expect(script).toContain('socket=/var/run/docker.sock\n');
+    await writeFile(path.join(user.home, 'start-dockerd.sh'), script.replace('socket=/var/run/docker.sock\n', `socket=${socket}\n`));
+    const { code, output } = await runAs(user, 'bash', ['start-dockerd.sh']);
     expect(code).toBe(1);
-    expect(output).toBe(
-      `start-dockerd: ${user.name} may not use the Docker engine at ${dockerHost.slice('unix://'.length)}: sudo usermod -aG docker ${user.name}, then log in again (or run as root)`,
-    );
+    expect(output).toBe(`start-dockerd: ${user.name} may not use the Docker engine at ${socket}: sudo usermod -aG docker ${user.name}, then log in again (or run as root)`);
   });
 });
