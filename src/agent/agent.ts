@@ -11,7 +11,7 @@ import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
 import { LABEL, podRef, slotKey } from './labels.js';
-import { planContainers } from './plan.js';
+import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule } from './plan.js';
 import { Applier } from './apply.js';
 import type { Problem } from './status.js';
 import { detectDrift, podStatus, sameStatus } from './status.js';
@@ -45,6 +45,11 @@ export interface AgentOptions {
   createConcurrency?: number;
   /** Probe runs at once, over all containers (default 16). */
   probeConcurrency?: number;
+  /**
+   * Crash-loop back-off of restarted containers (default Kubernetes': 10 s doubling to 5 min, reset
+   * after 10 min of running).
+   */
+  backOff?: BackOffSchedule;
   /** The clock (tests pass their own). */
   now?: () => Date;
 }
@@ -143,18 +148,20 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       }
     }
 
-    const restarts = new Map<string, number>();
+    // The back-off lives in the pod status in etcd, so an agent restart (or a new agent of this node) keeps it.
+    const backOff = new Map<string, number>();
     for (const b of bindings) {
       const prev = previous.get(podRef(b.namespace, b.pod));
       if (prev?.templateHash !== b.templateHash) continue;
-      for (const c of prev.containers) restarts.set(slotKey(b.namespace, b.pod, c.name), c.restarts);
+      // A status written before berth kept `backOff` counts every restart as part of the loop.
+      for (const c of prev.containers) backOff.set(slotKey(b.namespace, b.pod, c.name), c.backOff ?? c.restarts);
     }
 
     let observed = await listMine(runtime, node, applier.removingIds());
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
-    const actions = planContainers(bindings, observed, { node, hostIp, now, restarts, hold });
+    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF });
     const result = await applier.apply(actions);
     // Recorded at once: what was done stays done even if writing the statuses fails below.
     await recorder.record(result.events);
@@ -172,6 +179,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         ...(prev ? { previous: prev } : {}),
         restarted: namesIn(b, result.restarted, recreated(b, prev, result.created)),
         problems: problemsOf(b, result.problems),
+        backOff: byName(b, result.backOff),
+        ended: byName(b, result.ended),
         drift: podDrift,
         probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
       });
@@ -328,10 +337,15 @@ function recreated(b: BindingRecord, prev: PodStatusRecord | undefined, created:
 }
 
 function problemsOf(b: BindingRecord, problems: ReadonlyMap<string, Problem>): Map<string, Problem> {
-  const out = new Map<string, Problem>();
+  return byName(b, problems);
+}
+
+/** The entries of a per-slot map that belong to `b`, by container name. */
+function byName<T>(b: BindingRecord, bySlot: ReadonlyMap<string, T>): Map<string, T> {
+  const out = new Map<string, T>();
   for (const c of b.template.containers) {
-    const p = problems.get(slotKey(b.namespace, b.pod, c.name));
-    if (p) out.set(c.name, p);
+    const v = bySlot.get(slotKey(b.namespace, b.pod, c.name));
+    if (v !== undefined) out.set(c.name, v);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import type { ContainerAction } from './plan.js';
 import type { PullPolicy } from './pull.js';
 import type { Problem } from './status.js';
 import type { EventInput } from '../events/recorder.js';
+import type { TerminatedState } from '../store/records.js';
 import { stopContainer } from './stop.js';
 
 /** What a round of applying achieved. */
@@ -16,6 +17,10 @@ export interface ApplyResult {
   problems: Map<string, Problem>;
   /** Slots whose container was started again after it had run. */
   restarted: Set<string>;
+  /** Per restarted slot: its back-off count now (see ContainerStatus.backOff). */
+  backOff: Map<string, number>;
+  /** Per restarted slot: how the run before the restart ended. */
+  ended: Map<string, TerminatedState>;
   /** Slots whose container was created in this round. */
   created: Set<string>;
   /** True when anything on the engine changed (worth a fresh look before writing status). */
@@ -44,7 +49,7 @@ export class Applier {
 
   /** Apply `actions` phase by phase; throws only when the runtime cannot be reached at all. */
   async apply(actions: ContainerAction[]): Promise<ApplyResult> {
-    const result: ApplyResult = { problems: new Map(), restarted: new Set(), created: new Set(), changed: false, transient: 0, wakeAt: undefined, events: this.hookFailures };
+    const result: ApplyResult = { problems: new Map(), restarted: new Set(), backOff: new Map(), ended: new Map(), created: new Set(), changed: false, transient: 0, wakeAt: undefined, events: this.hookFailures };
     this.hookFailures = [];
     const note = (a: ContainerAction, reason: string, message: string, severity: 'Normal' | 'Warning' = 'Normal'): void => {
       result.events.push({ object: objectOf(a), reason, message, severity, at: new Date() });
@@ -69,7 +74,7 @@ export class Applier {
       if (a.kind === 'remove') this.removeInBackground(a, result, note);
       if (a.kind === 'wait') {
         result.problems.set(a.slot, { reason: 'CrashLoopBackOff', message: a.reason });
-        note(a, 'BackOff', `Back-off restarting failed container ${containerOf(a)}`, 'Warning');
+        note(a, 'BackOff', `Back-off restarting failed container ${containerOf(a)}: ${a.exited}`, 'Warning');
         const at = Date.parse(a.until);
         result.wakeAt = Math.min(result.wakeAt ?? at, at);
       }
@@ -113,6 +118,8 @@ export class Applier {
           }
           result.changed = true;
           if (a.restart) result.restarted.add(a.slot);
+          if (a.backOff !== undefined) result.backOff.set(a.slot, a.backOff);
+          if (a.ended !== undefined) result.ended.set(a.slot, a.ended);
           this.log.info({ container: a.name, reason: a.reason }, 'started container');
           note(a, 'Started', `Started container ${containerOf(a)}`);
         }

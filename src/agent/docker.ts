@@ -110,7 +110,11 @@ export class DockerRuntime implements ContainerRuntime {
       Init: await this.useInit(),
       PortBindings: bindings,
     };
-    if (spec.limits.memory !== undefined) hostConfig.Memory = spec.limits.memory;
+    if (spec.limits.memory !== undefined) {
+      // Memory plus swap equal to the limit: no swap, so a process over its limit is OOM-killed as in Kubernetes.
+      hostConfig.Memory = spec.limits.memory;
+      hostConfig.MemorySwap = spec.limits.memory;
+    }
     if (spec.limits.cpu !== undefined) hostConfig.NanoCpus = spec.limits.cpu * 1_000_000;
     try {
       const c = await this.docker.createContainer({

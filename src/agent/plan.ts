@@ -1,5 +1,5 @@
 // The agent's converge plan: a pure function from (what is bound here, what runs here) to actions.
-import type { BindingRecord } from '../store/records.js';
+import type { BindingRecord, TerminatedState } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
 import type { Container, RunPort, RunSpec } from './runtime.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
@@ -15,8 +15,8 @@ import { hasStopLabels, stopPlanOf, type StopPlan } from './stop.js';
 export type ContainerAction =
   | { kind: 'remove'; phase: 1 | 2; id: string; name: string; pod?: string; reason: string; stop?: RemoveStop }
   | { kind: 'create'; phase: 2; slot: string; pod: string; spec: RunSpec; pullPolicy: PullPolicy; reason: string }
-  | { kind: 'start'; phase: 2; id: string; name: string; slot: string; pod: string; restart: boolean; reason: string }
-  | { kind: 'wait'; phase: 2; id: string; name: string; slot: string; pod: string; until: string; reason: string };
+  | { kind: 'start'; phase: 2; id: string; name: string; slot: string; pod: string; restart: boolean; reason: string; /** The back-off count once restarted. */ backOff?: number; /** How the run before this restart ended. */ ended?: TerminatedState }
+  | { kind: 'wait'; phase: 2; id: string; name: string; slot: string; pod: string; until: string; reason: string; exited: string };
 
 /** How a container whose pod asked for it (its stop labels) is stopped: its own grace period and preStop hook. */
 export interface RemoveStop {
@@ -34,26 +34,58 @@ export interface PlanOptions {
   hostIp: string;
   /** The present, for crash-loop back-off. Required: any fixed default would misjudge every back-off. */
   now: Date;
-  /** Restarts so far per slot (`<namespace>/<pod>/<container>`), as last written to the pod's status. */
-  restarts?: ReadonlyMap<string, number>;
+  /**
+   * Restarts since the back-off was last reset, per slot (`<namespace>/<pod>/<container>`), as last
+   * written to the pod's status (ContainerStatus.backOff).
+   */
+  backOff?: ReadonlyMap<string, number>;
+  /** The crash-loop back-off schedule (default: Kubernetes' own, KUBERNETES_BACKOFF). */
+  schedule?: BackOffSchedule;
   /** Pods (`<namespace>/<pod>`) whose containers are left alone, e.g. their binding could not be read. */
   hold?: ReadonlySet<string>;
 }
 
-/** A container that ran at least this long before exiting was not crash-looping: restart it at once. */
-export const CRASH_WINDOW_MS = 10_000;
-const BACKOFF_BASE_MS = 1_000;
-const BACKOFF_MAX_MS = 60_000;
+/** How a crash-looping container is restarted: the first delay, doubled per restart up to `maxMs`. */
+export interface BackOffSchedule {
+  initialMs: number;
+  maxMs: number;
+  /** A run at least this long resets the back-off: the next crash restarts at once. */
+  resetMs: number;
+}
+
+/** kubelet's schedule for restartPolicy Always: 10 s doubling to 5 min, reset after 10 min of running. */
+export const KUBERNETES_BACKOFF: BackOffSchedule = { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 };
+
+/** True when `c`'s last run lasted long enough to reset the back-off (an unknown length does not). */
+function ranPastReset(c: Container, schedule: BackOffSchedule): boolean {
+  if (!c.startedAt || !c.finishedAt) return false;
+  return Date.parse(c.finishedAt) - Date.parse(c.startedAt) >= schedule.resetMs;
+}
 
 /**
- * How long to wait before restarting `c` after `restarts` restarts (kubelet-style doubling back-off).
- * A container stopped from outside is drift, not a crash loop: it comes back at once.
+ * How long to wait before restarting `c`, which exited after `backOff` restarts since the back-off
+ * was last reset: 0 for the first, then `initialMs` doubling up to `maxMs`, as kubelet does. A run
+ * of `resetMs` or longer starts over at 0, and a container stopped from outside is drift, not a
+ * crash loop: it comes back at once.
  */
-export function restartDelayMs(c: Container, restarts: number): number {
-  if (restarts <= 0 || !c.startedAt || !c.finishedAt || wasStoppedFromOutside(c)) return 0;
-  const ran = Date.parse(c.finishedAt) - Date.parse(c.startedAt);
-  if (!(ran < CRASH_WINDOW_MS)) return 0;
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (restarts - 1));
+export function restartDelayMs(c: Container, backOff: number, schedule: BackOffSchedule = KUBERNETES_BACKOFF): number {
+  if (backOff <= 0 || wasStoppedFromOutside(c) || ranPastReset(c, schedule)) return 0;
+  return Math.min(schedule.initialMs * 2 ** Math.min(backOff - 1, 30), schedule.maxMs);
+}
+
+/** The back-off count after restarting `c` now: one more, or 1 when its last run reset it. */
+export function nextBackOff(c: Container, backOff: number, schedule: BackOffSchedule = KUBERNETES_BACKOFF): number {
+  return ranPastReset(c, schedule) ? 1 : Math.max(0, backOff) + 1;
+}
+
+/** How `c`'s last run ended, for the pod status. */
+export function terminatedOf(c: Container): TerminatedState {
+  return { exitCode: c.exitCode ?? -1, reason: terminationReason(c), ...(c.finishedAt === undefined ? {} : { finishedAt: c.finishedAt }) };
+}
+
+/** Kubernetes' reason for how a container ended: OOMKilled, Completed (exit 0) or Error. */
+export function terminationReason(c: Pick<Container, 'exitCode' | 'oomKilled'>): 'OOMKilled' | 'Completed' | 'Error' {
+  return c.oomKilled ? 'OOMKilled' : c.exitCode === 0 ? 'Completed' : 'Error';
 }
 
 interface Wanted {
@@ -65,6 +97,7 @@ interface Wanted {
 /** The actions that converge `observed` (this node's containers) to `bindings`, sorted deterministically. */
 export function planContainers(bindings: BindingRecord[], observed: Container[], opts: PlanOptions): ContainerAction[] {
   const now = opts.now.getTime();
+  const schedule = opts.schedule ?? KUBERNETES_BACKOFF;
   const wanted = new Map<string, Wanted>();
   const bound = new Map<string, BindingRecord>();
   for (const b of bindings) {
@@ -121,14 +154,16 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     if (keep.state === 'created') {
       rest.push({ kind: 'start', phase: 2, ...base, restart: false, reason: 'created but not started' });
     } else if (keep.state === 'exited' && mayRestart(w.binding, keep)) {
-      const restarts = opts.restarts?.get(slot) ?? 0;
-      const delay = restartDelayMs(keep, restarts);
+      const backOff = opts.backOff?.get(slot) ?? 0;
+      const delay = restartDelayMs(keep, backOff, schedule);
       const until = Date.parse(keep.finishedAt ?? '') + delay;
-      const exited = `exited with code ${keep.exitCode ?? 'unknown'}`;
+      const exited = `exited with code ${keep.exitCode ?? 'unknown'} (${terminationReason(keep)})`;
       if (delay > 0 && until > now) {
-        rest.push({ kind: 'wait', phase: 2, ...base, until: new Date(until).toISOString(), reason: `back-off ${delay / 1000}s restarting ${keep.name}: ${exited}` });
+        rest.push({ kind: 'wait', phase: 2, ...base, until: new Date(until).toISOString(), exited, reason: `back-off ${delay / 1000}s restarting failed container ${w.spec.name}: ${exited}` });
       } else {
-        rest.push({ kind: 'start', phase: 2, ...base, restart: true, reason: exited });
+        // Drift (a kill from outside) comes back at once and leaves the crash-loop count as it was.
+        const next = wasStoppedFromOutside(keep) ? backOff : nextBackOff(keep, backOff, schedule);
+        rest.push({ kind: 'start', phase: 2, ...base, restart: true, reason: exited, backOff: next, ended: terminatedOf(keep) });
       }
     }
     // running, paused, restarting, removing: nothing to do now; a later event brings it back here.

@@ -1,10 +1,11 @@
 // Pod status as the agent reports it: a pure function of the binding, the observed containers and
 // what the last status said (restart counts and drift live in the store, not in the process).
-import type { BindingRecord, Condition, ContainerStatus, PodStatusRecord } from '../store/records.js';
+import type { BindingRecord, Condition, ContainerStatus, PodStatusRecord, TerminatedState } from '../store/records.js';
 import type { Container } from './runtime.js';
 import { wasStoppedFromOutside } from './runtime.js';
 import { LABEL, containerName, preferred } from './labels.js';
 import type { ProbeVerdict } from './probe-core.js';
+import { terminatedOf, terminationReason } from './plan.js';
 
 /** Why a container is not running as bound, found while applying the plan (failed pull, back-off …). */
 export interface Problem {
@@ -23,6 +24,10 @@ export interface StatusContext {
   problems?: ReadonlyMap<string, Problem>;
   /** Drift seen in this round, per container name (see detectDrift). */
   drift?: ReadonlyMap<string, string>;
+  /** Back-off counts of the containers restarted in this round, per container name (see planContainers). */
+  backOff?: ReadonlyMap<string, number>;
+  /** How the runs before this round's restarts ended, per container name. */
+  ended?: ReadonlyMap<string, TerminatedState>;
   /** What the probes say, per container name (only probed, running containers have one). */
   probes?: ReadonlyMap<string, ProbeVerdict>;
 }
@@ -71,10 +76,18 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
   const statuses: ContainerStatus[] = binding.template.containers.map((spec) => {
     const c = mine.get(spec.name);
     const problem = ctx.problems?.get(spec.name);
-    const before = prev?.containers.find((p) => p.name === spec.name)?.restarts ?? 0;
-    const restarts = before + (ctx.restarted?.has(spec.name) ? 1 : 0);
+    const was = prev?.containers.find((p) => p.name === spec.name);
+    const restarts = (was?.restarts ?? 0) + (ctx.restarted?.has(spec.name) ? 1 : 0);
     const s = containerStatus(spec.name, c, restarts);
-    if (problem) s.message = problem.message;
+    if (problem) {
+      s.reason = problem.reason;
+      s.message = problem.message;
+    }
+    // The last end stays known after a restart, when Docker has forgotten it (as kubelet's lastState).
+    const lastState = c?.state === 'exited' ? terminatedOf(c) : (ctx.ended?.get(spec.name) ?? was?.lastState);
+    if (lastState) s.lastState = lastState;
+    const backOff = ctx.backOff?.get(spec.name) ?? was?.backOff;
+    if (backOff !== undefined) s.backOff = backOff;
     if (s.state === 'running' && ctx.probes?.get(spec.name)?.ready === false) s.ready = false;
     return s;
   });
@@ -126,7 +139,7 @@ function containerStatus(name: string, c: Container | undefined, restarts: numbe
       return { name, id: c.id, state: 'running', restarts };
     case 'exited':
     case 'dead':
-      return { name, id: c.id, state: 'exited', ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode }), restarts, message: exitText(c) };
+      return { name, id: c.id, state: 'exited', ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode }), restarts, reason: terminationReason(c), message: exitText(c) };
     case 'created':
       return { name, id: c.id, state: 'waiting', restarts, message: c.error ? `cannot start: ${c.error}` : 'created, not started' };
     default:

@@ -82,9 +82,25 @@ export interface ContainerStatus {
   state: 'waiting' | 'running' | 'exited';
   exitCode?: number;
   restarts: number;
+  /**
+   * One word, as Kubernetes' state reason: CrashLoopBackOff, ErrImagePull … while it waits; Error,
+   * OOMKilled or Completed once it ended.
+   */
+  reason?: string;
   message?: string;
+  /** How it ended last time (Kubernetes' lastState.terminated), kept across its restarts. */
+  lastState?: TerminatedState;
+  /** Restarts since the crash-loop back-off was last reset (10 min of running resets it). */
+  backOff?: number;
   /** False while a running container's probes say it is not ready (startup pending, readiness failing). */
   ready?: boolean;
+}
+
+/** How a container's run ended, as Kubernetes' ContainerStateTerminated. */
+export interface TerminatedState {
+  exitCode: number;
+  reason: 'Error' | 'OOMKilled' | 'Completed';
+  finishedAt?: string;
 }
 
 /** A condition, the same words everywhere: Ready, Progressing, Degraded, Drifted. */

@@ -188,8 +188,8 @@ describe('startAgent', () => {
     expect(s.conditions.find((c) => c.type === 'Drifted')).toMatchObject({ status: 'False', reason: 'Healed' });
   });
 
-  it('backs off a crash loop', async () => {
-    const { store, runtime } = await setup();
+  it('backs off a crash loop on the schedule it is given, naming the exit', async () => {
+    const { store, runtime } = await setup({ backOff: { initialMs: 1000, maxMs: 4000, resetMs: 60_000 } });
     await bind(store, binding('web'));
     await waitFor(async () => ready(await status(store, 'web')));
     const crash = async (): Promise<void> => runtime.exit((await mine(runtime))[0]?.id ?? '', 1);
@@ -200,12 +200,17 @@ describe('startAgent', () => {
       const s = await status(store, 'web');
       return s?.conditions[0]?.reason === 'CrashLoopBackOff' && s;
     });
-    expect(waiting.containers[0]).toMatchObject({ state: 'exited', exitCode: 1, restarts: 1 });
-    expect(waiting.conditions[0]?.message).toMatch(/back-off 1s restarting/);
+    expect(waiting.containers[0]).toMatchObject({ state: 'exited', exitCode: 1, restarts: 1, backOff: 1, reason: 'CrashLoopBackOff', lastState: { exitCode: 1, reason: 'Error' } });
+    expect(waiting.conditions[0]?.message).toMatch(/back-off 1s restarting failed container app: exited with code 1 \(Error\)/);
     expect(waiting.conditions.find((c) => c.type === 'Drifted')).toBeUndefined();
     // The back-off ends by itself: no event or resync needed.
-    await waitFor(async () => (await status(store, 'web'))?.containers[0]?.restarts === 2, { timeoutMs: 5000 });
-    expect(await eventsOf(store)).toContainEqual(['BackOff', 'pod/default/web', 'Warning', 'Back-off restarting failed container app']);
+    const again = await waitFor(async () => {
+      const s = await status(store, 'web');
+      return s?.containers[0]?.restarts === 2 && s;
+    }, { timeoutMs: 5000 });
+    // Running again, it still tells how its last run ended, and the loop's count.
+    expect(again.containers[0]).toMatchObject({ backOff: 2, lastState: { exitCode: 1, reason: 'Error' } });
+    expect(await eventsOf(store)).toContainEqual(['BackOff', 'pod/default/web', 'Warning', 'Back-off restarting failed container app: exited with code 1 (Error)']);
   });
 
   it('reports a failed pull in the pod status, and pulls what the registry has', async () => {

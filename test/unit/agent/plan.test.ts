@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BindingRecord } from '../../../src/store/records.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import type { ContainerAction, PlanOptions } from '../../../src/agent/plan.js';
-import { planContainers, portsClash, restartDelayMs } from '../../../src/agent/plan.js';
+import { nextBackOff, planContainers, portsClash, restartDelayMs } from '../../../src/agent/plan.js';
 import { IMAGE, NODE, binding, observed, spec } from './fixtures.js';
 
 /** `<phase> <kind> <name without berth_n1_default_>` — what a reader of a plan cares about. */
@@ -49,11 +49,15 @@ const cases: [string, BindingRecord[], Container[], Partial<PlanOptions>, string
     {},
     ['1 remove old_app_h1', '2 start web_app_h1'],
   ],
-  ['a crash-looping container waits out its back-off', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })], { restarts: new Map([['default/web/app', 3]]), now: new Date(at(3)) }, ['2 wait web_app_h1']],
-  ['after the back-off it is restarted', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })], { restarts: new Map([['default/web/app', 3]]), now: new Date(at(6)) }, ['2 start web_app_h1']],
-  ['a long-running container that crashed restarts at once', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(3600) })], { restarts: new Map([['default/web/app', 5]]), now: new Date(at(3600)) }, ['2 start web_app_h1']],
-  ['a container killed from outside restarts at once, however young', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, startedAt: T0, finishedAt: at(1) })], { restarts: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 start web_app_h1']],
-  ['an OOM kill is a crash: it backs off', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, oomKilled: true, startedAt: T0, finishedAt: at(1) })], { restarts: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 wait web_app_h1']],
+  ['a crash-looping container waits out its back-off', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })], { backOff: new Map([['default/web/app', 3]]), now: new Date(at(3)) }, ['2 wait web_app_h1']],
+  ['after the back-off it is restarted', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })], { backOff: new Map([['default/web/app', 3]]), now: new Date(at(42)) }, ['2 start web_app_h1']],
+  ['one second early it still waits (third restart: 40 s)', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })], { backOff: new Map([['default/web/app', 3]]), now: new Date(at(41)) }, ['2 wait web_app_h1']],
+  ['a run of 5 minutes that crashed still backs off', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(300) })], { backOff: new Map([['default/web/app', 2]]), now: new Date(at(301)) }, ['2 wait web_app_h1']],
+  ['the first crash restarts at once', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(1) })], { now: new Date(at(1)) }, ['2 start web_app_h1']],
+  ['a shorter schedule is honoured', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(1) })], { backOff: new Map([['default/web/app', 2]]), schedule: { initialMs: 500, maxMs: 2000, resetMs: 5000 }, now: new Date(at(2)) }, ['2 start web_app_h1']],
+  ['a long-running container that crashed restarts at once', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(3600) })], { backOff: new Map([['default/web/app', 5]]), now: new Date(at(3600)) }, ['2 start web_app_h1']],
+  ['a container killed from outside restarts at once, however young', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, startedAt: T0, finishedAt: at(1) })], { backOff: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 start web_app_h1']],
+  ['an OOM kill is a crash: it backs off', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, oomKilled: true, startedAt: T0, finishedAt: at(1) })], { backOff: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 wait web_app_h1']],
 ];
 
 describe('planContainers', () => {
@@ -91,10 +95,10 @@ describe('planContainers', () => {
 
   it('takes the present from its caller: there is no default clock to misjudge a back-off', () => {
     const crashed = [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(2) })];
-    const restarts = new Map([['default/web/app', 3]]);
+    const backOff = new Map([['default/web/app', 3]]);
     // @ts-expect-error `now` is required (an epoch default once made every back-off wait for ever)
-    expect(() => planContainers([web], crashed, { node: NODE, hostIp: '0.0.0.0', restarts })).toThrow(TypeError);
-    expect(summary(planContainers([web], crashed, { node: NODE, hostIp: '0.0.0.0', restarts, now: new Date(at(3600)) }))).toEqual(['2 start web_app_h1']);
+    expect(() => planContainers([web], crashed, { node: NODE, hostIp: '0.0.0.0', backOff })).toThrow(TypeError);
+    expect(summary(planContainers([web], crashed, { node: NODE, hostIp: '0.0.0.0', backOff, now: new Date(at(3600)) }))).toEqual(['2 start web_app_h1']);
   });
 
   it('says why, on every action', () => {
@@ -103,19 +107,56 @@ describe('planContainers', () => {
   });
 });
 
-describe('restartDelayMs', () => {
+describe('restartDelayMs: Kubernetes\' schedule', () => {
   const crashed = observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(1) });
   it.each([
     [0, 0],
-    [1, 1000],
-    [2, 2000],
-    [4, 8000],
-    [20, 60_000],
-  ])('after %i restarts of a crash: %i ms', (restarts, ms) => {
-    expect(restartDelayMs(crashed, restarts)).toBe(ms);
+    [1, 10_000],
+    [2, 20_000],
+    [3, 40_000],
+    [4, 80_000],
+    [5, 160_000],
+    [6, 300_000],
+    [7, 300_000],
+    [1000, 300_000],
+  ])('after %i restarts since the last reset: %i ms', (backOff, ms) => {
+    expect(restartDelayMs(crashed, backOff)).toBe(ms);
   });
-  it('is zero for a container that ran longer than the crash window', () => {
-    expect(restartDelayMs({ ...crashed, finishedAt: at(60) }, 9)).toBe(0);
+  it.each([
+    ['ran 9 min 59 s: still in the loop', 599, 80_000],
+    ['ran 10 min: reset, restarts at once', 600, 0],
+    ['ran an hour: reset', 3600, 0],
+  ])('%s', (_what, ranSeconds, ms) => {
+    expect(restartDelayMs({ ...crashed, finishedAt: at(ranSeconds) }, 4)).toBe(ms);
+  });
+  it('is zero for a container stopped from outside (drift), not for an OOM kill', () => {
+    expect(restartDelayMs({ ...crashed, exitCode: 137 }, 4)).toBe(0);
+    expect(restartDelayMs({ ...crashed, exitCode: 137, oomKilled: true }, 4)).toBe(80_000);
+  });
+  it('follows a given schedule', () => {
+    const s = { initialMs: 100, maxMs: 250, resetMs: 5000 };
+    expect([1, 2, 3, 4].map((n) => restartDelayMs(crashed, n, s))).toEqual([100, 200, 250, 250]);
+  });
+});
+
+describe('nextBackOff and the start action', () => {
+  const crashed = observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(1) });
+  it.each([
+    ['a crash counts one more', crashed, 3, 4],
+    ['the first crash counts 1', crashed, 0, 1],
+    ['a run of 10 min starts the count over', { ...crashed, finishedAt: at(600) }, 6, 1],
+  ])('%s', (_what, c, before, after) => {
+    expect(nextBackOff(c, before)).toBe(after);
+  });
+  it('carries the new count and how the run ended; a kill from outside leaves the count alone', () => {
+    const [oom] = planContainers([web], [{ ...crashed, exitCode: 137, oomKilled: true }], { node: NODE, hostIp: '0.0.0.0', now: new Date(at(1)) });
+    expect(oom).toMatchObject({ kind: 'start', restart: true, backOff: 1, ended: { exitCode: 137, reason: 'OOMKilled', finishedAt: at(1) } });
+    const [killed] = planContainers([web], [{ ...crashed, exitCode: 137 }], { node: NODE, hostIp: '0.0.0.0', backOff: new Map([['default/web/app', 5]]), now: new Date(at(1)) });
+    expect(killed).toMatchObject({ kind: 'start', backOff: 5, ended: { exitCode: 137, reason: 'Error' } });
+  });
+  it('names the exit code and reason in a wait', () => {
+    const [wait] = planContainers([web], [crashed], { node: NODE, hostIp: '0.0.0.0', backOff: new Map([['default/web/app', 2]]), now: new Date(at(2)) });
+    expect(wait).toMatchObject({ kind: 'wait', until: at(21), exited: 'exited with code 1 (Error)', reason: 'back-off 20s restarting failed container app: exited with code 1 (Error)' });
   });
 });
 
