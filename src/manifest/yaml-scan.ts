@@ -4,14 +4,40 @@ import type { CST } from 'yaml';
 // composed: composing recurses once per nesting level, so a deep enough file would overflow the
 // stack (and a 1 MiB run of `[` took seconds even in the tokenizer).
 
-/** Offset where flow brackets (`[`, `{`) nest deeper than `max`, by a linear scan of the text; undefined if never. */
+/**
+ * Offset where flow brackets (`[`, `{`) nest deeper than `max`, by a linear scan of the text; undefined if never.
+ * Brackets inside quotes, comments and block scalars (`key: |` and the lines indented under it) are text, not
+ * nesting, and are not counted.
+ */
 export function flowDepthExceeded(text: string, max: number): number | undefined {
   let depth = 0;
   let quote = '';
+  /** Indentation of the line that opened a block scalar, or -1 outside one. */
+  let blockIndent = -1;
+  let lineStart = 0;
   for (let i = 0; i < text.length; i++) {
+    if (i === lineStart && blockIndent >= 0) {
+      // Inside a block scalar: skip every line indented deeper than its header's (and blank lines).
+      const end = text.indexOf('\n', i);
+      const line = text.slice(i, end < 0 ? text.length : end);
+      if (line.trim() === '' || indentOf(line) > blockIndent) {
+        if (end < 0) break;
+        lineStart = end + 1;
+        i = end;
+        continue;
+      }
+      blockIndent = -1;
+    }
     const c = text[i];
-    if (c === '\n') quote = ''; // a quoted scalar may span lines, but counting its brackets only over-counts
-    else if (quote !== '') {
+    if (c === '\n') {
+      // A block scalar starts after a line ending in its header, outside any flow collection.
+      if (depth === 0 && quote === '') {
+        const line = text.slice(lineStart, i);
+        if (BLOCK_HEADER.test(line)) blockIndent = indentOf(line);
+      }
+      quote = ''; // a quoted scalar may span lines, but counting its brackets only over-counts
+      lineStart = i + 1;
+    } else if (quote !== '') {
       if (c === quote) quote = '';
       else if (c === '\\' && quote === '"') i++;
     } else if (c === '"' || c === "'") quote = c;
@@ -25,6 +51,15 @@ export function flowDepthExceeded(text: string, max: number): number | undefined
     } else if ((c === ']' || c === '}') && depth > 0) depth--;
   }
   return undefined;
+}
+
+/** A line that ends in a block scalar's header (`key: |`, `- >-`, `|2+`), before an optional comment. */
+const BLOCK_HEADER = /(?:^|[\s:-])[|>][1-9+-]{0,2}[ \t]*(?:#.*)?\r?$/;
+
+function indentOf(line: string): number {
+  let n = 0;
+  while (line[n] === ' ') n++;
+  return n;
 }
 
 /** What a document's token tree shows before it is composed. */

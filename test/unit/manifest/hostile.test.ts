@@ -114,6 +114,16 @@ describe('sizes are checked before parsing', () => {
     expect(parse(block).lines).toEqual(['a.yaml:101:101: nested deeper than 100 levels; berth reads at most 100']);
   });
 
+  it('brackets in a block scalar are text, not nesting: a script or JSON held in a ConfigMap passes', () => {
+    const script = Array.from({ length: 150 }, (_, i) => `    echo "[${i}" {`).join('\n');
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  run.sh: |\n${script}\n\n${script}\n  other: >-\n${script}\n`;
+    expect(parse(text).lines).toEqual([]);
+    expect(parse(text).result.objects).toHaveLength(1);
+    // The same brackets as flow collections still nest, and are still refused at the 101st.
+    const flow = `a: ${'['.repeat(150)}${']'.repeat(150)}\n`;
+    expect(parse(flow).lines).toEqual(['a.yaml:1:104: nested deeper than 100 levels; berth reads at most 100']);
+  });
+
   it('more than 1,000 documents in a file are refused at the 1,001st', () => {
     const { lines, result, ms } = parse(h.manyDocuments(1_500));
     expect(ms).toBeLessThan(10_000);
