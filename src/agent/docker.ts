@@ -1,11 +1,12 @@
 // The Docker adapter: the only importer of dockerode. Every failure is translated here.
 import Docker from 'dockerode';
-import { UnavailableError } from '../errors.js';
+import { InvalidInputError, UnavailableError } from '../errors.js';
 import type { Closer } from '../store/store.js';
 import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
 import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
 import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
+import { dockerUser, needsImageUser, nonRootViolation } from './security.js';
 
 /** How to reach Docker and how to run containers there. */
 export interface DockerRuntimeOptions {
@@ -104,6 +105,7 @@ export class DockerRuntime implements ContainerRuntime {
         (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) });
       }
     }
+    let hostConfigUser: string | undefined;
     const hostConfig: Docker.HostConfig = {
       // The agent, not Docker, restarts containers, so a kill shows up as drift it can report.
       RestartPolicy: { Name: 'no' },
@@ -116,9 +118,21 @@ export class DockerRuntime implements ContainerRuntime {
       hostConfig.MemorySwap = spec.limits.memory;
     }
     if (spec.limits.cpu !== undefined) hostConfig.NanoCpus = spec.limits.cpu * 1_000_000;
+    const security = spec.security;
+    if (security !== undefined) {
+      const imageUser = needsImageUser(security) ? await this.imageUser(spec.image) : '';
+      const violation = nonRootViolation(security, imageUser);
+      if (violation !== undefined) throw new InvalidInputError('ENONROOT', violation, { hint: 'the pod asks for runAsNonRoot' });
+      const user = dockerUser(security, imageUser);
+      if (user !== undefined) hostConfigUser = user;
+      if (security.readOnlyRootFilesystem === true) hostConfig.ReadonlyRootfs = true;
+      if (security.noNewPrivileges === true) hostConfig.SecurityOpt = ['no-new-privileges'];
+      if (security.capDrop !== undefined) hostConfig.CapDrop = [...security.capDrop];
+    }
     try {
       const c = await this.docker.createContainer({
         name: spec.name,
+        ...(hostConfigUser === undefined ? {} : { User: hostConfigUser }),
         Image: spec.image,
         // Kubernetes semantics: Docker inherits the image's Cmd only when Entrypoint is unset too.
         ...(spec.command.length > 0 ? { Entrypoint: spec.command } : {}),
@@ -276,6 +290,15 @@ export class DockerRuntime implements ContainerRuntime {
       return { exitCode: info.ExitCode ?? -1, timedOut: false, output: demux(Buffer.concat(output)) };
     } catch (err) {
       throw translate(err, `cannot inspect an exec in container ${id}`, this.host);
+    }
+  }
+
+  /** The image's `USER` ("" when it runs as root by default). */
+  private async imageUser(image: string): Promise<string> {
+    try {
+      return (await this.docker.getImage(image).inspect()).Config.User ?? '';
+    } catch (err) {
+      throw translate(err, `cannot inspect image ${image}`, this.host);
     }
   }
 

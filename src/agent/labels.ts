@@ -5,6 +5,7 @@ import type { ContainerSpec } from '../manifest/types.js';
 import type { Container, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
 import { stopLabels } from './stop.js';
+import { runSecurityOf } from './security.js';
 
 /** Label keys on every container berth starts. */
 export const LABEL = {
@@ -53,6 +54,7 @@ export function containerLabels(binding: BindingRecord, container: string, node:
 
 /** What the runtime must create for one container of a binding; host ports bind to `hostIp`. */
 export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string): RunSpec {
+  const security = runSecurityOf(binding.template, spec);
   return {
     name: containerName(node, binding.namespace, binding.pod, spec.name, binding.templateHash),
     image: spec.image,
@@ -62,6 +64,7 @@ export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: str
     labels: { ...containerLabels(binding, spec.name, node), ...stopLabels(binding.template, spec) },
     ports: spec.ports.map((p) => (p.hostPort === undefined ? { containerPort: p.containerPort, protocol: p.protocol } : { containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort, hostIp })),
     limits: { ...spec.resources.limits },
+    ...(security === undefined ? {} : { security }),
   };
 }
 

@@ -12,6 +12,8 @@ export interface RunPort {
   hostIp?: string;
 }
 
+import type { RunSecurity } from './security.js';
+
 /** What to run: the runtime-level view of one container (not the manifest's ContainerSpec). */
 export interface RunSpec {
   /** Engine-level name, unique per engine. */
@@ -26,6 +28,8 @@ export interface RunSpec {
   ports: RunPort[];
   /** cpu in millicores, memory in bytes; absent means unlimited. */
   limits: { cpu?: number; memory?: number };
+  /** What the pod's securityContext takes away; absent: Docker's default. */
+  security?: RunSecurity;
 }
 
 /** Engine states, as Docker names them. */

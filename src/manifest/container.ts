@@ -5,6 +5,7 @@ import { checkDnsLabel, checkEnvName, checkPortName } from './names.js';
 import { readQuantity } from './quantity.js';
 import { describe, integer, list, object, oneOf, optional, refine, required, sourceOf, string, withDefault, type Context, type Schema } from './schema.js';
 import * as unsupported from './unsupported.js';
+import { containerSecurityContextSchema } from './security.js';
 import { lifecycleSchema, livenessProbeSchema, readinessProbeSchema, startupProbeSchema } from './probe.js';
 
 const portNumber = integer({ min: 1, max: 65535 });
@@ -88,6 +89,7 @@ export const containerSchema = refine(
       livenessProbe: optional(livenessProbeSchema),
       startupProbe: optional(startupProbeSchema),
       lifecycle: optional(lifecycleSchema),
+      securityContext: optional(containerSecurityContextSchema),
     },
     unsupported.CONTAINER,
   ),

@@ -1,7 +1,9 @@
 import { quote } from './text.js';
 import { containerSchema } from './container.js';
 import { labelsSchema, templateMetadataSchema } from './metadata.js';
-import { integer, list, object, oneOf, optional, refine, required, withDefault } from './schema.js';
+import { boolean, integer, list, object, oneOf, optional, refine, required, string, withDefault } from './schema.js';
+import { checkDnsSubdomain } from './names.js';
+import { podSecurityContextSchema } from './security.js';
 import * as unsupported from './unsupported.js';
 
 // The type keeps Kubernetes' three policies so the pod record can carry any of them later (a Job
@@ -21,6 +23,10 @@ const podSpecSchema = refine(
       // Absent stays absent (the agent's own grace period applies, 10 s), so a template written
       // before berth read this field keeps its hash and its pods.
       terminationGracePeriodSeconds: optional(integer({ min: 0, max: 2147483647 })),
+      securityContext: optional(podSecurityContextSchema),
+      // Accepted and kept, so a manifest written for Kubernetes applies unchanged; berth mounts no token.
+      serviceAccountName: optional(string(checkDnsSubdomain)),
+      automountServiceAccountToken: optional(boolean()),
     },
     unsupported.POD_SPEC,
   ),
@@ -59,5 +65,9 @@ export const podTemplateSchema = refine(
     nodeSelector: t.spec.nodeSelector,
     restartPolicy: t.spec.restartPolicy,
     ...(t.spec.terminationGracePeriodSeconds === undefined ? {} : { terminationGracePeriodSeconds: t.spec.terminationGracePeriodSeconds }),
+    // Absent stays absent, so templates written before berth read these keep their hash and their pods.
+    ...(t.spec.securityContext === undefined ? {} : { securityContext: t.spec.securityContext }),
+    ...(t.spec.serviceAccountName === undefined ? {} : { serviceAccountName: t.spec.serviceAccountName }),
+    ...(t.spec.automountServiceAccountToken === undefined ? {} : { automountServiceAccountToken: t.spec.automountServiceAccountToken }),
   }),
 );

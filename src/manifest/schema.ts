@@ -170,6 +170,18 @@ export function string(check?: (s: string) => string | undefined): Schema<string
   };
 }
 
+/** true or false, written as a YAML boolean (not `"true"`; YAML 1.1's `yes` is warned of elsewhere). */
+export function boolean(): Schema<boolean> {
+  return (raw, cx) => {
+    const node = cx.deref(raw);
+    if (node === undefined) return undefined;
+    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+    const unquote = isScalar(node) && (node.value === 'true' || node.value === 'false');
+    cx.report(node, `must be true or false, not ${describe(node)}${unquote ? '; remove the quotes' : ''}`);
+    return undefined;
+  };
+}
+
 /** One of a fixed set of strings; a near miss gets a suggestion. */
 export function oneOf<const V extends readonly string[]>(values: V): Schema<V[number]> {
   const isValue = (s: string): s is V[number] => values.includes(s);

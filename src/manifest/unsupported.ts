@@ -6,7 +6,8 @@ const notYet = (what: string): string => `a Kubernetes field berth does not supp
 
 // NOTE: what a container may do on its host is decided by whoever runs the agents. A push must
 // never be able to widen it, so these are refused outright, not "not yet".
-const PRIVILEGE =
+/** Why a field that would widen what a container may do on its host is refused. */
+export const PRIVILEGE =
   'a Kubernetes field berth never takes from a repository: a push must not widen what a container may do on its host, and berth runs every container without extra privileges, host namespaces or host mounts; remove it';
 const CLUSTER_SET = 'set by the cluster, not by the repository; remove it';
 
@@ -34,14 +35,12 @@ export const SELECTOR: Readonly<Record<string, string>> = {
   matchExpressions: no('a Deployment selects its pods by `matchLabels` only'),
 };
 
-/** PodSpec fields other than containers, nodeSelector, restartPolicy and terminationGracePeriodSeconds. */
+/** PodSpec fields other than containers, nodeSelector, restartPolicy, terminationGracePeriodSeconds, securityContext and the service account's. */
 export const POD_SPEC: Readonly<Record<string, string>> = {
   volumes: notYet('berth does not manage volumes'),
   initContainers: notYet('berth does not run init containers'),
   ephemeralContainers: no('berth has no ephemeral debug containers'),
-  serviceAccountName: no('berth has no service accounts'),
-  serviceAccount: no('berth has no service accounts'),
-  automountServiceAccountToken: no('berth has no service accounts'),
+  serviceAccount: no('it is the old name of `serviceAccountName`; write that'),
   imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),
   activeDeadlineSeconds: no('Deployment pods run until replaced'),
   nodeName: no('berth\'s scheduler places every pod; to pin pods, use `nodeSelector` with the node\'s labels'),
@@ -66,7 +65,6 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
   os: no('every container runs on the node\'s Docker runtime'),
   resources: notYet('set `resources` on each container'),
   resourceClaims: no('berth has no dynamic resource allocation'),
-  securityContext: PRIVILEGE,
   hostNetwork: PRIVILEGE,
   hostPID: PRIVILEGE,
   hostIPC: PRIVILEGE,
@@ -74,7 +72,7 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
   shareProcessNamespace: PRIVILEGE,
 };
 
-/** Container fields other than name, image, command, args, env, ports, resources, imagePullPolicy, the probes and lifecycle. */
+/** Container fields other than name, image, command, args, env, ports, resources, imagePullPolicy, the probes, lifecycle and securityContext. */
 export const CONTAINER: Readonly<Record<string, string>> = {
   volumeMounts: notYet('berth does not manage volumes'),
   envFrom: notYet('list each variable under `env` with a `value`'),
@@ -86,7 +84,6 @@ export const CONTAINER: Readonly<Record<string, string>> = {
   tty: no('berth runs containers detached, without a terminal'),
   resizePolicy: no('a change of resources replaces the pod'),
   restartPolicy: no('containers restart as their pod\'s `restartPolicy` says'),
-  securityContext: PRIVILEGE,
   volumeDevices: PRIVILEGE,
 };
 

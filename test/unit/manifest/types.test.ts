@@ -44,6 +44,15 @@ interface Container {
   livenessProbe?: Probe;
   startupProbe?: Probe;
   lifecycle?: { preStop?: { exec?: { command: string[] }; httpGet?: HttpGet } };
+  securityContext?: {
+    runAsUser?: number;
+    runAsGroup?: number;
+    runAsNonRoot?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+    privileged?: false;
+  };
 }
 interface Template {
   labels: Record<string, string>;
@@ -51,6 +60,9 @@ interface Template {
   nodeSelector: Record<string, string>;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
   terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean };
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
 }
 interface DeploymentSpec {
   replicas: number;

@@ -18,7 +18,12 @@ describe('Deployment validation', () => {
     it.each([
       ['a typo, with a suggestion', d('        imag: x'), [`${C}.imag: unknown field; did you mean \`image\`?`]],
       ['a probe with no handler', d('        livenessProbe: {}'), ['app.yaml:17:24: spec.template.spec.containers[0].livenessProbe: must have one of exec, httpGet, tcpSocket, grpc']],
-      ['securityContext (operator policy)', d('        securityContext: {privileged: true}'), [`${C}.securityContext: ${PRIVILEGE}`]],
+      ['privileged (operator policy)', d('        securityContext: {privileged: true}'), [`app.yaml:17:39: spec.template.spec.containers[0].securityContext.privileged: ${PRIVILEGE}`]],
+      ['capabilities.add (operator policy)', d('        securityContext: {capabilities: {add: [NET_ADMIN]}}'), [`app.yaml:17:42: spec.template.spec.containers[0].securityContext.capabilities.add: ${PRIVILEGE}`]],
+      ['procMount (operator policy)', d('        securityContext: {procMount: Unmasked}'), [`app.yaml:17:27: spec.template.spec.containers[0].securityContext.procMount: ${PRIVILEGE}`]],
+      ['a Docker-style capability', d('        securityContext: {capabilities: {drop: [CAP_NET_RAW]}}'), ['app.yaml:17:49: spec.template.spec.containers[0].securityContext.capabilities.drop[0]: must be a capability name such as NET_RAW or ALL, without CAP_, not "CAP_NET_RAW"']],
+      ['a negative runAsUser', d('        securityContext: {runAsUser: -1}'), ['app.yaml:17:38: spec.template.spec.containers[0].securityContext.runAsUser: must be at least 0, not -1']],
+      ['a quoted boolean', d('        securityContext: {runAsNonRoot: "true"}'), ['app.yaml:17:41: spec.template.spec.containers[0].securityContext.runAsNonRoot: must be true or false, not the string "true"; remove the quotes']],
       ['a port out of range', d('        ports: [{containerPort: 70000}]'), ['app.yaml:17:33: spec.template.spec.containers[0].ports[0].containerPort: must be at most 65535, not 70000']],
       ['port 0', d('        ports: [{containerPort: 0}]'), ['app.yaml:17:33: spec.template.spec.containers[0].ports[0].containerPort: must be at least 1, not 0']],
       ['SCTP', d('        ports: [{containerPort: 80, protocol: SCTP}]'), ['app.yaml:17:47: spec.template.spec.containers[0].ports[0].protocol: must be one of TCP, UDP, not "SCTP"']],
@@ -77,11 +82,30 @@ describe('Deployment validation', () => {
     });
   });
 
+  it('accepts what only restricts a container, and the service account fields, keeping them', () => {
+    const text = d(
+      '        securityContext: {runAsUser: 1000, runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: {drop: [ALL]}}',
+      '      securityContext: {runAsUser: 10, runAsGroup: 20, runAsNonRoot: true}',
+      '      serviceAccountName: web',
+      '      automountServiceAccountToken: false',
+    );
+    const { objects, errors } = parseFiles([{ path: 'app.yaml', text }]);
+    expect(errors.map(formatError)).toEqual([]);
+    const spec = objects[0]?.kind === 'Deployment' ? objects[0].spec.template : undefined;
+    expect(spec).toMatchObject({
+      securityContext: { runAsUser: 10, runAsGroup: 20, runAsNonRoot: true },
+      serviceAccountName: 'web',
+      automountServiceAccountToken: false,
+      containers: [{ securityContext: { runAsUser: 1000, runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } } }],
+    });
+  });
+
   describe('pod spec', () => {
     it.each([
-      ['serviceAccountName', d('      serviceAccountName: default'), ['app.yaml:17:7: spec.template.spec.serviceAccountName: a Kubernetes field berth does not support (berth has no service accounts); remove it']],
+      ['serviceAccount, the old name', d('      serviceAccount: default'), ['app.yaml:17:7: spec.template.spec.serviceAccount: a Kubernetes field berth does not support (it is the old name of `serviceAccountName`; write that); remove it']],
+      ['a serviceAccountName that is no name', d('      serviceAccountName: Default_SA'), [expect.stringMatching(/^app\.yaml:17:27: spec\.template\.spec\.serviceAccountName: /) as unknown as string]],
+      ['sysctls (operator policy)', d('      securityContext: {sysctls: []}'), [`app.yaml:17:25: spec.template.spec.securityContext.sysctls: ${PRIVILEGE}`]],
       ['hostNetwork (operator policy)', d('      hostNetwork: true'), [`app.yaml:17:7: spec.template.spec.hostNetwork: ${PRIVILEGE}`]],
-      ['a pod securityContext (operator policy)', d('      securityContext: {runAsUser: 0}'), [`app.yaml:17:7: spec.template.spec.securityContext: ${PRIVILEGE}`]],
       ['restartPolicy Never', d('      restartPolicy: Never'), ['app.yaml:17:22: spec.template.spec.restartPolicy: must be Always in a Deployment (as in Kubernetes): its pods are kept running; Never is for Jobs']],
       ['volumes', d('      volumes: []'), [`app.yaml:17:7: spec.template.spec.volumes: ${NOT_YET} (berth does not manage volumes); remove it`]],
       [

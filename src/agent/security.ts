@@ -1,0 +1,62 @@
+// A pod's securityContext as Docker settings: the container's fields win over the pod's, and
+// runAsNonRoot is checked against the user the image would run as, with kubelet's words.
+import type { ContainerSpec, PodTemplate } from '../manifest/types.js';
+
+/** What restricts one container, pod and container securityContext merged. Absent: Docker's default. */
+export interface RunSecurity {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  /** allowPrivilegeEscalation: false → Docker's no-new-privileges. */
+  noNewPrivileges?: boolean;
+  /** Capabilities to drop, as Kubernetes names them (`ALL`, `NET_RAW`). */
+  capDrop?: string[];
+}
+
+/** The merged securityContext of `spec` in `template`, or undefined when neither restricts anything. */
+export function runSecurityOf(template: Pick<PodTemplate, 'securityContext'>, spec: Pick<ContainerSpec, 'securityContext'>): RunSecurity | undefined {
+  const pod = template.securityContext ?? {};
+  const c = spec.securityContext ?? {};
+  const out: RunSecurity = {};
+  const runAsUser = c.runAsUser ?? pod.runAsUser;
+  const runAsGroup = c.runAsGroup ?? pod.runAsGroup;
+  const runAsNonRoot = c.runAsNonRoot ?? pod.runAsNonRoot;
+  if (runAsUser !== undefined) out.runAsUser = runAsUser;
+  if (runAsGroup !== undefined) out.runAsGroup = runAsGroup;
+  if (runAsNonRoot !== undefined) out.runAsNonRoot = runAsNonRoot;
+  if (c.readOnlyRootFilesystem !== undefined) out.readOnlyRootFilesystem = c.readOnlyRootFilesystem;
+  if (c.allowPrivilegeEscalation === false) out.noNewPrivileges = true;
+  if (c.capabilities?.drop !== undefined && c.capabilities.drop.length > 0) out.capDrop = [...c.capabilities.drop];
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** True when the image's own user must be read to run the container (runAsNonRoot or a group alone). */
+export function needsImageUser(s: RunSecurity | undefined): boolean {
+  return s !== undefined && s.runAsUser === undefined && (s.runAsNonRoot === true || s.runAsGroup !== undefined);
+}
+
+/** The user part of an image's `USER` (`app:staff` → `app`); empty means root. */
+function userPart(imageUser: string): string {
+  return imageUser.split(':')[0] ?? '';
+}
+
+/**
+ * Why the container may not run under runAsNonRoot (kubelet's rule and words), or undefined. `imageUser`
+ * is the image's `USER` ("" for root); it is only read when no runAsUser is given.
+ */
+export function nonRootViolation(s: RunSecurity | undefined, imageUser: string): string | undefined {
+  if (s?.runAsNonRoot !== true) return undefined;
+  if (s.runAsUser !== undefined) return s.runAsUser === 0 ? "container's runAsUser breaks non-root policy (runAsNonRoot is true, runAsUser is 0)" : undefined;
+  const user = userPart(imageUser);
+  if (user === '' || user === 'root' || user === '0') return 'container has runAsNonRoot and image will run as root; set runAsUser, or a non-root USER in the image';
+  if (!/^[0-9]+$/.test(user)) return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root; set a numeric runAsUser`;
+  return undefined;
+}
+
+/** Docker's `User` ("uid", "uid:gid", or the image's user with the group), or undefined for the image's own. */
+export function dockerUser(s: RunSecurity | undefined, imageUser: string): string | undefined {
+  if (s?.runAsUser === undefined && s?.runAsGroup === undefined) return undefined;
+  const user = s.runAsUser === undefined ? userPart(imageUser) || '0' : String(s.runAsUser);
+  return s.runAsGroup === undefined ? user : `${user}:${s.runAsGroup}`;
+}

@@ -1,0 +1,88 @@
+// securityContext on a real Docker engine: what the pod asks to take away is taken away, and
+// runAsNonRoot refuses an image that would run as root, saying so in the pod status.
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { silentLogger } from '../../../src/log.js';
+import { EtcdStore } from '../../../src/store/etcd.js';
+import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
+import { decode, encode } from '../../../src/store/records.js';
+import { bindingKey, statusKey } from '../../../src/store/keys.js';
+import type { ContainerSpec, PodTemplate } from '../../../src/manifest/types.js';
+import type { Agent } from '../../../src/agent/agent.js';
+import { startAgent } from '../../../src/agent/agent.js';
+import { DockerRuntime } from '../../../src/agent/docker.js';
+import { dockerRequest } from '../../support/docker.js';
+import { uniqueName } from '../../support/names.js';
+import { waitFor } from '../../support/wait.js';
+
+const dockerHost = inject('dockerHost');
+const image = inject('testImage');
+const runtime = new DockerRuntime({ docker: dockerHost });
+let store: EtcdStore;
+let agents: Agent[] = [];
+let nodes: string[] = [];
+
+beforeAll(async () => {
+  store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('security')}`);
+});
+afterAll(async () => {
+  await store.close();
+});
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  agents = [];
+  for (const node of nodes) for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
+  nodes = [];
+});
+
+async function agentFor(): Promise<string> {
+  const node = uniqueName('node');
+  nodes.push(node);
+  agents.push(await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 1, resyncMs: 60_000 }));
+  return node;
+}
+
+function sleeper(securityContext?: ContainerSpec['securityContext']): ContainerSpec {
+  return { name: 'app', image, command: [], args: ['sleep', '3600'], env: [], ports: [], resources: { requests: {}, limits: {} }, ...(securityContext ? { securityContext } : {}) };
+}
+
+async function bind(node: string, pod: string, containers: ContainerSpec[], over: Partial<PodTemplate> = {}): Promise<void> {
+  const b: BindingRecord = { type: 'binding', node, namespace: 'default', pod, templateHash: 'h1', template: { labels: {}, containers, nodeSelector: {}, restartPolicy: 'Always', ...over }, commit: 'commit-h1' };
+  await store.commit({ put: [{ key: bindingKey(node, 'default', pod), value: encode(b) }] });
+}
+
+async function status(node: string, pod: string): Promise<PodStatusRecord | undefined> {
+  const e = await store.get(statusKey(node, 'default', pod));
+  return e && decode('podStatus', e.key, e.value);
+}
+
+describe('securityContext on Docker', () => {
+  it('runs as the asked user and group, read-only, without new privileges or dropped capabilities', async () => {
+    const node = await agentFor();
+    await bind(node, 'locked', [sleeper({ runAsUser: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } })], { securityContext: { runAsUser: 1, runAsGroup: 2000 } });
+    await waitFor(async () => (await status(node, 'locked'))?.conditions[0]?.status === 'True', { timeoutMs: 20_000, what: 'locked ready' });
+    const [c] = await runtime.list({ 'berth.node': node });
+    const id = c?.id ?? '';
+    expect((await runtime.exec(id, ['id', '-u'], 5000)).output.trim()).toBe('1000');
+    expect((await runtime.exec(id, ['id', '-g'], 5000)).output.trim()).toBe('2000');
+    const write = await runtime.exec(id, ['touch', '/written'], 5000);
+    expect(write.exitCode).not.toBe(0);
+    expect(write.output).toMatch(/Read-only file system/);
+    const inspect = JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${id}/json`)).body) as { HostConfig: Record<string, unknown>; Config: { User: string } };
+    expect(inspect.Config.User).toBe('1000:2000');
+    expect(inspect.HostConfig).toMatchObject({ ReadonlyRootfs: true, SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'] });
+  });
+
+  it('refuses runAsNonRoot for an image that runs as root, naming the rule in the pod status', async () => {
+    const node = await agentFor();
+    await bind(node, 'rooted', [sleeper()], { securityContext: { runAsNonRoot: true } });
+    const s = await waitFor(async () => {
+      const st = await status(node, 'rooted');
+      return st?.conditions[0]?.reason === 'CreateFailed' && st;
+    }, { timeoutMs: 20_000, what: 'CreateFailed' });
+    expect(s.containers[0]?.message).toMatch(/container has runAsNonRoot and image will run as root/);
+    expect(await runtime.list({ 'berth.node': node })).toEqual([]);
+    // With a non-root runAsUser the same image runs.
+    await bind(node, 'rooted', [sleeper({ runAsUser: 1000 })], { securityContext: { runAsNonRoot: true } });
+    await waitFor(async () => (await status(node, 'rooted'))?.conditions[0]?.status === 'True', { timeoutMs: 20_000, what: 'non-root ready' });
+  });
+});

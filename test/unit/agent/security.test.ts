@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { dockerUser, needsImageUser, nonRootViolation, runSecurityOf, type RunSecurity } from '../../../src/agent/security.js';
+
+describe('runSecurityOf: the container wins over the pod', () => {
+  it.each([
+    ['nothing asked', {}, {}, undefined],
+    ['the pod alone', { securityContext: { runAsUser: 10, runAsGroup: 20, runAsNonRoot: true } }, {}, { runAsUser: 10, runAsGroup: 20, runAsNonRoot: true }],
+    ['the container wins', { securityContext: { runAsUser: 10, runAsNonRoot: true } }, { securityContext: { runAsUser: 11, runAsNonRoot: false } }, { runAsUser: 11, runAsNonRoot: false }],
+    [
+      'container-only fields',
+      {},
+      { securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false as const } },
+      { readOnlyRootFilesystem: true, noNewPrivileges: true, capDrop: ['ALL'] },
+    ],
+    ['allowPrivilegeEscalation true is Docker’s default', {}, { securityContext: { allowPrivilegeEscalation: true } }, undefined],
+    ['an empty drop list drops nothing', {}, { securityContext: { capabilities: { drop: [] } } }, undefined],
+  ])('%s', (_what, pod, container, want) => {
+    expect(runSecurityOf(pod, container)).toEqual(want);
+  });
+});
+
+describe('runAsNonRoot against the image user (kubelet’s rule)', () => {
+  const nonRoot: RunSecurity = { runAsNonRoot: true };
+  it.each([
+    ['no runAsNonRoot', undefined, '', undefined],
+    ['image runs as root (no USER)', nonRoot, '', /image will run as root/],
+    ['image USER root', nonRoot, 'root', /image will run as root/],
+    ['image USER 0:0', nonRoot, '0:0', /image will run as root/],
+    ['image USER 1000', nonRoot, '1000', undefined],
+    ['image USER 1000:staff', nonRoot, '1000:staff', undefined],
+    ['image USER nginx', nonRoot, 'nginx', /non-numeric user \(nginx\), cannot verify user is non-root/],
+    ['runAsUser 1000 on a root image', { runAsNonRoot: true, runAsUser: 1000 }, '', undefined],
+    ['runAsUser 0', { runAsNonRoot: true, runAsUser: 0 }, '1000', /runAsUser breaks non-root policy/],
+  ])('%s', (_what, s, imageUser, want) => {
+    const v = nonRootViolation(s, imageUser);
+    if (want === undefined) expect(v).toBeUndefined();
+    else expect(v).toMatch(want);
+  });
+});
+
+describe('dockerUser', () => {
+  it.each([
+    [undefined, '', undefined, false],
+    [{ readOnlyRootFilesystem: true }, '', undefined, false],
+    [{ runAsUser: 1000 }, 'app', '1000', false],
+    [{ runAsUser: 1000, runAsGroup: 2000 }, '', '1000:2000', false],
+    [{ runAsGroup: 2000 }, 'app:staff', 'app:2000', true],
+    [{ runAsGroup: 2000 }, '', '0:2000', true],
+    [{ runAsNonRoot: true }, '', undefined, true],
+  ] as [RunSecurity | undefined, string, string | undefined, boolean][])('%o with image user %j → %j', (s, imageUser, want, needs) => {
+    expect(dockerUser(s, imageUser)).toBe(want);
+    expect(needsImageUser(s)).toBe(needs);
+  });
+});
