@@ -11,7 +11,7 @@ export interface PodState {
   totalContainers: number;
   /** The pod's Ready condition is True (and its node is still registered). */
   ready: boolean;
-  /** One word, as kubectl's STATUS column: Running, Pending, Failed, CrashLoopBackOff, ErrImagePull, Drifted, Unknown. */
+  /** One word, as kubectl's STATUS column: Running, Pending, Failed, CrashLoopBackOff, ErrImagePull, Drifted, Error, OOMKilled, Completed, Unknown. */
   status: string;
   restarts: number;
   containers: ContainerStatus[];
@@ -42,9 +42,14 @@ export function podState(pod: PodRecord, statuses: StatusIndex, nodes?: Readonly
   return { ...base, readyContainers, ready, status: statusWord(status, readyCondition(status), ready) };
 }
 
-/** A named problem (CrashLoopBackOff, ErrImagePull …) first, then an unhealed drift, then the phase. */
+/**
+ * A named problem (CrashLoopBackOff, ErrImagePull …) first, then an unhealed drift, then how an
+ * ended container ended (Error, OOMKilled, Completed, as kubectl shows it), then the phase.
+ */
 function statusWord(status: PodStatusRecord, readyCondition: Condition | undefined, ready: boolean): string {
   if (!ready && readyCondition && !PLAIN_REASONS.has(readyCondition.reason)) return readyCondition.reason;
   if (status.conditions.some((c) => c.type === 'Drifted' && c.status === 'True')) return 'Drifted';
+  const ended = status.containers.find((c) => c.state === 'exited' && c.reason !== undefined);
+  if (ended?.reason !== undefined) return ended.reason;
   return status.phase;
 }

@@ -33,6 +33,24 @@ describe('podViews: READY and STATUS as kubectl shows a pod', () => {
       want: { ready: '0/1', status: 'CrashLoopBackOff', restarts: 4 },
     },
     {
+      name: 'crash looping after an OOM kill (the agent\'s own words)',
+      pod: bound('a'),
+      status: { containers: [{ state: 'exited', exitCode: 137, reason: 'CrashLoopBackOff', lastState: { exitCode: 137, reason: 'OOMKilled' }, restarts: 2 }], ready: { reason: 'CrashLoopBackOff' } },
+      want: { ready: '0/1', status: 'CrashLoopBackOff', restarts: 2 },
+    },
+    {
+      name: 'just ended, before its restart: how it ended',
+      pod: bound('a'),
+      status: { containers: [{ state: 'exited', exitCode: 137, reason: 'OOMKilled' }], ready: { reason: 'ContainersNotReady' } },
+      want: { ready: '0/1', status: 'OOMKilled', restarts: 0 },
+    },
+    {
+      name: 'ended with an error',
+      pod: bound('a'),
+      status: { containers: [{ state: 'exited', exitCode: 1, reason: 'Error' }], ready: { reason: 'ContainersNotReady' } },
+      want: { ready: '0/1', status: 'Error', restarts: 0 },
+    },
+    {
       name: 'image not pulled',
       pod: bound('a'),
       status: { containers: [{ state: 'waiting' }], ready: { reason: 'ErrImagePull' } },
