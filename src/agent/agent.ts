@@ -161,7 +161,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
-    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF });
+    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()) });
     const result = await applier.apply(actions);
     // Recorded at once: what was done stays done even if writing the statuses fails below.
     await recorder.record(result.events);

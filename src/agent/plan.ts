@@ -41,6 +41,11 @@ export interface PlanOptions {
   backOff?: ReadonlyMap<string, number>;
   /** The crash-loop back-off schedule (default: Kubernetes' own, KUBERNETES_BACKOFF). */
   schedule?: BackOffSchedule;
+  /**
+   * Ids of containers the agent stopped for a failed liveness or startup probe: their exit is a
+   * restart with back-off, as kubelet's, not drift that comes back at once.
+   */
+  probeKilled?: ReadonlySet<string>;
   /** Pods (`<namespace>/<pod>`) whose containers are left alone, e.g. their binding could not be read. */
   hold?: ReadonlySet<string>;
 }
@@ -66,10 +71,10 @@ function ranPastReset(c: Container, schedule: BackOffSchedule): boolean {
  * How long to wait before restarting `c`, which exited after `backOff` restarts since the back-off
  * was last reset: 0 for the first, then `initialMs` doubling up to `maxMs`, as kubelet does. A run
  * of `resetMs` or longer starts over at 0, and a container stopped from outside is drift, not a
- * crash loop: it comes back at once.
+ * crash loop: it comes back at once (unless the agent itself stopped it for a failed probe).
  */
-export function restartDelayMs(c: Container, backOff: number, schedule: BackOffSchedule = KUBERNETES_BACKOFF): number {
-  if (backOff <= 0 || wasStoppedFromOutside(c) || ranPastReset(c, schedule)) return 0;
+export function restartDelayMs(c: Container, backOff: number, schedule: BackOffSchedule = KUBERNETES_BACKOFF, probeKilled = false): number {
+  if (backOff <= 0 || (wasStoppedFromOutside(c) && !probeKilled) || ranPastReset(c, schedule)) return 0;
   return Math.min(schedule.initialMs * 2 ** Math.min(backOff - 1, 30), schedule.maxMs);
 }
 
@@ -155,14 +160,15 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
       rest.push({ kind: 'start', phase: 2, ...base, restart: false, reason: 'created but not started' });
     } else if (keep.state === 'exited' && mayRestart(w.binding, keep)) {
       const backOff = opts.backOff?.get(slot) ?? 0;
-      const delay = restartDelayMs(keep, backOff, schedule);
+      const probeKilled = opts.probeKilled?.has(keep.id) === true;
+      const delay = restartDelayMs(keep, backOff, schedule, probeKilled);
       const until = Date.parse(keep.finishedAt ?? '') + delay;
       const exited = `exited with code ${keep.exitCode ?? 'unknown'} (${terminationReason(keep)})`;
       if (delay > 0 && until > now) {
         rest.push({ kind: 'wait', phase: 2, ...base, until: new Date(until).toISOString(), exited, reason: `back-off ${delay / 1000}s restarting failed container ${w.spec.name}: ${exited}` });
       } else {
         // Drift (a kill from outside) comes back at once and leaves the crash-loop count as it was.
-        const next = wasStoppedFromOutside(keep) ? backOff : nextBackOff(keep, backOff, schedule);
+        const next = wasStoppedFromOutside(keep) && !probeKilled ? backOff : nextBackOff(keep, backOff, schedule);
         rest.push({ kind: 'start', phase: 2, ...base, restart: true, reason: exited, backOff: next, ended: terminatedOf(keep) });
       }
     }

@@ -106,6 +106,27 @@ describe('restarts on Docker', () => {
     expect(after.containers[0]?.backOff).toBeGreaterThanOrEqual(4);
   }, 90_000);
 
+  it('backs off the restarts of a container whose liveness probe keeps failing, as kubelet does', async () => {
+    const node = uniqueName('node');
+    nodes.push(node);
+    await start(node, { initialMs: 3000, maxMs: 3000, resetMs: 60_000 });
+    const probe = { exec: { command: ['cat', '/nonexistent'] }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 1 };
+    await bind(binding(node, 'sick', [{ ...crasher(['exec sleep 3600']), livenessProbe: probe }]));
+    const runs = new Map<string, string>();
+    const looping = await waitFor(async () => {
+      await collectRuns(node, runs);
+      const s = await status(node, 'sick');
+      return s?.containers[0]?.reason === 'CrashLoopBackOff' && s;
+    }, { intervalMs: 50, timeoutMs: 40_000, what: 'CrashLoopBackOff after liveness failures' });
+    expect(looping.containers[0]?.lastState?.reason).toBe('Error');
+    // The agent's own stop is no drift.
+    expect(looping.conditions.find((c) => c.type === 'Drifted')).toBeUndefined();
+    await waitFor(async () => (await collectRuns(node, runs), runs.size >= 3), { intervalMs: 50, timeoutMs: 40_000, what: 'three runs' });
+    const ordered = [...runs].sort(([a], [b]) => Date.parse(a) - Date.parse(b));
+    const gap = Date.parse(ordered[2]?.[0] ?? '') - Date.parse(ordered[1]?.[1] ?? '');
+    expect(gap).toBeGreaterThanOrEqual(3000 - 50);
+  }, 90_000);
+
   it('reports a container killed over its memory limit as OOMKilled', async () => {
     const node = uniqueName('node');
     nodes.push(node);

@@ -57,6 +57,8 @@ const cases: [string, BindingRecord[], Container[], Partial<PlanOptions>, string
   ['a shorter schedule is honoured', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(1) })], { backOff: new Map([['default/web/app', 2]]), schedule: { initialMs: 500, maxMs: 2000, resetMs: 5000 }, now: new Date(at(2)) }, ['2 start web_app_h1']],
   ['a long-running container that crashed restarts at once', [web], [observed(web, 'app', { state: 'exited', exitCode: 1, startedAt: T0, finishedAt: at(3600) })], { backOff: new Map([['default/web/app', 5]]), now: new Date(at(3600)) }, ['2 start web_app_h1']],
   ['a container killed from outside restarts at once, however young', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, startedAt: T0, finishedAt: at(1) })], { backOff: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 start web_app_h1']],
+  ['a container the agent stopped for a failed liveness probe backs off as a crash', [web], [observed(web, 'app', { id: 'c1', state: 'exited', exitCode: 143, startedAt: T0, finishedAt: at(30) })], { backOff: new Map([['default/web/app', 1]]), probeKilled: new Set(['c1']), now: new Date(at(31)) }, ['2 wait web_app_h1']],
+  ['the same exit without the agent’s probe stop is drift: at once', [web], [observed(web, 'app', { id: 'c1', state: 'exited', exitCode: 143, startedAt: T0, finishedAt: at(30) })], { backOff: new Map([['default/web/app', 1]]), now: new Date(at(31)) }, ['2 start web_app_h1']],
   ['an OOM kill is a crash: it backs off', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, oomKilled: true, startedAt: T0, finishedAt: at(1) })], { backOff: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 wait web_app_h1']],
 ];
 
