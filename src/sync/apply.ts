@@ -7,7 +7,7 @@ import {
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
 import type { HeadCommit } from './source.js';
-import { appliedStatus, rejectedStatus } from './status.js';
+import { appliedNotes, appliedStatus, rejectedStatus } from './status.js';
 import { formatBytes } from '../text.js';
 
 /** What one apply did. */
@@ -79,7 +79,7 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   };
   const expected = prev ? sealRevision : 0;
   // The seal, its history record and its `berth/sync success` status land together or not at all.
-  await commitRecords(store, source, history, appliedStatus(source, head.commit, counts, now), {
+  await commitRecords(store, source, history, appliedStatus(source, head.commit, counts, now, appliedNotes([...plan.create, ...plan.update.map((u) => u.to)])), {
     ifUnchanged: { [sourceKey(source)]: expected },
     put: [{ key: sourceKey(source), value: encode(seal) }],
     lost: async () => ((await store.get(sourceKey(source)))?.modRevision ?? 0) !== expected,

@@ -1,5 +1,6 @@
 import { redactUrl } from '../log.js';
 import { countErrors, escapeControl } from '../manifest/index.js';
+import type { DesiredObject } from '../manifest/types.js';
 import type { OutboxRecord, SealRecord } from '../store/index.js';
 import { plural, shorten } from '../text.js';
 
@@ -8,9 +9,19 @@ import { plural, shorten } from '../text.js';
 /** Longest description a status carries; forges cut theirs near here too (GitHub: 140). */
 export const MAX_DESCRIPTION = 140;
 
-/** `berth/sync success` for an applied commit: counts only. */
-export function appliedStatus(source: string, commit: string, counts: SealRecord['counts'], now: Date): OutboxRecord {
-  const description = `applied: ${plural(counts.objects, 'object')}, ${counts.created} created, ${counts.updated} updated, ${counts.deleted} deleted`;
+/** What an applied commit's status says once, when the Deployments it creates or changes ask for a service account. */
+export const NO_TOKEN_NOTE = 'serviceAccountName kept; berth mounts no service account token';
+
+/** The notes an applied commit's status carries for the objects it creates or changes (at most one of each kind). */
+export function appliedNotes(changed: readonly DesiredObject[]): string[] {
+  const asks = changed.some((o) => o.kind === 'Deployment' && o.spec.template.automountServiceAccountToken !== false && (o.spec.template.serviceAccountName !== undefined || o.spec.template.automountServiceAccountToken === true));
+  return asks ? [NO_TOKEN_NOTE] : [];
+}
+
+/** `berth/sync success` for an applied commit: counts, then any notes (see appliedNotes). */
+export function appliedStatus(source: string, commit: string, counts: SealRecord['counts'], now: Date, notes: readonly string[] = []): OutboxRecord {
+  const applied = `applied: ${plural(counts.objects, 'object')}, ${counts.created} created, ${counts.updated} updated, ${counts.deleted} deleted`;
+  const description = notes.length === 0 ? applied : shortLine([applied, ...notes].join('; '));
   return { type: 'outbox', source, commit, context: 'berth/sync', state: 'success', description, time: now.toISOString() };
 }
 

@@ -170,6 +170,20 @@ describe.each([
 });
 
 describe('berth/sync statuses as git notes on a local repository', () => {
+  it('says once, on the commit that brings a serviceAccountName, that berth mounts no token', async () => {
+    const w = await world();
+    await w.repo.write('web.yaml', named('web').replace('    spec:\n', '    spec:\n      serviceAccountName: web\n'));
+    const first = await w.repo.commit('with a service account');
+    await w.start();
+    const [line] = await noteLines(() => w.localNote(first), 1, 'the note');
+    expect(line).toMatch(new RegExp(`^${TIME} berth/sync success applied: 1 object, 1 created, 0 updated, 0 deleted; serviceAccountName kept; berth mounts no service account token$`));
+    // A later commit that leaves that Deployment alone says nothing of it.
+    await w.repo.write('api.yaml', named('api'));
+    const second = await w.repo.commit('another deployment');
+    const [next] = await noteLines(() => w.localNote(second), 1, 'the second note');
+    expect(next).toMatch(new RegExp(`^${TIME} berth/sync success applied: 2 objects, 1 created, 0 updated, 0 deleted$`));
+  });
+
   it('adds no second line when an entry is delivered again (a crash between the note and the outbox delete)', async () => {
     const w = await world();
     await w.repo.write('web.yaml', named('web'));

@@ -3,6 +3,8 @@ import type { OutboxRecord, StatusState } from '../../../src/store/index.js';
 import {
   MAX_DESCRIPTION, appendStatusLines, appliedStatus, formatStatusLine, groupByCommit, rejectedStatus,
 } from '../../../src/sync/index.js';
+import { NO_TOKEN_NOTE, appliedNotes } from '../../../src/sync/status.js';
+import { parseFiles, type DesiredObject } from '../../../src/manifest/index.js';
 
 const NOW = new Date('2030-01-02T03:04:05.000Z');
 const A = 'a'.repeat(40);
@@ -95,5 +97,27 @@ describe('groupByCommit', () => {
       { commit: B, entries: [b1, b2] },
     ]);
     expect(groupByCommit([])).toEqual([]);
+  });
+});
+
+describe('appliedNotes: said once, by the commit that creates or changes what asks for it', () => {
+  const deployment = (podSpec: string): DesiredObject[] => {
+    const text = `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n${podSpec}      containers: [{name: web, image: nginx:1.27}]\n`;
+    const { objects, errors } = parseFiles([{ path: 'web.yaml', text }]);
+    expect(errors).toEqual([]);
+    return objects;
+  };
+  it.each([
+    ['no service account', '', []],
+    ['a serviceAccountName', '      serviceAccountName: web\n', [NO_TOKEN_NOTE]],
+    ['automountServiceAccountToken: true', '      automountServiceAccountToken: true\n', [NO_TOKEN_NOTE]],
+    ['a serviceAccountName whose token is not wanted', '      serviceAccountName: web\n      automountServiceAccountToken: false\n', []],
+  ])('%s', (_what, podSpec, want) => {
+    expect(appliedNotes(deployment(podSpec))).toEqual(want);
+  });
+  it('ends the applied description, within the length a forge shows', () => {
+    const s = appliedStatus('main', A, { objects: 2, created: 1, updated: 0, deleted: 0 }, NOW, [NO_TOKEN_NOTE]);
+    expect(s.description).toBe('applied: 2 objects, 1 created, 0 updated, 0 deleted; serviceAccountName kept; berth mounts no service account token');
+    expect(s.description.length).toBeLessThanOrEqual(MAX_DESCRIPTION);
   });
 });
