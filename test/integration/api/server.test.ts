@@ -325,11 +325,16 @@ describe('the API server over real etcd', () => {
 
 it('keeps a token file it creates to its owner (mode 0600)', async () => {
   const { loadOrCreateToken } = await import('../../../src/api/token.js');
-  const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(`${os.tmpdir()}/berth-token-`));
-  const file = `${dir}/nested/api-token`;
-  const first = await loadOrCreateToken(file);
-  expect(first.created).toBe(true);
-  expect(first.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  expect((await stat(file)).mode & 0o777).toBe(0o600);
-  expect(await loadOrCreateToken(file)).toEqual({ token: first.token, created: false });
+  const fs = await import('node:fs/promises');
+  const dir = await fs.mkdtemp(`${os.tmpdir()}/berth-token-`);
+  try {
+    const file = `${dir}/nested/api-token`;
+    const first = await loadOrCreateToken(file);
+    expect(first.created).toBe(true);
+    expect(first.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await loadOrCreateToken(file)).toEqual({ token: first.token, created: false });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
