@@ -1,47 +1,30 @@
 // The agent against real etcd and a real Docker engine: bind, replace, unbind, heal, share an engine.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { silentLogger } from '../../../src/log.js';
-import { EtcdStore } from '../../../src/store/etcd.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { EtcdStore } from '../../../src/store/etcd.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { decode, encode } from '../../../src/store/records.js';
-import { bindingKey, nodeKey, statusKey } from '../../../src/store/keys.js';
+import { bindingKey, nodeKey } from '../../../src/store/keys.js';
 import type { ContainerSpec } from '../../../src/manifest/types.js';
 import type { Agent } from '../../../src/agent/agent.js';
-import { startAgent } from '../../../src/agent/agent.js';
-import { DockerRuntime } from '../../../src/agent/docker.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import { dockerRequest } from '../../support/docker.js';
 import { freePort } from '../../support/ports.js';
 import { pushImage, untagImage } from '../../support/registry.js';
+import { agentTestbed } from '../../support/agent-testbed.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
-const runtime = new DockerRuntime({ docker: dockerHost });
+const bed = agentTestbed('agent');
+const runtime = bed.runtime;
 let store: EtcdStore;
-let agents: Agent[] = [];
-let nodes: string[] = [];
-
-beforeAll(async () => {
-  store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('agent')}`);
-});
-afterAll(async () => {
-  await store.close();
-});
-afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  // The agent leaves containers running on stop (like kubelet); the test removes what it made.
-  for (const node of nodes) for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
-  nodes = [];
+beforeAll(() => {
+  store = bed.store;
 });
 
 async function agentFor(node: string): Promise<Agent> {
-  nodes.push(node);
-  const agent = await startAgent({ store, runtime, node, log: silentLogger(), hostIp: '127.0.0.1', stopGraceSeconds: 2, resyncMs: 60_000 });
-  agents.push(agent);
-  return agent;
+  return bed.start(node, { hostIp: '127.0.0.1', stopGraceSeconds: 2 });
 }
 
 function httpd(hostPort: number): ContainerSpec {
@@ -64,10 +47,7 @@ async function bind(b: BindingRecord): Promise<void> {
   await store.commit({ put: [{ key: bindingKey(b.node, b.namespace, b.pod), value: encode(b) }] });
 }
 
-async function status(node: string, pod: string): Promise<PodStatusRecord | undefined> {
-  const e = await store.get(statusKey(node, 'default', pod));
-  return e && decode('podStatus', e.key, e.value);
-}
+const status = (node: string, pod: string): Promise<PodStatusRecord | undefined> => bed.status(node, pod);
 
 async function readyStatus(node: string, pod: string, test: (s: PodStatusRecord) => boolean = () => true): Promise<PodStatusRecord> {
   return waitFor(
@@ -152,8 +132,7 @@ describe('agent with etcd and Docker', () => {
     // Stopping an agent takes its node away and leaves its containers running.
     await bind(binding(a, 'three', 'h1', [sleeper]));
     await readyStatus(a, 'three');
-    await agentA.stop();
-    agents = agents.filter((x) => x !== agentA);
+    await bed.stop(agentA);
     expect(await store.get(nodeKey(a))).toBeUndefined();
     expect((await running(a)).length).toBe(1);
     expect((await running(b)).map((c) => c.id)).toEqual([theirs?.id]);
@@ -199,8 +178,7 @@ describe('agent with etcd and Docker', () => {
       expect(of('never')).toEqual([`Warning ErrImageNeverPull: Error: image ${absent} is not on this node and its imagePullPolicy is Never; load it into the node's Docker (docker pull ${absent}), or change imagePullPolicy in the manifest`]);
     } finally {
       // Stopped first: a running agent would pull `name` again for the Always pod.
-      await agent.stop();
-      agents = agents.filter((x) => x !== agent);
+      await bed.stop(agent);
       for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
       await untagImage(dockerHost, name);
       for (const id of variants) await dockerRequest(dockerHost, 'DELETE', `/images/${id}`);

@@ -1,43 +1,28 @@
 // Probes and preStop hooks run by the agent against real containers on a real Docker engine.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { silentLogger } from '../../../src/log.js';
-import { EtcdStore } from '../../../src/store/etcd.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { EtcdStore } from '../../../src/store/etcd.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { decode, encode } from '../../../src/store/records.js';
-import { bindingKey, statusKey } from '../../../src/store/keys.js';
+import { bindingKey } from '../../../src/store/keys.js';
 import type { ContainerSpec } from '../../../src/manifest/types.js';
-import type { Agent } from '../../../src/agent/agent.js';
-import { startAgent } from '../../../src/agent/agent.js';
-import { DockerRuntime } from '../../../src/agent/docker.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import { dockerRequest } from '../../support/docker.js';
+import { agentTestbed } from '../../support/agent-testbed.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
-const runtime = new DockerRuntime({ docker: dockerHost });
+const bed = agentTestbed('probes');
+const runtime = bed.runtime;
 let store: EtcdStore;
-let agents: Agent[] = [];
-let nodes: string[] = [];
-
-beforeAll(async () => {
-  store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('probes')}`);
-});
-afterAll(async () => {
-  await store.close();
-});
-afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  for (const node of nodes) for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
-  nodes = [];
+beforeAll(() => {
+  store = bed.store;
 });
 
 async function agentFor(stopGraceSeconds = 2): Promise<string> {
   const node = uniqueName('node');
-  nodes.push(node);
-  agents.push(await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds, resyncMs: 60_000 }));
+  await bed.start(node, { stopGraceSeconds });
   return node;
 }
 
@@ -53,10 +38,7 @@ async function bind(node: string, pod: string, c: ContainerSpec, grace?: number)
   await store.commit({ put: [{ key: bindingKey(node, 'default', pod), value: encode(b) }] });
 }
 
-async function status(node: string, pod: string): Promise<PodStatusRecord | undefined> {
-  const e = await store.get(statusKey(node, 'default', pod));
-  return e && decode('podStatus', e.key, e.value);
-}
+const status = (node: string, pod: string): Promise<PodStatusRecord | undefined> => bed.status(node, pod);
 
 const ready = (s: PodStatusRecord | undefined): PodStatusRecord['conditions'][number] | undefined => s?.conditions.find((c) => c.type === 'Ready');
 

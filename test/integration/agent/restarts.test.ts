@@ -1,44 +1,29 @@
 // Crash loops and resource limits on a real Docker engine: Kubernetes' back-off, restart counts that
 // outlive the agent, and an over-limit process reported as OOMKilled.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { silentLogger } from '../../../src/log.js';
-import { EtcdStore } from '../../../src/store/etcd.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { EtcdStore } from '../../../src/store/etcd.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
-import { decode, encode } from '../../../src/store/records.js';
-import { bindingKey, statusKey } from '../../../src/store/keys.js';
+import { encode } from '../../../src/store/records.js';
+import { bindingKey } from '../../../src/store/keys.js';
 import type { ContainerSpec } from '../../../src/manifest/types.js';
 import type { Agent } from '../../../src/agent/agent.js';
-import { startAgent } from '../../../src/agent/agent.js';
 import type { BackOffSchedule } from '../../../src/agent/plan.js';
-import { DockerRuntime } from '../../../src/agent/docker.js';
 import { dockerRequest } from '../../support/docker.js';
+import { agentTestbed } from '../../support/agent-testbed.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
-const runtime = new DockerRuntime({ docker: dockerHost });
+const bed = agentTestbed('restarts');
+const runtime = bed.runtime;
 let store: EtcdStore;
-let agents: Agent[] = [];
-let nodes: string[] = [];
-
-beforeAll(async () => {
-  store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('restarts')}`);
-});
-afterAll(async () => {
-  await store.close();
-});
-afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  for (const node of nodes) for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
-  nodes = [];
+beforeAll(() => {
+  store = bed.store;
 });
 
 async function start(node: string, backOff?: BackOffSchedule): Promise<Agent> {
-  const agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 1, resyncMs: 60_000, ...(backOff ? { backOff } : {}) });
-  agents.push(agent);
-  return agent;
+  return bed.start(node, { stopGraceSeconds: 1, ...(backOff ? { backOff } : {}) });
 }
 
 function crasher(args: string[], limits: ContainerSpec['resources']['limits'] = {}): ContainerSpec {
@@ -53,10 +38,7 @@ async function bind(b: BindingRecord): Promise<void> {
   await store.commit({ put: [{ key: bindingKey(b.node, b.namespace, b.pod), value: encode(b) }] });
 }
 
-async function status(node: string, pod: string): Promise<PodStatusRecord | undefined> {
-  const e = await store.get(statusKey(node, 'default', pod));
-  return e && decode('podStatus', e.key, e.value);
-}
+const status = (node: string, pod: string): Promise<PodStatusRecord | undefined> => bed.status(node, pod);
 
 /** Every run of the pod's one container seen so far, as Docker timed it: startedAt → finishedAt. */
 async function collectRuns(node: string, runs: Map<string, string>): Promise<void> {
@@ -70,7 +52,6 @@ describe('restarts on Docker', () => {
     // Kubernetes' schedule scaled down through the agent's own option: 1 s doubling to 4 s.
     const schedule = { initialMs: 1000, maxMs: 4000, resetMs: 60_000 };
     const node = uniqueName('node');
-    nodes.push(node);
     const first = await start(node, schedule);
     await bind(binding(node, 'crash', [crasher(['sleep 0.3; exit 3'])]));
 
@@ -84,8 +65,7 @@ describe('restarts on Docker', () => {
     expect(looping.containers[0]).toMatchObject({ state: 'exited', exitCode: 3, lastState: { exitCode: 3, reason: 'Error' } });
 
     // A new agent of the same node goes on from the count in etcd, not from zero.
-    await first.stop();
-    agents = agents.filter((a) => a !== first);
+    await bed.stop(first);
     const before = (await status(node, 'crash'))?.containers[0]?.restarts ?? 0;
     expect(before).toBeGreaterThanOrEqual(2);
     await start(node, schedule);
@@ -108,7 +88,6 @@ describe('restarts on Docker', () => {
 
   it('backs off the restarts of a container whose liveness probe keeps failing, as kubelet does', async () => {
     const node = uniqueName('node');
-    nodes.push(node);
     await start(node, { initialMs: 3000, maxMs: 3000, resetMs: 60_000 });
     const probe = { exec: { command: ['cat', '/nonexistent'] }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 1 };
     await bind(binding(node, 'sick', [{ ...crasher(['exec sleep 3600']), livenessProbe: probe }]));
@@ -129,7 +108,6 @@ describe('restarts on Docker', () => {
 
   it('reports a container killed over its memory limit as OOMKilled', async () => {
     const node = uniqueName('node');
-    nodes.push(node);
     await start(node);
     await bind(binding(node, 'hog', [crasher(['head -c 100m /dev/zero | tail'], { memory: 20 * 1024 * 1024 })]));
     const s = await waitFor(async () => {

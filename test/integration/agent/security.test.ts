@@ -1,43 +1,28 @@
 // securityContext on a real Docker engine: what the pod asks to take away is taken away, and
 // runAsNonRoot refuses an image that would run as root, saying so in the pod status.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { silentLogger } from '../../../src/log.js';
-import { EtcdStore } from '../../../src/store/etcd.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { EtcdStore } from '../../../src/store/etcd.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
-import { decode, encode } from '../../../src/store/records.js';
-import { bindingKey, statusKey } from '../../../src/store/keys.js';
+import { encode } from '../../../src/store/records.js';
+import { bindingKey } from '../../../src/store/keys.js';
 import type { ContainerSpec, PodTemplate } from '../../../src/manifest/types.js';
-import type { Agent } from '../../../src/agent/agent.js';
-import { startAgent } from '../../../src/agent/agent.js';
-import { DockerRuntime } from '../../../src/agent/docker.js';
 import { dockerRequest } from '../../support/docker.js';
+import { agentTestbed } from '../../support/agent-testbed.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
-const runtime = new DockerRuntime({ docker: dockerHost });
+const bed = agentTestbed('security');
+const runtime = bed.runtime;
 let store: EtcdStore;
-let agents: Agent[] = [];
-let nodes: string[] = [];
-
-beforeAll(async () => {
-  store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('security')}`);
-});
-afterAll(async () => {
-  await store.close();
-});
-afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  for (const node of nodes) for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
-  nodes = [];
+beforeAll(() => {
+  store = bed.store;
 });
 
 async function agentFor(): Promise<string> {
   const node = uniqueName('node');
-  nodes.push(node);
-  agents.push(await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 1, resyncMs: 60_000 }));
+  await bed.start(node, { stopGraceSeconds: 1 });
   return node;
 }
 
@@ -50,10 +35,7 @@ async function bind(node: string, pod: string, containers: ContainerSpec[], over
   await store.commit({ put: [{ key: bindingKey(node, 'default', pod), value: encode(b) }] });
 }
 
-async function status(node: string, pod: string): Promise<PodStatusRecord | undefined> {
-  const e = await store.get(statusKey(node, 'default', pod));
-  return e && decode('podStatus', e.key, e.value);
-}
+const status = (node: string, pod: string): Promise<PodStatusRecord | undefined> => bed.status(node, pod);
 
 describe('securityContext on Docker', () => {
   it('runs as the asked user and group, read-only, without new privileges or dropped capabilities', async () => {
