@@ -1,45 +1,25 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
-import { listContainers, removeContainers } from '../support/containers.js';
+import { describe, expect, inject, it } from 'vitest';
+import { waitWhileUp } from '../support/berth.js';
+import { listContainers } from '../support/containers.js';
 import { run } from '../support/process.js';
-import { createRepo, type TestRepo } from '../support/repo.js';
-import { uniqueName } from '../support/names.js';
+import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
 
 // What berth sees goes back onto the commit: `berth/health` pending → success as it rolls out, then
 // failure when a container is killed behind its back, and success again once the agent healed it.
 describe('berth/health on the commit in force, as git notes', () => {
-  const dockerHost = inject('dockerHost');
-  const node = uniqueName('health');
-  let berth: BerthProcess | undefined;
-  let repo: TestRepo | undefined;
-  let dataDir = '';
-
-  afterAll(async () => {
-    await berth?.stop();
-    await removeContainers(dockerHost, 'berth.node', node);
-    await repo?.dispose();
-    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
-  });
+  const bed = berthUpTestbed('health');
+  const { dockerHost, node } = bed;
 
   it('reports pending, success, failure on a killed container, then success once healed', async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-health-'));
-    const work = await createRepo(inject('gitRoot'), uniqueName('health'));
-    repo = work;
+    const work = await bed.repo();
     await work.write('app.yaml', deploymentYaml({ name: 'app', namespace: 'health', replicas: 2, image: inject('testImage'), command: ['sleep', '3600'] }));
     const sha = await work.commit('two replicas');
 
     const started = Date.now();
-    const proc = spawnBerth(['up', '--repo', work.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir]);
-    berth = proc;
+    const proc = bed.up(work);
     /** The commit's note, one status per line, without the leading time. */
-    const statuses = async (): Promise<string[]> => {
-      const note = await work.git('notes', '--ref=berth', 'show', sha).catch(() => '');
-      return note.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf(' ') + 1));
-    };
+    const statuses = async (): Promise<string[]> => (await noteLines(work, sha)).map((l) => l.slice(l.indexOf(' ') + 1));
     // On a timeout, also show what the note held (read then, not now).
     const until = (check: (lines: string[]) => boolean, what: string): Promise<string[]> =>
       waitWhileUp(proc, async () => {

@@ -1,42 +1,27 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runBerth, spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
-import { listContainers, removeContainers } from '../support/containers.js';
+import { describe, expect, inject, it } from 'vitest';
+import { runBerth, waitWhileUp } from '../support/berth.js';
+import { listContainers } from '../support/containers.js';
 import * as h from '../support/hostile.js';
 import { deploymentYaml } from '../support/manifests.js';
-import { uniqueName } from '../support/names.js';
+import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 import { run } from '../support/process.js';
-import { createRepo, type TestRepo } from '../support/repo.js';
 
 // Hostile commits pushed to a running `berth up`: each is rejected with one short, escaped line on
 // its berth/sync note, what runs keeps running and the other loops keep working (a container
 // stopped meanwhile is healed), and `berth validate --rev` gives the same answer as sync.
 describe('hostile commits to a running berth up', () => {
-  const dockerHost = inject('dockerHost');
-  const node = uniqueName('hostile');
-  let berth: BerthProcess | undefined;
-  let repo: TestRepo | undefined;
-  let dataDir = '';
-
-  afterAll(async () => {
-    await berth?.stop();
-    await removeContainers(dockerHost, 'berth.node', node);
-    await repo?.dispose();
-    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
-  });
+  const bed = berthUpTestbed('hostile');
+  const { dockerHost, node } = bed;
 
   it('rejects each with a short escaped reason on the commit, and keeps everything else working', async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-hostile-sync-'));
-    const work = await createRepo(inject('gitRoot'), uniqueName('hostile'));
-    repo = work;
+    const work = await bed.repo();
     await work.write('app.yaml', deploymentYaml({ name: 'app', namespace: 'hostile', replicas: 1, image: inject('testImage'), command: ['sleep', '3600'] }));
     const good = await work.commit('one replica');
 
-    const proc = spawnBerth(['up', '--repo', work.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir]);
-    berth = proc;
-    const note = async (sha: string): Promise<string[]> => (await work.git('notes', '--ref=berth', 'show', sha).catch(() => '')).split('\n').filter(Boolean);
+    const proc = bed.up(work);
+    const note = (sha: string): Promise<string[]> => noteLines(work, sha);
     const syncLine = (sha: string): Promise<string> =>
       waitWhileUp(proc, async () => (await note(sha)).find((l) => l.includes(' berth/sync ')), `the berth/sync status of ${sha.slice(0, 7)}`, {
         timeoutMs: 120_000,
@@ -93,7 +78,7 @@ describe('hostile commits to a running berth up', () => {
 
     // The commit's message comes from the repository too: escaped in `berth status` and `berth history`.
     for (const cmd of ['status', 'history']) {
-      const shown = await runBerth([cmd, '--data-dir', dataDir]);
+      const shown = await runBerth([cmd, '--data-dir', bed.dataDir]);
       expect(shown.code).toBe(0);
       // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
       expect(shown.stdout).not.toMatch(/\u001b/);

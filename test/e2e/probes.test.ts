@@ -1,28 +1,14 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
-import { listContainers, removeContainers, type Listed } from '../support/containers.js';
-import { createRepo, type TestRepo } from '../support/repo.js';
-import { uniqueName } from '../support/names.js';
+import { describe, expect, inject, it } from 'vitest';
+import { waitWhileUp } from '../support/berth.js';
+import { listContainers, type Listed } from '../support/containers.js';
+import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 
 // Readiness probes pace a rollout end to end (berth up): a new template whose readiness probe never
 // passes takes no old pod down (surge 1, unavailable 0), and once its progress deadline passes the
 // commit's berth/health says so.
 describe('a rollout waits for readiness probes', () => {
-  const dockerHost = inject('dockerHost');
-  const node = uniqueName('probes');
-  let berth: BerthProcess | undefined;
-  let repo: TestRepo | undefined;
-  let dataDir = '';
-
-  afterAll(async () => {
-    await berth?.stop();
-    await removeContainers(dockerHost, 'berth.node', node);
-    await repo?.dispose();
-    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
-  });
+  const bed = berthUpTestbed('probes');
+  const { dockerHost, node } = bed;
 
   /** A Deployment whose pods are ready once /tmp/ready exists; `makeReady` decides whether they create it. */
   const manifest = (version: string, makeReady: boolean): string => `apiVersion: apps/v1
@@ -46,18 +32,12 @@ spec:
 `;
 
   it('keeps the old pods while the new one is not ready, then reports the progress deadline exceeded', async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-probes-'));
-    const work = await createRepo(inject('gitRoot'), uniqueName('probes'));
-    repo = work;
+    const work = await bed.repo();
     await work.write('app.yaml', manifest('1', true));
     await work.commit('two ready replicas');
-    const proc = spawnBerth(['up', '--repo', work.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir]);
-    berth = proc;
+    const proc = bed.up(work);
     const running = async (): Promise<Listed[]> => (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running');
-    const note = async (sha: string): Promise<string[]> => {
-      const text = await work.git('notes', '--ref=berth', 'show', sha).catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf(' ') + 1));
-    };
+    const note = async (sha: string): Promise<string[]> => (await noteLines(work, sha)).map((l) => l.slice(l.indexOf(' ') + 1));
     const until = <T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> => waitWhileUp(proc, check, what, { timeoutMs: 90_000, intervalMs: 200 });
 
     const before = await until(async () => {
