@@ -174,8 +174,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
       if (kindOf(err) !== 'input') throw err;
       return reject(head, [messageOf(err)], 1);
     }
-    const check_ = checked.check;
-    const { objects, errors: invalid, omitted, skipped, warnings, entries } = check_;
+    const { objects, errors: invalid, omitted, skipped, warnings, entries } = checked.check;
     // Objects kept from the sealed commit (the same objects, unchanged files) passed this check then.
     const kept = state ? new Set(state.objects) : new Set<DesiredObject>();
     const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects.filter((o) => !kept.has(o)))];
