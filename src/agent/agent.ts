@@ -14,7 +14,8 @@ import { LABEL, podRef, slotKey } from './labels.js';
 import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule } from './plan.js';
 import { Applier } from './apply.js';
 import type { Problem } from './status.js';
-import { detectDrift, podStatus, sameStatus } from './status.js';
+import { detectDrift, podNetwork, podStatus, sameStatus } from './status.js';
+import { defaultAddress } from './address.js';
 import { NodeRegistration, nodeRecord } from './registration.js';
 import { Prober, type ProbeTarget } from './prober.js';
 import type { ProbeVerdict } from './probe-core.js';
@@ -39,7 +40,7 @@ export interface AgentOptions {
   stopGraceSeconds?: number;
   /** TTL of the node's lease (default 10 s): how long a dead agent's node lingers. */
   leaseTtlSeconds?: number;
-  /** Address reported in the node record (default: the first non-internal IPv4). */
+  /** The node's address for other nodes, in the node record and pod status hostIP (default: defaultAddress()). */
   address?: string;
   /** Containers created at once (default 4). */
   createConcurrency?: number;
@@ -79,12 +80,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const log = parent.child({ component: 'agent', node });
   const hostIp = opts.hostIp ?? '0.0.0.0';
   const clock = opts.now ?? (() => new Date());
+  const address = opts.address ?? defaultAddress();
   await runtime.ping();
 
   const applier = new Applier(runtime, log, opts.stopGraceSeconds ?? 10, opts.createConcurrency ?? 4);
   let kick = (): void => undefined;
   let stopped = false;
-  const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address: opts.address, startedAt: clock() }), opts.leaseTtlSeconds ?? 10, () => {
+  const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address, startedAt: clock() }), opts.leaseTtlSeconds ?? 10, () => {
     if (!stopped) log.warn('node lease lost; registering again');
     kick();
   });
@@ -183,6 +185,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         ended: byName(b, result.ended),
         drift: podDrift,
         probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
+        network: podNetwork(networkOwner(b, observed), address),
       });
       if (!prev || !sameStatus(prev, status)) puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
       for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
@@ -317,6 +320,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 /** This node's containers; the label filter is checked again here, so nothing else is ever planned over. */
 async function listMine(runtime: ContainerRuntime, node: string, removing: ReadonlySet<string>): Promise<Container[]> {
   return (await runtime.list({ [LABEL.node]: node }, { brief: removing })).filter((c) => c.labels[LABEL.node] === node);
+}
+
+/** The container holding `b`'s network namespace. */
+function networkOwner(b: BindingRecord, observed: Container[]): Container | undefined {
+  return [...containersOf(b, observed).values()].find((c) => c.state === 'running');
 }
 
 /** Container names of `b` among slot keys, plus `extra`. */

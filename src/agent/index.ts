@@ -13,3 +13,4 @@ export { podStatus } from './status.js';
 export type { Agent, AgentOptions } from './agent.js';
 export { startAgent } from './agent.js';
 export { parseNodeLabels } from './node-labels.js';
+export { defaultAddress, parseAddress } from './address.js';

@@ -4,6 +4,7 @@ import type { Lease, Store } from '../store/store.js';
 import type { NodeRecord } from '../store/records.js';
 import { encode } from '../store/records.js';
 import { nodeKey } from '../store/keys.js';
+import { defaultAddress } from './address.js';
 
 /** Reported as NodeRecord.version; kept in step with package.json by hand (dist has no package.json beside it). */
 export const AGENT_VERSION = '0.1.0';
@@ -15,18 +16,10 @@ export function nodeRecord(opts: { node: string; labels?: Record<string, string>
     name: opts.node,
     labels: { ...opts.labels, 'berth.io/hostname': opts.node, 'berth.io/os': process.platform, 'berth.io/arch': process.arch },
     capacity: { cpu: os.cpus().length * 1000, memory: os.totalmem(), pods: opts.maxPods ?? 110 },
-    address: opts.address ?? hostAddress(),
+    address: opts.address ?? defaultAddress(),
     version: AGENT_VERSION,
     startedAt: opts.startedAt.toISOString(),
   };
-}
-
-/** The first non-internal IPv4 address, else the host name. */
-function hostAddress(): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return os.hostname();
 }
 
 /**

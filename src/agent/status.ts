@@ -1,8 +1,8 @@
 // Pod status as the agent reports it: a pure function of the binding, the observed containers and
 // what the last status said (restart counts and drift live in the store, not in the process).
-import type { BindingRecord, Condition, ContainerStatus, PodStatusRecord, TerminatedState } from '../store/records.js';
+import type { BindingRecord, Condition, ContainerStatus, HostPortStatus, PodStatusRecord, TerminatedState } from '../store/records.js';
 import type { Container } from './runtime.js';
-import { wasStoppedFromOutside } from './runtime.js';
+import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, containerName, preferred } from './labels.js';
 import type { ProbeVerdict } from './probe-core.js';
 import { terminatedOf, terminationReason } from './plan.js';
@@ -30,6 +30,27 @@ export interface StatusContext {
   ended?: ReadonlyMap<string, TerminatedState>;
   /** What the probes say, per container name (only probed, running containers have one). */
   probes?: ReadonlyMap<string, ProbeVerdict>;
+  /** Where the pod is reached (see podNetwork). */
+  network?: PodNetwork;
+}
+
+/** The pod's addresses, as pod status reports them. */
+export interface PodNetwork {
+  podIP?: string;
+  hostIP: string;
+  hostPorts: HostPortStatus[];
+}
+
+/**
+ * The addresses of a pod whose network namespace `owner` holds: its IP, the node's address and the
+ * host ports its ports are published on (sorted; only those Docker published on the host).
+ */
+export function podNetwork(owner: Container | undefined, hostIP: string): PodNetwork {
+  const hostPorts = (owner?.state === 'running' ? owner.ports : [])
+    .flatMap((p) => (p.hostPort === undefined ? [] : [{ containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort }]))
+    .sort((a, b) => a.containerPort - b.containerPort || compareText(a.protocol, b.protocol) || a.hostPort - b.hostPort)
+    .filter((p, i, all) => i === 0 || JSON.stringify(p) !== JSON.stringify(all[i - 1]));
+  return { ...(owner?.state === 'running' && owner.ip !== undefined ? { podIP: owner.ip } : {}), hostIP, hostPorts };
 }
 
 /** The containers of `binding` among `containers`: at most one per container name, the one the plan keeps. */
@@ -129,7 +150,13 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
     containers: statuses,
     conditions,
     observedAt: now.toISOString(),
+    ...networkFields(ctx.network),
   };
+}
+
+function networkFields(n: PodNetwork | undefined): Pick<PodStatusRecord, 'podIP' | 'hostIP' | 'hostPorts'> {
+  if (n === undefined) return {};
+  return { ...(n.podIP === undefined ? {} : { podIP: n.podIP }), hostIP: n.hostIP, ...(n.hostPorts.length === 0 ? {} : { hostPorts: n.hostPorts }) };
 }
 
 function containerStatus(name: string, c: Container | undefined, restarts: number): ContainerStatus {

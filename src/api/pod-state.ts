@@ -16,6 +16,8 @@ export interface PodState {
   restarts: number;
   containers: ContainerStatus[];
   conditions: Condition[];
+  /** The pod's IP, once its agent reported one for this template. */
+  podIP?: string;
 }
 
 /** Ready reasons that are not a problem in themselves: the pod's phase says more. */
@@ -32,7 +34,7 @@ export function podState(pod: PodRecord, statuses: StatusIndex, nodes?: Readonly
   const containers = status?.containers ?? [];
   const conditions = status?.conditions ?? [];
   const restarts = containers.reduce((sum, c) => sum + c.restarts, 0);
-  const base = { totalContainers, restarts, containers, conditions };
+  const base = { totalContainers, restarts, containers, conditions, ...(status?.podIP === undefined ? {} : { podIP: status.podIP }) };
   if (pod.node !== undefined && nodes !== undefined && !nodes.has(pod.node)) {
     return { ...base, readyContainers: 0, ready: false, status: 'Unknown' };
   }

@@ -29,8 +29,8 @@ function withNamespace<T extends { namespace: string }>(columns: Column<T>[], op
   return opts.namespaceColumn === false ? columns : [{ header: 'NAMESPACE', cell: (v) => v.namespace }, ...columns];
 }
 
-/** `get pods`: NAMESPACE NAME READY STATUS RESTARTS AGE NODE DEPLOYMENT COMMIT. */
-export function podTable(views: readonly PodView[], opts: TableOptions = {}): Table {
+/** `get pods`: NAMESPACE NAME READY STATUS RESTARTS AGE [IP] NODE DEPLOYMENT COMMIT (IP with `wide`, as kubectl's -o wide). */
+export function podTable(views: readonly PodView[], opts: TableOptions & { wide?: boolean } = {}): Table {
   return tableOf(
     views,
     withNamespace<PodView>(
@@ -40,6 +40,7 @@ export function podTable(views: readonly PodView[], opts: TableOptions = {}): Ta
         { header: 'STATUS', cell: (v) => v.status },
         { header: 'RESTARTS', cell: (v) => String(v.restarts) },
         { header: 'AGE', cell: (v) => v.age },
+        ...(opts.wide === true ? [{ header: 'IP', cell: (v: PodView) => v.ip ?? '<none>' }] : []),
         { header: 'NODE', cell: (v) => v.node ?? '<none>' },
         { header: 'DEPLOYMENT', cell: (v) => v.deployment },
         { header: 'COMMIT', cell: (v) => v.commit },

@@ -22,6 +22,8 @@ export interface PodView {
   restarts: number;
   /** Absent until the scheduler binds the pod. */
   node?: string;
+  /** The pod's IP (status.podIP); absent until its agent reports one. */
+  ip?: string;
   age: string;
   createdAt: string;
   commit: string;
@@ -130,6 +132,7 @@ export function podViews(pods: readonly PodRecord[], statuses: readonly PodStatu
         status: s.status,
         restarts: s.restarts,
         ...(p.node === undefined ? {} : { node: p.node }),
+        ...(s.podIP === undefined ? {} : { ip: s.podIP }),
         age: humanAge(p.createdAt, now),
         createdAt: p.createdAt,
         commit: shortCommit(p.commit),

@@ -16,7 +16,7 @@ export interface ReadFlags {
 const DEFAULT_ETCD = 'http://127.0.0.1:2379';
 
 /** Open the store the flags name, with a one-line error whose hint fits where the endpoint came from. */
-export async function openStore(flags: ReadFlags): Promise<Store> {
+export async function openStore(flags: Omit<ReadFlags, 'output'>): Promise<Store> {
   const given = flags.etcd?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
   // `berth up` runs its etcd under <data-dir>/etcd and leaves its URL in the file `endpoint` there.
   const etcdDir = path.resolve(flags.dataDir, 'etcd');
@@ -39,7 +39,7 @@ export async function openStore(flags: ReadFlags): Promise<Store> {
 }
 
 /** Open the store, run `fn`, close the store. */
-export async function withStore<T>(flags: ReadFlags, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(flags: Omit<ReadFlags, 'output'>, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(flags);
   try {
     return await fn(store);
@@ -49,7 +49,7 @@ export async function withStore<T>(flags: ReadFlags, fn: (store: Store) => Promi
 }
 
 /** Tell the user about stored values a read skipped (unless --log-level is error or silent). */
-export function warnSkipped(flags: ReadFlags, skipped: readonly string[]): void {
+export function warnSkipped(flags: Omit<ReadFlags, 'output'>, skipped: readonly string[]): void {
   if (flags.logLevel === 'error' || flags.logLevel === 'fatal' || flags.logLevel === 'silent') return;
   for (const s of skipped) process.stderr.write(`berth: warning: ${s}\n`);
 }

@@ -5,6 +5,8 @@ import { escapeControl } from '../manifest/text.js';
 
 /** The formats of `-o`. */
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
+/** The formats of `berth get -o`: the table with more columns too, as kubectl's `-o wide`. */
+export const GET_FORMATS = [...OUTPUT_FORMATS, 'wide'] as const;
 /** One of OUTPUT_FORMATS. */
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

@@ -5,10 +5,11 @@ import { selectNamed, selectNamespaced, type KindNames } from '../api/select.js'
 import { deploymentTable, nodeTable, podTable, type Table } from '../api/tables.js';
 import { deploymentViews, nodeViews, podViews } from '../api/views.js';
 import { withStore, warnSkipped, type ReadFlags } from './connect.js';
-import { listOrOne, renderData, renderTable } from './format.js';
+import { listOrOne, renderData, renderTable, type GET_FORMATS } from './format.js';
 
 /** Flags of `berth get`. */
-export interface GetFlags extends ReadFlags {
+export interface GetFlags extends Omit<ReadFlags, 'output'> {
+  output: (typeof GET_FORMATS)[number];
   namespace?: string;
   allNamespaces?: boolean;
 }
@@ -57,9 +58,9 @@ export async function runGet(kindWord: string, name: string | undefined, flags: 
     }
     const nodes = new Set(cluster.nodes.map((n) => n.name));
     const rows = selectNamespaced(podViews(cluster.pods, cluster.statuses, now, nodes), kind, sel);
-    return { items: rows, table: podTable(rows, { namespaceColumn: namespace === undefined }) };
+    return { items: rows, table: podTable(rows, { namespaceColumn: namespace === undefined, wide: flags.output === 'wide' }) };
   });
-  if (flags.output !== 'table') {
+  if (flags.output !== 'table' && flags.output !== 'wide') {
     process.stdout.write(renderData(listOrOne(found.items, name !== undefined), flags.output));
   } else if (found.items.length === 0) {
     // kubectl's words, on stderr, so a script reading stdout sees nothing.

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { BerthError, messageOf } from '../errors.js';
-import { OUTPUT_FORMATS } from './format.js';
+import { GET_FORMATS, OUTPUT_FORMATS } from './format.js';
 import type { GetFlags } from './get.js';
 import type { HistoryFlags } from './history.js';
 import { DEFAULT_RETENTION } from '../events/retention.js';
@@ -61,6 +61,7 @@ const agent = (cmd: Command): Command =>
   cmd
     .option('--node <name>', 'node name of this agent (default: the hostname)')
     .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
+    .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[]);
 
 /** The API server's flags (`berth api`, and inside `berth up`). */
@@ -110,13 +111,13 @@ program
   });
 
 // The read commands: kubectl's shape, against the etcd that the components write.
-const reading = (cmd: Command): Command =>
+const reading = (cmd: Command, formats: readonly string[] = OUTPUT_FORMATS): Command =>
   cmd
     .option('--etcd <urls>', 'etcd endpoints, comma-separated (default: the etcd of `berth up` under --data-dir, else http://127.0.0.1:2379)')
     .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its etcd', '.berth')
     .option('--prefix <prefix>', 'etcd key prefix', '/berth')
     .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'));
+    .addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('table'));
 
 reading(
   program
@@ -132,8 +133,10 @@ reading(
         'by default, with a NAMESPACE column; -n filters. -o json|yaml prints\n' +
         '{items: [...]}, or the object itself for one NAME.\n' +
         'Deployments: READY is ready pods/replicas, UP-TO-DATE the pods on the current\n' +
-        'template, AVAILABLE the ready ones among those (berth has no minReadySeconds).',
+        'template, AVAILABLE the ready ones among those (berth has no minReadySeconds).\n' +
+        'Pods: -o wide adds the IP column (the pod\'s address on its node\'s pod network).',
     ),
+  GET_FORMATS,
 ).action(async (kind: string, name: string | undefined, flags: GetFlags) => (await import('./get.js')).runGet(kind, name, flags));
 
 reading(

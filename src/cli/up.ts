@@ -5,7 +5,7 @@ import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
 import { GitSource, discardReporter, startSync, type SyncOptions } from '../sync/index.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, parseNodeLabels, startAgent } from '../agent/index.js';
+import { DockerRuntime, parseAddress, parseNodeLabels, startAgent } from '../agent/index.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
 import { startApiFromFlags, type ApiFlags } from './api.js';
@@ -31,6 +31,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags {
   dataDir: string;
   node?: string;
   hostIp: string;
+  /** `--address`: the node's address for other nodes. */
+  address?: string;
   /** `--label key=value`, repeated. */
   label: string[];
 }
@@ -42,6 +44,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     const { stops } = stack;
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
     const labels = parseNodeLabels(flags.label);
+    const address = flags.address === undefined ? undefined : parseAddress(flags.address);
     parseListen(flags.listen);
     const sync = await syncOptions(flags, log);
     const runtime = new DockerRuntime({ docker: flags.docker });
@@ -62,7 +65,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     stops.push(track('sync', (await startSync({ ...sync, store })).stop));
     stops.push(track('controller', (await startController({ store, log })).stop));
     stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
-    stops.push(track('agent', (await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, labels })).stop));
+    stops.push(track('agent', (await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, labels, ...(address === undefined ? {} : { address }) })).stop));
     log.info({ repo: redactUrl(flags.repo), branch: flags.branch, path: flags.path, node, api: api.url }, 'berth is up');
   });
 }
@@ -78,10 +81,11 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       stops.push((await startSync({ ...sync, store })).stop);
     } else if (component === 'agent' && 'hostIp' in flags) {
       const labels = parseNodeLabels(flags.label);
+      const address = flags.address === undefined ? undefined : parseAddress(flags.address);
       const runtime = new DockerRuntime({ docker: flags.docker });
       await runtime.ping();
       const store = await connectStore(flags, stack, false);
-      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp, labels })).stop);
+      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp, labels, ...(address === undefined ? {} : { address }) })).stop);
     } else if (component === 'controller') {
       stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'scheduler') {

@@ -125,6 +125,19 @@ export interface PodStatusRecord {
   containers: ContainerStatus[];
   conditions: Condition[];
   observedAt: string;
+  /** The pod's address on the node's pod network (its sandbox's); absent until the sandbox runs. */
+  podIP?: string;
+  /** The node's address other nodes reach it at (the agent's `--address`, as NodeRecord.address). */
+  hostIP?: string;
+  /** Every containerPort as published on `hostIP` (declared hostPort, else one Docker chose); absent until published. */
+  hostPorts?: HostPortStatus[];
+}
+
+/** One containerPort of a pod and the host port it is published on. */
+export interface HostPortStatus {
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+  hostPort: number;
 }
 
 /**

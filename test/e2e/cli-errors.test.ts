@@ -94,6 +94,12 @@ describe('berth up refuses to start with one clear line', () => {
       env: (): NodeJS.ProcessEnv => process.env,
       line: /^berth: --label "berth\.io\/hostname=x": keys under berth\.io\/ are set by berth itself; pass --label key=value/,
     },
+    {
+      name: 'an --address that is not an IP (agent alone)',
+      args: (): string[] => ['agent', '--address', 'node-1.example', '--etcd', 'http://127.0.0.1:9', '--docker', inject('dockerHost')],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --address "node-1\.example" is not an IP address; pass the IPv4 \(or IPv6\) address other nodes reach this one at/,
+    },
   ])('$name', async ({ args, env, line }) => {
     const res = await runBerth(args(), { env: env() });
     expect(res.code).toBe(1);

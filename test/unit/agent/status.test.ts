@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import type { StatusContext } from '../../../src/agent/status.js';
-import { detectDrift, podStatus, sameStatus } from '../../../src/agent/status.js';
+import { detectDrift, podNetwork, podStatus, sameStatus } from '../../../src/agent/status.js';
 import { binding, observed, spec } from './fixtures.js';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
@@ -79,6 +79,24 @@ describe('podStatus', () => {
       conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'side: exited with code 137 (OOM killed)', observedCommit: 'c0ffee', lastTransitionTime: NOW.toISOString() }],
       observedAt: NOW.toISOString(),
     });
+  });
+
+  it('reports where the pod is reached: podIP, the node address and each published port once', () => {
+    const owner = observed(web, 'app', { ip: '172.30.0.4', ports: [{ containerPort: 9090, protocol: 'TCP', hostPort: 32770, hostIp: '0.0.0.0' }, { containerPort: 8080, protocol: 'TCP', hostPort: 8080, hostIp: '0.0.0.0' }, { containerPort: 8080, protocol: 'TCP', hostPort: 8080, hostIp: '::' }] });
+    const s = podStatus(web, [owner], NOW, { network: podNetwork(owner, '192.0.2.2') });
+    expect({ podIP: s.podIP, hostIP: s.hostIP, hostPorts: s.hostPorts }).toEqual({
+      podIP: '172.30.0.4',
+      hostIP: '192.0.2.2',
+      hostPorts: [{ containerPort: 8080, protocol: 'TCP', hostPort: 8080 }, { containerPort: 9090, protocol: 'TCP', hostPort: 32770 }],
+    });
+  });
+
+  it('has no podIP and no host ports while the network owner is not running', () => {
+    const owner = observed(web, 'app', { state: 'exited', ip: '172.30.0.4', ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 80 }] });
+    const s = podStatus(web, [owner], NOW, { network: podNetwork(owner, '192.0.2.2') });
+    expect(s).toMatchObject({ hostIP: '192.0.2.2' });
+    expect(s.podIP).toBeUndefined();
+    expect(s.hostPorts).toBeUndefined();
   });
 
   it('says why a container cannot start', () => {

@@ -23,6 +23,18 @@ describe('tables: the columns each kind prints', () => {
       row: ['web-0', '0/1', 'Pending', '0', '90s', '<none>', 'web', 'c0ffee'],
     },
     {
+      name: 'pods -o wide: the pod IP before the node',
+      table: podTable(podViews([{ ...pod('web-0', { namespace: 'shop' }), node: 'n1', createdAt: ago(90) }], [{ type: 'podStatus', node: 'n1', namespace: 'shop', pod: 'web-0', templateHash: pod('web-0').templateHash, phase: 'Running', containers: [], conditions: [], observedAt: NOW.toISOString(), podIP: '172.30.0.5', hostIP: '192.0.2.2' }], NOW), { namespaceColumn: false, wide: true }),
+      columns: ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'DEPLOYMENT', 'COMMIT'],
+      row: ['web-0', '0/1', 'Running', '0', '90s', '172.30.0.5', 'n1', 'web', 'c0ffee'],
+    },
+    {
+      name: 'pods -o wide before the pod has an IP',
+      table: podTable(pods, { wide: true }),
+      columns: ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'DEPLOYMENT', 'COMMIT'],
+      row: ['shop', 'web-0', '0/1', 'Pending', '0', '90s', '<none>', '<none>', 'web', 'c0ffee'],
+    },
+    {
       name: 'deployments',
       table: deploymentTable(deployments),
       columns: ['NAMESPACE', 'NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'SOURCE', 'COMMIT'],
