@@ -1,6 +1,7 @@
 import { isMap, isScalar, type Node } from 'yaml';
 import { configMapSchema } from './configmap.js';
 import { deploymentSchema } from './deployment.js';
+import { serviceSchema } from './services.js';
 import { hashObject } from './hash.js';
 import { describe, isAbsent, type Context } from './schema.js';
 import { shown } from './text.js';
@@ -8,11 +9,11 @@ import type { DesiredObject } from './types.js';
 
 /** What one YAML document turned out to be; `at` is the offset of its `metadata.name`. */
 export type DocumentOutcome =
-  | { type: 'object'; object: DesiredObject; at: number }
+  | { type: 'object'; object: DesiredObject; at: number; nodePorts?: { port: number; at: number }[] }
   | { type: 'skipped'; kind: string; name?: string }
   | { type: 'invalid' };
 
-const SUPPORTED = ['Deployment', 'ConfigMap'] as const;
+const SUPPORTED = ['Deployment', 'ConfigMap', 'Service'] as const;
 
 /** Reads one non-empty document: dispatches on `kind`, validates, normalizes and hashes. */
 export function readDocument(raw: Node, cx: Context, where: { path: string; line: number }, skipKinds: ReadonlySet<string>): DocumentOutcome {
@@ -47,6 +48,13 @@ export function readDocument(raw: Node, cx: Context, where: { path: string; line
     if (c === undefined) return { type: 'invalid' };
     const meaning = { kind, namespace: c.metadata.namespace, name: c.metadata.name, labels: c.metadata.labels, spec: { data: c.data } } as const;
     return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at };
+  }
+  if (kind === 'Service') {
+    const v = serviceSchema(root, cx);
+    if (v === undefined) return { type: 'invalid' };
+    const meaning = { kind, namespace: v.metadata.namespace, name: v.metadata.name, labels: v.metadata.labels, spec: v.spec } as const;
+    const nodePorts = v.spec.ports.flatMap((p, i) => (p.nodePort === undefined ? [] : [{ port: p.nodePort, at: cx.find(root, 'spec', 'ports', i, 'nodePort').range?.[0] ?? at }]));
+    return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at, nodePorts };
   }
   cx.report(
     kindNode,

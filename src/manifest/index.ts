@@ -21,4 +21,8 @@ export type {
   ManifestError,
   PodTemplate,
   ResourceAmounts,
+  Service,
+  ServiceObject,
+  ServicePort,
 } from './types.js';
+export { NODE_PORT_RANGE } from './services.js';

@@ -78,6 +78,8 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
   const warnings = new ErrorList(limits.errors);
   const skipped: SkippedDocument[] = [];
   const byKey = new Map<string, { object: DesiredObject; place: string }>();
+  // A node publishes a nodePort once: two Services of one commit asking for it is an error, as in Kubernetes.
+  const nodePorts = new Map<number, string>();
   let tooMany = false;
   // Sorted so that "first defined" in a duplicate error does not depend on the caller's order.
   for (const input of [...files].sort((a, b) => compareText(a.path, b.path))) {
@@ -130,6 +132,12 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
         tooMany = true;
       } else {
         byKey.set(key, { object: outcome.object, place });
+      }
+      for (const claim of outcome.nodePorts ?? []) {
+        const holder = nodePorts.get(claim.port);
+        const name = `Service ${outcome.object.namespace}/${outcome.object.name}`;
+        if (holder === undefined) nodePorts.set(claim.port, `${name} at ${formatLocation({ path: file.path, ...locate(claim.at) })}`);
+        else errors.push(at(claim.at, `nodePort ${claim.port} is already used by ${holder}; each nodePort is published once per node`));
       }
     };
 

@@ -7,8 +7,8 @@ import * as unsupported from './unsupported.js';
 // Probes and lifecycle hooks as Kubernetes reads them (core/v1 Probe, LifecycleHandler), with its
 // defaults and validation rules (pkg/apis/core/validation: validateProbe, validateHandler).
 
-/** A probe's or hook's port: a number, or the name of one of the container's ports (checked in container.ts). */
-const intOrPortName: Schema<number | string> = (raw, cx) => {
+/** A probe's, hook's or Service's target port: a number, or the name of one of the container's ports (checked in container.ts). */
+export const intOrPortName: Schema<number | string> = (raw, cx) => {
   const node = cx.deref(raw);
   if (node === undefined) return undefined;
   if (isScalar(node) && typeof node.value === 'number' && /^\+?[0-9]+$/.test(sourceOf(node))) {

@@ -2,6 +2,7 @@ import type { configMapSchema } from './configmap.js';
 import type { amountsSchema, containerSchema, portSchema } from './container.js';
 import type { deploymentSpecSchema } from './deployment.js';
 import type { podTemplateSchema } from './pod.js';
+import type { serviceSpecSchema } from './services.js';
 import type { Infer } from './schema.js';
 
 // NOTE: the contract of normalized objects that every other folder builds on. The manifest
@@ -47,8 +48,20 @@ export interface ConfigMapObject extends ObjectBase {
   spec: Pick<Infer<typeof configMapSchema>, 'data'>;
 }
 
+/** v1 Service, normalized: `headless` for `clusterIP: None`, each port's targetPort filled in. */
+export type Service = Infer<typeof serviceSpecSchema>;
+
+/** One port of a Service. */
+export type ServicePort = Service['ports'][number];
+
+/** A validated v1 Service. */
+export interface ServiceObject extends ObjectBase {
+  kind: 'Service';
+  spec: Service;
+}
+
 /** A validated, normalized object of a commit. */
-export type DesiredObject = DeploymentObject | ConfigMapObject;
+export type DesiredObject = DeploymentObject | ConfigMapObject | ServiceObject;
 
 /** One validation error, located in the repository. */
 export interface ManifestError {

@@ -58,7 +58,7 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
   subdomain: no('berth does not manage pod host names'),
   setHostnameAsFQDN: no('berth does not manage pod host names'),
   hostAliases: no('berth does not manage pod host names'),
-  enableServiceLinks: no('berth has no Services'),
+  enableServiceLinks: no('berth sets no Service environment variables; reach a Service by its name'),
   readinessGates: notYet('readiness is the containers\' state'),
   runtimeClassName: no('every container runs on the node\'s Docker runtime'),
   overhead: no('every container runs on the node\'s Docker runtime'),
@@ -140,3 +140,39 @@ export const CONFIG_MAP: Readonly<Record<string, string>> = {
   binaryData: notYet('put text under `data`'),
   immutable: no('a ConfigMap changes when its file changes'),
 };
+
+/** ServiceSpec fields other than type, selector, ports, clusterIP (None only) and sessionAffinity (None only). */
+export const SERVICE_SPEC: Readonly<Record<string, string>> = {
+  clusterIPs: no('berth gives a Service a name, not a virtual IP; for a headless Service write `clusterIP: None`'),
+  externalIPs: no('berth publishes a Service on the nodes\' addresses with `type: NodePort`'),
+  externalName: no('berth has no ExternalName Services'),
+  externalTrafficPolicy: notYet('a NodePort forwards to every ready pod, on any node'),
+  internalTrafficPolicy: notYet('a Service forwards to every ready pod, on any node'),
+  healthCheckNodePort: no('berth has no LoadBalancer Services'),
+  loadBalancerIP: no('berth has no LoadBalancer Services'),
+  loadBalancerSourceRanges: no('berth has no LoadBalancer Services'),
+  loadBalancerClass: no('berth has no LoadBalancer Services'),
+  allocateLoadBalancerNodePorts: no('berth has no LoadBalancer Services'),
+  publishNotReadyAddresses: notYet('a Service forwards only to ready pods'),
+  sessionAffinityConfig: notYet('sessionAffinity is None'),
+  ipFamilies: no('a Service is reached by its name on IPv4'),
+  ipFamilyPolicy: no('a Service is reached by its name on IPv4'),
+  trafficDistribution: notYet('a Service spreads connections evenly over its ready pods'),
+};
+
+/** ServicePort fields other than name, port, targetPort, protocol and nodePort. */
+export const SERVICE_PORT: Readonly<Record<string, string>> = {
+  appProtocol: no('berth forwards TCP connections whatever they carry'),
+};
+
+/** Why `type: ExternalName` is refused. */
+export const EXTERNAL_NAME = 'ExternalName is not supported by berth (it serves no DNS records of its own); write the external name where it is used';
+
+/** Why a protocol other than TCP is refused on a Service port. */
+export const SERVICE_PROTOCOL = 'berth forwards TCP only so far (UDP and SCTP Services are not supported yet); remove the port or use TCP';
+
+/** Why a clusterIP other than None is refused. */
+export const CLUSTER_IP = 'berth gives a Service a name, not a virtual IP: only `None` (a headless Service) may be written here; remove it';
+
+/** Why sessionAffinity ClientIP is refused. */
+export const SESSION_AFFINITY = 'ClientIP is not supported yet (berth spreads each connection over the ready pods); remove it or write None';

@@ -11,7 +11,7 @@ import { GitSource, startSync, type Sync, type SyncOptions } from '../../../src/
 import { uniqueName } from '../../support/names.js';
 import { createRepo, type TestRepo } from '../../support/repo.js';
 import { waitFor } from '../../support/wait.js';
-import { deployment, deploymentWith } from '../../unit/manifest/manifests.js';
+import { SERVICE, deployment, deploymentWith } from '../../unit/manifest/manifests.js';
 import { captureLog } from '../../unit/scheduler/harness.js';
 
 const SOURCE = 'main';
@@ -19,14 +19,6 @@ const SOURCE = 'main';
 const POLL_MS = 60_000;
 const PROMPTLY = { timeoutMs: 15_000 };
 
-const SERVICE = `apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  ports:
-  - port: 80
-`;
 
 const named = (name: string): string => deploymentWith('  name: web\n', `  name: ${name}\n`);
 
@@ -179,7 +171,7 @@ describe('startSync on a local repository', () => {
 
   it.each([
     ['applies with skipKinds [Service] and stores nothing of the Services', ['Service'], 'applied'],
-    ['is rejected without skipKinds, naming each Service', [], 'rejected'],
+    ['applies without skipKinds and stores the Services too', [], 'stored'],
   ])('a commit with Services %s', async (_what, skipKinds, outcome) => {
     const w = await world();
     await w.repo.write('apps/web.yaml', named('web'));
@@ -191,22 +183,17 @@ describe('startSync on a local repository', () => {
     await w.start({ skipKinds, log });
 
     const record = await waitFor(async () => (await w.history()).find((h) => h.commit === head), { ...PROMPTLY, what: 'a history record' });
-    expect(record.outcome).toBe(outcome);
-    const stored = await w.store.list('');
-    expect(stored.entries.filter((e) => e.key.startsWith('desired/')).some((e) => /Service/.test(e.key) || /"kind":"Service"/.test(e.value))).toBe(false);
+    expect(record.outcome).toBe('applied');
+    expect((await w.seal())?.commit).toBe(head);
     if (outcome === 'applied') {
-      expect((await w.seal())?.commit).toBe(head);
+      const stored = await w.store.list('');
+      expect(stored.entries.filter((e) => e.key.startsWith('desired/')).some((e) => /Service/.test(e.key) || /"kind":"Service"/.test(e.value))).toBe(false);
       expect(keysOf(await w.desired())).toEqual(['Deployment/default/api', 'Deployment/default/web']);
       // Nothing is skipped silently: the log names each skipped document.
       const skipped = lines.find((l) => l.msg === 'skipped 2 document(s) of skipped kinds');
       expect(skipped?.skipped).toEqual(['apps/both.yaml:18: Service api', 'apps/svc.yaml:1: Service web']);
     } else {
-      expect(record.errors).toEqual([
-        "apps/both.yaml:19:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Service",
-        "apps/svc.yaml:2:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Service",
-      ]);
-      expect(await w.seal()).toBeUndefined();
-      expect(await w.desired()).toEqual([]);
+      expect(keysOf(await w.desired())).toEqual(['Deployment/default/api', 'Deployment/default/web', 'Service/default/api', 'Service/default/web']);
     }
   });
 });

@@ -20,6 +20,18 @@ spec:
         image: nginx:1.27
 `;
 
+/** A minimal valid Service selecting the base Deployment's pods; cases append from line 10 (4 spaces: the port, 2: the spec). */
+export const SERVICE = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: web
+  ports:
+  - port: 80
+`;
+
 /** The base Deployment with `lines` appended from line 17 (indent them: 8 = container, 6 = pod spec, 2 = spec, 0 = top). */
 export function deployment(...lines: string[]): string {
   return DEPLOYMENT + lines.map((l) => `${l}\n`).join('');

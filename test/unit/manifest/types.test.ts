@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ContainerPort, ContainerSpec, Deployment, DesiredObject, PodTemplate, ResourceAmounts } from '../../../src/manifest/index.js';
+import type { ContainerPort, ContainerSpec, Deployment, DesiredObject, PodTemplate, ResourceAmounts, Service } from '../../../src/manifest/index.js';
 
 // The shapes other folders were promised, written out once more on purpose: the types are
 // inferred from the schemas, and this pins them so a schema edit cannot silently change the contract.
@@ -72,6 +72,14 @@ interface DeploymentSpec {
   progressDeadlineSeconds: number;
 }
 
+interface ServiceSpec {
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  headless: boolean;
+  selector: Record<string, string>;
+  ports: { name?: string; port: number; targetPort: number | string; protocol: 'TCP'; nodePort?: number }[];
+  sessionAffinity: 'None';
+}
+
 describe('manifest types inferred from the schemas', () => {
   it('keep the promised shapes', () => {
     expectTypeOf<ContainerPort>().toEqualTypeOf<Port>();
@@ -80,5 +88,6 @@ describe('manifest types inferred from the schemas', () => {
     expectTypeOf<PodTemplate>().toEqualTypeOf<Template>();
     expectTypeOf<Deployment>().toEqualTypeOf<DeploymentSpec>();
     expectTypeOf<Extract<DesiredObject, { kind: 'ConfigMap' }>['spec']>().toEqualTypeOf<{ data: Record<string, string> }>();
+    expectTypeOf<Service>().toEqualTypeOf<ServiceSpec>();
   });
 });

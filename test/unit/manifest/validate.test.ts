@@ -214,10 +214,10 @@ describe('documents of any kind', () => {
   it.each([
     [
       'an unsupported kind',
-      'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n',
-      ["app.yaml:2:7: kind Service is not supported by berth (supported: Deployment, ConfigMap); remove it, or skip the kind on purpose with --skip-kind Service"],
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\n',
+      ["app.yaml:2:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap, Service); remove it, or skip the kind on purpose with --skip-kind Secret"],
     ],
-    ['no kind', 'apiVersion: v1\nmetadata:\n  name: web\n', ['app.yaml:1:1: missing required field `kind` (supported: Deployment, ConfigMap)']],
+    ['no kind', 'apiVersion: v1\nmetadata:\n  name: web\n', ['app.yaml:1:1: missing required field `kind` (supported: Deployment, ConfigMap, Service)']],
     ['a kind that is not a string', 'apiVersion: v1\nkind: 3\n', ['app.yaml:2:7: kind: must be a string, not the number 3']],
     ['a list', '- a\n- b\n', ['app.yaml:1:1: a manifest must be a map with apiVersion, kind and metadata, not a list']],
     ['a plain string', 'hello\n', ['app.yaml:1:1: a manifest must be a map with apiVersion, kind and metadata, not the string "hello"']],
