@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, redactUrl, type Logger } from '../log.js';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
-import { GitSource, discardReporter, startSync, type SyncOptions } from '../sync/index.js';
+import { GitSource, credentialProvider, discardReporter, startSync, type SyncOptions } from '../sync/index.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { DockerRuntime, parseAddress, parseNodeLabels, startAgent } from '../agent/index.js';
@@ -24,6 +24,7 @@ export interface UpFlags extends ConnectionFlags, ApiFlags {
   repo: string;
   branch: string;
   path: string;
+  repoCredentialsFile?: string;
   source: string;
   interval: string;
   skipKind: string[];
@@ -101,7 +102,8 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
 /** Everything a sync needs but the store, checked: flags parsed, the repository and branch reachable. */
 async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOptions, 'store'>> {
   const intervalMs = parseDuration(flags.interval, '--interval');
-  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir) });
+  const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
+  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir), ...(credentials ? { credentials } : {}) });
   await git.head();
   return {
     log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind,

@@ -6,7 +6,8 @@ import { redactUrl } from '../log.js';
 import type { OutboxRecord } from '../store/index.js';
 import type { StatusReporter } from './reporter.js';
 import { appendStatusLines, groupByCommit } from './status.js';
-import { causeText, codeOf } from './git-errors.js';
+import { causeText, codeOf, remoteError } from './git-errors.js';
+import { splitUrlCredentials, urlCredentials, type CredentialProvider } from './credentials.js';
 
 /** The notes ref berth's statuses live under (`git log --notes=berth`, `git notes --ref=berth show`). */
 export const NOTES_REF = 'refs/notes/berth';
@@ -15,8 +16,10 @@ export const NOTES_REF = 'refs/notes/berth';
 export interface GitNotesOptions {
   /** The repository written to: a local source's own gitdir, or a remote source's mirror. */
   gitdir: string;
-  /** For a remote source: the URL the notes ref is fetched from and pushed back to. */
+  /** For a remote source: the URL the notes ref is fetched from and pushed back to (credentials in it are sent through onAuth). */
   url?: string;
+  /** For a remote source that needs them: the source's credentials (see credentialProvider; default: the URL's own). */
+  credentials?: CredentialProvider;
   /** Who the notes commits are by (default `berth <berth@localhost>`). */
   author?: { name: string; email: string };
   /** Pushes tried per report when another writer moves the remote notes ref in between (default 5). */
@@ -34,10 +37,12 @@ export interface GitNotesOptions {
 export class GitNotesReporter implements StatusReporter {
   private readonly author: { name: string; email: string };
   private readonly maxAttempts: number;
+  private readonly credentials: CredentialProvider | undefined;
 
   constructor(private readonly opts: GitNotesOptions) {
     this.author = opts.author ?? { name: 'berth', email: 'berth@localhost' };
     this.maxAttempts = opts.maxAttempts ?? 5;
+    this.credentials = opts.credentials ?? (opts.url === undefined ? undefined : urlCredentials(opts.url));
   }
 
   async report(entries: OutboxRecord[]): Promise<void> {
@@ -54,30 +59,31 @@ export class GitNotesReporter implements StatusReporter {
   }
 
   private async deliver(entries: OutboxRecord[]): Promise<void> {
-    const { url } = this.opts;
-    if (url === undefined) {
+    if (this.opts.url === undefined) {
       await this.append(entries);
       return;
     }
+    const { url } = splitUrlCredentials(this.opts.url);
+    const shown = redactUrl(this.opts.url);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       // Start from the remote's notes every time: a local notes commit that was never pushed is
       // rebuilt from the outbox, which still holds its entries.
-      const remote = await this.fetchNotes(url);
+      const remote = await this.fetchNotes(url, shown);
       await this.append(entries);
       if ((await this.localNotes()) === remote) return; // every line is there already
       try {
-        await git.push({ fs, http, gitdir: this.opts.gitdir, url, ref: NOTES_REF, remoteRef: NOTES_REF });
+        await git.push({ fs, http, gitdir: this.opts.gitdir, url, ref: NOTES_REF, remoteRef: NOTES_REF, ...this.auth() });
         return;
       } catch (cause) {
         if (!isLostRace(cause)) {
-          throw new UnavailableError('ENOTESPUSH', `cannot push ${NOTES_REF} to ${redactUrl(url)}: ${causeText(cause)}`, {
+          throw remoteError(cause, { url: shown, credentials: this.credentials }, () => new UnavailableError('ENOTESPUSH', `cannot push ${NOTES_REF} to ${shown}: ${causeText(cause)}`, {
             hint: 'check that the Git server is up and that berth may push to it; the statuses wait in the outbox',
             cause,
-          });
+          }));
         }
       }
     }
-    throw new UnavailableError('ENOTESRACE', `${NOTES_REF} of ${redactUrl(url)} kept moving during ${this.maxAttempts} pushes`, {
+    throw new UnavailableError('ENOTESRACE', `${NOTES_REF} of ${shown} kept moving during ${this.maxAttempts} pushes`, {
       hint: 'another writer pushes notes under the same ref; berth retries later',
     });
   }
@@ -112,20 +118,26 @@ export class GitNotesReporter implements StatusReporter {
     }
   }
 
+  /** isomorphic-git's onAuth, when the source has credentials: asked only after the server answers 401. */
+  private auth(): { onAuth?: () => Promise<{ username: string; password: string }> } {
+    const { credentials } = this;
+    return credentials ? { onAuth: () => credentials.get() } : {};
+  }
+
   /** Make the local notes ref what the remote has (absent included); returns its commit. */
-  private async fetchNotes(url: string): Promise<string | undefined> {
+  private async fetchNotes(url: string, shown: string): Promise<string | undefined> {
     const { gitdir } = this.opts;
     let oid: string | undefined;
     try {
-      const res = await git.fetch({ fs, http, gitdir, url, ref: NOTES_REF, remoteRef: NOTES_REF, singleBranch: true, tags: false });
+      const res = await git.fetch({ fs, http, gitdir, url, ref: NOTES_REF, remoteRef: NOTES_REF, singleBranch: true, tags: false, ...this.auth() });
       oid = res.fetchHead ?? undefined;
     } catch (cause) {
       // The remote has no notes yet: the first report creates them.
       if (codeOf(cause) !== 'NotFoundError') {
-        throw new UnavailableError('ENOTESFETCH', `cannot fetch ${NOTES_REF} from ${redactUrl(url)}: ${causeText(cause)}`, {
+        throw remoteError(cause, { url: shown, credentials: this.credentials }, () => new UnavailableError('ENOTESFETCH', `cannot fetch ${NOTES_REF} from ${shown}: ${causeText(cause)}`, {
           hint: 'check that the Git server is up; the statuses wait in the outbox',
           cause,
-        });
+        }));
       }
     }
     if (oid === undefined) await git.deleteRef({ fs, gitdir, ref: NOTES_REF }); // a missing ref is no error

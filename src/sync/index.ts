@@ -9,3 +9,4 @@ export { GitNotesReporter, NOTES_REF, type GitNotesOptions } from './git-notes.j
 export { drainOutbox, startOutbox, type DrainResult, type OutboxOptions } from './outbox.js';
 export { discardReporter, type StatusReporter } from './reporter.js';
 export { MAX_DESCRIPTION, appendStatusLines, appliedStatus, formatStatusLine, groupByCommit, rejectedStatus } from './status.js';
+export { credentialProvider, parseCredentials, readCredentialsFile, type CredentialProvider, type RepoCredentials } from './credentials.js';

@@ -7,7 +7,8 @@ import { InvalidInputError, UnavailableError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import type { Limits } from '../manifest/index.js';
 import type { TreeRead } from './files.js';
-import { causeText } from './git-errors.js';
+import { causeText, remoteError } from './git-errors.js';
+import { splitUrlCredentials, urlCredentials, type CredentialProvider } from './credentials.js';
 import { diffTrees, readTreeFiles, subdirTree, type LeafChange, type TreeSource } from './tree.js';
 
 /** A commit at the head of the source branch. */
@@ -26,6 +27,8 @@ export interface GitSourceOptions {
   path: string;
   /** For remote repositories: where the bare mirror is kept. */
   dataDir: string;
+  /** For http(s) repositories that need them (see credentialProvider; default: the URL's own); sent only when the server asks. */
+  credentials?: CredentialProvider;
 }
 
 /** Reads commits and manifest files of one branch; remote repositories are fetched without checkout. */
@@ -34,10 +37,15 @@ export class GitSource {
   private readonly remote: boolean;
   private readonly gitdir: string;
   private readonly subdir: string;
+  /** The remote's URL without credentials: what isomorphic-git, the mirror's config and errors see. */
+  private readonly url: string;
+  private readonly credentials: CredentialProvider | undefined;
 
   constructor(private readonly opts: GitSourceOptions) {
     this.remote = /^https?:\/\//.test(opts.repo);
-    this.gitdir = this.remote ? path.join(opts.dataDir, 'repos', createHash('sha256').update(opts.repo).digest('hex').slice(0, 16)) : localGitdir(opts.repo);
+    this.url = splitUrlCredentials(opts.repo).url;
+    this.credentials = opts.credentials ?? urlCredentials(opts.repo);
+    this.gitdir = this.remote ? path.join(opts.dataDir, 'repos', createHash('sha256').update(this.url).digest('hex').slice(0, 16)) : localGitdir(opts.repo);
     this.subdir = normalizeSubdir(opts.path);
   }
 
@@ -47,8 +55,9 @@ export class GitSource {
   }
 
   /** Where git-notes statuses go: the local repository itself, or the mirror and the remote it pushes to. */
-  get notesTarget(): { gitdir: string; url?: string } {
-    return this.remote ? { gitdir: this.gitdir, url: this.opts.repo } : { gitdir: this.gitdir };
+  get notesTarget(): { gitdir: string; url?: string; credentials?: CredentialProvider } {
+    if (!this.remote) return { gitdir: this.gitdir };
+    return { gitdir: this.gitdir, url: this.opts.repo, ...(this.credentials ? { credentials: this.credentials } : {}) };
   }
 
   /** Resolve the branch head (fetching new objects from a remote first). */
@@ -96,15 +105,18 @@ export class GitSource {
   }
 
   private async fetchHead(): Promise<string> {
-    const url = this.opts.repo;
+    const { url, credentials } = this;
+    // Errors show the URL as given, with any credentials in it redacted.
+    const shown = redactUrl(this.opts.repo);
+    const auth = credentials ? { onAuth: () => credentials.get() } : {};
     let refs: { ref: string; oid: string }[];
     try {
-      refs = await git.listServerRefs({ http, url, prefix: 'refs/heads/' });
+      refs = await git.listServerRefs({ http, url, prefix: 'refs/heads/', ...auth });
     } catch (cause) {
-      throw new UnavailableError('EREPOUNREACHABLE', `cannot reach repository ${redactUrl(url)}: ${causeText(cause)}`, {
+      throw remoteError(cause, { url: shown, credentials }, () => new UnavailableError('EREPOUNREACHABLE', `cannot reach repository ${shown}: ${causeText(cause)}`, {
         hint: 'check the --repo URL and that the Git server is up',
         cause,
-      });
+      }));
     }
     const head = refs.find((r) => r.ref === `refs/heads/${this.opts.branch}`);
     if (!head) throw missingBranch(this.opts, refs.map((r) => r.ref.replace('refs/heads/', '')));
@@ -113,12 +125,12 @@ export class GitSource {
       await git.init({ fs, gitdir: this.gitdir, bare: true });
       await git.addRemote({ fs, gitdir: this.gitdir, remote: 'origin', url, force: true });
       try {
-        await git.fetch({ fs, http, gitdir: this.gitdir, remote: 'origin', ref: this.opts.branch, singleBranch: true, tags: false, cache: this.cache });
+        await git.fetch({ fs, http, gitdir: this.gitdir, remote: 'origin', ref: this.opts.branch, singleBranch: true, tags: false, cache: this.cache, ...auth });
       } catch (cause) {
-        throw new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${redactUrl(url)}: ${causeText(cause)}`, {
+        throw remoteError(cause, { url: shown, credentials }, () => new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${shown}: ${causeText(cause)}`, {
           hint: 'check the Git server; berth retries',
           cause,
-        });
+        }));
       }
     }
     return head.oid;

@@ -11,6 +11,7 @@ describe('berth up refuses to start with one clear line', () => {
   let repo: TestRepo;
   let dataDir = '';
   let emptyBin = '';
+  let openCredentials = '';
 
   beforeAll(async () => {
     repo = await createRepo(inject('gitRoot'), uniqueName('errs'));
@@ -19,6 +20,9 @@ describe('berth up refuses to start with one clear line', () => {
     await repo.push();
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-errs-'));
     emptyBin = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-nobin-'));
+    openCredentials = path.join(dataDir, 'creds-open');
+    await fs.writeFile(openCredentials, 'username: deploy\npassword: s3cret\n');
+    await fs.chmod(openCredentials, 0o644);
   });
   afterAll(async () => {
     await fs.rm(dataDir, { recursive: true, force: true });
@@ -51,6 +55,18 @@ describe('berth up refuses to start with one clear line', () => {
       args: (): string[] => ['up', '--repo', 'http://deploy:s3cret-token@127.0.0.1:9/nothing.git', ...base()],
       env: (): NodeJS.ProcessEnv => process.env,
       line: /^berth: cannot reach repository http:\/\/\[redacted\]@127\.0\.0\.1:9\/nothing\.git: (?!.*s3cret)/,
+    },
+    {
+      name: 'a credentials file others may read',
+      args: (): string[] => ['up', '--repo', repo.url(inject('gitBaseUrl')), '--repo-credentials-file', openCredentials, ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: credentials file \S+\/creds-open is open to others \(mode 0644\); run chmod 600 \S+\/creds-open$/,
+    },
+    {
+      name: 'a credentials file for a local repository',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--repo-credentials-file', openCredentials, ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --repo-credentials-file is for http\(s\) repositories; \S+ is a local path; leave out --repo-credentials-file$/,
     },
     {
       name: 'a missing branch (remote)',

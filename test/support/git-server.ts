@@ -10,14 +10,32 @@ export interface GitServerHandle {
   stop(): Promise<void>;
 }
 
+/** What a git server asks of its clients. */
+export interface GitServerOptions {
+  /**
+   * HTTP basic auth for every request, as a private repository on a forge: without the right
+   * `Authorization` header, 401 with `WWW-Authenticate: Basic`; with it, the CGI runs as REMOTE_USER.
+   */
+  basicAuth?: { username: string; password: string };
+}
+
 /**
  * Serve every bare repository under `root` over smart HTTP (fetch and push)
  * on 127.0.0.1, by running `git http-backend` as a CGI per request.
  * isomorphic-git cannot fetch from paths or file:// URLs, so tests go through this.
  */
-export async function startGitServer(root: string): Promise<GitServerHandle> {
+export async function startGitServer(root: string, opts: GitServerOptions = {}): Promise<GitServerHandle> {
   const children = new Set<ChildProcess>();
-  const server = createServer((req, res) => serveCgi(root, req, res, children));
+  const server = createServer((req, res) => {
+    const user = opts.basicAuth ? authorized(req, opts.basicAuth) : '';
+    if (user === undefined) {
+      req.resume();
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="berth-test"', 'Content-Type': 'text/plain' });
+      res.end('authentication required\n');
+      return;
+    }
+    serveCgi(root, req, res, children, user);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -33,7 +51,15 @@ export async function startGitServer(root: string): Promise<GitServerHandle> {
   };
 }
 
-function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, children: Set<ChildProcess>): void {
+/** The user name of a request that carries exactly `expected`'s basic credentials; undefined otherwise. */
+function authorized(req: IncomingMessage, expected: { username: string; password: string }): string | undefined {
+  const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (!m?.[1]) return undefined;
+  const given = Buffer.from(m[1], 'base64').toString('utf8');
+  return given === `${expected.username}:${expected.password}` ? expected.username : undefined;
+}
+
+function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, children: Set<ChildProcess>, user: string): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const header = (name: string): string | undefined => {
     const value = req.headers[name];
@@ -67,6 +93,10 @@ function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, child
     ['HTTP_CONTENT_ENCODING', header('content-encoding')],
   ];
   for (const [name, value] of optional) if (value !== undefined) env[name] = value;
+  if (user !== '') {
+    env.REMOTE_USER = user;
+    env.AUTH_TYPE = 'Basic';
+  }
 
   const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
