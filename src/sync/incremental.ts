@@ -45,20 +45,22 @@ export interface TreeAccess {
 /**
  * `commit` checked against the state of the last sealed one: only the leaves whose ids differ are
  * looked at, only changed manifest blobs are read and checked (in the worker), the rest comes from
- * `state`. Undefined when the answer needs the full check (an invalid file, a duplicate across files,
- * a limit of the commit, the folder gone): the full check then finds and words the errors.
+ * `state`. Without a state, every manifest blob of the commit is checked that way (file by file, so
+ * the files can be checked in several workers at once). Undefined when the answer needs the full
+ * check (an invalid file, a duplicate across files, a limit of the commit, the folder gone): the full
+ * check then finds and words the errors.
  */
-export async function checkAgainst(state: TreeState, commit: string, access: TreeAccess, limits: Partial<Limits> = {}): Promise<{ check: TreeCheck; next: TreeState } | undefined> {
+export async function checkAgainst(state: TreeState | undefined, commit: string, access: TreeAccess, limits: Partial<Limits> = {}): Promise<{ check: TreeCheck; next: TreeState } | undefined> {
   let root: string;
   try {
     root = await access.root(commit);
   } catch {
     return undefined;
   }
-  const { leaves, reread } = applyChanges(state.leaves, await access.diff(state.root, root));
+  const { leaves, reread } = applyChanges(state?.leaves ?? new Map(), await access.diff(state?.root, root));
   const checked = reread.length > 0 ? await access.checkBlobs(commit, reread) : [];
   if (checked === undefined) return undefined;
-  const files = new Map(state.files);
+  const files = new Map(state?.files);
   for (const p of files.keys()) if (leaves.get(p)?.kind !== 'manifest') files.delete(p);
   for (const f of checked) files.set(f.path, f);
   const check = mergeChecks(leaves, files, limits);

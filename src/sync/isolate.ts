@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BerthError, InvalidInputError } from '../errors.js';
@@ -38,13 +39,15 @@ export interface IsolateOptions {
  * commit gets one error saying which bound it passed.
  */
 export async function checkCommit(src: TreeSource, opts: IsolateOptions = {}): Promise<TreeCheck & { blobs?: BlobInfo[] }> {
-  const refused = (message: string): TreeCheck => ({
-    objects: [], errors: [{ path: src.subdir === '' ? '.' : src.subdir, line: 1, col: 1, message }], omitted: 0, skipped: [], warnings: [], entries: [], files: 0,
-  });
   const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } }, opts);
-  if ('refused' in r) return refused(r.refused);
+  if ('refused' in r) return refusedCheck(src, r.refused);
   if ('files' in r) throw new BerthError('ECHECK', 'the check worker answered a whole-commit check with files');
   return r.result;
+}
+
+/** A commit refused whole because its check passed a bound of time or memory: one error, at the source's folder. */
+export function refusedCheck(src: TreeSource, message: string): TreeCheck {
+  return { objects: [], errors: [{ path: src.subdir === '' ? '.' : src.subdir, line: 1, col: 1, message }], omitted: 0, skipped: [], warnings: [], entries: [], files: 0 };
 }
 
 /**
@@ -55,6 +58,42 @@ export async function checkCommit(src: TreeSource, opts: IsolateOptions = {}): P
 export async function checkChangedBlobs(src: TreeSource, blobs: { path: string; oid: string }[], opts: IsolateOptions = {}): Promise<FileCheck[] | undefined> {
   const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits }, blobs }, opts);
   return 'files' in r ? r.files : undefined;
+}
+
+/**
+ * Reads and checks every one of `blobs`, each file alone, split over several workers at once (one
+ * per core, `parallelism`, each within the same bounds as checkCommit): a whole commit's parse, which
+ * is CPU-bound and file by file, then takes about its time divided by the cores. `refused` names the
+ * bound a worker passed (the commit is then refused with it, not read again); undefined when the
+ * read failed (the folder gone): the caller runs the full check, which words the error.
+ */
+export async function checkBlobsInParallel(
+  src: TreeSource,
+  blobs: { path: string; oid: string }[],
+  opts: IsolateOptions & { parallelism?: number } = {},
+): Promise<{ files: FileCheck[] } | { refused: string } | undefined> {
+  const parts = splitBlobs(blobs, opts.parallelism ?? os.availableParallelism());
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const outcomes = await Promise.allSettled(parts.map((part) => inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits, blobs: part }, opts)));
+  const files: FileCheck[] = [];
+  for (const o of outcomes) {
+    if (o.status === 'rejected') return undefined;
+    if ('refused' in o.value) return { refused: o.value.refused };
+    if (!('files' in o.value)) return undefined;
+    files.push(...o.value.files);
+  }
+  return { files };
+}
+
+/** Workers start at a cost: each takes at least this many files. */
+const MIN_FILES_PER_WORKER = 16;
+
+/** `blobs` dealt into at most `ways` parts in turn (paths in a folder tend to be alike in size), none smaller than MIN_FILES_PER_WORKER. */
+export function splitBlobs<T>(blobs: readonly T[], ways: number): T[][] {
+  const n = Math.max(1, Math.min(Math.floor(ways), Math.ceil(blobs.length / MIN_FILES_PER_WORKER)));
+  const parts: T[][] = Array.from({ length: n }, () => []);
+  blobs.forEach((b, i) => parts[i % n]?.push(b));
+  return parts.filter((p) => p.length > 0);
 }
 
 type WorkerOutcome = { result: TreeCheck & { blobs?: BlobInfo[] } } | { files: FileCheck[] } | { refused: string };

@@ -10,7 +10,7 @@ import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
 import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
-import { checkChangedBlobs, checkCommit } from './isolate.js';
+import { checkBlobsInParallel, checkChangedBlobs, checkCommit, refusedCheck } from './isolate.js';
 import type { TreeCheck } from './check.js';
 import type { DesiredObject } from '../manifest/types.js';
 import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
@@ -145,9 +145,29 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
         return { check: inc.check, keep };
       }
     }
-    // In a worker thread, bounded in time and memory: no commit can stall the other loops.
+    // Read whole, file by file in several workers at once; a commit that fails that way is read
+    // again by the full check (one worker), which words its errors. In worker threads, bounded in
+    // time and memory: no commit can stall the other loops.
+    let refused: string | undefined;
+    const fresh = await checkAgainst(undefined, commit, {
+      ...access,
+      checkBlobs: async (c, blobs) => {
+        const r = await checkBlobsInParallel(git.tree(c), blobs, isolate);
+        if (r && 'refused' in r) refused = r.refused;
+        return r && 'files' in r ? r.files : undefined;
+      },
+    }, opts.limits);
+    if (fresh) return { check: fresh.check, keep: () => keepWhole(commit, fresh.next) };
+    if (refused !== undefined) return { check: refusedCheck(git.tree(commit), refused), keep: () => Promise.resolve() };
     const full = await checkCommit(git.tree(commit), isolate);
     return { check: full, keep: () => keepFull(commit, full) };
+  };
+  const keepWhole = (commit: string, next: TreeState): Promise<void> => {
+    keptFor = commit;
+    state = next;
+    fullAt = Date.now();
+    incrementals = 0;
+    return Promise.resolve();
   };
   const keepFull = async (commit: string, full: TreeCheck & { blobs?: BlobInfo[] }): Promise<void> => {
     keptFor = commit;

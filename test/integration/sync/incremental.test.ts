@@ -171,6 +171,10 @@ describe('incremental check', () => {
         continue;
       }
       const clean = full.errors.length === 0 && full.omitted === 0;
+      // Read whole file by file (what sync does for a first or safety read, in several workers).
+      const fresh = await checkAgainst(undefined, commit, access);
+      if (!clean) expect(fresh, `${done.join('; ')}: the file-by-file read passed a commit the full one rejects`).toBeUndefined();
+      else if (fresh) expect(comparable(fresh.check), done.join('; ')).toEqual(comparable(full));
       if (state) {
         const inc = await checkAgainst(state, commit, access);
         if (!clean) expect(inc, `${done.join('; ')}: the incremental check passed a commit the full one rejects`).toBeUndefined();

@@ -4,6 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { formatError } from '../../../src/manifest/index.js';
 import { GitSource, checkCommit, checkTree } from '../../../src/sync/index.js';
+import { checkBlobsInParallel } from '../../../src/sync/isolate.js';
 import { readTreeFiles } from '../../../src/sync/tree.js';
 import * as h from '../../support/hostile.js';
 import { uniqueName } from '../../support/names.js';
@@ -82,5 +83,32 @@ describe('checkCommit', () => {
     expect(result.errors.length).toBeGreaterThan(0); // the laughs
     expect(baseline).toBeGreaterThan(300);
     expect(max).toBeLessThan(baseline / 2);
+  });
+});
+
+describe('checkBlobsInParallel', () => {
+  it('checks many files in several workers and gives what one worker gives, file by file', async () => {
+    const blobs: { path: string; oid: string }[] = [];
+    for (let i = 0; i < 40; i++) await repo.write(`many/cm-${String(i).padStart(2, '0')}.yaml`, CM(`many-${i}`));
+    const commit = await repo.commit('many');
+    for (const line of (await repo.git('ls-tree', '-r', commit, 'many')).split('\n')) {
+      const [meta, p] = line.split('\t');
+      blobs.push({ path: p ?? '', oid: meta?.split(' ')[2] ?? '' });
+    }
+    const tree = source().tree(commit);
+    const one = await checkBlobsInParallel(tree, blobs, { parallelism: 1 });
+    const four = await checkBlobsInParallel(tree, blobs, { parallelism: 4 });
+    const byPath = (r: typeof one): unknown[] => (r && 'files' in r ? [...r.files].sort((a, b) => a.path.localeCompare(b.path)) : []);
+    expect(byPath(one)).toHaveLength(40);
+    expect(byPath(four)).toEqual(byPath(one));
+    expect(byPath(four).every((f) => (f as { clean: boolean }).clean)).toBe(true);
+  });
+
+  it('refuses a commit past its time limit once, with the bound it passed', async () => {
+    await repo.write('laughs-again.yaml', h.billionLaughs(301));
+    const commit = await repo.commit('slow, in parallel');
+    const oid = (await repo.git('rev-parse', `${commit}:laughs-again.yaml`)).trim();
+    const r = await checkBlobsInParallel(source().tree(commit), [{ path: 'laughs-again.yaml', oid }], { timeoutMs: 1 });
+    expect(r).toEqual({ refused: 'reading and checking this commit took longer than 0 s; berth stopped (see the limits on manifests)' });
   });
 });
