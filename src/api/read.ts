@@ -1,9 +1,9 @@
 // The I/O of the read side: what the views need, read from the store. Thin on purpose.
 import {
-  EVENTS, HEALTH, HISTORY, NODES, PODS, STATUS, SYNC_ERRORS, decodeAll, historyPrefix, listDecoded, readAllSealed,
+  EVENTS, HEALTH, HISTORY, NODES, PODS, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, listDecoded, readAllSealed,
   type RecordOf, type StoredRecord, type Store,
 } from '../store/index.js';
-import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SyncErrorRecord } from '../store/records.js';
+import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord } from '../store/records.js';
 import type { SealedDeployment } from './views.js';
 
 /** Records read for display; values that do not decode are skipped and named in `skipped`, not fatal. */
@@ -91,5 +91,12 @@ export async function readEvents(store: Store): Promise<{ records: EventRecord[]
 export async function readSyncErrors(store: Store): Promise<{ records: SyncErrorRecord[] } & Skipping> {
   const skipped: string[] = [];
   const { records } = await listRecords(store, SYNC_ERRORS, 'syncError', skipped);
+  return { records, skipped };
+}
+
+/** The suspended sources (`berth suspend`, or rolled back). */
+export async function readSuspensions(store: Store): Promise<{ records: SuspensionRecord[] } & Skipping> {
+  const skipped: string[] = [];
+  const { records } = await listRecords(store, SUSPENDED, 'suspension', skipped);
   return { records, skipped };
 }

@@ -1,6 +1,6 @@
 // What each read endpoint of /api/v1 lists: the same reads and views as `berth get/status/history/events`.
-import { EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SYNC_ERRORS, historyPrefix, sourceKey, syncErrorKey, type Store } from '../store/index.js';
-import { readCluster, readEvents, readHealth, readHistory, readSealed, readSyncErrors } from './read.js';
+import { EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SUSPENDED, SYNC_ERRORS, historyPrefix, sourceKey, syncErrorKey, type Store } from '../store/index.js';
+import { readCluster, readEvents, readHealth, readHistory, readSealed, readSuspensions, readSyncErrors } from './read.js';
 import { selectNamed, selectNamespaced } from './select.js';
 import { deploymentViews, eventViews, historyViews, nodeViews, podViews, statusViews } from './views.js';
 
@@ -44,19 +44,20 @@ export const RESOURCES: readonly Resource[] = [
     path: 'sources',
     params: ['name'],
     // desired/ changes with every apply; the seal (sources/) is what marks it done.
-    watch: [SOURCES, HISTORY, HEALTH, SYNC_ERRORS, PODS, STATUS, NODES],
+    watch: [SOURCES, HISTORY, HEALTH, SYNC_ERRORS, SUSPENDED, PODS, STATUS, NODES],
     async read(store, q, now) {
       const sealed = await readSealed(store);
       const cluster = await readCluster(store);
       const history = await readHistory(store);
       const health = await readHealth(store);
       const errors = await readSyncErrors(store);
+      const suspended = await readSuspensions(store);
       const nodes = new Set(cluster.nodes.map((n) => n.name));
       const deployments = deploymentViews(sealed.deployments, cluster.pods, cluster.statuses, nodes);
-      const views = statusViews(sealed.seals, history.records, deployments, now, health.records, errors.records);
+      const views = statusViews(sealed.seals, history.records, deployments, now, health.records, errors.records, suspended.records);
       return {
         items: selectNamed(views.map((v) => ({ ...v, name: v.source })), SOURCE, q.name),
-        skipped: [...sealed.skipped, ...cluster.skipped, ...history.skipped, ...health.skipped, ...errors.skipped],
+        skipped: [...sealed.skipped, ...cluster.skipped, ...history.skipped, ...health.skipped, ...errors.skipped, ...suspended.skipped],
       };
     },
   },
@@ -116,4 +117,11 @@ export const RESOURCES: readonly Resource[] = [
 export async function sourceExists(store: Store, source: string): Promise<boolean> {
   if ((await store.get(sourceKey(source))) !== undefined || (await store.get(syncErrorKey(source))) !== undefined) return true;
   return (await store.list(historyPrefix(source))).entries.length > 0;
+}
+
+/** The read endpoint at `path` (sources, pods …); the CLI reads through the same ones when it reads etcd directly. */
+export function resourceAt(path: string): Resource {
+  const found = RESOURCES.find((r) => r.path === path);
+  if (!found) throw new Error(`no read endpoint ${path}`);
+  return found;
 }

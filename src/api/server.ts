@@ -7,6 +7,7 @@ import { syncRequestKey, type Store } from '../store/index.js';
 import { errorBody } from './errors.js';
 import type { ListenAddress } from './listen.js';
 import { createMetrics } from './metrics.js';
+import { readCommitStory, resume, rollback, suspend, type ControlView } from './control.js';
 import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
 import { streamResource } from './sse.js';
 import { bearerMatches, isLoopback } from './token.js';
@@ -43,6 +44,11 @@ const PARAMS: Record<keyof Omit<ReadQuery, 'watch'>, object> = {
   source: SOURCE,
   limit: { type: 'integer', minimum: 1, maximum: 100_000 },
 };
+
+const SOURCE_PARAMS = { type: 'object', properties: { name: SOURCE }, required: ['name'], additionalProperties: false } as const;
+/** A commit id or its start (at least 4 hex digits, as git accepts). */
+const COMMIT = { type: 'string', pattern: '^[0-9a-fA-F]{4,64}$' } as const;
+const NO_QUERY = { type: 'object', additionalProperties: false } as const;
 
 /** Paths open to anyone (they tell nothing but up/ready). */
 const OPEN = new Set(['/healthz', '/readyz']);
@@ -158,6 +164,33 @@ function buildApp(opts: ApiOptions): FastifyInstance {
       log.info({ source: name }, 'sync requested through the API');
       await reply.code(202).send({ source: name, requested, revision });
     },
+  );
+  // Suspend and resume: the source's key in suspended/, which its sync watches.
+  const controls: { path: string; run: (name: string) => Promise<ControlView> }[] = [
+    { path: 'suspend', run: (name) => suspend(store, name, now()) },
+    { path: 'resume', run: (name) => resume(store, name) },
+  ];
+  for (const control of controls) {
+    app.post<{ Params: { name: string } }>(`/api/v1/sources/:name/${control.path}`, { schema: { params: SOURCE_PARAMS, querystring: NO_QUERY } }, async (req) => {
+      const answer = await control.run(req.params.name);
+      log.info({ source: req.params.name, changed: answer.changed }, `${control.path} requested through the API`);
+      return answer;
+    });
+  }
+  app.post<{ Params: { name: string }; Body: { commit: string } }>(
+    '/api/v1/sources/:name/rollback',
+    { schema: { params: SOURCE_PARAMS, querystring: NO_QUERY, body: { type: 'object', properties: { commit: COMMIT }, required: ['commit'], additionalProperties: false } } },
+    async (req, reply) => {
+      const answer = await rollback(store, req.params.name, req.body.commit, now());
+      log.info({ source: req.params.name, commit: answer.commit }, 'rollback requested through the API');
+      // Accepted: the source's sync applies the commit.
+      await reply.code(202).send(answer);
+    },
+  );
+  app.get<{ Params: { name: string; commit: string } }>(
+    '/api/v1/sources/:name/commits/:commit',
+    { schema: { params: { type: 'object', properties: { name: SOURCE, commit: COMMIT }, required: ['name', 'commit'], additionalProperties: false }, querystring: NO_QUERY } },
+    async (req) => readCommitStory(store, req.params.name, req.params.commit, now()),
   );
   return app;
 }

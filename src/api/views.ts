@@ -1,6 +1,8 @@
 // Records → the rows people read (CLI tables, -o json/yaml, the read API). Pure: `now` comes in.
 import { templateHash, type DeploymentObject } from '../manifest/index.js';
-import type { Condition, ContainerStatus, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SyncErrorRecord } from '../store/records.js';
+import type {
+  Condition, ContainerStatus, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord,
+} from '../store/records.js';
 import { indexStatuses, podState } from './pod-state.js';
 import { firstLine, formatCpu, formatMemory, humanAge, shortCommit } from './units.js';
 import { compareText } from '../text.js';
@@ -78,6 +80,8 @@ export interface HistoryView {
   message: string;
   errors: string[];
   counts?: HistoryRecord['counts'];
+  /** Applied again by a rollback. */
+  rollback?: boolean;
 }
 
 /** One row of `berth events`, as `kubectl get events` shows one. */
@@ -97,6 +101,15 @@ export interface EventView {
   message: string;
 }
 
+/** A source's suspension, as shown. */
+export interface SuspendedView {
+  since: string;
+  age: string;
+  /** A rollback: the commit the source is kept on (short, and whole). */
+  commit?: string;
+  commitSha?: string;
+}
+
 /** One source in `berth status`: the commit in force, the newest rejected one if it came later, its Deployments. */
 export interface SourceStatusView {
   source: string;
@@ -113,6 +126,8 @@ export interface SourceStatusView {
   health?: { state: string; description: string };
   /** Why sync of this source is stuck, while it is: the commit in force stays. */
   error?: { code: string; message: string; since: string; age: string };
+  /** While suspended (`berth suspend`, or rolled back to `commit`): no new commit is applied until `berth resume`. */
+  suspended?: SuspendedView;
   deployments: DeploymentView[];
 }
 
@@ -218,6 +233,7 @@ export function historyViews(records: readonly HistoryRecord[], now: Date): Hist
       message: firstLine(r.message),
       errors: r.errors,
       ...(r.counts ? { counts: r.counts } : {}),
+      ...(r.rollback ? { rollback: true } : {}),
     }));
 }
 
@@ -251,6 +267,7 @@ export function statusViews(
   now: Date,
   healths: readonly HealthRecord[] = [],
   errors: readonly SyncErrorRecord[] = [],
+  suspensions: readonly SuspensionRecord[] = [],
 ): SourceStatusView[] {
   const sources = new Set([...seals.map((s) => s.source), ...history.map((h) => h.source), ...errors.map((e) => e.source)]);
   return [...sources].sort(compareText).map((source) => {
@@ -259,6 +276,7 @@ export function statusViews(
     const newest = own[own.length - 1];
     const health = healths.find((h) => h.source === source && h.commit === seal?.commit);
     const error = errors.find((e) => e.source === source);
+    const suspension = suspensions.find((e) => e.source === source);
     return {
       source,
       ...(seal
@@ -274,7 +292,13 @@ export function statusViews(
       ...(newest?.outcome === 'rejected' && newest.commitSha !== seal?.commit ? { rejected: newest } : {}),
       ...(health ? { health: { state: health.state, description: health.description } } : {}),
       ...(error ? { error: { code: error.code, message: error.message, since: error.since, age: humanAge(error.since, now) } } : {}),
+      ...(suspension ? { suspended: suspendedView(suspension, now) } : {}),
       deployments: deployments.filter((d) => d.source === source),
     };
   });
+}
+
+/** How a suspension is shown: since when, and the commit a rollback keeps. */
+export function suspendedView(s: SuspensionRecord, now: Date): SuspendedView {
+  return { since: s.since, age: humanAge(s.since, now), ...(s.commit === undefined ? {} : { commit: shortCommit(s.commit), commitSha: s.commit }) };
 }

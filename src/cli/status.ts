@@ -1,24 +1,18 @@
 // `berth status`: per source, the commit in force (and a newer rejected one), then its Deployments.
-import { readCluster, readHealth, readHistory, readSealed, readSyncErrors } from '../api/read.js';
+import { resourceAt } from '../api/resources.js';
 import { deploymentTable } from '../api/tables.js';
 import { formatTime } from '../api/units.js';
 import { countErrors, escapeControl } from '../manifest/index.js';
-import { deploymentViews, statusViews, type SourceStatusView } from '../api/views.js';
+import type { SourceStatusView } from '../api/views.js';
 import { withStore, warnSkipped, type ReadFlags } from './connect.js';
 import { renderData, renderTable } from './format.js';
 
 /** `berth status`: what runs, from which commit, and how ready it is. */
 export async function runStatus(flags: ReadFlags): Promise<void> {
   const sources = await withStore(flags, async (store) => {
-    const sealed = await readSealed(store);
-    const cluster = await readCluster(store);
-    const history = await readHistory(store);
-    const health = await readHealth(store);
-    const errors = await readSyncErrors(store);
-    warnSkipped(flags, [...sealed.skipped, ...cluster.skipped, ...history.skipped, ...health.skipped, ...errors.skipped]);
-    const nodes = new Set(cluster.nodes.map((n) => n.name));
-    const deployments = deploymentViews(sealed.deployments, cluster.pods, cluster.statuses, nodes);
-    return statusViews(sealed.seals, history.records, deployments, new Date(), health.records, errors.records);
+    const listing = await resourceAt('sources').read(store, {}, new Date());
+    warnSkipped(flags, listing.skipped);
+    return listing.items as SourceStatusView[];
   });
   if (flags.output !== 'table') process.stdout.write(renderData({ sources }, flags.output));
   else if (sources.length === 0) process.stderr.write('No sources found: has sync seen a commit yet?\n');
@@ -34,6 +28,10 @@ function describe(s: SourceStatusView): string {
       ? '  commit:    none applied yet'
       : `  commit:    ${s.commit} ${one(s.message ?? '')} (${one(s.author ?? 'unknown')}, ${s.age ?? '?'} ago, ${formatTime(s.time ?? '')})`,
   );
+  if (s.suspended) {
+    const what = s.suspended.commit === undefined ? 'suspended' : `rolled back to ${s.suspended.commit}`;
+    lines.push(`  suspended: ${what} ${s.suspended.age} ago; new commits wait for \`berth resume ${s.source}\``);
+  }
   if (s.error) lines.push(`  error:     ${one(s.error.message)} (for ${s.error.age}; sync keeps retrying)`);
   if (s.health) lines.push(`  health:    ${s.health.state} ${one(s.health.description)}`);
   if (s.rejected) {

@@ -54,3 +54,13 @@ export const syncErrorKey = (source: string): string => `syncerrors/${source}`;
 export const SYNC_REQUESTS = 'requests/sync/';
 /** A request to look at the branch of `source` now (the API writes it; that source's sync watches it). */
 export const syncRequestKey = (source: string): string => `requests/sync/${source}`;
+
+export const SUSPENDED = 'suspended/';
+/** A suspended source (the API writes it, sync obeys it): no new commit is applied while it exists; with a commit, that one is pinned. */
+export const suspensionKey = (source: string): string => `suspended/${source}`;
+
+export const NOTES = 'notes/';
+/** The statuses delivered for one commit of a source, as its git note has them: `notes/<source>/<commit>/` (one key per outbox entry). */
+export const notesPrefix = (source: string, commit: string): string => `notes/${source}/${commit}/`;
+/** The copy of the delivered outbox entry `seq` (the same sequence number), written in the txn that deletes it from the outbox. */
+export const noteKey = (source: string, commit: string, seq: string): string => `notes/${source}/${commit}/${seq}`;

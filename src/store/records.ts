@@ -37,6 +37,8 @@ export interface HistoryRecord {
   /** For a rejected commit: every `file:line:col: message`. */
   errors: string[];
   counts?: SealRecord['counts'];
+  /** Applied again by a rollback (POST /api/v1/sources/<source>/rollback), not because it was the branch head. */
+  rollback?: boolean;
 }
 
 /** `pods/<namespace>/<pod>`: written by the controller; `node` set by the scheduler's bind. */
@@ -215,9 +217,22 @@ export interface SyncErrorRecord {
   since: string;
 }
 
+/**
+ * `suspended/<source>`: sync applies no new commit of the source while this exists (`berth suspend`,
+ * or a rollback, which also names the earlier applied `commit` to put back and keep); deleted by `berth resume`.
+ */
+export interface SuspensionRecord {
+  type: 'suspension';
+  source: string;
+  /** When it was suspended. */
+  since: string;
+  /** A rollback: this earlier applied commit is applied and kept until resume. */
+  commit?: string;
+}
+
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

@@ -7,7 +7,7 @@ import {
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
 import type { HeadCommit } from './source.js';
-import { appliedNotes, appliedStatus, rejectedStatus } from './status.js';
+import { ROLLBACK_NOTE, appliedNotes, appliedStatus, rejectedStatus } from './status.js';
 import { formatBytes } from '../text.js';
 
 /** What one apply did. */
@@ -76,10 +76,12 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
   const history: HistoryRecord = {
     type: 'history', source, commit: head.commit, outcome: 'applied', time: now.toISOString(), author: head.author, message: head.message, errors: [], counts,
+    ...(head.rollback ? { rollback: true } : {}),
   };
+  const notes = [...(head.rollback ? [ROLLBACK_NOTE] : []), ...appliedNotes([...plan.create, ...plan.update.map((u) => u.to)])];
   const expected = prev ? sealRevision : 0;
   // The seal, its history record and its `berth/sync success` status land together or not at all.
-  await commitRecords(store, source, history, appliedStatus(source, head.commit, counts, now, appliedNotes([...plan.create, ...plan.update.map((u) => u.to)])), {
+  await commitRecords(store, source, history, appliedStatus(source, head.commit, counts, now, notes), {
     ifUnchanged: { [sourceKey(source)]: expected },
     put: [{ key: sourceKey(source), value: encode(seal) }],
     lost: async () => ((await store.get(sourceKey(source)))?.modRevision ?? 0) !== expected,

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { BerthError } from '../errors.js';
 import {
-  MAX_TXN_OPS, decode, outboxPrefix, startLoop, type Entry, type Loop, type OutboxRecord, type Store,
+  MAX_TXN_OPS, decode, noteKey, outboxPrefix, startLoop, type Entry, type Loop, type OutboxRecord, type PutOp, type Store,
 } from '../store/index.js';
 import type { StatusReporter } from './reporter.js';
 
@@ -27,8 +27,9 @@ export interface OutboxOptions {
 }
 
 /**
- * Deliver `outbox/<source>/` in key order: list, report a batch, then delete what was delivered,
- * each key only if unchanged since the list (compare-and-swap on its modRevision). A failed report
+ * Deliver `outbox/<source>/` in key order: list, report a batch, then move what was delivered to
+ * `notes/<source>/<commit>/` (kept as long as history is), each key only if unchanged since the list
+ * (compare-and-swap on its modRevision). A failed report
  * deletes nothing, and it throws. Delivery is at least once: a crash between the report and the
  * delete delivers the same entries again, which reporters tolerate (git notes skip a line that
  * is already in the note).
@@ -54,7 +55,12 @@ export async function drainOutbox(opts: OutboxOptions): Promise<DrainResult> {
     }
     if (records.length > 0) {
       await reporter.report(records);
-      result.delivered += await deleteUnchanged(store, round.filter((e) => !corrupt.includes(e)));
+      // Each delivered entry is kept under its commit (notes/), so the API can show a commit's statuses without Git.
+      const kept = new Map(round.filter((e) => !corrupt.includes(e)).map((e, i) => [e, records[i]]));
+      result.delivered += await deleteUnchanged(store, [...kept.keys()], (e) => {
+        const record = kept.get(e);
+        return record && { key: noteKey(source, record.commit, e.key.slice(e.key.lastIndexOf('/') + 1)), value: e.value };
+      });
     }
     // A key rewritten since the list is left for the next drain (its write wakes the loop).
     if (entries.length <= batch) return result;
@@ -89,19 +95,22 @@ function decodeOutbox(e: Entry): OutboxRecord | undefined {
   }
 }
 
-/** Delete each entry that still has the modRevision it was listed with; returns how many went. */
-async function deleteUnchanged(store: Store, entries: Entry[]): Promise<number> {
+/** Delete each entry that still has the modRevision it was listed with (putting its `copy` in the same txn); returns how many went. */
+async function deleteUnchanged(store: Store, entries: Entry[], copy: (e: Entry) => PutOp | undefined = () => undefined): Promise<number> {
   let deleted = 0;
-  for (let i = 0; i < entries.length; i += MAX_TXN_OPS) {
-    const chunk = entries.slice(i, i + MAX_TXN_OPS);
-    const all = await store.commit({ ifUnchanged: Object.fromEntries(chunk.map((e) => [e.key, e.modRevision])), del: chunk.map((e) => e.key) });
+  // A delete and a put per entry: half as many entries per txn.
+  const size = Math.floor(MAX_TXN_OPS / 2);
+  const puts = (list: Entry[]): PutOp[] => list.flatMap((e) => copy(e) ?? []);
+  for (let i = 0; i < entries.length; i += size) {
+    const chunk = entries.slice(i, i + size);
+    const all = await store.commit({ ifUnchanged: Object.fromEntries(chunk.map((e) => [e.key, e.modRevision])), del: chunk.map((e) => e.key), put: puts(chunk) });
     if (all.ok) {
       deleted += chunk.length;
       continue;
     }
     // One of them changed: delete the others one by one.
     for (const e of chunk) {
-      if ((await store.commit({ ifUnchanged: { [e.key]: e.modRevision }, del: [e.key] })).ok) deleted++;
+      if ((await store.commit({ ifUnchanged: { [e.key]: e.modRevision }, del: [e.key], put: puts([e]) })).ok) deleted++;
     }
   }
   return deleted;

@@ -17,6 +17,8 @@ export interface HeadCommit {
   author: string;
   message: string;
   time: string;
+  /** Applied again by a rollback, not because it is the branch head. */
+  rollback?: boolean;
 }
 
 /** Where a source's Git data lives: a local repository read in place, or a remote mirrored into the data dir. */
@@ -62,7 +64,21 @@ export class GitSource {
 
   /** Resolve the branch head (fetching new objects from a remote first). */
   async head(): Promise<HeadCommit> {
-    const commit = this.remote ? await this.fetchHead() : await this.resolveLocal();
+    return this.info(this.remote ? await this.fetchHead() : await this.resolveLocal());
+  }
+
+  /** An earlier commit by its id (one sync looked at before, so a mirror has it; nothing is fetched). */
+  async commit(commit: string): Promise<HeadCommit> {
+    try {
+      return await this.info(commit);
+    } catch (err) {
+      throw new InvalidInputError('ENOCOMMIT', `commit ${commit.slice(0, 7)} is not in ${redactUrl(this.opts.repo)} (any more)`, {
+        hint: 'roll back to a commit `berth history` lists, or `berth resume`', cause: err,
+      });
+    }
+  }
+
+  private async info(commit: string): Promise<HeadCommit> {
     const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache });
     return {
       commit,

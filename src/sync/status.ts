@@ -12,6 +12,9 @@ export const MAX_DESCRIPTION = 140;
 /** What an applied commit's status says once, when the Deployments it creates or changes ask for a service account. */
 export const NO_TOKEN_NOTE = 'serviceAccountName kept; berth mounts no service account token';
 
+/** What the status of a commit applied again by a rollback says: the source stays on it until resumed. */
+export const ROLLBACK_NOTE = 'rollback: the source stays on this commit until `berth resume`';
+
 /** The notes an applied commit's status carries for the objects it creates or changes (at most one of each kind). */
 export function appliedNotes(changed: readonly DesiredObject[]): string[] {
   const asks = changed.some((o) => o.kind === 'Deployment' && o.spec.template.automountServiceAccountToken !== false && (o.spec.template.serviceAccountName !== undefined || o.spec.template.automountServiceAccountToken === true));

@@ -4,7 +4,8 @@ import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, desiredPrefix, encode, historyPrefix, readSeal, startLoop, syncErrorKey, syncRequestKey, type SealRecord, type Store, type SyncErrorRecord,
+  decode, desiredPrefix, encode, historyPrefix, readSeal, startLoop, suspensionKey, syncErrorKey, syncRequestKey,
+  type SealRecord, type Store, type SuspensionRecord, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
@@ -180,7 +181,15 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   };
 
   const reconcile = async (): Promise<void> => {
-    const head = await git.head();
+    // Suspended (`berth suspend`): no new commit is applied; the one in force is kept as it is.
+    // Rolled back: the suspension names an earlier applied commit, which is applied and kept.
+    const suspension = await readSuspension(store, source);
+    if (suspension && suspension.commit === undefined) {
+      const sealed = await readSeal(store, source);
+      if (sealed) await repair(sealed.seal, sealed.sealRevision);
+      return;
+    }
+    const head = suspension?.commit === undefined ? await git.head() : { ...(await git.commit(suspension.commit)), rollback: true };
     const read = await readSeal(store, source);
     // At start, the sealed commit is read whole once, so that the next commit is read incrementally.
     if (read && read.seal.commit === head.commit && keptFor !== head.commit) await keepFull(head.commit, await checkCommit(git.tree(head.commit), isolate));
@@ -217,7 +226,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     rejected = undefined;
     log.info(
       { commit: head.commit, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length, ms: Date.now() - started },
-      `applied commit ${head.commit.slice(0, 7)}`,
+      `${head.rollback ? 'rolled back to' : 'applied'} commit ${head.commit.slice(0, 7)}`,
     );
   };
 
@@ -235,7 +244,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   const loop = await startLoop({
     // A sync requested through the API (POST /api/v1/sources/<source>/sync) is a put of its request key.
-    store, log, watch: [desiredPrefix(source), syncRequestKey(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
+    // Suspend, resume and rollback are puts and deletes of the source's suspension key.
+    store, log, watch: [desiredPrefix(source), syncRequestKey(source), suspensionKey(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
     ...(opts.troubleAfterMs === undefined ? {} : { troubleAfterMs: opts.troubleAfterMs }),
   }).catch(async (err: unknown) => {
     await outbox.stop();
@@ -283,4 +293,10 @@ async function lastRejected(store: Store, source: string): Promise<string | unde
   if (!last) return undefined;
   const record = decode('history', last.key, last.value);
   return record.outcome === 'rejected' ? record.commit : undefined;
+}
+
+/** The source's suspension (`berth suspend`, or a rollback's pinned commit), if it is suspended. */
+export async function readSuspension(store: Store, source: string): Promise<SuspensionRecord | undefined> {
+  const e = await store.get(suspensionKey(source));
+  return e && decode('suspension', e.key, e.value);
 }

@@ -303,8 +303,8 @@ describe('the API server over real etcd', () => {
       const controller = new AbortController();
       const res = await fetch(`${server.url}/api/v1/sources?watch=1`, { signal: controller.signal });
       expect(res.status).toBe(200);
-      // sources/, history/, health/, syncerrors/, pods/, status/, nodes/
-      await waitFor(() => open === 7, { what: '7 watches open' });
+      // sources/, history/, health/, syncerrors/, suspended/, pods/, status/, nodes/
+      await waitFor(() => open === 8, { what: '8 watches open' });
       controller.abort();
       await waitFor(() => open === 0, { what: 'every watch closed after the client went' });
     } finally {

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import {
-  EVENTS, EtcdStore, decode, desiredPrefix, encode, historyPrefix, sourceKey,
+  EVENTS, EtcdStore, decode, desiredPrefix, encode, historyPrefix, notesPrefix, sourceKey,
   type DesiredRecord, type Entry, type HistoryRecord, type SealRecord, type Store,
 } from '../../../src/store/index.js';
-import { GitSource, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
+import { GitSource, discardReporter, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
+import { resume, rollback, suspend } from '../../../src/api/control.js';
 import { uniqueName } from '../../support/names.js';
 import { createRepo, type TestRepo } from '../../support/repo.js';
 import { waitFor } from '../../support/wait.js';
@@ -195,6 +196,50 @@ describe('startSync on a local repository', () => {
     } else {
       expect(keysOf(await w.desired())).toEqual(['Deployment/default/api', 'Deployment/default/web', 'Service/default/api', 'Service/default/web']);
     }
+  });
+});
+
+describe('a suspended source (the API\'s suspend, rollback and resume)', () => {
+  it('applies no new commit while suspended; a rollback applies the earlier commit and keeps it until resume; then the head applies', async () => {
+    const w = await world();
+    await w.repo.write('web.yaml', named('web'));
+    const first = await w.repo.commit('first');
+    const sync = await w.start({ reporter: discardReporter });
+    await w.sealed(first);
+    await w.repo.write('api.yaml', named('api'));
+    const second = await w.repo.commit('second');
+    await w.sealed(second);
+
+    expect((await suspend(w.store, SOURCE, new Date())).changed).toBe(true);
+    await w.repo.write('db.yaml', named('db'));
+    const third = await w.repo.commit('third');
+    sync.kick();
+    await sync.idle();
+    expect((await w.seal())?.commit).toBe(second);
+
+    await rollback(w.store, SOURCE, first.slice(0, 8), new Date());
+    const back = await w.sealed(first);
+    expect(back.counts).toEqual({ objects: 1, created: 0, updated: 0, deleted: 1 });
+    expect(keysOf(await w.desired())).toEqual(['Deployment/default/web']);
+    expect((await w.history()).map((h) => [h.commit, h.outcome, h.rollback ?? false])).toEqual([
+      [first, 'applied', false], [second, 'applied', false], [first, 'applied', true],
+    ]);
+    await sync.idle();
+    const notes = (await w.store.list(notesPrefix(SOURCE, first))).entries.map((e) => decode('outbox', e.key, e.value).description);
+    expect(notes).toEqual([expect.stringMatching(/^applied: /), expect.stringMatching(/; rollback: the source stays on this commit until `berth resume`$/)]);
+
+    await w.repo.write('cache.yaml', named('cache'));
+    const fourth = await w.repo.commit('fourth');
+    sync.kick();
+    await sync.idle();
+    expect((await w.seal())?.commit).toBe(first);
+    expect(third).not.toBe(fourth);
+
+    await resume(w.store, SOURCE);
+    const head = await w.sealed(fourth);
+    expect(head.counts).toMatchObject({ objects: 4, created: 3 });
+    expect((await w.history()).at(-1)).toMatchObject({ commit: fourth, outcome: 'applied' });
+    expect((await w.history()).at(-1)?.rollback).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, UnavailableError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import {
-  MemoryStore, decode, encode, historyPrefix, outboxKey, outboxPrefix, sourceKey,
+  MemoryStore, NOTES, decode, encode, historyPrefix, noteKey, notesPrefix, outboxKey, outboxPrefix, sourceKey,
   type Entry, type OutboxRecord, type Txn,
 } from '../../../src/store/index.js';
 import {
@@ -184,6 +184,22 @@ describe('drainOutbox', () => {
     expect(await outbox(store)).toEqual([]);
     expect(await drainOutbox({ store, log, source: SOURCE, reporter })).toEqual({ delivered: 0, dropped: 0 });
     expect(reporter.calls).toHaveLength(1);
+  });
+
+  it('keeps each delivered entry under its commit (notes/<source>/<commit>/<seq>), so the API can read a commit\'s statuses', async () => {
+    const store = await filled();
+    const seqs = (await outbox(store)).map((e) => e.key.slice(outboxPrefix(SOURCE).length));
+    const reporter = new FakeReporter();
+    reporter.fail = 1;
+    await expect(drainOutbox({ store, log, source: SOURCE, reporter })).rejects.toThrow(UnavailableError);
+    expect((await store.list(NOTES)).entries).toEqual([]);
+
+    await drainOutbox({ store, log, source: SOURCE, reporter, batch: 2 });
+    const notes = (await store.list(NOTES)).entries;
+    expect(notes.map((e) => e.key)).toEqual(
+      [[head('a').commit, 0], [head('a').commit, 1], [head('a').commit, 3], [head('b').commit, 4], [head('bad').commit, 2]].map(([c, i]) => noteKey(SOURCE, String(c), seqs[Number(i)] ?? '')),
+    );
+    expect(records(await store.list(notesPrefix(SOURCE, head('a').commit)).then((l) => l.entries)).map(short)).toEqual(['a000 berth/sync success', 'a000 berth/health pending', 'a000 berth/health success']);
   });
 
   it('reports in batches, still in order', async () => {
