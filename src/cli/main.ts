@@ -48,7 +48,8 @@ const connection = (cmd: Command, uses: { docker: boolean; ownEtcd?: boolean }):
 
 const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
   cmd
-    .requiredOption('--repo <url|path>', 'Git repository: an http(s) URL or a local path')
+    .option('--repo <url|path>', 'Git repository: an http(s) URL or a local path (or --config)')
+    .option('--config <file>', 'several sources from a YAML file (README: Several sources) instead of --repo and the flags of one source')
     .option('--branch <branch>', 'branch to follow', 'main')
     .option('--path <dir>', 'folder of the repository holding the manifests', '.')
     .option('--repo-credentials-file <file>', 'user name and password or token for an http(s) --repo (mode 0600; format in the README); else the URL\'s own or BERTH_REPO_USERNAME/BERTH_REPO_PASSWORD or BERTH_REPO_TOKEN')
@@ -57,6 +58,9 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--skip-kind <kind>', 'a kind to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes); repeat it or separate kinds with commas', kinds, [] as string[])
     .addOption(new Option('--status <reporter>', 'where commit statuses go: git notes (refs/notes/berth, pushed to a remote) or nowhere').choices(['git-notes', 'none']).default('git-notes'))
     .option('--data-dir <dir>', `where berth keeps ${keeps}`, '.berth');
+
+/** The flags given on the command line, by long name (--config refuses the source flags beside it). */
+const given = (cmd: Command): string[] => cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long ?? '');
 
 const agent = (cmd: Command): Command =>
   cmd
@@ -72,9 +76,11 @@ const serving = (cmd: Command): Command =>
     .option('--token-file <file>', 'bearer token for writes and for reads from other machines (default: api-token in --data-dir; generated with mode 0600 if absent)');
 
 connection(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd and repository mirrors'))), { docker: true, ownEtcd: true })
-  .action(async (flags: UpFlags) => (await up()).runUp(flags));
+  .action(async (flags: UpFlags, cmd: Command) => (await up()).runUp({ ...flags, given: given(cmd) }));
 
-connection(source(program.command('sync').description('run the Git sync of one source')), { docker: false }).action(async (flags: UpFlags) => (await up()).runComponent('sync', flags));
+connection(source(program.command('sync').description('run the Git sync of one source, or of several (--config)')), { docker: false }).action(async (flags: UpFlags, cmd: Command) =>
+  (await up()).runComponent('sync', { ...flags, given: given(cmd) }),
+);
 connection(program.command('controller').description('run the controller: deployments → pods'), { docker: false }).action(async (flags: ConnectionFlags) =>
   (await up()).runComponent('controller', flags),
 );

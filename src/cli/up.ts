@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, redactUrl, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
-import { GitSource, credentialProvider, discardReporter, startSync, type SyncOptions } from '../sync/index.js';
+import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, credentialProvider, discardReporter, readConfig, startSync, type Sync, type SyncOptions } from '../sync/index.js';
+import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { DockerRuntime, parseAddress, parseNodeLabels, startAgent } from '../agent/index.js';
@@ -21,7 +22,12 @@ export interface ConnectionFlags {
 
 /** Flags of `berth up` (and of the components that need a source or a node). */
 export interface UpFlags extends ConnectionFlags, ApiFlags {
-  repo: string;
+  /** Absent with --config. */
+  repo?: string;
+  /** `--config <file>`: several sources from a file instead of the source flags. */
+  config?: string;
+  /** The flags given on the command line (long names), to refuse source flags beside --config. */
+  given?: string[];
   branch: string;
   path: string;
   repoCredentialsFile?: string;
@@ -47,7 +53,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     const labels = parseNodeLabels(flags.label);
     const address = flags.address === undefined ? undefined : parseAddress(flags.address);
     parseListen(flags.listen);
-    const sync = await syncOptions(flags, log);
+    const syncs = await syncOptions(flags, log);
     const runtime = new DockerRuntime({ docker: flags.docker });
     await runtime.ping();
     const store = await connectStore(flags, stack, true);
@@ -63,11 +69,11 @@ export async function runUp(flags: UpFlags): Promise<never> {
     };
     const api = await startApiFromFlags(flags, store, log, () => ({ ...running }));
     stops.push(api.stop);
-    stops.push(track('sync', (await startSync({ ...sync, store })).stop));
+    stops.push(track('sync', await startSyncs(syncs, store)));
     stops.push(track('controller', (await startController({ store, log })).stop));
     stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
     stops.push(track('agent', (await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, labels, ...(address === undefined ? {} : { address }) })).stop));
-    log.info({ repo: redactUrl(flags.repo), branch: flags.branch, path: flags.path, node, api: api.url }, 'berth is up');
+    log.info({ sources: syncs.map((s) => s.source), node, api: api.url }, 'berth is up');
   });
 }
 
@@ -76,10 +82,10 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
   const log = createLogger({ level: flags.logLevel });
   return runStack(log, async (stack) => {
     const { stops } = stack;
-    if (component === 'sync' && 'repo' in flags) {
-      const sync = await syncOptions(flags, log);
+    if (component === 'sync' && 'interval' in flags) {
+      const syncs = await syncOptions(flags, log);
       const store = await connectStore(flags, stack, false);
-      stops.push((await startSync({ ...sync, store })).stop);
+      stops.push(await startSyncs(syncs, store));
     } else if (component === 'agent' && 'hostIp' in flags) {
       const labels = parseNodeLabels(flags.label);
       const address = flags.address === undefined ? undefined : parseAddress(flags.address);
@@ -99,16 +105,51 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
   });
 }
 
-/** Everything a sync needs but the store, checked: flags parsed, the repository and branch reachable. */
-async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOptions, 'store'>> {
+/**
+ * Everything each sync needs but the store, checked. One source from the flags: its repository and
+ * branch reachable, or the start fails. Several from --config: the file checked whole (positions in
+ * every error), each source's repository left to its own loop, so one that fails holds up no other.
+ */
+async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOptions, 'store'>[]> {
+  const dataDir = path.resolve(flags.dataDir);
+  if (flags.config !== undefined) {
+    const clash = (flags.given ?? []).filter((f) => (Object.values(SOURCE_FIELDS) as string[]).includes(f));
+    if (clash.length > 0) throw new InvalidInputError('EFLAGS', `${clash.join(', ')} and --config exclude each other`, { hint: `give each source's fields in ${flags.config}` });
+    const sources = await readConfig(flags.config);
+    const out: Omit<SyncOptions, 'store'>[] = [];
+    for (const s of sources) {
+      const intervalMs = atField(s, 'interval', () => parseDuration(s.interval, 'interval'));
+      const credentials = await atFieldAsync(s, 'repoCredentialsFile', () =>
+        credentialProvider({ repo: s.repo, ...(s.repoCredentialsFile === undefined ? {} : { file: s.repoCredentialsFile }), fileFlag: 'repoCredentialsFile', env: process.env }));
+      const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}) }));
+      out.push({ log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, waitForHead: false, ...(s.status === 'none' ? { reporter: discardReporter } : {}) });
+    }
+    return out;
+  }
+  if (flags.repo === undefined) throw new InvalidInputError('EFLAGS', 'no source: --repo is missing', { hint: 'pass --repo <url|path>, or --config <file> for several sources' });
   const intervalMs = parseDuration(flags.interval, '--interval');
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
-  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir), ...(credentials ? { credentials } : {}) });
+  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
   await git.head();
-  return {
+  return [{
     log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind,
     ...(flags.status === 'none' ? { reporter: discardReporter } : {}),
+  }];
+}
+
+/** Start every source's sync; the returned stop stops them all. A start that fails stops those started. */
+async function startSyncs(syncs: Omit<SyncOptions, 'store'>[], store: Store): Promise<() => Promise<void>> {
+  const started: Sync[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled(started.map((s) => s.stop()));
   };
+  try {
+    for (const sync of syncs) started.push(await startSync({ ...sync, store }));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return stopAll;
 }
 
 async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stack: Stack, mayStartEtcd: boolean): Promise<Store> {

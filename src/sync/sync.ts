@@ -54,20 +54,25 @@ export interface SyncOptions {
    * check: after `passes` incremental reads or `ms` since the last whole read (default 100, 10 min).
    */
   fullCheck?: { passes?: number; ms?: number };
+  /**
+   * Read the first head before returning, so that a source that cannot be read fails the start
+   * (default true). Off for one of several sources: its failure shows as its error and holds up no other.
+   */
+  waitForHead?: boolean;
 }
 
 /**
  * Keep etcd's desired state of `source` equal to the branch head: one sealed apply per new commit,
  * a history record (and nothing else) for a rejected one, each with its `berth/sync` status in the
  * outbox; and deliver that outbox (also the controller's `berth/health` entries) to the reporter.
- * The first head is read before returning, so an unreachable repository or a missing branch fails
- * the start with its own error.
+ * The first head is read before returning (unless `waitForHead` is false), so an unreachable
+ * repository or a missing branch fails the start with its own error.
  */
 export async function startSync(opts: SyncOptions): Promise<Sync> {
   const { store, git, source } = opts;
   const log = opts.log.child({ component: 'sync', source });
   const now = opts.now ?? (() => new Date());
-  await git.head();
+  if (opts.waitForHead ?? true) await git.head();
 
   // The last commit looked at and rejected, read back from history so a restart does not record it twice.
   let rejected = await lastRejected(store, source);
