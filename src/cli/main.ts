@@ -6,6 +6,7 @@ import { GET_FORMATS, OUTPUT_FORMATS } from './format.js';
 import type { GetFlags } from './get.js';
 import type { HistoryFlags } from './history.js';
 import { DEFAULT_RETENTION } from '../events/retention.js';
+import { DEFAULT_LIMITS, formatBytes } from '../manifest/limits.js';
 import type { ReadFlags } from './connect.js';
 import type * as UpModule from './up.js';
 import type { ConnectionFlags, UpFlags } from './up.js';
@@ -46,8 +47,14 @@ const connection = (cmd: Command, uses: { docker: boolean; ownEtcd?: boolean }):
   return cmd.option('--log-level <level>', 'log level: debug, info, warn, error', 'info');
 };
 
-const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
+/** How much of a repository berth reads (src/manifest/limits.ts); sync and validate take the same. */
+const sizes = (cmd: Command): Command =>
   cmd
+    .option('--max-file-size <size>', `most bytes of one manifest file, a quantity such as 2Mi (default ${formatBytes(DEFAULT_LIMITS.fileBytes)})`)
+    .option('--max-commit-size <size>', `most bytes of the manifest files of a commit together, a quantity such as 50M (default ${formatBytes(DEFAULT_LIMITS.commitBytes)})`);
+
+const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
+  sizes(cmd)
     .option('--repo <url|path>', 'Git repository: an http(s) URL or a local path (or --config)')
     .option('--config <file>', 'several sources from a YAML file (README: Several sources) instead of --repo and the flags of one source')
     .option('--branch <branch>', 'branch to follow', 'main')
@@ -95,8 +102,8 @@ connection(serving(program.command('api').description('run the API server: JSON 
   .option('--data-dir <dir>', 'where the API token is kept (unless --token-file)', '.berth')
   .action(async (flags: ConnectionFlags & ApiFlags) => (await up()).runComponent('api', flags));
 
-program
-  .command('validate')
+sizes(program
+  .command('validate'))
   .description('validate manifest files or folders (or a commit, with --rev) as sync would; exit 0 if valid, 1 with file:line:col: message lines if not')
   .argument('[paths...]', 'files or folders (with --rev: one folder of the repository, default its root)')
   .option('--rev <commit>', 'check this commit (branch, tag, HEAD or id) of the repository instead of the working tree, exactly as sync reads it')
@@ -108,7 +115,8 @@ program
     '\nErrors go to stdout as file:line:col: message (at most 100, then "… and N more errors");\n' +
       'skipped links, special files and kinds, and warnings (YAML 1.1 spellings such as yes, on\n' +
       'or 010 that Kubernetes reads differently) go to stderr. Symbolic links are never followed,\n' +
-      'only regular files are read, and a file is at most 1 MiB (a commit 32 MiB).\n' +
+      'only regular files are read, and a file is at most 1 MiB (a commit 10 MiB) unless\n' +
+      '--max-file-size and --max-commit-size say otherwise.\n' +
       'Exit 0: valid. Exit 1: invalid, or no manifest file found (as `kubectl apply` refuses\n' +
       'an empty folder). Exit 2: usage (a path or revision that does not exist).',
   )

@@ -7,6 +7,7 @@ import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { DockerRuntime, parseAddress, parseNodeLabels, startAgent } from '../agent/index.js';
+import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
 import { startApiFromFlags, type ApiFlags } from './api.js';
@@ -21,7 +22,7 @@ export interface ConnectionFlags {
 }
 
 /** Flags of `berth up` (and of the components that need a source or a node). */
-export interface UpFlags extends ConnectionFlags, ApiFlags {
+export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   /** Absent with --config. */
   repo?: string;
   /** `--config <file>`: several sources from a file instead of the source flags. */
@@ -112,6 +113,7 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
  */
 async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOptions, 'store'>[]> {
   const dataDir = path.resolve(flags.dataDir);
+  const limits = limitsFromFlags(flags);
   if (flags.config !== undefined) {
     const clash = (flags.given ?? []).filter((f) => (Object.values(SOURCE_FIELDS) as string[]).includes(f));
     if (clash.length > 0) throw new InvalidInputError('EFLAGS', `${clash.join(', ')} and --config exclude each other`, { hint: `give each source's fields in ${flags.config}` });
@@ -122,7 +124,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       const credentials = await atFieldAsync(s, 'repoCredentialsFile', () =>
         credentialProvider({ repo: s.repo, ...(s.repoCredentialsFile === undefined ? {} : { file: s.repoCredentialsFile }), fileFlag: 'repoCredentialsFile', env: process.env }));
       const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}) }));
-      out.push({ log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, waitForHead: false, ...(s.status === 'none' ? { reporter: discardReporter } : {}) });
+      out.push({ log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false, ...(s.status === 'none' ? { reporter: discardReporter } : {}) });
     }
     return out;
   }

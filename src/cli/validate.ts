@@ -1,12 +1,13 @@
 import { InvalidInputError } from '../errors.js';
-import { formatErrors, shown } from '../manifest/index.js';
+import { DEFAULT_LIMITS, formatErrors, shown } from '../manifest/index.js';
+import { limitsFromFlags, type SizeFlags } from './limits.js';
 // Straight from the files, not src/sync's index: `validate` must not load etcd, Docker or Git clients
 // it does not use (isomorphic-git is imported only for --rev).
 import { checkTree, type TreeCheck } from '../sync/check.js';
 import { readManifestPaths } from '../sync/files.js';
 
 /** Flags of `berth validate`. */
-export interface ValidateFlags {
+export interface ValidateFlags extends SizeFlags {
   quiet?: boolean;
   skipKind?: string[];
   /** Check this commit of the repository (as sync would) instead of the working tree. */
@@ -51,12 +52,13 @@ export async function runValidate(paths: string[], flags: ValidateFlags): Promis
 
 async function read(paths: string[], flags: ValidateFlags): Promise<TreeCheck> {
   const skipKinds = flags.skipKind ?? [];
+  const limits = limitsFromFlags(flags);
   if (flags.rev !== undefined) {
     if (paths.length > 1) throw new InvalidInputError('EUSAGE', 'with --rev, give at most one folder of the repository', { hint: 'run once per folder' });
     const { checkRevision } = await import('../sync/revision.js');
-    return (await checkRevision(flags.repo ?? '.', flags.rev, paths[0] ?? '.', { skipKinds })).check;
+    return (await checkRevision(flags.repo ?? '.', flags.rev, paths[0] ?? '.', { skipKinds, limits })).check;
   }
   if (flags.repo !== undefined) throw new InvalidInputError('EUSAGE', '--repo needs --rev', { hint: 'pass --rev HEAD (or a commit) to check a commit of the repository' });
   if (paths.length === 0) throw new InvalidInputError('EUSAGE', 'no files or folders given', { hint: 'pass them, or --rev to check a commit' });
-  return checkTree(await readManifestPaths(paths), { skipKinds });
+  return checkTree(await readManifestPaths(paths, { ...DEFAULT_LIMITS, ...limits }), { skipKinds, limits });
 }

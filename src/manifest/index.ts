@@ -4,6 +4,7 @@ export type { RawFile } from './check.js';
 export { countErrors, formatError, formatErrors } from './format.js';
 export { hashObject, templateHash } from './hash.js';
 export { DEFAULT_LIMITS, formatBytes } from './limits.js';
+export { readQuantity } from './quantity.js';
 export type { Limits } from './limits.js';
 export { isManifestPath, parseFiles } from './parse.js';
 export type { ManifestFile, ParseOptions, ParseResult, SkippedDocument } from './parse.js';

@@ -20,7 +20,8 @@ describe('hostile commits to a running berth up', () => {
     await work.write('app.yaml', deploymentYaml({ name: 'app', namespace: 'hostile', replicas: 1, image: inject('testImage'), command: ['sleep', '3600'] }));
     const good = await work.commit('one replica');
 
-    const proc = bed.up(work);
+    // A file may be 2 MiB here (the operator's flag), still far below the 48 MiB one below.
+    const proc = bed.up(work, ['--max-file-size', '2Mi']);
     const note = (sha: string): Promise<string[]> => noteLines(work, sha);
     const syncLine = (sha: string): Promise<string> =>
       waitWhileUp(proc, async () => (await note(sha)).find((l) => l.includes(' berth/sync ')), `the berth/sync status of ${sha.slice(0, 7)}`, {
@@ -90,5 +91,10 @@ describe('hostile commits to a running berth up', () => {
     for (const f of ['big.yaml', 'aliases.yaml', 'laughs.yaml', 'passwd.yaml']) await work.remove(f);
     const fixed = await work.commit('fixed');
     expect(await syncLine(fixed)).toMatch(/ berth\/sync success applied: 1 object, 0 created, 0 updated, 0 deleted$/);
+
+    // A file over the default 1 MiB but within the operator's --max-file-size applies.
+    await work.write('big.yaml', [0, 1].map((i) => h.bigConfigMap(600_000).replace('name: cfg', `name: cfg-${i}`)).join('---\n'));
+    const big = await work.commit('a 1.2 MB file');
+    expect(await syncLine(big)).toMatch(/ berth\/sync success applied: 3 objects, 2 created, 0 updated, 0 deleted$/);
   }, 300_000);
 });

@@ -71,6 +71,24 @@ describe('berth validate bounds every input', () => {
     expect(res.ms).toBeLessThan(30_000);
   });
 
+  it('an operator may move the size limits: --max-file-size and --max-commit-size, checked as sizes', async () => {
+    // Three ConfigMaps of half a MiB (a ConfigMap holds at most 1 MiB) in one file of 1.5 MiB.
+    const big = [0, 1, 2].map((i) => h.bigConfigMap(MiB / 2).replace('name: cfg', `name: cfg-${i}`)).join('---\n');
+    const dir = await folder({ 'big.yaml': big, 'ok.yaml': CM('ok') });
+    expect(lines((await validate(['.'], dir)).stdout)).toEqual(['big.yaml:1:1: file is 1.5 MiB; manifest files are at most 1 MiB']);
+    const raised = await validate(['--max-file-size', '2Mi', '.'], dir);
+    expect([raised.code, raised.stdout]).toEqual([0, '']);
+    await fs.writeFile(path.join(dir, 'big2.yaml'), big.replaceAll('name: cfg-', 'name: two-'));
+    const commit = await validate(['--max-file-size', '2Mi', '--max-commit-size', '2Mi', '.'], dir);
+    expect(commit.code).toBe(1);
+    expect(lines(commit.stdout)).toEqual(['big2.yaml:1:1: the manifest files up to this one hold more than 2 MiB, the most berth reads per commit; the files after it are not read']);
+    const inverted = await validate(['--max-file-size', '2Mi', '--max-commit-size', '1Mi', '.'], dir);
+    expect([inverted.code, inverted.stderr.trim()]).toEqual([2, 'berth: --max-file-size (2 MiB) is more than --max-commit-size (1 MiB); a file is part of its commit: raise --max-commit-size too']);
+    const wrong = await validate(['--max-commit-size', 'lots', '.'], dir);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--max-commit-size: "lots" is not a valid quantity');
+  });
+
   it('a valid 1 MiB one-line JSON ConfigMap: valid, without the quadratic duplicate-key check (before: 80 s)', async () => {
     const dir = await folder({ 'cm.json': h.oneLineJsonConfigMap(38_000) });
     const res = await validate(['.'], dir);

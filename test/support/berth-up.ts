@@ -16,8 +16,8 @@ export interface BerthUpTestbed {
   readonly dataDir: string;
   /** A fresh repository (and the data dir); both removed after the file's tests. */
   repo(): Promise<TestRepo>;
-  /** `berth up` on `repo`, polling every second; stopped after the file's tests. */
-  up(repo: TestRepo): BerthProcess;
+  /** `berth up` on `repo`, polling every second, with `args` added; stopped after the file's tests. */
+  up(repo: TestRepo, args?: readonly string[]): BerthProcess;
 }
 
 /**
@@ -49,8 +49,8 @@ export function berthUpTestbed(name: string): BerthUpTestbed {
       repo = await createRepo(inject('gitRoot'), uniqueName(name));
       return repo;
     },
-    up: (work) => {
-      berth = spawnBerth(['up', '--repo', work.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir]);
+    up: (work, args = []) => {
+      berth = spawnBerth(['up', '--repo', work.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir, ...args]);
       return berth;
     },
   };
