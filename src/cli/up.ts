@@ -134,7 +134,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
   await git.head();
   return [{
-    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind,
+    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits,
     ...(flags.status === 'none' ? { reporter: discardReporter } : {}),
   }];
 }
