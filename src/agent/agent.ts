@@ -5,7 +5,8 @@ import type { Closer, PutOp, Store } from '../store/store.js';
 import { commitChunked } from '../store/chunked.js';
 import type { BindingRecord, PodStatusRecord } from '../store/records.js';
 import { decode, encode } from '../store/records.js';
-import { bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
+import { SOURCES, bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
+import { ConfigMapReader } from './configmaps.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
@@ -99,6 +100,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   /** Consecutive breaks of the Docker event stream; a successful reconcile means Docker is back. */
   let eventFailures = 0;
   const badKeys = new Set<string>();
+  const configReader = new ConfigMapReader(store);
   const grace = opts.stopGraceSeconds ?? 10;
   const prober = new Prober(
     runtime,
@@ -159,11 +161,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       for (const c of prev.containers) backOff.set(slotKey(b.namespace, b.pod, c.name), c.backOff ?? c.restarts);
     }
 
+    const configMaps = await configReader.read(bindings);
     let observed = await listMine(runtime, node, applier.removingIds());
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
-    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()) });
+    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps });
     const result = await applier.apply(actions);
     // Recorded at once: what was done stays done even if writing the statuses fails below.
     await recorder.record(result.events);
@@ -286,7 +289,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   watchRuntime();
   let loop: Loop;
   try {
-    loop = await startLoop({ store, log, watch: [bindingsPrefix(node), nodeKey(node)], reconcile, resyncMs: opts.resyncMs ?? 30_000 });
+    loop = await startLoop({ store, log, watch: [bindingsPrefix(node), nodeKey(node), SOURCES], reconcile, resyncMs: opts.resyncMs ?? 30_000 });
   } catch (err) {
     stopped = true;
     clearTimeout(reopenTimer);

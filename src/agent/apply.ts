@@ -84,6 +84,11 @@ export class Applier {
       this.concurrency,
       async (a) => {
         if (a.kind === 'create') {
+          if (a.spec.configError !== undefined) {
+            // Kubernetes' CreateContainerConfigError: a person must fix the ConfigMap; its next commit wakes the agent.
+            const hint = 'add the ConfigMap or key to the repository, or mark the reference `optional: true`';
+            return failed(a, 'CreateContainerConfigError', new InvalidInputError('ECONFIGMAP', a.spec.configError, { hint }));
+          }
           const pulling = new Date();
           const ok = await this.ensureImage(a.spec.image, a.pullPolicy, pulls).then(
             (pulled) => {

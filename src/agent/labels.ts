@@ -2,6 +2,7 @@
 // memory of what it started: a restarted agent finds its containers by them, never by a local file.
 import type { BindingRecord } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
+import { expandCommand, resolveEnv, type ConfigMapLookup } from '../manifest/env.js';
 import type { Container, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
 import { stopLabels } from './stop.js';
@@ -52,15 +53,22 @@ export function containerLabels(binding: BindingRecord, container: string, node:
   };
 }
 
-/** What the runtime must create for one container of a binding; host ports bind to `hostIp`. */
-export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string): RunSpec {
+/**
+ * What the runtime must create for one container of a binding; host ports bind to `hostIp`. The
+ * environment is resolved as kubelet does (resolveEnv) from the pod's ConfigMaps (`configMaps`); when
+ * it cannot be, `configError` says why and the container is not created.
+ */
+export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string, configMaps: ConfigMapLookup = () => undefined): RunSpec {
   const security = runSecurityOf(binding.template, spec);
+  const env = resolveEnv(spec, configMaps, { name: binding.pod, namespace: binding.namespace, nodeName: node });
+  const vars = env.ok ? env.env : [];
   return {
     name: containerName(node, binding.namespace, binding.pod, spec.name, binding.templateHash),
     image: spec.image,
-    command: [...spec.command],
-    args: [...spec.args],
-    env: spec.env.map((e) => ({ name: e.name, value: e.value })),
+    command: expandCommand(spec.command, vars),
+    args: expandCommand(spec.args, vars),
+    env: vars,
+    ...(env.ok ? {} : { configError: env.message }),
     labels: { ...containerLabels(binding, spec.name, node), ...stopLabels(binding.template, spec) },
     ports: spec.ports.map((p) => (p.hostPort === undefined ? { containerPort: p.containerPort, protocol: p.protocol } : { containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort, hostIp })),
     limits: { ...spec.resources.limits },

@@ -1,6 +1,7 @@
 // The agent's converge plan: a pure function from (what is bound here, what runs here) to actions.
 import type { BindingRecord, TerminatedState } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
+import type { ConfigMapLookup } from '../manifest/env.js';
 import type { Container, RunPort, RunSpec } from './runtime.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.js';
@@ -48,6 +49,8 @@ export interface PlanOptions {
   probeKilled?: ReadonlySet<string>;
   /** Pods (`<namespace>/<pod>`) whose containers are left alone, e.g. their binding could not be read. */
   hold?: ReadonlySet<string>;
+  /** The ConfigMaps each binding's pod reads (ConfigMapReader); default none. */
+  configMaps?: (b: BindingRecord) => ConfigMapLookup;
 }
 
 /** How a crash-looping container is restarted: the first delay, doubled per restart up to `maxMs`. */
@@ -107,8 +110,9 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
   const bound = new Map<string, BindingRecord>();
   for (const b of bindings) {
     bound.set(podRef(b.namespace, b.pod), b);
+    const configMaps = opts.configMaps?.(b);
     for (const spec of b.template.containers) {
-      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: runSpecOf(b, spec, opts.node, opts.hostIp) });
+      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: runSpecOf(b, spec, opts.node, opts.hostIp, configMaps) });
     }
   }
 

@@ -24,6 +24,8 @@ export interface RunSpec {
   /** Replaces the image's default arguments when non-empty (Kubernetes `args`). */
   args: string[];
   env: { name: string; value: string }[];
+  /** Why the container cannot be made (a ConfigMap or key its environment needs is missing): it is not created. */
+  configError?: string;
   labels: Record<string, string>;
   ports: RunPort[];
   /** cpu in millicores, memory in bytes; absent means unlimited. */

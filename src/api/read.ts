@@ -5,6 +5,7 @@ import {
 } from '../store/index.js';
 import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord } from '../store/records.js';
 import type { SealedDeployment } from './views.js';
+import { deploymentInputs } from '../manifest/index.js';
 
 /** Records read for display; values that do not decode are skipped and named in `skipped`, not fatal. */
 interface Skipping {
@@ -59,8 +60,11 @@ export async function readSealed(store: Store): Promise<SealedState> {
     if (!s.exact) skipped.push(`source ${s.source}: the revision of its seal was compacted while a newer commit is being applied; objects that commit changed are not shown`);
     const { items, corrupt: bad } = decodeAll('desired', s.entries);
     for (const c of bad) skipped.push(c.reason);
+    const inputs = deploymentInputs(items.map((i) => i.record.object));
     for (const { record } of items) {
-      if (record.object.kind === 'Deployment') deployments.push({ source: s.source, object: record.object, commit: record.commit });
+      if (record.object.kind !== 'Deployment') continue;
+      const read = inputs.get(record.object);
+      deployments.push({ source: s.source, object: record.object, commit: record.commit, ...(read === undefined ? {} : { inputs: read }) });
     }
   }
   return { seals: sealed.map((s) => s.seal), deployments, skipped };

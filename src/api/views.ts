@@ -12,6 +12,8 @@ export interface SealedDeployment {
   source: string;
   object: DeploymentObject;
   commit: string;
+  /** What its environment reads from ConfigMaps (deploymentInputs): part of its template hash. */
+  inputs?: Record<string, unknown>;
 }
 
 /** One row of `berth get pods`. */
@@ -179,7 +181,7 @@ export function deploymentViews(
     .map((d) => {
       const { namespace, name, spec } = d.object;
       const mine = owned.get(ownerRef(d.source, namespace, name)) ?? [];
-      const hash = templateHash(spec.template);
+      const hash = templateHash(spec.template, d.inputs);
       const ready = mine.filter((p) => podState(p, index, nodes).ready);
       return {
         namespace,

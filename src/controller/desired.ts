@@ -1,3 +1,4 @@
+import { deploymentInputs } from '../manifest/index.js';
 import { decodeAll, readAllSealed, type SealRecord, type Store } from '../store/index.js';
 import type { DesiredDeployment } from './pods.js';
 
@@ -35,8 +36,11 @@ export async function readSealedDeployments(store: Store): Promise<SealedView> {
       view.skipped.push({ source: s.source, reason: first.reason });
       continue;
     }
+    const inputs = deploymentInputs(items.map((i) => i.record.object));
     for (const { record } of items) {
-      if (record.object.kind === 'Deployment') view.deployments.push({ source: s.source, object: record.object, commit: record.commit });
+      if (record.object.kind !== 'Deployment') continue;
+      const read = inputs.get(record.object);
+      view.deployments.push({ source: s.source, object: record.object, commit: record.commit, ...(read === undefined ? {} : { inputs: read }) });
     }
     view.read.push(s.source);
     view.seals.push({ seal: s.seal, modRevision: s.sealRevision });

@@ -113,7 +113,7 @@ export function commitHealth(input: HealthInput): CommitHealth {
 
   for (const d of deployments) {
     const { namespace, name, spec } = d.object;
-    const hash = templateHash(spec.template);
+    const hash = templateHash(spec.template, d.inputs);
     const owner = `${seal.source}:${namespace}/${name}`;
     const n = Math.max(0, Math.floor(spec.replicas));
     replicas += n;

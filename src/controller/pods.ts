@@ -9,6 +9,8 @@ export interface DesiredDeployment {
   object: DeploymentObject;
   /** The commit that last changed the object; new pods carry it. */
   commit: string;
+  /** What its environment reads from ConfigMaps (deploymentInputs): part of its template hash, so a change rolls its pods. */
+  inputs?: Record<string, unknown>;
 }
 
 /** A pod a Deployment wants whose name is already taken by a pod of another owner. */
@@ -186,7 +188,7 @@ export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], no
     const { namespace, name, spec } = d.object;
     const owner = ownerOf(d.source, namespace, name);
     owners.add(owner);
-    const hash = templateHash(spec.template);
+    const hash = templateHash(spec.template, d.inputs);
     const r: Rollout = { missing: [], current: [], old: [], excess: [] };
     for (let i = 0; i < Math.max(0, Math.floor(spec.replicas)); i++) {
       const pod = podName(name, hash, i);

@@ -1,7 +1,8 @@
 import { quote } from './text.js';
 import { isScalar, type Node } from 'yaml';
 import { checkImage } from './image.js';
-import { checkDnsLabel, checkEnvName, checkPortName } from './names.js';
+import { checkDnsLabel, checkPortName } from './names.js';
+import { envFromSchema, envVarSchema } from './env.js';
 import { readQuantity } from './quantity.js';
 import { describe, integer, list, object, oneOf, optional, refine, required, sourceOf, string, withDefault, type Context, type Schema } from './schema.js';
 import * as unsupported from './unsupported.js';
@@ -21,8 +22,6 @@ export const portSchema = object(
   unsupported.PORT,
 );
 
-/** One `env[]` entry; `value` defaults to "" as in Kubernetes. */
-export const envVarSchema = object({ name: required(string(checkEnvName)), value: withDefault(string(), '') }, unsupported.ENV_VAR);
 
 /** A quantity, read from its text (YAML numbers included: `cpu: 0.5`, `memory: 129e6`). */
 function quantity(resource: 'cpu' | 'memory'): Schema<number> {
@@ -81,6 +80,8 @@ export const containerSchema = refine(
       command: withDefault(list(string()), []),
       args: withDefault(list(string()), []),
       env: withDefault(list(envVarSchema), []),
+      // Absent stays absent, so a template written before berth read it keeps its hash and its pods.
+      envFrom: optional(list(envFromSchema)),
       ports: withDefault(list(portSchema), []),
       resources: withDefault(resourcesSchema, { requests: {}, limits: {} }),
       // Absent means Kubernetes' default: Always for an untagged or `:latest` image, else IfNotPresent.

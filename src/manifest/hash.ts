@@ -23,7 +23,11 @@ export function hashObject(o: Pick<DesiredObject, 'kind' | 'namespace' | 'name' 
   return sha256(canonicalJson({ kind: o.kind, namespace: o.namespace, name: o.name, labels: o.labels, spec: o.spec }));
 }
 
-/** First 10 hex characters of the sha256 of a pod template: names pods and labels their containers (`berth.hash`). */
-export function templateHash(t: PodTemplate): string {
-  return sha256(canonicalJson(t)).slice(0, 10);
+/**
+ * First 10 hex characters of the sha256 of a pod template and what its environment reads from
+ * ConfigMaps (`inputs`, see envInputs): names pods and labels their containers (`berth.hash`). A
+ * template that reads no ConfigMap hashes as it always did.
+ */
+export function templateHash(t: PodTemplate, inputs?: Readonly<Record<string, unknown>>): string {
+  return sha256(canonicalJson(inputs === undefined ? t : { template: t, inputs })).slice(0, 10);
 }

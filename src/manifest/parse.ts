@@ -1,9 +1,10 @@
-import { Composer, LineCounter, Parser, type Document } from 'yaml';
+import { Composer, LineCounter, Parser, type Document, type Node } from 'yaml';
 import { readDocument } from './document.js';
 import { formatLocation } from './format.js';
 import { inspectDocument } from './inspect.js';
 import { DEFAULT_LIMITS, formatBytes, type Limits } from './limits.js';
-import { AliasLimitError, Context, isAbsent, type AliasBudget } from './schema.js';
+import { AliasLimitError, Context, formatPath, isAbsent, type AliasBudget } from './schema.js';
+import { checkRef, configMapRefs, configMapsOf, type ConfigMapRef } from './refs.js';
 import { objectKey, type DesiredObject, type ManifestError } from './types.js';
 import { flowDepthExceeded, scanTokens } from './yaml-scan.js';
 import { compareText } from '../text.js';
@@ -20,6 +21,11 @@ export interface ParseOptions {
   skipKinds?: readonly string[];
   /** Bounds on what is read (DEFAULT_LIMITS for any left out). */
   limits?: Partial<Limits>;
+  /**
+   * Check references between objects (a Deployment's ConfigMaps must be in the files read); default
+   * true. False for a file checked alone, whose references point into other files.
+   */
+  references?: boolean;
 }
 
 /** A document left out because its kind is in `skipKinds`. */
@@ -80,6 +86,8 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
   const byKey = new Map<string, { object: DesiredObject; place: string }>();
   // A node publishes a nodePort once: two Services of one commit asking for it is an error, as in Kubernetes.
   const nodePorts = new Map<number, string>();
+  // References to check once every file is read: where each is written, and what it needs.
+  const refs: { ref: ConfigMapRef; namespace: string; at: Record<'name' | 'key', { path: string; line: number; col: number }> }[] = [];
   let tooMany = false;
   // Sorted so that "first defined" in a duplicate error does not depend on the caller's order.
   for (const input of [...files].sort((a, b) => compareText(a.path, b.path))) {
@@ -132,6 +140,20 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
         tooMany = true;
       } else {
         byKey.set(key, { object: outcome.object, place });
+        if (opts.references !== false && outcome.object.kind === 'Deployment') {
+          for (const ref of configMapRefs(outcome.object.spec.template)) {
+            const where = (field: string): { path: string; line: number; col: number } => {
+              let node: Node = root;
+              try {
+                node = cx.find(root, ...ref.path, field);
+              } catch (err) {
+                if (!(err instanceof AliasLimitError)) throw err;
+              }
+              return { path: file.path, ...locate(node.range?.[0] ?? 0) };
+            };
+            refs.push({ ref, namespace: outcome.object.namespace, at: { name: where('name'), key: where(ref.key === undefined ? 'name' : 'key') } });
+          }
+        }
       }
       for (const claim of outcome.nodePorts ?? []) {
         const holder = nodePorts.get(claim.port);
@@ -174,6 +196,11 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
     if (refused) errors.push(refused);
   }
   const objects = [...byKey.values()].map((v) => v.object).sort((a, b) => compareText(objectKey(a), objectKey(b)));
+  const lookup = configMapsOf(objects);
+  for (const r of refs) {
+    const problem = checkRef(r.ref, r.namespace, lookup(r.namespace));
+    if (problem !== undefined) errors.push({ ...r.at[problem.field], message: `${formatPath([...r.ref.path, problem.field])}: ${problem.message}` });
+  }
   const byPlace = (a: ManifestError, b: ManifestError): number => compareText(a.path, b.path) || a.line - b.line || a.col - b.col;
   return { objects, errors: errors.kept.sort(byPlace), omitted: errors.omitted, skipped, warnings: warnings.kept.sort(byPlace) };
 }

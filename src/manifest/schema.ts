@@ -20,7 +20,8 @@ export type Schema<T> = (node: Node, cx: Context) => T | undefined;
 /** The value type a schema produces. */
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
-type Segment = string | number;
+/** One step of a field path: a key or a list index. */
+export type Segment = string | number;
 
 /** What reading aliases of one file has cost so far; shared by the documents of the file. */
 export interface AliasBudget {
@@ -123,7 +124,8 @@ export class Context {
   }
 }
 
-function formatPath(trail: readonly Segment[]): string {
+/** A field path as messages show it: `spec.containers[0].env[1]`. */
+export function formatPath(trail: readonly Segment[]): string {
   return trail
     .map((s, i) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_][\w-]{0,62}$/.test(s) ? (i === 0 ? s : `.${s}`) : `[${quote(s, 60)}]`))
     .join('');

@@ -75,7 +75,6 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
 /** Container fields other than name, image, command, args, env, ports, resources, imagePullPolicy, the probes, lifecycle and securityContext. */
 export const CONTAINER: Readonly<Record<string, string>> = {
   volumeMounts: notYet('berth does not manage volumes'),
-  envFrom: notYet('list each variable under `env` with a `value`'),
   workingDir: notYet('set the working directory in the image'),
   terminationMessagePath: no('berth reads a failed container\'s state from Docker'),
   terminationMessagePolicy: no('berth reads a failed container\'s state from Docker'),
@@ -119,9 +118,18 @@ export const PORT: Readonly<Record<string, string>> = {
   hostIP: notYet('a hostPort is published on every address of the node'),
 };
 
-/** EnvVar fields other than name and value. */
-export const ENV_VAR: Readonly<Record<string, string>> = {
-  valueFrom: notYet('write the `value` itself'),
+const NO_SECRETS = no('berth has no Secrets; put the value in a ConfigMap');
+
+/** EnvVarSource fields other than configMapKeyRef and fieldRef. */
+export const ENV_VAR_SOURCE: Readonly<Record<string, string>> = {
+  secretKeyRef: NO_SECRETS,
+  resourceFieldRef: notYet('berth passes no resource amounts into containers'),
+  fileKeyRef: notYet('berth reads env values from ConfigMaps and pod fields only'),
+};
+
+/** EnvFromSource fields other than configMapRef and prefix. */
+export const ENV_FROM: Readonly<Record<string, string>> = {
+  secretRef: NO_SECRETS,
 };
 
 /** ResourceRequirements fields other than requests and limits. */

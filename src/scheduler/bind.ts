@@ -67,7 +67,7 @@ export function bindTxn({ pod, node }: Bind, revisions: ReadRevisions): Txn {
   const key = podKey(pod.namespace, pod.name);
   const bound: PodRecord = { ...pod, node };
   const binding: BindingRecord = {
-    type: 'binding', node, namespace: pod.namespace, pod: pod.name, templateHash: pod.templateHash, template: pod.template, commit: pod.commit,
+    type: 'binding', node, namespace: pod.namespace, pod: pod.name, source: pod.owner.source, templateHash: pod.templateHash, template: pod.template, commit: pod.commit,
   };
   return {
     // -1 never matches: a revision missing from the read fails the txn rather than binding blind.

@@ -60,6 +60,8 @@ export interface BindingRecord {
   node: string;
   namespace: string;
   pod: string;
+  /** The source of the pod's Deployment: where its ConfigMaps are (absent in bindings written before it was kept). */
+  source?: string;
   templateHash: string;
   template: PodTemplate;
   commit: string;

@@ -39,6 +39,11 @@ export class FakeRuntime implements ContainerRuntime {
     if (opts.now) this.now = opts.now;
   }
 
+  /** The RunSpec each container present was created from, in creation order. */
+  specs(): RunSpec[] {
+    return [...this.containers.values()].map((c) => structuredClone(c.spec));
+  }
+
   /** The clock for startedAt/finishedAt. */
   now: () => Date = () => new Date();
 

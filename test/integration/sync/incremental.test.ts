@@ -191,4 +191,37 @@ describe('incremental check', () => {
     // The sequence exercised the incremental path, not only the fallback.
     expect(incremental).toBeGreaterThan(5);
   }, 120_000);
+
+  it('defers to the full check when a file no longer finds the ConfigMap it reads in another file', async () => {
+    const work = await fs.mkdtemp(path.join(dir, 'work-'));
+    const git = gitIn(work);
+    await git('init', '--quiet', '--initial-branch=main');
+    const source = new GitSource({ repo: work, branch: 'main', path: '.', dataDir: dir });
+    const gitdir = path.join(work, '.git');
+    const access: TreeAccess = { root: (c) => source.root(c), diff: (a, b) => source.diff(a, b), checkBlobs: (_c, blobs) => checkBlobs(gitdir, blobs, {}) };
+    const app = (image: string): string =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      containers:\n      - {name: a, image: ${image}, envFrom: [{configMapRef: {name: cfg}}]}\n`;
+    const commit = async (): Promise<string> => {
+      await git('add', '-A');
+      await git('commit', '--quiet', '-m', 'c');
+      return git('rev-parse', 'HEAD');
+    };
+    await fs.writeFile(path.join(work, 'cfg.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {k: v}\n');
+    await fs.writeFile(path.join(work, 'app.yaml'), app('busybox:1'));
+    const first = await commit();
+    const state = await fullState(first, await fullCheck(gitdir, first, ''), access);
+    if (!state) throw new Error('the first commit must pass');
+
+    // Only app.yaml changed, and the ConfigMap it reads is still there: checked incrementally, as the full check says.
+    await fs.writeFile(path.join(work, 'app.yaml'), app('busybox:2'));
+    const second = await commit();
+    const inc = await checkAgainst(state, second, access);
+    expect(inc && comparable(inc.check)).toEqual(comparable(await fullCheck(gitdir, second, '')));
+
+    // The ConfigMap's file is gone: app.yaml is unchanged, yet the commit is refused, at app.yaml's reference.
+    await fs.rm(path.join(work, 'cfg.yaml'));
+    const third = await commit();
+    expect(await checkAgainst(inc?.next ?? state, third, access)).toBeUndefined();
+    expect((await fullCheck(gitdir, third, '')).errors.map((e) => `${e.path}:${e.line}:${e.col}`)).toEqual(['app.yaml:10:69']);
+  });
 });

@@ -5,7 +5,7 @@ import { MemoryStore } from '../../../src/store/memory.js';
 import type { Lease } from '../../../src/store/store.js';
 import type { BindingRecord, EventRecord, NodeRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { decode, encode } from '../../../src/store/records.js';
-import { bindingKey, nodeKey, statusKey, statusPrefix } from '../../../src/store/keys.js';
+import { bindingKey, desiredKey, nodeKey, sourceKey, statusKey, statusPrefix } from '../../../src/store/keys.js';
 import type { Agent, AgentOptions } from '../../../src/agent/agent.js';
 import { startAgent } from '../../../src/agent/agent.js';
 import type { Container } from '../../../src/agent/runtime.js';
@@ -265,6 +265,24 @@ describe('startAgent', () => {
     const s = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'ErrImageNeverPull' && status(store, 'web'));
     expect(s).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: 'image team/app:2 is not on this node and its imagePullPolicy is Never; load it into the node\'s Docker (docker pull team/app:2), or change imagePullPolicy in the manifest' }] });
     expect(runtime.calls.filter((c) => c.startsWith('pull ') || c.startsWith('create '))).toEqual([]);
+  });
+
+  it('holds a container whose ConfigMap is missing (CreateContainerConfigError) and makes it once a sealed commit has it', async () => {
+    const { store, runtime } = await setup();
+    const env = [{ name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'greeting' } } }, { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' as const } } }];
+    await bind(store, { ...binding('web', { containers: [spec('app', { env, args: ['echo', '$(GREETING)'] })] }), source: 'src' });
+    const held = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'CreateContainerConfigError' && status(store, 'web'));
+    expect(held).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: expect.stringContaining('configmap "cfg" not found') as unknown }] });
+    expect(runtime.calls.filter((c) => c.startsWith('create '))).toEqual([]);
+
+    const cfg = { kind: 'ConfigMap' as const, namespace: 'default', name: 'cfg', labels: {}, path: 'cfg.yaml', line: 1, hash: 'x', spec: { data: { greeting: 'hi' } } };
+    const { revision } = await store.commit({ put: [{ key: desiredKey('src', 'ConfigMap/default/cfg'), value: encode({ type: 'desired', object: cfg, commit: 'c1' }) }] });
+    const seal = { type: 'seal' as const, source: 'src', commit: 'c1', revision, time: '2026-01-01T00:00:00Z', author: 'a', message: 'm', counts: { objects: 1, created: 1, updated: 0, deleted: 0 } };
+    await store.commit({ put: [{ key: sourceKey('src'), value: encode(seal) }] });
+    await waitFor(async () => ready(await status(store, 'web')));
+    const [made] = runtime.specs();
+    expect(made?.env).toEqual([{ name: 'GREETING', value: 'hi' }, { name: 'POD', value: 'web' }]);
+    expect(made?.args).toEqual(['echo', 'hi']);
   });
 
   it('never touches containers of another node or without its label', async () => {

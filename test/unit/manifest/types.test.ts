@@ -36,7 +36,8 @@ interface Container {
   image: string;
   command: string[];
   args: string[];
-  env: { name: string; value: string }[];
+  env: ({ name: string; value: string } | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string; optional?: boolean } } | { fieldRef: { fieldPath: 'metadata.name' | 'metadata.namespace' | 'spec.nodeName' | 'status.podIP' } } })[];
+  envFrom?: { configMapRef: { name: string; optional?: boolean }; prefix?: string }[];
   ports: Port[];
   resources: { requests: Amounts; limits: Amounts };
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';

@@ -41,7 +41,7 @@ describe('Deployment validation', () => {
       ],
       ['hostIP', d('        ports: [{containerPort: 80, hostIP: 0.0.0.0}]'), [`app.yaml:17:37: spec.template.spec.containers[0].ports[0].hostIP: ${NOT_YET} (a hostPort is published on every address of the node); remove it`]],
       ['an unquoted env number', d('        env: [{name: PORT, value: 8080}]'), ['app.yaml:17:35: spec.template.spec.containers[0].env[0].value: must be a string, not the number 8080; quote it: "8080"']],
-      ['env valueFrom', d('        env: [{name: A, valueFrom: {configMapKeyRef: {name: x, key: y}}}]'), [`app.yaml:17:25: spec.template.spec.containers[0].env[0].valueFrom: ${NOT_YET} (write the \`value\` itself); remove it`]],
+      ['env from a Secret', d('        env: [{name: A, valueFrom: {secretKeyRef: {name: x, key: y}}}]'), ['app.yaml:17:37: spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef: a Kubernetes field berth does not support (berth has no Secrets; put the value in a ConfigMap); remove it']],
       [
         'a bad env name',
         d('        env: [{name: 1X, value: a}]'),

@@ -36,7 +36,7 @@ export function describeSchedulerLoop(label: string, open: () => Promise<Store>)
       expect(pods.map((p) => `${p.name}→${p.node}`)).toEqual(['web-0→n1', 'web-1→n2']);
       expect(await readBindings(store)).toEqual(
         pods.map((p) => ({
-          type: 'binding', node: p.node, namespace: p.namespace, pod: p.name, templateHash: p.templateHash, template: p.template, commit: p.commit,
+          type: 'binding', node: p.node, namespace: p.namespace, pod: p.name, source: p.owner.source, templateHash: p.templateHash, template: p.template, commit: p.commit,
         })),
       );
     });
