@@ -1,9 +1,9 @@
 // The I/O of the read side: what the views need, read from the store. Thin on purpose.
 import {
-  EVENTS, HEALTH, HISTORY, NODES, PODS, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, listDecoded, readAllSealed,
+  ENDPOINTS, EVENTS, HEALTH, HISTORY, NODES, PODS, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, listDecoded, readAllSealed,
   type RecordOf, type StoredRecord, type Store,
 } from '../store/index.js';
-import type { EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord } from '../store/records.js';
+import type { EndpointsRecord, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord } from '../store/records.js';
 import type { SealedDeployment } from './views.js';
 import { deploymentInputs } from '../manifest/index.js';
 
@@ -102,5 +102,12 @@ export async function readSyncErrors(store: Store): Promise<{ records: SyncError
 export async function readSuspensions(store: Store): Promise<{ records: SuspensionRecord[] } & Skipping> {
   const skipped: string[] = [];
   const { records } = await listRecords(store, SUSPENDED, 'suspension', skipped);
+  return { records, skipped };
+}
+
+/** Every Service's endpoints record (kept by the controller). */
+export async function readEndpoints(store: Store): Promise<{ records: EndpointsRecord[] } & Skipping> {
+  const skipped: string[] = [];
+  const { records } = await listRecords(store, ENDPOINTS, 'endpoints', skipped);
   return { records, skipped };
 }

@@ -1,8 +1,8 @@
 // What each read endpoint of /api/v1 lists: the same reads and views as `berth get/status/history/events`.
-import { EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SUSPENDED, SYNC_ERRORS, historyPrefix, sourceKey, syncErrorKey, type Store } from '../store/index.js';
-import { readCluster, readEvents, readHealth, readHistory, readSealed, readSuspensions, readSyncErrors } from './read.js';
+import { ENDPOINTS, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SUSPENDED, SYNC_ERRORS, historyPrefix, sourceKey, syncErrorKey, type Store } from '../store/index.js';
+import { readCluster, readEndpoints, readEvents, readHealth, readHistory, readSealed, readSuspensions, readSyncErrors } from './read.js';
 import { selectNamed, selectNamespaced } from './select.js';
-import { deploymentViews, eventViews, historyViews, nodeViews, podViews, statusViews } from './views.js';
+import { deploymentViews, eventViews, historyViews, nodeViews, podViews, serviceViews, statusViews } from './views.js';
 
 /** The query parameters of the read endpoints (validated by the route's JSON schema first). */
 export interface ReadQuery {
@@ -32,6 +32,7 @@ const POD = { singular: 'pod', plural: 'pods' };
 const DEPLOYMENT = { singular: 'deployment', plural: 'deployments' };
 const NODE = { singular: 'node', plural: 'nodes' };
 const SOURCE = { singular: 'source', plural: 'sources' };
+const SERVICE = { singular: 'service', plural: 'services' };
 
 const selector = (q: ReadQuery): { namespace?: string; name?: string } => ({
   ...(q.namespace === undefined ? {} : { namespace: q.namespace }),
@@ -90,6 +91,15 @@ export const RESOURCES: readonly Resource[] = [
     async read(store, q, now) {
       const cluster = await readCluster(store);
       return { items: selectNamed(nodeViews(cluster.nodes, cluster.pods, now), NODE, q.name), skipped: cluster.skipped };
+    },
+  },
+  {
+    path: 'services',
+    params: ['namespace', 'name'],
+    watch: [ENDPOINTS],
+    async read(store, q) {
+      const { records, skipped } = await readEndpoints(store);
+      return { items: selectNamespaced(serviceViews(records), SERVICE, selector(q)), skipped };
     },
   },
   {

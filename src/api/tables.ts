@@ -1,6 +1,6 @@
 // Views → tables of text cells, chosen server-side as Kubernetes prints tables: the CLI, and later
 // the read API and dashboard, show the same columns with the same words.
-import type { DeploymentView, EventView, HistoryView, NodeView, PodView } from './views.js';
+import type { DeploymentView, EventView, HistoryView, NodeView, PodView, ServiceView } from './views.js';
 import { countErrors } from '../manifest/index.js';
 import { formatTime } from './units.js';
 import { compareText } from '../text.js';
@@ -76,6 +76,31 @@ export function nodeTable(views: readonly NodeView[]): Table {
     { header: 'AGE', cell: (v) => v.age },
     { header: 'LABELS', cell: (v) => labelText(v.labels) },
   ]);
+}
+
+/** `get services`: NAMESPACE NAME TYPE CLUSTER-IP PORT(S) ENDPOINTS SOURCE (no virtual IPs: CLUSTER-IP is None for a headless Service, else <name>). */
+export function serviceTable(views: readonly ServiceView[], opts: TableOptions = {}): Table {
+  return tableOf(
+    views,
+    withNamespace<ServiceView>(
+      [
+        { header: 'NAME', cell: (v) => v.name },
+        { header: 'TYPE', cell: (v) => v.type },
+        { header: 'CLUSTER-IP', cell: (v) => (v.headless ? 'None' : '<name>') },
+        { header: 'PORT(S)', cell: (v) => (v.ports.length === 0 ? '<none>' : v.ports.join(',')) },
+        { header: 'ENDPOINTS', cell: (v) => String(v.pods.length) },
+        { header: 'SOURCE', cell: (v) => v.source },
+      ],
+      opts,
+    ),
+  );
+}
+
+/** `get endpoints`: NAMESPACE NAME ENDPOINTS (the first three `ip:port`, then `+ N more...`, as kubectl). */
+export function endpointsTable(views: readonly ServiceView[], opts: TableOptions = {}): Table {
+  const shown = (v: ServiceView): string =>
+    v.endpoints.length === 0 ? '<none>' : v.endpoints.slice(0, 3).join(',') + (v.endpoints.length > 3 ? ` + ${v.endpoints.length - 3} more...` : '');
+  return tableOf(views, withNamespace<ServiceView>([{ header: 'NAME', cell: (v) => v.name }, { header: 'ENDPOINTS', cell: shown }], opts));
 }
 
 /** `berth history`: TIME SOURCE COMMIT OUTCOME ERRORS AUTHOR MESSAGE (the errors themselves are in -o json/yaml). */

@@ -1,7 +1,7 @@
 // Records → the rows people read (CLI tables, -o json/yaml, the read API). Pure: `now` comes in.
 import { templateHash, type DeploymentObject } from '../manifest/index.js';
 import type {
-  Condition, ContainerStatus, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord,
+  Condition, ContainerStatus, EndpointsRecord, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord,
 } from '../store/records.js';
 import { indexStatuses, podState } from './pod-state.js';
 import { firstLine, formatCpu, formatMemory, humanAge, shortCommit } from './units.js';
@@ -216,6 +216,38 @@ export function nodeViews(nodes: readonly NodeRecord[], pods: readonly PodRecord
       age: humanAge(n.startedAt, now),
       startedAt: n.startedAt,
       labels: n.labels,
+    }));
+}
+
+/** One row of `berth get services` and `berth get endpoints`. */
+export interface ServiceView {
+  namespace: string;
+  name: string;
+  source: string;
+  /** ClusterIP, NodePort or LoadBalancer (published on the nodes: its balancer stays pending). */
+  type: string;
+  headless: boolean;
+  /** As kubectl prints them: `80/TCP`, `80:30080/TCP` with a node port. */
+  ports: string[];
+  /** Each ready pod and port: `podIP:containerPort` (the pod's name while it has no IP). */
+  endpoints: string[];
+  /** The ready pods, by name, with their node. */
+  pods: { pod: string; node: string; podIP?: string; hostIP?: string }[];
+}
+
+/** Rows of `get services` and `get endpoints`, from the endpoints records the controller keeps, in namespace/name order. */
+export function serviceViews(records: readonly EndpointsRecord[]): ServiceView[] {
+  return [...records]
+    .sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.service, b.service))
+    .map((r) => ({
+      namespace: r.namespace,
+      name: r.service,
+      source: r.source,
+      type: r.serviceType,
+      headless: r.headless,
+      ports: r.ports.map((p) => `${p.port}${p.nodePort === undefined ? '' : `:${p.nodePort}`}/${p.protocol}`),
+      endpoints: r.endpoints.flatMap((e) => e.ports.map((p) => `${e.podIP ?? e.pod}:${p.containerPort}`)),
+      pods: r.endpoints.map((e) => ({ pod: e.pod, node: e.node, ...(e.podIP === undefined ? {} : { podIP: e.podIP }), ...(e.hostIP === undefined ? {} : { hostIP: e.hostIP }) })),
     }));
 }
 

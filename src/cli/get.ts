@@ -1,9 +1,9 @@
-// `berth get pods|deployments|nodes [NAME]`: read, select, print.
+// `berth get pods|deployments|services|endpoints|nodes [NAME]`: read, select, print.
 import { InvalidInputError } from '../errors.js';
-import { readCluster, readSealed } from '../api/read.js';
+import { readCluster, readEndpoints, readSealed } from '../api/read.js';
 import { selectNamed, selectNamespaced, type KindNames } from '../api/select.js';
-import { deploymentTable, nodeTable, podTable, type Table } from '../api/tables.js';
-import { deploymentViews, nodeViews, podViews } from '../api/views.js';
+import { deploymentTable, endpointsTable, nodeTable, podTable, serviceTable, type Table } from '../api/tables.js';
+import { deploymentViews, nodeViews, podViews, serviceViews } from '../api/views.js';
 import { withStore, warnSkipped, type ReadFlags } from './connect.js';
 import { listOrOne, renderData, renderTable, type GET_FORMATS } from './format.js';
 
@@ -19,9 +19,11 @@ const KINDS: Record<string, KindNames> = {
   pods: { singular: 'pod', plural: 'pods' },
   deployments: { singular: 'deployment', plural: 'deployments' },
   nodes: { singular: 'node', plural: 'nodes' },
+  services: { singular: 'service', plural: 'services' },
+  endpoints: { singular: 'endpoints', plural: 'endpoints' },
 };
 const ALIASES: Record<string, string> = {
-  pod: 'pods', po: 'pods', deployment: 'deployments', deploy: 'deployments', node: 'nodes', no: 'nodes',
+  pod: 'pods', po: 'pods', deployment: 'deployments', deploy: 'deployments', node: 'nodes', no: 'nodes', service: 'services', svc: 'services', ep: 'endpoints',
 };
 
 /** The rows of one `get`, and how to print them. */
@@ -35,7 +37,7 @@ export async function runGet(kindWord: string, name: string | undefined, flags: 
   const word = kindWord.toLowerCase();
   const kind = KINDS[ALIASES[word] ?? word];
   if (kind === undefined) {
-    throw new InvalidInputError('EKIND', `unknown kind "${kindWord}"`, { hint: 'berth get knows pods, deployments and nodes' });
+    throw new InvalidInputError('EKIND', `unknown kind "${kindWord}"`, { hint: 'berth get knows pods, deployments, services, endpoints and nodes' });
   }
   // -A wins over -n, as in kubectl.
   const namespace = flags.allNamespaces ? undefined : flags.namespace;
@@ -49,6 +51,13 @@ export async function runGet(kindWord: string, name: string | undefined, flags: 
       const nodes = new Set(cluster.nodes.map((n) => n.name));
       const rows = selectNamespaced(deploymentViews(sealed.deployments, cluster.pods, cluster.statuses, nodes), kind, sel);
       return { items: rows, table: deploymentTable(rows, { namespaceColumn: namespace === undefined }) };
+    }
+    if (kind.plural === 'services' || kind.plural === 'endpoints') {
+      const { records, skipped } = await readEndpoints(store);
+      warnSkipped(flags, skipped);
+      const rows = selectNamespaced(serviceViews(records), kind, sel);
+      const opts = { namespaceColumn: namespace === undefined };
+      return { items: rows, table: kind.plural === 'services' ? serviceTable(rows, opts) : endpointsTable(rows, opts) };
     }
     const cluster = await readCluster(store);
     warnSkipped(flags, cluster.skipped);

@@ -137,8 +137,8 @@ const reading = (cmd: Command, formats: readonly string[] = OUTPUT_FORMATS): Com
 reading(
   program
     .command('get')
-    .description('list pods, deployments or nodes (or show one by NAME), across every namespace unless -n is given')
-    .argument('<kind>', 'pods (po), deployments (deploy) or nodes (no)')
+    .description('list pods, deployments, services, endpoints or nodes (or show one by NAME), across every namespace unless -n is given')
+    .argument('<kind>', 'pods (po), deployments (deploy), services (svc), endpoints (ep) or nodes (no)')
     .argument('[name]', 'show only this one; exit 1 if it does not exist')
     .option('-n, --namespace <namespace>', 'only this namespace (and no NAMESPACE column)')
     .option('-A, --all-namespaces', 'every namespace (the default: berth has no current namespace); wins over -n')
@@ -149,7 +149,8 @@ reading(
         '{items: [...]}, or the object itself for one NAME.\n' +
         'Deployments: READY is ready pods/replicas, UP-TO-DATE the pods on the current\n' +
         'template, AVAILABLE the ready ones among those (berth has no minReadySeconds).\n' +
-        'Pods: -o wide adds the IP column (the pod\'s address on its node\'s pod network).',
+        'Pods: -o wide adds the IP column (the pod\'s address on its node\'s pod network).\n' +
+        'Services: PORT(S) as port[:nodePort]/TCP, ENDPOINTS the ready pods; endpoints: their podIP:port.',
     ),
   GET_FORMATS,
 ).action(async (kind: string, name: string | undefined, flags: GetFlags) => (await import('./get.js')).runGet(kind, name, flags));

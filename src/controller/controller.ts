@@ -6,6 +6,7 @@ import { readSealedDeployments } from './desired.js';
 import { startHealthLoop, type SetTimer } from './health-loop.js';
 import { ReportOnce, reportCorrupt } from '../report-once.js';
 import { planPods } from './pods.js';
+import { startEndpointsController } from './services.js';
 
 /** How to run the controller. */
 export interface ControllerOptions {
@@ -34,7 +35,8 @@ export interface Controller {
  * source at its sealed revision, plan one rollout step against the pods and their readiness, and
  * create or delete pods (with their bindings); the next readiness change brings the next step.
  * Beside it, a second loop folds pod status into each commit's `berth/health` (startHealthLoop);
- * the two share nothing but the store, so a slow status report never holds up pods.
+ * the two share nothing but the store, so a slow status report never holds up pods. A third keeps
+ * each Service's endpoints (startEndpointsController).
  */
 export async function startController(opts: ControllerOptions): Promise<Controller> {
   const { store } = opts;
@@ -104,15 +106,22 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     await loop.stop();
     throw err;
   });
+  const endpoints = await startEndpointsController({ store, log: opts.log, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }) }).catch(async (err: unknown) => {
+    await health.stop();
+    await loop.stop();
+    throw err;
+  });
   return {
     stop: async () => {
       clearTimeout(availableTimer);
+      await endpoints.stop();
       await health.stop();
       await loop.stop();
     },
     idle: async () => {
       await loop.idle();
       await health.idle();
+      await endpoints.idle();
     },
   };
 }

@@ -12,3 +12,4 @@ export { decodeAll, listDecoded, type Corrupt, type Decoded, type RecordOf } fro
 export { readAllSealed, readSeal, readSealed, type Sealed } from './sealed.js';
 export { MAX_CONFLICT_RETRIES, rerunWhileLosing } from './rerun.js';
 export { currentStatus, indexStatuses, isPodReady, readyCondition, readyPodKeys, type StatusIndex } from './ready.js';
+export { WatchCache, type Cached } from './cache.js';

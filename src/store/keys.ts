@@ -26,6 +26,10 @@ export const STATUS = 'status/';
 export const statusPrefix = (node: string): string => `status/${node}/`;
 export const statusKey = (node: string, namespace: string, pod: string): string => `status/${node}/${namespace}/${pod}`;
 
+export const ENDPOINTS = 'endpoints/';
+/** `endpoints/<namespace>/<service>`: where a Service's connections go (controller); agents program their nodes from it. */
+export const endpointsKey = (namespace: string, service: string): string => `endpoints/${namespace}/${service}`;
+
 export const EVENTS = 'events/';
 /** `events/<object>/<id>`: `id` names what happened (src/events: reason and a hash), so a repeat finds its record. */
 export const eventKey = (object: string, id: string): string => `events/${object}/${id}`;

@@ -144,6 +144,45 @@ export interface HostPortStatus {
   hostPort: number;
 }
 
+/** One port of a Service as the nodes publish it. */
+export interface EndpointsPort {
+  /** The Service port's name; "" for the one unnamed port. */
+  name: string;
+  port: number;
+  protocol: 'TCP';
+  targetPort: number | string;
+  /** On every node's address, for a NodePort (or LoadBalancer) Service: the repository's, or allocated by the controller. */
+  nodePort?: number;
+}
+
+/** A ready pod behind a Service, and how each Service port reaches it. */
+export interface Endpoint {
+  pod: string;
+  node: string;
+  /** The pod's address on its node's pod network (from its status). */
+  podIP?: string;
+  /** The address of the pod's node: where other nodes reach its published ports. */
+  hostIP?: string;
+  /** Per Service port (by name) the pod serves: the container port, and where the node publishes it. */
+  ports: { name: string; containerPort: number; hostPort?: number }[];
+}
+
+/**
+ * `endpoints/<namespace>/<service>`: a Service and its ready pods (controller), rewritten only when
+ * it changes. Everything an agent needs to program its node is here, so agents read no desired state.
+ */
+export interface EndpointsRecord {
+  type: 'endpoints';
+  namespace: string;
+  service: string;
+  source: string;
+  serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  headless: boolean;
+  ports: EndpointsPort[];
+  /** Sorted by pod name. */
+  endpoints: Endpoint[];
+}
+
 /**
  * `events/<object>/<id>`: something that happened to an object, as Kubernetes events: a repeat of
  * the same component, reason and message bumps `count` and `lastTime` instead of adding a record.
@@ -234,7 +273,7 @@ export interface SuspensionRecord {
 
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

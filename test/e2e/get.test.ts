@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { templateHash } from '../../src/manifest/index.js';
 import {
-  EtcdStore, commitChunked, desiredKey, encode, eventKey, historyKey, nodeKey, podKey, sourceKey, statusKey, syncErrorKey,
-  type EventRecord, type HistoryRecord, type NodeRecord, type PodRecord, type PodStatusRecord, type SealRecord, type SyncErrorRecord,
+  EtcdStore, commitChunked, desiredKey, encode, endpointsKey, eventKey, historyKey, nodeKey, podKey, sourceKey, statusKey, syncErrorKey,
+  type EndpointsRecord, type EventRecord, type HistoryRecord, type NodeRecord, type PodRecord, type PodStatusRecord, type SealRecord, type SyncErrorRecord,
 } from '../../src/store/index.js';
 import { runBerth } from '../support/berth.js';
 import { uniqueName } from '../support/names.js';
@@ -49,6 +49,11 @@ const rejected: HistoryRecord = {
   type: 'history', source: 'main', commit: C2, outcome: 'rejected', time: minutesAgo(40), author: 'Bob', message: 'break web',
   errors: ['web.yaml:7:9: spec.replicas must be a number', 'web.yaml:9:3: unknown field "foo"'],
 };
+const webSvc: EndpointsRecord = {
+  type: 'endpoints', namespace: 'shop', service: 'web', source: 'main', serviceType: 'NodePort', headless: false,
+  ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }],
+  endpoints: [{ pod: running.name, node: 'n1', podIP: '10.88.0.2', hostIP: '10.0.0.7', ports: [{ name: 'http', containerPort: 8080, hostPort: 32001 }] }],
+};
 const drifted: EventRecord = { type: 'event', time: minutesAgo(20), component: 'agent', reason: 'Drifted', message: 'container main was removed', object: `pod/shop/${running.name}` };
 
 describe('berth get, history, events, status', () => {
@@ -80,6 +85,7 @@ describe('berth get, history, events, status', () => {
         { key: podKey('shop', pending.name), value: encode(pending) },
         { key: statusKey('n1', 'shop', running.name), value: encode(runningStatus) },
         { key: nodeKey('n1'), value: encode(n1) },
+        { key: endpointsKey('shop', 'web'), value: encode(webSvc) },
         { key: eventKey(drifted.object, 'Drifted.test'), value: encode(drifted) },
       ],
       [],
@@ -132,6 +138,15 @@ describe('berth get, history, events, status', () => {
     ]);
     const res = await read('get', 'deploy');
     expect(res.stdout).toMatch(/^NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+SOURCE\s+COMMIT\nshop\s+web\s+1\/2\s+2\s+1\s+main\s+c1c1c1c\n$/);
+  });
+
+  it('get services and endpoints: ports with their node port, the ready pods\' addresses', async () => {
+    const svc = await read('get', 'svc');
+    expect(svc.stdout).toMatch(/^NAMESPACE\s+NAME\s+TYPE\s+CLUSTER-IP\s+PORT\(S\)\s+ENDPOINTS\s+SOURCE\nshop\s+web\s+NodePort\s+<name>\s+80:30080\/TCP\s+1\s+main\n$/);
+    const ep = await read('get', 'endpoints', '-n', 'shop');
+    expect(ep.stdout).toMatch(/^NAME\s+ENDPOINTS\nweb\s+10\.88\.0\.2:8080\n$/);
+    const one = await json<Record<string, unknown>>('get', 'service', 'web', '-n', 'shop');
+    expect(one).toMatchObject({ name: 'web', type: 'NodePort', ports: ['80:30080/TCP'], pods: [{ pod: running.name, node: 'n1', podIP: '10.88.0.2', hostIP: '10.0.0.7' }] });
   });
 
   it('get nodes', async () => {
@@ -206,7 +221,7 @@ describe('berth get, history, events, status', () => {
         args: (): string[] => ['get', 'deployment', 'web', '-n', 'blog', '--etcd', inject('etcdEndpoint'), '--prefix', prefix],
         line: /^berth: deployment "web" not found in namespace "blog"; list them with `berth get deployments`$/,
       },
-      { name: 'an unknown kind', args: (): string[] => ['get', 'services', '--etcd', inject('etcdEndpoint'), '--prefix', prefix], line: /^berth: unknown kind "services"; berth get knows pods, deployments and nodes$/ },
+      { name: 'an unknown kind', args: (): string[] => ['get', 'ingresses', '--etcd', inject('etcdEndpoint'), '--prefix', prefix], line: /^berth: unknown kind "ingresses"; berth get knows pods, deployments, services, endpoints and nodes$/ },
       { name: 'an unreachable --etcd', args: (): string[] => ['get', 'pods', '--etcd', 'http://127.0.0.1:9'], line: /^berth: cannot reach etcd at http:\/\/127\.0\.0\.1:9; start etcd there, or check --etcd$/ },
       {
         name: 'a stale endpoint file',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentTable, eventTable, historyTable, nodeTable, podTable, type Table } from '../../../src/api/tables.js';
-import { deploymentViews, eventViews, historyViews, nodeViews, podViews } from '../../../src/api/views.js';
+import { deploymentTable, endpointsTable, eventTable, historyTable, nodeTable, podTable, serviceTable, type Table } from '../../../src/api/tables.js';
+import { deploymentViews, eventViews, historyViews, nodeViews, podViews, serviceViews } from '../../../src/api/views.js';
 import { deployment } from '../controller/fixtures.js';
 import { node, pod } from '../scheduler/fixtures.js';
 import { NOW, ago, event, history } from './fixtures.js';
@@ -72,5 +72,18 @@ describe('tables: the columns each kind prints', () => {
     },
   ])('$name', ({ table, columns, row }) => {
     expect(table).toEqual({ columns, rows: [row] });
+  });
+});
+
+describe('tables: services and endpoints', () => {
+  const [view] = serviceViews([{
+    type: 'endpoints', namespace: 'shop', service: 'db', source: 'main', serviceType: 'ClusterIP', headless: true, ports: [],
+    endpoints: ['a', 'b', 'c', 'd', 'e'].map((p, i) => ({ pod: p, node: 'n1', ...(i === 4 ? {} : { podIP: `10.88.0.${i + 2}` }), ports: [{ name: '', containerPort: 5432 }] })),
+  }]);
+  it('a headless Service without ports; endpoints past three are counted, a pod without an IP by its name', () => {
+    if (view === undefined) throw new Error('no view');
+    expect(serviceTable([view])).toEqual({ columns: ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'PORT(S)', 'ENDPOINTS', 'SOURCE'], rows: [['shop', 'db', 'ClusterIP', 'None', '<none>', '5', 'main']] });
+    expect(view.endpoints.at(-1)).toBe('e:5432');
+    expect(endpointsTable([view], { namespaceColumn: false })).toEqual({ columns: ['NAME', 'ENDPOINTS'], rows: [['db', '10.88.0.2:5432,10.88.0.3:5432,10.88.0.4:5432 + 2 more...']] });
   });
 });

@@ -1,5 +1,5 @@
 import { hashObject } from '../../../src/manifest/index.js';
-import type { DeploymentObject } from '../../../src/manifest/types.js';
+import type { DeploymentObject, DesiredObject } from '../../../src/manifest/types.js';
 import { sourceKey, type Store, type Txn } from '../../../src/store/index.js';
 import { applyCommit as syncApply, type HeadCommit } from '../../../src/sync/index.js';
 import { template, type PodShape } from '../scheduler/fixtures.js';
@@ -34,7 +34,7 @@ function head(commit: string): HeadCommit {
 }
 
 /** Apply one commit of `source` with sync's own apply: its objects, then its seal. */
-export async function applyCommit(store: Store, source: string, commit: string, objects: DeploymentObject[]): Promise<void> {
+export async function applyCommit(store: Store, source: string, commit: string, objects: DesiredObject[]): Promise<void> {
   await syncApply(store, source, head(commit), objects, APPLIED_AT);
 }
 
