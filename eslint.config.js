@@ -14,6 +14,8 @@ const owners = [
   { library: 'dockerode', files: 'src/agent/**/*.ts', owner: 'src/agent' },
   { library: 'isomorphic-git', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   { library: 'chokidar', files: 'src/sync/**/*.ts', owner: 'src/sync' },
+  // Signature checks of commits (src/sync/pgp.ts).
+  { library: 'openpgp', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   { library: 'commander', files: 'src/cli/**/*.ts', owner: 'src/cli' },
   { library: 'pino', files: 'src/log.ts', owner: 'src/log.ts' },
   { library: 'fastify', files: 'src/api/server.ts', owner: 'src/api/server.ts' },

@@ -60,6 +60,7 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--branch <branch>', 'branch to follow', 'main')
     .option('--path <dir>', 'folder of the repository holding the manifests', '.')
     .option('--repo-credentials-file <file>', 'user name and password or token for an http(s) --repo (mode 0600; format in the README); else the URL\'s own or BERTH_REPO_USERNAME/BERTH_REPO_PASSWORD or BERTH_REPO_TOKEN')
+    .option('--verify-commits <keyring>', 'apply only a head signed by a key of this file: armored OpenPGP public keys and/or SSH allowed-signers lines (README: Signed commits)')
     .option('--source <name>', 'name of this source in etcd', 'default')
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
     .option('--skip-kind <kind>', 'a kind to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes); repeat it or separate kinds with commas', kinds, [] as string[])

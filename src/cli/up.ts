@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, type Logger } from '../log.js';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
-import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, credentialProvider, discardReporter, readConfig, startSync, type Sync, type SyncOptions } from '../sync/index.js';
+import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, credentialProvider, discardReporter, readConfig, readKeyring, startSync, type Sync, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
@@ -32,6 +32,7 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   branch: string;
   path: string;
   repoCredentialsFile?: string;
+  verifyCommits?: string;
   source: string;
   interval: string;
   skipKind: string[];
@@ -124,7 +125,12 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       const credentials = await atFieldAsync(s, 'repoCredentialsFile', () =>
         credentialProvider({ repo: s.repo, ...(s.repoCredentialsFile === undefined ? {} : { file: s.repoCredentialsFile }), fileFlag: 'repoCredentialsFile', env: process.env }));
       const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}) }));
-      out.push({ log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false, ...(s.status === 'none' ? { reporter: discardReporter } : {}) });
+      const keyring = s.verifyCommits;
+      if (keyring !== undefined) await atFieldAsync(s, 'verifyCommits', () => readKeyring(keyring));
+      out.push({
+        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false,
+        ...(s.status === 'none' ? { reporter: discardReporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
+      });
     }
     return out;
   }
@@ -132,10 +138,11 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   const intervalMs = parseDuration(flags.interval, '--interval');
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
+  if (flags.verifyCommits !== undefined) await readKeyring(flags.verifyCommits);
   await git.head();
   return [{
     log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits,
-    ...(flags.status === 'none' ? { reporter: discardReporter } : {}),
+    ...(flags.status === 'none' ? { reporter: discardReporter } : {}), ...(flags.verifyCommits === undefined ? {} : { verifyCommits: flags.verifyCommits }),
   }];
 }
 

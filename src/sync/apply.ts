@@ -167,10 +167,10 @@ function writesFor(
  * Record a rejected commit: a history entry and its `berth/sync failure` status in one txn, and
  * nothing else, so what runs does not change.
  */
-export async function recordRejected(store: Store, source: string, head: HeadCommit, errors: string[], now: Date): Promise<void> {
+export async function recordRejected(store: Store, source: string, head: HeadCommit, errors: string[], now: Date, description?: string): Promise<void> {
   const record: HistoryRecord = {
     type: 'history', source, commit: head.commit, outcome: 'rejected', time: now.toISOString(), author: head.author, message: head.message, errors,
   };
-  await commitRecords(store, source, record, rejectedStatus(source, head.commit, errors, now));
+  await commitRecords(store, source, record, rejectedStatus(source, head.commit, errors, now, description));
 }
 

@@ -23,6 +23,8 @@ export interface SourceConfig {
   status: ReportChoice;
   /** `--skip-kind`, as a list. */
   skipKinds: string[];
+  /** `--verify-commits`: the keyring file (relative to the config file's folder). */
+  verifyCommits?: string;
   /** Where each field given (and the source itself, as `source`) is written, for errors found later. */
   at: Record<string, Position>;
 }
@@ -48,6 +50,7 @@ export const SOURCE_FIELDS = {
   repoCredentialsFile: '--repo-credentials-file',
   status: '--status',
   skipKinds: '--skip-kind',
+  verifyCommits: '--verify-commits',
 } as const;
 type Field = keyof typeof SOURCE_FIELDS;
 
@@ -185,6 +188,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
   const local = (p: string): string => path.resolve(dir, p);
   const repo = /^https?:\/\//.test(values.repo) ? values.repo : local(values.repo);
   const credentials = typeof values.repoCredentialsFile === 'string' ? local(values.repoCredentialsFile) : undefined;
+  const keyring = typeof values.verifyCommits === 'string' ? local(values.verifyCommits) : undefined;
   return {
     name,
     repo,
@@ -194,6 +198,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     ...(credentials === undefined ? {} : { repoCredentialsFile: credentials }),
     status: (status ?? 'git-notes') as ReportChoice,
     skipKinds: Array.isArray(values.skipKinds) ? values.skipKinds : [],
+    ...(keyring === undefined ? {} : { verifyCommits: keyring }),
     at,
   };
 }

@@ -11,3 +11,4 @@ export { discardReporter, type StatusReporter } from './reporter.js';
 export { MAX_DESCRIPTION, appendStatusLines, appliedStatus, formatStatusLine, groupByCommit, rejectedStatus } from './status.js';
 export { credentialProvider, parseCredentials, readCredentialsFile, type CredentialProvider, type RepoCredentials } from './credentials.js';
 export { atField, atFieldAsync, parseConfig, readConfig, REPORT_CHOICES, SOURCE_FIELDS, type ReportChoice, type SourceConfig } from './config.js';
+export { readKeyring, type Keyring } from './keyring.js';

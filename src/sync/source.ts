@@ -8,6 +8,8 @@ import { redactUrl } from '../log.js';
 import type { Limits } from '../manifest/index.js';
 import type { TreeRead } from './files.js';
 import { causeText, remoteError } from './git-errors.js';
+import type { Keyring } from './keyring.js';
+import { signatureProblem } from './signature.js';
 import { splitUrlCredentials, urlCredentials, type CredentialProvider } from './credentials.js';
 import { diffTrees, readTreeFiles, subdirTree, type LeafChange, type TreeSource } from './tree.js';
 
@@ -94,6 +96,11 @@ export class GitSource {
    */
   files(commit: string, limits?: Pick<Limits, 'fileBytes' | 'commitBytes'>): Promise<TreeRead> {
     return readTreeFiles(this.tree(commit), limits, this.cache);
+  }
+
+  /** Why `commit` is not signed by a key of `keyring`; undefined when it is (see signatureProblem). */
+  signatureProblem(commit: string, keyring: Keyring): Promise<string | undefined> {
+    return signatureProblem(this.gitdir, commit, keyring, this.cache);
   }
 
   /** Tree id of the source folder at `commit`; a folder that is gone throws ENOPATH. */

@@ -28,11 +28,15 @@ export function appliedStatus(source: string, commit: string, counts: SealRecord
   return { type: 'outbox', source, commit, context: 'berth/sync', state: 'success', description, time: now.toISOString() };
 }
 
-/** `berth/sync failure` for a rejected commit: how many errors, and the first as `file:line:col: message`. */
-export function rejectedStatus(source: string, commit: string, errors: string[], now: Date): OutboxRecord {
+/**
+ * `berth/sync failure` for a rejected commit: how many errors, and the first as `file:line:col:
+ * message`; or `description` when the commit was refused whole before its files were read (an
+ * unsigned commit).
+ */
+export function rejectedStatus(source: string, commit: string, errors: string[], now: Date, refusal?: string): OutboxRecord {
   const first = errors[0];
   const head = `rejected: ${plural(countErrors(errors), 'error')}`;
-  const description = shortLine(first === undefined ? head : `${head}; first: ${first}`);
+  const description = shortLine(refusal ?? (first === undefined ? head : `${head}; first: ${first}`));
   return { type: 'outbox', source, commit, context: 'berth/sync', state: 'failure', description, time: now.toISOString() };
 }
 

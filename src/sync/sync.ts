@@ -17,6 +17,7 @@ import type { DesiredObject } from '../manifest/types.js';
 import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
 import type { BlobInfo } from './tree.js';
 import { startOutbox } from './outbox.js';
+import { readKeyring } from './keyring.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource, HeadCommit } from './source.js';
 
@@ -59,6 +60,12 @@ export interface SyncOptions {
    * (default true). Off for one of several sources: its failure shows as its error and holds up no other.
    */
   waitForHead?: boolean;
+  /**
+   * `--verify-commits`: a keyring file (readKeyring, read again for each new head). A head not
+   * signed by one of its keys is rejected (`berth/sync failure unsigned commit …`) before its files
+   * are read; what runs stays.
+   */
+  verifyCommits?: string;
 }
 
 /**
@@ -85,8 +92,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   // A commit that cannot be applied is recorded once (history, `berth/sync failure`, an event); what
   // runs stays as it is, and sync waits for the next commit.
-  const reject = async (head: HeadCommit, lines: string[], count: number): Promise<void> => {
-    await recordRejected(store, source, head, lines, now());
+  const reject = async (head: HeadCommit, lines: string[], count: number, refusal?: string): Promise<void> => {
+    await recordRejected(store, source, head, lines, now(), refusal);
     outbox.kick();
     rejected = head.commit;
     const short = head.commit.slice(0, 7);
@@ -200,6 +207,13 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     if (read && read.seal.commit === head.commit && keptFor !== head.commit) await keepFull(head.commit, await checkCommit(git.tree(head.commit), isolate));
     if (read && (read.seal.commit === head.commit || rejected === head.commit)) return repair(read.seal, read.sealRevision);
     if (rejected === head.commit) return;
+    if (opts.verifyCommits !== undefined) {
+      const problem = await git.signatureProblem(head.commit, await readKeyring(opts.verifyCommits));
+      if (problem !== undefined) {
+        const line = `unsigned commit ${head.commit.slice(0, 7)}: ${problem}`;
+        return reject(head, [line], 1, line);
+      }
+    }
     let checked;
     try {
       checked = await check(head.commit, read?.seal.commit);

@@ -69,6 +69,12 @@ describe('berth up refuses to start with one clear line', () => {
       line: /^berth: --repo-credentials-file is for http\(s\) repositories; \S+ is a local path; leave out --repo-credentials-file$/,
     },
     {
+      name: 'a keyring that does not exist',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--verify-commits', '/nonexistent/keyring', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: keyring \/nonexistent\/keyring does not exist; pass --verify-commits with a file berth can read$/,
+    },
+    {
       name: 'a missing branch (remote)',
       args: (): string[] => ['up', '--repo', repo.url(inject('gitBaseUrl')), '--branch', 'nope', ...base()],
       env: (): NodeJS.ProcessEnv => process.env,
