@@ -1,11 +1,16 @@
-// How the read commands find etcd: --etcd, else the endpoint file of a local `berth up`, else the default.
+// How the read commands read: through the API server (--server, BERTH_SERVER, or the one a local
+// `berth up` names in --data-dir), or from etcd directly with --etcd (or a data dir that names only its etcd).
 import path from 'node:path';
 import { UnavailableError } from '../errors.js';
+import { resourceAt, type Listing, type ReadQuery } from '../api/resources.js';
 import { EtcdStore, localEtcdEndpoint, type Store } from '../store/index.js';
+import { serverFor } from './client.js';
 import type { OutputFormat } from './format.js';
 
 /** Flags of every read command (get, history, events, status). */
 export interface ReadFlags {
+  server?: string;
+  tokenFile?: string;
   etcd?: string;
   dataDir: string;
   prefix: string;
@@ -52,4 +57,15 @@ export async function withStore<T>(flags: Omit<ReadFlags, 'output'>, fn: (store:
 export function warnSkipped(flags: Omit<ReadFlags, 'output'>, skipped: readonly string[]): void {
   if (flags.logLevel === 'error' || flags.logLevel === 'fatal' || flags.logLevel === 'silent') return;
   for (const s of skipped) process.stderr.write(`berth: warning: ${s}\n`);
+}
+
+/**
+ * The rows of the read endpoint `path` (sources, pods, history …), from the API server, or (with
+ * --etcd, or a data dir whose `berth up` names only its etcd) read from etcd by the same code the server runs.
+ */
+export async function readResource(flags: Omit<ReadFlags, 'output'>, resource: string, q: Omit<ReadQuery, 'watch'>): Promise<Listing> {
+  const api = serverFor(flags, true);
+  if (api === undefined) return withStore(flags, (store) => resourceAt(resource).read(store, q, new Date()));
+  const answer = await api.get<{ items: unknown[]; skipped?: string[] }>(`/api/v1/${resource}`, { ...q });
+  return { items: answer.items, skipped: answer.skipped ?? [] };
 }

@@ -1,9 +1,8 @@
 // `berth history` and `berth events`: what happened, oldest first, newest last (next to the prompt).
 import { InvalidInputError } from '../errors.js';
-import { readEvents, readHistory } from '../api/read.js';
 import { eventTable, historyTable } from '../api/tables.js';
-import { eventViews, historyViews } from '../api/views.js';
-import { withStore, warnSkipped, type ReadFlags } from './connect.js';
+import type { EventView, HistoryView } from '../api/views.js';
+import { readResource, warnSkipped, type ReadFlags } from './connect.js';
 import { renderData, renderTable } from './format.js';
 
 /** Flags of `berth history`. */
@@ -15,18 +14,17 @@ export interface HistoryFlags extends ReadFlags {
 /** `berth history`: every commit sync looked at; rejected ones carry their errors in -o json/yaml. */
 export async function runHistory(flags: HistoryFlags): Promise<void> {
   const limit = flags.limit === undefined ? undefined : parseLimit(flags.limit);
-  const { records, skipped } = await withStore(flags, (store) => readHistory(store, flags.source));
+  const { items, skipped } = await readResource(flags, 'history', { ...(flags.source === undefined ? {} : { source: flags.source }), ...(limit === undefined ? {} : { limit }) });
   warnSkipped(flags, skipped);
-  const all = historyViews(records, new Date());
-  const views = limit === undefined ? all : all.slice(Math.max(0, all.length - limit));
+  const views = items as HistoryView[];
   print(flags, views, () => renderTable(historyTable(views)), flags.source === undefined ? 'No history found.' : `No history found for source "${flags.source}".`);
 }
 
 /** `berth events`: the events still kept (each lives on a lease for a while). */
 export async function runEvents(flags: ReadFlags): Promise<void> {
-  const { records, skipped } = await withStore(flags, (store) => readEvents(store));
+  const { items, skipped } = await readResource(flags, 'events', {});
   warnSkipped(flags, skipped);
-  const views = eventViews(records, new Date());
+  const views = items as EventView[];
   print(flags, views, () => renderTable(eventTable(views)), 'No events found.');
 }
 

@@ -12,6 +12,8 @@ import type * as UpModule from './up.js';
 import type { ConnectionFlags, UpFlags } from './up.js';
 import type { ValidateFlags } from './validate.js';
 import type { ApiFlags } from './api.js';
+import { DEFAULT_SERVER } from './client.js';
+import type { VerbFlags } from './verbs.js';
 
 // Each command imports what it runs when it runs: `berth validate` (in CI) loads no etcd, Docker
 // or Git client, and starts in a fraction of the time.
@@ -77,6 +79,12 @@ const agent = (cmd: Command): Command =>
     .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[]);
 
+/** Where the API server is, for the commands that talk to it. */
+const server = (cmd: Command): Command =>
+  cmd
+    .option('--server <url>', `the API server (default: BERTH_SERVER, else the one a \`berth up\` in --data-dir names, else ${DEFAULT_SERVER})`)
+    .option('--token-file <file>', 'the API token (default: BERTH_TOKEN, else api-token in --data-dir when the server is that of --data-dir)');
+
 /** The API server's flags (`berth api`, and inside `berth up`). */
 const serving = (cmd: Command): Command =>
   cmd
@@ -86,9 +94,14 @@ const serving = (cmd: Command): Command =>
 connection(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd and repository mirrors'))), { docker: true, ownEtcd: true })
   .action(async (flags: UpFlags, cmd: Command) => (await up()).runUp({ ...flags, given: given(cmd) }));
 
-connection(source(program.command('sync').description('run the Git sync of one source, or of several (--config)')), { docker: false }).action(async (flags: UpFlags, cmd: Command) =>
-  (await up()).runComponent('sync', { ...flags, given: given(cmd) }),
-);
+// `berth sync --repo …` runs the component; `berth sync SOURCE` asks the API server for a sync now.
+const syncCmd = program.command('sync').description('run the Git sync of one source, or of several (--config); or ask the API server to sync SOURCE now');
+connection(server(source(syncCmd.argument('[source]', 'a source to sync now, through the API server'))), { docker: false })
+  .addHelpText('after', '\nExamples:\n  berth sync --repo https://git.example.org/ops.git --etcd http://10.0.0.5:2379\n  berth sync default          # look at the branch of source "default" now')
+  .action(async (name: string | undefined, flags: UpFlags & VerbFlags, cmd: Command) => {
+    if (name !== undefined) return (await import('./verbs.js')).runSyncNow(name, { ...flags, output: 'table' });
+    return (await up()).runComponent('sync', { ...flags, given: given(cmd) });
+  });
 connection(program.command('controller').description('run the controller: deployments → pods'), { docker: false }).action(async (flags: ConnectionFlags) =>
   (await up()).runComponent('controller', flags),
 );
@@ -126,12 +139,12 @@ sizes(program
     process.exitCode = await runValidate(paths, flags);
   });
 
-// The read commands: kubectl's shape, against the etcd that the components write.
+// The read commands: kubectl's shape, through the API server (or etcd directly, with --etcd).
 const reading = (cmd: Command, formats: readonly string[] = OUTPUT_FORMATS): Command =>
-  cmd
-    .option('--etcd <urls>', 'etcd endpoints, comma-separated (default: the etcd of `berth up` under --data-dir, else http://127.0.0.1:2379)')
-    .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its etcd', '.berth')
-    .option('--prefix <prefix>', 'etcd key prefix', '/berth')
+  server(cmd)
+    .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated')
+    .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server (or its etcd) and token', '.berth')
+    .option('--prefix <prefix>', 'etcd key prefix (with --etcd)', '/berth')
     .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')
     .addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('table'));
 
@@ -143,6 +156,7 @@ reading(
     .argument('[name]', 'show only this one; exit 1 if it does not exist')
     .option('-n, --namespace <namespace>', 'only this namespace (and no NAMESPACE column)')
     .option('-A, --all-namespaces', 'every namespace (the default: berth has no current namespace); wins over -n')
+    .option('-w, --watch', 'after the list, print each row that changes (through the API server\'s event stream) until Ctrl-C')
     .addHelpText(
       'after',
       '\nberth has no current context, so unlike kubectl, `get` lists every namespace\n' +
@@ -184,6 +198,25 @@ reading(
 reading(
   program.command('status').description('per source: the commit in force (and a newer rejected one), then its deployments and their readiness'),
 ).action(async (flags: ReadFlags) => (await import('./status.js')).runStatus(flags));
+
+// The verbs: writes through the API server (they need its token).
+const verb = (name: string, description: string, example: string): Command =>
+  server(program.command(name).description(description))
+    .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server and token', '.berth')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .addHelpText('after', `\nExample:\n  ${example}`);
+
+verb('suspend', 'stop applying new commits of SOURCE (the commit in force stays, and keeps being healed) until `berth resume`', 'berth suspend default')
+  .argument('<source>', 'the source')
+  .action(async (name: string, flags: VerbFlags) => (await import('./verbs.js')).runSuspend(name, flags));
+verb('resume', 'apply the branch head of SOURCE again, after `berth suspend` or `berth rollback`', 'berth resume default')
+  .argument('<source>', 'the source')
+  .action(async (name: string, flags: VerbFlags) => (await import('./verbs.js')).runResume(name, flags));
+verb('rollback', 'apply an earlier commit SOURCE applied (see `berth history`) and keep it, suspended, until `berth resume`', 'berth rollback default 3f2a9c1')
+  .argument('<source>', 'the source')
+  .argument('<commit>', 'a commit the source applied: its id, or its first 4 or more digits')
+  .addHelpText('after', '\nberth never writes to your branch: make the rollback last with `git revert` of the\ncommits after it, pushed, then `berth resume`.')
+  .action(async (name: string, commit: string, flags: VerbFlags) => (await import('./verbs.js')).runRollback(name, commit, flags));
 
 try {
   await program.parseAsync(process.argv);

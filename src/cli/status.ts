@@ -1,19 +1,16 @@
 // `berth status`: per source, the commit in force (and a newer rejected one), then its Deployments.
-import { resourceAt } from '../api/resources.js';
 import { deploymentTable } from '../api/tables.js';
 import { formatTime } from '../api/units.js';
 import { countErrors, escapeControl } from '../manifest/index.js';
 import type { SourceStatusView } from '../api/views.js';
-import { withStore, warnSkipped, type ReadFlags } from './connect.js';
+import { readResource, warnSkipped, type ReadFlags } from './connect.js';
 import { renderData, renderTable } from './format.js';
 
 /** `berth status`: what runs, from which commit, and how ready it is. */
 export async function runStatus(flags: ReadFlags): Promise<void> {
-  const sources = await withStore(flags, async (store) => {
-    const listing = await resourceAt('sources').read(store, {}, new Date());
-    warnSkipped(flags, listing.skipped);
-    return listing.items as SourceStatusView[];
-  });
+  const listing = await readResource(flags, 'sources', {});
+  warnSkipped(flags, listing.skipped);
+  const sources = listing.items as SourceStatusView[];
   if (flags.output !== 'table') process.stdout.write(renderData({ sources }, flags.output));
   else if (sources.length === 0) process.stderr.write('No sources found: has sync seen a commit yet?\n');
   else process.stdout.write(sources.map(describe).join('\n'));
