@@ -84,6 +84,8 @@ export interface HistoryView {
   counts?: HistoryRecord['counts'];
   /** Applied again by a rollback. */
   rollback?: boolean;
+  /** A force-pushed head: the commit in force before, no longer in the branch's history. */
+  rewrote?: string;
 }
 
 /** One row of `berth events`, as `kubectl get events` shows one. */
@@ -268,6 +270,7 @@ export function historyViews(records: readonly HistoryRecord[], now: Date): Hist
       errors: r.errors,
       ...(r.counts ? { counts: r.counts } : {}),
       ...(r.rollback ? { rollback: true } : {}),
+      ...(r.rewrote ? { rewrote: r.rewrote } : {}),
     }));
 }
 

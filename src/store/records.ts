@@ -39,6 +39,8 @@ export interface HistoryRecord {
   counts?: SealRecord['counts'];
   /** Applied again by a rollback (POST /api/v1/sources/<source>/rollback), not because it was the branch head. */
   rollback?: boolean;
+  /** A force-pushed head: the commit in force before, which it does not descend from. */
+  rewrote?: string;
 }
 
 /** `pods/<namespace>/<pod>`: written by the controller; `node` set by the scheduler's bind. */

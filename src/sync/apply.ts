@@ -7,7 +7,7 @@ import {
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
 import type { HeadCommit } from './source.js';
-import { ROLLBACK_NOTE, appliedNotes, appliedStatus, rejectedStatus } from './status.js';
+import { ROLLBACK_NOTE, appliedNotes, appliedStatus, rejectedStatus, rewriteNote } from './status.js';
 import { formatBytes } from '../text.js';
 
 /** What one apply did. */
@@ -76,9 +76,9 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
   const history: HistoryRecord = {
     type: 'history', source, commit: head.commit, outcome: 'applied', time: now.toISOString(), author: head.author, message: head.message, errors: [], counts,
-    ...(head.rollback ? { rollback: true } : {}),
+    ...(head.rollback ? { rollback: true } : {}), ...(head.rewrote ? { rewrote: head.rewrote } : {}),
   };
-  const notes = [...(head.rollback ? [ROLLBACK_NOTE] : []), ...appliedNotes([...plan.create, ...plan.update.map((u) => u.to)])];
+  const notes = [...(head.rollback ? [ROLLBACK_NOTE] : []), ...(head.rewrote ? [rewriteNote(head.rewrote)] : []), ...appliedNotes([...plan.create, ...plan.update.map((u) => u.to)])];
   const expected = prev ? sealRevision : 0;
   // The seal, its history record and its `berth/sync success` status land together or not at all.
   await commitRecords(store, source, history, appliedStatus(source, head.commit, counts, now, notes), {

@@ -7,7 +7,7 @@ import { InvalidInputError, UnavailableError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import type { Limits } from '../manifest/index.js';
 import type { TreeRead } from './files.js';
-import { causeText, remoteError } from './git-errors.js';
+import { causeText, codeOf, remoteError } from './git-errors.js';
 import type { Keyring } from './keyring.js';
 import { signatureProblem } from './signature.js';
 import { splitUrlCredentials, urlCredentials, type CredentialProvider } from './credentials.js';
@@ -21,7 +21,12 @@ export interface HeadCommit {
   time: string;
   /** Applied again by a rollback, not because it is the branch head. */
   rollback?: boolean;
+  /** The commit in force before, which this head does not descend from: the branch was force-pushed. */
+  rewrote?: string;
 }
+
+/** How far back `descends` looks for an ancestor before it says it cannot tell. */
+const ANCESTRY_DEPTH = 10_000;
 
 /** Where a source's Git data lives: a local repository read in place, or a remote mirrored into the data dir. */
 export interface GitSourceOptions {
@@ -101,6 +106,19 @@ export class GitSource {
   /** Why `commit` is not signed by a key of `keyring`; undefined when it is (see signatureProblem). */
   signatureProblem(commit: string, keyring: Keyring): Promise<string | undefined> {
     return signatureProblem(this.gitdir, commit, keyring, this.cache);
+  }
+
+  /**
+   * Whether `ancestor` is in the history of `commit` (a fast-forward); false after a force-push or
+   * a history rewrite; undefined when it cannot tell within 10,000 commits.
+   */
+  async descends(commit: string, ancestor: string): Promise<boolean | undefined> {
+    try {
+      return await git.isDescendent({ fs, gitdir: this.gitdir, oid: commit, ancestor, depth: ANCESTRY_DEPTH, cache: this.cache });
+    } catch (err) {
+      if (codeOf(err) === 'MaxDepthError') return undefined;
+      throw err;
+    }
   }
 
   /** Tree id of the source folder at `commit`; a folder that is gone throws ENOPATH. */

@@ -15,6 +15,11 @@ export const NO_TOKEN_NOTE = 'serviceAccountName kept; berth mounts no service a
 /** What the status of a commit applied again by a rollback says: the source stays on it until resumed. */
 export const ROLLBACK_NOTE = 'rollback: the source stays on this commit until `berth resume`';
 
+/** What the status of a force-pushed head says: the commit it replaced, no longer in the branch's history. */
+export function rewriteNote(previous: string): string {
+  return `history rewritten: replaces ${previous.slice(0, 7)}, no longer in the branch`;
+}
+
 /** The notes an applied commit's status carries for the objects it creates or changes (at most one of each kind). */
 export function appliedNotes(changed: readonly DesiredObject[]): string[] {
   const asks = changed.some((o) => o.kind === 'Deployment' && o.spec.template.automountServiceAccountToken !== false && (o.spec.template.serviceAccountName !== undefined || o.spec.template.automountServiceAccountToken === true));

@@ -239,7 +239,10 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     if (errors.length > 0) return reject(head, formatErrors(errors, omitted, MAX_RECORDED_ERRORS), errors.length + omitted);
     const started = Date.now();
     const previous = state && read && state.commit === read.seal.commit ? { seal: read.seal, sealRevision: read.sealRevision, objects: state.objects } : undefined;
-    const { plan } = await applyCommit(store, source, head, objects, now(), previous);
+    // Git is the truth: a force-pushed head is applied like any other, and its history says so.
+    const rewrote = read && !head.rollback && (await git.descends(head.commit, read.seal.commit)) === false ? read.seal.commit : undefined;
+    if (rewrote) log.warn({ commit: head.commit, previous: rewrote }, `history rewritten: ${rewrote.slice(0, 7)} is not an ancestor of ${head.commit.slice(0, 7)}`);
+    const { plan } = await applyCommit(store, source, rewrote ? { ...head, rewrote } : head, objects, now(), previous);
     await checked.keep();
     outbox.kick();
     rejected = undefined;
