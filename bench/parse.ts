@@ -1,0 +1,107 @@
+// parse: a commit as large as the default limits allow (10 MiB of manifests, 20,000 objects), read and checked as
+// sync reads a whole commit (file by file, one worker per core), against one worker reading it all
+// (what sync did before) and against `git cat-file --batch` printing the same blobs (the floor of
+// reading them). Two shapes: ConfigMaps of many small keys (the most YAML per byte) and
+// Deployments (the most objects per byte).
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_LIMITS } from '../src/manifest/index.js';
+import { GitSource, checkCommit } from '../src/sync/index.js';
+import { checkAgainst } from '../src/sync/incremental.js';
+import { checkBlobsInParallel } from '../src/sync/isolate.js';
+import { deploymentYaml } from '../test/support/manifests.js';
+import { createRepo } from '../test/support/repo.js';
+import { result, type Bench, type Result } from './result.js';
+
+const BENCH = 'parse';
+const FILE = 1000 * 1000;
+
+function configMaps(f: number): string {
+  const lines: string[] = [];
+  let bytes = 0;
+  for (let k = 0; bytes < FILE - 100; k++) {
+    const line = `  key-${String(k).padStart(6, '0')}: "value ${k} of file ${f}"`;
+    lines.push(line);
+    bytes += line.length + 1;
+  }
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys-${f}}\ndata:\n${lines.join('\n')}\n`;
+}
+
+function deployments(f: number): string {
+  const docs: string[] = [];
+  let bytes = 0;
+  for (let i = 0; i < 1000 && bytes < FILE - 1000; i++) {
+    const d = deploymentYaml({ name: `app-${f}-${i}`, namespace: 'default', replicas: 2, image: 'registry.example.com/team/app:1.0.0', command: ['serve', '--port', '8080'] });
+    docs.push(d);
+    bytes += d.length + 4;
+  }
+  return docs.join('---\n');
+}
+
+function catBatch(gitdir: string, oids: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['--git-dir', gitdir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.stdout.resume();
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`git cat-file exit ${code}`))));
+    child.stdin.end(`${oids.join('\n')}\n`);
+  });
+}
+
+export const parse: Bench = {
+  async run(say) {
+    const results: Result[] = [];
+    const root = await import('node:fs/promises').then((fs) => fs.mkdtemp(`${os.tmpdir()}/berth-bench-parse-`));
+    for (const shape of [{ name: 'configmaps', file: configMaps }, { name: 'deployments', file: deployments }]) {
+      const repo = await createRepo(root, shape.name);
+      let bytes = 0;
+      // As much as the default limits let one commit hold: its bytes, and its objects (1,000 a file here).
+      for (let f = 0; bytes + FILE <= DEFAULT_LIMITS.commitBytes && (f + 1) * 1000 <= DEFAULT_LIMITS.objects; f++) {
+        const text = shape.file(f);
+        await repo.write(`f-${String(f).padStart(3, '0')}.yaml`, text);
+        bytes += Buffer.byteLength(text);
+      }
+      const commit = await repo.commit(shape.name);
+      const git = new GitSource({ repo: repo.workDir, branch: 'main', path: '.', dataDir: repo.workDir });
+      const tree = git.tree(commit);
+      const leaves = await git.diff(undefined, await git.root(commit));
+      const oids = leaves.flatMap((c) => (c.after?.kind === 'manifest' ? [c.after.oid] : []));
+      const best = async (fn: () => Promise<void>): Promise<number> => {
+        let min = Infinity;
+        for (let i = 0; i < 3; i++) {
+          const t = performance.now();
+          await fn();
+          min = Math.min(min, performance.now() - t);
+        }
+        return min;
+      };
+      let objects = 0;
+      const parallel = await best(async () => {
+        let why = 'the read failed';
+        const r = await checkAgainst(undefined, commit, {
+          root: (c) => git.root(c), diff: (a, b) => git.diff(a, b),
+          checkBlobs: async (c, blobs) => {
+            const p = await checkBlobsInParallel(git.tree(c), blobs);
+            if (p && 'refused' in p) why = p.refused;
+            else if (p) why = `${p.files.filter((f) => !f.clean).length} files not clean`;
+            return p && 'files' in p ? p.files : undefined;
+          },
+        });
+        if (!r) throw new Error(`the parallel check did not pass the bench commit: ${why}`);
+        objects = r.check.objects.length;
+      });
+      const single = await best(async () => {
+        const r = await checkCommit(tree);
+        if (r.errors.length > 0) throw new Error(`bench commit invalid: ${r.errors[0]?.message}`);
+      });
+      const cat = await best(() => catBatch(`${repo.workDir}/.git`, oids));
+      say(`${shape.name}: ${(bytes / 2 ** 20).toFixed(1)} MiB, ${oids.length} files, ${objects} objects; ${os.availableParallelism()} cores: one worker per core ${Math.round(parallel)} ms, one worker ${Math.round(single)} ms, git cat-file ${Math.round(cat)} ms`);
+      results.push(result(BENCH, `commit_limits_${shape.name}_ms`, parallel, 'ms', 'one worker (sync before)', single));
+      results.push(result(BENCH, `commit_limits_${shape.name}_vs_cat_file`, parallel, 'ms', 'git cat-file --batch of the blobs', cat));
+      await repo.dispose();
+    }
+    await import('node:fs/promises').then((fs) => fs.rm(root, { recursive: true, force: true }));
+    return results;
+  },
+};
