@@ -1,0 +1,113 @@
+import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
+import { ENDPOINTS, WatchCache, startLoop, type Closer, type Store } from '../store/index.js';
+import { natRules, planStubs, stubSpec, type StubOptions, type StubWants } from './rules.js';
+import type { StubRuntime } from './service-docker.js';
+
+/** How to run a node's Service stubs. */
+export interface ServiceProxyOptions extends StubOptions {
+  store: Store;
+  stubs: StubRuntime;
+  log: Logger;
+  /** Full reconcile period without events (default: the loop's 30 s). */
+  resyncMs?: number;
+}
+
+/** A node's running Service data plane. */
+export interface ServiceProxy {
+  /** Stops reconciling; the stubs and their rules stay, so traffic keeps flowing while no agent runs. */
+  stop(): Promise<void>;
+  idle(): Promise<void>;
+}
+
+/**
+ * The node's side of Services: for every Service (endpoints/ in etcd, kept in memory by a watch),
+ * one stub container on the pod network carrying the Service's names, with DNAT rules in its own
+ * namespace to the Service's endpoints, replaced in one iptables-restore whenever they change. A
+ * stub that restarts (a new, empty namespace) is loaded again on its start event.
+ */
+export async function startServiceProxy(opts: ServiceProxyOptions): Promise<ServiceProxy> {
+  const { store, stubs, node } = opts;
+  const log = opts.log.child({ component: 'services', node });
+  /** The rules loaded into each running stub, by container id. */
+  const loaded = new Map<string, string>();
+  let ready = false;
+  let kick = (): void => undefined;
+  const cache = await WatchCache.open(store, ENDPOINTS, 'endpoints', log, () => kick());
+  let events: Closer | undefined;
+  const watchEvents = (): void => {
+    events = stubs.events(
+      node,
+      (e) => {
+        // A stub that (re)starts has a fresh namespace: nothing loaded in it.
+        if (e.action === 'start' || e.action === 'die' || e.action === 'destroy') loaded.delete(e.id);
+        kick();
+      },
+      (err) => {
+        log.debug({ err: messageOf(err) }, 'stub event stream broke; reopening');
+        setTimeout(() => {
+          if (events !== undefined) watchEvents();
+          kick();
+        }, 1000).unref();
+      },
+    );
+  };
+  watchEvents();
+
+  const reconcile = async (): Promise<void> => {
+    if (!ready) {
+      await stubs.ensureNetwork(opts.network);
+      await stubs.ensureImage(opts.image);
+      ready = true;
+    }
+    const wants = new Map<string, { spec: ReturnType<typeof stubSpec>; rules: string }>();
+    for (const { record } of cache.records.values()) {
+      // Headless Services resolve to their pods, not to a stub (not done yet).
+      if (record.headless) continue;
+      wants.set(`${record.namespace}/${record.service}`, { spec: stubSpec(record, opts), rules: natRules(record, node) });
+    }
+    const plan = planStubs(wants satisfies StubWants, await stubs.list(node), loaded);
+    for (const c of plan.remove) {
+      await stubs.remove(c.id);
+      loaded.delete(c.id);
+    }
+    const errors: unknown[] = [];
+    await Promise.all([
+      ...plan.create.map(async (c) => {
+        try {
+          const id = await stubs.create(c.spec);
+          await stubs.load(id, c.rules);
+          loaded.set(id, c.rules);
+        } catch (err) {
+          errors.push(err);
+        }
+      }),
+      ...plan.load.map(async (l) => {
+        try {
+          await stubs.load(l.id, l.rules);
+          loaded.set(l.id, l.rules);
+        } catch (err) {
+          errors.push(err);
+        }
+      }),
+    ]);
+    if (plan.create.length + plan.load.length + plan.remove.length > 0) {
+      log.info({ created: plan.create.length, loaded: plan.load.length, removed: plan.remove.length, failed: errors.length }, 'Service stubs reconciled');
+    }
+    if (errors.length > 0) throw errors[0];
+  };
+
+  const loop = await startLoop({ store, log, watch: [], reconcile, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }) });
+  kick = loop.kick;
+  loop.kick();
+  return {
+    stop: async () => {
+      const e = events;
+      events = undefined;
+      await e?.close();
+      await cache.close();
+      await loop.stop();
+    },
+    idle: () => loop.idle(),
+  };
+}
