@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what berth's tests and demo need, skipping what is already there:
-# Debian packages (etcd, Docker, static busybox, git, iproute2), then npm
+# Debian packages (etcd, Docker, static busybox, git, iproute2, docker-registry,
+# apache2-utils, docker-compose), then npm
 # packages when node_modules is missing or does not match package-lock.json.
 # Idempotent. As root it installs; otherwise it prints the sudo command to run.
 set -euo pipefail
@@ -10,13 +11,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # commands are, however they were installed (e.g. docker-ce instead of docker.io,
 # which would conflict with it). Docker counts as present with the docker command
 # alone when an engine already answers: dockerd is needed only to start one.
-packages=(etcd-server etcd-client docker.io busybox-static git iproute2 docker-registry)
+packages=(etcd-server etcd-client docker.io busybox-static git iproute2 docker-registry apache2-utils docker-compose)
 declare -A commands=(
   [etcd-server]=etcd
   [etcd-client]=etcdctl
   [git]=git
   [docker-registry]=docker-registry # tests that pull run one on loopback (test/support/registry.ts)
   [iproute2]=ip # the test harness gives its private dockerd a bridge of its own with `ip`
+  [apache2-utils]=htpasswd # the registry that asks for credentials (test/support/registry.ts) takes bcrypt htpasswd
+  [docker-compose]=docker-compose # the agent bench's peer: `docker-compose up -d` of the same 50 containers
 )
 # dockerd and ip live in the sbin directories, which a user's PATH lacks.
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin

@@ -23,6 +23,10 @@ import type { ProbeVerdict } from './probe-core.js';
 import { probesOf } from './probe-core.js';
 import { containersOf } from './status.js';
 import { stopContainer, stopPlanOf } from './stop.js';
+import { ImagePuller } from './images.js';
+import type { ImageBackOffSchedule } from './pull-backoff.js';
+import type { RegistryAuth } from './registry-auth.js';
+import { PullStatus } from './pull-status.js';
 
 /** How to run an agent. */
 export interface AgentOptions {
@@ -52,6 +56,10 @@ export interface AgentOptions {
    * after 10 min of running).
    */
   backOff?: BackOffSchedule;
+  /** The operator's registry credentials (`~/.docker/config.json` or `--registry-auth-file`); none: anonymous pulls. */
+  registryAuth?: RegistryAuth;
+  /** Back-off of failed pulls, per pod and image (default kubelet's: 10 s doubling to 5 min). */
+  imageBackOff?: ImageBackOffSchedule;
   /** The clock (tests pass their own). */
   now?: () => Date;
 }
@@ -84,7 +92,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const address = opts.address ?? defaultAddress();
   await runtime.ping();
 
-  const applier = new Applier(runtime, log, opts.stopGraceSeconds ?? 10, opts.createConcurrency ?? 4);
+  await opts.registryAuth?.check();
+  const pullStatus = new PullStatus(store, log);
+  const images = new ImagePuller(runtime, log, {
+    ...(opts.registryAuth ? { auth: opts.registryAuth } : {}),
+    ...(opts.imageBackOff ? { schedule: opts.imageBackOff } : {}),
+    now: () => clock().getTime(),
+    onProgress: (slots, _image, line) => pullStatus.report(slots, line, clock()),
+  });
+  const applier = new Applier(runtime, log, opts.stopGraceSeconds ?? 10, opts.createConcurrency ?? 4, images);
   let kick = (): void => undefined;
   let stopped = false;
   const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address, startedAt: clock() }), opts.leaseTtlSeconds ?? 10, () => {
@@ -166,8 +182,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
+    pullStatus.begin(bindings, observed, previous);
     const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps });
     const result = await applier.apply(actions);
+    // Statuses written while pulling are rewritten below, even where the round's status equals the last one.
+    const pulled = await pullStatus.end();
     // Recorded at once: what was done stays done even if writing the statuses fails below.
     await recorder.record(result.events);
     if (result.changed) observed = await listMine(runtime, node, applier.removingIds());
@@ -190,7 +209,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
         network: podNetwork(networkOwner(b, observed), address),
       });
-      if (!prev || !sameStatus(prev, status)) puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
+      if (!prev || !sameStatus(prev, status) || pulled.has(ref)) puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
       for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
       const healed = status.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
       const wasHealed = prev?.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');

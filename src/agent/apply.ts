@@ -5,7 +5,7 @@ import { InvalidInputError, messageOf } from '../errors.js';
 import type { ContainerRuntime } from './runtime.js';
 import { isRuntimeDown } from './runtime.js';
 import type { ContainerAction } from './plan.js';
-import type { PullPolicy } from './pull.js';
+import { ImageNeverPulledError, ImagePuller, type ImageOutcome } from './images.js';
 import type { Problem } from './status.js';
 import type { EventInput } from '../events/recorder.js';
 import type { TerminatedState } from '../store/records.js';
@@ -45,6 +45,7 @@ export class Applier {
     private readonly log: Logger,
     private readonly graceSeconds: number,
     private readonly concurrency: number,
+    private readonly images: ImagePuller = new ImagePuller(runtime, log),
   ) {}
 
   /** Apply `actions` phase by phase; throws only when the runtime cannot be reached at all. */
@@ -68,7 +69,7 @@ export class Applier {
     const phase1 = actions.filter((a) => a.phase === 1);
     await Promise.all(phase1.map((a) => (a.kind === 'remove' ? this.removeNow(a, result, failed, note) : Promise.resolve())));
 
-    const pulls = new Map<string, Promise<boolean>>();
+    const ensureImage = this.images.round();
     const steps = actions.filter((a) => a.phase === 2);
     for (const a of steps) {
       if (a.kind === 'remove') this.removeInBackground(a, result, note);
@@ -90,17 +91,13 @@ export class Applier {
             return failed(a, 'CreateContainerConfigError', new InvalidInputError('ECONFIGMAP', a.spec.configError, { hint }));
           }
           const pulling = new Date();
-          const ok = await this.ensureImage(a.spec.image, a.pullPolicy, pulls).then(
-            (pulled) => {
-              if (pulled) {
-                result.events.push({ object: objectOf(a), reason: 'Pulling', message: `Pulling image ${a.spec.image}`, severity: 'Normal', at: pulling });
-                note(a, 'Pulled', `Successfully pulled image ${a.spec.image}`);
-              }
-              return true;
-            },
-            (err: unknown) => (failed(a, err instanceof ImageNeverPulledError ? 'ErrImageNeverPull' : 'ErrImagePull', err), false),
-          );
-          if (!ok) return;
+          let image: ImageOutcome;
+          try {
+            image = await ensureImage(a.slot, a.pod, a.spec.image, a.pullPolicy);
+          } catch (err) {
+            return failed(a, err instanceof ImageNeverPulledError ? 'ErrImageNeverPull' : 'ErrImagePull', err);
+          }
+          if (!imageReady(a, image, pulling, result)) return;
           let id: string;
           try {
             id = await this.runtime.create(a.spec);
@@ -182,29 +179,44 @@ export class Applier {
     return tracked;
   }
 
-  /** Make `image` present as `policy` says; one pull per image and policy per round. True when it pulled. */
-  private async ensureImage(image: string, policy: PullPolicy, pulls: Map<string, Promise<boolean>>): Promise<boolean> {
-    const key = `${policy} ${image}`;
-    let p = pulls.get(key);
-    if (!p) {
-      p = (async () => {
-        if (policy !== 'Always' && (await this.runtime.hasImage(image))) return false;
-        if (policy === 'Never') {
-          throw new ImageNeverPulledError('EIMAGENEVERPULL', `image ${image} is not on this node and its imagePullPolicy is Never`, {
-            hint: `load it into the node's Docker (docker pull ${image}), or change imagePullPolicy in the manifest`,
-          });
-        }
-        this.log.info({ image, policy }, 'pulling image');
-        await this.runtime.pull(image);
-        return true;
-      })();
-      pulls.set(key, p);
+}
+
+/**
+ * Note what became of a create's image (Kubernetes' events and reasons); true when the container may
+ * be created. A failed pull waits for kubelet's image back-off, not for the quick transient retry.
+ */
+function imageReady(a: Create, image: ImageOutcome, pulling: Date, result: ApplyResult): boolean {
+  const event = (reason: string, message: string, severity: 'Normal' | 'Warning', at = new Date()): void => {
+    result.events.push({ object: objectOf(a), reason, message, severity, at });
+  };
+  const wake = (at: number): void => {
+    result.wakeAt = Math.min(result.wakeAt ?? at, at);
+  };
+  switch (image.kind) {
+    case 'present':
+      return true;
+    case 'pulled':
+      event('Pulling', `Pulling image ${a.spec.image}`, 'Normal', pulling);
+      event('Pulled', `Successfully pulled image ${a.spec.image}`, 'Normal');
+      return true;
+    case 'backoff':
+      result.problems.set(a.slot, { reason: 'ImagePullBackOff', message: `Back-off pulling image ${a.spec.image}: ${image.error}` });
+      event('BackOff', `Back-off pulling image ${a.spec.image}`, 'Warning');
+      wake(image.until);
+      return false;
+    case 'failed': {
+      const message = messageOf(image.error);
+      result.problems.set(a.slot, { reason: 'ErrImagePull', message });
+      event('Pulling', `Pulling image ${a.spec.image}`, 'Normal', pulling);
+      event('Failed', `Error: ${message}`, 'Warning');
+      wake(image.retryAt);
+      return false;
     }
-    return p;
   }
 }
 
 type Remove = Extract<ContainerAction, { kind: 'remove' }>;
+type Create = Extract<ContainerAction, { kind: 'create' }>;
 type Note = (a: ContainerAction, reason: string, message: string, severity?: 'Normal' | 'Warning') => void;
 
 /** The object an action's events are about: its pod, or the container itself when it has none. */
@@ -217,9 +229,6 @@ function objectOf(a: ContainerAction): string {
 function containerOf(a: Exclude<ContainerAction, Remove>): string {
   return a.slot.slice(a.slot.lastIndexOf('/') + 1);
 }
-
-/** The image is missing and the policy forbids a pull: a person must act, so no quick retry. */
-class ImageNeverPulledError extends InvalidInputError {}
 
 /** Run `fn` over `items`, at most `n` at a time. */
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {

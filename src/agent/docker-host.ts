@@ -4,6 +4,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { BerthError, InvalidInputError, UnavailableError } from '../errors.js';
 import { RUNTIME_DOWN } from './runtime.js';
+import { registryOf } from './registry-auth.js';
 
 /** The fix for an unreachable daemon, shown after every such error. */
 export const DOCKER_HINT = 'start dockerd or pass --docker <socket|url>';
@@ -96,16 +97,32 @@ export function translate(err: unknown, what: string, host: DockerHost): BerthEr
 
 /** Registry answers that mean the image reference is wrong, not that the registry is down. */
 const NOT_FOUND = /not found|manifest unknown|does not exist|pull access denied|repository name must|invalid reference format/i;
+/** Registry answers that mean it wants credentials it was not given, or refused those it was. */
+const AUTH = /no basic auth credentials|unauthorized|authentication required|incorrect username or password|denied: /i;
+const NO_CREDENTIALS = /no basic auth credentials/i;
 
-/** Translate a failed pull: a wrong reference is the user's to fix; anything else may pass. */
+/**
+ * Translate a failed pull, naming the image and what its registry answered: credentials missing or
+ * refused and an unknown image are the operator's or the manifest's to fix; anything else (the
+ * registry unreachable) may pass.
+ */
 export function pullError(image: string, message: string, host: DockerHost, cause?: unknown): BerthError {
+  const registry = registryOf(image);
+  // Docker Hub answers an unknown repository and a private one alike ("pull access denied … may require 'docker login'").
+  if (AUTH.test(message) && !/pull access denied/i.test(message)) {
+    const what = NO_CREDENTIALS.test(message) ? `registry ${registry} asks for credentials and the agent has none for it` : `registry ${registry} refused the credentials`;
+    return new InvalidInputError('EIMAGEAUTH', `cannot pull image ${image}: ${what} (${message})`, {
+      hint: `put credentials for ${registry} in the Docker config of the agent's user (docker login ${registry}) or in --registry-auth-file`,
+      cause,
+    });
+  }
   if (NOT_FOUND.test(message)) {
-    return new InvalidInputError('EIMAGENOTFOUND', `cannot pull image ${image}: ${message}`, {
+    return new InvalidInputError('EIMAGENOTFOUND', `cannot pull image ${image}: registry ${registry} has no such image (${message})`, {
       hint: 'check the image name and tag in the manifest',
       cause,
     });
   }
-  return new UnavailableError('EIMAGEPULL', `cannot pull image ${image}: ${message}`, {
+  return new UnavailableError('EIMAGEPULL', `cannot pull image ${image}: registry ${registry} cannot be reached (${message})`, {
     hint: `check that the registry is reachable from the Docker host at ${host.display}`,
     cause,
   });

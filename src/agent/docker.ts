@@ -7,6 +7,7 @@ import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtim
 import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
 import { dockerUser, needsImageUser, nonRootViolation } from './security.js';
+import type { RegistryCredential } from './registry-auth.js';
 
 /** How to reach Docker and how to run containers there. */
 export interface DockerRuntimeOptions {
@@ -229,11 +230,11 @@ export class DockerRuntime implements ContainerRuntime {
     };
   }
 
-  async pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+  async pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void> {
     const { repository, tag } = parseImageRef(image);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.createImage({ fromImage: repository, tag });
+      stream = await this.docker.createImage({ fromImage: repository, tag, ...(auth === undefined ? {} : { authconfig: auth }) });
     } catch (err) {
       const t = translate(err, 'pull', this.host);
       if (isRuntimeDown(t)) throw t;
@@ -249,6 +250,9 @@ export class DockerRuntime implements ContainerRuntime {
           const progress: PullProgress = { status: p.status };
           if (typeof p.id === 'string') progress.id = p.id;
           if (typeof p.progress === 'string') progress.progress = p.progress;
+          const detail = p.progressDetail as { current?: unknown; total?: unknown } | undefined;
+          if (typeof detail?.current === 'number') progress.current = detail.current;
+          if (typeof detail?.total === 'number') progress.total = detail.total;
           onProgress?.(progress);
         }
       });

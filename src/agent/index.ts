@@ -14,3 +14,5 @@ export type { Agent, AgentOptions } from './agent.js';
 export { startAgent } from './agent.js';
 export { parseNodeLabels } from './node-labels.js';
 export { defaultAddress, parseAddress } from './address.js';
+export { RegistryAuth, registryAuthPath } from './registry-auth.js';
+export type { RegistryCredential } from './registry-auth.js';

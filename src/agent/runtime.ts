@@ -13,6 +13,7 @@ export interface RunPort {
 }
 
 import type { RunSecurity } from './security.js';
+import type { RegistryCredential } from './registry-auth.js';
 
 /** What to run: the runtime-level view of one container (not the manifest's ContainerSpec). */
 export interface RunSpec {
@@ -84,6 +85,9 @@ export interface PullProgress {
   status: string;
   id?: string;
   progress?: string;
+  /** Bytes of this layer downloaded (or extracted) so far, and of the whole layer. */
+  current?: number;
+  total?: number;
 }
 
 /** A container engine, reduced to what the agent needs. Errors are berth errors, never the engine's. */
@@ -105,8 +109,8 @@ export interface ContainerRuntime {
   remove(id: string): Promise<void>;
   /** Events of containers carrying all of `labels`; `onError` hears the stream break (then reopen). */
   events(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, onError?: (err: Error) => void): Closer;
-  /** Fetch an image from its registry. */
-  pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void>;
+  /** Fetch an image from its registry, with `auth` for registries that ask for credentials. */
+  pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void>;
   hasImage(image: string): Promise<boolean>;
   /** Run `command` in the running container `id` (a probe, a preStop hook), waiting at most `timeoutMs`. */
   exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult>;

@@ -77,7 +77,8 @@ const agent = (cmd: Command): Command =>
     .option('--node <name>', 'node name of this agent (default: the hostname)')
     .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
     .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")
-    .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[]);
+    .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--registry-auth-file <file>', 'Docker config.json with registry credentials for pulls (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json of the agent\'s user; read again when it changes)');
 
 /** Where the API server is, for the commands that talk to it. */
 const server = (cmd: Command): Command =>

@@ -6,7 +6,7 @@ import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, credentialProvider, di
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, parseAddress, parseNodeLabels, startAgent } from '../agent/index.js';
+import { DockerRuntime, RegistryAuth, parseAddress, parseNodeLabels, registryAuthPath, startAgent } from '../agent/index.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
@@ -44,6 +44,18 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   address?: string;
   /** `--label key=value`, repeated. */
   label: string[];
+  /** `--registry-auth-file`: a Docker config.json with the registries' credentials. */
+  registryAuthFile?: string;
+}
+
+/** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
+async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; address?: string }> {
+  const labels = parseNodeLabels(flags.label);
+  const address = flags.address === undefined ? undefined : parseAddress(flags.address);
+  const where = registryAuthPath(flags.registryAuthFile);
+  const registryAuth = new RegistryAuth(where.file, where.explicit);
+  await registryAuth.check();
+  return { labels, registryAuth, ...(address === undefined ? {} : { address }) };
 }
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */
@@ -52,8 +64,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
   return runStack(log, async (stack) => {
     const { stops } = stack;
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
-    const labels = parseNodeLabels(flags.label);
-    const address = flags.address === undefined ? undefined : parseAddress(flags.address);
+    const agentOpts = await agentFlags(flags);
     parseListen(flags.listen);
     const syncs = await syncOptions(flags, log);
     const runtime = new DockerRuntime({ docker: flags.docker });
@@ -74,7 +85,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     stops.push(track('sync', await startSyncs(syncs, store)));
     stops.push(track('controller', (await startController({ store, log })).stop));
     stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
-    stops.push(track('agent', (await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, labels, ...(address === undefined ? {} : { address }) })).stop));
+    stops.push(track('agent', (await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, ...agentOpts })).stop));
     log.info({ sources: syncs.map((s) => s.source), node, api: api.url }, 'berth is up');
   });
 }
@@ -89,12 +100,11 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       const store = await connectStore(flags, stack, false);
       stops.push(await startSyncs(syncs, store));
     } else if (component === 'agent' && 'hostIp' in flags) {
-      const labels = parseNodeLabels(flags.label);
-      const address = flags.address === undefined ? undefined : parseAddress(flags.address);
+      const agentOpts = await agentFlags(flags);
       const runtime = new DockerRuntime({ docker: flags.docker });
       await runtime.ping();
       const store = await connectStore(flags, stack, false);
-      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp, labels, ...(address === undefined ? {} : { address }) })).stop);
+      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp, ...agentOpts })).stop);
     } else if (component === 'controller') {
       stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'scheduler') {

@@ -202,13 +202,18 @@ function judgePod(
 
   const reason = readyCond?.reason ?? 'ContainersNotReady';
   const what = down ? `${ref} container ${down.name}` : ref;
-  if (reason === 'ErrImagePull') return { kind: 'failed', reason, detail: `${what}: ${down?.message ?? readyCond?.message ?? 'cannot pull the image'}`, settling: false };
+  if (reason === 'ErrImagePull' || reason === 'ImagePullBackOff') {
+    // One failure whether the agent is pulling again or waiting to: the same words, so health does not flap.
+    const message = (down?.message ?? readyCond?.message ?? 'cannot pull the image').replace(/^Back-off pulling image \S+: /, '');
+    return { kind: 'failed', reason: 'ErrImagePull', detail: `${what}: ${message}`, settling: false };
+  }
   if (START_FAILED.has(reason)) return { kind: 'failed', reason: 'StartFailed', detail: `${what}: ${down?.message ?? readyCond?.message ?? 'cannot start'}`, settling: false };
   if (ENDED.has(reason)) return { kind: 'failed', reason: 'PodFailed', detail: `${what} ${exited(down)}`, settling: false };
   if (reason === 'CrashLoopBackOff' || down?.state === 'exited') {
     return { kind: 'failed', reason: 'CrashLoopBackOff', detail: `${what} ${exited(down)}`, settling: false };
   }
-  if (reason === 'ContainersNotReady') return { kind: 'waiting' };
+  // ContainerCreating: the agent is pulling the image (its status says how far).
+  if (reason === 'ContainersNotReady' || reason === 'ContainerCreating') return { kind: 'waiting' };
   // A reason this version does not know (a newer agent's): a failure under its own name.
   return { kind: 'failed', reason, detail: `${what}: ${readyCond?.message ?? reason}`, settling: false };
 }

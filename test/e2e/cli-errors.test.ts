@@ -122,7 +122,20 @@ describe('berth up refuses to start with one clear line', () => {
       env: (): NodeJS.ProcessEnv => process.env,
       line: /^berth: --address "node-1\.example" is not an IP address; pass the IPv4 \(or IPv6\) address other nodes reach this one at/,
     },
+    {
+      name: 'a missing --registry-auth-file (agent alone)',
+      args: (): string[] => ['agent', '--registry-auth-file', path.join(emptyBin, 'none.json'), '--etcd', 'http://127.0.0.1:9', '--docker', inject('dockerHost')],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: cannot read registry credentials from .*none\.json: no such file; pass an existing file to --registry-auth-file/,
+    },
+    {
+      name: 'a --registry-auth-file that is not JSON, never quoted (it may hold a password)',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--registry-auth-file', path.join(dataDir, 'bad-auth.json'), ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: cannot read registry credentials from .*bad-auth\.json: it is not valid JSON; fix the file \(docker login writes it\), or pass --registry-auth-file <file>$/,
+    },
   ])('$name', async ({ args, env, line }) => {
+    await fs.writeFile(path.join(dataDir, 'bad-auth.json'), '{"auths": {"r": {"password": "s3cret"');
     const res = await runBerth(args(), { env: env() });
     expect(res.code).toBe(1);
     const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));

@@ -7,6 +7,7 @@ import type { Container, ContainerRuntime, ExecResult, PullProgress, RunSpec, Ru
 import { RUNTIME_DOWN, hasLabels } from '../../src/agent/runtime.js';
 import { portsClash } from '../../src/agent/plan.js';
 import { DOCKER_HINT, dockerHostOptions, pullError } from '../../src/agent/docker-host.js';
+import type { RegistryCredential } from '../../src/agent/registry-auth.js';
 
 const FAKE_HOST = dockerHostOptions('/fake/docker.sock', {});
 
@@ -31,11 +32,18 @@ export class FakeRuntime implements ContainerRuntime {
 
   private readonly unreachable: Set<string>;
 
-  /** `registry`: images a pull can fetch; `unreachable`: registry hosts (`127.0.0.1:1`) whose pulls fail as unreachable. */
-  constructor(opts: { images?: string[]; registry?: string[]; unreachable?: string[]; now?: () => Date } = {}) {
+  /** Per registry host: the `user:password` its pulls need (as a docker-registry with htpasswd). */
+  private readonly locked: Map<string, string>;
+
+  /**
+   * `registry`: images a pull can fetch; `unreachable`: registry hosts (`127.0.0.1:1`) whose pulls fail
+   * as unreachable; `locked`: registry hosts whose pulls need `user:password`.
+   */
+  constructor(opts: { images?: string[]; registry?: string[]; unreachable?: string[]; locked?: Record<string, string>; now?: () => Date } = {}) {
     this.images = new Set(opts.images ?? []);
     this.registry = new Set(opts.registry ?? []);
     this.unreachable = new Set(opts.unreachable ?? []);
+    this.locked = new Map(Object.entries(opts.locked ?? {}));
     if (opts.now) this.now = opts.now;
   }
 
@@ -113,11 +121,14 @@ export class FakeRuntime implements ContainerRuntime {
     return { close: async () => void this.listeners.delete(l) };
   }
 
-  async pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+  async pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void> {
     this.check('pull', image);
-    // The daemon's own words for the two ways a pull fails, translated by the real adapter's pullError.
+    // The daemon's own words for the ways a pull fails, translated by the real adapter's pullError.
     const registry = image.includes('/') ? image.slice(0, image.indexOf('/')) : 'docker.io';
     if (this.unreachable.has(registry)) throw pullError(image, `Get "http://${registry}/v2/": dial tcp ${registry}: connect: connection refused`, FAKE_HOST);
+    const lock = this.locked.get(registry);
+    if (lock !== undefined && auth === undefined) throw pullError(image, `Head "http://${registry}/v2/x/manifests/1": no basic auth credentials`, FAKE_HOST);
+    if (lock !== undefined && `${auth?.username ?? ''}:${auth?.password ?? ''}` !== lock) throw pullError(image, 'unauthorized: authentication required', FAKE_HOST);
     if (!this.registry.has(image)) throw pullError(image, `manifest for ${image} not found: manifest unknown: manifest unknown`, FAKE_HOST);
     onProgress?.({ status: `Pulling from ${image}` });
     this.images.add(image);

@@ -204,7 +204,7 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     const err: unknown = await runtime.pull(absent).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as BerthError).code).toBe('EIMAGENOTFOUND');
-    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: manifest for ${escape(absent)} not found: manifest unknown.*; check the image name and tag in the manifest$`));
+    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: registry ${escape(registry)} has no such image \\(manifest for ${escape(absent)} not found: manifest unknown.*\\); check the image name and tag in the manifest$`));
   });
 
   it('names an unreachable registry as unavailable', async () => {
@@ -212,7 +212,7 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     const err: unknown = await runtime.pull(absent).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as BerthError).code).toBe('EIMAGEPULL');
-    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: .*connection refused; check that the registry is reachable from the Docker host at (unix|tcp)://`));
+    expect((err as BerthError).toLine()).toMatch(new RegExp(`^cannot pull image ${escape(absent)}: registry ${escape(DEAD_REGISTRY)} cannot be reached \\(.*connection refused\\); check that the registry is reachable from the Docker host at (unix|tcp)://`));
   });
 });
 

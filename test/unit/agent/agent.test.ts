@@ -8,8 +8,12 @@ import { decode, encode } from '../../../src/store/records.js';
 import { bindingKey, desiredKey, nodeKey, sourceKey, statusKey, statusPrefix } from '../../../src/store/keys.js';
 import type { Agent, AgentOptions } from '../../../src/agent/agent.js';
 import { startAgent } from '../../../src/agent/agent.js';
-import type { Container } from '../../../src/agent/runtime.js';
+import type { Container, PullProgress } from '../../../src/agent/runtime.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
+import { RegistryAuth } from '../../../src/agent/registry-auth.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { waitFor } from '../../support/wait.js';
 import { IMAGE, NODE, binding, spec } from './fixtures.js';
 
@@ -213,13 +217,16 @@ describe('startAgent', () => {
     expect(await eventsOf(store)).toContainEqual(['BackOff', 'pod/default/web', 'Warning', 'Back-off restarting failed container app: exited with code 1 (Error)']);
   });
 
-  it('reports a failed pull in the pod status, and pulls what the registry has', async () => {
+  it('reports a failed pull as ErrImagePull, then ImagePullBackOff while it waits, and pulls once the registry has the image', async () => {
     const runtime = new FakeRuntime({ images: [IMAGE], registry: ['team/app:2'] });
-    const { store } = await setup({}, runtime);
+    const { store } = await setup({ imageBackOff: { initialMs: 400, maxMs: 1600 } }, runtime);
     await bind(store, binding('bad', { containers: [spec('app', { image: 'team/nope:1' })] }));
     await bind(store, binding('good', { containers: [spec('app', { image: 'team/app:2' })] }));
     const bad = await waitFor(async () => (await status(store, 'bad'))?.conditions[0]?.reason === 'ErrImagePull' && status(store, 'bad'));
-    expect(bad).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: expect.stringContaining('cannot pull image team/nope:1') as unknown }] });
+    const answer = 'cannot pull image team/nope:1: registry docker.io has no such image (manifest for team/nope:1 not found: manifest unknown: manifest unknown)';
+    expect(bad).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', reason: 'ErrImagePull', message: `${answer}; check the image name and tag in the manifest` }] });
+    const waiting = await waitFor(async () => (await status(store, 'bad'))?.conditions[0]?.reason === 'ImagePullBackOff' && status(store, 'bad'));
+    expect(waiting).toMatchObject({ containers: [{ state: 'waiting', reason: 'ImagePullBackOff', message: expect.stringMatching(/^Back-off pulling image team\/nope:1: cannot pull image team\/nope:1: registry docker.io has no such image/) as unknown }] });
     await waitFor(async () => ready(await status(store, 'good')));
     expect((await eventsOf(store)).filter(([, object]) => object === 'pod/default/good')).toEqual([
       ['Pulling', 'pod/default/good', 'Normal', 'Pulling image team/app:2'],
@@ -227,9 +234,67 @@ describe('startAgent', () => {
       ['Created', 'pod/default/good', 'Normal', 'Created container app'],
       ['Started', 'pod/default/good', 'Normal', 'Started container app'],
     ]);
-    expect((await eventsOf(store)).filter(([, object]) => object === 'pod/default/bad')).toEqual([
-      ['Failed', 'pod/default/bad', 'Warning', expect.stringMatching(/^Error: cannot pull image team\/nope:1: manifest for team\/nope:1 not found/)],
+    // Tried again after each back-off; once pushed, the next try pulls it and the pod runs.
+    await waitFor(() => runtime.calls.filter((c) => c === 'pull team/nope:1').length >= 2);
+    runtime.publish('team/nope:1');
+    await waitFor(async () => ready(await status(store, 'bad')), { timeoutMs: 10_000 });
+    const events = (await eventsOf(store)).filter(([, object]) => object === 'pod/default/bad');
+    expect(events.slice(0, 3)).toEqual([
+      ['Pulling', 'pod/default/bad', 'Normal', 'Pulling image team/nope:1'],
+      ['Failed', 'pod/default/bad', 'Warning', `Error: ${answer}; check the image name and tag in the manifest`],
+      ['BackOff', 'pod/default/bad', 'Warning', 'Back-off pulling image team/nope:1'],
     ]);
+    expect(events.slice(-2).map(([reason]) => reason)).toEqual(['Created', 'Started']);
+  });
+
+  it('shows a pull in progress in the pod status (ContainerCreating, layers and bytes), then the running pod', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    class SlowRegistry extends FakeRuntime {
+      override async pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+        onProgress?.({ status: 'Pulling fs layer', id: 'aaaaaaaaaaaa' });
+        onProgress?.({ status: 'Downloading', id: 'aaaaaaaaaaaa', current: 1_500_000, total: 3_000_000 });
+        await held;
+        return super.pull(image, onProgress);
+      }
+    }
+    const runtime = new SlowRegistry({ images: [IMAGE], registry: ['team/app:2'] });
+    const { store } = await setup({}, runtime);
+    try {
+      await bind(store, binding('web', { containers: [spec('app', { image: 'team/app:2' })] }));
+      // The first line at once, the latest at the end of the 2 s throttle.
+      const first = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'ContainerCreating' && status(store, 'web'), { timeoutMs: 5000 });
+      expect(first.containers[0]).toMatchObject({ state: 'waiting', reason: 'ContainerCreating', message: 'pulling image team/app:2: 0 of 1 layer done' });
+      const latest = await waitFor(async () => (await status(store, 'web'))?.containers[0]?.message?.includes('MB') === true && status(store, 'web'), { timeoutMs: 8000 });
+      expect(latest.containers[0]).toMatchObject({ state: 'waiting', reason: 'ContainerCreating', message: 'pulling image team/app:2: 0 of 1 layer done, 1.5 MB of 3.0 MB downloaded' });
+    } finally {
+      // Released whatever happened: the agent cannot stop while its round waits for this pull.
+      release();
+    }
+    await waitFor(async () => ready(await status(store, 'web')));
+  });
+
+  it.each([
+    ['no credentials for a registry that asks for them', undefined, 'registry reg.example:5000 asks for credentials and the agent has none for it'],
+    ['wrong credentials', { username: 'alice', password: 'wrong' }, 'registry reg.example:5000 refused the credentials'],
+  ] as const)('a pull with %s is ErrImagePull naming the registry and the fix; the password is in no status', async (_name, creds, why) => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-auth-'));
+    try {
+      const file = join(dir, 'config.json');
+      await writeFile(file, JSON.stringify({ auths: creds ? { 'reg.example:5000': creds } : {} }));
+      const runtime = new FakeRuntime({ images: [IMAGE], registry: ['reg.example:5000/app:1'], locked: { 'reg.example:5000': 'alice:s3cret' } });
+      const { store } = await setup({ registryAuth: new RegistryAuth(file, true), imageBackOff: { initialMs: 300, maxMs: 600 } }, runtime);
+      await bind(store, binding('web', { containers: [spec('app', { image: 'reg.example:5000/app:1' })] }));
+      const s = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'ErrImagePull' && status(store, 'web'));
+      expect(s.containers[0]?.message).toContain(`cannot pull image reg.example:5000/app:1: ${why}`);
+      expect(s.containers[0]?.message).toContain("put credentials for reg.example:5000 in the Docker config of the agent's user (docker login reg.example:5000) or in --registry-auth-file");
+      // The operator logs in: the file is read again, and the next try after the back-off pulls.
+      await writeFile(file, JSON.stringify({ auths: { 'http://reg.example:5000/v2/': { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+      await waitFor(async () => ready(await status(store, 'web')), { timeoutMs: 20_000 });
+      expect(JSON.stringify((await store.list('')).entries.map((e) => e.value.toString()))).not.toContain('s3cret');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('records stopping a container it replaces as Killing, with the reason', async () => {

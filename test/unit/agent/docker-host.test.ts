@@ -50,12 +50,17 @@ describe('translate', () => {
 
 describe('pullError', () => {
   const host = dockerHostOptions('/x.sock', {});
+  // dockerd 20.10's own words, as a loopback docker-registry with and without htpasswd makes it say them.
   it.each([
-    ['manifest for a:1 not found: manifest unknown', 'EIMAGENOTFOUND'],
-    ['pull access denied for a, repository does not exist or may require docker login', 'EIMAGENOTFOUND'],
-    ['Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', 'EIMAGEPULL'],
-  ])('%s → %s', (message, code) => {
-    expect(pullError('a:1', message, host).code).toBe(code);
+    ['r:5000/a:1', 'manifest for r:5000/a:1 not found: manifest unknown: manifest unknown', 'EIMAGENOTFOUND', 'cannot pull image r:5000/a:1: registry r:5000 has no such image (manifest for r:5000/a:1 not found: manifest unknown: manifest unknown); check the image name and tag in the manifest'],
+    ['a:1', 'pull access denied for a, repository does not exist or may require docker login', 'EIMAGENOTFOUND', 'cannot pull image a:1: registry docker.io has no such image (pull access denied for a, repository does not exist or may require docker login); check the image name and tag in the manifest'],
+    ['r:5000/a:1', 'Head "http://r:5000/v2/a/manifests/1": no basic auth credentials', 'EIMAGEAUTH', 'cannot pull image r:5000/a:1: registry r:5000 asks for credentials and the agent has none for it (Head "http://r:5000/v2/a/manifests/1": no basic auth credentials); put credentials for r:5000 in the Docker config of the agent\'s user (docker login r:5000) or in --registry-auth-file'],
+    ['r:5000/a:1', 'unauthorized: authentication required', 'EIMAGEAUTH', 'cannot pull image r:5000/a:1: registry r:5000 refused the credentials (unauthorized: authentication required); put credentials for r:5000 in the Docker config of the agent\'s user (docker login r:5000) or in --registry-auth-file'],
+    ['127.0.0.1:1/a:1', 'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', 'EIMAGEPULL', 'cannot pull image 127.0.0.1:1/a:1: registry 127.0.0.1:1 cannot be reached (Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused); check that the registry is reachable from the Docker host at unix:///x.sock'],
+  ])('%s: %s → %s', (image, message, code, line) => {
+    const err = pullError(image, message, host);
+    expect(err.code).toBe(code);
+    expect(err.toLine()).toBe(line);
   });
 });
 

@@ -57,6 +57,18 @@ describe('podViews: READY and STATUS as kubectl shows a pod', () => {
       want: { ready: '0/1', status: 'ErrImagePull', restarts: 0 },
     },
     {
+      name: 'image pull backing off',
+      pod: bound('a'),
+      status: { containers: [{ state: 'waiting' }], ready: { reason: 'ImagePullBackOff' } },
+      want: { ready: '0/1', status: 'ImagePullBackOff', restarts: 0 },
+    },
+    {
+      name: 'image being pulled',
+      pod: bound('a'),
+      status: { containers: [{ state: 'waiting' }], ready: { reason: 'ContainerCreating' } },
+      want: { ready: '0/1', status: 'ContainerCreating', restarts: 0 },
+    },
+    {
       name: 'finished (restartPolicy Never)',
       pod: bound('a'),
       status: { phase: 'Failed', containers: [{ state: 'exited', exitCode: 1 }], ready: { reason: 'PodFailed' } },

@@ -122,6 +122,16 @@ describe('commitHealth', () => {
       state: 'failure', reason: 'ErrImagePull', description: `image pull failed: ${ref(web0)} container main: pull access denied for nope`, recheckAt: DEADLINE,
     },
     {
+      case: 'image pull back-off: the same failure as the pull error it waits after, so health does not flap',
+      input: input({ statuses: statuses(all, new Map([[web0, shapes.imagePullBackOff()]])) }),
+      state: 'failure', reason: 'ErrImagePull', description: `image pull failed: ${ref(web0)} container main: pull access denied for nope`, recheckAt: DEADLINE,
+    },
+    {
+      case: 'an image being pulled (ContainerCreating) is waited for',
+      input: input({ statuses: statuses(all, new Map([[web0, shapes.pulling()]])) }),
+      state: 'pending', reason: 'RollingOut', description: 'rolling out: 4/5 ready', recheckAt: DEADLINE,
+    },
+    {
       case: 'start failure',
       input: input({ statuses: statuses(all, new Map([[web0, shapes.startFailed()]])) }),
       state: 'failure', reason: 'StartFailed', description: `start failed: ${ref(web0)} container main: port is already allocated`, recheckAt: DEADLINE,

@@ -71,6 +71,14 @@ export const shapes = {
     ready: { reason: 'ErrImagePull', message: 'main: pull access denied for nope' },
     containers: [{ state: 'waiting', restarts: 0, message: 'pull access denied for nope' }],
   }),
+  imagePullBackOff: (): StatusShape => ({
+    ready: { reason: 'ImagePullBackOff', message: 'main: Back-off pulling image nope:1: pull access denied for nope' },
+    containers: [{ state: 'waiting', restarts: 0, message: 'Back-off pulling image nope:1: pull access denied for nope' }],
+  }),
+  pulling: (): StatusShape => ({
+    ready: { reason: 'ContainerCreating', message: 'main: pulling image web:2: 1 of 3 layers done' },
+    containers: [{ state: 'waiting', restarts: 0, message: 'pulling image web:2: 1 of 3 layers done' }],
+  }),
   startFailed: (reason = 'StartFailed'): StatusShape => ({
     ready: { reason, message: 'main: port is already allocated' },
     containers: [{ state: 'waiting', restarts: 0, message: 'port is already allocated' }],
