@@ -42,19 +42,23 @@ export function serviceNames(namespace: string, name: string): string[] {
   return [name, `${name}.${namespace}`, `${name}.${namespace}.svc.cluster.local`];
 }
 
-/** The stub this node runs for a Service. */
-export function stubSpec(r: EndpointsRecord, opts: StubOptions): StubSpec {
+/**
+ * The stub this node runs for a Service; for a headless one, `pod` names the one ready pod this stub
+ * stands for (a headless name resolves to one address per ready pod).
+ */
+export function stubSpec(r: EndpointsRecord, opts: StubOptions, pod?: string): StubSpec {
   const aliases = serviceNames(r.namespace, r.service);
   const published = r.ports.flatMap((p) => (p.nodePort === undefined ? [] : [{ port: p.port, nodePort: p.nodePort }]));
   const hash = createHash('sha256').update(JSON.stringify([opts.image, opts.network, opts.hostIp, aliases, published])).digest('hex').slice(0, 10);
+  const ref = `${r.namespace}/${r.service}${pod === undefined ? '' : `/${pod}`}`;
   return {
-    name: `berth-svc-${dockerSafe(opts.node)}-${r.namespace}-${r.service}`,
+    name: `berth-svc-${dockerSafe(opts.node)}-${dockerSafe(ref.replaceAll('/', '-'))}`,
     image: opts.image,
     network: opts.network,
     aliases,
     published,
     hostIp: opts.hostIp,
-    labels: { [STUB_LABEL.node]: opts.node, [STUB_LABEL.service]: `${r.namespace}/${r.service}`, [STUB_LABEL.hash]: hash },
+    labels: { [STUB_LABEL.node]: opts.node, [STUB_LABEL.service]: ref, [STUB_LABEL.hash]: hash },
   };
 }
 
@@ -87,6 +91,41 @@ export function natRules(r: EndpointsRecord, node: string): string {
   }
   lines.push('-A POSTROUTING -m conntrack --ctstate DNAT -j MASQUERADE', 'COMMIT', '');
   return lines.join('\n');
+}
+
+/**
+ * The nat table of a headless Service's stub for one pod: every TCP port to the pod itself when it
+ * is on this node (its pod IP), else each port the Service names to its node's published port.
+ */
+export function podRules(e: EndpointsRecord['endpoints'][number], node: string): string {
+  const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
+  if (e.node === node && e.podIP !== undefined) {
+    lines.push(`-A PREROUTING -p tcp -j DNAT --to-destination ${e.podIP}`);
+  } else {
+    for (const p of e.ports) {
+      const target = targetOf(e, p, node);
+      if (target !== undefined) lines.push(`-A PREROUTING -p tcp -m tcp --dport ${p.containerPort} -j DNAT --to-destination ${target}`);
+    }
+  }
+  lines.push('-A POSTROUTING -m conntrack --ctstate DNAT -j MASQUERADE', 'COMMIT', '');
+  return lines.join('\n');
+}
+
+/** Every stub this node runs and its rules, by its `berth.service` label: one per Service, one per ready pod of a headless one. */
+export function stubWants(records: Iterable<EndpointsRecord>, opts: StubOptions): Map<string, { spec: StubSpec; rules: string }> {
+  const wants = new Map<string, { spec: StubSpec; rules: string }>();
+  for (const r of records) {
+    if (!r.headless) {
+      const spec = stubSpec(r, opts);
+      wants.set(spec.labels[STUB_LABEL.service] ?? '', { spec, rules: natRules(r, opts.node) });
+      continue;
+    }
+    for (const e of r.endpoints) {
+      const spec = stubSpec(r, opts, e.pod);
+      wants.set(spec.labels[STUB_LABEL.service] ?? '', { spec, rules: podRules(e, opts.node) });
+    }
+  }
+  return wants;
 }
 
 /** What one node must run for its Services: the stub and its rules, by `<namespace>/<service>`. */

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
 import { ENDPOINTS, WatchCache, startLoop, type Closer, type Store } from '../store/index.js';
-import { natRules, planStubs, stubSpec, type StubOptions, type StubWants } from './rules.js';
+import { planStubs, stubWants, type StubOptions, type StubWants } from './rules.js';
 import type { StubRuntime } from './service-docker.js';
 
 /** How to run a node's Service stubs. */
@@ -23,7 +23,8 @@ export interface ServiceProxy {
 /**
  * The node's side of Services: for every Service (endpoints/ in etcd, kept in memory by a watch),
  * one stub container on the pod network carrying the Service's names, with DNAT rules in its own
- * namespace to the Service's endpoints, replaced in one iptables-restore whenever they change. A
+ * namespace to the Service's endpoints (for a headless Service, one stub per ready pod, each
+ * forwarding to its pod, so the name resolves to one address per pod), replaced in one iptables-restore whenever they change. A
  * stub that restarts (a new, empty namespace) is loaded again on its start event.
  */
 export async function startServiceProxy(opts: ServiceProxyOptions): Promise<ServiceProxy> {
@@ -60,13 +61,8 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       await stubs.ensureImage(opts.image);
       ready = true;
     }
-    const wants = new Map<string, { spec: ReturnType<typeof stubSpec>; rules: string }>();
-    for (const { record } of cache.records.values()) {
-      // Headless Services resolve to their pods, not to a stub (not done yet).
-      if (record.headless) continue;
-      wants.set(`${record.namespace}/${record.service}`, { spec: stubSpec(record, opts), rules: natRules(record, node) });
-    }
-    const plan = planStubs(wants satisfies StubWants, await stubs.list(node), loaded);
+    const wants: StubWants = stubWants([...cache.records.values()].map((c) => c.record), opts);
+    const plan = planStubs(wants, await stubs.list(node), loaded);
     for (const c of plan.remove) {
       await stubs.remove(c.id);
       loaded.delete(c.id);

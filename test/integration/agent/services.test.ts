@@ -167,6 +167,33 @@ describe('Service stubs on Docker', () => {
     expect(body.trim()).toBe('one');
   });
 
+  it('resolves a headless Service to one address per ready pod, each reaching its own pod on every port', async () => {
+    const w = await world();
+    const gw = await w.bed.gateway();
+    const [one, two] = await Promise.all([w.bed.backend('one', 'one'), w.bed.backend('two', 'two')]);
+    const r: EndpointsRecord = { ...record('db', [endpoint('one', w.node, one, gw), endpoint('two', 'elsewhere', two, gw)]), headless: true, ports: [] };
+    await w.put(r);
+    await w.proxy();
+    const addresses = await waitFor(
+      async () => {
+        const out = await w.bed.runtime.exec(w.client, ['nslookup', 'db.default.svc.cluster.local'], 5000);
+        const found = [...out.output.matchAll(/Address:\s+(\d+\.\d+\.\d+\.\d+)$/gm)].map((m) => m[1]).filter((a) => a !== '127.0.0.11');
+        return found.length === 2 ? found : undefined;
+      },
+      { timeoutMs: 30_000, what: 'two addresses for db' },
+    );
+    const answers = await Promise.all(addresses.map(async (a) => Object.keys(await waitFor(async () => {
+      const c = await w.bed.fetchMany(w.client, `http://${a ?? ''}:8080/`, 3);
+      return c.FAIL === undefined ? c : undefined;
+    }, { timeoutMs: 15_000, what: `an answer at ${a ?? ''}` }))));
+    expect(answers.flat().sort()).toEqual(['one', 'two']);
+
+    // The pod `one` stops being ready: its address goes with its stub.
+    await w.put({ ...r, endpoints: r.endpoints.slice(1) });
+    await waitFor(async () => (await stubs.list(w.node)).length === 1, { timeoutMs: 30_000, what: 'one stub left' });
+    expect(await w.bed.fetchMany(w.client, 'http://db:8080/', 5)).toEqual({ two: 5 });
+  });
+
   it('runs a stub per node: two agents with different node names on one pod network both serve the Service', async () => {
     const w = await world();
     const gw = await w.bed.gateway();

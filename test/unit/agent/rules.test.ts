@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { natRules, planStubs, serviceNames, stubSpec, STUB_LABEL } from '../../../src/agent/rules.js';
+import { natRules, planStubs, podRules, serviceNames, stubSpec, stubWants, STUB_LABEL } from '../../../src/agent/rules.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import type { EndpointsRecord } from '../../../src/store/index.js';
 
@@ -70,5 +70,17 @@ describe('planStubs', () => {
   ])('%s', (_, observed, loaded, expected) => {
     const plan = planStubs(wants, observed, loaded);
     expect({ remove: plan.remove.map((c) => c.id), create: plan.create.map((c) => c.service), load: plan.load.map((l) => l.id) }).toEqual(expected);
+  });
+});
+
+describe('headless Services: one stub per ready pod', () => {
+  const r = record([ep('a', 'n1', '10.88.0.2', 32001), ep('b', 'n2', '10.88.1.2', 32002)], { headless: true, ports: [] });
+  it('each pod\'s stub forwards every port to a local pod, and the named ports to a remote one\'s node', () => {
+    const wants = stubWants([r], OPTS);
+    expect([...wants.keys()]).toEqual(['shop/cart/a', 'shop/cart/b']);
+    expect(wants.get('shop/cart/a')?.spec).toMatchObject({ name: 'berth-svc-n1-shop-cart-a', aliases: ['cart', 'cart.shop', 'cart.shop.svc.cluster.local'] });
+    expect(wants.get('shop/cart/a')?.rules).toBe(`${HEAD}-A PREROUTING -p tcp -j DNAT --to-destination 10.88.0.2\n${TAIL}`);
+    expect(wants.get('shop/cart/b')?.rules).toBe(`${HEAD}-A PREROUTING -p tcp -m tcp --dport 7070 -j DNAT --to-destination 192.0.2.2:32002\n${TAIL}`);
+    expect(podRules(r.endpoints[0] ?? ep('x', 'n1', undefined), 'n2')).toContain('--to-destination 192.0.2.1:32001');
   });
 });
