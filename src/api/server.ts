@@ -11,6 +11,7 @@ import { readCommitStory, resume, rollback, suspend, type ControlView } from './
 import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
 import { streamResource } from './sse.js';
 import { bearerMatches, isLoopback } from './token.js';
+import { HOOK_BODY_LIMIT, receiveHook, type HookOptions } from './webhooks.js';
 
 /** Options of one API server. */
 export interface ApiOptions {
@@ -21,6 +22,8 @@ export interface ApiOptions {
   token: string;
   /** Within `berth up`: each component and whether it runs, for /readyz. */
   components?: () => Record<string, boolean>;
+  /** Within `berth up --webhook-secret-file`: POST /hooks/<forge> requests the sync of the sources a push concerns. */
+  hooks?: HookOptions;
   now?: () => Date;
 }
 
@@ -89,7 +92,8 @@ function buildApp(opts: ApiOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0] ?? '';
-    if (OPEN.has(path)) return;
+    // Webhooks carry the forge's signature instead of the token (webhooks.ts checks it).
+    if (OPEN.has(path) || path.startsWith('/hooks/')) return;
     const write = req.method !== 'GET' && req.method !== 'HEAD';
     if (!write && isLoopback(req.socket.remoteAddress)) return;
     if (bearerMatches(req.headers.authorization, token)) return;
@@ -148,6 +152,20 @@ function buildApp(opts: ApiOptions): FastifyInstance {
         return reply;
       },
     );
+  }
+
+  const { hooks } = opts;
+  if (hooks) {
+    void app.register(async (scope) => {
+      // The signature covers the raw body: read it as bytes, whatever its type says.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: HOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+      scope.post<{ Params: { forge: string } }>('/hooks/:forge', async (req, reply) => {
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const answer = await receiveHook(hooks, req.params.forge, req.headers, body, store, now(), log);
+        await reply.code(answer.status).send(answer.body);
+      });
+    });
   }
 
   app.post<{ Params: { name: string } }>(

@@ -93,6 +93,7 @@ const serving = (cmd: Command): Command =>
     .option('--token-file <file>', 'bearer token for writes and for reads from other machines (default: api-token in --data-dir; generated with mode 0600 if absent)');
 
 connection(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd and repository mirrors'))), { docker: true, ownEtcd: true })
+  .option('--webhook-secret-file <file>', 'serve POST /hooks/github|gitea|gitlab|generic on --listen, checked against this secret (mode 0600): a push syncs its sources at once')
   .action(async (flags: UpFlags, cmd: Command) => (await up()).runUp({ ...flags, given: given(cmd) }));
 
 // `berth sync --repo …` runs the component; `berth sync SOURCE` asks the API server for a sync now.

@@ -12,6 +12,7 @@ import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
 import { startApiFromFlags, type ApiFlags } from './api.js';
 import { parseListen } from '../api/listen.js';
+import { readWebhookSecret } from '../api/webhooks.js';
 
 /** Flags every component takes. */
 export interface ConnectionFlags {
@@ -27,6 +28,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   repo?: string;
   /** `--config <file>`: several sources from a file instead of the source flags. */
   config?: string;
+  /** `berth up --webhook-secret-file`: serve the push webhooks. */
+  webhookSecretFile?: string;
   /** The flags given on the command line (long names), to refuse source flags beside --config. */
   given?: string[];
   branch: string;
@@ -67,6 +70,10 @@ export async function runUp(flags: UpFlags): Promise<never> {
     const agentOpts = await agentFlags(flags);
     parseListen(flags.listen);
     const syncs = await syncOptions(flags, log);
+    const hooks = flags.webhookSecretFile === undefined ? undefined : {
+      secret: await readWebhookSecret(flags.webhookSecretFile),
+      sources: syncs.map((s) => ({ name: s.source, repo: s.git.followed.repo, branch: s.git.followed.branch })),
+    };
     const runtime = new DockerRuntime({ docker: flags.docker });
     await runtime.ping();
     const store = await connectStore(flags, stack, true);
@@ -80,7 +87,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
         await stop();
       };
     };
-    const api = await startApiFromFlags(flags, store, log, () => ({ ...running }));
+    const api = await startApiFromFlags(flags, store, log, () => ({ ...running }), hooks);
     stops.push(api.stop);
     stops.push(track('sync', await startSyncs(syncs, store)));
     stops.push(track('controller', (await startController({ store, log })).stop));

@@ -58,6 +58,11 @@ export class GitSource {
     this.subdir = normalizeSubdir(opts.path);
   }
 
+  /** What this source follows: the repository (a remote's URL without credentials) and branch; webhooks match pushes on it. */
+  get followed(): { repo: string; branch: string } {
+    return { repo: this.remote ? this.url : this.opts.repo, branch: this.opts.branch };
+  }
+
   /** Where the repository's refs live (for change watchers); undefined for remotes. */
   get localGitdir(): string | undefined {
     return this.remote ? undefined : this.gitdir;
