@@ -7,6 +7,7 @@ import type { BindingRecord, PodStatusRecord } from '../store/records.js';
 import { decode, encode } from '../store/records.js';
 import { SOURCES, bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
 import { ConfigMapReader } from './configmaps.js';
+import { PodVolumes } from './volumes.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
@@ -62,6 +63,8 @@ export interface AgentOptions {
   imageBackOff?: ImageBackOffSchedule;
   /** The clock (tests pass their own). */
   now?: () => Date;
+  /** Where pod volumes live on this host, under `pods/<node>/` (default: .berth in the working folder, as --data-dir). */
+  dataDir?: string;
 }
 
 /** A running agent. */
@@ -117,6 +120,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let eventFailures = 0;
   const badKeys = new Set<string>();
   const configReader = new ConfigMapReader(store);
+  const volumes = new PodVolumes(opts.dataDir ?? '.berth', node, log);
   const grace = opts.stopGraceSeconds ?? 10;
   const prober = new Prober(
     runtime,
@@ -178,12 +182,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }
 
     const configMaps = await configReader.read(bindings);
+    const prepared = await volumes.prepare(bindings, configMaps);
     let observed = await listMine(runtime, node, applier.removingIds());
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
     pullStatus.begin(bindings, observed, previous);
-    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps });
+    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps,
+      mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] });
     const result = await applier.apply(actions);
     // Statuses written while pulling are rewritten below, even where the round's status equals the last one.
     const pulled = await pullStatus.end();
@@ -223,6 +229,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     });
     for (const e of events) log.info({ pod: e.object, reason: e.reason }, e.message);
     await commitChunked(store, puts, del);
+    // A pod's volumes go with it: once it is not bound here and none of its containers is left.
+    await removeVolumes(runtime, volumes, node, new Set([...boundRefs, ...hold]), observed, log);
     await recorder.record(events);
     eventFailures = 0;
 
@@ -378,4 +386,14 @@ function byName<T>(b: BindingRecord, bySlot: ReadonlyMap<string, T>): Map<string
     if (v !== undefined) out.set(c.name, v);
   }
   return out;
+}
+
+/** The volumes of pods not in `live` and with no container in `observed`: their folders and Memory emptyDirs. */
+async function removeVolumes(runtime: ContainerRuntime, volumes: PodVolumes, node: string, live: ReadonlySet<string>, observed: readonly Container[], log: Logger): Promise<void> {
+  await volumes.clean(live, observed);
+  const used = new Set([...live, ...observed.map((c) => podRef(c.labels[LABEL.namespace] ?? '', c.labels[LABEL.pod] ?? ''))]);
+  for (const v of await runtime.listVolumes({ [LABEL.node]: node })) {
+    if (v.labels[LABEL.node] !== node || used.has(podRef(v.labels[LABEL.namespace] ?? '', v.labels[LABEL.pod] ?? ''))) continue;
+    if (await runtime.removeVolume(v.name)) log.info({ volume: v.name }, 'removed the volume of a pod gone');
+  }
 }

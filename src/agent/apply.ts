@@ -87,7 +87,7 @@ export class Applier {
         if (a.kind === 'create') {
           if (a.spec.configError !== undefined) {
             // Kubernetes' CreateContainerConfigError: a person must fix the ConfigMap; its next commit wakes the agent.
-            const hint = 'add the ConfigMap or key to the repository, or mark the reference `optional: true`';
+            const hint = 'fix the ConfigMap (or key) or the volume the pod names in the repository, or mark a ConfigMap reference `optional: true`';
             return failed(a, 'CreateContainerConfigError', new InvalidInputError('ECONFIGMAP', a.spec.configError, { hint }));
           }
           const pulling = new Date();

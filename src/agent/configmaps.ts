@@ -10,7 +10,7 @@ import { readSeal } from '../store/sealed.js';
 
 type Data = Readonly<Record<string, string>>;
 
-/** The names of the ConfigMaps a pod template reads, in any way. */
+/** The names of the ConfigMaps a pod template reads, in any way (env, envFrom, volumes). */
 export function configMapNames(t: PodTemplate): Set<string> {
   return new Set(configMapRefs(t).map((r) => r.name));
 }

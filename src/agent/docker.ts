@@ -2,7 +2,7 @@
 import Docker from 'dockerode';
 import { InvalidInputError, UnavailableError } from '../errors.js';
 import type { Closer } from '../store/store.js';
-import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
+import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunMount, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
 import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
 import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
@@ -119,6 +119,7 @@ export class DockerRuntime implements ContainerRuntime {
       hostConfig.MemorySwap = spec.limits.memory;
     }
     if (spec.limits.cpu !== undefined) hostConfig.NanoCpus = spec.limits.cpu * 1_000_000;
+    if (spec.mounts !== undefined && spec.mounts.length > 0) hostConfig.Mounts = spec.mounts.map(dockerMount);
     const security = spec.security;
     if (security !== undefined) {
       const imageUser = needsImageUser(security) ? await this.imageUser(spec.image) : '';
@@ -297,6 +298,28 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async listVolumes(labels: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]> {
+    try {
+      const { Volumes } = await this.docker.listVolumes({ filters: { label: labelFilters(labels) } });
+      return (Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} })).sort((a, b) => compareText(a.name, b.name));
+    } catch (err) {
+      throw translate(err, 'cannot list volumes', this.host);
+    }
+  }
+
+  async removeVolume(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).remove();
+      return true;
+    } catch (err) {
+      const s = statusOf(err);
+      // 404: gone already. 409: a container still uses it; the next round tries again.
+      if (s === 404) return true;
+      if (s === 409) return false;
+      throw translate(err, `cannot remove volume ${name}`, this.host);
+    }
+  }
+
   /** The image's `USER` ("" when it runs as root by default). */
   private async imageUser(image: string): Promise<string> {
     try {
@@ -315,6 +338,13 @@ export class DockerRuntime implements ContainerRuntime {
       throw translate(err, `cannot inspect image ${image}`, this.host);
     }
   }
+}
+
+/** A RunMount in Docker's terms: a bind, or a local-driver volume backed by tmpfs (made by Docker on first use). */
+function dockerMount(m: RunMount): Docker.MountSettings {
+  if (m.type === 'bind') return { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly, BindOptions: { Propagation: 'rprivate' } };
+  const options: Record<string, string> = { type: 'tmpfs', device: 'tmpfs', ...(m.sizeBytes === undefined ? {} : { o: `size=${m.sizeBytes}` }) };
+  return { Type: 'volume', Source: m.name, Target: m.target, ReadOnly: m.readOnly, VolumeOptions: { NoCopy: true, Labels: m.labels, DriverConfig: { Name: 'local', Options: options } } };
 }
 
 /** The container's IP: the first network's that has one (berth runs containers on Docker's default bridge). */

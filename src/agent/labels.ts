@@ -3,7 +3,7 @@
 import type { BindingRecord } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
 import { expandCommand, resolveEnv, type ConfigMapLookup } from '../manifest/env.js';
-import type { Container, RunSpec } from './runtime.js';
+import type { Container, RunMount, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
 import { stopLabels } from './stop.js';
 import { runSecurityOf } from './security.js';
@@ -55,20 +55,23 @@ export function containerLabels(binding: BindingRecord, container: string, node:
 
 /**
  * What the runtime must create for one container of a binding; host ports bind to `hostIp`. The
- * environment is resolved as kubelet does (resolveEnv) from the pod's ConfigMaps (`configMaps`); when
- * it cannot be, `configError` says why and the container is not created.
+ * environment is resolved as kubelet does (resolveEnv) from the pod's ConfigMaps (`configMaps`), and
+ * `mounts` are its volumes (PodVolumes); when either cannot be had, `configError` says why and the
+ * container is not created.
  */
-export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string, configMaps: ConfigMapLookup = () => undefined): RunSpec {
+export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string, configMaps: ConfigMapLookup = () => undefined, mounts: RunMount[] | { error: string } = []): RunSpec {
   const security = runSecurityOf(binding.template, spec);
   const env = resolveEnv(spec, configMaps, { name: binding.pod, namespace: binding.namespace, nodeName: node });
   const vars = env.ok ? env.env : [];
+  const configError = !env.ok ? env.message : 'error' in mounts ? mounts.error : undefined;
   return {
     name: containerName(node, binding.namespace, binding.pod, spec.name, binding.templateHash),
     image: spec.image,
     command: expandCommand(spec.command, vars),
     args: expandCommand(spec.args, vars),
     env: vars,
-    ...(env.ok ? {} : { configError: env.message }),
+    ...(configError === undefined ? {} : { configError }),
+    ...(Array.isArray(mounts) && mounts.length > 0 ? { mounts } : {}),
     labels: { ...containerLabels(binding, spec.name, node), ...stopLabels(binding.template, spec) },
     ports: spec.ports.map((p) => (p.hostPort === undefined ? { containerPort: p.containerPort, protocol: p.protocol } : { containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort, hostIp })),
     limits: { ...spec.resources.limits },

@@ -2,7 +2,7 @@
 import type { BindingRecord, TerminatedState } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
 import type { ConfigMapLookup } from '../manifest/env.js';
-import type { Container, RunPort, RunSpec } from './runtime.js';
+import type { Container, RunMount, RunPort, RunSpec } from './runtime.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.js';
 import { pullPolicyOf, type PullPolicy } from './pull.js';
@@ -51,6 +51,8 @@ export interface PlanOptions {
   hold?: ReadonlySet<string>;
   /** The ConfigMaps each binding's pod reads (ConfigMapReader); default none. */
   configMaps?: (b: BindingRecord) => ConfigMapLookup;
+  /** The mounts of a container of a pod with volumes (PodVolumes), or why it cannot have them; default none. */
+  mounts?: (b: BindingRecord, spec: ContainerSpec) => RunMount[] | { error: string };
 }
 
 /** How a crash-looping container is restarted: the first delay, doubled per restart up to `maxMs`. */
@@ -112,7 +114,7 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     bound.set(podRef(b.namespace, b.pod), b);
     const configMaps = opts.configMaps?.(b);
     for (const spec of b.template.containers) {
-      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: runSpecOf(b, spec, opts.node, opts.hostIp, configMaps) });
+      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: runSpecOf(b, spec, opts.node, opts.hostIp, configMaps, opts.mounts?.(b, spec)) });
     }
   }
 

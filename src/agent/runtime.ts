@@ -15,6 +15,14 @@ export interface RunPort {
 import type { RunSecurity } from './security.js';
 import type { RegistryCredential } from './registry-auth.js';
 
+/**
+ * A volume mounted into a container: a host path (bind), or a named tmpfs volume of the engine,
+ * made on first use with `labels` and at most `sizeBytes`, and shared by every container mounting it.
+ */
+export type RunMount =
+  | { type: 'bind'; source: string; target: string; readOnly: boolean }
+  | { type: 'tmpfs'; name: string; target: string; readOnly: boolean; sizeBytes?: number; labels: Record<string, string> };
+
 /** What to run: the runtime-level view of one container (not the manifest's ContainerSpec). */
 export interface RunSpec {
   /** Engine-level name, unique per engine. */
@@ -33,6 +41,8 @@ export interface RunSpec {
   limits: { cpu?: number; memory?: number };
   /** What the pod's securityContext takes away; absent: Docker's default. */
   security?: RunSecurity;
+  /** The pod's volumes this container mounts; absent: none. */
+  mounts?: RunMount[];
 }
 
 /** Engine states, as Docker names them. */
@@ -112,6 +122,10 @@ export interface ContainerRuntime {
   /** Fetch an image from its registry, with `auth` for registries that ask for credentials. */
   pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void>;
   hasImage(image: string): Promise<boolean>;
+  /** Names of the engine's volumes (those RunMount `tmpfs` made) carrying all of `labels`. */
+  listVolumes(labels: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]>;
+  /** Remove a volume; a gone one is fine, one still in use is left (false). */
+  removeVolume(name: string): Promise<boolean>;
   /** Run `command` in the running container `id` (a probe, a preStop hook), waiting at most `timeoutMs`. */
   exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult>;
 }

@@ -92,7 +92,7 @@ const serving = (cmd: Command): Command =>
     .option('--listen <host:port>', 'where the API server listens (/api/v1, /healthz, /readyz, /metrics)', '127.0.0.1:7420')
     .option('--token-file <file>', 'bearer token for writes and for reads from other machines (default: api-token in --data-dir; generated with mode 0600 if absent)');
 
-connection(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd and repository mirrors'))), { docker: true, ownEtcd: true })
+connection(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd, repository mirrors and pod volumes'))), { docker: true, ownEtcd: true })
   .option('--webhook-secret-file <file>', 'serve POST /hooks/github|gitea|gitlab|generic on --listen, checked against this secret (mode 0600): a push syncs its sources at once')
   .action(async (flags: UpFlags, cmd: Command) => (await up()).runUp({ ...flags, given: given(cmd) }));
 
@@ -110,7 +110,9 @@ connection(program.command('controller').description('run the controller: deploy
 connection(program.command('scheduler').description('run the scheduler: pods → nodes'), { docker: false }).action(async (flags: ConnectionFlags) =>
   (await up()).runComponent('scheduler', flags),
 );
-connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers')), { docker: true }).action(async (flags: UpFlags) =>
+connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers')), { docker: true })
+  .option('--data-dir <dir>', "where the agent keeps its pods' volumes (ConfigMap files, emptyDirs) under pods/<node>/; Docker must see the same path", '.berth')
+  .action(async (flags: UpFlags) =>
   (await up()).runComponent('agent', flags),
 );
 

@@ -52,13 +52,13 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
 }
 
 /** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; address?: string }> {
+async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; address?: string }> {
   const labels = parseNodeLabels(flags.label);
   const address = flags.address === undefined ? undefined : parseAddress(flags.address);
   const where = registryAuthPath(flags.registryAuthFile);
   const registryAuth = new RegistryAuth(where.file, where.explicit);
   await registryAuth.check();
-  return { labels, registryAuth, ...(address === undefined ? {} : { address }) };
+  return { labels, registryAuth, dataDir: path.resolve(flags.dataDir), ...(address === undefined ? {} : { address }) };
 }
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */

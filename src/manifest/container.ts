@@ -3,8 +3,9 @@ import { isScalar, type Node } from 'yaml';
 import { checkImage } from './image.js';
 import { checkDnsLabel, checkPortName } from './names.js';
 import { envFromSchema, envVarSchema } from './env.js';
-import { readQuantity } from './quantity.js';
-import { describe, integer, list, object, oneOf, optional, refine, required, sourceOf, string, withDefault, type Context, type Schema } from './schema.js';
+import { volumeMountSchema } from './volumes.js';
+import { quantity } from './quantity.js';
+import { integer, list, object, oneOf, optional, refine, required, sourceOf, string, withDefault, type Context } from './schema.js';
 import * as unsupported from './unsupported.js';
 import { containerSecurityContextSchema } from './security.js';
 import { lifecycleSchema, livenessProbeSchema, readinessProbeSchema, startupProbeSchema } from './probe.js';
@@ -22,23 +23,6 @@ export const portSchema = object(
   unsupported.PORT,
 );
 
-
-/** A quantity, read from its text (YAML numbers included: `cpu: 0.5`, `memory: 129e6`). */
-function quantity(resource: 'cpu' | 'memory'): Schema<number> {
-  return (raw, cx) => {
-    const node = cx.deref(raw);
-    if (node === undefined) return undefined;
-    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
-      cx.report(node, `must be a quantity such as ${resource === 'cpu' ? '"100m"' : '"64Mi"'}, not ${describe(node)}`);
-      return undefined;
-    }
-    // A number is read from its text, as Kubernetes reads a JSON number: no float rounding on the way.
-    const reading = readQuantity(typeof node.value === 'string' ? node.value : sourceOf(node), resource);
-    if (reading.ok) return reading.value;
-    cx.report(node, reading.message);
-    return undefined;
-  };
-}
 
 /** Requests or limits: cpu in millicores, memory in bytes. */
 export const amountsSchema = object({ cpu: optional(quantity('cpu')), memory: optional(quantity('memory')) }, unsupported.RESOURCE_NAMES);
@@ -82,6 +66,7 @@ export const containerSchema = refine(
       env: withDefault(list(envVarSchema), []),
       // Absent stays absent, so a template written before berth read it keeps its hash and its pods.
       envFrom: optional(list(envFromSchema)),
+      volumeMounts: optional(list(volumeMountSchema)),
       ports: withDefault(list(portSchema), []),
       resources: withDefault(resourcesSchema, { requests: {}, limits: {} }),
       // Absent means Kubernetes' default: Always for an untagged or `:latest` image, else IfNotPresent.

@@ -11,6 +11,8 @@ export type { ManifestFile, ParseOptions, ParseResult, SkippedDocument } from '.
 export { planDesired } from './plan.js';
 export { configMapRefs, configMapsOf, deploymentInputs, referencesMet } from './refs.js';
 export type { ConfigMapRef } from './refs.js';
+export { checkLocalPath, volumeConfigMaps } from './volumes.js';
+export type { ConfigMapVolume, Volume, VolumeMount } from './volumes.js';
 export { envInputs, expandCommand, resolveEnv } from './env.js';
 export type { ConfigMapLookup, EnvVar, PodFields, ResolvedEnv } from './env.js';
 export type { DesiredPlan } from './plan.js';

@@ -5,6 +5,7 @@ import { boolean, integer, list, object, oneOf, optional, refine, required, stri
 import { checkDnsSubdomain } from './names.js';
 import { podSecurityContextSchema } from './security.js';
 import * as unsupported from './unsupported.js';
+import { checkMounts, volumeSchema } from './volumes.js';
 
 // The type keeps Kubernetes' three policies so the pod record can carry any of them later (a Job
 // kind); a Deployment accepts only Always, as Kubernetes does.
@@ -18,6 +19,7 @@ const podSpecSchema = refine(
   object(
     {
       containers: required(list(containerSchema, { min: 1 })),
+      volumes: optional(list(volumeSchema)),
       nodeSelector: withDefault(labelsSchema, {}),
       restartPolicy: withDefault(restartPolicy, 'Always'),
       // Absent stays absent (the agent's own grace period applies, 10 s), so a template written
@@ -52,7 +54,7 @@ const podSpecSchema = refine(
         hostPorts.set(key, c.name);
       });
     });
-    return ok ? spec : undefined;
+    return checkMounts(spec, node, cx) && ok ? spec : undefined;
   },
 );
 
@@ -64,6 +66,7 @@ export const podTemplateSchema = refine(
     containers: t.spec.containers,
     nodeSelector: t.spec.nodeSelector,
     restartPolicy: t.spec.restartPolicy,
+    ...(t.spec.volumes === undefined ? {} : { volumes: t.spec.volumes }),
     ...(t.spec.terminationGracePeriodSeconds === undefined ? {} : { terminationGracePeriodSeconds: t.spec.terminationGracePeriodSeconds }),
     // Absent stays absent, so templates written before berth read these keep their hash and their pods.
     ...(t.spec.securityContext === undefined ? {} : { securityContext: t.spec.securityContext }),

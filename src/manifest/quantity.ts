@@ -1,4 +1,6 @@
+import { isScalar } from 'yaml';
 import { quote } from './text.js';
+import { describe, sourceOf, type Schema } from './schema.js';
 // Kubernetes resource quantities (k8s.io/apimachinery/pkg/api/resource): a decimal number, then a
 // binary suffix (Ki…Ei), a decimal suffix (m, k, M…E) or an exponent (e6, E-3). Arithmetic is
 // exact (BigInt), and reading rounds up as Kubernetes' MilliValue()/Value() do: memory "100m" is
@@ -52,3 +54,21 @@ function suffixExponent(suffix: string): { ten: number; two: number } | undefine
   if (exp === null) return undefined;
   return { ten: Number(exp[1]), two: 0 };
 }
+
+/** A quantity, read from its text (YAML numbers included: `cpu: 0.5`, `memory: 129e6`). */
+export function quantity(resource: 'cpu' | 'memory'): Schema<number> {
+  return (raw, cx) => {
+    const node = cx.deref(raw);
+    if (node === undefined) return undefined;
+    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
+      cx.report(node, `must be a quantity such as ${resource === 'cpu' ? '"100m"' : '"64Mi"'}, not ${describe(node)}`);
+      return undefined;
+    }
+    // A number is read from its text, as Kubernetes reads a JSON number: no float rounding on the way.
+    const reading = readQuantity(typeof node.value === 'string' ? node.value : sourceOf(node), resource);
+    if (reading.ok) return reading.value;
+    cx.report(node, reading.message);
+    return undefined;
+  };
+}
+

@@ -14,6 +14,8 @@ export interface ConfigMapRef {
   /** The key it needs, when it needs one. */
   key?: string;
   optional: boolean;
+  /** An item of a volume: its ConfigMap's absence is reported once, at the volume, not at each item. */
+  item?: true;
 }
 
 const TEMPLATE: Segment[] = ['spec', 'template', 'spec'];
@@ -30,6 +32,13 @@ export function configMapRefs(t: PodTemplate): ConfigMapRef[] {
       refs.push({ path: [...at, 'env', j, 'valueFrom', 'configMapKeyRef'], name: r.name, key: r.key, optional: r.optional === true });
     });
   });
+  t.volumes?.forEach((v, i) => {
+    if (!('configMap' in v)) return;
+    const c = v.configMap;
+    const at = [...TEMPLATE, 'volumes', i, 'configMap'];
+    refs.push({ path: at, name: c.name, optional: c.optional === true });
+    c.items?.forEach((item, j) => refs.push({ path: [...at, 'items', j], name: c.name, key: item.key, optional: c.optional === true, item: true }));
+  });
   return refs;
 }
 
@@ -38,6 +47,7 @@ export function checkRef(ref: ConfigMapRef, namespace: string, configMaps: Confi
   if (ref.optional) return undefined;
   const data = configMaps(ref.name);
   if (data === undefined) {
+    if (ref.item === true) return undefined;
     return { field: 'name', message: `no ConfigMap ${quote(ref.name)} in namespace ${quote(namespace)} in this commit; add it, or set \`optional: true\`` };
   }
   if (ref.key === undefined || Object.hasOwn(data, ref.key)) return undefined;

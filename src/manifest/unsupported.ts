@@ -37,7 +37,6 @@ export const SELECTOR: Readonly<Record<string, string>> = {
 
 /** PodSpec fields other than containers, nodeSelector, restartPolicy, terminationGracePeriodSeconds, securityContext and the service account's. */
 export const POD_SPEC: Readonly<Record<string, string>> = {
-  volumes: notYet('berth does not manage volumes'),
   initContainers: notYet('berth does not run init containers'),
   ephemeralContainers: no('berth has no ephemeral debug containers'),
   serviceAccount: no('it is the old name of `serviceAccountName`; write that'),
@@ -74,7 +73,6 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
 
 /** Container fields other than name, image, command, args, env, ports, resources, imagePullPolicy, the probes, lifecycle and securityContext. */
 export const CONTAINER: Readonly<Record<string, string>> = {
-  volumeMounts: notYet('berth does not manage volumes'),
   workingDir: notYet('set the working directory in the image'),
   terminationMessagePath: no('berth reads a failed container\'s state from Docker'),
   terminationMessagePolicy: no('berth reads a failed container\'s state from Docker'),
@@ -184,3 +182,45 @@ export const CLUSTER_IP = 'berth gives a Service a name, not a virtual IP: only 
 
 /** Why sessionAffinity ClientIP is refused. */
 export const SESSION_AFFINITY = 'ClientIP is not supported yet (berth spreads each connection over the ready pods); remove it or write None';
+
+/** Volume sources other than configMap and emptyDir. */
+export const VOLUME: Readonly<Record<string, string>> = {
+  hostPath: PRIVILEGE,
+  persistentVolumeClaim: notYet('persistent volumes come later; use an emptyDir for scratch space'),
+  secret: no('berth has no Secrets; put the files in a ConfigMap'),
+  projected: notYet('mount each ConfigMap as its own volume'),
+  downwardAPI: notYet('pass pod fields through `env` with `fieldRef`'),
+  ephemeral: notYet('persistent volumes come later'),
+  csi: notYet('berth has no volume drivers'),
+  image: notYet('berth has no image volumes'),
+  nfs: PRIVILEGE,
+  iscsi: PRIVILEGE,
+  fc: PRIVILEGE,
+  rbd: PRIVILEGE,
+  cephfs: PRIVILEGE,
+  glusterfs: PRIVILEGE,
+  flexVolume: PRIVILEGE,
+  gitRepo: no('it is deprecated in Kubernetes; clone in an init step of the image'),
+  awsElasticBlockStore: no('berth has no cloud disks'),
+  gcePersistentDisk: no('berth has no cloud disks'),
+  azureDisk: no('berth has no cloud disks'),
+  azureFile: no('berth has no cloud disks'),
+  cinder: no('berth has no cloud disks'),
+  vsphereVolume: no('berth has no cloud disks'),
+  portworxVolume: no('berth has no cloud disks'),
+  photonPersistentDisk: no('berth has no cloud disks'),
+  scaleIO: no('berth has no cloud disks'),
+  storageos: no('berth has no cloud disks'),
+  quobyte: no('berth has no cloud disks'),
+  flocker: no('berth has no cloud disks'),
+};
+
+/** ConfigMapVolumeSource fields other than name, items, defaultMode and optional. */
+export const CONFIG_MAP_VOLUME: Readonly<Record<string, string>> = {};
+
+/** VolumeMount fields other than name, mountPath, readOnly and subPath. */
+export const VOLUME_MOUNT: Readonly<Record<string, string>> = {
+  mountPropagation: PRIVILEGE,
+  recursiveReadOnly: notYet('a readOnly mount is read-only; its submounts are the pod\'s own'),
+  subPathExpr: notYet('write the `subPath` itself'),
+};

@@ -15,13 +15,14 @@ interface FakeContainer extends Container {
   spec: RunSpec;
 }
 
-type Op = 'create' | 'start' | 'stop' | 'remove' | 'pull';
+type Op = 'create' | 'start' | 'stop' | 'remove' | 'pull' | 'removeVolume';
 
 /** An engine in memory: containers, images, a registry to pull from, events, and fault hooks. */
 export class FakeRuntime implements ContainerRuntime {
   /** Every call, in order, e.g. `create berth_n_default_web_app_abc`, `stop <id>`. */
   readonly calls: string[] = [];
   private readonly containers = new Map<string, FakeContainer>();
+  private readonly volumes = new Map<string, Record<string, string>>();
   private readonly images: Set<string>;
   private readonly registry: Set<string>;
   private readonly listeners = new Set<{ labels: Record<string, string>; onEvent: (e: RuntimeEvent) => void; onError?: (err: Error) => void }>();
@@ -76,6 +77,8 @@ export class FakeRuntime implements ContainerRuntime {
     const id = randomBytes(32).toString('hex');
     const ports = spec.ports.filter((p) => p.hostPort !== undefined).map((p) => ({ ...p, hostIp: p.hostIp ?? '0.0.0.0' }));
     this.containers.set(id, { id, name: spec.name, labels: { ...spec.labels }, image: spec.image, state: 'created', exitCode: 0, ports, spec: structuredClone(spec) });
+    // Docker makes a named volume on first use, with the mount's labels.
+    for (const m of spec.mounts ?? []) if (m.type === 'tmpfs' && !this.volumes.has(m.name)) this.volumes.set(m.name, { ...m.labels });
     this.emit('create', id);
     return id;
   }
@@ -137,6 +140,19 @@ export class FakeRuntime implements ContainerRuntime {
   async hasImage(image: string): Promise<boolean> {
     this.check();
     return this.images.has(image);
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]> {
+    this.check();
+    return [...this.volumes].filter(([, l]) => hasLabels(l, labels)).map(([name, l]) => ({ name, labels: { ...l } })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async removeVolume(name: string): Promise<boolean> {
+    this.check('removeVolume', name);
+    const used = [...this.containers.values()].some((c) => (c.spec.mounts ?? []).some((m) => m.type === 'tmpfs' && m.name === name));
+    if (used) return false;
+    this.volumes.delete(name);
+    return true;
   }
 
   /** How an exec ends, per container id (default: exit 0). Tests set it to make probes fail. */

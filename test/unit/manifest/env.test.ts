@@ -135,6 +135,7 @@ describe('the template hash and what the environment reads', () => {
     ['another key changes', byKey, { k: '1', o: '1' }, { k: '1', o: '2' }, false],
     ['any key of an envFrom map changes', whole, { k: '1', o: '1' }, { k: '1', o: '2' }, true],
     ['a key is added to an envFrom map', whole, { k: '1' }, { k: '1', n: '2' }, true],
+    ['a ConfigMap only mounted changes (its files are updated in place)', '        volumeMounts: [{name: c, mountPath: /etc/c}]\n      volumes: [{name: c, configMap: {name: cfg}}]', { k: '1' }, { k: '2' }, false],
   ])('moves when %s: %s', (_, env, before, after, moves) => {
     expect(hashOf(env, before) !== hashOf(env, after)).toBe(moves);
   });

@@ -38,6 +38,7 @@ interface Container {
   args: string[];
   env: ({ name: string; value: string } | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string; optional?: boolean } } | { fieldRef: { fieldPath: 'metadata.name' | 'metadata.namespace' | 'spec.nodeName' | 'status.podIP' } } })[];
   envFrom?: { configMapRef: { name: string; optional?: boolean }; prefix?: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
   ports: Port[];
   resources: { requests: Amounts; limits: Amounts };
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
@@ -58,6 +59,10 @@ interface Container {
 interface Template {
   labels: Record<string, string>;
   containers: Container[];
+  volumes?: (
+    | { name: string; configMap: { name: string; items?: { key: string; path: string; mode?: number }[]; defaultMode?: number; optional?: boolean } }
+    | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } }
+  )[];
   nodeSelector: Record<string, string>;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
   terminationGracePeriodSeconds?: number;

@@ -107,7 +107,7 @@ describe('Deployment validation', () => {
       ['sysctls (operator policy)', d('      securityContext: {sysctls: []}'), [`app.yaml:17:25: spec.template.spec.securityContext.sysctls: ${PRIVILEGE}`]],
       ['hostNetwork (operator policy)', d('      hostNetwork: true'), [`app.yaml:17:7: spec.template.spec.hostNetwork: ${PRIVILEGE}`]],
       ['restartPolicy Never', d('      restartPolicy: Never'), ['app.yaml:17:22: spec.template.spec.restartPolicy: must be Always in a Deployment (as in Kubernetes): its pods are kept running; Never is for Jobs']],
-      ['volumes', d('      volumes: []'), [`app.yaml:17:7: spec.template.spec.volumes: ${NOT_YET} (berth does not manage volumes); remove it`]],
+      ['a hostPath volume (operator policy)', d('      volumes: [{name: h, hostPath: {path: /}}]'), [`app.yaml:17:27: spec.template.spec.volumes[0].hostPath: ${PRIVILEGE}`]],
       [
         'nodeName',
         d('      nodeName: n1'),

@@ -1,0 +1,253 @@
+// Pod volumes on the node: ConfigMap files and disk emptyDirs under the agent's data dir
+// (`<data-dir>/pods/<node>/<namespace>/<pod>/<volume>`), and Memory emptyDirs as Docker tmpfs
+// volumes. They are shared by the pod's containers and removed with the pod. A ConfigMap volume is
+// written as kubelet's AtomicWriter writes it: the files in a fresh `..<time>` folder, then the
+// `..data` link swapped to it in one rename, each top-level name a link into `..data`; so a
+// changed ConfigMap updates the files in place, and a reader never sees half of it.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
+import type { ConfigMapLookup } from '../manifest/env.js';
+import type { ContainerSpec, PodTemplate } from '../manifest/types.js';
+import type { ConfigMapVolume, Volume } from '../manifest/volumes.js';
+import type { BindingRecord } from '../store/records.js';
+import type { Container, RunMount } from './runtime.js';
+import { LABEL, podRef } from './labels.js';
+
+/** One file of a ConfigMap volume. */
+export interface VolumeFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+/** Kubernetes' default mode of a ConfigMap volume's files. */
+const DEFAULT_MODE = 0o644;
+
+/** What a ConfigMap volume holds: its keys (or `items`) as files; or why it cannot be made. */
+export function configMapFiles(v: ConfigMapVolume, configMaps: ConfigMapLookup): { files: VolumeFile[] } | { error: string } {
+  const data = configMaps(v.name);
+  const mode = v.defaultMode ?? DEFAULT_MODE;
+  if (data === undefined) return v.optional === true ? { files: [] } : { error: `configmap ${JSON.stringify(v.name)} not found` };
+  if (v.items === undefined) {
+    const keys = Object.keys(data).sort();
+    // A key is a file name at the top of the volume; `..` names are the writer's own (as kubelet refuses them).
+    const bad = keys.find((k) => k.startsWith('..'));
+    if (bad !== undefined) return { error: `configmap key ${JSON.stringify(bad)} cannot be a file name (it starts with '..')` };
+    return { files: keys.map((k) => ({ path: k, content: data[k] ?? '', mode })) };
+  }
+  const files: VolumeFile[] = [];
+  for (const item of v.items) {
+    const content = Object.hasOwn(data, item.key) ? data[item.key] : undefined;
+    if (content === undefined) {
+      if (v.optional === true) continue;
+      return { error: `configmap ${JSON.stringify(v.name)} has no key ${JSON.stringify(item.key)}` };
+    }
+    files.push({ path: item.path, content, mode: item.mode ?? mode });
+  }
+  return { files };
+}
+
+/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; everything else becomes '-'. */
+const safe = (s: string): string => s.replace(/[^a-zA-Z0-9_.-]/g, '-').replace(/^\.+/, '_');
+
+/** The Docker volume of a pod's `medium: Memory` emptyDir. */
+export function memoryVolumeName(node: string, namespace: string, pod: string, volume: string): string {
+  return ['berth', node, namespace, pod, volume].map(safe).join('_');
+}
+
+/** Where a node's pods keep their volumes on the host. */
+export function podsDir(dataDir: string, node: string): string {
+  return path.join(dataDir, 'pods', safe(node));
+}
+
+/**
+ * The mounts of one container of a bound pod (pure): `dir` is the pod's folder on the host and
+ * `subPaths` the host path each checked subPath resolved to (`<volume>/<subPath>`). A ConfigMap is
+ * always mounted read-only, as kubelet mounts it.
+ */
+export function mountsOf(b: BindingRecord, spec: ContainerSpec, node: string, dir: string, subPaths: ReadonlyMap<string, string>): RunMount[] | { error: string } {
+  const volumes = new Map((b.template.volumes ?? []).map((v) => [v.name, v]));
+  const out: RunMount[] = [];
+  for (const m of spec.volumeMounts ?? []) {
+    const v = volumes.get(m.name);
+    if (v === undefined) return { error: `no volume named ${JSON.stringify(m.name)} in the pod` };
+    if ('emptyDir' in v && v.emptyDir.medium === 'Memory') {
+      const labels = { [LABEL.node]: node, [LABEL.namespace]: b.namespace, [LABEL.pod]: b.pod };
+      out.push({ type: 'tmpfs', name: memoryVolumeName(node, b.namespace, b.pod, v.name), target: m.mountPath, readOnly: m.readOnly === true, labels, ...(v.emptyDir.sizeLimit === undefined ? {} : { sizeBytes: v.emptyDir.sizeLimit }) });
+      continue;
+    }
+    let source = path.join(dir, v.name);
+    if (m.subPath !== undefined && m.subPath !== '') {
+      const resolved = subPaths.get(`${v.name}/${m.subPath}`);
+      if (resolved === undefined) return { error: `subPath ${JSON.stringify(m.subPath)} of volume ${JSON.stringify(v.name)} is not ready` };
+      source = resolved;
+    }
+    out.push({ type: 'bind', source, target: m.mountPath, readOnly: 'configMap' in v || m.readOnly === true });
+  }
+  return out;
+}
+
+/** The subPaths a template's containers mount, by volume (`<volume>/<subPath>`). */
+function subPathsOf(t: PodTemplate): { volume: Volume; subPath: string }[] {
+  const volumes = new Map((t.volumes ?? []).map((v) => [v.name, v]));
+  const out: { volume: Volume; subPath: string }[] = [];
+  for (const c of t.containers) {
+    for (const m of c.volumeMounts ?? []) {
+      const v = volumes.get(m.name);
+      if (v !== undefined && m.subPath !== undefined && m.subPath !== '') out.push({ volume: v, subPath: m.subPath });
+    }
+  }
+  return out;
+}
+
+/** A pod's volumes made ready: the mounts of each container, or why a container cannot have them. */
+export interface PreparedPod {
+  mounts(spec: ContainerSpec): RunMount[] | { error: string };
+}
+
+/**
+ * Keeps the volumes of a node's pods on the host: makes them before their containers, rewrites a
+ * ConfigMap volume when its ConfigMap changes, and removes a pod's volumes once the pod is neither
+ * bound here nor has a container left.
+ */
+export class PodVolumes {
+  /** Volume folder → the payload last written there, so an unchanged ConfigMap is not written again. */
+  private readonly written = new Map<string, string>();
+  private readonly root: string;
+
+  constructor(
+    dataDir: string,
+    private readonly node: string,
+    private readonly log: Logger,
+  ) {
+    this.root = podsDir(path.resolve(dataDir), node);
+  }
+
+  /** Make the volumes of every bound pod that has some; each pod's answer by `<namespace>/<pod>`. */
+  async prepare(bindings: readonly BindingRecord[], configMaps: (b: BindingRecord) => ConfigMapLookup): Promise<Map<string, PreparedPod>> {
+    const out = new Map<string, PreparedPod>();
+    for (const b of bindings) {
+      if ((b.template.volumes ?? []).length === 0) continue;
+      out.set(podRef(b.namespace, b.pod), await this.preparePod(b, configMaps(b)));
+    }
+    return out;
+  }
+
+  private async preparePod(b: BindingRecord, configMaps: ConfigMapLookup): Promise<PreparedPod> {
+    const dir = path.join(this.root, b.namespace, b.pod);
+    const failed = new Map<string, string>();
+    const subPaths = new Map<string, string>();
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+      for (const v of b.template.volumes ?? []) {
+        const at = path.join(dir, v.name);
+        if ('configMap' in v) {
+          const files = configMapFiles(v.configMap, configMaps);
+          if ('error' in files) failed.set(v.name, files.error);
+          else await this.writeAtomically(at, files.files);
+        } else if (v.emptyDir.medium !== 'Memory') {
+          await fs.mkdir(at, { recursive: true });
+          // Kubernetes makes an emptyDir world-writable, so a container of any user can use it.
+          await fs.chmod(at, 0o777);
+        }
+      }
+      for (const { volume, subPath } of subPathsOf(b.template)) {
+        if (failed.has(volume.name)) continue;
+        const resolved = await resolveSubPath(path.join(dir, volume.name), subPath, 'emptyDir' in volume);
+        if (typeof resolved === 'string') subPaths.set(`${volume.name}/${subPath}`, resolved);
+        else failed.set(volume.name, resolved.error);
+      }
+    } catch (err) {
+      this.log.warn({ pod: podRef(b.namespace, b.pod), err: messageOf(err) }, 'cannot make pod volumes');
+      for (const v of b.template.volumes ?? []) if (!failed.has(v.name)) failed.set(v.name, `cannot make volume ${v.name}: ${messageOf(err)}`);
+    }
+    return {
+      mounts: (spec) => {
+        const broken = (spec.volumeMounts ?? []).map((m) => failed.get(m.name)).find((e) => e !== undefined);
+        return broken === undefined ? mountsOf(b, spec, this.node, dir, subPaths) : { error: broken };
+      },
+    };
+  }
+
+  /** Write `files` into the ConfigMap volume at `dir` as kubelet's AtomicWriter does, if they changed. */
+  private async writeAtomically(dir: string, files: readonly VolumeFile[]): Promise<void> {
+    const payload = JSON.stringify(files);
+    if (this.written.get(dir) === payload) return;
+    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    await fs.chmod(dir, 0o755);
+    const stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}.${randomBytes(4).toString('hex')}`;
+    const fresh = path.join(dir, stamp);
+    await fs.mkdir(fresh, { mode: 0o755 });
+    for (const f of files) {
+      const file = path.join(fresh, f.path);
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+      await fs.writeFile(file, f.content, { mode: f.mode, flag: 'wx' });
+      await fs.chmod(file, f.mode);
+    }
+    const tmp = path.join(dir, '..data_tmp');
+    await fs.rm(tmp, { force: true });
+    await fs.symlink(stamp, tmp);
+    await fs.rename(tmp, path.join(dir, '..data'));
+    // The names people see: a link per top-level name into ..data; names no longer there go.
+    const top = new Set(files.map((f) => f.path.split('/')[0] ?? f.path));
+    for (const name of top) {
+      const link = path.join(dir, name);
+      const there = await fs.lstat(link).catch(() => undefined);
+      if (there === undefined) await fs.symlink(path.join('..data', name), link);
+    }
+    for (const entry of await fs.readdir(dir)) {
+      if (entry === '..data' || entry === stamp) continue;
+      // Old ..<time> folders and links of names gone; fs.rm never follows a link.
+      if (entry.startsWith('..') || !top.has(entry)) await fs.rm(path.join(dir, entry), { recursive: true, force: true });
+    }
+    this.written.set(dir, payload);
+  }
+
+  /**
+   * Remove the volumes of pods neither bound here (`bound`) nor with a container left (`observed`):
+   * their folders under the data dir; Memory emptyDirs are Docker volumes, see removeMemoryVolumes.
+   */
+  async clean(bound: ReadonlySet<string>, observed: readonly Container[]): Promise<void> {
+    const live = new Set([...bound, ...observed.map((c) => podRef(c.labels[LABEL.namespace] ?? '', c.labels[LABEL.pod] ?? ''))]);
+    for (const ns of await fs.readdir(this.root).catch(() => [])) {
+      const nsDir = path.join(this.root, ns);
+      for (const pod of await fs.readdir(nsDir).catch(() => [])) {
+        if (live.has(podRef(ns, pod))) continue;
+        const dir = path.join(nsDir, pod);
+        await fs.rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ dir, err: messageOf(err) }, 'cannot remove pod volumes'));
+        for (const key of this.written.keys()) if (key.startsWith(`${dir}${path.sep}`)) this.written.delete(key);
+      }
+      await fs.rmdir(nsDir).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * The host path of `subPath` inside the volume at `dir`, checked to stay inside it after every link
+ * is resolved: a container can put a link into its emptyDir, and a subPath must never lead out of
+ * the volume (CVE-2017-1002101). A missing subPath of an emptyDir is made as a folder, as kubelet does.
+ * NOTE: the check and the mount are two steps; a container that swaps a folder for a link between
+ * them could still win that race (kubelet closes it with openat and /proc/self/fd; Docker's bind
+ * mounts take a path).
+ */
+export async function resolveSubPath(dir: string, subPath: string, create: boolean): Promise<string | { error: string }> {
+  const root = await fs.realpath(dir);
+  const wanted = path.join(root, subPath);
+  if (create) {
+    // Folder by folder, never through a link.
+    let at = root;
+    for (const part of subPath.split('/').filter((p) => p !== '' && p !== '.')) {
+      at = path.join(at, part);
+      const st = await fs.lstat(at).catch(() => undefined);
+      if (st === undefined) await fs.mkdir(at, { mode: 0o777 }).then(() => fs.chmod(at, 0o777));
+      else if (st.isSymbolicLink()) return { error: `subPath ${JSON.stringify(subPath)} passes through a symbolic link inside the volume; berth does not follow it` };
+    }
+  }
+  const real = await fs.realpath(wanted).catch(() => undefined);
+  if (real === undefined) return { error: `subPath ${JSON.stringify(subPath)} does not exist in the volume` };
+  if (real !== root && !real.startsWith(`${root}${path.sep}`)) return { error: `subPath ${JSON.stringify(subPath)} leads out of the volume` };
+  return real;
+}

@@ -1,0 +1,173 @@
+// A pod's volumes and its containers' mounts: ConfigMap files (read-only, updated in place) and
+// emptyDir (on disk, or tmpfs with `medium: Memory`), shared by the pod's containers. Every path a
+// repository writes here ends up on a node's disk or in a container, so each is checked: item
+// paths and subPaths relative and without `..`, mount paths absolute.
+import { quote } from './text.js';
+import { checkConfigMapKey, checkDnsLabel, checkDnsSubdomain } from './names.js';
+import { quantity } from './quantity.js';
+import { isScalar, type Node } from 'yaml';
+import { boolean, describe, list, object, oneOf, optional, refine, required, sourceOf, string, type Context, type Schema } from './schema.js';
+import * as unsupported from './unsupported.js';
+
+const MAX_PATH = 4096;
+
+/**
+ * A path inside a volume (an item's `path`, a `subPath`), as Kubernetes checks it
+ * (validateLocalDescendingPath): relative, with no `..` part, so it can never leave the volume.
+ */
+export function checkLocalPath(s: string): string | undefined {
+  if (s.length > MAX_PATH) return `is longer than ${MAX_PATH} characters`;
+  if (s.startsWith('/')) return `${quote(s)} must be a relative path inside the volume, not an absolute one`;
+  if (s.split('/').includes('..')) return `${quote(s)} must not contain '..': a path must stay inside the volume`;
+  if (s.includes('\0')) return `${quote(s)} must not contain a NUL character`;
+  return undefined;
+}
+
+/** A mount path: absolute, with no `..` part and no ':' (Docker's separator). */
+function checkMountPath(s: string): string | undefined {
+  if (s.length > MAX_PATH) return `is longer than ${MAX_PATH} characters`;
+  if (!s.startsWith('/')) return `${quote(s)} must be an absolute path in the container (e.g. "/etc/app")`;
+  if (s.split('/').includes('..')) return `${quote(s)} must not contain '..'`;
+  if (s.includes(':') || s.includes('\0')) return `${quote(s)} must not contain ':' or a NUL character`;
+  return undefined;
+}
+
+const itemPath = string((s) => (s === '' ? 'must not be empty' : checkLocalPath(s)));
+/**
+ * A file mode, read as Kubernetes reads it: its YAML is read as YAML 1.1, so `0644` is octal (420);
+ * `0o644` and a decimal `420` are the same mode.
+ */
+const fileMode: Schema<number> = (raw, cx) => {
+  const node = cx.deref(raw);
+  if (node === undefined) return undefined;
+  const text = isScalar(node) && typeof node.value === 'number' ? sourceOf(node) : undefined;
+  const octal = text === undefined ? undefined : /^0o?([0-7]+)$/.exec(text);
+  const mode = octal?.[1] !== undefined ? Number.parseInt(octal[1], 8) : text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : undefined;
+  if (mode !== undefined && mode <= 0o777) return mode;
+  cx.report(node, `must be a file mode from 0 to 0777 (octal, e.g. 0644, or decimal, e.g. 420), not ${describe(node)}`);
+  return undefined;
+};
+
+const keyToPathSchema = object({ key: required(string(checkConfigMapKey)), path: required(itemPath), mode: optional(fileMode) });
+
+const configMapVolumeSchema = refine(
+  object(
+    {
+      name: required(string(checkDnsSubdomain)),
+      items: optional(list(keyToPathSchema)),
+      // Kubernetes' default is 0644; absent stays absent so the template keeps its hash.
+      defaultMode: optional(fileMode),
+      optional: optional(boolean()),
+    },
+    unsupported.CONFIG_MAP_VOLUME,
+  ),
+  (c, node, cx) => {
+    const seen = new Set<string>();
+    let ok = true;
+    c.items?.forEach((item, i) => {
+      if (seen.has(item.path)) {
+        cx.reportAt(node, ['items', i, 'path'], `duplicate path ${quote(item.path)} in this volume`);
+        ok = false;
+      }
+      seen.add(item.path);
+    });
+    return ok ? c : undefined;
+  },
+);
+
+const emptyDirSchema = refine(object({ medium: optional(oneOf(['', 'Memory'])), sizeLimit: optional(quantity('memory')) }), (e, node, cx) => {
+  if (e.medium !== 'Memory') {
+    if (e.sizeLimit !== undefined) {
+      // Kubernetes enforces a disk sizeLimit by evicting the pod; berth evicts nothing, so it would be a promise not kept.
+      cx.reportAt(node, ['sizeLimit'], 'berth enforces sizeLimit only for `medium: Memory` (a tmpfs of that size); remove it, or set `medium: Memory`');
+      return undefined;
+    }
+    return {};
+  }
+  return { medium: 'Memory' as const, ...(e.sizeLimit === undefined ? {} : { sizeLimit: e.sizeLimit }) };
+});
+
+/** One `volumes[]` entry: exactly one of configMap and emptyDir. */
+export const volumeSchema = refine(
+  object({ name: required(string(checkDnsLabel)), configMap: optional(configMapVolumeSchema), emptyDir: optional(emptyDirSchema) }, unsupported.VOLUME),
+  (v, node, cx): Volume | undefined => {
+    if (v.configMap !== undefined && v.emptyDir === undefined) return { name: v.name, configMap: v.configMap };
+    if (v.emptyDir !== undefined && v.configMap === undefined) return { name: v.name, emptyDir: v.emptyDir };
+    cx.report(node, v.configMap === undefined ? 'must have one of configMap, emptyDir' : 'must have only one of configMap, emptyDir');
+    return undefined;
+  },
+);
+
+/** A ConfigMap volume: its keys (or `items`) as files. */
+export interface ConfigMapVolume {
+  name: string;
+  items?: { key: string; path: string; mode?: number }[];
+  defaultMode?: number;
+  optional?: boolean;
+}
+
+/** A normalized volume. */
+export type Volume = { name: string; configMap: ConfigMapVolume } | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } };
+
+/** One `volumeMounts[]` entry. */
+export const volumeMountSchema = object(
+  {
+    name: required(string(checkDnsLabel)),
+    mountPath: required(string(checkMountPath)),
+    readOnly: optional(boolean()),
+    subPath: optional(string(checkLocalPath)),
+  },
+  unsupported.VOLUME_MOUNT,
+);
+
+/** A normalized volume mount. */
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+}
+
+/** The names of the ConfigMaps a pod's volumes read. */
+export function volumeConfigMaps(t: { volumes?: readonly Volume[] }): string[] {
+  return (t.volumes ?? []).flatMap((v) => ('configMap' in v ? [v.configMap.name] : []));
+}
+
+/**
+ * The mounts of a pod's containers against its volumes, reported at their line: every volume named
+ * once, every mount naming one, no two mounts of a container at one path, and no subPath into a
+ * `medium: Memory` emptyDir (a Docker tmpfs volume has no sub-paths before API 1.45).
+ */
+export function checkMounts(spec: { volumes?: readonly Volume[]; containers: readonly { volumeMounts?: readonly VolumeMount[] }[] }, node: Node, cx: Context): boolean {
+  let ok = true;
+  const volumes = new Map<string, Volume>();
+  spec.volumes?.forEach((v, i) => {
+    if (volumes.has(v.name)) {
+      cx.reportAt(node, ['volumes', i, 'name'], `duplicate volume name ${quote(v.name)}`);
+      ok = false;
+    }
+    volumes.set(v.name, v);
+  });
+  spec.containers.forEach((c, i) => {
+    const paths = new Set<string>();
+    c.volumeMounts?.forEach((m, j) => {
+      const at = ['containers', i, 'volumeMounts', j];
+      const v = volumes.get(m.name);
+      if (v === undefined) {
+        const known = [...volumes.keys()].map((n) => quote(n)).join(', ');
+        cx.reportAt(node, [...at, 'name'], `no volume named ${quote(m.name)} in this pod${known === '' ? ' (it has none)' : ` (it has ${known})`}`);
+        ok = false;
+      } else if (m.subPath !== undefined && m.subPath !== '' && 'emptyDir' in v && v.emptyDir.medium === 'Memory') {
+        cx.reportAt(node, [...at, 'subPath'], 'berth cannot mount a subPath of a `medium: Memory` emptyDir yet; mount the whole volume');
+        ok = false;
+      }
+      const path = m.mountPath.replace(/\/+$/, '') || '/';
+      if (paths.has(path)) {
+        cx.reportAt(node, [...at, 'mountPath'], `${quote(m.mountPath)} is already mounted in this container`);
+        ok = false;
+      }
+      paths.add(path);
+    });
+  });
+  return ok;
+}

@@ -1,0 +1,141 @@
+// Pod volumes on a real Docker engine: an emptyDir shared by the containers of a pod, a Memory
+// emptyDir as a tmpfs of its size, readOnly and subPath honoured, ConfigMap files updated in place
+// without a restart when the ConfigMap changes, and every volume removed with its pod.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { EtcdStore } from '../../../src/store/etcd.js';
+import type { BindingRecord } from '../../../src/store/records.js';
+import { encode } from '../../../src/store/records.js';
+import { bindingKey, desiredKey, sourceKey } from '../../../src/store/keys.js';
+import type { ContainerSpec, PodTemplate } from '../../../src/manifest/types.js';
+import type { Container } from '../../../src/agent/runtime.js';
+import { agentTestbed } from '../../support/agent-testbed.js';
+import { uniqueName } from '../../support/names.js';
+import { waitFor } from '../../support/wait.js';
+
+const image = inject('testImage');
+const bed = agentTestbed('volumes');
+const runtime = bed.runtime;
+let store: EtcdStore;
+let dataDir = '';
+beforeAll(async () => {
+  store = bed.store;
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-volumes-'));
+});
+afterAll(async () => {
+  await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+async function agentFor(): Promise<string> {
+  const node = uniqueName('node');
+  await bed.start(node, { stopGraceSeconds: 1, dataDir });
+  return node;
+}
+
+const shell = (name: string, script: string, volumeMounts: ContainerSpec['volumeMounts']): ContainerSpec => ({
+  name, image, command: ['sh', '-c', script], args: [], env: [], ports: [], resources: { requests: {}, limits: {} }, ...(volumeMounts ? { volumeMounts } : {}),
+});
+
+async function bind(node: string, pod: string, containers: ContainerSpec[], volumes: PodTemplate['volumes']): Promise<BindingRecord> {
+  const b: BindingRecord = { type: 'binding', node, namespace: 'default', pod, source: 'vol', templateHash: 'h1', template: { labels: {}, containers, nodeSelector: {}, restartPolicy: 'Always', ...(volumes ? { volumes } : {}) }, commit: 'c1' };
+  await store.commit({ put: [{ key: bindingKey(node, 'default', pod), value: encode(b) }] });
+  return b;
+}
+
+/** Commit a ConfigMap of source `vol` and seal it, as sync would. */
+async function sealConfigMap(name: string, data: Record<string, string>): Promise<void> {
+  const object = { kind: 'ConfigMap' as const, namespace: 'default', name, labels: {}, path: 'cfg.yaml', line: 1, hash: JSON.stringify(data), spec: { data } };
+  const { revision } = await store.commit({ put: [{ key: desiredKey('vol', `ConfigMap/default/${name}`), value: encode({ type: 'desired', object, commit: 'c' }) }] });
+  const seal = { type: 'seal' as const, source: 'vol', commit: `c${revision}`, revision, time: new Date().toISOString(), author: 'a', message: 'm', counts: { objects: 1, created: 0, updated: 1, deleted: 0 } };
+  await store.commit({ put: [{ key: sourceKey('vol'), value: encode(seal) }] });
+}
+
+async function running(node: string, n: number): Promise<Map<string, Container>> {
+  return waitFor(async () => {
+    const cs = (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running');
+    return cs.length === n && new Map(cs.map((c) => [c.labels['berth.container'] ?? '', c]));
+  }, { timeoutMs: 30_000, what: `${n} running containers` });
+}
+
+async function sh(c: Container | undefined, script: string): Promise<{ exitCode: number; output: string }> {
+  return runtime.exec(c?.id ?? '', ['sh', '-c', script], 5000);
+}
+
+describe('pod volumes on Docker', () => {
+  it('shares an emptyDir between the containers of a pod, honours readOnly and subPath, and removes it with the pod', async () => {
+    const node = await agentFor();
+    const b = await bind(node, 'shared', [
+      shell('writer', 'echo hello > /data/greeting; echo deep > /sub/f; exec sleep 3600', [{ name: 'scratch', mountPath: '/data' }, { name: 'scratch', mountPath: '/sub', subPath: 'a/b' }]),
+      shell('reader', 'exec sleep 3600', [{ name: 'scratch', mountPath: '/seen', readOnly: true }]),
+    ], [{ name: 'scratch', emptyDir: {} }]);
+    const cs = await running(node, 2);
+    const reader = cs.get('reader');
+    await waitFor(async () => (await sh(reader, 'cat /seen/greeting')).output === 'hello', { timeoutMs: 10_000, what: 'the reader sees the writer\'s file' });
+    expect((await sh(reader, 'cat /seen/a/b/f')).output).toBe('deep');
+    const denied = await sh(reader, 'touch /seen/x');
+    expect(denied.exitCode).not.toBe(0);
+    expect(denied.output).toMatch(/Read-only file system/);
+
+    const dir = path.join(dataDir, 'pods', node, 'default', 'shared');
+    expect((await fs.stat(path.join(dir, 'scratch'))).mode & 0o777).toBe(0o777);
+    await store.commit({ del: [bindingKey(b.node, b.namespace, b.pod)] });
+    await waitFor(async () => (await fs.stat(dir).catch(() => undefined)) === undefined, { timeoutMs: 30_000, what: 'the pod\'s volume folder removed' });
+  });
+
+  it('makes a Memory emptyDir a tmpfs of its sizeLimit, shared by the pod, and removes it with the pod', async () => {
+    const node = await agentFor();
+    const b = await bind(node, 'mem', [
+      shell('a', 'echo in-memory > /mem/x; exec sleep 3600', [{ name: 'm', mountPath: '/mem' }]),
+      shell('b', 'exec sleep 3600', [{ name: 'm', mountPath: '/also' }]),
+    ], [{ name: 'm', emptyDir: { medium: 'Memory', sizeLimit: 64 * 1024 * 1024 } }]);
+    const cs = await running(node, 2);
+    const mount = (await sh(cs.get('a'), 'grep " /mem " /proc/mounts')).output;
+    expect(mount).toMatch(/^\S+ \/mem tmpfs /);
+    expect(mount).toMatch(/size=65536k/);
+    await waitFor(async () => (await sh(cs.get('b'), 'cat /also/x')).output === 'in-memory', { timeoutMs: 10_000, what: 'b sees a\'s file' });
+    expect((await runtime.listVolumes({ 'berth.node': node })).map((v) => v.name)).toEqual([`berth_${node}_default_mem_m`]);
+
+    await store.commit({ del: [bindingKey(b.node, b.namespace, b.pod)] });
+    await waitFor(async () => (await runtime.listVolumes({ 'berth.node': node })).length === 0, { timeoutMs: 30_000, what: 'the tmpfs volume removed' });
+  });
+
+  it('updates the files of a mounted ConfigMap in place, without restarting the container', async () => {
+    const cm = uniqueName('cm');
+    await sealConfigMap(cm, { greeting: 'hello', 'app.conf': 'level=debug' });
+    const node = await agentFor();
+    await bind(node, 'files', [
+      shell('app', 'exec sleep 3600', [{ name: 'cfg', mountPath: '/etc/cfg' }, { name: 'items', mountPath: '/etc/items' }, { name: 'cfg', mountPath: '/etc/app.conf', subPath: 'app.conf' }]),
+    ], [
+      { name: 'cfg', configMap: { name: cm } },
+      { name: 'items', configMap: { name: cm, items: [{ key: 'greeting', path: 'nested/hi.txt', mode: 0o600 }], defaultMode: 0o640 } },
+    ]);
+    const app = (await running(node, 1)).get('app');
+    expect((await sh(app, 'cat /etc/cfg/greeting')).output).toBe('hello');
+    expect((await sh(app, 'cat /etc/app.conf')).output).toBe('level=debug');
+    expect((await sh(app, 'cat /etc/items/nested/hi.txt; echo; stat -L -c %a /etc/items/nested/hi.txt /etc/cfg/greeting')).output.split('\n')).toEqual(['hello', '600', '644']);
+    expect((await sh(app, 'ls /etc/items')).output).toBe('nested');
+    const denied = await sh(app, 'echo x > /etc/cfg/new');
+    expect(denied.exitCode).not.toBe(0);
+
+    await sealConfigMap(cm, { greeting: 'goodbye', 'app.conf': 'level=info' });
+    await waitFor(async () => (await sh(app, 'cat /etc/cfg/greeting')).output === 'goodbye', { timeoutMs: 30_000, what: 'the file updated in place' });
+    expect((await sh(app, 'cat /etc/items/nested/hi.txt')).output).toBe('goodbye');
+    // As in Kubernetes, a subPath mount keeps the file it was made with.
+    expect((await sh(app, 'cat /etc/app.conf')).output).toBe('level=debug');
+    const after = (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running');
+    expect(after.map((c) => [c.id, c.startedAt])).toEqual([[app?.id, app?.startedAt]]);
+    expect((await bed.status(node, 'files'))?.containers[0]?.restarts).toBe(0);
+  });
+
+  it('holds a container whose ConfigMap volume cannot be made, naming why', async () => {
+    const node = await agentFor();
+    await bind(node, 'nocm', [shell('app', 'exec sleep 3600', [{ name: 'cfg', mountPath: '/etc/cfg' }])], [{ name: 'cfg', configMap: { name: uniqueName('missing') } }]);
+    const s = await waitFor(async () => {
+      const st = await bed.status(node, 'nocm');
+      return st?.containers[0]?.reason === 'CreateContainerConfigError' && st;
+    }, { timeoutMs: 20_000, what: 'CreateContainerConfigError' });
+    expect(s.containers[0]?.message).toMatch(/^configmap "missing-[^"]+" not found; /);
+  });
+});
