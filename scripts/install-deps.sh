@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # commands are, however they were installed (e.g. docker-ce instead of docker.io,
 # which would conflict with it). Docker counts as present with the docker command
 # alone when an engine already answers: dockerd is needed only to start one.
-packages=(etcd-server etcd-client docker.io busybox-static git iproute2 docker-registry apache2-utils docker-compose)
+packages=(etcd-server etcd-client docker.io busybox-static git iproute2 docker-registry apache2-utils docker-compose chromium)
 declare -A commands=(
   [etcd-server]=etcd
   [etcd-client]=etcdctl
@@ -20,6 +20,7 @@ declare -A commands=(
   [iproute2]=ip # the test harness gives its private dockerd a bridge of its own with `ip`
   [apache2-utils]=htpasswd # the registry that asks for credentials (test/support/registry.ts) takes bcrypt htpasswd
   [docker-compose]=docker-compose # the agent bench's peer: `docker-compose up -d` of the same 50 containers
+  [chromium]=chromium # the dashboard's test drives it with puppeteer-core (test/e2e/dashboard.test.ts)
 )
 # dockerd and ip live in the sbin directories, which a user's PATH lacks.
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin

@@ -8,6 +8,7 @@ import { errorBody } from './errors.js';
 import type { ListenAddress } from './listen.js';
 import { createMetrics } from './metrics.js';
 import { readCommitStory, resume, rollback, suspend, type ControlView } from './control.js';
+import { DASHBOARD_HEADERS, loadDashboard, type Asset } from './dashboard.js';
 import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
 import { streamResource } from './sse.js';
 import { bearerMatches, isLoopback } from './token.js';
@@ -58,7 +59,7 @@ const OPEN = new Set(['/healthz', '/readyz']);
 
 /** Build the app and listen. A port already in use fails the start with EADDRINUSE's one line. */
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
-  const app = buildApp(opts);
+  const app = buildApp(opts, await loadDashboard());
   try {
     await app.listen({ host: opts.listen.host, port: opts.listen.port });
   } catch (err) {
@@ -72,7 +73,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   return { url: `http://${host}:${address.port}`, stop: () => app.close() };
 }
 
-function buildApp(opts: ApiOptions): FastifyInstance {
+function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstance {
   const { store, token } = opts;
   const log = opts.log.child({ component: 'api' });
   const now = opts.now ?? (() => new Date());
@@ -118,6 +119,12 @@ function buildApp(opts: ApiOptions): FastifyInstance {
     await reply.code(404).send({ code: 'ENOTFOUND', message: `no such endpoint: ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}` });
   });
 
+  // The dashboard: a read like any other (open on loopback, the token from elsewhere).
+  for (const asset of dashboard) {
+    app.get(asset.path, { schema: { querystring: NO_QUERY } }, async (_req, reply) => {
+      await reply.headers(DASHBOARD_HEADERS).type(asset.type).send(asset.body);
+    });
+  }
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     let etcd = 'ok';

@@ -159,6 +159,21 @@ describe('the API server over real etcd', () => {
     expect(body).toEqual({ code: errorCode, message: expect.stringMatching(message) });
   });
 
+  it('serves the dashboard (its own script and style only) at /, a read like any other', async () => {
+    const page = await call('/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    expect(page.body).toContain('<script type="module" src="/dashboard/app.js"></script>');
+    for (const [asset, type] of [['/dashboard/app.js', /^text\/javascript/], ['/dashboard/style.css', /^text\/css/]] as const) {
+      const answer = await call(asset);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(type);
+    }
+    expect((await call('/', {}, remote.url.replace('0.0.0.0', externalAddress()))).status).toBe(401);
+    expect((await call('/?x=1')).status).toBe(400);
+  });
+
   it('answers /healthz, and /readyz by etcd and the components', async () => {
     expect(await call('/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await call('/readyz')).toMatchObject({ status: 200, body: { ready: true, etcd: 'ok', components: { sync: true } } });

@@ -1,0 +1,71 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { waitWhileUp } from '../support/berth.js';
+import { berthUpTestbed } from '../support/berth-up.js';
+import { deploymentYaml } from '../support/manifests.js';
+
+/** Debian's chromium (scripts/install-deps.sh installs it); BERTH_CHROMIUM names another. */
+const CHROMIUM = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium';
+
+interface SourceView {
+  commitSha?: string;
+  health?: { state: string };
+}
+
+// The dashboard in a real browser against a real `berth up`: a pushed commit turns applied and
+// healthy on the page without a reload. BERTH_SCREENSHOT=<file.png> keeps the screenshot (the README's).
+describe('the dashboard in Chromium', () => {
+  const bed = berthUpTestbed('dashboard');
+  let browser: Browser | undefined;
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows a pushed commit turning applied and healthy, live, with repository text shown as text', async () => {
+    const app = (replicas: number): string => deploymentYaml({ name: 'web', namespace: 'dash', replicas, image: inject('testImage'), command: ['sleep', '3600'] });
+    const work = await bed.repo();
+    await work.write('web.yaml', app(1));
+    const first = await work.commit('one replica');
+    const up = bed.up(work);
+    const url = await waitWhileUp(up, async () => (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim(), 'the API endpoint file');
+    await waitWhileUp(up, async () => {
+      const res = await fetch(`${url}/api/v1/sources`);
+      const [source] = ((await res.json()) as { items: SourceView[] }).items;
+      return source?.commitSha === first && source.health?.state === 'success';
+    }, 'the first commit healthy');
+
+    const page0 = await fetch(`${url}/`);
+    expect(page0.headers.get('content-security-policy')).toContain("script-src 'self'");
+
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1100, height: 900 });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${url}/`);
+    await page.waitForSelector(`article.source[data-commit="${first}"][data-health="success"]`, { timeout: 30_000 });
+    // Marks this document: a reload would lose it.
+    await page.evaluate(() => Object.assign(globalThis, { unreloaded: true }));
+
+    await work.write('web.yaml', app(2));
+    const second = await work.commit('<b>two</b> replicas');
+    const applied = `article.source[data-commit="${second}"]`;
+    await page.waitForSelector(`${applied} li[data-commit="${second}"][data-outcome="applied"][data-inforce="true"]`, { timeout: 60_000 });
+    await page.waitForSelector(`${applied}[data-health="success"] li[data-commit="${second}"] li[data-context="berth/health"][data-state="success"]`, { timeout: 90_000 });
+    await page.waitForSelector(`${applied} tr[data-deployment="dash/web"] + tr li[data-pod]:nth-child(2)`, { timeout: 30_000 });
+
+    expect(await page.evaluate(() => (globalThis as { unreloaded?: boolean }).unreloaded)).toBe(true);
+    const shown = await page.$eval(applied, (el) => ({ text: el.textContent ?? '', bold: el.querySelectorAll('b').length }));
+    expect(shown.text).toContain('<b>two</b> replicas');
+    expect(shown.bold).toBe(0);
+    expect(errors).toEqual([]);
+
+    const file = process.env.BERTH_SCREENSHOT ?? path.join(os.tmpdir(), `berth-dashboard-${process.pid}.png`);
+    await page.screenshot({ path: file as `${string}.png`, fullPage: true });
+    expect((await fs.stat(file)).size).toBeGreaterThan(10_000);
+    if (process.env.BERTH_SCREENSHOT === undefined) await fs.rm(file);
+  });
+});
