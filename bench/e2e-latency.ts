@@ -1,5 +1,7 @@
-// e2e-latency: a commit in a local repository → the new container started by berth, against the floor
-// of starting the same container directly with `docker run -d`.
+// e2e-latency: a commit in a local repository → the new container started by berth, and a push to a
+// repository served over HTTP, announced by a GitHub webhook → the same, against the floor of
+// starting the same container directly with `docker run -d`.
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import { DockerRuntime } from '../src/agent/docker.js';
 import { spawnBerth } from '../test/support/berth.js';
 import { ensureDocker } from '../test/support/docker.js';
 import { ensureBusyboxImage } from '../test/support/image.js';
+import { startGitServer } from '../test/support/git-server.js';
 import { run } from '../test/support/process.js';
 import { waitFor } from '../test/support/wait.js';
 import { deploymentYaml } from '../test/support/manifests.js';
@@ -18,6 +21,41 @@ const BENCH = 'e2e-latency';
 
 function manifest(image: string, round: number): string {
   return deploymentYaml({ name: 'app', namespace: 'bench', replicas: 1, image, command: ['sh', '-c', 'exec sleep 3600'], env: { ROUND: String(round) } });
+}
+
+/** How one round reaches berth: `change` writes the manifest; `announce` makes it known (commit, or push and webhook). */
+interface Rounds {
+  change(round: number): Promise<void>;
+  announce(round: number): Promise<void>;
+}
+
+/** `berth up` with `args` on `node`: the time from each round's announce to its container's start, `ROUNDS` times. */
+async function measure(dockerHost: string, node: string, args: string[], rounds: Rounds, env: NodeJS.ProcessEnv): Promise<number[]> {
+  const runtime = new DockerRuntime({ docker: dockerHost });
+  const berth = spawnBerth(['up', '--node', node, '--docker', dockerHost, '--log-level', 'warn', ...args], env);
+  const starts: number[] = [];
+  const events = runtime.events({ 'berth.node': node }, (e) => {
+    if (e.action === 'start') starts.push(performance.now());
+  });
+  const runningCount = async (): Promise<number> => (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running').length;
+  const samples: number[] = [];
+  try {
+    await waitFor(async () => (await runningCount()) === 1, { timeoutMs: 60_000, what: `the first container; berth: ${berth.output.toString()}` });
+    for (let round = 1; round <= ROUNDS; round++) {
+      await rounds.change(round);
+      const before = starts.length;
+      const t0 = performance.now();
+      await rounds.announce(round);
+      const started = await waitFor(() => starts[before], { timeoutMs: 30_000, intervalMs: 2, what: `round ${round} to start; berth: ${berth.output.toString()}` });
+      samples.push(started - t0);
+      await waitFor(async () => (await runningCount()) === 1, { timeoutMs: 30_000, what: `round ${round} to settle` });
+    }
+  } finally {
+    await events.close();
+    await berth.stop();
+    await Promise.all((await runtime.list({ 'berth.node': node })).map((c) => runtime.remove(c.id)));
+  }
+  return samples;
 }
 
 export const e2eLatency: Bench = {
@@ -38,27 +76,49 @@ export const e2eLatency: Bench = {
     await fs.writeFile(path.join(repo, 'app.yaml'), manifest(image, 0));
     await git('add', '-A');
     await git('commit', '-qm', 'round 0');
+    // The same repository over smart HTTP, for the webhook rounds.
+    const served = path.join(dir, 'served');
+    await fs.mkdir(served);
+    await run('git', ['clone', '-q', '--bare', repo, path.join(served, 'repo.git')], { env });
+    await run('git', ['-C', path.join(served, 'repo.git'), 'config', 'gc.auto', '0'], { env });
+    await git('remote', 'add', 'origin', path.join(served, 'repo.git'));
+    const server = await startGitServer(served);
+    const url = `${server.url}/repo.git`;
+    const secret = 'bench-webhook-secret';
+    await fs.writeFile(path.join(dir, 'webhook-secret'), secret, { mode: 0o600 });
+    const change = async (round: number): Promise<void> => {
+      await fs.writeFile(path.join(repo, 'app.yaml'), manifest(image, round));
+    };
 
-    const berth = spawnBerth(['up', '--repo', repo, '--node', node, '--docker', docker.host, '--interval', '30s', '--data-dir', path.join(dir, 'berth'), '--log-level', 'warn'], env);
-    const starts: number[] = [];
-    const events = runtime.events({ 'berth.node': node }, (e) => {
-      if (e.action === 'start') starts.push(performance.now());
-    });
-    const runningCount = async (): Promise<number> => (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running').length;
-    const samples: number[] = [];
+    let samples: number[] = [];
+    let hookSamples: number[] = [];
     const peerSamples: number[] = [];
     try {
-      await waitFor(async () => (await runningCount()) === 1, { timeoutMs: 60_000, what: `the first container; berth: ${berth.output.toString()}` });
-      say(`${BENCH}: berth up, measuring ${ROUNDS} commits`);
-      for (let round = 1; round <= ROUNDS; round++) {
-        await fs.writeFile(path.join(repo, 'app.yaml'), manifest(image, round));
-        const before = starts.length;
-        const t0 = performance.now();
-        await git('commit', '-qam', `round ${round}`);
-        const started = await waitFor(() => starts[before], { timeoutMs: 30_000, intervalMs: 2, what: `round ${round} to start` });
-        samples.push(started - t0);
-        await waitFor(async () => (await runningCount()) === 1, { timeoutMs: 30_000, what: `round ${round} to settle` });
-      }
+      say(`${BENCH}: berth up on a local repository, measuring ${ROUNDS} commits`);
+      samples = await measure(docker.host, node, ['--repo', repo, '--interval', '30s', '--data-dir', path.join(dir, 'berth')], {
+        change,
+        announce: async (round) => {
+          await git('commit', '-qam', `round ${round}`);
+        },
+      }, env);
+
+      say(`${BENCH}: berth up on the repository over HTTP, measuring ${ROUNDS} pushes announced by a webhook (poll: 10 min)`);
+      const hookData = path.join(dir, 'berth-hook');
+      const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: url } }));
+      const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      hookSamples = await measure(docker.host, `${node}-hook`, ['--repo', url, '--interval', '10m', '--data-dir', hookData, '--webhook-secret-file', path.join(dir, 'webhook-secret'), '--status', 'none'], {
+        change: async (round) => {
+          await change(round);
+          await git('commit', '-qam', `pushed round ${round}`);
+        },
+        announce: async () => {
+          await git('push', '-q', 'origin', 'main');
+          const api = (await fs.readFile(path.join(hookData, 'api-endpoint'), 'utf8')).trim();
+          const res = await fetch(`${api}/hooks/github`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature }, body });
+          if (res.status !== 202) throw new Error(`the webhook was answered ${res.status}: ${await res.text()}`);
+        },
+      }, env);
+
       say(`${BENCH}: measuring the peer, docker run -d, ${ROUNDS} times`);
       for (let i = 0; i < ROUNDS; i++) {
         const t0 = performance.now();
@@ -67,10 +127,8 @@ export const e2eLatency: Bench = {
         await run('docker', ['rm', '-f', stdout.trim()], { env });
       }
     } finally {
-      await events.close();
-      await berth.stop();
-      const leftovers = [...(await runtime.list({ 'berth.node': node })), ...(await runtime.list({ 'berth-bench': node }))];
-      await Promise.all(leftovers.map((c) => runtime.remove(c.id)));
+      await Promise.all((await runtime.list({ 'berth-bench': node })).map((c) => runtime.remove(c.id)));
+      await server.stop();
       await fs.rm(dir, { recursive: true, force: true });
       await docker.stop();
     }
@@ -78,6 +136,8 @@ export const e2eLatency: Bench = {
     return [
       result(BENCH, 'push_to_running_p50_ms', quantile(samples, 0.5), 'ms', peer, quantile(peerSamples, 0.5)),
       result(BENCH, 'push_to_running_p99_ms', quantile(samples, 0.99), 'ms', peer, quantile(peerSamples, 0.99)),
+      result(BENCH, 'webhook_push_to_running_p50_ms', quantile(hookSamples, 0.5), 'ms', peer, quantile(peerSamples, 0.5)),
+      result(BENCH, 'webhook_push_to_running_p99_ms', quantile(hookSamples, 0.99), 'ms', peer, quantile(peerSamples, 0.99)),
     ];
   },
 };
