@@ -38,28 +38,51 @@ spec:
             - {name: CFG_level, value: "env wins over envFrom: $(CFG_level)"}
 `;
 
+  const files = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: files, namespace: cfg}
+spec:
+  selector: {matchLabels: {app: files}}
+  template:
+    metadata: {labels: {app: files}}
+    spec:
+      containers:
+        - name: files
+          image: ${inject('testImage')}
+          command: ["sleep", "3600"]
+          volumeMounts: [{name: settings, mountPath: /etc/settings}]
+      volumes: [{name: settings, configMap: {name: settings}}]
+`;
+  const running = async (deployment: string): Promise<Listed[]> =>
+    (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running' && c.labels['berth.pod']?.startsWith(`${deployment}-`));
+
   /** The environment and /tmp/args of the one running container, once there is exactly one with GREETING = `greeting`. */
   const runningWith = async (greeting: string): Promise<{ c: Listed; env: Record<string, string>; args: string } | undefined> => {
-    const running = (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running');
-    if (running.length !== 1 || running[0] === undefined) return undefined;
-    const c = running[0];
+    const [c, ...more] = await running('app');
+    if (c === undefined || more.length > 0) return undefined;
     const printed = await docker('exec', c.id, 'env').catch(() => '');
     const env = Object.fromEntries(printed.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     if (env.GREETING !== greeting) return undefined;
     return { c, env, args: (await docker('exec', c.id, 'cat', '/tmp/args').catch(() => '')).trim() };
   };
 
-  it('passes env and envFrom from a ConfigMap and pod fields, and rolls the pod when the ConfigMap changes', async () => {
+  it('passes env and envFrom from a ConfigMap and pod fields, rolls the pod that reads it when it changes, and updates the files of the pod that mounts it in place', async () => {
     const work = await bed.repo();
     await work.write('settings.yaml', configMap('hello'));
     await work.write('app.yaml', app);
-    await work.commit('an app reading its settings');
+    await work.write('files.yaml', files);
+    await work.commit('an app reading its settings, and one mounting them');
     const proc = bed.up(work);
     const until = <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => waitWhileUp(proc, check, what, { timeoutMs: 90_000, intervalMs: 300 });
 
     const first = await until(() => runningWith('hello'), 'one running container with GREETING=hello');
     expect(first.env).toMatchObject({ GREETING: 'hello', CFG_greeting: 'hello', CFG_level: 'env wins over envFrom: debug', POD: first.c.labels['berth.pod'], NODE: node });
     expect(first.args).toBe('hello $(not expanded)');
+
+    const [mounting] = await until(async () => {
+      const cs = await running('files');
+      return cs.length === 1 && (await docker('exec', cs[0]?.id ?? '', 'cat', '/etc/settings/greeting').catch(() => '')) === 'hello' ? cs : undefined;
+    }, 'the files pod with /etc/settings/greeting');
 
     await work.write('settings.yaml', configMap('goodbye'));
     await work.commit('new settings');
@@ -68,5 +91,8 @@ spec:
     expect(second.c.labels['berth.pod']).not.toBe(first.c.labels['berth.pod']);
     expect(second.env.CFG_greeting).toBe('goodbye');
     expect(second.args).toBe('goodbye $(not expanded)');
+    // The pod that only mounts the ConfigMap is not rolled: the same container sees the new file.
+    await until(async () => ((await docker('exec', mounting?.id ?? '', 'cat', '/etc/settings/greeting').catch(() => '')) === 'goodbye' ? true : undefined), 'the mounted file updated in place');
+    expect((await running('files')).map((c) => c.id)).toEqual([mounting?.id]);
   }, 180_000);
 });

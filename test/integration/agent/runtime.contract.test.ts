@@ -122,6 +122,20 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     await runtime.stop(id, 1);
   });
 
+  it('makes a tmpfs volume on first use, lists it by its labels, keeps it while used and removes it after', async () => {
+    const name = `${test}-vol`;
+    const mount = { type: 'tmpfs' as const, name, target: '/v', readOnly: false, sizeBytes: 1024 * 1024, labels };
+    await runtime.create(spec('va', { mounts: [mount] }));
+    await runtime.create(spec('vb', { mounts: [{ ...mount, target: '/w' }] }));
+    expect(await runtime.listVolumes(labels)).toEqual([{ name, labels }]);
+    expect(await runtime.listVolumes({ 'berth.test': uniqueName('other') })).toEqual([]);
+    expect(await runtime.removeVolume(name)).toBe(false);
+    for (const c of await runtime.list(labels)) await runtime.remove(c.id);
+    expect(await runtime.removeVolume(name)).toBe(true);
+    expect(await runtime.listVolumes(labels)).toEqual([]);
+    expect(await runtime.removeVolume(name)).toBe(true); // a gone volume is fine (Docker: 404)
+  });
+
   it('lists only the containers carrying every requested label', async () => {
     await runtime.create(spec('a'));
     await runtime.create(spec('b'));
