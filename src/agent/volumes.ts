@@ -11,7 +11,8 @@ import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
 import type { ConfigMapLookup } from '../manifest/env.js';
 import type { ContainerSpec, PodTemplate } from '../manifest/types.js';
-import type { ConfigMapVolume, Volume } from '../manifest/volumes.js';
+import { checkItemPath, checkLocalPath, type ConfigMapVolume, type Volume } from '../manifest/volumes.js';
+import { checkDnsLabel } from '../manifest/names.js';
 import type { BindingRecord } from '../store/records.js';
 import type { Container, RunMount } from './runtime.js';
 import { LABEL, podRef } from './labels.js';
@@ -40,6 +41,9 @@ export function configMapFiles(v: ConfigMapVolume, configMaps: ConfigMapLookup):
   }
   const files: VolumeFile[] = [];
   for (const item of v.items) {
+    // Checked again here: a binding is only as good as whoever wrote it.
+    const bad = checkItemPath(item.path);
+    if (bad !== undefined) return { error: `item path ${bad}` };
     const content = Object.hasOwn(data, item.key) ? data[item.key] : undefined;
     if (content === undefined) {
       if (v.optional === true) continue;
@@ -140,6 +144,9 @@ export class PodVolumes {
     const dir = path.join(this.root, b.namespace, b.pod);
     const failed = new Map<string, string>();
     const subPaths = new Map<string, string>();
+    // Every name that becomes a folder is a DNS label, or nothing is made: a hand-written binding must not lead out of the data dir.
+    const badName = [b.namespace, b.pod, ...(b.template.volumes ?? []).map((v) => v.name)].map(checkDnsLabel).find((e) => e !== undefined);
+    if (badName !== undefined) return { mounts: () => ({ error: `cannot make the pod's volumes: ${badName}` }) };
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o755 });
       for (const v of b.template.volumes ?? []) {
@@ -234,6 +241,8 @@ export class PodVolumes {
  * mounts take a path).
  */
 export async function resolveSubPath(dir: string, subPath: string, create: boolean): Promise<string | { error: string }> {
+  const bad = checkLocalPath(subPath);
+  if (bad !== undefined) return { error: `subPath ${bad}` };
   const root = await fs.realpath(dir);
   const wanted = path.join(root, subPath);
   if (create) {

@@ -32,7 +32,13 @@ function checkMountPath(s: string): string | undefined {
   return undefined;
 }
 
-const itemPath = string((s) => (s === '' ? 'must not be empty' : checkLocalPath(s)));
+/** An item's path: also not starting with '..', the names a ConfigMap volume's writer keeps for itself (as Kubernetes). */
+export function checkItemPath(s: string): string | undefined {
+  if (s === '') return 'must not be empty';
+  return checkLocalPath(s) ?? (s.startsWith('..') ? `${quote(s)} must not start with '..'` : undefined);
+}
+
+const itemPath = string(checkItemPath);
 /**
  * A file mode, read as Kubernetes reads it: its YAML is read as YAML 1.1, so `0644` is octal (420);
  * `0o644` and a decimal `420` are the same mode.

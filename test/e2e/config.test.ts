@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { waitWhileUp } from '../support/berth.js';
 import { listContainers, type Listed } from '../support/containers.js';
@@ -83,6 +85,9 @@ spec:
       const cs = await running('files');
       return cs.length === 1 && (await docker('exec', cs[0]?.id ?? '', 'cat', '/etc/settings/greeting').catch(() => '')) === 'hello' ? cs : undefined;
     }, 'the files pod with /etc/settings/greeting');
+    // The files live under berth up's --data-dir, per node, namespace, pod and volume.
+    const onHost = path.join(bed.dataDir, 'pods', node, 'cfg', mounting?.labels['berth.pod'] ?? '', 'settings', 'greeting');
+    expect(await fs.readFile(onHost, 'utf8')).toBe('hello');
 
     await work.write('settings.yaml', configMap('goodbye'));
     await work.commit('new settings');

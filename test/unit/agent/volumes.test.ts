@@ -26,6 +26,7 @@ describe('configMapFiles', () => {
     ['an optional missing key', { name: 'cfg', optional: true, items: [{ key: 'z', path: 'z' }, { key: 'a', path: 'a' }] }, { files: [{ path: 'a', content: '1', mode: 0o644 }] }],
     ['a missing ConfigMap', { name: 'gone' }, { error: 'configmap "gone" not found' }],
     ['an optional missing ConfigMap', { name: 'gone', optional: true }, { files: [] }],
+    ['an item path out of the volume (a hand-written binding)', { name: 'cfg', items: [{ key: 'a', path: '../../etc/x' }] }, { error: 'item path "../../etc/x" must not contain \'..\': a path must stay inside the volume' }],
     ['a key that would be a writer\'s name', { name: 'dots' }, { error: 'configmap key "..x" cannot be a file name (it starts with \'..\')' }],
   ])('%s', (_, v, expected) => {
     expect(configMapFiles(v, lookup)).toEqual(expected);
@@ -61,10 +62,19 @@ describe('resolveSubPath', () => {
     // Where links are the volume's own (a ConfigMap's), they are followed, but never out of it.
     expect(await resolveSubPath(vol, 'out', false)).toEqual({ error: 'subPath "out" leads out of the volume' });
     expect(await resolveSubPath(vol, 'nope', false)).toEqual({ error: 'subPath "nope" does not exist in the volume' });
+    expect(await resolveSubPath(vol, '../..', true)).toEqual({ error: 'subPath "../.." must not contain \'..\': a path must stay inside the volume' });
   });
 });
 
 describe('PodVolumes', () => {
+  it('makes nothing for a binding whose names could lead out of the data dir', async () => {
+    const data = path.join(tmp, 'hostile');
+    const b = { ...binding('web', { namespace: '..' }), template: { ...binding('web').template, volumes: [{ name: 'e', emptyDir: {} }] } };
+    const prepared = await new PodVolumes(data, 'n1', silentLogger()).prepare([b], () => () => undefined);
+    expect(prepared.get('../web')?.mounts(spec('app'))).toEqual({ error: expect.stringMatching(/^cannot make the pod's volumes: "\.\." is not a valid DNS-1123 label/) as unknown });
+    expect(await fs.readdir(data).catch(() => [])).toEqual([]);
+  });
+
   it('writes a ConfigMap as kubelet does (..data swapped to a fresh folder, a link per name) and rewrites it in place', async () => {
     const data = path.join(tmp, 'agent');
     const volumes = new PodVolumes(data, 'n1', silentLogger());
