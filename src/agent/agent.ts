@@ -28,6 +28,7 @@ import { ImagePuller } from './images.js';
 import type { ImageBackOffSchedule } from './pull-backoff.js';
 import type { RegistryAuth } from './registry-auth.js';
 import { PullStatus } from './pull-status.js';
+import { refusedPods, type AllowRule } from './policy.js';
 
 /** How to run an agent. */
 export interface AgentOptions {
@@ -61,6 +62,8 @@ export interface AgentOptions {
   registryAuth?: RegistryAuth;
   /** Back-off of failed pulls, per pod and image (default kubelet's: 10 s doubling to 5 min). */
   imageBackOff?: ImageBackOffSchedule;
+  /** What only this node's operator may allow and did (`--allow`); a pod asking for anything else is refused. */
+  allow?: ReadonlySet<AllowRule>;
   /** The clock (tests pass their own). */
   now?: () => Date;
   /** Where pod volumes live on this host, under `pods/<node>/` (default: .berth in the working folder, as --data-dir). */
@@ -92,6 +95,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const log = parent.child({ component: 'agent', node });
   const hostIp = opts.hostIp ?? '0.0.0.0';
   const clock = opts.now ?? (() => new Date());
+  const allow = opts.allow ?? new Set<AllowRule>();
   const address = opts.address ?? defaultAddress();
   await runtime.ping();
 
@@ -188,7 +192,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // A container the agent stopped for a failed probe is being restarted, not drifting.
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
     pullStatus.begin(bindings, observed, previous);
-    const actions = planContainers(bindings, observed, { node, hostIp, now, backOff, hold, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps,
+    // A pod asking for what this node's operator did not allow gets no container; its status says which rule and flag.
+    const refused = refusedPods(bindings, allow, node);
+    const planned = refused.size === 0 ? bindings : bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod)));
+    const actions = planContainers(planned, observed, { node, hostIp, now, backOff, hold: refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]), schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps,
       mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] });
     const result = await applier.apply(actions);
     // Statuses written while pulling are rewritten below, even where the round's status equals the last one.
@@ -208,14 +215,18 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       const status = podStatus(b, observed, at, {
         ...(prev ? { previous: prev } : {}),
         restarted: namesIn(b, result.restarted, recreated(b, prev, result.created)),
-        problems: problemsOf(b, result.problems),
+        problems: refused.get(ref) ?? problemsOf(b, result.problems),
         backOff: byName(b, result.backOff),
         ended: byName(b, result.ended),
         drift: podDrift,
         probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
         network: podNetwork(networkOwner(b, observed), address),
       });
-      if (!prev || !sameStatus(prev, status) || pulled.has(ref)) puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
+      if (!prev || !sameStatus(prev, status) || pulled.has(ref)) {
+        puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
+        const no = refused.get(ref)?.values().next().value;
+        if (no !== undefined) events.push({ object: `pod/${ref}`, reason: no.reason, message: no.message, severity: 'Warning' });
+      }
       for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
       const healed = status.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
       const wasHealed = prev?.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');

@@ -6,7 +6,7 @@ import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgr
 import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
 import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
-import { dockerUser, needsImageUser, nonRootViolation } from './security.js';
+import { dockerUser, needsImageUser, nonRootViolation, securityHostConfig } from './security.js';
 import type { RegistryCredential } from './registry-auth.js';
 
 /** How to reach Docker and how to run containers there. */
@@ -91,7 +91,8 @@ export class DockerRuntime implements ContainerRuntime {
     if (st.OOMKilled) c.oomKilled = true;
     if (st.StartedAt && st.StartedAt !== ZERO_TIME) c.startedAt = st.StartedAt;
     if (st.FinishedAt && st.FinishedAt !== ZERO_TIME) c.finishedAt = st.FinishedAt;
-    const ip = ipOf(info.NetworkSettings);
+    // On the host's network a container has no address of its own: probes reach it at the Docker host's.
+    const ip = info.HostConfig.NetworkMode === 'host' ? (this.host.kind === 'socket' ? '127.0.0.1' : this.host.host) : ipOf(info.NetworkSettings);
     if (ip !== undefined) c.ip = ip;
     return c;
   }
@@ -127,9 +128,9 @@ export class DockerRuntime implements ContainerRuntime {
       if (violation !== undefined) throw new InvalidInputError('ENONROOT', violation, { hint: 'the pod asks for runAsNonRoot' });
       const user = dockerUser(security, imageUser);
       if (user !== undefined) hostConfigUser = user;
-      if (security.readOnlyRootFilesystem === true) hostConfig.ReadonlyRootfs = true;
-      if (security.noNewPrivileges === true) hostConfig.SecurityOpt = ['no-new-privileges'];
-      if (security.capDrop !== undefined) hostConfig.CapDrop = [...security.capDrop];
+      Object.assign(hostConfig, securityHostConfig(security));
+      // NOTE: Docker refuses published ports on the host's network; the ports are the host's own there.
+      if (security.hostNetwork === true) hostConfig.PortBindings = {};
     }
     try {
       const c = await this.docker.createContainer({

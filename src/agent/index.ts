@@ -16,3 +16,5 @@ export { parseNodeLabels } from './node-labels.js';
 export { defaultAddress, parseAddress } from './address.js';
 export { RegistryAuth, registryAuthPath } from './registry-auth.js';
 export type { RegistryCredential } from './registry-auth.js';
+export { ALLOW_RULES, parseAllow } from './policy.js';
+export type { AllowRule } from './policy.js';

@@ -13,6 +13,7 @@ import type { ConnectionFlags, UpFlags } from './up.js';
 import type { ValidateFlags } from './validate.js';
 import type { ApiFlags } from './api.js';
 import { DEFAULT_SERVER } from './client.js';
+import { ALLOW_RULES } from '../agent/policy.js';
 import type { VerbFlags } from './verbs.js';
 
 // Each command imports what it runs when it runs: `berth validate` (in CI) loads no etcd, Docker
@@ -78,6 +79,7 @@ const agent = (cmd: Command): Command =>
     .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
     .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--allow <rules>', `what only this node's operator may let pods do, comma-separated or repeated: ${ALLOW_RULES.join(', ')} (a pod asking for more is refused, its status naming the rule)`, (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--registry-auth-file <file>', 'Docker config.json with registry credentials for pulls (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json of the agent\'s user; read again when it changes)');
 
 /** Where the API server is, for the commands that talk to it. */

@@ -6,7 +6,7 @@ import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, credentialProvider, di
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, RegistryAuth, parseAddress, parseNodeLabels, registryAuthPath, startAgent } from '../agent/index.js';
+import { DockerRuntime, RegistryAuth, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, type AllowRule } from '../agent/index.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
@@ -49,16 +49,19 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   label: string[];
   /** `--registry-auth-file`: a Docker config.json with the registries' credentials. */
   registryAuthFile?: string;
+  /** `--allow rule,…`, repeated: what only the node's operator may allow. */
+  allow: string[];
 }
 
 /** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; address?: string }> {
+async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; allow: ReadonlySet<AllowRule>; address?: string }> {
   const labels = parseNodeLabels(flags.label);
+  const allow = parseAllow(flags.allow);
   const address = flags.address === undefined ? undefined : parseAddress(flags.address);
   const where = registryAuthPath(flags.registryAuthFile);
   const registryAuth = new RegistryAuth(where.file, where.explicit);
   await registryAuth.check();
-  return { labels, registryAuth, dataDir: path.resolve(flags.dataDir), ...(address === undefined ? {} : { address }) };
+  return { labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), ...(address === undefined ? {} : { address }) };
 }
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */

@@ -29,6 +29,10 @@ const podSpecSchema = refine(
       // Accepted and kept, so a manifest written for Kubernetes applies unchanged; berth mounts no token.
       serviceAccountName: optional(string(checkDnsSubdomain)),
       automountServiceAccountToken: optional(boolean()),
+      // The node's namespaces: accepted, run only where the node's operator allowed them (berth agent --allow).
+      hostNetwork: optional(boolean()),
+      hostPID: optional(boolean()),
+      hostIPC: optional(boolean()),
     },
     unsupported.POD_SPEC,
   ),
@@ -72,5 +76,8 @@ export const podTemplateSchema = refine(
     ...(t.spec.securityContext === undefined ? {} : { securityContext: t.spec.securityContext }),
     ...(t.spec.serviceAccountName === undefined ? {} : { serviceAccountName: t.spec.serviceAccountName }),
     ...(t.spec.automountServiceAccountToken === undefined ? {} : { automountServiceAccountToken: t.spec.automountServiceAccountToken }),
+    ...(t.spec.hostNetwork === undefined ? {} : { hostNetwork: t.spec.hostNetwork }),
+    ...(t.spec.hostPID === undefined ? {} : { hostPID: t.spec.hostPID }),
+    ...(t.spec.hostIPC === undefined ? {} : { hostIPC: t.spec.hostIPC }),
   }),
 );

@@ -1,7 +1,8 @@
-// securityContext: the fields that only take away from what a container may do, mapped later to
-// Docker by the agent. What would widen it (privileged, added capabilities) is refused here: only
-// whoever runs the agents may decide that, never a push.
-import { boolean, integer, list, object, optional, refine, string } from './schema.js';
+// securityContext, mapped later to Docker by the agent. The fields that only take away are run as
+// asked. What would widen what a container may do on its host (privileged, added capabilities, an
+// Unconfined seccomp profile) is accepted here but run only where the node's operator allowed it
+// (`berth agent --allow`): a push alone can never widen it.
+import { boolean, integer, list, object, oneOf, optional, required, string } from './schema.js';
 import { PRIVILEGE } from './unsupported.js';
 
 const notYet = (what: string): string => `a Kubernetes field berth does not support yet (${what}); remove it`;
@@ -12,13 +13,10 @@ function checkCapability(s: string): string | undefined {
   return /^[A-Z][A-Z0-9_]*$/.test(s) && !s.startsWith('CAP_') ? undefined : `must be a capability name such as NET_RAW or ALL, without CAP_, not ${JSON.stringify(s)}`;
 }
 
-/** PodSecurityContext fields other than runAsUser, runAsGroup and runAsNonRoot. */
+/** PodSecurityContext fields other than runAsUser, runAsGroup, runAsNonRoot, fsGroup, supplementalGroups and seccompProfile. */
 const POD_SECURITY: Readonly<Record<string, string>> = {
-  fsGroup: notYet('berth does not manage volumes'),
-  fsGroupChangePolicy: notYet('berth does not manage volumes'),
-  supplementalGroups: notYet('set the groups in the image'),
-  supplementalGroupsPolicy: notYet('set the groups in the image'),
-  seccompProfile: notYet('containers run with Docker\'s default seccomp profile'),
+  fsGroupChangePolicy: notYet('fsGroup adds the group to the processes; berth changes no file ownership'),
+  supplementalGroupsPolicy: notYet('the groups are added to those of the image'),
   seLinuxOptions: notYet('containers run with Docker\'s default labels'),
   appArmorProfile: notYet('containers run with Docker\'s default AppArmor profile'),
   sysctls: PRIVILEGE,
@@ -27,24 +25,34 @@ const POD_SECURITY: Readonly<Record<string, string>> = {
 
 /** SecurityContext fields other than those read below. */
 const CONTAINER_SECURITY: Readonly<Record<string, string>> = {
-  seccompProfile: POD_SECURITY.seccompProfile ?? '',
   seLinuxOptions: POD_SECURITY.seLinuxOptions ?? '',
   appArmorProfile: POD_SECURITY.appArmorProfile ?? '',
   procMount: PRIVILEGE,
   windowsOptions: POD_SECURITY.windowsOptions ?? '',
 };
 
+/**
+ * Docker's default seccomp profile (RuntimeDefault) or none (Unconfined, which only an operator may
+ * allow). Localhost profiles live on the node, which a repository cannot name.
+ */
+const seccompProfileSchema = object(
+  { type: required(oneOf(['RuntimeDefault', 'Unconfined'])) },
+  { localhostProfile: notYet('containers run with Docker\'s default seccomp profile or, where the operator allows it, none') },
+);
+
 /** The pod's securityContext: defaults for every container of the pod. */
-export const podSecurityContextSchema = object({ runAsUser: optional(id), runAsGroup: optional(id), runAsNonRoot: optional(boolean()) }, POD_SECURITY);
-
-const capabilitiesSchema = object({ drop: optional(list(string(checkCapability))) }, { add: PRIVILEGE });
-
-/** `privileged: false` says what berth does anyway; `true` would widen it. */
-const notPrivileged = refine(boolean(), (v, node, cx): false | undefined => {
-  if (!v) return false;
-  cx.report(node, PRIVILEGE);
-  return undefined;
-});
+export const podSecurityContextSchema = object(
+  {
+    runAsUser: optional(id),
+    runAsGroup: optional(id),
+    runAsNonRoot: optional(boolean()),
+    // Docker has no volume ownership to change: both become groups of every process of the pod.
+    fsGroup: optional(id),
+    supplementalGroups: optional(list(id)),
+    seccompProfile: optional(seccompProfileSchema),
+  },
+  POD_SECURITY,
+);
 
 /** A container's securityContext; its fields win over the pod's. */
 export const containerSecurityContextSchema = object(
@@ -54,8 +62,10 @@ export const containerSecurityContextSchema = object(
     runAsNonRoot: optional(boolean()),
     readOnlyRootFilesystem: optional(boolean()),
     allowPrivilegeEscalation: optional(boolean()),
-    capabilities: optional(capabilitiesSchema),
-    privileged: optional(notPrivileged),
+    // `add` and `privileged: true` run only where the node's operator allowed them (berth agent --allow).
+    capabilities: optional(object({ drop: optional(list(string(checkCapability))), add: optional(list(string(checkCapability))) })),
+    privileged: optional(boolean()),
+    seccompProfile: optional(seccompProfileSchema),
   },
   CONTAINER_SECURITY,
 );

@@ -35,7 +35,7 @@ export const SELECTOR: Readonly<Record<string, string>> = {
   matchExpressions: no('a Deployment selects its pods by `matchLabels` only'),
 };
 
-/** PodSpec fields other than containers, nodeSelector, restartPolicy, terminationGracePeriodSeconds, securityContext and the service account's. */
+/** PodSpec fields other than containers, nodeSelector, restartPolicy, terminationGracePeriodSeconds, securityContext, the host namespaces and the service account's. */
 export const POD_SPEC: Readonly<Record<string, string>> = {
   initContainers: notYet('berth does not run init containers'),
   ephemeralContainers: no('berth has no ephemeral debug containers'),
@@ -64,9 +64,6 @@ export const POD_SPEC: Readonly<Record<string, string>> = {
   os: no('every container runs on the node\'s Docker runtime'),
   resources: notYet('set `resources` on each container'),
   resourceClaims: no('berth has no dynamic resource allocation'),
-  hostNetwork: PRIVILEGE,
-  hostPID: PRIVILEGE,
-  hostIPC: PRIVILEGE,
   hostUsers: PRIVILEGE,
   shareProcessNamespace: PRIVILEGE,
 };

@@ -123,6 +123,12 @@ describe('berth up refuses to start with one clear line', () => {
       line: /^berth: --address "node-1\.example" is not an IP address; pass the IPv4 \(or IPv6\) address other nodes reach this one at/,
     },
     {
+      name: 'an --allow rule berth does not know (agent alone)',
+      args: (): string[] => ['agent', '--allow', 'privileged,root', '--etcd', 'http://127.0.0.1:9', '--docker', inject('dockerHost')],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --allow "root": not a rule berth knows; pass --allow with some of privileged, capabilities, hostNetwork, hostPID, hostIPC, seccompUnconfined$/,
+    },
+    {
       name: 'a missing --registry-auth-file (agent alone)',
       args: (): string[] => ['agent', '--registry-auth-file', path.join(emptyBin, 'none.json'), '--etcd', 'http://127.0.0.1:9', '--docker', inject('dockerHost')],
       env: (): NodeJS.ProcessEnv => process.env,

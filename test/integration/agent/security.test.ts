@@ -7,6 +7,7 @@ import { encode } from '../../../src/store/records.js';
 import { bindingKey } from '../../../src/store/keys.js';
 import type { ContainerSpec, PodTemplate } from '../../../src/manifest/types.js';
 import { dockerRequest } from '../../support/docker.js';
+import type { AllowRule } from '../../../src/agent/policy.js';
 import { agentTestbed } from '../../support/agent-testbed.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
@@ -20,9 +21,9 @@ beforeAll(() => {
   store = bed.store;
 });
 
-async function agentFor(): Promise<string> {
+async function agentFor(allow: AllowRule[] = []): Promise<string> {
   const node = uniqueName('node');
-  await bed.start(node, { stopGraceSeconds: 1 });
+  await bed.start(node, { stopGraceSeconds: 1, allow: new Set(allow) });
   return node;
 }
 
@@ -66,5 +67,39 @@ describe('securityContext on Docker', () => {
     // With a non-root runAsUser the same image runs.
     await bind(node, 'rooted', [sleeper({ runAsUser: 1000 })], { securityContext: { runAsNonRoot: true } });
     await waitFor(async () => (await status(node, 'rooted'))?.conditions[0]?.status === 'True', { timeoutMs: 20_000, what: 'non-root ready' });
+  });
+
+  it('refuses a privileged container without --allow privileged, naming the rule and the flag', async () => {
+    const node = await agentFor(['hostPID']);
+    await bind(node, 'root', [sleeper({ privileged: true })], { hostPID: true });
+    const s = await waitFor(async () => {
+      const st = await status(node, 'root');
+      return st?.conditions[0]?.reason === 'Forbidden' && st;
+    }, { timeoutMs: 20_000, what: 'root refused' });
+    expect(s.containers[0]?.message).toBe(`containers[app].securityContext.privileged needs what only the operator of node ${node} may allow (privileged); it runs them with berth agent --allow privileged`);
+    expect(await runtime.list({ 'berth.node': node })).toEqual([]);
+  });
+
+  it('with --allow, runs what the operator allowed: added capabilities, the host\'s network and PID namespace, no seccomp profile, and the pod\'s groups', async () => {
+    const node = await agentFor(['capabilities', 'hostNetwork', 'hostPID', 'seccompUnconfined']);
+    await bind(node, 'host', [sleeper({ capabilities: { add: ['NET_ADMIN'] }, seccompProfile: { type: 'Unconfined' } })], { hostNetwork: true, hostPID: true, securityContext: { fsGroup: 2000, supplementalGroups: [3000] } });
+    await waitFor(async () => (await status(node, 'host'))?.conditions[0]?.status === 'True', { timeoutMs: 20_000, what: 'host ready' });
+    const [c] = await runtime.list({ 'berth.node': node });
+    const id = c?.id ?? '';
+    const inspect = JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${id}/json`)).body) as { HostConfig: Record<string, unknown> };
+    expect(inspect.HostConfig).toMatchObject({ CapAdd: ['NET_ADMIN'], NetworkMode: 'host', PidMode: 'host', SecurityOpt: expect.arrayContaining(['seccomp=unconfined']) as unknown, GroupAdd: ['2000', '3000'] });
+    expect((await runtime.exec(id, ['id', '-G'], 5000)).output.split(' ')).toEqual(expect.arrayContaining(['2000', '3000']));
+    // The host's PID 1 is not this pod's init, and the host's interfaces are the container's.
+    expect((await runtime.exec(id, ['cat', '/proc/1/comm'], 5000)).output.trim()).not.toMatch(/^(docker-init|sleep)$/);
+    expect((await runtime.exec(id, ['ip', 'link'], 5000)).output).not.toMatch(/^\d+: eth0@/m);
+  });
+
+  it('with --allow privileged, creates the container privileged', async () => {
+    const node = await agentFor(['privileged']);
+    await bind(node, 'root', [sleeper({ privileged: true })]);
+    // NOTE: whether it then starts depends on the engine (a dockerd in a container may lack the capabilities to grant).
+    const c = await waitFor(async () => (await runtime.list({ 'berth.node': node }))[0], { timeoutMs: 20_000, what: 'root created' });
+    const inspect = JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${c.id}/json`)).body) as { HostConfig: Record<string, unknown> };
+    expect(inspect.HostConfig).toMatchObject({ Privileged: true });
   });
 });

@@ -297,6 +297,27 @@ describe('startAgent', () => {
     }
   });
 
+  it('refuses a pod asking for what its node\'s operator did not allow, naming the rule and the flag; runs it where --allow says so', async () => {
+    const privileged = (pod: string): BindingRecord => {
+      const b = binding(pod, { containers: [spec('app', { securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } } })] });
+      return { ...b, template: { ...b.template, hostNetwork: true } };
+    };
+    const { store, runtime } = await setup({ allow: new Set(['privileged']) });
+    await bind(store, privileged('root'));
+    const s = await waitFor(async () => (await status(store, 'root'))?.conditions[0]?.reason === 'Forbidden' && status(store, 'root'));
+    const words = `hostNetwork, containers[app].securityContext.capabilities.add need what only the operator of node ${NODE} may allow (hostNetwork, capabilities); it runs them with berth agent --allow hostNetwork,capabilities`;
+    expect(s).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', reason: 'Forbidden', message: words }] });
+    expect(runtime.calls.filter((c) => c.startsWith('create') || c.startsWith('pull'))).toEqual([]);
+    expect(await eventsOf(store)).toContainEqual(['Forbidden', 'pod/default/root', 'Warning', words]);
+
+    const other = await setup({ node: 'n2', allow: new Set(['privileged', 'capabilities', 'hostNetwork']) });
+    const b = { ...privileged('root'), node: 'n2' };
+    await bind(other.store, b);
+    await waitFor(async () => ready(await status(other.store, 'root', 'n2')));
+    const [c] = await mine(other.runtime, 'n2');
+    expect(other.runtime.specOf(c?.id ?? '')?.security).toEqual({ privileged: true, capAdd: ['NET_ADMIN'], hostNetwork: true });
+  });
+
   it('records stopping a container it replaces as Killing, with the reason', async () => {
     const { store, runtime } = await setup();
     await bind(store, binding('web'));

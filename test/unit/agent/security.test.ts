@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dockerUser, needsImageUser, nonRootViolation, runSecurityOf, type RunSecurity } from '../../../src/agent/security.js';
+import { dockerUser, needsImageUser, nonRootViolation, runSecurityOf, securityHostConfig, type RunSecurity, type SecurityHostConfig } from '../../../src/agent/security.js';
 
 describe('runSecurityOf: the container wins over the pod', () => {
   it.each([
@@ -14,8 +14,31 @@ describe('runSecurityOf: the container wins over the pod', () => {
     ],
     ['allowPrivilegeEscalation true is Docker’s default', {}, { securityContext: { allowPrivilegeEscalation: true } }, undefined],
     ['an empty drop list drops nothing', {}, { securityContext: { capabilities: { drop: [] } } }, undefined],
+    ['fsGroup then supplementalGroups, once each', { securityContext: { fsGroup: 2000, supplementalGroups: [3000, 2000] } }, {}, { groupAdd: [2000, 3000] }],
+    [
+      'what only an operator may allow',
+      { hostNetwork: true, hostPID: true, hostIPC: true, securityContext: { seccompProfile: { type: 'Unconfined' as const } } },
+      { securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } } },
+      { privileged: true, capAdd: ['NET_ADMIN'], seccompUnconfined: true, hostNetwork: true, hostPID: true, hostIPC: true },
+    ],
+    ['the container’s RuntimeDefault wins over the pod’s Unconfined', { securityContext: { seccompProfile: { type: 'Unconfined' as const } } }, { securityContext: { seccompProfile: { type: 'RuntimeDefault' as const } } }, undefined],
   ])('%s', (_what, pod, container, want) => {
     expect(runSecurityOf(pod, container)).toEqual(want);
+  });
+});
+
+describe('securityHostConfig: what Docker is told', () => {
+  it.each<[string, RunSecurity, SecurityHostConfig]>([
+    ['nothing', {}, {}],
+    ['restrictions', { readOnlyRootFilesystem: true, noNewPrivileges: true, capDrop: ['ALL'] }, { ReadonlyRootfs: true, SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'] }],
+    ['groups', { groupAdd: [2000, 3000] }, { GroupAdd: ['2000', '3000'] }],
+    [
+      'what an operator allowed',
+      { privileged: true, capAdd: ['NET_ADMIN'], seccompUnconfined: true, noNewPrivileges: true, hostNetwork: true, hostPID: true, hostIPC: true },
+      { Privileged: true, CapAdd: ['NET_ADMIN'], SecurityOpt: ['no-new-privileges', 'seccomp=unconfined'], NetworkMode: 'host', PidMode: 'host', IpcMode: 'host' },
+    ],
+  ])('%s', (_what, s, want) => {
+    expect(securityHostConfig(s)).toEqual(want);
   });
 });
 

@@ -52,8 +52,9 @@ interface Container {
     runAsNonRoot?: boolean;
     readOnlyRootFilesystem?: boolean;
     allowPrivilegeEscalation?: boolean;
-    capabilities?: { drop?: string[] };
-    privileged?: false;
+    capabilities?: { drop?: string[]; add?: string[] };
+    privileged?: boolean;
+    seccompProfile?: { type: 'RuntimeDefault' | 'Unconfined' };
   };
 }
 interface Template {
@@ -66,9 +67,12 @@ interface Template {
   nodeSelector: Record<string, string>;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
   terminationGracePeriodSeconds?: number;
-  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean };
+  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; fsGroup?: number; supplementalGroups?: number[]; seccompProfile?: { type: 'RuntimeDefault' | 'Unconfined' } };
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
 }
 interface DeploymentSpec {
   replicas: number;

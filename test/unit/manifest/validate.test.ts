@@ -18,8 +18,6 @@ describe('Deployment validation', () => {
     it.each([
       ['a typo, with a suggestion', d('        imag: x'), [`${C}.imag: unknown field; did you mean \`image\`?`]],
       ['a probe with no handler', d('        livenessProbe: {}'), ['app.yaml:17:24: spec.template.spec.containers[0].livenessProbe: must have one of exec, httpGet, tcpSocket, grpc']],
-      ['privileged (operator policy)', d('        securityContext: {privileged: true}'), [`app.yaml:17:39: spec.template.spec.containers[0].securityContext.privileged: ${PRIVILEGE}`]],
-      ['capabilities.add (operator policy)', d('        securityContext: {capabilities: {add: [NET_ADMIN]}}'), [`app.yaml:17:42: spec.template.spec.containers[0].securityContext.capabilities.add: ${PRIVILEGE}`]],
       ['procMount (operator policy)', d('        securityContext: {procMount: Unmasked}'), [`app.yaml:17:27: spec.template.spec.containers[0].securityContext.procMount: ${PRIVILEGE}`]],
       ['a Docker-style capability', d('        securityContext: {capabilities: {drop: [CAP_NET_RAW]}}'), ['app.yaml:17:49: spec.template.spec.containers[0].securityContext.capabilities.drop[0]: must be a capability name such as NET_RAW or ALL, without CAP_, not "CAP_NET_RAW"']],
       ['a negative runAsUser', d('        securityContext: {runAsUser: -1}'), ['app.yaml:17:38: spec.template.spec.containers[0].securityContext.runAsUser: must be at least 0, not -1']],
@@ -100,12 +98,34 @@ describe('Deployment validation', () => {
     });
   });
 
+  it('accepts what only the node\'s operator may allow (the agent runs it only with --allow), keeping it', () => {
+    const text = d(
+      '        securityContext: {privileged: true, capabilities: {add: [NET_ADMIN], drop: [NET_RAW]}, seccompProfile: {type: Unconfined}}',
+      '      securityContext: {fsGroup: 2000, supplementalGroups: [3000, 3001], seccompProfile: {type: RuntimeDefault}}',
+      '      hostNetwork: true',
+      '      hostPID: true',
+      '      hostIPC: false',
+    );
+    const { objects, errors } = parseFiles([{ path: 'app.yaml', text }]);
+    expect(errors.map(formatError)).toEqual([]);
+    const spec = objects[0]?.kind === 'Deployment' ? objects[0].spec.template : undefined;
+    expect(spec).toMatchObject({
+      securityContext: { fsGroup: 2000, supplementalGroups: [3000, 3001], seccompProfile: { type: 'RuntimeDefault' } },
+      hostNetwork: true,
+      hostPID: true,
+      hostIPC: false,
+      containers: [{ securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'], drop: ['NET_RAW'] }, seccompProfile: { type: 'Unconfined' } } }],
+    });
+  });
+
   describe('pod spec', () => {
     it.each([
       ['serviceAccount, the old name', d('      serviceAccount: default'), ['app.yaml:17:7: spec.template.spec.serviceAccount: a Kubernetes field berth does not support (it is the old name of `serviceAccountName`; write that); remove it']],
       ['a serviceAccountName that is no name', d('      serviceAccountName: Default_SA'), [expect.stringMatching(/^app\.yaml:17:27: spec\.template\.spec\.serviceAccountName: /) as unknown as string]],
       ['sysctls (operator policy)', d('      securityContext: {sysctls: []}'), [`app.yaml:17:25: spec.template.spec.securityContext.sysctls: ${PRIVILEGE}`]],
-      ['hostNetwork (operator policy)', d('      hostNetwork: true'), [`app.yaml:17:7: spec.template.spec.hostNetwork: ${PRIVILEGE}`]],
+      ['shareProcessNamespace (never from a repository)', d('      shareProcessNamespace: true'), [`app.yaml:17:7: spec.template.spec.shareProcessNamespace: ${PRIVILEGE}`]],
+      ['a Localhost seccomp profile (it names a file on the node)', d('      securityContext: {seccompProfile: {type: Localhost, localhostProfile: x.json}}'), ['app.yaml:17:48: spec.template.spec.securityContext.seccompProfile.type: must be one of RuntimeDefault, Unconfined, not "Localhost"', `app.yaml:17:59: spec.template.spec.securityContext.seccompProfile.localhostProfile: ${NOT_YET} (containers run with Docker's default seccomp profile or, where the operator allows it, none); remove it`]],
+      ['a supplemental group that is no id', d('      securityContext: {supplementalGroups: [-5]}'), ['app.yaml:17:46: spec.template.spec.securityContext.supplementalGroups[0]: must be at least 0, not -5']],
       ['restartPolicy Never', d('      restartPolicy: Never'), ['app.yaml:17:22: spec.template.spec.restartPolicy: must be Always in a Deployment (as in Kubernetes): its pods are kept running; Never is for Jobs']],
       ['a hostPath volume (operator policy)', d('      volumes: [{name: h, hostPath: {path: /}}]'), [`app.yaml:17:27: spec.template.spec.volumes[0].hostPath: ${PRIVILEGE}`]],
       [
