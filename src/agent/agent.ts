@@ -29,6 +29,7 @@ import type { ImageBackOffSchedule } from './pull-backoff.js';
 import type { RegistryAuth } from './registry-auth.js';
 import { PullStatus } from './pull-status.js';
 import { refusedPods, type AllowRule } from './policy.js';
+import { startServiceProxy, type ServiceProxy, type ServiceProxyOptions } from './services.js';
 
 /** How to run an agent. */
 export interface AgentOptions {
@@ -68,6 +69,8 @@ export interface AgentOptions {
   now?: () => Date;
   /** Where pod volumes live on this host, under `pods/<node>/` (default: .berth in the working folder, as --data-dir). */
   dataDir?: string;
+  /** Serve Services on this node (services.ts): Service stubs on this pod network, from this image. */
+  services?: Pick<ServiceProxyOptions, 'stubs' | 'network' | 'image'>;
 }
 
 /** A running agent. */
@@ -335,6 +338,17 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     throw err;
   }
   kick = loop.kick;
+  let services: ServiceProxy | undefined;
+  if (opts.services !== undefined) {
+    try {
+      services = await startServiceProxy({ ...opts.services, store, log: parent, node, hostIp });
+    } catch (err) {
+      stopped = true;
+      await dockerEvents?.close();
+      await loop.stop();
+      throw err;
+    }
+  }
 
   return {
     idle: async () => {
@@ -344,6 +358,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     },
     stop: async () => {
       stopped = true;
+      // The stubs stay: Services keep forwarding while no agent runs.
+      await services?.stop();
       clearTimeout(reopenTimer);
       clearTimeout(wakeTimer);
       clearTimeout(retryTimer);

@@ -2,6 +2,7 @@
 // names, DNAT rules in their own namespaces, replaced on endpoint changes, surviving the agent.
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
+import { startAgent } from '../../../src/agent/agent.js';
 import { DockerStubs } from '../../../src/agent/service-docker.js';
 import { startServiceProxy, type ServiceProxy } from '../../../src/agent/services.js';
 import { natRules } from '../../../src/agent/rules.js';
@@ -41,7 +42,7 @@ async function world(): Promise<World> {
   const store = await EtcdStore.connect([inject('etcdEndpoint')], `/${name}`);
   const bed = new ServiceBed(dockerHost, image, name);
   await bed.createNetwork();
-  const nodes = new Set<string>();
+  const nodes = new Set<string>([`${name}-n1`]);
   cleanups.push(async () => {
     const ids = (await Promise.all([...nodes].map((n) => stubs.list(n)))).flat().map((c) => c.id);
     await bed.dispose(ids);
@@ -152,6 +153,22 @@ describe('Service stubs on Docker', () => {
     await w.loaded('web', r2);
     expect(await w.bed.fetchMany(w.client, 'http://web/', 10)).toEqual({ two: 10 });
     expect((await stubs.list(w.node)).map((c) => c.id)).toEqual([stub?.id]);
+  });
+
+  it('an agent serving Services: stopping the agent leaves its stubs forwarding', async () => {
+    const w = await world();
+    const gw = await w.bed.gateway();
+    const one = await w.bed.backend('one', 'one');
+    const r = record('web', [endpoint('one', w.node, one, gw)]);
+    await w.put(r);
+    const agent = await startAgent({
+      store: w.store, runtime: w.bed.runtime, node: w.node, log: silentLogger(), hostIp: '127.0.0.1',
+      services: { stubs, network: w.bed.network, image: STUB_IMAGE },
+    });
+    cleanups.push(() => agent.stop());
+    await w.loaded('web', r);
+    await agent.stop();
+    expect(await w.bed.fetchMany(w.client, 'http://web.default/', 20)).toEqual({ one: 20 });
   });
 
   it('publishes a NodePort on the node\'s address: reachable from the host', async () => {
