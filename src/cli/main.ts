@@ -67,7 +67,9 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--source <name>', 'name of this source in etcd', 'default')
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
     .option('--skip-kind <kind>', 'a kind to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes); repeat it or separate kinds with commas', kinds, [] as string[])
-    .addOption(new Option('--status <reporter>', 'where commit statuses go: git notes (refs/notes/berth, pushed to a remote) or nowhere').choices(['git-notes', 'none']).default('git-notes'))
+    .addOption(new Option('--status <reporter>', 'where commit statuses go: git notes (refs/notes/berth, pushed to a remote), a forge\'s commit statuses, or nowhere').choices(['git-notes', 'github', 'gitea', 'gitlab', 'none']).default('git-notes'))
+    .option('--forge-url <url>', 'the forge API\'s base URL (default: api.github.com for github.com, else <host>/api/v3, /api/v1 for Gitea, /api/v4 for GitLab)')
+    .option('--forge-token-file <file>', 'API token that may write commit statuses (mode 0600), for --status github|gitea|gitlab')
     .option('--data-dir <dir>', `where berth keeps ${keeps}`, '.berth');
 
 /** The flags given on the command line, by long name (--config refuses the source flags beside it). */

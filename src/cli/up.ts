@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, type Logger } from '../log.js';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
-import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, credentialProvider, discardReporter, readConfig, readKeyring, startSync, type Sync, type SyncOptions } from '../sync/index.js';
+import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, type ForgeKind, type Sync, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
@@ -39,7 +39,9 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   source: string;
   interval: string;
   skipKind: string[];
-  status: 'git-notes' | 'none';
+  status: 'git-notes' | 'none' | ForgeKind;
+  forgeUrl?: string;
+  forgeTokenFile?: string;
   dataDir: string;
   node?: string;
   hostIp: string;
@@ -147,9 +149,10 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}) }));
       const keyring = s.verifyCommits;
       if (keyring !== undefined) await atFieldAsync(s, 'verifyCommits', () => readKeyring(keyring));
+      const reporter = await atFieldAsync(s, 'status', () => chooseReporter({ status: s.status, repo: s.repo, ...pick(s, 'forgeUrl', 'forgeTokenFile') }));
       out.push({
         log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false,
-        ...(s.status === 'none' ? { reporter: discardReporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
+        ...(reporter ? { reporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
       });
     }
     return out;
@@ -159,11 +162,19 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
   if (flags.verifyCommits !== undefined) await readKeyring(flags.verifyCommits);
+  const reporter = await chooseReporter({ status: flags.status, repo: flags.repo, ...pick(flags, 'forgeUrl', 'forgeTokenFile') });
   await git.head();
   return [{
     log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits,
-    ...(flags.status === 'none' ? { reporter: discardReporter } : {}), ...(flags.verifyCommits === undefined ? {} : { verifyCommits: flags.verifyCommits }),
+    ...(reporter ? { reporter } : {}), ...(flags.verifyCommits === undefined ? {} : { verifyCommits: flags.verifyCommits }),
   }];
+}
+
+/** The fields of `o` named that are set, for options that must leave out what is absent. */
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
 
 /** Start every source's sync; the returned stop stops them all. A start that fails stops those started. */

@@ -25,6 +25,10 @@ export interface SourceConfig {
   skipKinds: string[];
   /** `--verify-commits`: the keyring file (relative to the config file's folder). */
   verifyCommits?: string;
+  /** `--forge-url`: the forge API's base URL. */
+  forgeUrl?: string;
+  /** `--forge-token-file` (relative to the config file's folder). */
+  forgeTokenFile?: string;
   /** Where each field given (and the source itself, as `source`) is written, for errors found later. */
   at: Record<string, Position>;
 }
@@ -37,8 +41,8 @@ export interface Position {
 }
 
 /** Where a source's commit statuses go. */
-export type ReportChoice = 'git-notes' | 'none';
-export const REPORT_CHOICES: readonly ReportChoice[] = ['git-notes', 'none'];
+export type ReportChoice = 'git-notes' | 'none' | 'github' | 'gitea' | 'gitlab';
+export const REPORT_CHOICES: readonly ReportChoice[] = ['git-notes', 'none', 'github', 'gitea', 'gitlab'];
 
 /** The fields of a source, by the flag each stands for. */
 export const SOURCE_FIELDS = {
@@ -51,6 +55,8 @@ export const SOURCE_FIELDS = {
   status: '--status',
   skipKinds: '--skip-kind',
   verifyCommits: '--verify-commits',
+  forgeUrl: '--forge-url',
+  forgeTokenFile: '--forge-token-file',
 } as const;
 type Field = keyof typeof SOURCE_FIELDS;
 
@@ -189,6 +195,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
   const repo = /^https?:\/\//.test(values.repo) ? values.repo : local(values.repo);
   const credentials = typeof values.repoCredentialsFile === 'string' ? local(values.repoCredentialsFile) : undefined;
   const keyring = typeof values.verifyCommits === 'string' ? local(values.verifyCommits) : undefined;
+  const forgeTokenFile = typeof values.forgeTokenFile === 'string' ? local(values.forgeTokenFile) : undefined;
   return {
     name,
     repo,
@@ -199,6 +206,8 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     status: (status ?? 'git-notes') as ReportChoice,
     skipKinds: Array.isArray(values.skipKinds) ? values.skipKinds : [],
     ...(keyring === undefined ? {} : { verifyCommits: keyring }),
+    ...(typeof values.forgeUrl === 'string' ? { forgeUrl: values.forgeUrl } : {}),
+    ...(forgeTokenFile === undefined ? {} : { forgeTokenFile }),
     at,
   };
 }

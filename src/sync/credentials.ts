@@ -71,6 +71,18 @@ function fromValues(username: string | undefined, password: string | undefined, 
  * read or write it.
  */
 export async function readCredentialsFile(file: string): Promise<RepoCredentials> {
+  return parseCredentials(await readPrivateFile(file, 'credentials file'), file);
+}
+
+/** A forge's API token (`--forge-token-file`): the file's text, trimmed; refused like a credentials file. */
+export async function readTokenFile(file: string): Promise<string> {
+  const token = (await readPrivateFile(file, 'token file')).trim();
+  if (token === '') throw new InvalidInputError('ECREDENTIALS', `token file ${file} is empty`, { hint: 'write the forge\'s API token into it' });
+  return token;
+}
+
+/** A secret file's text; refused when it is missing, unreadable, or open to anyone but its owner. */
+async function readPrivateFile(file: string, what: string): Promise<string> {
   let stat;
   let text;
   try {
@@ -78,14 +90,14 @@ export async function readCredentialsFile(file: string): Promise<RepoCredentials
     text = await fs.readFile(file, 'utf8');
   } catch (cause) {
     const reason = cause instanceof Error && 'code' in cause && cause.code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-    throw new InvalidInputError('ECREDENTIALS', `credentials file ${file} ${reason}`, { hint: 'give a credentials file that berth can read', cause });
+    throw new InvalidInputError('ECREDENTIALS', `${what} ${file} ${reason}`, { hint: `give a ${what} that berth can read`, cause });
   }
   if ((stat.mode & 0o077) !== 0) {
-    throw new InvalidInputError('ECREDENTIALS', `credentials file ${file} is open to others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')})`, {
+    throw new InvalidInputError('ECREDENTIALS', `${what} ${file} is open to others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')})`, {
       hint: `run chmod 600 ${file}`,
     });
   }
-  return parseCredentials(text, file);
+  return text;
 }
 
 /** Credentials in the environment (`BERTH_REPO_USERNAME` + `BERTH_REPO_PASSWORD`, or `BERTH_REPO_TOKEN`), if any. */

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { BerthError } from '../errors.js';
 import {
-  MAX_TXN_OPS, decode, noteKey, outboxPrefix, startLoop, type Entry, type Loop, type OutboxRecord, type PutOp, type Store,
+  MAX_TXN_OPS, decode, noteKey, outboxPrefix, startLoop, type Entry, type Loop, type LoopOptions, type OutboxRecord, type PutOp, type Store,
 } from '../store/index.js';
 import type { StatusReporter } from './reporter.js';
 
@@ -72,13 +72,15 @@ export async function drainOutbox(opts: OutboxOptions): Promise<DrainResult> {
  * `kick`, and every `resyncMs`. A failed delivery backs off and is retried; the entries stay in
  * etcd, so a restarted sync delivers them too.
  */
-export async function startOutbox(opts: OutboxOptions & { resyncMs?: number }): Promise<Loop> {
+export async function startOutbox(opts: OutboxOptions & { resyncMs?: number } & Partial<Pick<LoopOptions, 'onTrouble' | 'onRecovered'>>): Promise<Loop> {
   const log = opts.log.child({ component: 'outbox', source: opts.source });
   return startLoop({
     store: opts.store,
     log,
     watch: [outboxPrefix(opts.source)],
     resyncMs: opts.resyncMs,
+    ...(opts.onTrouble ? { onTrouble: opts.onTrouble } : {}),
+    ...(opts.onRecovered ? { onRecovered: opts.onRecovered } : {}),
     reconcile: async () => {
       const { delivered } = await drainOutbox({ ...opts, log });
       if (delivered > 0) log.debug({ delivered }, `delivered ${delivered} commit status(es)`);

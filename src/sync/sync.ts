@@ -21,6 +21,9 @@ import { readKeyring } from './keyring.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource, HeadCommit } from './source.js';
 
+/** How the source's error starts when it is about delivering statuses, not about the branch. */
+const STATUS_TROUBLE = 'cannot deliver commit statuses: ';
+
 /** Errors of a rejected commit kept in its history record and log line; the rest are counted ("… and M more"). */
 const MAX_RECORDED_ERRORS = 50;
 
@@ -85,7 +88,21 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   let rejected = await lastRejected(store, source);
   // An error shown by an earlier run is shown again, if it still holds, after troubleAfterMs.
   await store.commit({ del: [syncErrorKey(source)] });
-  const outbox = await startOutbox({ store, log: opts.log, source, reporter: opts.reporter ?? new GitNotesReporter(git.notesTarget), resyncMs: opts.intervalMs });
+  // Statuses that cannot be delivered for a while (a forge refusing the token, a remote refusing the
+  // notes) show as the source's error too, unless sync has one of its own to show.
+  const onStatusTrouble = async (err: unknown, since: Date): Promise<void> => {
+    const record: SyncErrorRecord = {
+      type: 'syncError', source, code: err instanceof BerthError ? err.code : 'EUNEXPECTED', message: `${STATUS_TROUBLE}${messageOf(err)}`, since: since.toISOString(),
+    };
+    await store.commit({ ifUnchanged: { [syncErrorKey(source)]: 0 }, put: [{ key: syncErrorKey(source), value: encode(record) }] });
+  };
+  const onStatusRecovered = async (): Promise<void> => {
+    const e = await store.get(syncErrorKey(source));
+    if (e && decode('syncError', e.key, e.value).message.startsWith(STATUS_TROUBLE)) await store.commit({ ifUnchanged: { [e.key]: e.modRevision }, del: [e.key] });
+  };
+  const outbox = await startOutbox({
+    store, log: opts.log, source, reporter: opts.reporter ?? new GitNotesReporter(git.notesTarget), resyncMs: opts.intervalMs, onTrouble: onStatusTrouble, onRecovered: onStatusRecovered,
+  });
 
   const recorder = new EventRecorder({ store, component: 'sync', log, now });
   const recordEvent = (reason: string, message: string): Promise<void> => recorder.record([{ object: `source/${source}`, reason, message, severity: 'Warning' }]);

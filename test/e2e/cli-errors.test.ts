@@ -69,6 +69,18 @@ describe('berth up refuses to start with one clear line', () => {
       line: /^berth: --repo-credentials-file is for http\(s\) repositories; \S+ is a local path; leave out --repo-credentials-file$/,
     },
     {
+      name: 'a forge status without a token file',
+      args: (): string[] => ['up', '--repo', repo.url(inject('gitBaseUrl')), '--status', 'github', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --status github needs --forge-token-file; pass --forge-token-file with a file \(mode 0600\) holding an API token that may write commit statuses$/,
+    },
+    {
+      name: 'a forge URL without a forge status',
+      args: (): string[] => ['up', '--repo', repo.url(inject('gitBaseUrl')), '--forge-url', 'https://api.github.com', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --forge-url and --forge-token-file are for --status github, gitea or gitlab, not git-notes; leave them out, or pass --status with a forge$/,
+    },
+    {
       name: 'a keyring that does not exist',
       args: (): string[] => ['up', '--repo', repo.workDir, '--verify-commits', '/nonexistent/keyring', ...base()],
       env: (): NodeJS.ProcessEnv => process.env,

@@ -52,13 +52,13 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits`]],
+    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile`]],
     ['an unknown top-level field', 'source:\n  - name: a\n', [`${FILE}:1:1: unknown field 'source'; the config file has only 'sources'`, `${FILE}:1:1: 'sources' must be a list of at least one source`]],
     ['a missing name and repo', 'sources:\n  - branch: main\n', [`${FILE}:2:5: a source needs 'name'`, `${FILE}:2:5: a source needs 'repo'`]],
     ['a name given twice', 'sources:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n', [`${FILE}:3:12: source name 'a' is used twice (first at 2:12); each source needs its own name`]],
     ['a name that is no key segment', 'sources:\n  - {name: a/b, repo: /r}\n', [`${FILE}:2:12: source name 'a/b' must be letters, digits, '-', '.' or '_', starting and ending with a letter or digit, at most 253 characters`]],
     ['a branch that YAML reads as a number', 'sources:\n  - name: a\n    repo: /r\n    branch: 2024\n', [`${FILE}:4:13: branch must be a non-empty string (quote it)`]],
-    ['an unknown status', 'sources:\n  - {name: a, repo: /r, status: github}\n', [`${FILE}:2:33: status 'github' must be one of git-notes, none`]],
+    ['an unknown status', 'sources:\n  - {name: a, repo: /r, status: gitee}\n', [`${FILE}:2:33: status 'gitee' must be one of git-notes, none, github, gitea, gitlab`]],
     ['skipKinds as text', 'sources:\n  - {name: a, repo: /r, skipKinds: Service}\n', [`${FILE}:2:36: skipKinds must be a list of kinds, such as [Service, Ingress]`]],
     ['no sources', 'sources: []\n', [`${FILE}:1:10: 'sources' must be a list of at least one source`]],
     ['a duplicate key', 'sources:\n  - name: a\n    name: b\n    repo: /r\n', [`${FILE}:3:5: Map keys must be unique`]],

@@ -1,0 +1,218 @@
+// Commit statuses on forges: GitHub (and GitHub Enterprise), Gitea/Forgejo and GitLab, through their
+// REST APIs, behind the StatusReporter seam (the outbox delivers to it in order, at least once).
+import { InvalidInputError, UnavailableError } from '../errors.js';
+import { redactUrl } from '../log.js';
+import type { OutboxRecord, StatusState } from '../store/index.js';
+import { discardReporter, type StatusReporter } from './reporter.js';
+import { readTokenFile, splitUrlCredentials } from './credentials.js';
+
+/** The forges berth writes statuses to. */
+export type ForgeKind = 'github' | 'gitea' | 'gitlab';
+export const FORGE_KINDS: readonly ForgeKind[] = ['github', 'gitea', 'gitlab'];
+
+/** Where one source's statuses go on its forge. */
+export interface ForgeTarget {
+  kind: ForgeKind;
+  /** The API's base URL, e.g. `https://api.github.com`, `https://gitea.example.com/api/v1`, `https://gitlab.example.com/api/v4`. */
+  apiBase: string;
+  /** `owner/repo` (GitHub, Gitea) or the project's full path (GitLab, which takes it URL-encoded as its id). */
+  repoPath: string;
+}
+
+/** One HTTP request to a forge. */
+export interface ForgeRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * Where `repo`'s statuses go on a `kind` forge: the API base (`apiBase` when given, else the forge's
+ * usual one for the repository's host) and the repository's path. A URL without an owner and a
+ * name is refused.
+ */
+export function forgeTarget(kind: ForgeKind, repo: string, apiBase?: string): ForgeTarget {
+  const { url } = splitUrlCredentials(repo);
+  const m = /^(https?):\/\/([^/]+)\/(.+?)(?:\.git)?\/*$/.exec(url);
+  const parts = m?.[3]?.split('/').filter(Boolean) ?? [];
+  if (!m || parts.length < 2 || (kind !== 'gitlab' && parts.length !== 2)) {
+    throw new InvalidInputError('EFORGE', `--status ${kind} needs the repository's https URL on the forge (…/owner/name), not ${redactUrl(repo)}`, {
+      hint: 'pass --repo with the forge URL of the repository, or --status git-notes',
+    });
+  }
+  const [scheme, host] = [m[1] ?? 'https', m[2] ?? ''];
+  const usual = kind === 'github' ? (host.toLowerCase() === 'github.com' ? 'https://api.github.com' : `${scheme}://${host}/api/v3`)
+    : kind === 'gitea' ? `${scheme}://${host}/api/v1` : `${scheme}://${host}/api/v4`;
+  return { kind, apiBase: (apiBase ?? usual).replace(/\/+$/, ''), repoPath: parts.join('/') };
+}
+
+/** The state a forge knows for berth's: GitLab says failed where the others say failure or error. */
+function forgeState(kind: ForgeKind, state: StatusState): string {
+  if (kind !== 'gitlab') return state;
+  return state === 'failure' || state === 'error' ? 'failed' : state;
+}
+
+function authHeaders(kind: ForgeKind, token: string): Record<string, string> {
+  if (kind === 'github') return { accept: 'application/vnd.github+json', authorization: `Bearer ${token}`, 'x-github-api-version': '2022-11-28' };
+  if (kind === 'gitea') return { accept: 'application/json', authorization: `token ${token}` };
+  return { accept: 'application/json', 'private-token': token };
+}
+
+const segments = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+
+/**
+ * The request that sets `entry` as a commit status, as each forge documents it: GitHub `POST
+ * /repos/{owner}/{repo}/statuses/{sha}` and Gitea `POST /repos/{owner}/{repo}/statuses/{sha}`
+ * with `{state, description, context}`; GitLab `POST /projects/:id/statuses/:sha` with `{state,
+ * name, description}`.
+ */
+export function statusRequest(target: ForgeTarget, token: string, entry: OutboxRecord, targetUrl?: string): ForgeRequest {
+  const state = forgeState(target.kind, entry.state);
+  const link = targetUrl === undefined ? {} : { target_url: targetUrl };
+  const headers = { ...authHeaders(target.kind, token), 'content-type': 'application/json' };
+  if (target.kind === 'gitlab') {
+    return {
+      method: 'POST', url: `${target.apiBase}/projects/${encodeURIComponent(target.repoPath)}/statuses/${entry.commit}`, headers,
+      body: JSON.stringify({ state, name: entry.context, description: entry.description, ...link }),
+    };
+  }
+  return {
+    method: 'POST', url: `${target.apiBase}/repos/${segments(target.repoPath)}/statuses/${entry.commit}`, headers,
+    body: JSON.stringify({ state, description: entry.description, context: entry.context, ...link }),
+  };
+}
+
+/** GitLab: the statuses of a commit by name (`GET /projects/:id/repository/commits/:sha/statuses?name=`), newest first. */
+export function gitlabStatusesRequest(target: ForgeTarget, token: string, commit: string, name: string): ForgeRequest {
+  return {
+    method: 'GET',
+    url: `${target.apiBase}/projects/${encodeURIComponent(target.repoPath)}/repository/commits/${commit}/statuses?name=${encodeURIComponent(name)}`,
+    headers: authHeaders(target.kind, token),
+  };
+}
+
+/** Sends a request; the seam tests and the reporter share (global fetch by default). */
+export type Send = (req: ForgeRequest) => Promise<{ status: number; text: string }>;
+
+const fetchSend: Send = async (req) => {
+  const res = await fetch(req.url, { method: req.method, headers: req.headers, ...(req.body === undefined ? {} : { body: req.body }), signal: AbortSignal.timeout(15_000) });
+  return { status: res.status, text: await res.text() };
+};
+
+/** Options of a forge reporter. */
+export interface ForgeReporterOptions {
+  target: ForgeTarget;
+  /** Read at each delivery (a rotated token needs no restart). */
+  token: () => Promise<string>;
+  /** `target_url` of every status (berth's API or dashboard), when known. */
+  targetUrl?: string;
+  send?: Send;
+}
+
+/**
+ * Statuses on a forge, one request per entry, in order. An entry equal to the last one sent for
+ * its commit and context is not sent again. A refusal that retrying cannot fix (401, 403, 404, 422)
+ * throws InvalidInputError naming it; an outage or 5xx throws UnavailableError; either way the
+ * outbox keeps the entries. GitLab refuses a status equal to its current one ("Cannot transition
+ * status"): its current state is read first, and an equal one counts as delivered.
+ */
+export class ForgeStatusReporter implements StatusReporter {
+  private readonly send: Send;
+  private readonly last = new Map<string, string>();
+
+  constructor(private readonly opts: ForgeReporterOptions) {
+    this.send = opts.send ?? fetchSend;
+  }
+
+  async report(entries: OutboxRecord[]): Promise<void> {
+    for (const entry of entries) {
+      const key = `${entry.commit} ${entry.context}`;
+      const value = `${entry.state} ${entry.description}`;
+      if (this.last.get(key) === value) continue;
+      await this.deliver(entry);
+      this.last.set(key, value);
+      // Bounded memory: only recent commits matter for "identical consecutive".
+      if (this.last.size > 1000) this.last.delete(this.last.keys().next().value ?? '');
+    }
+  }
+
+  private async deliver(entry: OutboxRecord): Promise<void> {
+    const { target } = this.opts;
+    const token = await this.opts.token();
+    if (target.kind === 'gitlab' && (await this.gitlabState(token, entry)) === forgeState('gitlab', entry.state)) return;
+    const req = statusRequest(target, token, entry, this.opts.targetUrl);
+    const res = await this.call(req);
+    if (res.status === 200 || res.status === 201) return;
+    if (target.kind === 'gitlab' && res.status === 400 && /cannot transition status/i.test(res.text)) {
+      // Another writer (or a lost answer) made it so already: delivered if it now is.
+      if ((await this.gitlabState(token, entry)) === forgeState('gitlab', entry.state)) return;
+    }
+    throw this.failure(req, res);
+  }
+
+  private async gitlabState(token: string, entry: OutboxRecord): Promise<string | undefined> {
+    const req = gitlabStatusesRequest(this.opts.target, token, entry.commit, entry.context);
+    const res = await this.call(req);
+    if (res.status !== 200) throw this.failure(req, res);
+    let list: unknown;
+    try {
+      list = JSON.parse(res.text);
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(list)) return undefined;
+    const mine = list.filter((s): s is { id: number; status: string; name: string } => typeof s === 'object' && s !== null && (s as { name?: unknown }).name === entry.context);
+    mine.sort((a, b) => b.id - a.id);
+    return mine[0]?.status;
+  }
+
+  private async call(req: ForgeRequest): Promise<{ status: number; text: string }> {
+    try {
+      return await this.send(req);
+    } catch (cause) {
+      throw new UnavailableError('EFORGEDOWN', `cannot reach the ${this.opts.target.kind} API at ${this.opts.target.apiBase}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        hint: 'the statuses wait in the outbox and are sent once it answers',
+        cause,
+      });
+    }
+  }
+
+  private failure(req: ForgeRequest, res: { status: number; text: string }): Error {
+    const said = res.text.replace(/\s+/g, ' ').slice(0, 200);
+    const where = `${req.method} ${req.url.replace(/\?.*$/, '')}`;
+    if ([401, 403, 404, 422].includes(res.status)) {
+      return new InvalidInputError('EFORGEREFUSED', `the ${this.opts.target.kind} API refused ${where} (HTTP ${res.status}): ${said}`, {
+        hint: res.status === 404 ? 'check --forge-url and the repository URL; a token without access also gets 404' : 'check the token in --forge-token-file and its scopes (commit statuses: write)',
+      });
+    }
+    return new UnavailableError('EFORGE', `the ${this.opts.target.kind} API answered ${where} with HTTP ${res.status}: ${said}`, { hint: 'the statuses wait in the outbox; berth retries' });
+  }
+}
+
+/** How a source's statuses are reported: `--status` and, for a forge, `--forge-url` and `--forge-token-file`. */
+export interface ReporterChoice {
+  status: 'git-notes' | 'none' | ForgeKind;
+  repo: string;
+  forgeUrl?: string;
+  forgeTokenFile?: string;
+}
+
+/**
+ * The reporter a source's flags (or config fields) ask for; undefined for git notes (sync's
+ * default). A forge needs a token file (read now, so a wrong one fails the start); the forge flags
+ * are refused without a forge.
+ */
+export async function chooseReporter(choice: ReporterChoice): Promise<StatusReporter | undefined> {
+  const { status, forgeTokenFile } = choice;
+  if (status === 'git-notes' || status === 'none') {
+    if (choice.forgeUrl !== undefined || forgeTokenFile !== undefined) {
+      throw new InvalidInputError('EFORGE', `--forge-url and --forge-token-file are for --status github, gitea or gitlab, not ${status}`, { hint: 'leave them out, or pass --status with a forge' });
+    }
+    return status === 'none' ? discardReporter : undefined;
+  }
+  if (forgeTokenFile === undefined) throw new InvalidInputError('EFORGE', `--status ${status} needs --forge-token-file`, { hint: 'pass --forge-token-file with a file (mode 0600) holding an API token that may write commit statuses' });
+  await readTokenFile(forgeTokenFile);
+  const target = forgeTarget(status, choice.repo, choice.forgeUrl);
+  return new ForgeStatusReporter({ target, token: () => readTokenFile(forgeTokenFile) });
+}

@@ -1,0 +1,209 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BerthError, InvalidInputError, UnavailableError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+import { EtcdStore, outboxPrefix, sourceKey, syncErrorKey, decode, type OutboxRecord, type Store } from '../../../src/store/index.js';
+import { ForgeStatusReporter, GitSource, forgeTarget, startSync, type ForgeKind } from '../../../src/sync/index.js';
+import { startFakeForge, type FakeForge } from '../../support/forge.js';
+import { uniqueName } from '../../support/names.js';
+import { createRepo } from '../../support/repo.js';
+import { waitFor } from '../../support/wait.js';
+
+const TOKEN = 'forge-token-7f3a';
+const SHA = 'a'.repeat(40);
+const entry = (context: OutboxRecord['context'], state: OutboxRecord['state'], description: string, commit = SHA): OutboxRecord =>
+  ({ type: 'outbox', source: 's', commit, context, state, description, time: '2026-11-30T06:00:00.000Z' });
+
+let forge: FakeForge;
+beforeAll(async () => {
+  forge = await startFakeForge();
+});
+afterAll(async () => {
+  await forge.stop();
+});
+
+const reporter = (kind: ForgeKind, repo: string, api: string): ForgeStatusReporter =>
+  new ForgeStatusReporter({ target: forgeTarget(kind, repo, `${forge.url}${api}`), token: () => Promise.resolve(TOKEN) });
+
+async function failure(p: Promise<unknown>): Promise<BerthError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  if (!(err instanceof BerthError)) throw new Error(`expected a BerthError, got ${String(err)}`);
+  return err;
+}
+
+// Each forge's commit-status API as its public docs state it: path, auth headers, body.
+describe('commit statuses on a forge (contract with a loopback stand-in)', () => {
+  it.each([
+    {
+      kind: 'github' as const, repo: 'https://github.example.com/team/deploy.git', api: '/api/v3',
+      path: `/api/v3/repos/team/deploy/statuses/${SHA}`,
+      headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'content-type': 'application/json' },
+      bodies: [{ state: 'success', description: 'applied: 1 object', context: 'berth/sync' }, { state: 'pending', description: 'rolling out: 0/1 ready', context: 'berth/health' }, { state: 'failure', description: 'crash loop', context: 'berth/health' }],
+    },
+    {
+      kind: 'gitea' as const, repo: 'https://gitea.example.com/team/deploy.git', api: '/api/v1',
+      path: `/api/v1/repos/team/deploy/statuses/${SHA}`,
+      headers: { authorization: `token ${TOKEN}`, accept: 'application/json', 'content-type': 'application/json' },
+      bodies: [{ state: 'success', description: 'applied: 1 object', context: 'berth/sync' }, { state: 'pending', description: 'rolling out: 0/1 ready', context: 'berth/health' }, { state: 'failure', description: 'crash loop', context: 'berth/health' }],
+    },
+    {
+      kind: 'gitlab' as const, repo: 'https://gitlab.example.com/group/sub/deploy.git', api: '/api/v4',
+      path: `/api/v4/projects/group%2Fsub%2Fdeploy/statuses/${SHA}`,
+      headers: { 'private-token': TOKEN, accept: 'application/json', 'content-type': 'application/json' },
+      bodies: [{ state: 'success', name: 'berth/sync', description: 'applied: 1 object' }, { state: 'pending', name: 'berth/health', description: 'rolling out: 0/1 ready' }, { state: 'failed', name: 'berth/health', description: 'crash loop' }],
+    },
+  ])('$kind: one POST per status, in order, with its auth header', async ({ kind, repo, api, path, headers, bodies }) => {
+    forge.calls.length = 0;
+    const r = reporter(kind, repo, api);
+    await r.report([entry('berth/sync', 'success', 'applied: 1 object'), entry('berth/health', 'pending', 'rolling out: 0/1 ready'), entry('berth/health', 'failure', 'crash loop')]);
+    const posts = forge.calls.filter((c) => c.method === 'POST');
+    expect(posts.map((c) => c.path)).toEqual([path, path, path]);
+    expect(posts.map((c) => c.body)).toEqual(bodies);
+    for (const c of posts) expect(c.headers).toMatchObject(headers);
+    // GitLab: the current state of each name is read before each POST.
+    if (kind === 'gitlab') expect(forge.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual([`/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fsync`, `/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fhealth`, `/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fhealth`]);
+  });
+
+  it('does not send an update identical to the last one of its commit and context', async () => {
+    forge.calls.length = 0;
+    const r = reporter('github', 'https://github.example.com/team/deploy', '/api/v3');
+    await r.report([entry('berth/health', 'pending', 'rolling out: 0/2 ready')]);
+    await r.report([entry('berth/health', 'pending', 'rolling out: 0/2 ready'), entry('berth/health', 'pending', 'rolling out: 1/2 ready')]);
+    expect(forge.calls.map((c) => (c.body as { description: string }).description)).toEqual(['rolling out: 0/2 ready', 'rolling out: 1/2 ready']);
+  });
+
+  it('gitlab: a state equal to the current one counts as delivered, never as GitLab\'s transition error', async () => {
+    forge.calls.length = 0;
+    const sha = 'b'.repeat(40);
+    const r = reporter('gitlab', 'https://gitlab.example.com/team/deploy', '/api/v4');
+    await r.report([entry('berth/health', 'pending', 'rolling out: 0/2 ready', sha), entry('berth/health', 'pending', 'rolling out: 1/2 ready', sha), entry('berth/health', 'success', '2/2 ready', sha)]);
+    const posts = forge.calls.filter((c) => c.method === 'POST').map((c) => (c.body as { state: string }).state);
+    expect(posts).toEqual(['pending', 'success']);
+    // A second reporter (a restarted berth) sending the same pending again is not refused either.
+    forge.calls.length = 0;
+    const sha2 = 'c'.repeat(40);
+    await reporter('gitlab', 'https://gitlab.example.com/team/deploy', '/api/v4').report([entry('berth/sync', 'pending', 'x', sha2)]);
+    await reporter('gitlab', 'https://gitlab.example.com/team/deploy', '/api/v4').report([entry('berth/sync', 'pending', 'x', sha2)]);
+    expect(forge.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+  });
+
+  it.each([
+    [401, InvalidInputError, /^the github API refused POST http:\/\/127\.0\.0\.1:\d+\/api\/v3\/repos\/team\/deploy\/statuses\/a+ \(HTTP 401\): .*; check the token in --forge-token-file/],
+    [404, InvalidInputError, /\(HTTP 404\): .*; check --forge-url and the repository URL/],
+    [503, UnavailableError, /^the github API answered POST .* with HTTP 503: .*; the statuses wait in the outbox; berth retries$/],
+  ])('HTTP %i is %o, never naming the token', async (status, kind, message) => {
+    forge.answer = status;
+    try {
+      const err = await failure(reporter('github', 'https://github.example.com/team/deploy', '/api/v3').report([entry('berth/sync', 'success', 'ok')]));
+      expect(err).toBeInstanceOf(kind);
+      expect(err.toLine()).toMatch(message);
+      expect(err.toLine()).not.toContain(TOKEN);
+    } finally {
+      forge.answer = undefined;
+    }
+  });
+
+  it('refuses a repository URL that names no owner and repository', () => {
+    expect(() => forgeTarget('github', 'https://github.com/deploy.git')).toThrow('--status github needs the repository\'s https URL on the forge (…/owner/name), not https://github.com/deploy.git');
+    expect(forgeTarget('github', 'https://u:p@github.com/team/deploy.git')).toEqual({ kind: 'github', apiBase: 'https://api.github.com', repoPath: 'team/deploy' });
+    expect(forgeTarget('gitea', 'http://git.lan:3000/team/deploy')).toEqual({ kind: 'gitea', apiBase: 'http://git.lan:3000/api/v1', repoPath: 'team/deploy' });
+  });
+});
+
+// A forge that refuses the token is the source's error (berth status), and stops being it once the
+// statuses go through.
+describe('a forge that refuses the statuses', () => {
+  it('shows as the source\'s error until a delivery succeeds', async () => {
+    const repo = await createRepo(inject('gitRoot'), uniqueName('refused'));
+    const dataDir = await mkdtemp(join(tmpdir(), 'berth-refused-'));
+    const store: Store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('refused')}`);
+    forge.answer = 401;
+    try {
+      await repo.write('a.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n');
+      await repo.commit('a');
+      const sync = await startSync({
+        store, log: silentLogger(), source: 'r', intervalMs: 60_000,
+        git: new GitSource({ repo: repo.workDir, branch: 'main', path: '.', dataDir }),
+        reporter: new ForgeStatusReporter({ target: forgeTarget('github', 'https://github.example.com/team/deploy', `${forge.url}/api/v3`), token: () => Promise.resolve(TOKEN) }),
+      });
+      try {
+        const error = await waitFor(async () => {
+          const e = await store.get(syncErrorKey('r'));
+          return e && decode('syncError', e.key, e.value);
+        }, { timeoutMs: 20_000, what: 'the source\'s error' });
+        expect(error.code).toBe('EFORGEREFUSED');
+        expect(error.message).toMatch(/^cannot deliver commit statuses: the github API refused POST .* \(HTTP 401\)/);
+        expect(error.message).not.toContain(TOKEN);
+        forge.answer = undefined;
+        sync.kick();
+        await waitFor(async () => (await store.get(syncErrorKey('r'))) === undefined, { timeoutMs: 20_000, what: 'the error to clear' });
+      } finally {
+        await sync.stop();
+      }
+    } finally {
+      forge.answer = undefined;
+      for (const e of (await store.list('')).entries) await store.commit({ del: [e.key] });
+      await store.close();
+      await repo.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The outbox delivers forge statuses as it delivers git notes: a forge outage and a berth restart
+// lose none and reorder none.
+describe('forge statuses through the outbox', () => {
+  it('delivers every status in order after the forge was down and sync restarted', async () => {
+    const down = await startFakeForge();
+    await down.stop();
+    const repo = await createRepo(inject('gitRoot'), uniqueName('forge'));
+    const dataDir = await mkdtemp(join(tmpdir(), 'berth-forge-'));
+    const store: Store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('forge')}`);
+    try {
+      const start = (): ReturnType<typeof startSync> => startSync({
+        store, log: silentLogger(), source: 'f', intervalMs: 60_000,
+        git: new GitSource({ repo: repo.workDir, branch: 'main', path: '.', dataDir }),
+        reporter: new ForgeStatusReporter({ target: forgeTarget('github', 'https://github.example.com/team/deploy', `${down.url}/api/v3`), token: () => Promise.resolve(TOKEN) }),
+      });
+      const sealed = (sha: string) => async (): Promise<boolean> => {
+        const e = await store.get(sourceKey('f'));
+        return e !== undefined && decode('seal', e.key, e.value).commit === sha;
+      };
+      let sync: Awaited<ReturnType<typeof startSync>> | undefined;
+      const commits: string[] = [];
+      for (const name of ['a', 'b', 'c']) {
+        await repo.write(`${name}.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {k: v}\n`);
+        commits.push(await repo.commit(name));
+        sync ??= await start();
+        if (name === 'b') {
+          // A broken commit in the middle: its failure status must arrive in its place too.
+          await repo.write('bad.yaml', 'kind: Nonsense\n');
+          commits.push(await repo.commit('broken'));
+          await waitFor(async () => (await store.list(outboxPrefix('f'))).entries.length >= commits.length, { timeoutMs: 20_000, what: 'the rejection in the outbox' });
+          await repo.remove('bad.yaml');
+          commits.push(await repo.commit('fixed'));
+        }
+        await waitFor(sealed(commits.at(-1) ?? ''), { timeoutMs: 20_000, what: `commit ${name} sealed` });
+        if (name === 'b') {
+          await sync.stop();
+          sync = await start();
+        }
+      }
+      expect((await store.list(outboxPrefix('f'))).entries).toHaveLength(commits.length);
+      await down.start();
+      sync?.kick();
+      await waitFor(async () => (await store.list(outboxPrefix('f'))).entries.length === 0, { timeoutMs: 30_000, what: 'an empty outbox' });
+      await sync?.stop();
+      const posted = down.calls.filter((c) => c.method === 'POST').map((c) => [c.path.split('/').at(-1), (c.body as { state: string }).state]);
+      expect(posted).toEqual(commits.map((sha, i) => [sha, i === 2 ? 'failure' : 'success']));
+    } finally {
+      await down.stop();
+      for (const e of (await store.list('')).entries) await store.commit({ del: [e.key] });
+      await store.close();
+      await repo.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
