@@ -167,16 +167,16 @@ describe('berth up refuses to start with one clear line', () => {
 describe('berth help', () => {
   // Every flag a command offers does something there: only the commands that run an agent reach Docker.
   it.each([
-    ['up', true, 'its etcd and repository mirrors'],
-    ['agent', true, undefined],
-    ['sync', false, 'its repository mirrors'],
+    ['up', true, 'where berth keeps its etcd, repository mirrors and pod volumes'],
+    ['agent', true, "where the agent keeps its pods' volumes (ConfigMap files, emptyDirs) under pods/<node>/; Docker must see the same path"],
+    ['sync', false, 'where berth keeps its repository mirrors'],
     ['controller', false, undefined],
     ['scheduler', false, undefined],
   ] as const)('berth %s offers --docker: %s', async (command, docker, dataDir) => {
     const res = await runBerth([command, '--help']);
     expect(res.code).toBe(0);
     expect(res.stdout.includes('--docker')).toBe(docker);
-    if (dataDir) expect(res.stdout.replace(/\s+/g, ' ')).toContain(`--data-dir <dir> where berth keeps ${dataDir} (default: ".berth")`);
+    if (dataDir) expect(res.stdout.replace(/\s+/g, ' ')).toContain(`--data-dir <dir> ${dataDir} (default: ".berth")`);
     else expect(res.stdout).not.toContain('--data-dir');
   });
 

@@ -132,7 +132,7 @@ describe('startSync on a local repository', () => {
     expect(rejected).toMatchObject({ outcome: 'rejected', message: 'broken', author: 'Berth Test <test@berth.invalid>' });
     expect(rejected.errors).toEqual([
       'apps/api.yaml:16:16: spec.template.spec.containers[0].image: must be a string, not the number 42; quote it: "42"',
-      'apps/web.yaml:17:9: spec.template.spec.containers[0].bogus: unknown field (supported here: name, image, command, args, env, ports, resources, imagePullPolicy, readinessProbe, livenessProbe, startupProbe, lifecycle, securityContext)',
+      'apps/web.yaml:17:9: spec.template.spec.containers[0].bogus: unknown field (supported here: name, image, command, args, env, envFrom, volumeMounts, ports, resources, imagePullPolicy, readinessProbe, livenessProbe, startupProbe, lifecycle, securityContext)',
     ]);
     expect(await w.desired()).toEqual(desiredBefore);
     expect(await w.store.get(sourceKey(SOURCE))).toEqual(sealBefore);
