@@ -74,7 +74,7 @@ describe('the CLI through the API server of `berth up`', () => {
     await waitWhileUp(up, async () => (await status()).commitSha === third, 'the branch head again after resume');
     const last = JSON.parse((await berth('history', '-o', 'json', '--limit', '2')).stdout) as { items: { commitSha: string; rollback?: boolean }[] };
     expect(last.items.map((h) => [h.commitSha, h.rollback ?? false])).toEqual([[first, true], [third, false]]);
-  });
+  }, 240_000);
 
   it.each([
     [['suspend', 'nope'], /^berth: source "nope" not found; list the sources with `berth status`$/],
