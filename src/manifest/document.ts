@@ -2,6 +2,7 @@ import { isMap, isScalar, type Node } from 'yaml';
 import { configMapSchema } from './configmap.js';
 import { deploymentSchema } from './deployment.js';
 import { serviceSchema } from './services.js';
+import { serviceAccountSchema } from './serviceaccount.js';
 import { hashObject } from './hash.js';
 import { describe, isAbsent, type Context } from './schema.js';
 import { shown } from './text.js';
@@ -13,7 +14,7 @@ export type DocumentOutcome =
   | { type: 'skipped'; kind: string; name?: string }
   | { type: 'invalid' };
 
-const SUPPORTED = ['Deployment', 'ConfigMap', 'Service'] as const;
+const SUPPORTED = ['Deployment', 'ConfigMap', 'Service', 'ServiceAccount'] as const;
 
 /** Reads one non-empty document: dispatches on `kind`, validates, normalizes and hashes. */
 export function readDocument(raw: Node, cx: Context, where: { path: string; line: number }, skipKinds: ReadonlySet<string>): DocumentOutcome {
@@ -55,6 +56,13 @@ export function readDocument(raw: Node, cx: Context, where: { path: string; line
     const meaning = { kind, namespace: v.metadata.namespace, name: v.metadata.name, labels: v.metadata.labels, spec: v.spec } as const;
     const nodePorts = v.spec.ports.flatMap((p, i) => (p.nodePort === undefined ? [] : [{ port: p.nodePort, at: cx.find(root, 'spec', 'ports', i, 'nodePort').range?.[0] ?? at }]));
     return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at, nodePorts };
+  }
+  if (kind === 'ServiceAccount') {
+    const a = serviceAccountSchema(root, cx);
+    if (a === undefined) return { type: 'invalid' };
+    const spec = a.automountServiceAccountToken === undefined ? {} : { automountServiceAccountToken: a.automountServiceAccountToken };
+    const meaning = { kind, namespace: a.metadata.namespace, name: a.metadata.name, labels: a.metadata.labels, spec } as const;
+    return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at };
   }
   cx.report(
     kindNode,

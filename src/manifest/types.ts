@@ -60,8 +60,14 @@ export interface ServiceObject extends ObjectBase {
   spec: Service;
 }
 
+/** A validated v1 ServiceAccount: kept, though berth mounts no token. */
+export interface ServiceAccountObject extends ObjectBase {
+  kind: 'ServiceAccount';
+  spec: { automountServiceAccountToken?: boolean };
+}
+
 /** A validated, normalized object of a commit. */
-export type DesiredObject = DeploymentObject | ConfigMapObject | ServiceObject;
+export type DesiredObject = DeploymentObject | ConfigMapObject | ServiceObject | ServiceAccountObject;
 
 /** One validation error, located in the repository. */
 export interface ManifestError {

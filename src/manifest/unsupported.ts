@@ -221,3 +221,9 @@ export const VOLUME_MOUNT: Readonly<Record<string, string>> = {
   recursiveReadOnly: notYet('a readOnly mount is read-only; its submounts are the pod\'s own'),
   subPathExpr: notYet('write the `subPath` itself'),
 };
+
+/** ServiceAccount fields other than metadata and automountServiceAccountToken. */
+export const SERVICE_ACCOUNT: Readonly<Record<string, string>> = {
+  secrets: no('berth has no Secrets and mounts no service account token'),
+  imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),
+};

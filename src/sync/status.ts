@@ -9,8 +9,8 @@ import { plural, shorten } from '../text.js';
 /** Longest description a status carries; forges cut theirs near here too (GitHub: 140). */
 export const MAX_DESCRIPTION = 140;
 
-/** What an applied commit's status says once, when the Deployments it creates or changes ask for a service account. */
-export const NO_TOKEN_NOTE = 'serviceAccountName kept; berth mounts no service account token';
+/** What an applied commit's status says once, when the Deployments or ServiceAccounts it creates or changes ask for a service account. */
+export const NO_TOKEN_NOTE = 'service accounts kept; berth mounts no service account token';
 
 /** What the status of a commit applied again by a rollback says: the source stays on it until resumed. */
 export const ROLLBACK_NOTE = 'rollback: the source stays on this commit until `berth resume`';
@@ -22,7 +22,11 @@ export function rewriteNote(previous: string): string {
 
 /** The notes an applied commit's status carries for the objects it creates or changes (at most one of each kind). */
 export function appliedNotes(changed: readonly DesiredObject[]): string[] {
-  const asks = changed.some((o) => o.kind === 'Deployment' && o.spec.template.automountServiceAccountToken !== false && (o.spec.template.serviceAccountName !== undefined || o.spec.template.automountServiceAccountToken === true));
+  const asks = changed.some(
+    (o) =>
+      (o.kind === 'Deployment' && o.spec.template.automountServiceAccountToken !== false && (o.spec.template.serviceAccountName !== undefined || o.spec.template.automountServiceAccountToken === true)) ||
+      (o.kind === 'ServiceAccount' && o.spec.automountServiceAccountToken !== false),
+  );
   return asks ? [NO_TOKEN_NOTE] : [];
 }
 

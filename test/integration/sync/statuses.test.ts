@@ -176,7 +176,7 @@ describe('berth/sync statuses as git notes on a local repository', () => {
     const first = await w.repo.commit('with a service account');
     await w.start();
     const [line] = await noteLines(() => w.localNote(first), 1, 'the note');
-    expect(line).toMatch(new RegExp(`^${TIME} berth/sync success applied: 1 object, 1 created, 0 updated, 0 deleted; serviceAccountName kept; berth mounts no service account token$`));
+    expect(line).toMatch(new RegExp(`^${TIME} berth/sync success applied: 1 object, 1 created, 0 updated, 0 deleted; service accounts kept; berth mounts no service account token$`));
     // A later commit that leaves that Deployment alone says nothing of it.
     await w.repo.write('api.yaml', named('api'));
     const second = await w.repo.commit('another deployment');

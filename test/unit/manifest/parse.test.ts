@@ -236,7 +236,7 @@ ${DEPLOYMENT}...
       { path: 'a.yaml', text: `${CONFIG_MAP}---\napiVersion: v1\nkind: Secret\n` },
     ]);
     expect(errors.map(formatError)).toEqual([
-      "a.yaml:9:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap, Service); remove it, or skip the kind on purpose with --skip-kind Secret",
+      "a.yaml:9:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Secret",
       'b.yaml:17:3: spec.replcas: unknown field; did you mean `replicas`?',
       'b.yaml:18:3: spec.foo: unknown field (supported here: replicas, selector, strategy, template, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit)',
     ]);

@@ -118,6 +118,14 @@ describe('Deployment validation', () => {
     });
   });
 
+  it.each([
+    ['secrets', 'secrets: [{name: x}]', 'app.yaml:4:1: secrets: a Kubernetes field berth does not support (berth has no Secrets and mounts no service account token); remove it'],
+    ['imagePullSecrets', 'imagePullSecrets: [{name: x}]', "app.yaml:4:1: imagePullSecrets: a Kubernetes field berth does not support (berth has no Secrets; registry credentials belong to the Docker configuration of the nodes); remove it"],
+    ['a quoted boolean', 'automountServiceAccountToken: "false"', 'app.yaml:4:31: automountServiceAccountToken: must be true or false, not the string "false"; remove the quotes'],
+  ])('a ServiceAccount with %s is refused at its line', (_what, line, error) => {
+    expect(errorsOf(`apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n${line}\n`)).toEqual([error]);
+  });
+
   describe('pod spec', () => {
     it.each([
       ['serviceAccount, the old name', d('      serviceAccount: default'), ['app.yaml:17:7: spec.template.spec.serviceAccount: a Kubernetes field berth does not support (it is the old name of `serviceAccountName`; write that); remove it']],
@@ -235,9 +243,9 @@ describe('documents of any kind', () => {
     [
       'an unsupported kind',
       'apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\n',
-      ["app.yaml:2:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap, Service); remove it, or skip the kind on purpose with --skip-kind Secret"],
+      ["app.yaml:2:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Secret"],
     ],
-    ['no kind', 'apiVersion: v1\nmetadata:\n  name: web\n', ['app.yaml:1:1: missing required field `kind` (supported: Deployment, ConfigMap, Service)']],
+    ['no kind', 'apiVersion: v1\nmetadata:\n  name: web\n', ['app.yaml:1:1: missing required field `kind` (supported: Deployment, ConfigMap, Service, ServiceAccount)']],
     ['a kind that is not a string', 'apiVersion: v1\nkind: 3\n', ['app.yaml:2:7: kind: must be a string, not the number 3']],
     ['a list', '- a\n- b\n', ['app.yaml:1:1: a manifest must be a map with apiVersion, kind and metadata, not a list']],
     ['a plain string', 'hello\n', ['app.yaml:1:1: a manifest must be a map with apiVersion, kind and metadata, not the string "hello"']],

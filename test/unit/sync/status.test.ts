@@ -115,9 +115,18 @@ describe('appliedNotes: said once, by the commit that creates or changes what as
   ])('%s', (_what, podSpec, want) => {
     expect(appliedNotes(deployment(podSpec))).toEqual(want);
   });
+  it.each([
+    ['a ServiceAccount', 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n', [NO_TOKEN_NOTE]],
+    ['a ServiceAccount whose token is not wanted', 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\nautomountServiceAccountToken: false\n', []],
+  ])('%s', (_what, text, want) => {
+    const { objects, errors } = parseFiles([{ path: 'sa.yaml', text }]);
+    expect(errors).toEqual([]);
+    expect(objects).toMatchObject([{ kind: 'ServiceAccount', name: 'web', namespace: 'default' }]);
+    expect(appliedNotes(objects)).toEqual(want);
+  });
   it('ends the applied description, within the length a forge shows', () => {
     const s = appliedStatus('main', A, { objects: 2, created: 1, updated: 0, deleted: 0 }, NOW, [NO_TOKEN_NOTE]);
-    expect(s.description).toBe('applied: 2 objects, 1 created, 0 updated, 0 deleted; serviceAccountName kept; berth mounts no service account token');
+    expect(s.description).toBe('applied: 2 objects, 1 created, 0 updated, 0 deleted; service accounts kept; berth mounts no service account token');
     expect(s.description.length).toBeLessThanOrEqual(MAX_DESCRIPTION);
   });
 });
