@@ -2,12 +2,21 @@
 # Build a tiny local image from the static busybox (no registry needed):
 # /bin/busybox plus a relative symlink per applet, CMD ["/bin/sh"], PATH=/bin.
 # Same steps as test/support/image.ts. Uses the docker CLI and DOCKER_HOST.
-#   usage: scripts/build-image.sh [--force] TAG      (e.g. berth-demo/busybox:1)
+# --sandbox makes the pod sandbox image instead: CMD sleeps forever (it only holds the pod's network).
+#   usage: scripts/build-image.sh [--force] [--sandbox] TAG      (e.g. berth-demo/busybox:1, --sandbox berth/sandbox:1)
 set -euo pipefail
 
 force=false
-if [[ ${1:-} == --force ]]; then force=true; shift; fi
-tag=${1:?usage: scripts/build-image.sh [--force] TAG}
+cmd='CMD ["/bin/sh"]'
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --force) force=true ;;
+    --sandbox) cmd='CMD ["sleep", "2147483647"]' ;;
+    *) echo "error: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+tag=${1:?usage: scripts/build-image.sh [--force] [--sandbox] TAG}
 busybox=/bin/busybox
 
 if ! $force && docker image inspect "$tag" >/dev/null 2>&1; then
@@ -37,5 +46,5 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
 
 tar -C "$rootfs" --owner=0 --group=0 --numeric-owner -c . |
-  docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - "$tag" >/dev/null
+  docker import -c "$cmd" -c 'ENV PATH=/bin' - "$tag" >/dev/null
 echo "$tag built"

@@ -14,6 +14,7 @@ bash scripts/install-deps.sh
 DOCKER_HOST=$(bash scripts/start-dockerd.sh "$root/.berth")
 export DOCKER_HOST
 bash scripts/build-image.sh berth-demo/busybox:1 >/dev/null
+bash scripts/build-image.sh --sandbox berth/sandbox:1 >/dev/null
 npm run --silent build
 
 # berth follows a Git branch: this checkout's own, with the manifests under examples/repo.
@@ -33,7 +34,8 @@ node=${BERTH_DEMO_NODE:-demo}
 (
   # Tell the user what runs once it does.
   for _ in $(seq 1 120); do
-    if [ "$(docker ps -q --filter label=berth.node=$node | wc -l)" -ge 3 ]; then break; fi
+    # The pods' own containers (their sandboxes carry no berth.container label).
+    if [ "$(docker ps -q --filter label=berth.node=$node --filter label=berth.container | wc -l)" -ge 3 ]; then break; fi
     sleep 0.5
   done
   echo

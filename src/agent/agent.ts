@@ -12,6 +12,8 @@ import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
+import { withPodAddresses } from './runtime.js';
+import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, planSandboxes, runningSandbox, type SandboxOptions } from './sandbox.js';
 import { LABEL, podRef, slotKey } from './labels.js';
 import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule } from './plan.js';
 import { Applier } from './apply.js';
@@ -50,6 +52,10 @@ export interface AgentOptions {
   leaseTtlSeconds?: number;
   /** The node's address for other nodes, in the node record and pod status hostIP (default: defaultAddress()). */
   address?: string;
+  /** The Docker network pod sandboxes attach to, made when missing (default `berth`); agents on one engine may share it. */
+  podNetwork?: string;
+  /** The image of pod sandboxes (default berth/sandbox:1, built by scripts/build-image.sh --sandbox). */
+  sandboxImage?: string;
   /** Containers created at once (default 4). */
   createConcurrency?: number;
   /** Probe runs at once, over all containers (default 16). */
@@ -102,6 +108,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const address = opts.address ?? defaultAddress();
   await runtime.ping();
 
+  const sandbox: SandboxOptions = { node, hostIp, image: opts.sandboxImage ?? DEFAULT_SANDBOX_IMAGE, network: opts.podNetwork ?? DEFAULT_POD_NETWORK };
   await opts.registryAuth?.check();
   const pullStatus = new PullStatus(store, log);
   const images = new ImagePuller(runtime, log, {
@@ -110,7 +117,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     now: () => clock().getTime(),
     onProgress: (slots, _image, line) => pullStatus.report(slots, line, clock()),
   });
-  const applier = new Applier(runtime, log, opts.stopGraceSeconds ?? 10, opts.createConcurrency ?? 4, images);
+  const applier = new Applier(runtime, log, opts.stopGraceSeconds ?? 10, opts.createConcurrency ?? 4, images, { name: sandbox.network, labels: { [NETWORK_LABEL]: sandbox.network } });
   let kick = (): void => undefined;
   let stopped = false;
   const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address, startedAt: clock() }), opts.leaseTtlSeconds ?? 10, () => {
@@ -191,21 +198,32 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const configMaps = await configReader.read(bindings);
     const prepared = await volumes.prepare(bindings, configMaps);
     let observed = await listMine(runtime, node, applier.removingIds());
-    const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), observed)]));
+    // Sandboxes first (sandbox.ts); plan.ts then plans the containers of the pods whose sandbox is ready.
+    // A pod asking for what this node's operator did not allow gets no container; its status says which rule and flag.
+    const refused = refusedPods(bindings, allow, node);
+    const held = refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]);
+    const sandboxes = planSandboxes(bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), observed, { ...sandbox, hold: held });
+    const members = (all: Container[]): Container[] => all.filter((c) => !isSandbox(c) && !sandboxes.stranded.has(c.id));
+    const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), members(observed))]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
     pullStatus.begin(bindings, observed, previous);
-    // A pod asking for what this node's operator did not allow gets no container; its status says which rule and flag.
-    const refused = refusedPods(bindings, allow, node);
-    const planned = refused.size === 0 ? bindings : bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod)));
-    const actions = planContainers(planned, observed, { node, hostIp, now, backOff, hold: refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]), schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps,
-      mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] });
+    // A dead sandbox is the drift; its containers going with it are what the agent does about it.
+    for (const [ref, what] of sandboxes.changed) drift.set(ref, new Map([['', what]]));
+    const ready = bindings.filter((b) => !sandboxes.waiting.has(podRef(b.namespace, b.pod)) && !refused.has(podRef(b.namespace, b.pod)));
+    const actions = [
+      ...sandboxes.actions,
+      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps,
+        mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] }),
+    ];
     const result = await applier.apply(actions);
     // Statuses written while pulling are rewritten below, even where the round's status equals the last one.
     const pulled = await pullStatus.end();
     // Recorded at once: what was done stays done even if writing the statuses fails below.
     await recorder.record(result.events);
     if (result.changed) observed = await listMine(runtime, node, applier.removingIds());
+    const running = observed;
+    observed = members(observed);
 
     const puts: PutOp[] = [];
     const events: EventInput[] = [];
@@ -217,13 +235,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       const podDrift = drift.get(ref) ?? new Map<string, string>();
       const status = podStatus(b, observed, at, {
         ...(prev ? { previous: prev } : {}),
-        restarted: namesIn(b, result.restarted, recreated(b, prev, result.created)),
+        restarted: namesIn(b, result.restarted, [...recreated(b, prev, result.created), ...strandedNow(b, prev, sandboxes.stranded)]),
         problems: refused.get(ref) ?? problemsOf(b, result.problems),
         backOff: byName(b, result.backOff),
         ended: byName(b, result.ended),
         drift: podDrift,
         probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
-        network: podNetwork(networkOwner(b, observed), address),
+        network: podNetwork(runningSandbox(b, running, sandbox), address),
       });
       if (!prev || !sameStatus(prev, status) || pulled.has(ref)) {
         puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
@@ -231,6 +249,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         if (no !== undefined) events.push({ object: `pod/${ref}`, reason: no.reason, message: no.message, severity: 'Warning' });
       }
       for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
+      if (sandboxes.changed.has(ref)) events.push({ object: `pod/${ref}`, reason: 'SandboxChanged', message: 'Pod sandbox changed, it will be killed and re-created.' });
       const healed = status.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
       const wasHealed = prev?.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
       if (healed && healed.message !== wasHealed?.message) events.push({ object: `pod/${ref}`, reason: 'Healed', message: healed.message });
@@ -376,12 +395,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
 /** This node's containers; the label filter is checked again here, so nothing else is ever planned over. */
 async function listMine(runtime: ContainerRuntime, node: string, removing: ReadonlySet<string>): Promise<Container[]> {
-  return (await runtime.list({ [LABEL.node]: node }, { brief: removing })).filter((c) => c.labels[LABEL.node] === node);
+  return withPodAddresses((await runtime.list({ [LABEL.node]: node }, { brief: removing })).filter((c) => c.labels[LABEL.node] === node));
 }
 
-/** The container holding `b`'s network namespace. */
-function networkOwner(b: BindingRecord, observed: Container[]): Container | undefined {
-  return [...containersOf(b, observed).values()].find((c) => c.state === 'running');
+/**
+ * Containers of `b` stranded in a dead or replaced sandbox that the last status saw (same template):
+ * they are recreated in the new sandbox, which counts as a restart, as kubelet counts it.
+ */
+function strandedNow(b: BindingRecord, prev: PodStatusRecord | undefined, stranded: ReadonlySet<string>): string[] {
+  if (prev?.templateHash !== b.templateHash) return [];
+  return prev.containers.filter((c) => c.id !== undefined && stranded.has(c.id)).map((c) => c.name);
 }
 
 /** Container names of `b` among slot keys, plus `extra`. */

@@ -46,6 +46,8 @@ export class Applier {
     private readonly graceSeconds: number,
     private readonly concurrency: number,
     private readonly images: ImagePuller = new ImagePuller(runtime, log),
+    /** The pod network sandboxes attach to, made when missing. */
+    private readonly network?: { name: string; labels: Record<string, string> },
   ) {}
 
   /** Apply `actions` phase by phase; throws only when the runtime cannot be reached at all. */
@@ -71,6 +73,8 @@ export class Applier {
 
     const ensureImage = this.images.round();
     const steps = actions.filter((a) => a.phase === 2);
+    // Sandboxes first: a pod's containers join a running one. A pod whose sandbox failed waits, its containers untouched.
+    const noSandbox = await this.createSandboxes(steps, result, failed, ensureImage);
     for (const a of steps) {
       if (a.kind === 'remove') this.removeInBackground(a, result, note);
       if (a.kind === 'wait') {
@@ -81,9 +85,14 @@ export class Applier {
       }
     }
     await pool(
-      steps.filter((a) => a.kind === 'create' || a.kind === 'start'),
+      steps.filter((a): a is Exclude<ContainerAction, Remove | { kind: 'wait' }> => (a.kind === 'create' && a.sandbox !== true) || a.kind === 'start'),
       this.concurrency,
       async (a) => {
+        const blocked = noSandbox.get(a.pod);
+        if (blocked !== undefined) {
+          result.problems.set(a.slot, blocked);
+          return;
+        }
         if (a.kind === 'create') {
           if (a.spec.configError !== undefined) {
             // Kubernetes' CreateContainerConfigError: a person must fix the ConfigMap; its next commit wakes the agent.
@@ -128,6 +137,45 @@ export class Applier {
       },
     );
     return result;
+  }
+
+  /**
+   * Create and start the sandboxes among `steps` (the pod network made first when missing). Returns
+   * the pods whose sandbox could not be made, with why: their containers wait for the next round.
+   */
+  private async createSandboxes(steps: ContainerAction[], result: ApplyResult, failed: Failed, ensureImage: ReturnType<ImagePuller['round']>): Promise<Map<string, Problem>> {
+    const out = new Map<string, Problem>();
+    const sandboxes = steps.filter((a): a is Create => a.kind === 'create' && a.sandbox === true);
+    if (sandboxes.length === 0) return out;
+    const fail = (a: Create, err: unknown): void => {
+      failed(a, 'FailedCreatePodSandBox', err);
+      out.set(a.pod, { reason: 'FailedCreatePodSandBox', message: `cannot make the pod sandbox: ${messageOf(err)}` });
+    };
+    let network: string | undefined;
+    try {
+      if (this.network) network = await this.runtime.ensureNetwork(this.network.name, this.network.labels);
+    } catch (err) {
+      for (const a of sandboxes) fail(a, err);
+      return out;
+    }
+    await pool(sandboxes, this.concurrency, async (a) => {
+      try {
+        const image = await ensureImage(a.slot, a.pod, a.spec.image, a.pullPolicy);
+        if (image.kind === 'failed' || image.kind === 'backoff') {
+          const why = image.kind === 'backoff' ? image.error : image.error instanceof Error ? image.error.message : String(image.error);
+          throw new InvalidInputError('ESANDBOXIMAGE', `the sandbox image ${a.spec.image} is not on this node and cannot be pulled (${why})`, {
+            hint: `build it with scripts/build-image.sh --sandbox ${a.spec.image}, or pass the agent --sandbox-image`,
+          });
+        }
+        const id = await this.runtime.create(network === undefined ? a.spec : { ...a.spec, network });
+        result.changed = true;
+        await this.runtime.start(id);
+        this.log.info({ container: a.spec.name, reason: a.reason }, 'started pod sandbox');
+      } catch (err) {
+        fail(a, err);
+      }
+    });
+    return out;
   }
 
   /** Ids of the containers being removed right now. */
@@ -217,6 +265,7 @@ function imageReady(a: Create, image: ImageOutcome, pulling: Date, result: Apply
 
 type Remove = Extract<ContainerAction, { kind: 'remove' }>;
 type Create = Extract<ContainerAction, { kind: 'create' }>;
+type Failed = (a: ContainerAction, reason: string, err: unknown) => void;
 type Note = (a: ContainerAction, reason: string, message: string, severity?: 'Normal' | 'Warning') => void;
 
 /** The object an action's events are about: its pod, or the container itself when it has none. */

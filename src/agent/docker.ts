@@ -1,6 +1,6 @@
 // The Docker adapter: the only importer of dockerode. Every failure is translated here.
 import Docker from 'dockerode';
-import { InvalidInputError, UnavailableError } from '../errors.js';
+import { BerthError, InvalidInputError, UnavailableError } from '../errors.js';
 import type { Closer } from '../store/store.js';
 import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunMount, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
 import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
@@ -94,17 +94,22 @@ export class DockerRuntime implements ContainerRuntime {
     // On the host's network a container has no address of its own: probes reach it at the Docker host's.
     const ip = info.HostConfig.NetworkMode === 'host' ? (this.host.kind === 'socket' ? '127.0.0.1' : this.host.host) : ipOf(info.NetworkSettings);
     if (ip !== undefined) c.ip = ip;
+    const joined = joinedOf(info.HostConfig.NetworkMode);
+    if (joined !== undefined) c.joined = joined;
+    if (state === 'running') c.published = portsOf(info.NetworkSettings.Ports);
     return c;
   }
 
   async create(spec: RunSpec): Promise<string> {
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const p of spec.ports) {
+    // NOTE: Docker refuses ports (and a hostname) on a container that joins another's namespace: its sandbox publishes them.
+    for (const p of spec.netns === undefined ? spec.ports : []) {
       const key = `${p.containerPort}/${p.protocol.toLowerCase()}`;
       exposed[key] = {};
-      if (p.hostPort !== undefined) {
-        (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) });
+      if (p.hostPort !== undefined || spec.publishAll === true) {
+        // An empty HostPort: Docker picks a free one.
+        (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort === undefined ? '' : String(p.hostPort) });
       }
     }
     let hostConfigUser: string | undefined;
@@ -113,6 +118,7 @@ export class DockerRuntime implements ContainerRuntime {
       RestartPolicy: { Name: 'no' },
       Init: await this.useInit(),
       PortBindings: bindings,
+      ...(spec.netns !== undefined ? { NetworkMode: `container:${spec.netns}` } : spec.network !== undefined ? { NetworkMode: spec.network } : {}),
     };
     if (spec.limits.memory !== undefined) {
       // Memory plus swap equal to the limit: no swap, so a process over its limit is OOM-killed as in Kubernetes.
@@ -137,6 +143,7 @@ export class DockerRuntime implements ContainerRuntime {
         name: spec.name,
         ...(hostConfigUser === undefined ? {} : { User: hostConfigUser }),
         Image: spec.image,
+        ...(spec.hostname === undefined ? {} : { Hostname: spec.hostname }),
         // Kubernetes semantics: Docker inherits the image's Cmd only when Entrypoint is unset too.
         ...(spec.command.length > 0 ? { Entrypoint: spec.command } : {}),
         ...(spec.args.length > 0 ? { Cmd: spec.args } : {}),
@@ -230,6 +237,36 @@ export class DockerRuntime implements ContainerRuntime {
         abort.abort();
       },
     };
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<string> {
+    let found = await this.networksNamed(name);
+    if (found.length === 0) {
+      try {
+        await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels });
+      } catch (err) {
+        // 409: another agent on this engine made it first, which is what we wanted.
+        if (statusOf(err) !== 409) throw translate(err, `cannot create network ${name}`, this.host);
+      }
+      found = await this.networksNamed(name);
+    }
+    // NOTE: CheckDuplicate is best effort: agents racing here can make two networks of one name (measured
+    // on 20.10), and Docker then refuses the name as ambiguous. Every agent keeps the oldest and removes
+    // the others that nothing uses yet.
+    const [keep, ...extra] = found;
+    for (const n of extra) await this.docker.getNetwork(n.Id).remove().catch(() => undefined);
+    if (keep === undefined) throw new BerthError('EDOCKER', `network ${name} vanished as it was made`);
+    return keep.Id;
+  }
+
+  /** The networks named exactly `name` (Docker's filter matches parts of names), oldest first. */
+  private async networksNamed(name: string): Promise<Docker.NetworkInspectInfo[]> {
+    try {
+      const all = await this.docker.listNetworks({ filters: { name: [name] } });
+      return all.filter((n) => n.Name === name).sort((a, b) => compareText(a.Created, b.Created) || compareText(a.Id, b.Id));
+    } catch (err) {
+      throw translate(err, `cannot list networks named ${name}`, this.host);
+    }
   }
 
   async pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void> {
@@ -348,7 +385,12 @@ function dockerMount(m: RunMount): Docker.MountSettings {
   return { Type: 'volume', Source: m.name, Target: m.target, ReadOnly: m.readOnly, VolumeOptions: { NoCopy: true, Labels: m.labels, DriverConfig: { Name: 'local', Options: options } } };
 }
 
-/** The container's IP: the first network's that has one (berth runs containers on Docker's default bridge). */
+/** The id in Docker's `container:<id>` network mode: whose network namespace a container joined. */
+function joinedOf(mode: string | undefined): string | undefined {
+  return mode?.startsWith('container:') === true ? mode.slice('container:'.length) : undefined;
+}
+
+/** The container's IP: the first network's that has one (a sandbox has one network, its pod network). */
 function ipOf(settings: Docker.ContainerInspectInfo['NetworkSettings'] | undefined): string | undefined {
   for (const n of Object.values(settings?.Networks ?? {})) if (n.IPAddress) return n.IPAddress;
   return undefined;
@@ -404,7 +446,8 @@ function briefOf(info: Docker.ContainerInfo): Container {
     hostPort: p.PublicPort,
     hostIp: p.IP ?? '0.0.0.0',
   }));
-  return { id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), labels: info.Labels ?? {}, image: info.Image, state, ports };
+  const joined = joinedOf(info.HostConfig.NetworkMode);
+  return { id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), labels: info.Labels ?? {}, image: info.Image, state, ports, published: ports, ...(joined === undefined ? {} : { joined }) };
 }
 
 function portsOf(bindings: unknown): RunPort[] {

@@ -15,7 +15,7 @@ import { hasStopLabels, stopPlanOf, type StopPlan } from './stop.js';
  */
 export type ContainerAction =
   | { kind: 'remove'; phase: 1 | 2; id: string; name: string; pod?: string; reason: string; stop?: RemoveStop }
-  | { kind: 'create'; phase: 2; slot: string; pod: string; spec: RunSpec; pullPolicy: PullPolicy; reason: string }
+  | { kind: 'create'; phase: 2; slot: string; pod: string; spec: RunSpec; pullPolicy: PullPolicy; reason: string; /** A pod sandbox: made before the pod's containers. */ sandbox?: boolean }
   | { kind: 'start'; phase: 2; id: string; name: string; slot: string; pod: string; restart: boolean; reason: string; /** The back-off count once restarted. */ backOff?: number; /** How the run before this restart ended. */ ended?: TerminatedState }
   | { kind: 'wait'; phase: 2; id: string; name: string; slot: string; pod: string; until: string; reason: string; exited: string };
 
@@ -53,6 +53,11 @@ export interface PlanOptions {
   configMaps?: (b: BindingRecord) => ConfigMapLookup;
   /** The mounts of a container of a pod with volumes (PodVolumes), or why it cannot have them; default none. */
   mounts?: (b: BindingRecord, spec: ContainerSpec) => RunMount[] | { error: string };
+  /**
+   * Per pod, the sandbox (name) its containers join (see sandbox.ts); they then publish no port of
+   * their own. The agent passes every pod it plans; a pod without one gets a network of its own.
+   */
+  netns?: ReadonlyMap<string, string>;
 }
 
 /** How a crash-looping container is restarted: the first delay, doubled per restart up to `maxMs`. */
@@ -113,8 +118,10 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
   for (const b of bindings) {
     bound.set(podRef(b.namespace, b.pod), b);
     const configMaps = opts.configMaps?.(b);
+    const netns = opts.netns?.get(podRef(b.namespace, b.pod));
     for (const spec of b.template.containers) {
-      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: runSpecOf(b, spec, opts.node, opts.hostIp, configMaps, opts.mounts?.(b, spec)) });
+      const run = runSpecOf(b, spec, opts.node, opts.hostIp, configMaps, opts.mounts?.(b, spec));
+      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: netns === undefined ? run : joining(run, netns) });
     }
   }
 
@@ -190,7 +197,13 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
   return [...removes, ...rest].sort(compareActions);
 }
 
-function removeStopOf(c: Container): RemoveStop {
+/** `run` inside the sandbox `netns`: the sandbox publishes the ports. */
+function joining(run: RunSpec, netns: string): RunSpec {
+  return { ...run, netns, ports: run.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol })) };
+}
+
+/** How to stop `c` before removing it: its pod's grace period and preStop hook, from its labels. */
+export function removeStopOf(c: Container): RemoveStop {
   const plan = stopPlanOf(c, Number.NaN);
   return {
     ...(Number.isNaN(plan.graceSeconds) ? {} : { graceSeconds: plan.graceSeconds }),

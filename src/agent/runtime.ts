@@ -43,6 +43,17 @@ export interface RunSpec {
   security?: RunSecurity;
   /** The pod's volumes this container mounts; absent: none. */
   mounts?: RunMount[];
+  /**
+   * Join the network namespace of this container (name or id: Docker's `container:<x>` network
+   * mode): the pod's sandbox. Docker refuses published ports and a hostname on such a container.
+   */
+  netns?: string;
+  /** The Docker network to attach to (a pod sandbox's pod network). */
+  network?: string;
+  /** The container's hostname (a sandbox carries its pod's name). */
+  hostname?: string;
+  /** Publish the ports without a hostPort too, on a host port Docker chooses, at their hostIp. */
+  publishAll?: boolean;
 }
 
 /** Engine states, as Docker names them. */
@@ -65,9 +76,16 @@ export interface Container {
   startedAt?: string;
   /** ISO-8601; absent while it has not finished. */
   finishedAt?: string;
-  /** Published ports (those with a host port). */
+  /** Ports asked to be published on a given host port (Docker's PortBindings), whether running or not. */
   ports: RunPort[];
-  /** The container's address on its Docker network (probes reach it there); absent when brief or unnetworked. */
+  /** Ports published now, with the host port Docker chose for each (absent when not known). */
+  published?: RunPort[];
+  /** Id of the container whose network namespace this one joined (a pod member's sandbox). */
+  joined?: string;
+  /**
+   * The container's address on its Docker network (probes reach it there); for a pod member, its
+   * sandbox's (see withPodAddresses). Absent when brief or unnetworked.
+   */
   ip?: string;
 }
 
@@ -119,6 +137,11 @@ export interface ContainerRuntime {
   remove(id: string): Promise<void>;
   /** Events of containers carrying all of `labels`; `onError` hears the stream break (then reopen). */
   events(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, onError?: (err: Error) => void): Closer;
+  /**
+   * Make sure the bridge network `name` exists (created with `labels` when missing; another agent
+   * may race to it); resolves to its id, which containers are attached by (one name may briefly have two).
+   */
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<string>;
   /** Fetch an image from its registry, with `auth` for registries that ask for credentials. */
   pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void>;
   hasImage(image: string): Promise<boolean>;
@@ -149,6 +172,15 @@ export const RUNTIME_DOWN = 'EDOCKERDOWN';
 /** True when `err` says the engine cannot be reached at all (as opposed to one failed request). */
 export function isRuntimeDown(err: unknown): boolean {
   return err instanceof UnavailableError && err.code === RUNTIME_DOWN;
+}
+
+/** Give each container that joined another's network namespace that container's address. */
+export function withPodAddresses(containers: Container[]): Container[] {
+  const byId = new Map(containers.map((c) => [c.id, c]));
+  return containers.map((c) => {
+    const ip = c.joined === undefined ? undefined : byId.get(c.joined)?.ip;
+    return ip === undefined ? c : { ...c, ip };
+  });
 }
 
 /** Exit codes of a process ended by SIGKILL or SIGTERM (`docker kill`, `docker stop`). */

@@ -46,7 +46,7 @@ export interface PodNetwork {
  * host ports its ports are published on (sorted; only those Docker published on the host).
  */
 export function podNetwork(owner: Container | undefined, hostIP: string): PodNetwork {
-  const hostPorts = (owner?.state === 'running' ? owner.ports : [])
+  const hostPorts = (owner?.state === 'running' ? (owner.published ?? owner.ports) : [])
     .flatMap((p) => (p.hostPort === undefined ? [] : [{ containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort }]))
     .sort((a, b) => a.containerPort - b.containerPort || compareText(a.protocol, b.protocol) || a.hostPort - b.hostPort)
     .filter((p, i, all) => i === 0 || JSON.stringify(p) !== JSON.stringify(all[i - 1]));

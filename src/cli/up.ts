@@ -47,6 +47,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   hostIp: string;
   /** `--address`: the node's address for other nodes. */
   address?: string;
+  podNetwork: string;
+  sandboxImage: string;
   /** `--label key=value`, repeated. */
   label: string[];
   /** `--registry-auth-file`: a Docker config.json with the registries' credentials. */
@@ -56,14 +58,14 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
 }
 
 /** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; allow: ReadonlySet<AllowRule>; address?: string }> {
+async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; allow: ReadonlySet<AllowRule>; address?: string; hostIp: string; podNetwork: string; sandboxImage: string }> {
   const labels = parseNodeLabels(flags.label);
   const allow = parseAllow(flags.allow);
   const address = flags.address === undefined ? undefined : parseAddress(flags.address);
   const where = registryAuthPath(flags.registryAuthFile);
   const registryAuth = new RegistryAuth(where.file, where.explicit);
   await registryAuth.check();
-  return { labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), ...(address === undefined ? {} : { address }) };
+  return { labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, ...(address === undefined ? {} : { address }) };
 }
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */
@@ -97,7 +99,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     stops.push(track('sync', await startSyncs(syncs, store)));
     stops.push(track('controller', (await startController({ store, log })).stop));
     stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
-    stops.push(track('agent', (await startAgent({ store, runtime, node, log, hostIp: flags.hostIp, ...agentOpts })).stop));
+    stops.push(track('agent', (await startAgent({ store, runtime, node, log, ...agentOpts })).stop));
     log.info({ sources: syncs.map((s) => s.source), node, api: api.url }, 'berth is up');
   });
 }
@@ -116,7 +118,7 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       const runtime = new DockerRuntime({ docker: flags.docker });
       await runtime.ping();
       const store = await connectStore(flags, stack, false);
-      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, hostIp: flags.hostIp, ...agentOpts })).stop);
+      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, ...agentOpts })).stop);
     } else if (component === 'controller') {
       stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'scheduler') {

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import type { Agent, AgentOptions } from '../../src/agent/agent.js';
 import { startAgent } from '../../src/agent/agent.js';
 import { DockerRuntime } from '../../src/agent/docker.js';
+import type { Container } from '../../src/agent/runtime.js';
 import { silentLogger } from '../../src/log.js';
 import { EtcdStore } from '../../src/store/etcd.js';
 import type { BindingRecord, PodStatusRecord } from '../../src/store/records.js';
@@ -22,6 +23,10 @@ export interface AgentTestbed {
   stop(agent: Agent): Promise<void>;
   /** Put a binding, as the scheduler would. */
   bind(b: BindingRecord): Promise<void>;
+  /** The pods' own containers on `node` carrying `labels` too (their sandboxes left out), any state. */
+  members(node: string, labels?: Record<string, string>): Promise<Container[]>;
+  /** The pod sandboxes on `node`. */
+  sandboxes(node: string): Promise<Container[]>;
   /** The pod status the node's agent wrote, if any. */
   status(node: string, pod: string, namespace?: string): Promise<PodStatusRecord | undefined>;
 }
@@ -73,6 +78,8 @@ export function agentTestbed(name: string): AgentTestbed {
     bind: async (b) => {
       await connected().commit({ put: [{ key: bindingKey(b.node, b.namespace, b.pod), value: encode(b) }] });
     },
+    members: async (node, labels = {}) => (await runtime.list({ 'berth.node': node, ...labels })).filter((c) => c.labels['berth.sandbox'] !== 'true'),
+    sandboxes: async (node) => runtime.list({ 'berth.node': node, 'berth.sandbox': 'true' }),
     status: async (node, pod, namespace = 'default') => {
       const e = await connected().get(statusKey(node, namespace, pod));
       return e && decode('podStatus', e.key, e.value);

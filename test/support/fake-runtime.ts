@@ -28,6 +28,11 @@ export class FakeRuntime implements ContainerRuntime {
   private readonly listeners = new Set<{ labels: Record<string, string>; onEvent: (e: RuntimeEvent) => void; onError?: (err: Error) => void }>();
   private readonly faults = new Map<Op, (target: string) => Error | undefined>();
   private down = false;
+  /** Networks made by ensureNetwork, with their labels. */
+  readonly networks = new Map<string, Record<string, string>>();
+  /** The last address and host port handed out. */
+  private lastIp = 1;
+  private lastHostPort = 32767;
   /** Calls refused because the engine was down (setDown(true)), over the fake's life. */
   refused = 0;
 
@@ -74,9 +79,15 @@ export class FakeRuntime implements ContainerRuntime {
     if ([...this.containers.values()].some((c) => c.name === spec.name)) {
       throw new BerthError('EDOCKERCONFLICT', `cannot create container ${spec.name}: Conflict. The container name "/${spec.name}" is already in use`);
     }
+    let joined: string | undefined;
+    if (spec.netns !== undefined) {
+      joined = [...this.containers.values()].find((c) => c.id === spec.netns || c.name === spec.netns)?.id;
+      if (joined === undefined) throw new BerthError('EDOCKERNOTFOUND', `cannot create container ${spec.name}: No such container: ${spec.netns}`);
+    }
+    if (spec.network !== undefined && !this.networks.has(spec.network)) throw new BerthError('EDOCKERNOTFOUND', `cannot create container ${spec.name}: network ${spec.network} not found`);
     const id = randomBytes(32).toString('hex');
-    const ports = spec.ports.filter((p) => p.hostPort !== undefined).map((p) => ({ ...p, hostIp: p.hostIp ?? '0.0.0.0' }));
-    this.containers.set(id, { id, name: spec.name, labels: { ...spec.labels }, image: spec.image, state: 'created', exitCode: 0, ports, spec: structuredClone(spec) });
+    const ports = spec.netns !== undefined ? [] : spec.ports.filter((p) => p.hostPort !== undefined).map((p) => ({ ...p, hostIp: p.hostIp ?? '0.0.0.0' }));
+    this.containers.set(id, { id, name: spec.name, labels: { ...spec.labels }, image: spec.image, state: 'created', exitCode: 0, ports, spec: structuredClone(spec), ...(joined === undefined ? {} : { joined }) });
     // Docker makes a named volume on first use, with the mount's labels.
     for (const m of spec.mounts ?? []) if (m.type === 'tmpfs' && !this.volumes.has(m.name)) this.volumes.set(m.name, { ...m.labels });
     this.emit('create', id);
@@ -93,7 +104,12 @@ export class FakeRuntime implements ContainerRuntime {
       c.error = `Bind for ${p?.hostIp ?? ''}:${p?.hostPort ?? ''} failed: port is already allocated`;
       throw new BerthError('EDOCKER', `cannot start container ${id}: driver failed programming external connectivity: ${c.error}`);
     }
+    if (c.joined !== undefined && this.containers.get(c.joined)?.state !== 'running') {
+      throw new BerthError('EDOCKER', `cannot start container ${id}: cannot join network of a non running container: ${c.joined}`);
+    }
     c.state = 'running';
+    if (c.spec.network !== undefined) c.ip = `10.88.${Math.floor(++this.lastIp / 250)}.${this.lastIp % 250}`;
+    c.published = c.spec.netns !== undefined ? [] : c.spec.ports.filter((p) => p.hostPort !== undefined || c.spec.publishAll === true).map((p) => ({ ...p, hostPort: p.hostPort ?? ++this.lastHostPort, hostIp: p.hostIp ?? '0.0.0.0' }));
     c.startedAt = this.now().toISOString();
     delete c.finishedAt;
     delete c.error;
@@ -122,6 +138,12 @@ export class FakeRuntime implements ContainerRuntime {
     if (this.down) queueMicrotask(() => onError?.(downError()));
     else this.listeners.add(l);
     return { close: async () => void this.listeners.delete(l) };
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<string> {
+    this.check();
+    if (!this.networks.has(name)) this.networks.set(name, { ...labels });
+    return name;
   }
 
   async pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void> {
@@ -174,6 +196,8 @@ export class FakeRuntime implements ContainerRuntime {
     if (!c || c.state !== 'running') return;
     c.state = 'exited';
     c.exitCode = exitCode;
+    delete c.ip;
+    delete c.published;
     c.finishedAt = this.now().toISOString();
     this.emit('die', id);
   }

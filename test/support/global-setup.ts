@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensureDocker } from './docker.js';
+import { dockerRequest, ensureDocker } from './docker.js';
 import { startEtcd } from './etcd.js';
 import { startGitServer } from './git-server.js';
-import { ensureBusyboxImage } from './image.js';
+import { ensureBusyboxImage, sandboxImage } from './image.js';
 import { cleanupAfterExit } from './process.js';
 import { startRegistry } from './registry.js';
 
@@ -49,6 +49,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (docker.status === 'rejected') throw docker.reason;
 
     const testImage = await timed('image', () => ensureBusyboxImage(docker.value.host));
+    // The pod networks the agents of this run made (unused ones: another run's may still be in use).
+    stops.push(async () => {
+      const listed = await dockerRequest(docker.value.host, 'GET', `/networks?filters=${encodeURIComponent(JSON.stringify({ label: ['berth.pod-network'] }))}`);
+      for (const n of JSON.parse(listed.body) as { Name: string }[]) await dockerRequest(docker.value.host, 'DELETE', `/networks/${n.Name}`).catch(() => undefined);
+    });
+    // The pod sandbox image every agent of the tests runs (its default --sandbox-image).
+    await timed('sandbox image', () => ensureBusyboxImage(docker.value.host, sandboxImage, ['sleep', '2147483647']));
     const git = await timed('git', () => startGitServer(gitRoot));
     stops.push(git.stop);
     const registry = await timed('registry', () => startRegistry());

@@ -6,6 +6,8 @@ import { dockerRequest } from './docker.js';
 import { exited, OutputTail, run } from './process.js';
 
 export const defaultTestImage = 'berth-test/busybox:1';
+/** The agent's default --sandbox-image (src/agent/sandbox.ts DEFAULT_SANDBOX_IMAGE), built as scripts/build-image.sh --sandbox does. */
+export const sandboxImage = 'berth/sandbox:1';
 const busybox = '/bin/busybox';
 
 /**
@@ -15,7 +17,7 @@ const busybox = '/bin/busybox';
  * scripts/build-image.sh, over the Docker API so no docker CLI is needed.
  * Returns the tag.
  */
-export async function ensureBusyboxImage(dockerHost: string, tag = defaultTestImage): Promise<string> {
+export async function ensureBusyboxImage(dockerHost: string, tag = defaultTestImage, cmd = ['/bin/sh']): Promise<string> {
   const existing = await dockerRequest(dockerHost, 'GET', `/images/${tag}/json`);
   if (existing.status === 200) return tag;
   if (existing.status !== 404) throw new Error(`docker image inspect ${tag}: ${existing.status} ${existing.body}`);
@@ -34,7 +36,7 @@ export async function ensureBusyboxImage(dockerHost: string, tag = defaultTestIm
     tar.stderr.on('data', (chunk: Buffer) => tarErrors.push(chunk));
     const { repo, version } = splitTag(tag);
     const query = new URLSearchParams({ fromSrc: '-', repo, tag: version });
-    query.append('changes', 'CMD ["/bin/sh"]');
+    query.append('changes', `CMD ${JSON.stringify(cmd)}`);
     query.append('changes', 'ENV PATH=/bin');
     const imported = await dockerRequest(dockerHost, 'POST', `/images/create?${query}`, {
       body: tar.stdout,

@@ -63,7 +63,7 @@ async function answers(port: number): Promise<boolean> {
   return waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) })).status > 0, { timeoutMs: 15_000, what: `http on 127.0.0.1:${port}` });
 }
 
-const running = async (node: string): Promise<Container[]> => (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running');
+const running = async (node: string): Promise<Container[]> => (await bed.members(node)).filter((c) => c.state === 'running');
 
 describe('agent with etcd and Docker', () => {
   it('runs what is bound, replaces it on a new template, removes it when unbound', async () => {
@@ -77,18 +77,22 @@ describe('agent with etcd and Docker', () => {
     expect(await answers(port)).toBe(true);
     const [first] = await running(node);
     expect(first?.labels).toEqual({ 'berth.node': node, 'berth.namespace': 'default', 'berth.pod': 'web', 'berth.container': 'web', 'berth.hash': 'h1', 'berth.commit': 'commit-h1' });
-    expect(first?.ports).toEqual([{ containerPort: 8080, protocol: 'TCP', hostPort: port, hostIp: '127.0.0.1' }]);
+    // The pod's sandbox publishes the port; the container sits in its network namespace.
+    const [sandbox] = await bed.sandboxes(node);
+    expect(first?.ports).toEqual([]);
+    expect(first?.joined).toBe(sandbox?.id);
+    expect(sandbox?.published).toEqual([{ containerPort: 8080, protocol: 'TCP', hostPort: port, hostIp: '127.0.0.1' }]);
 
     // Same host port: the old container must go before the new one can start.
     await bind(binding(node, 'web', 'h2', [httpd(port)]));
     const replaced = await readyStatus(node, 'web', (s) => s.templateHash === 'h2');
     expect(replaced.conditions[0]?.observedCommit).toBe('commit-h2');
-    await waitFor(async () => (await runtime.list({ 'berth.node': node })).length === 1, { what: 'old container gone' });
+    await waitFor(async () => (await bed.members(node)).length === 1, { what: 'old container gone' });
     expect((await running(node)).map((c) => c.labels['berth.hash'])).toEqual(['h2']);
     expect(await answers(port)).toBe(true);
 
     await store.commit({ del: [bindingKey(node, 'default', 'web')] });
-    await waitFor(async () => (await runtime.list({ 'berth.node': node })).length === 0, { timeoutMs: 20_000, what: 'container removed' });
+    await waitFor(async () => (await bed.members(node)).length === 0, { timeoutMs: 20_000, what: 'container removed' });
     await waitFor(async () => (await status(node, 'web')) === undefined, { what: 'status deleted' });
   });
 
@@ -125,7 +129,7 @@ describe('agent with etcd and Docker', () => {
     const [theirs] = await running(b);
 
     await store.commit({ del: [bindingKey(a, 'default', 'one')] });
-    await waitFor(async () => (await runtime.list({ 'berth.node': a })).length === 0, { timeoutMs: 20_000, what: 'a’s container removed' });
+    await waitFor(async () => (await bed.members(a)).length === 0, { timeoutMs: 20_000, what: 'a’s container removed' });
     await agentA.idle();
     expect((await running(b)).map((c) => c.id)).toEqual([theirs?.id]);
 
@@ -212,7 +216,7 @@ async function commitVariant(name: string): Promise<string> {
 
 /** The image id the container of `pod` on `node` was created from. */
 async function containerImage(node: string, pod: string): Promise<string> {
-  const [c] = (await runtime.list({ 'berth.node': node, 'berth.pod': pod }));
+  const [c] = (await bed.members(node, { 'berth.pod': pod }));
   const res = await dockerRequest(dockerHost, 'GET', `/containers/${c?.id ?? 'none'}/json`);
   return (JSON.parse(res.body) as { Image: string }).Image;
 }

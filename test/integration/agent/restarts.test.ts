@@ -16,7 +16,6 @@ import { waitFor } from '../../support/wait.js';
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
 const bed = agentTestbed('restarts');
-const runtime = bed.runtime;
 let store: EtcdStore;
 beforeAll(() => {
   store = bed.store;
@@ -42,7 +41,7 @@ const status = (node: string, pod: string): Promise<PodStatusRecord | undefined>
 
 /** Every run of the pod's one container seen so far, as Docker timed it: startedAt → finishedAt. */
 async function collectRuns(node: string, runs: Map<string, string>): Promise<void> {
-  for (const c of await runtime.list({ 'berth.node': node })) {
+  for (const c of await bed.members(node)) {
     if (c.state === 'exited' && c.startedAt !== undefined && c.finishedAt !== undefined) runs.set(c.startedAt, c.finishedAt);
   }
 }
@@ -118,7 +117,7 @@ describe('restarts on Docker', () => {
     // An OOM kill is the program's own end, not drift: no Drifted condition.
     expect(s.conditions.find((c) => c.type === 'Drifted')).toBeUndefined();
     // The limit is the whole of it: no swap on top, as in Kubernetes.
-    const [c] = await runtime.list({ 'berth.node': node });
+    const [c] = await bed.members(node);
     const inspect = await dockerRequest(dockerHost, 'GET', `/containers/${c?.id ?? ''}/json`);
     expect(JSON.parse(inspect.body) as unknown).toMatchObject({ HostConfig: { Memory: 20 * 1024 * 1024, MemorySwap: 20 * 1024 * 1024 } });
   }, 60_000);

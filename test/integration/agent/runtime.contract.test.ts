@@ -3,7 +3,8 @@
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { BerthError, InvalidInputError, UnavailableError } from '../../../src/errors.js';
 import { DockerRuntime } from '../../../src/agent/docker.js';
-import { RUNTIME_DOWN } from '../../../src/agent/runtime.js';
+import { RUNTIME_DOWN, withPodAddresses } from '../../../src/agent/runtime.js';
+import { dockerRequest } from '../../support/docker.js';
 import type { ContainerRuntime, RunSpec, RuntimeEvent } from '../../../src/agent/runtime.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 import { freePort } from '../../support/ports.js';
@@ -134,6 +135,43 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     expect(await runtime.removeVolume(name)).toBe(true);
     expect(await runtime.listVolumes(labels)).toEqual([]);
     expect(await runtime.removeVolume(name)).toBe(true); // a gone volume is fine (Docker: 404)
+  });
+
+  it('runs a container in another one’s network namespace: the owner is on the network and publishes, the member joins it', async () => {
+    const net = `${test}-net`;
+    let netId = net;
+    try {
+      // Two agents racing to make it agree on one network, and it stays one.
+      const [a, b] = await Promise.all([runtime.ensureNetwork(net, labels), runtime.ensureNetwork(net, labels)]);
+      expect(b).toBe(a);
+      netId = a;
+      expect(await runtime.ensureNetwork(net, labels)).toBe(a);
+      const port = await freePort();
+      const owner = await runtime.create(spec('owner', { network: netId, hostname: 'pod-a', publishAll: true, ports: [{ containerPort: 80, protocol: 'TCP', hostIp: '127.0.0.1' }, { containerPort: 81, protocol: 'TCP', hostIp: '127.0.0.1', hostPort: port }] }));
+      const member = await runtime.create(spec('member', { netns: `${test}-owner`, ports: [{ containerPort: 80, protocol: 'TCP' }] }));
+      await expect(runtime.start(member)).rejects.toThrow(/cannot join network of a non running container/);
+      await runtime.start(owner);
+      await runtime.start(member);
+      const listed = await runtime.list(labels);
+      const o = listed.find((c) => c.id === owner);
+      const m = listed.find((c) => c.id === member);
+      expect(o?.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(o?.published).toEqual([
+        { containerPort: 80, protocol: 'TCP', hostPort: expect.any(Number), hostIp: '127.0.0.1' },
+        { containerPort: 81, protocol: 'TCP', hostPort: port, hostIp: '127.0.0.1' },
+      ]);
+      expect(m).toMatchObject({ joined: owner, ports: [] });
+      expect(m?.ip).toBeUndefined();
+      expect(withPodAddresses(listed).find((c) => c.id === member)?.ip).toBe(o?.ip);
+      // Stopped, the owner has no address and publishes nothing.
+      await runtime.stop(owner, 1);
+      const [stopped] = await runtime.list({ ...labels, 'berth.case': 'owner' });
+      expect(stopped?.ip).toBeUndefined();
+      expect(stopped?.published ?? []).toEqual([]);
+    } finally {
+      for (const c of await runtime.list(labels)) await runtime.remove(c.id);
+      await dockerRequest(dockerHost, 'DELETE', `/networks/${netId}`);
+    }
   });
 
   it('lists only the containers carrying every requested label', async () => {

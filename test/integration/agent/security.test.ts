@@ -43,7 +43,7 @@ describe('securityContext on Docker', () => {
     const node = await agentFor();
     await bind(node, 'locked', [sleeper({ runAsUser: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } })], { securityContext: { runAsUser: 1, runAsGroup: 2000 } });
     await waitFor(async () => (await status(node, 'locked'))?.conditions[0]?.status === 'True', { timeoutMs: 20_000, what: 'locked ready' });
-    const [c] = await runtime.list({ 'berth.node': node });
+    const [c] = await bed.members(node);
     const id = c?.id ?? '';
     expect((await runtime.exec(id, ['id', '-u'], 5000)).output.trim()).toBe('1000');
     expect((await runtime.exec(id, ['id', '-g'], 5000)).output.trim()).toBe('2000');
@@ -63,7 +63,7 @@ describe('securityContext on Docker', () => {
       return st?.conditions[0]?.reason === 'CreateFailed' && st;
     }, { timeoutMs: 20_000, what: 'CreateFailed' });
     expect(s.containers[0]?.message).toMatch(/container has runAsNonRoot and image will run as root/);
-    expect(await runtime.list({ 'berth.node': node })).toEqual([]);
+    expect(await bed.members(node)).toEqual([]);
     // With a non-root runAsUser the same image runs.
     await bind(node, 'rooted', [sleeper({ runAsUser: 1000 })], { securityContext: { runAsNonRoot: true } });
     await waitFor(async () => (await status(node, 'rooted'))?.conditions[0]?.status === 'True', { timeoutMs: 20_000, what: 'non-root ready' });

@@ -35,7 +35,7 @@ afterEach(async () => {
 
 async function setup(over: Partial<AgentOptions> = {}, runtime = new FakeRuntime({ images: [IMAGE] })): Promise<{ store: LeaseRecordingStore; runtime: FakeRuntime; agent: Agent }> {
   const store = (over.store as LeaseRecordingStore | undefined) ?? new LeaseRecordingStore();
-  const agent = await startAgent({ store, runtime, node: NODE, log: silentLogger(), resyncMs: 60_000, stopGraceSeconds: 1, ...over });
+  const agent = await startAgent({ store, runtime, node: NODE, log: silentLogger(), resyncMs: 60_000, stopGraceSeconds: 1, sandboxImage: IMAGE, ...over });
   agents.push(agent);
   return { store, runtime, agent };
 }
@@ -53,8 +53,9 @@ async function status(store: MemoryStore, pod: string, node = NODE): Promise<Pod
   return e && decode('podStatus', e.key, e.value);
 }
 
+/** The pods' own containers on `node` (their sandboxes left out). */
 async function mine(runtime: FakeRuntime, node = NODE): Promise<Container[]> {
-  return runtime.list({ 'berth.node': node });
+  return (await runtime.list({ 'berth.node': node })).filter((c) => c.labels['berth.sandbox'] !== 'true');
 }
 
 /** The events written so far as [reason, object, severity, message], oldest first. */
@@ -337,7 +338,7 @@ describe('startAgent', () => {
     ['an untagged image is pulled by default', 'team/app', undefined, true],
     ['any other tag is used as present by default', 'team/app:2', undefined, false],
   ] as const)('imagePullPolicy: %s', async (_name, image, imagePullPolicy, pulls) => {
-    const runtime = new FakeRuntime({ images: [image], registry: [image] });
+    const runtime = new FakeRuntime({ images: [image, IMAGE], registry: [image] });
     const { store } = await setup({}, runtime);
     await bind(store, binding('web', { containers: [spec('app', { image, ...(imagePullPolicy ? { imagePullPolicy } : {}) })] }));
     await waitFor(async () => ready(await status(store, 'web')));
@@ -350,7 +351,25 @@ describe('startAgent', () => {
     await bind(store, binding('web', { containers: [spec('app', { image: 'team/app:2', imagePullPolicy: 'Never' })] }));
     const s = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'ErrImageNeverPull' && status(store, 'web'));
     expect(s).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: 'image team/app:2 is not on this node and its imagePullPolicy is Never; load it into the node\'s Docker (docker pull team/app:2), or change imagePullPolicy in the manifest' }] });
-    expect(runtime.calls.filter((c) => c.startsWith('pull ') || c.startsWith('create '))).toEqual([]);
+    expect(runtime.calls.filter((c) => c.startsWith('pull ') || (c.startsWith('create ') && !c.includes('_POD_')))).toEqual([]);
+  });
+
+  it('runs each pod in a sandbox of its own and reports its addresses', async () => {
+    const { store, runtime } = await setup({ address: '192.0.2.9', hostIp: '127.0.0.1' });
+    await bind(store, binding('web', { containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 90, protocol: 'TCP' }] }), spec('side')] }));
+    const s = await waitFor(async () => ready(await status(store, 'web')) && status(store, 'web'));
+    const [sandbox] = await runtime.list({ 'berth.node': NODE, 'berth.sandbox': 'true' });
+    expect(runtime.networks.get('berth')).toEqual({ 'berth.pod-network': 'berth' });
+    expect((await mine(runtime)).map((c) => c.joined)).toEqual([sandbox?.id, sandbox?.id]);
+    expect(runtime.specOf(sandbox?.id ?? '')).toMatchObject({ network: 'berth', hostname: 'web', image: IMAGE });
+    expect(s).toMatchObject({ podIP: sandbox?.ip, hostIP: '192.0.2.9', hostPorts: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 90, protocol: 'TCP', hostPort: expect.any(Number) }] });
+  });
+
+  it('says how to get the sandbox image when the node has none', async () => {
+    const { store } = await setup({ sandboxImage: 'berth/sandbox:9' });
+    await bind(store, binding('web'));
+    const s = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'FailedCreatePodSandBox' && status(store, 'web'));
+    expect(s.containers[0]?.message).toMatch(/^cannot make the pod sandbox: the sandbox image berth\/sandbox:9 is not on this node and cannot be pulled \(.*\); build it with scripts\/build-image.sh --sandbox berth\/sandbox:9, or pass the agent --sandbox-image$/);
   });
 
   it('holds a container whose ConfigMap is missing (CreateContainerConfigError) and makes it once a sealed commit has it', async () => {
@@ -359,14 +378,15 @@ describe('startAgent', () => {
     await bind(store, { ...binding('web', { containers: [spec('app', { env, args: ['echo', '$(GREETING)'] })] }), source: 'src' });
     const held = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'CreateContainerConfigError' && status(store, 'web'));
     expect(held).toMatchObject({ phase: 'Pending', containers: [{ state: 'waiting', message: expect.stringContaining('configmap "cfg" not found') as unknown }] });
-    expect(runtime.calls.filter((c) => c.startsWith('create '))).toEqual([]);
+    // Only the pod's sandbox was made: its network is there for when the container can be.
+    expect(runtime.calls.filter((c) => c.startsWith('create ') && !c.includes('_POD_'))).toEqual([]);
 
     const cfg = { kind: 'ConfigMap' as const, namespace: 'default', name: 'cfg', labels: {}, path: 'cfg.yaml', line: 1, hash: 'x', spec: { data: { greeting: 'hi' } } };
     const { revision } = await store.commit({ put: [{ key: desiredKey('src', 'ConfigMap/default/cfg'), value: encode({ type: 'desired', object: cfg, commit: 'c1' }) }] });
     const seal = { type: 'seal' as const, source: 'src', commit: 'c1', revision, time: '2026-01-01T00:00:00Z', author: 'a', message: 'm', counts: { objects: 1, created: 1, updated: 0, deleted: 0 } };
     await store.commit({ put: [{ key: sourceKey('src'), value: encode(seal) }] });
     await waitFor(async () => ready(await status(store, 'web')));
-    const [made] = runtime.specs();
+    const [made] = runtime.specs().filter((s) => s.labels['berth.sandbox'] !== 'true');
     expect(made?.env).toEqual([{ name: 'GREETING', value: 'hi' }, { name: 'POD', value: 'web' }]);
     expect(made?.args).toEqual(['echo', 'hi']);
   });
@@ -375,7 +395,7 @@ describe('startAgent', () => {
     const runtime = new FakeRuntime({ images: [IMAGE] });
     const store = new LeaseRecordingStore();
     const foreign = runtime.inject({ name: 'someone-elses', labels: { app: 'x' }, image: IMAGE, state: 'running', ports: [] });
-    const other = await startAgent({ store, runtime, node: 'n2', log: silentLogger(), resyncMs: 60_000 });
+    const other = await startAgent({ store, runtime, node: 'n2', log: silentLogger(), resyncMs: 60_000, sandboxImage: IMAGE });
     agents.push(other);
     await setup({ store }, runtime);
     await bind(store, binding('web'));

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { BindingRecord } from '../../../src/store/records.js';
+import type { Container } from '../../../src/agent/runtime.js';
+import { planSandboxes, sandboxSpec, type SandboxOptions } from '../../../src/agent/sandbox.js';
+import { NODE, binding, observed, spec } from './fixtures.js';
+
+const OPTS: SandboxOptions = { node: NODE, hostIp: '0.0.0.0', image: 'berth/sandbox:1', network: 'berth' };
+const web = binding('web');
+const sbName = (b: BindingRecord): string => sandboxSpec(b, OPTS).name;
+
+/** The sandbox the agent would have made for `b`, in `state`. */
+function sandbox(b: BindingRecord, over: Partial<Container> = {}): Container {
+  const s = sandboxSpec(b, OPTS);
+  return { id: `sb-${b.pod}`, name: s.name, labels: s.labels, image: s.image, state: 'running', ports: [], ip: '10.88.0.2', ...over };
+}
+
+/** A container of `b` inside sandbox `sb`. */
+const member = (b: BindingRecord, sb: string | undefined, over: Partial<Container> = {}): Container => observed(b, 'app', { ...(sb === undefined ? {} : { joined: sb }), ...over });
+
+function summary(bindings: BindingRecord[], containers: Container[], hold?: Set<string>): Record<string, unknown> {
+  const p = planSandboxes(bindings, containers, { ...OPTS, ...(hold ? { hold } : {}) });
+  return {
+    actions: p.actions.map((a) => `${a.phase} ${a.kind} ${(a.kind === 'create' ? a.spec.name : a.name).replace(`berth_${NODE}_default_`, '').replace(/_POD_.*/, '_POD')}`),
+    netns: [...p.netns.keys()],
+    waiting: [...p.waiting],
+    changed: [...p.changed.values()],
+    stranded: [...p.stranded],
+  };
+}
+
+describe('planSandboxes', () => {
+  it.each<[string, BindingRecord[], Container[], Record<string, unknown>]>([
+    ['a new pod gets its sandbox, and its containers may join it at once', [web], [], { actions: ['2 create web_POD'], netns: ['default/web'], waiting: [], changed: [], stranded: [] }],
+    ['a running sandbox with its containers inside is left alone', [web], [sandbox(web), member(web, 'sb-web')], { actions: [], netns: ['default/web'], waiting: [], changed: [], stranded: [] }],
+    [
+      'a killed sandbox: its containers are removed first, the pod waits',
+      [web],
+      [sandbox(web, { state: 'exited', exitCode: 137 }), member(web, 'sb-web')],
+      { actions: ['2 remove web_app_h1'], netns: [], waiting: ['default/web'], changed: [`pod sandbox ${sbName(web)} exited with code 137`], stranded: ['id-web-app-h1'] },
+    ],
+    [
+      'a removed sandbox: the same, named by the id its containers joined',
+      [web],
+      [member(web, '0123456789abcdef')],
+      { actions: ['2 remove web_app_h1'], netns: [], waiting: ['default/web'], changed: ['pod sandbox 0123456789ab was removed'], stranded: ['id-web-app-h1'] },
+    ],
+    [
+      'once its containers are gone the dead sandbox goes first (its name is needed) and a new one is made',
+      [web],
+      [sandbox(web, { state: 'exited', exitCode: 137 })],
+      { actions: ['1 remove web_POD', '2 create web_POD'], netns: ['default/web'], waiting: [], changed: [], stranded: [] },
+    ],
+    [
+      'a container still in the sandbox that was replaced is stranded, without drift',
+      [web],
+      [sandbox(web, { id: 'new' }), member(web, 'old-sandbox-id-0', { state: 'exited' })],
+      { actions: ['2 remove web_app_h1'], netns: ['default/web'], waiting: [], changed: [], stranded: ['id-web-app-h1'] },
+    ],
+    [
+      'a container made before sandboxes is moved into one, without drift',
+      [web],
+      [member(web, undefined)],
+      { actions: ['2 remove web_app_h1'], netns: [], waiting: ['default/web'], changed: [], stranded: ['id-web-app-h1'] },
+    ],
+    ['an unbound pod’s sandbox waits for its containers', [], [sandbox(web), member(web, 'sb-web')], { actions: [], netns: [], waiting: [], changed: [], stranded: [] }],
+    ['an unbound pod’s sandbox goes once they are gone', [], [sandbox(web)], { actions: ['2 remove web_POD'], netns: [], waiting: [], changed: [], stranded: [] }],
+    ['a held pod is left alone', [], [sandbox(web, { state: 'exited' })], { actions: [], netns: [], waiting: [], changed: [], stranded: [] }],
+    [
+      'a new port makes a new sandbox: the old one holding the host port goes first',
+      [binding('web', { hash: 'h2', containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }] })] })],
+      [sandbox(web, { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080, hostIp: '0.0.0.0' }], published: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080, hostIp: '0.0.0.0' }] })],
+      { actions: ['1 remove web_POD', '2 create web_POD'], netns: ['default/web'], waiting: [], changed: [], stranded: [] },
+    ],
+  ])('%s', (name, bindings, containers, want) => {
+    expect(summary(bindings, containers, name.includes('held') ? new Set(['default/web']) : undefined)).toEqual(want);
+  });
+
+  it('publishes every port of every container once: the declared hostPort, else one Docker picks', () => {
+    const b = binding('web', { containers: [spec('a', { ports: [{ containerPort: 8080, protocol: 'TCP', hostPort: 18080 }, { containerPort: 9090, protocol: 'TCP' }] }), spec('b', { ports: [{ containerPort: 9090, protocol: 'TCP' }] })] });
+    const s = sandboxSpec(b, { ...OPTS, hostIp: '127.0.0.1' });
+    expect(s).toMatchObject({ hostname: 'web', network: 'berth', publishAll: true, image: 'berth/sandbox:1', labels: { 'berth.sandbox': 'true', 'berth.pod': 'web', 'berth.node': NODE } });
+    expect(s.ports).toEqual([
+      { containerPort: 8080, protocol: 'TCP', hostIp: '127.0.0.1', hostPort: 18080 },
+      { containerPort: 9090, protocol: 'TCP', hostIp: '127.0.0.1' },
+    ]);
+  });
+
+  it('keeps the sandbox across a template change that keeps its ports, and not otherwise', () => {
+    expect(sbName(binding('web', { hash: 'h2', containers: [spec('app', { image: 'other' })] }))).toBe(sbName(web));
+    expect(sbName(binding('web', { containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP' }] })] }))).not.toBe(sbName(web));
+  });
+});
