@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { BerthError, messageOf } from '../errors.js';
 import { GET_FORMATS, OUTPUT_FORMATS } from './format.js';
 import type { GetFlags } from './get.js';
@@ -27,6 +27,14 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err;
   });
 }
+
+const REPORTERS = ['git-notes', 'github', 'gitea', 'gitlab', 'none'];
+const DEFAULT_REPORTERS = ['git-notes'];
+/** `--status`, repeatable: the first one given replaces the default. */
+const reporters = (value: string, all: string[]): string[] => {
+  if (!REPORTERS.includes(value)) throw new InvalidArgumentError(`Allowed choices are ${REPORTERS.join(', ')}.`);
+  return [...(all === DEFAULT_REPORTERS ? [] : all), value];
+};
 
 /** Repeatable, and comma-separated: `--skip-kind Service --skip-kind Ingress,Secret`. Never swallows the paths after it. */
 const kinds = (value: string, all: string[]): string[] => [...all, ...value.split(',').map((k) => k.trim()).filter((k) => k !== '')];
@@ -67,7 +75,7 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--source <name>', 'name of this source in etcd', 'default')
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
     .option('--skip-kind <kind>', 'a kind to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes); repeat it or separate kinds with commas', kinds, [] as string[])
-    .addOption(new Option('--status <reporter>', 'where commit statuses go: git notes (refs/notes/berth, pushed to a remote), a forge\'s commit statuses, or nowhere').choices(['git-notes', 'github', 'gitea', 'gitlab', 'none']).default('git-notes'))
+    .option('--status <reporter>', `where commit statuses go: git notes (refs/notes/berth, pushed to a remote), a forge's commit statuses, or nowhere; one of ${REPORTERS.join(', ')}; repeat it for notes and a forge`, reporters, DEFAULT_REPORTERS)
     .option('--forge-url <url>', 'the forge API\'s base URL (default: api.github.com for github.com, else <host>/api/v3, /api/v1 for Gitea, /api/v4 for GitLab)')
     .option('--forge-token-file <file>', 'API token that may write commit statuses (mode 0600), for --status github|gitea|gitlab')
     .option('--data-dir <dir>', `where berth keeps ${keeps}`, '.berth');

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, type Logger } from '../log.js';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
-import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, type ForgeKind, type Sync, type SyncOptions } from '../sync/index.js';
+import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, type StatusChoice, type Sync, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
@@ -39,7 +39,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   source: string;
   interval: string;
   skipKind: string[];
-  status: 'git-notes' | 'none' | ForgeKind;
+  /** `--status`, repeatable. */
+  status: StatusChoice[];
   forgeUrl?: string;
   forgeTokenFile?: string;
   dataDir: string;
@@ -151,7 +152,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}) }));
       const keyring = s.verifyCommits;
       if (keyring !== undefined) await atFieldAsync(s, 'verifyCommits', () => readKeyring(keyring));
-      const reporter = await atFieldAsync(s, 'status', () => chooseReporter({ status: s.status, repo: s.repo, ...pick(s, 'forgeUrl', 'forgeTokenFile') }));
+      const reporter = await atFieldAsync(s, 'status', () => chooseReporter({ status: s.status, repo: s.repo, ...pick(s, 'forgeUrl', 'forgeTokenFile'), notes: () => new GitNotesReporter(git.notesTarget) }));
       out.push({
         log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false,
         ...(reporter ? { reporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
@@ -164,7 +165,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
   if (flags.verifyCommits !== undefined) await readKeyring(flags.verifyCommits);
-  const reporter = await chooseReporter({ status: flags.status, repo: flags.repo, ...pick(flags, 'forgeUrl', 'forgeTokenFile') });
+  const reporter = await chooseReporter({ status: flags.status, repo: flags.repo, ...pick(flags, 'forgeUrl', 'forgeTokenFile'), notes: () => new GitNotesReporter(git.notesTarget) });
   await git.head();
   return [{
     log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits,

@@ -19,8 +19,8 @@ export interface SourceConfig {
   interval: string;
   /** `--repo-credentials-file` (relative to the config file's folder). */
   repoCredentialsFile?: string;
-  /** `--status` (default git-notes). */
-  status: ReportChoice;
+  /** `--status` (default git-notes): one, or a list. */
+  status: ReportChoice[];
   /** `--skip-kind`, as a list. */
   skipKinds: string[];
   /** `--verify-commits`: the keyring file (relative to the config file's folder). */
@@ -169,6 +169,11 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     }
     const value = pair.value as Node | null;
     at[key] = pos(value?.range?.[0] ?? keyNode.range?.[0]);
+    if (key === 'status' && isSeq(value)) {
+      if (!value.items.every((i) => isScalar(i) && typeof i.value === 'string')) wrong(value, 'status must be a reporter or a list of them, such as [git-notes, github]');
+      else values.status = value.items.map((i) => String((i as { value: unknown }).value));
+      continue;
+    }
     if (key === 'skipKinds') {
       if (!isSeq(value) || !value.items.every((i) => isScalar(i) && typeof i.value === 'string' && i.value !== '')) wrong(value ?? keyNode, 'skipKinds must be a list of kinds, such as [Service, Ingress]');
       else values.skipKinds = value.items.map((i) => String((i as { value: unknown }).value));
@@ -187,8 +192,9 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
   if (name !== undefined && (!NAME.test(name) || name.length > MAX_NAME)) {
     wrong(node.get('name', true) as Node, `source name '${name.slice(0, 60)}' must be letters, digits, '-', '.' or '_', starting and ending with a letter or digit, at most ${MAX_NAME} characters`);
   }
-  const status = values.status;
-  if (typeof status === 'string' && !(REPORT_CHOICES as readonly string[]).includes(status)) wrong(node.get('status', true) as Node, `status '${status.slice(0, 60)}' must be one of ${REPORT_CHOICES.join(', ')}`);
+  const status = values.status === undefined ? undefined : ([] as string[]).concat(values.status);
+  const unknown = status?.find((r) => !(REPORT_CHOICES as readonly string[]).includes(r));
+  if (unknown !== undefined) wrong(node.get('status', true) as Node, `status '${unknown.slice(0, 60)}' must be one of ${REPORT_CHOICES.join(', ')}`);
   if (!ok || name === undefined || typeof values.repo !== 'string') return undefined;
   const dir = path.dirname(path.resolve(file));
   const local = (p: string): string => path.resolve(dir, p);
@@ -203,7 +209,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     path: typeof values.path === 'string' ? values.path : '.',
     interval: typeof values.interval === 'string' ? values.interval : '30s',
     ...(credentials === undefined ? {} : { repoCredentialsFile: credentials }),
-    status: (status ?? 'git-notes') as ReportChoice,
+    status: (status ?? ['git-notes']) as ReportChoice[],
     skipKinds: Array.isArray(values.skipKinds) ? values.skipKinds : [],
     ...(keyring === undefined ? {} : { verifyCommits: keyring }),
     ...(typeof values.forgeUrl === 'string' ? { forgeUrl: values.forgeUrl } : {}),

@@ -190,29 +190,46 @@ export class ForgeStatusReporter implements StatusReporter {
   }
 }
 
-/** How a source's statuses are reported: `--status` and, for a forge, `--forge-url` and `--forge-token-file`. */
+/** Where statuses may go: git notes, a forge, or nowhere. */
+export type StatusChoice = 'git-notes' | 'none' | ForgeKind;
+
+/** How a source's statuses are reported: `--status` (repeatable) and, for a forge, `--forge-url` and `--forge-token-file`. */
 export interface ReporterChoice {
-  status: 'git-notes' | 'none' | ForgeKind;
+  status: readonly StatusChoice[];
   repo: string;
   forgeUrl?: string;
   forgeTokenFile?: string;
+  /** The source's git-notes reporter, when git notes are among several. */
+  notes: () => StatusReporter;
 }
 
 /**
- * The reporter a source's flags (or config fields) ask for; undefined for git notes (sync's
- * default). A forge needs a token file (read now, so a wrong one fails the start); the forge flags
- * are refused without a forge.
+ * The reporter a source's flags (or config fields) ask for; undefined for git notes alone (sync's
+ * default). Several are delivered to one after the other (each tolerates an entry it already
+ * has). At most one forge; `none` alone; a forge needs a token file (read now, so a wrong one fails
+ * the start); the forge flags are refused without a forge.
  */
 export async function chooseReporter(choice: ReporterChoice): Promise<StatusReporter | undefined> {
   const { status, forgeTokenFile } = choice;
-  if (status === 'git-notes' || status === 'none') {
+  const chosen = [...new Set(status)];
+  const forges = chosen.filter((c): c is ForgeKind => (FORGE_KINDS as readonly string[]).includes(c));
+  if (chosen.includes('none') && chosen.length > 1) throw new InvalidInputError('EFORGE', `--status none cannot go with --status ${chosen.filter((c) => c !== 'none').join(', ')}`, { hint: 'keep none alone, or leave it out' });
+  if (forges.length > 1) throw new InvalidInputError('EFORGE', `one forge per source: --status ${forges.join(' and ')}`, { hint: 'keep the forge the repository lives on' });
+  const [forge] = forges;
+  if (forge === undefined) {
     if (choice.forgeUrl !== undefined || forgeTokenFile !== undefined) {
-      throw new InvalidInputError('EFORGE', `--forge-url and --forge-token-file are for --status github, gitea or gitlab, not ${status}`, { hint: 'leave them out, or pass --status with a forge' });
+      throw new InvalidInputError('EFORGE', `--forge-url and --forge-token-file are for --status github, gitea or gitlab, not ${chosen.join(', ')}`, { hint: 'leave them out, or pass --status with a forge' });
     }
-    return status === 'none' ? discardReporter : undefined;
+    return chosen.includes('none') ? discardReporter : undefined;
   }
-  if (forgeTokenFile === undefined) throw new InvalidInputError('EFORGE', `--status ${status} needs --forge-token-file`, { hint: 'pass --forge-token-file with a file (mode 0600) holding an API token that may write commit statuses' });
+  if (forgeTokenFile === undefined) throw new InvalidInputError('EFORGE', `--status ${forge} needs --forge-token-file`, { hint: 'pass --forge-token-file with a file (mode 0600) holding an API token that may write commit statuses' });
   await readTokenFile(forgeTokenFile);
-  const target = forgeTarget(status, choice.repo, choice.forgeUrl);
-  return new ForgeStatusReporter({ target, token: () => readTokenFile(forgeTokenFile) });
+  const target = forgeTarget(forge, choice.repo, choice.forgeUrl);
+  const onForge = new ForgeStatusReporter({ target, token: () => readTokenFile(forgeTokenFile) });
+  if (!chosen.includes('git-notes')) return onForge;
+  const notes = choice.notes();
+  return { report: async (entries) => {
+    await notes.report(entries);
+    await onForge.report(entries);
+  } };
 }

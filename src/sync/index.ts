@@ -12,4 +12,4 @@ export { MAX_DESCRIPTION, appendStatusLines, appliedStatus, formatStatusLine, gr
 export { credentialProvider, parseCredentials, readCredentialsFile, type CredentialProvider, type RepoCredentials } from './credentials.js';
 export { atField, atFieldAsync, parseConfig, readConfig, REPORT_CHOICES, SOURCE_FIELDS, type ReportChoice, type SourceConfig } from './config.js';
 export { readKeyring, type Keyring } from './keyring.js';
-export { ForgeStatusReporter, chooseReporter, forgeTarget, statusRequest, FORGE_KINDS, type ForgeKind, type ForgeTarget } from './forge-status.js';
+export { ForgeStatusReporter, chooseReporter, forgeTarget, statusRequest, FORGE_KINDS, type ForgeKind, type ForgeTarget, type StatusChoice } from './forge-status.js';

@@ -1,11 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BerthError, InvalidInputError, UnavailableError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { EtcdStore, outboxPrefix, sourceKey, syncErrorKey, decode, type OutboxRecord, type Store } from '../../../src/store/index.js';
-import { ForgeStatusReporter, GitSource, forgeTarget, startSync, type ForgeKind } from '../../../src/sync/index.js';
+import { ForgeStatusReporter, GitSource, chooseReporter, forgeTarget, startSync, type ForgeKind } from '../../../src/sync/index.js';
 import { startFakeForge, type FakeForge } from '../../support/forge.js';
 import { uniqueName } from '../../support/names.js';
 import { createRepo } from '../../support/repo.js';
@@ -109,6 +109,31 @@ describe('commit statuses on a forge (contract with a loopback stand-in)', () =>
     expect(() => forgeTarget('github', 'https://github.com/deploy.git')).toThrow('--status github needs the repository\'s https URL on the forge (…/owner/name), not https://github.com/deploy.git');
     expect(forgeTarget('github', 'https://u:p@github.com/team/deploy.git')).toEqual({ kind: 'github', apiBase: 'https://api.github.com', repoPath: 'team/deploy' });
     expect(forgeTarget('gitea', 'http://git.lan:3000/team/deploy')).toEqual({ kind: 'gitea', apiBase: 'http://git.lan:3000/api/v1', repoPath: 'team/deploy' });
+  });
+});
+
+describe('chooseReporter', () => {
+  it('delivers to git notes and a forge both when both are asked for, and refuses what cannot go together', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-choose-'));
+    try {
+      const tokenFile = join(dir, 'token');
+      await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+      const noted: OutboxRecord[] = [];
+      const notes = (): { report: (e: OutboxRecord[]) => Promise<void> } => ({ report: async (e) => void noted.push(...e) });
+      const repo = 'https://github.example.com/team/deploy';
+      forge.calls.length = 0;
+      const both = await chooseReporter({ status: ['git-notes', 'github'], repo, forgeUrl: `${forge.url}/api/v3`, forgeTokenFile: tokenFile, notes });
+      await both?.report([entry('berth/sync', 'success', 'both', 'd'.repeat(40))]);
+      expect(noted.map((e) => e.description)).toEqual(['both']);
+      expect(forge.calls.map((c) => (c.body as { description: string }).description)).toEqual(['both']);
+      expect(await chooseReporter({ status: ['git-notes'], repo, notes })).toBeUndefined();
+      await expect(chooseReporter({ status: ['none', 'github'], repo, forgeTokenFile: tokenFile, notes })).rejects.toThrow('--status none cannot go with --status github');
+      await expect(chooseReporter({ status: ['github', 'gitlab'], repo, forgeTokenFile: tokenFile, notes })).rejects.toThrow('one forge per source: --status github and gitlab');
+      await writeFile(join(dir, 'open'), TOKEN, { mode: 0o644 });
+      await expect(chooseReporter({ status: ['github'], repo, forgeTokenFile: join(dir, 'open'), notes })).rejects.toThrow(/token file .*open is open to others \(mode 0644\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

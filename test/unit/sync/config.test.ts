@@ -38,13 +38,18 @@ describe('parseConfig', () => {
     expect(sources.map(({ at: _at, ...s }) => s)).toEqual([
       {
         name: 'web', repo: 'https://git.example.com/team/web.git', branch: 'release', path: 'deploy', interval: '5s',
-        repoCredentialsFile: '/etc/berth/secrets/web.creds', status: 'none', skipKinds: ['Service', 'Ingress'],
+        repoCredentialsFile: '/etc/berth/secrets/web.creds', status: ['none'], skipKinds: ['Service', 'Ingress'],
         verifyCommits: '/etc/berth/keys/allowed_signers',
       },
-      { name: 'local', repo: '/etc/repos/ops', branch: 'main', path: '.', interval: '30s', status: 'git-notes', skipKinds: [] },
+      { name: 'local', repo: '/etc/repos/ops', branch: 'main', path: '.', interval: '30s', status: ['git-notes'], skipKinds: [] },
     ]);
     expect(sources[0]?.at.interval).toEqual({ file: FILE, line: 6, col: 15 });
     expect(sources[1]?.at.source).toEqual({ file: FILE, line: 11, col: 5 });
+  });
+
+  it('takes a list of reporters as status', () => {
+    expect(parseConfig('sources:\n- {name: a, repo: /r, status: [git-notes, gitea]}\n', FILE)[0]?.status).toEqual(['git-notes', 'gitea']);
+    expect(errorsOf('sources:\n- {name: a, repo: /r, status: [git-notes, gitee]}\n')).toEqual([`${FILE}:2:31: status 'gitee' must be one of git-notes, none, github, gitea, gitlab`]);
   });
 
   it('takes a bare number of seconds as an interval', () => {
