@@ -4,6 +4,9 @@ import { ENDPOINTS, WatchCache, startLoop, type Closer, type Store } from '../st
 import { planStubs, stubWants, type StubOptions, type StubWants } from './rules.js';
 import type { StubRuntime } from './service-docker.js';
 
+/** Stubs created or loaded at once. */
+const STUB_CONCURRENCY = 8;
+
 /** How to run a node's Service stubs. */
 export interface ServiceProxyOptions extends StubOptions {
   store: Store;
@@ -68,25 +71,22 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       loaded.delete(c.id);
     }
     const errors: unknown[] = [];
-    await Promise.all([
-      ...plan.create.map(async (c) => {
-        try {
-          const id = await stubs.create(c.spec);
-          await stubs.load(id, c.rules);
-          loaded.set(id, c.rules);
-        } catch (err) {
-          errors.push(err);
-        }
+    const work = [
+      ...plan.create.map((c) => async (): Promise<void> => {
+        const id = await stubs.create(c.spec);
+        await stubs.load(id, c.rules);
+        loaded.set(id, c.rules);
       }),
-      ...plan.load.map(async (l) => {
-        try {
-          await stubs.load(l.id, l.rules);
-          loaded.set(l.id, l.rules);
-        } catch (err) {
-          errors.push(err);
-        }
+      ...plan.load.map((l) => async (): Promise<void> => {
+        await stubs.load(l.id, l.rules);
+        loaded.set(l.id, l.rules);
       }),
-    ]);
+    ];
+    // A few at a time: a commit of a hundred Services must not ask Docker for a hundred containers at once.
+    const next = async (): Promise<void> => {
+      for (let job = work.shift(); job !== undefined; job = work.shift()) await job().catch((err: unknown) => void errors.push(err));
+    };
+    await Promise.all(Array.from({ length: STUB_CONCURRENCY }, next));
     if (plan.create.length + plan.load.length + plan.remove.length > 0) {
       log.info({ created: plan.create.length, loaded: plan.load.length, removed: plan.remove.length, failed: errors.length }, 'Service stubs reconciled');
     }
