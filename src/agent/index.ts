@@ -18,3 +18,4 @@ export { RegistryAuth, registryAuthPath } from './registry-auth.js';
 export type { RegistryCredential } from './registry-auth.js';
 export { ALLOW_RULES, parseAllow } from './policy.js';
 export type { AllowRule } from './policy.js';
+export { startLogServer, type LogServer, type LogServerOptions } from './logs-server.js';

@@ -1,5 +1,6 @@
 // The API server: the only importer of fastify. Holds no state of its own; every answer is read from etcd.
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BerthError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -9,6 +10,7 @@ import type { ListenAddress } from './listen.js';
 import { createMetrics } from './metrics.js';
 import { readCommitStory, resume, rollback, suspend, type ControlView } from './control.js';
 import { DASHBOARD_HEADERS, loadDashboard, type Asset } from './dashboard.js';
+import { fetchLogs, type LogsQuery } from './logs.js';
 import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
 import { streamResource } from './sse.js';
 import { bearerMatches, isLoopback } from './token.js';
@@ -210,6 +212,26 @@ function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstanc
       log.info({ source: req.params.name, commit: answer.commit }, 'rollback requested through the API');
       // Accepted: the source's sync applies the commit.
       await reply.code(202).send(answer);
+    },
+  );
+  app.get<{ Params: { namespace: string; name: string }; Querystring: LogsQuery }>(
+    '/api/v1/pods/:namespace/:name/logs',
+    {
+      schema: {
+        params: { type: 'object', properties: { namespace: NAME, name: NAME }, required: ['namespace', 'name'], additionalProperties: false },
+        querystring: {
+          type: 'object', additionalProperties: false,
+          properties: { container: NAME, tail: { type: 'integer', minimum: 0, maximum: 1_000_000 }, since: { type: 'integer', minimum: 0, maximum: 315_360_000 }, follow: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
+        },
+      },
+    },
+    async (req, reply) => {
+      // The agent's request ends with the client's.
+      const abort = new AbortController();
+      reply.raw.on('close', () => abort.abort());
+      const upstream = await fetchLogs(store, token, req.params.namespace, req.params.name, req.query, abort.signal);
+      reply.code(upstream.status).type(upstream.type);
+      return upstream.body ? reply.send(Readable.fromWeb(upstream.body as Parameters<typeof Readable.fromWeb>[0])) : reply.send('');
     },
   );
   app.get<{ Params: { name: string; commit: string } }>(

@@ -1,5 +1,5 @@
 // The API's bearer token: one file, created once with mode 0600, compared in constant time.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
@@ -38,16 +38,7 @@ async function readToken(file: string): Promise<string | undefined> {
   return token;
 }
 
-/**
- * Whether an `Authorization` header carries `token` as a bearer token. Both sides are hashed first,
- * so the comparison takes the same time whatever the length or content of what was sent.
- */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
-  const sent = match?.[1] ?? '';
-  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(sent), digest(token)) && match !== null;
-}
+export { bearerMatches } from '../bearer.js';
 
 /** Whether a peer address is this machine's loopback (IPv4 127/8, ::1, or v4 loopback mapped into IPv6). */
 export function isLoopback(address: string | undefined): boolean {

@@ -23,6 +23,8 @@ export interface ApiClient {
   readonly url: string;
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  /** The body of a GET as it comes (logs), until `signal` aborts. */
+  stream(path: string, query: Record<string, string | number | undefined>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   /** Each `snapshot` and `update` event of a `?watch=1` stream, until `signal` aborts; a stream that ends is opened again. */
   watch(path: string, query: Record<string, string | number | undefined>, onItems: (items: unknown[]) => void, signal: AbortSignal): Promise<void>;
 }
@@ -72,6 +74,11 @@ function client(url: string, token: string | undefined, hint: string): ApiClient
     url,
     get: async (p, query) => (await call('GET', p, query)).json() as Promise<never>,
     post: async (p, body) => (await call('POST', p, {}, body)).json() as Promise<never>,
+    stream: async (p, query, signal) => {
+      const res = await call('GET', p, query, undefined, signal);
+      if (!res.body) throw new UnavailableError('EAPI', `the API answered ${p} with no body`);
+      return res.body;
+    },
     watch: async (p, query, onItems, signal) => {
       while (!signal.aborted) {
         const res = await call('GET', p, { ...query, watch: '1' }, undefined, signal).catch((err: unknown) => {

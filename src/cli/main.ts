@@ -15,6 +15,7 @@ import type { ApiFlags } from './api.js';
 import { DEFAULT_SERVER } from './client.js';
 import { ALLOW_RULES } from '../agent/policy.js';
 import type { VerbFlags } from './verbs.js';
+import type { LogsFlags } from './logs.js';
 
 // Each command imports what it runs when it runs: `berth validate` (in CI) loads no etcd, Docker
 // or Git client, and starts in a fraction of the time.
@@ -235,6 +236,17 @@ verb('rollback', 'apply an earlier commit SOURCE applied (see `berth history`) a
   .argument('<commit>', 'a commit the source applied: its id, or its first 4 or more digits')
   .addHelpText('after', '\nberth never writes to your branch: make the rollback last with `git revert` of the\ncommits after it, pushed, then `berth resume`.')
   .action(async (name: string, commit: string, flags: VerbFlags) => (await import('./verbs.js')).runRollback(name, commit, flags));
+
+server(program.command('logs').description("print a pod's container logs (stdout and stderr), read by the agent of its node through the API server"))
+  .argument('<pod>', 'the pod')
+  .option('-n, --namespace <namespace>', 'its namespace (default: the one namespace with a pod of that name)')
+  .option('-c, --container <name>', 'the container (needed when the pod has several)')
+  .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+  .option('--tail <n>', 'only the last n lines')
+  .option('--since <duration>', 'only lines newer than this (e.g. 10m, 1h)')
+  .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server', '.berth')
+  .addHelpText('after', '\nExample:\n  berth logs web-5f7c9d8b4-0 -n shop --tail 20 -f')
+  .action(async (pod: string, flags: LogsFlags) => (await import('./logs.js')).runLogs(pod, flags));
 
 try {
   await program.parseAsync(process.argv);

@@ -6,11 +6,12 @@ import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, creden
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, RegistryAuth, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, type AllowRule } from '../agent/index.js';
+import { DockerRuntime, RegistryAuth, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startLogServer, type AllowRule } from '../agent/index.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
-import { startApiFromFlags, type ApiFlags } from './api.js';
+import { startApiFromFlags, tokenFileOf, type ApiFlags } from './api.js';
+import { loadOrCreateToken } from '../api/token.js';
 import { parseListen } from '../api/listen.js';
 import { readWebhookSecret } from '../api/webhooks.js';
 
@@ -101,6 +102,9 @@ export async function runUp(flags: UpFlags): Promise<never> {
     stops.push(track('controller', (await startController({ store, log })).stop));
     stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
     stops.push(track('agent', (await startAgent({ store, runtime, node, log, ...agentOpts })).stop));
+    // `berth logs`: this agent serves its pods' logs on loopback with the API's token; the API server proxies to it.
+    const { token } = await loadOrCreateToken(tokenFileOf(flags));
+    stops.push((await startLogServer({ store, log, node, token, listen: { host: '127.0.0.1', port: 0 }, ...(flags.docker === undefined ? {} : { docker: flags.docker }) })).stop);
     log.info({ sources: syncs.map((s) => s.source), node, api: api.url }, 'berth is up');
   });
 }

@@ -68,3 +68,7 @@ export const NOTES = 'notes/';
 export const notesPrefix = (source: string, commit: string): string => `notes/${source}/${commit}/`;
 /** The copy of the delivered outbox entry `seq` (the same sequence number), written in the txn that deletes it from the outbox. */
 export const noteKey = (source: string, commit: string, seq: string): string => `notes/${source}/${commit}/${seq}`;
+
+export const AGENT_APIS = 'agentapi/';
+/** Where the agent of `node` serves its pods' logs (on the agent's own lease; the API server proxies to it). */
+export const agentApiKey = (node: string): string => `agentapi/${node}`;

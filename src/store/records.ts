@@ -273,9 +273,16 @@ export interface SuspensionRecord {
   commit?: string;
 }
 
+/** `agentapi/<node>`: the URL of the agent's endpoint for its pods' logs (bearer token: the API's). */
+export interface AgentApiRecord {
+  type: 'agentApi';
+  node: string;
+  url: string;
+}
+
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

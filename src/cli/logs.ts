@@ -1,0 +1,36 @@
+// `berth logs POD [-n NS] [-c CONTAINER] [-f] [--tail N] [--since 10m]`: through the API server,
+// which proxies to the agent of the pod's node.
+import { InvalidInputError } from '../errors.js';
+import { serverFor, type ServerFlags } from './client.js';
+import { parseDuration } from './duration.js';
+
+/** Flags of `berth logs`. */
+export interface LogsFlags extends ServerFlags {
+  namespace?: string;
+  container?: string;
+  follow?: boolean;
+  tail?: string;
+  since?: string;
+}
+
+/** Print the pod's logs (stdout and stderr of its container, interleaved as they came); with -f, until Ctrl-C. */
+export async function runLogs(pod: string, flags: LogsFlags): Promise<void> {
+  const tail = flags.tail === undefined ? undefined : Number(flags.tail);
+  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidInputError('ETAIL', `--tail must be a whole number, not "${flags.tail}"`);
+  const since = flags.since === undefined ? undefined : Math.ceil(parseDuration(flags.since, '--since') / 1000);
+  const api = serverFor(flags);
+  if (api === undefined) throw new Error('no API server');
+  // Without -n, the one namespace that has a pod of this name (the API says when there are several).
+  const namespace = flags.namespace ?? (await api.get<{ items: { namespace: string }[] }>('/api/v1/pods', { name: pod })).items[0]?.namespace;
+  if (namespace === undefined) throw new InvalidInputError('ENOTFOUND', `pod "${pod}" not found`);
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+  const body = await api.stream(`/api/v1/pods/${namespace}/${encodeURIComponent(pod)}/logs`, {
+    container: flags.container, tail, since, ...(flags.follow ? { follow: '1' } : {}),
+  }, stop.signal);
+  try {
+    for await (const chunk of body) process.stdout.write(chunk);
+  } catch (err) {
+    if (!stop.signal.aborted) throw err;
+  }
+}
