@@ -196,11 +196,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }
 
     const configMaps = await configReader.read(bindings);
-    const prepared = await volumes.prepare(bindings, configMaps);
+    // A pod asking for what this node's operator did not allow gets no container (and no volume made); its status says which rule and flag.
+    const refused = refusedPods(bindings, allow, node);
+    const prepared = await volumes.prepare(refused.size === 0 ? bindings : bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), configMaps);
     let observed = await listMine(runtime, node, applier.removingIds());
     // Sandboxes first (sandbox.ts); plan.ts then plans the containers of the pods whose sandbox is ready.
-    // A pod asking for what this node's operator did not allow gets no container; its status says which rule and flag.
-    const refused = refusedPods(bindings, allow, node);
     const held = refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]);
     const sandboxes = planSandboxes(bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), observed, { ...sandbox, hold: held });
     const members = (all: Container[]): Container[] => all.filter((c) => !isSandbox(c) && !sandboxes.stranded.has(c.id));

@@ -7,7 +7,7 @@ import type { BindingRecord } from '../store/records.js';
 import type { Problem } from './status.js';
 
 /** The rules `--allow` takes, each named after the Kubernetes field it lets through. */
-export const ALLOW_RULES = ['privileged', 'capabilities', 'hostNetwork', 'hostPID', 'hostIPC', 'seccompUnconfined'] as const;
+export const ALLOW_RULES = ['privileged', 'capabilities', 'hostNetwork', 'hostPID', 'hostIPC', 'seccompUnconfined', 'hostPath'] as const;
 /** One rule of `--allow`. */
 export type AllowRule = (typeof ALLOW_RULES)[number];
 
@@ -32,7 +32,7 @@ export function parseAllow(values: readonly string[]): Set<AllowRule> {
 }
 
 /** The fields of `t` that need a rule missing from `allowed`, in the pod spec's order. */
-export function violations(t: Pick<PodTemplate, 'containers' | 'securityContext' | 'hostNetwork' | 'hostPID' | 'hostIPC'>, allowed: ReadonlySet<AllowRule>): Violation[] {
+export function violations(t: Pick<PodTemplate, 'containers' | 'securityContext' | 'hostNetwork' | 'hostPID' | 'hostIPC' | 'volumes'>, allowed: ReadonlySet<AllowRule>): Violation[] {
   const found: Violation[] = [];
   const need = (rule: AllowRule, field: string): void => {
     if (!allowed.has(rule)) found.push({ rule, field });
@@ -41,6 +41,7 @@ export function violations(t: Pick<PodTemplate, 'containers' | 'securityContext'
   if (t.hostPID === true) need('hostPID', 'hostPID');
   if (t.hostIPC === true) need('hostIPC', 'hostIPC');
   if (t.securityContext?.seccompProfile?.type === 'Unconfined') need('seccompUnconfined', 'securityContext.seccompProfile');
+  for (const v of t.volumes ?? []) if ('hostPath' in v) need('hostPath', `volumes[${v.name}].hostPath`);
   for (const c of t.containers) {
     const s = c.securityContext;
     if (s?.privileged === true) need('privileged', `containers[${c.name}].securityContext.privileged`);

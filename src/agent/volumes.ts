@@ -83,6 +83,11 @@ export function mountsOf(b: BindingRecord, spec: ContainerSpec, node: string, di
       out.push({ type: 'tmpfs', name: memoryVolumeName(node, b.namespace, b.pod, v.name), target: m.mountPath, readOnly: m.readOnly === true, labels, ...(v.emptyDir.sizeLimit === undefined ? {} : { sizeBytes: v.emptyDir.sizeLimit }) });
       continue;
     }
+    if ('hostPath' in v) {
+      // Allowed by the node's operator (--allow hostPath): the host's own path, as asked.
+      out.push({ type: 'bind', source: path.join(v.hostPath.path, m.subPath ?? ''), target: m.mountPath, readOnly: m.readOnly === true });
+      continue;
+    }
     let source = path.join(dir, v.name);
     if (m.subPath !== undefined && m.subPath !== '') {
       const resolved = subPaths.get(`${v.name}/${m.subPath}`);
@@ -155,6 +160,9 @@ export class PodVolumes {
           const files = configMapFiles(v.configMap, configMaps);
           if ('error' in files) failed.set(v.name, files.error);
           else await this.writeAtomically(at, files.files);
+        } else if ('hostPath' in v) {
+          const problem = await checkHostPath(v.hostPath);
+          if (problem !== undefined) failed.set(v.name, problem);
         } else if (v.emptyDir.medium !== 'Memory') {
           await fs.mkdir(at, { recursive: true });
           // Kubernetes makes an emptyDir world-writable, so a container of any user can use it.
@@ -162,7 +170,7 @@ export class PodVolumes {
         }
       }
       for (const { volume, subPath } of subPathsOf(b.template)) {
-        if (failed.has(volume.name)) continue;
+        if (failed.has(volume.name) || 'hostPath' in volume) continue;
         const resolved = await resolveSubPath(path.join(dir, volume.name), subPath, 'emptyDir' in volume);
         if (typeof resolved === 'string') subPaths.set(`${volume.name}/${subPath}`, resolved);
         else failed.set(volume.name, resolved.error);
@@ -230,6 +238,25 @@ export class PodVolumes {
       await fs.rmdir(nsDir).catch(() => undefined);
     }
   }
+}
+
+/**
+ * Kubernetes' hostPath types: DirectoryOrCreate and FileOrCreate make what is missing (a folder
+ * 0755, an empty file 0644), the others check what is there; no type checks nothing.
+ */
+async function checkHostPath(h: { path: string; type?: string }): Promise<string | undefined> {
+  if (h.type === 'DirectoryOrCreate') await fs.mkdir(h.path, { recursive: true, mode: 0o755 });
+  if (h.type === 'FileOrCreate' && (await fs.lstat(h.path).catch(() => undefined)) === undefined) {
+    await fs.mkdir(path.dirname(h.path), { recursive: true, mode: 0o755 });
+    await fs.writeFile(h.path, '', { mode: 0o644, flag: 'a' });
+  }
+  if (h.type === undefined) return undefined;
+  const st = await fs.stat(h.path).catch(() => undefined);
+  const is: Record<string, boolean | undefined> = {
+    DirectoryOrCreate: st?.isDirectory(), Directory: st?.isDirectory(), FileOrCreate: st?.isFile(), File: st?.isFile(),
+    Socket: st?.isSocket(), CharDevice: st?.isCharacterDevice(), BlockDevice: st?.isBlockDevice(),
+  };
+  return is[h.type] === true ? undefined : `hostPath ${JSON.stringify(h.path)} is not a ${h.type.replace('OrCreate', '')}${st === undefined ? ' (it does not exist)' : ''}`;
 }
 
 /**

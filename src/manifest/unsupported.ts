@@ -182,7 +182,6 @@ export const SESSION_AFFINITY = 'ClientIP is not supported yet (berth spreads ea
 
 /** Volume sources other than configMap and emptyDir. */
 export const VOLUME: Readonly<Record<string, string>> = {
-  hostPath: PRIVILEGE,
   persistentVolumeClaim: notYet('persistent volumes come later; use an emptyDir for scratch space'),
   secret: no('berth has no Secrets; put the files in a ConfigMap'),
   projected: notYet('mount each ConfigMap as its own volume'),
@@ -227,3 +226,6 @@ export const SERVICE_ACCOUNT: Readonly<Record<string, string>> = {
   secrets: no('berth has no Secrets and mounts no service account token'),
   imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),
 };
+
+/** HostPathVolumeSource fields other than path and type. */
+export const HOST_PATH: Readonly<Record<string, string>> = {};

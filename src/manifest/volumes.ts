@@ -23,10 +23,10 @@ export function checkLocalPath(s: string): string | undefined {
   return undefined;
 }
 
-/** A mount path: absolute, with no `..` part and no ':' (Docker's separator). */
-function checkMountPath(s: string): string | undefined {
+/** A mount path (or a hostPath, `where` says): absolute, with no `..` part and no ':' (Docker's separator). */
+function checkMountPath(s: string, where = 'in the container (e.g. "/etc/app")'): string | undefined {
   if (s.length > MAX_PATH) return `is longer than ${MAX_PATH} characters`;
-  if (!s.startsWith('/')) return `${quote(s)} must be an absolute path in the container (e.g. "/etc/app")`;
+  if (!s.startsWith('/')) return `${quote(s)} must be an absolute path ${where}`;
   if (s.split('/').includes('..')) return `${quote(s)} must not contain '..'`;
   if (s.includes(':') || s.includes('\0')) return `${quote(s)} must not contain ':' or a NUL character`;
   return undefined;
@@ -93,14 +93,25 @@ const emptyDirSchema = refine(object({ medium: optional(oneOf(['', 'Memory'])), 
   return { medium: 'Memory' as const, ...(e.sizeLimit === undefined ? {} : { sizeLimit: e.sizeLimit }) };
 });
 
-/** One `volumes[]` entry: exactly one of configMap and emptyDir. */
+/** Kubernetes' hostPath types: what must be at the path, or be made there. */
+export const HOST_PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice'] as const;
+
+// A folder of the node itself: only an operator's `berth agent --allow hostPath` lets a pod have it (src/agent/policy.ts).
+const hostPathSchema = object({ path: required(string((p) => checkMountPath(p, 'on the node (e.g. "/var/log")'))), type: optional(oneOf(HOST_PATH_TYPES)) }, unsupported.HOST_PATH);
+
+/** One `volumes[]` entry: exactly one of configMap, emptyDir and hostPath. */
 export const volumeSchema = refine(
-  object({ name: required(string(checkDnsLabel)), configMap: optional(configMapVolumeSchema), emptyDir: optional(emptyDirSchema) }, unsupported.VOLUME),
+  object({ name: required(string(checkDnsLabel)), configMap: optional(configMapVolumeSchema), emptyDir: optional(emptyDirSchema), hostPath: optional(hostPathSchema) }, unsupported.VOLUME),
   (v, node, cx): Volume | undefined => {
-    if (v.configMap !== undefined && v.emptyDir === undefined) return { name: v.name, configMap: v.configMap };
-    if (v.emptyDir !== undefined && v.configMap === undefined) return { name: v.name, emptyDir: v.emptyDir };
-    cx.report(node, v.configMap === undefined ? 'must have one of configMap, emptyDir' : 'must have only one of configMap, emptyDir');
-    return undefined;
+    const sources = (['configMap', 'emptyDir', 'hostPath'] as const).filter((k) => v[k] !== undefined);
+    if (sources.length !== 1) {
+      cx.report(node, sources.length === 0 ? 'must have one of configMap, emptyDir, hostPath' : `must have only one of configMap, emptyDir, hostPath, not ${sources.join(' and ')}`);
+      return undefined;
+    }
+    if (v.configMap !== undefined) return { name: v.name, configMap: v.configMap };
+    if (v.emptyDir !== undefined) return { name: v.name, emptyDir: v.emptyDir };
+    const type = v.hostPath?.type;
+    return { name: v.name, hostPath: { path: v.hostPath?.path ?? '/', ...(type === undefined || type === '' ? {} : { type }) } };
   },
 );
 
@@ -113,7 +124,10 @@ export interface ConfigMapVolume {
 }
 
 /** A normalized volume. */
-export type Volume = { name: string; configMap: ConfigMapVolume } | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } };
+export type Volume =
+  | { name: string; configMap: ConfigMapVolume }
+  | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } }
+  | { name: string; hostPath: { path: string; type?: Exclude<(typeof HOST_PATH_TYPES)[number], ''> } };
 
 /** One `volumeMounts[]` entry. */
 export const volumeMountSchema = object(

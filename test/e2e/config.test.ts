@@ -56,7 +56,7 @@ spec:
       volumes: [{name: settings, configMap: {name: settings}}]
 `;
   const running = async (deployment: string): Promise<Listed[]> =>
-    (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running' && c.labels['berth.pod']?.startsWith(`${deployment}-`));
+    (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running' && c.labels['berth.container'] === deployment);
 
   /** The environment and /tmp/args of the one running container, once there is exactly one with GREETING = `greeting`. */
   const runningWith = async (greeting: string): Promise<{ c: Listed; env: Record<string, string>; args: string } | undefined> => {

@@ -11,6 +11,8 @@ import { encode } from '../../../src/store/records.js';
 import { bindingKey, desiredKey, sourceKey } from '../../../src/store/keys.js';
 import type { ContainerSpec, PodTemplate } from '../../../src/manifest/types.js';
 import type { Container } from '../../../src/agent/runtime.js';
+import type { AllowRule } from '../../../src/agent/policy.js';
+import { isSandbox } from '../../../src/agent/sandbox.js';
 import { agentTestbed } from '../../support/agent-testbed.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
@@ -28,9 +30,9 @@ afterAll(async () => {
   await fs.rm(dataDir, { recursive: true, force: true });
 });
 
-async function agentFor(): Promise<string> {
+async function agentFor(allow: AllowRule[] = []): Promise<string> {
   const node = uniqueName('node');
-  await bed.start(node, { stopGraceSeconds: 1, dataDir });
+  await bed.start(node, { stopGraceSeconds: 1, dataDir, allow: new Set(allow) });
   return node;
 }
 
@@ -54,7 +56,7 @@ async function sealConfigMap(name: string, data: Record<string, string>): Promis
 
 async function running(node: string, n: number): Promise<Map<string, Container>> {
   return waitFor(async () => {
-    const cs = (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running');
+    const cs = (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running' && !isSandbox(c));
     return cs.length === n && new Map(cs.map((c) => [c.labels['berth.container'] ?? '', c]));
   }, { timeoutMs: 30_000, what: `${n} running containers` });
 }
@@ -124,9 +126,31 @@ describe('pod volumes on Docker', () => {
     expect((await sh(app, 'cat /etc/items/nested/hi.txt')).output).toBe('goodbye');
     // As in Kubernetes, a subPath mount keeps the file it was made with.
     expect((await sh(app, 'cat /etc/app.conf')).output).toBe('level=debug');
-    const after = (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running');
+    const after = (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running' && !isSandbox(c));
     expect(after.map((c) => [c.id, c.startedAt])).toEqual([[app?.id, app?.startedAt]]);
     expect((await bed.status(node, 'files'))?.containers[0]?.restarts).toBe(0);
+  });
+
+  it('mounts a hostPath only on a node whose operator allows it (--allow hostPath), making a DirectoryOrCreate there', async () => {
+    const host = path.join(dataDir, uniqueName('host'), 'logs');
+    const containers = [shell('app', 'echo from-pod > /host/written; exec sleep 3600', [{ name: 'h', mountPath: '/host' }, { name: 'h', mountPath: '/ro', readOnly: true }])];
+    const volumes: PodTemplate['volumes'] = [{ name: 'h', hostPath: { path: host, type: 'DirectoryOrCreate' } }];
+
+    const strict = await agentFor();
+    await bind(strict, 'hp', containers, volumes);
+    const s = await waitFor(async () => {
+      const st = await bed.status(strict, 'hp');
+      return st?.containers[0]?.reason === 'Forbidden' && st;
+    }, { timeoutMs: 20_000, what: 'the pod refused' });
+    expect(s.containers[0]?.message).toBe(`volumes[h].hostPath needs what only the operator of node ${strict} may allow (hostPath); it runs them with berth agent --allow hostPath`);
+    expect(await fs.stat(host).catch(() => undefined)).toBeUndefined();
+
+    const open = await agentFor(['hostPath']);
+    await bind(open, 'hp', containers, volumes);
+    const app = (await running(open, 1)).get('app');
+    await waitFor(async () => (await fs.readFile(path.join(host, 'written'), 'utf8').catch(() => '')) === 'from-pod\n', { timeoutMs: 10_000, what: 'the pod\'s file on the host' });
+    expect((await sh(app, 'cat /ro/written')).output).toBe('from-pod');
+    expect((await sh(app, 'touch /ro/x')).exitCode).not.toBe(0);
   });
 
   it('holds a container whose ConfigMap volume cannot be made, naming why', async () => {

@@ -24,6 +24,8 @@ describe('operator policy', () => {
     ['added capabilities', pod({ containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }), ['privileged'], ['capabilities containers[app].securityContext.capabilities.add']],
     ['host namespaces', pod({ hostNetwork: true, hostPID: true, hostIPC: true }), ['hostPID'], ['hostNetwork hostNetwork', 'hostIPC hostIPC']],
     ['an Unconfined seccomp profile, pod and container', pod({ securityContext: { seccompProfile: { type: 'Unconfined' } }, containers: [app({ seccompProfile: { type: 'Unconfined' } })] }), [], ['seccompUnconfined securityContext.seccompProfile', 'seccompUnconfined containers[app].securityContext.seccompProfile']],
+    ['a hostPath volume', pod({ volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }, { name: 'e', emptyDir: {} }] }), [], ['hostPath volumes[logs].hostPath']],
+    ['a hostPath volume, allowed', pod({ volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }] }), ['hostPath'], []],
   ])('%s', (_name, t, allowed, want) => {
     expect(violations(t, new Set(allowed)).map((v) => `${v.rule} ${v.field}`)).toEqual(want);
   });
@@ -43,7 +45,7 @@ describe('operator policy', () => {
   });
 
   it('refuses an unknown rule, naming the known ones', () => {
-    expect(() => parseAllow(['privileged,hostPath'])).toThrow(BerthError);
+    expect(() => parseAllow(['privileged,hostMount'])).toThrow(BerthError);
     expect(() => parseAllow(['root'])).toThrow('--allow "root": not a rule berth knows');
   });
 });

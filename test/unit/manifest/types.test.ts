@@ -63,6 +63,7 @@ interface Template {
   volumes?: (
     | { name: string; configMap: { name: string; items?: { key: string; path: string; mode?: number }[]; defaultMode?: number; optional?: boolean } }
     | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } }
+    | { name: string; hostPath: { path: string; type?: 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice' } }
   )[];
   nodeSelector: Record<string, string>;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';

@@ -135,7 +135,7 @@ describe('Deployment validation', () => {
       ['a Localhost seccomp profile (it names a file on the node)', d('      securityContext: {seccompProfile: {type: Localhost, localhostProfile: x.json}}'), ['app.yaml:17:48: spec.template.spec.securityContext.seccompProfile.type: must be one of RuntimeDefault, Unconfined, not "Localhost"', `app.yaml:17:59: spec.template.spec.securityContext.seccompProfile.localhostProfile: ${NOT_YET} (containers run with Docker's default seccomp profile or, where the operator allows it, none); remove it`]],
       ['a supplemental group that is no id', d('      securityContext: {supplementalGroups: [-5]}'), ['app.yaml:17:46: spec.template.spec.securityContext.supplementalGroups[0]: must be at least 0, not -5']],
       ['restartPolicy Never', d('      restartPolicy: Never'), ['app.yaml:17:22: spec.template.spec.restartPolicy: must be Always in a Deployment (as in Kubernetes): its pods are kept running; Never is for Jobs']],
-      ['a hostPath volume (operator policy)', d('      volumes: [{name: h, hostPath: {path: /}}]'), [`app.yaml:17:27: spec.template.spec.volumes[0].hostPath: ${PRIVILEGE}`]],
+      ['an nfs volume (operator policy)', d('      volumes: [{name: h, nfs: {server: x, path: /}}]'), [`app.yaml:17:27: spec.template.spec.volumes[0].nfs: ${PRIVILEGE}`]],
       [
         'nodeName',
         d('      nodeName: n1'),

@@ -14,6 +14,7 @@ describe('volumes and volumeMounts', () => {
     ['ConfigMap items with paths and modes', [mount('{name: c, mountPath: /etc/app, readOnly: true}'), volumes('{name: c, configMap: {name: cfg, items: [{key: a.conf, path: conf/a.conf, mode: 0600}]}}')], cfg],
     ['an optional missing ConfigMap', [mount('{name: c, mountPath: /etc/app}'), volumes('{name: c, configMap: {name: gone, optional: true, items: [{key: k, path: k}]}}')], ''],
     ['an emptyDir with a subPath', [mount('{name: s, mountPath: /cache, subPath: a/b}'), volumes('{name: s, emptyDir: {}}')], ''],
+    ['a hostPath (its node must allow it: berth agent --allow hostPath)', [mount('{name: h, mountPath: /host, readOnly: true}'), volumes('{name: h, hostPath: {path: /var/log, type: Directory}}')], ''],
     ['a Memory emptyDir with a size', [mount('{name: m, mountPath: /run/app}'), volumes('{name: m, emptyDir: {medium: Memory, sizeLimit: 64Mi}}')], ''],
   ])('accepts %s', (_, lines, extra) => {
     expect(errorsOf(d(...lines) + extra)).toEqual([]);
@@ -38,11 +39,12 @@ describe('volumes and volumeMounts', () => {
   });
 
   it.each([
-    ['hostPath (operator policy)', [volumes('{name: h, hostPath: {path: /}}')], `app.yaml:17:27: ${P}.volumes[0].hostPath: a Kubernetes field berth never takes from a repository: a push must not widen what a container may do on its host, and berth runs every container without extra privileges, host namespaces or host mounts; remove it`],
+    ['a relative hostPath', [volumes('{name: h, hostPath: {path: var/log}}')], `app.yaml:17:44: ${P}.volumes[0].hostPath.path: "var/log" must be an absolute path on the node (e.g. "/var/log")`],
+    ['an unknown hostPath type', [volumes('{name: h, hostPath: {path: /x, type: Dir}}')], `app.yaml:17:54: ${P}.volumes[0].hostPath.type: must be one of , DirectoryOrCreate, Directory, FileOrCreate, File, Socket, CharDevice, BlockDevice, not "Dir"`],
     ['a PVC', [volumes('{name: p, persistentVolumeClaim: {claimName: x}}')], `app.yaml:17:27: ${P}.volumes[0].persistentVolumeClaim: a Kubernetes field berth does not support yet (persistent volumes come later; use an emptyDir for scratch space); remove it`],
     ['a Secret volume', [volumes('{name: s, secret: {secretName: x}}')], `app.yaml:17:27: ${P}.volumes[0].secret: a Kubernetes field berth does not support (berth has no Secrets; put the files in a ConfigMap); remove it`],
-    ['a volume with no source', [volumes('{name: v}')], `app.yaml:17:17: ${P}.volumes[0]: must have one of configMap, emptyDir`],
-    ['a volume with two sources', [volumes('{name: v, emptyDir: {}, configMap: {name: cfg}}')], `app.yaml:17:17: ${P}.volumes[0]: must have only one of configMap, emptyDir`],
+    ['a volume with no source', [volumes('{name: v}')], `app.yaml:17:17: ${P}.volumes[0]: must have one of configMap, emptyDir, hostPath`],
+    ['a volume with two sources', [volumes('{name: v, emptyDir: {}, configMap: {name: cfg}}')], `app.yaml:17:17: ${P}.volumes[0]: must have only one of configMap, emptyDir, hostPath, not configMap and emptyDir`],
     ['an absolute item path', [volumes('{name: c, configMap: {name: cfg, items: [{key: a.conf, path: /etc/passwd}]}}')], `app.yaml:17:78: ${P}.volumes[0].configMap.items[0].path: "/etc/passwd" must be a relative path inside the volume, not an absolute one`],
     ['an item path with ..', [volumes('{name: c, configMap: {name: cfg, items: [{key: a.conf, path: a/../../x}]}}')], `app.yaml:17:78: ${P}.volumes[0].configMap.items[0].path: "a/../../x" must not contain '..': a path must stay inside the volume`],
     ['an item path the writer keeps', [volumes('{name: c, configMap: {name: cfg, items: [{key: a.conf, path: ..data}]}}')], `app.yaml:17:78: ${P}.volumes[0].configMap.items[0].path: "..data" must not start with '..'`],
