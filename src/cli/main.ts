@@ -90,6 +90,7 @@ const agent = (cmd: Command): Command =>
     .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
     .option('--pod-network <name>', 'Docker bridge network of the pod sandboxes (made when missing; agents on one engine may share it)', 'berth')
     .option('--sandbox-image <image>', 'image of the pod sandboxes, which hold each pod\'s network (build the default with scripts/build-image.sh --sandbox berth/sandbox:1)', 'berth/sandbox:1')
+    .option('--service-image <image>', 'image of the Service stubs on --pod-network (built on the node from its own iptables and busybox when missing)', 'berth/service-proxy:1')
     .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--allow <rules>', `what only this node's operator may let pods do, comma-separated or repeated: ${ALLOW_RULES.join(', ')} (a pod asking for more is refused, its status naming the rule)`, (v: string, all: string[]) => [...all, v], [] as string[])

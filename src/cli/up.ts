@@ -6,7 +6,7 @@ import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, creden
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, RegistryAuth, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startLogServer, type AllowRule } from '../agent/index.js';
+import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startLogServer, type AllowRule } from '../agent/index.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack, type Stack } from './stack.js';
@@ -51,6 +51,7 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   address?: string;
   podNetwork: string;
   sandboxImage: string;
+  serviceImage: string;
   /** `--label key=value`, repeated. */
   label: string[];
   /** `--registry-auth-file`: a Docker config.json with the registries' credentials. */
@@ -60,14 +61,14 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
 }
 
 /** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; allow: ReadonlySet<AllowRule>; address?: string; hostIp: string; podNetwork: string; sandboxImage: string }> {
+async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; allow: ReadonlySet<AllowRule>; address?: string; hostIp: string; podNetwork: string; sandboxImage: string; services: AgentOptions['services'] }> {
   const labels = parseNodeLabels(flags.label);
   const allow = parseAllow(flags.allow);
   const address = flags.address === undefined ? undefined : parseAddress(flags.address);
   const where = registryAuthPath(flags.registryAuthFile);
   const registryAuth = new RegistryAuth(where.file, where.explicit);
   await registryAuth.check();
-  return { labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, ...(address === undefined ? {} : { address }) };
+  return { labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, services: { stubs: new DockerStubs({ docker: flags.docker }), network: flags.podNetwork, image: flags.serviceImage }, ...(address === undefined ? {} : { address }) };
 }
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */

@@ -1,0 +1,125 @@
+// Services end to end, in one process: a commit's Deployments and Service → controller, scheduler,
+// two agents with different node names sharing one engine and one pod network → a pod reaches the
+// other Deployment's pods by the Service's names, on a remapped port, on both nodes.
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startAgent, type Agent } from '../../../src/agent/agent.js';
+import { DockerRuntime } from '../../../src/agent/docker.js';
+import { DockerStubs } from '../../../src/agent/service-docker.js';
+import { startController } from '../../../src/controller/index.js';
+import { silentLogger } from '../../../src/log.js';
+import { parseFiles } from '../../../src/manifest/index.js';
+import { startScheduler } from '../../../src/scheduler/index.js';
+import { EtcdStore, decode, endpointsKey, type Store } from '../../../src/store/index.js';
+import { applyCommit } from '../../../src/sync/index.js';
+import { ServiceBed } from '../../support/service-bed.js';
+import { uniqueName } from '../../support/names.js';
+import { waitFor } from '../../support/wait.js';
+
+const dockerHost = inject('dockerHost');
+const image = inject('testImage');
+const STUB_IMAGE = 'berth-test/service-proxy:1';
+
+const MANIFESTS = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: ${image}
+        command: [sh, -c, 'mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 8080 -h /w']
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client}
+spec:
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec:
+      containers:
+      - name: client
+        image: ${image}
+        command: [sleep, '100000']
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+`;
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+describe('Services through the whole stack', () => {
+  it('a pod reaches the pods of another Deployment by the Service\'s names, across two agents of different node names', async () => {
+    const name = uniqueName('svcstack');
+    const store: Store = await EtcdStore.connect([inject('etcdEndpoint')], `/${name}`);
+    const runtime = new DockerRuntime({ docker: dockerHost });
+    const stubs = new DockerStubs({ docker: dockerHost });
+    const bed = new ServiceBed(dockerHost, image, name);
+    const nodes = [`${name}-a`, `${name}-b`];
+    cleanups.push(async () => {
+      for (const n of nodes) for (const c of [...(await runtime.list({ 'berth.node': n })), ...(await stubs.list(n))]) await runtime.remove(c.id);
+      await bed.dispose();
+      const { entries } = await store.list('');
+      for (const e of entries) await store.commit({ del: [e.key] });
+      await store.close();
+    });
+    const controller = await startController({ store, log: silentLogger() });
+    cleanups.push(() => controller.stop());
+    const scheduler = await startScheduler({ store, log: silentLogger() });
+    cleanups.push(() => scheduler.stop());
+    const agents: Agent[] = [];
+    for (const node of nodes) {
+      const agent = await startAgent({
+        store, runtime, node, log: silentLogger(), hostIp: '0.0.0.0', stopGraceSeconds: 1, podNetwork: name,
+        services: { stubs, network: name, image: STUB_IMAGE },
+      });
+      agents.push(agent);
+      cleanups.push(() => agent.stop());
+    }
+
+    const { objects, errors } = parseFiles([{ path: 'app.yaml', text: MANIFESTS }]);
+    expect(errors).toEqual([]);
+    await applyCommit(store, 'main', { commit: 'c1', author: 'test', message: 'web', time: new Date().toISOString() }, objects, new Date());
+
+    const endpoints = await waitFor(
+      async () => {
+        const e = await store.get(endpointsKey('default', 'web'));
+        const r = e && decode('endpoints', e.key, e.value);
+        return r !== undefined && r.endpoints.length === 2 && r.endpoints.every((x) => x.podIP !== undefined) ? r : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 200, what: 'two ready endpoints of web' },
+    );
+    const [client] = await waitFor(async () => {
+      const found = (await runtime.list({ 'berth.container': 'client' })).filter((c) => nodes.includes(c.labels['berth.node'] ?? '') && c.state === 'running');
+      return found.length === 1 ? found : undefined;
+    }, { timeoutMs: 60_000, what: 'the client pod running' });
+    if (client === undefined) throw new Error('no client');
+
+    // The scheduler spreads a Deployment's pods: one web pod per node, so one is remote to the client.
+    expect(new Set(endpoints.endpoints.map((e) => e.node))).toEqual(new Set(nodes));
+    const pods = endpoints.endpoints.map((e) => e.pod).sort();
+    for (const host of ['web', 'web.default', 'web.default.svc.cluster.local']) {
+      const counts = await waitFor(async () => {
+        const c = await bed.fetchMany(client.id, `http://${host}:80/`, 20);
+        return c.FAIL === undefined ? c : undefined;
+      }, { timeoutMs: 30_000, what: `web answering as ${host}` });
+      expect(Object.keys(counts).every((k) => pods.includes(k))).toBe(true);
+    }
+    // Over 40 more connections both pods answer, the one on the client's node and the other.
+    const spread = await bed.fetchMany(client.id, 'http://web/', 40);
+    expect(Object.keys(spread).sort()).toEqual(pods);
+  });
+});
