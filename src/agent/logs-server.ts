@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { agentApiKey, encode, type Lease, type Store } from '../store/index.js';
 import { dockerHostOptions, translate, type DockerHost } from './docker-host.js';
 import { LABEL } from './labels.js';
+import { SANDBOX_LABEL } from './sandbox.js';
 
 /** Options of {@link startLogServer}. */
 export interface LogServerOptions {
@@ -142,6 +143,8 @@ async function streamLogs(docker: Docker, host: DockerHost, node: string, q: Log
   } catch (err) {
     throw translate(err, 'cannot list containers', host);
   }
+  // The pod's own containers: not its sandbox (which holds the network and has no container name).
+  infos = infos.filter((i) => i.Labels[LABEL.container] !== undefined && i.Labels[SANDBOX_LABEL] !== 'true');
   const names = [...new Set(infos.map((i) => i.Labels[LABEL.container] ?? ''))].sort();
   if (names.length === 0) throw new BerthError('ENOTFOUND', `pod ${q.namespace}/${q.pod} has no container on node ${node}`);
   const name = q.container ?? (names.length === 1 ? names[0] : undefined);

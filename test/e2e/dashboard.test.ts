@@ -89,5 +89,5 @@ describe('the dashboard in Chromium', () => {
     await page.screenshot({ path: file, fullPage: true });
     expect((await fs.stat(file)).size).toBeGreaterThan(10_000);
     if (process.env.BERTH_SCREENSHOT === undefined) await fs.rm(file);
-  });
+  }, 180_000);
 });

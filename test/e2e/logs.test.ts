@@ -62,5 +62,5 @@ describe('berth logs', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 180_000);
 });
