@@ -121,5 +121,30 @@ describe('Services through the whole stack', () => {
     // Over 40 more connections both pods answer, the one on the client's node and the other.
     const spread = await bed.fetchMany(client.id, 'http://web/', 40);
     expect(Object.keys(spread).sort()).toEqual(pods);
+
+    // A web pod goes (scaled down, its containers stopped): once its endpoint is out of both
+    // nodes' stub rules (its pod IP on its node, its published port on the other), no connection fails.
+    const scaled = parseFiles([{ path: 'app.yaml', text: MANIFESTS.replace('replicas: 2', 'replicas: 1') }]).objects;
+    await applyCommit(store, 'main', { commit: 'c2', author: 'test', message: 'one web', time: new Date().toISOString() }, scaled, new Date());
+    const left = await waitFor(
+      async () => {
+        const e = await store.get(endpointsKey('default', 'web'));
+        const r = e && decode('endpoints', e.key, e.value);
+        return r !== undefined && r.endpoints.length === 1 ? r.endpoints : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50, what: 'one endpoint of web left' },
+    );
+    const victim = endpoints.endpoints.find((e) => e.pod !== left[0]?.pod);
+    if (victim === undefined) throw new Error('no web pod went');
+    const gone = [`${victim.podIP ?? '?'}:`, `${victim.hostIP ?? '?'}:${victim.ports[0]?.hostPort ?? '?'}`];
+    for (const node of nodes) {
+      await waitFor(async () => {
+        const [stub] = await stubs.list(node);
+        const rules = stub && (await runtime.exec(stub.id, ['/sbin/iptables', '-t', 'nat', '-S'], 5000)).output;
+        return rules !== undefined && rules.includes('DNAT') && !gone.some((g) => rules.includes(`--to-destination ${g}`));
+      }, { timeoutMs: 30_000, intervalMs: 50, what: `${victim.pod} out of the stub rules of ${node}` });
+    }
+    const after = await bed.fetchMany(client.id, 'http://web/', 100);
+    expect(after).toEqual({ [left[0]?.pod ?? '?']: 100 });
   });
 });
