@@ -7,6 +7,7 @@ import type { BindingRecord, PodStatusRecord } from '../store/records.js';
 import { decode, encode } from '../store/records.js';
 import { SOURCES, bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
 import { ConfigMapReader } from './configmaps.js';
+import { readsPodIP } from '../manifest/env.js';
 import { PodVolumes } from './volumes.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
@@ -210,10 +211,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     pullStatus.begin(bindings, observed, previous);
     // A dead sandbox is the drift; its containers going with it are what the agent does about it.
     for (const [ref, what] of sandboxes.changed) drift.set(ref, new Map([['', what]]));
-    const ready = bindings.filter((b) => !sandboxes.waiting.has(podRef(b.namespace, b.pod)) && !refused.has(podRef(b.namespace, b.pod)));
+    // A pod whose env reads status.podIP waits for its sandbox to run (its containers need the address); until
+    // then all its containers are stranded, so leaving it out of the plan removes none of them.
+    const podIP = (b: BindingRecord): string | undefined => sandboxes.running.get(podRef(b.namespace, b.pod))?.ip;
+    const ready = bindings.filter((b) => {
+      const ref = podRef(b.namespace, b.pod);
+      return !sandboxes.waiting.has(ref) && !refused.has(ref) && (sandboxes.running.has(ref) || !readsPodIP(b.template));
+    });
     const actions = [
       ...sandboxes.actions,
-      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps,
+      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps, podIP,
         mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] }),
     ];
     const result = await applier.apply(actions);

@@ -53,15 +53,24 @@ export function containerLabels(binding: BindingRecord, container: string, node:
   };
 }
 
+/** What a pod's containers are made from besides their spec: its ConfigMaps, the mounts of its volumes, its address. */
+export interface PodInputs {
+  configMaps?: ConfigMapLookup;
+  mounts?: RunMount[] | { error: string };
+  /** The pod's address (its sandbox's), for `fieldRef: status.podIP`. */
+  podIP?: string;
+}
+
 /**
  * What the runtime must create for one container of a binding; host ports bind to `hostIp`. The
  * environment is resolved as kubelet does (resolveEnv) from the pod's ConfigMaps (`configMaps`), and
  * `mounts` are its volumes (PodVolumes); when either cannot be had, `configError` says why and the
  * container is not created.
  */
-export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string, configMaps: ConfigMapLookup = () => undefined, mounts: RunMount[] | { error: string } = []): RunSpec {
+export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string, pod: PodInputs = {}): RunSpec {
+  const { configMaps = () => undefined, mounts = [], podIP } = pod;
   const security = runSecurityOf(binding.template, spec);
-  const env = resolveEnv(spec, configMaps, { name: binding.pod, namespace: binding.namespace, nodeName: node });
+  const env = resolveEnv(spec, configMaps, { name: binding.pod, namespace: binding.namespace, nodeName: node, ...(podIP === undefined ? {} : { podIP }) });
   const vars = env.ok ? env.env : [];
   const configError = !env.ok ? env.message : 'error' in mounts ? mounts.error : undefined;
   return {

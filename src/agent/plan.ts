@@ -53,6 +53,8 @@ export interface PlanOptions {
   configMaps?: (b: BindingRecord) => ConfigMapLookup;
   /** The mounts of a container of a pod with volumes (PodVolumes), or why it cannot have them; default none. */
   mounts?: (b: BindingRecord, spec: ContainerSpec) => RunMount[] | { error: string };
+  /** The address of a binding's pod (its running sandbox's), for `fieldRef: status.podIP`; default unknown. */
+  podIP?: (b: BindingRecord) => string | undefined;
   /**
    * Per pod, the sandbox (name) its containers join (see sandbox.ts); they then publish no port of
    * their own. The agent passes every pod it plans; a pod without one gets a network of its own.
@@ -120,7 +122,9 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     const configMaps = opts.configMaps?.(b);
     const netns = opts.netns?.get(podRef(b.namespace, b.pod));
     for (const spec of b.template.containers) {
-      const run = runSpecOf(b, spec, opts.node, opts.hostIp, configMaps, opts.mounts?.(b, spec));
+      const mounts = opts.mounts?.(b, spec);
+      const podIP = opts.podIP?.(b);
+      const run = runSpecOf(b, spec, opts.node, opts.hostIp, { ...(configMaps === undefined ? {} : { configMaps }), ...(mounts === undefined ? {} : { mounts }), ...(podIP === undefined ? {} : { podIP }) });
       wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: netns === undefined ? run : joining(run, netns) });
     }
   }

@@ -22,15 +22,7 @@ const OTHER_FIELDS: Readonly<Record<string, string>> = {
   'status.podIPs': 'use status.podIP',
 };
 
-// NOTE: status.podIP needs the pod's address before its app containers are created, that is a pod
-// sandbox holding the network; until the agent makes one, the field is refused here (resolveEnv
-// already reads it from PodFields.podIP).
-const NOT_YET_FIELDS: Readonly<Record<string, string>> = {
-  'status.podIP': 'a Kubernetes field berth does not support yet (a pod has its address only once its containers run); remove it',
-};
-
 const fieldPath: Schema<FieldPath> = string((s) => {
-  if (Object.hasOwn(NOT_YET_FIELDS, s)) return `${quote(s)}: ${NOT_YET_FIELDS[s] ?? ''}`;
   if ((FIELD_PATHS as readonly string[]).includes(s)) return undefined;
   const base = s.replace(/\[.*$/, '');
   const why = Object.hasOwn(OTHER_FIELDS, base) ? ` (${OTHER_FIELDS[base] ?? ''})` : '';
@@ -231,4 +223,9 @@ export function envInputs(containers: readonly EnvSource[], configMaps: ConfigMa
     }
   }
   return Object.keys(inputs).length === 0 ? undefined : inputs;
+}
+
+/** True when a container of `t` reads the pod's address (`fieldRef: status.podIP`): it waits for its sandbox's address. */
+export function readsPodIP(t: { containers: readonly EnvSource[] }): boolean {
+  return t.containers.some((c) => c.env.some((e) => 'valueFrom' in e && 'fieldRef' in e.valueFrom && e.valueFrom.fieldRef.fieldPath === 'status.podIP'));
 }

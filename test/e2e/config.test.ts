@@ -37,6 +37,7 @@ spec:
             - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
             - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
             - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+            - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
             - {name: CFG_level, value: "env wins over envFrom: $(CFG_level)"}
 `;
 
@@ -80,6 +81,12 @@ spec:
     const first = await until(() => runningWith('hello'), 'one running container with GREETING=hello');
     expect(first.env).toMatchObject({ GREETING: 'hello', CFG_greeting: 'hello', CFG_level: 'env wins over envFrom: debug', POD: first.c.labels['berth.pod'], NODE: node });
     expect(first.args).toBe('hello $(not expanded)');
+    // status.podIP is the address of the pod's sandbox, whose network the container joined.
+    const all = await listContainers(dockerHost, 'berth.pod', first.c.labels['berth.pod'] ?? '', { sandboxes: true });
+    const sandbox = all.find((c) => c.labels['berth.sandbox'] !== undefined);
+    const ip = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', sandbox?.id ?? '')).trim();
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(first.env.IP).toBe(ip);
 
     const [mounting] = await until(async () => {
       const cs = await running('files');

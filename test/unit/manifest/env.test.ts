@@ -15,6 +15,7 @@ describe('env and envFrom validation', () => {
     ['envFrom a ConfigMap with a prefix', [d('        envFrom: [{configMapRef: {name: cfg}, prefix: APP_}]'), configMap('cfg', { k: 'v' })], []],
     ['envFrom an optional missing ConfigMap', [d('        envFrom: [{configMapRef: {name: cfg, optional: true}}]')], []],
     ['the pod fields berth passes', [d('        env: [{name: P, valueFrom: {fieldRef: {fieldPath: metadata.name}}}, {name: N, valueFrom: {fieldRef: {apiVersion: v1, fieldPath: spec.nodeName}}}]')], []],
+    ['the pod\'s address', [d('        env: [{name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]')], []],
     ['an empty value beside valueFrom', [d('        env: [{name: A, value: "", valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}]')], []],
   ])('accepts %s', (_, texts, expected) => {
     expect(errorsOf(texts.join(''))).toEqual(expected);
@@ -87,10 +88,12 @@ describe('resolveEnv', () => {
       { F0: 'web-abc-0', F1: 'shop', F2: 'n1' },
     ],
     ['the pod IP before the pod has one', [{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }], undefined, 'status.podIP of env "IP" is not known yet'],
+    ['the pod IP', [{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, { name: 'URL', value: 'http://$(IP):80' }], undefined, { IP: '10.0.0.7', URL: 'http://10.0.0.7:80' }],
     ['$(VAR) against what is defined before', [{ name: 'H', value: 'h' }, { name: 'U', value: '$(H):$(B)/$(LATER)' }, { name: 'LATER', value: 'l' }], [from('cfg')], { A: 'from-map', B: 'b', H: 'h', U: 'h:b/$(LATER)', LATER: 'l' }],
     ['no expansion of a value read from a ConfigMap', [{ name: 'H', value: 'h' }, keyRef('K', 'raw', 'k')], undefined, { H: 'h', K: '$(H)' }],
   ])('%s', (_, env, envFrom, expected) => {
-    const r = resolveEnv({ env, ...(envFrom === undefined ? {} : { envFrom }) }, (n) => (n === 'raw' ? { k: '$(H)' } : lookup(n)), pod);
+    const fields = env.some((e) => e.name === 'URL') ? { ...pod, podIP: '10.0.0.7' } : pod;
+    const r = resolveEnv({ env, ...(envFrom === undefined ? {} : { envFrom }) }, (n) => (n === 'raw' ? { k: '$(H)' } : lookup(n)), fields);
     if (typeof expected === 'string') expect(r).toEqual({ ok: false, message: expected });
     else expect(r.ok && Object.fromEntries(r.env.map((e) => [e.name, e.value]))).toEqual(expected);
   });
