@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { waitWhileUp } from '../support/berth.js';
+import { waitWhileUp, type BerthProcess } from '../support/berth.js';
 import { listContainers, removeContainers } from '../support/containers.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { uniqueName } from '../support/names.js';
@@ -24,7 +24,10 @@ describe('Services under berth up', () => {
   const { dockerHost, node } = bed;
   const network = uniqueName('podnet');
   const docker = (...args: string[]): Promise<string> => run('docker', args, { env: { ...process.env, DOCKER_HOST: dockerHost } }).then((r) => r.stdout);
+  let proc: BerthProcess | undefined;
   afterAll(async () => {
+    // Stopped first: a running agent would make its stubs again.
+    await proc?.stop();
     await removeContainers(dockerHost, 'berth.service-node', node);
     await removeContainers(dockerHost, 'berth.node', node);
     await docker('network', 'rm', network).catch(() => '');
@@ -68,8 +71,9 @@ spec:
   ports: [{port: 80, targetPort: http, nodePort: ${nodePort}}]
 `);
     await work.commit('web and its Service');
-    const proc = bed.up(work, ['--pod-network', network, '--service-image', 'berth-test/service-proxy:1']);
-    const until = <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => waitWhileUp(proc, check, what, { timeoutMs: 120_000, intervalMs: 500 });
+    proc = bed.up(work, ['--pod-network', network, '--service-image', 'berth-test/service-proxy:1']);
+    const up = proc;
+    const until = <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => waitWhileUp(up, check, what, { timeoutMs: 120_000, intervalMs: 500 });
 
     const [stub] = await until(async () => {
       const s = (await listContainers(dockerHost, 'berth.service-node', node)).filter((c) => c.state === 'running');
