@@ -13,6 +13,7 @@ import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
+import type { ContainerSpec } from '../manifest/types.js';
 import { withPodAddresses } from './runtime.js';
 import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, planSandboxes, runningSandbox, type SandboxOptions } from './sandbox.js';
 import { LABEL, podRef, slotKey } from './labels.js';
@@ -193,7 +194,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       const prev = previous.get(podRef(b.namespace, b.pod));
       if (prev?.templateHash !== b.templateHash) continue;
       // A status written before berth kept `backOff` counts every restart as part of the loop.
-      for (const c of prev.containers) backOff.set(slotKey(b.namespace, b.pod, c.name), c.backOff ?? c.restarts);
+      for (const c of [...(prev.initContainers ?? []), ...prev.containers]) backOff.set(slotKey(b.namespace, b.pod, c.name), c.backOff ?? c.restarts);
     }
 
     const configMaps = await configReader.read(bindings);
@@ -414,10 +415,15 @@ function strandedNow(b: BindingRecord, prev: PodStatusRecord | undefined, strand
   return prev.containers.filter((c) => c.id !== undefined && stranded.has(c.id)).map((c) => c.name);
 }
 
+/** The init containers of `b`, then its containers. */
+function allContainers(b: BindingRecord): readonly ContainerSpec[] {
+  return [...(b.template.initContainers ?? []), ...b.template.containers];
+}
+
 /** Container names of `b` among slot keys, plus `extra`. */
 function namesIn(b: BindingRecord, slots: ReadonlySet<string>, extra: string[]): Set<string> {
   const out = new Set(extra);
-  for (const c of b.template.containers) if (slots.has(slotKey(b.namespace, b.pod, c.name))) out.add(c.name);
+  for (const c of allContainers(b)) if (slots.has(slotKey(b.namespace, b.pod, c.name))) out.add(c.name);
   return out;
 }
 
@@ -438,7 +444,7 @@ function problemsOf(b: BindingRecord, problems: ReadonlyMap<string, Problem>): M
 /** The entries of a per-slot map that belong to `b`, by container name. */
 function byName<T>(b: BindingRecord, bySlot: ReadonlyMap<string, T>): Map<string, T> {
   const out = new Map<string, T>();
-  for (const c of b.template.containers) {
+  for (const c of allContainers(b)) {
     const v = bySlot.get(slotKey(b.namespace, b.pod, c.name));
     if (v !== undefined) out.set(c.name, v);
   }

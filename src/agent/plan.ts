@@ -7,6 +7,7 @@ import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.js';
 import { pullPolicyOf, type PullPolicy } from './pull.js';
 import { hasStopLabels, stopPlanOf, type StopPlan } from './stop.js';
+import { initNames, initProgress } from './init.js';
 
 /**
  * One step towards the bound state. Phase 1 steps finish before phase 2 starts; steps of one phase
@@ -109,6 +110,8 @@ interface Wanted {
   binding: BindingRecord;
   spec: ContainerSpec;
   run: RunSpec;
+  /** An init container: run only while it is its pod's next (init.ts), never after a clean exit. */
+  init: boolean;
 }
 
 /** The actions that converge `observed` (this node's containers) to `bindings`, sorted deterministically. */
@@ -121,11 +124,12 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     bound.set(podRef(b.namespace, b.pod), b);
     const configMaps = opts.configMaps?.(b);
     const netns = opts.netns?.get(podRef(b.namespace, b.pod));
-    for (const spec of b.template.containers) {
+    const inits = initNames(b);
+    for (const spec of [...(b.template.initContainers ?? []), ...b.template.containers]) {
       const mounts = opts.mounts?.(b, spec);
       const podIP = opts.podIP?.(b);
       const run = runSpecOf(b, spec, opts.node, opts.hostIp, { ...(configMaps === undefined ? {} : { configMaps }), ...(mounts === undefined ? {} : { mounts }), ...(podIP === undefined ? {} : { podIP }) });
-      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: netns === undefined ? run : joining(run, netns) });
+      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: netns === undefined ? run : joining(run, netns), init: inits.has(spec.name) });
     }
   }
 
@@ -164,8 +168,12 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
   }
 
   const rest: ContainerAction[] = [];
+  const progress = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), initProgress(b, current)]));
   for (const [slot, w] of wanted) {
     const pod = podRef(w.binding.namespace, w.binding.pod);
+    const init = progress.get(pod);
+    // While a pod initializes only its next init container moves; afterwards, only its own containers.
+    if (init !== undefined && (w.init ? init.done || init.next !== slot : !init.done)) continue;
     const [keep, ...dupes] = (current.get(slot) ?? []).sort((a, b) => preferred(a, b, w.run.name));
     for (const d of dupes) remove(d, `duplicate of ${keep?.name ?? ''}`);
     if (!keep) {

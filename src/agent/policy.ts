@@ -32,7 +32,7 @@ export function parseAllow(values: readonly string[]): Set<AllowRule> {
 }
 
 /** The fields of `t` that need a rule missing from `allowed`, in the pod spec's order. */
-export function violations(t: Pick<PodTemplate, 'containers' | 'securityContext' | 'hostNetwork' | 'hostPID' | 'hostIPC' | 'volumes'>, allowed: ReadonlySet<AllowRule>): Violation[] {
+export function violations(t: Pick<PodTemplate, 'containers' | 'initContainers' | 'securityContext' | 'hostNetwork' | 'hostPID' | 'hostIPC' | 'volumes'>, allowed: ReadonlySet<AllowRule>): Violation[] {
   const found: Violation[] = [];
   const need = (rule: AllowRule, field: string): void => {
     if (!allowed.has(rule)) found.push({ rule, field });
@@ -42,11 +42,12 @@ export function violations(t: Pick<PodTemplate, 'containers' | 'securityContext'
   if (t.hostIPC === true) need('hostIPC', 'hostIPC');
   if (t.securityContext?.seccompProfile?.type === 'Unconfined') need('seccompUnconfined', 'securityContext.seccompProfile');
   for (const v of t.volumes ?? []) if ('hostPath' in v) need('hostPath', `volumes[${v.name}].hostPath`);
-  for (const c of t.containers) {
+  const all = [...(t.initContainers ?? []).map((c) => ({ c, list: 'initContainers' })), ...t.containers.map((c) => ({ c, list: 'containers' }))];
+  for (const { c, list } of all) {
     const s = c.securityContext;
-    if (s?.privileged === true) need('privileged', `containers[${c.name}].securityContext.privileged`);
-    if ((s?.capabilities?.add ?? []).length > 0) need('capabilities', `containers[${c.name}].securityContext.capabilities.add`);
-    if (s?.seccompProfile?.type === 'Unconfined') need('seccompUnconfined', `containers[${c.name}].securityContext.seccompProfile`);
+    if (s?.privileged === true) need('privileged', `${list}[${c.name}].securityContext.privileged`);
+    if ((s?.capabilities?.add ?? []).length > 0) need('capabilities', `${list}[${c.name}].securityContext.capabilities.add`);
+    if (s?.seccompProfile?.type === 'Unconfined') need('seccompUnconfined', `${list}[${c.name}].securityContext.seccompProfile`);
   }
   return found;
 }

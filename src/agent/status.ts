@@ -2,6 +2,7 @@
 // what the last status said (restart counts and drift live in the store, not in the process).
 import type { BindingRecord, Condition, ContainerStatus, HostPortStatus, PodStatusRecord, TerminatedState } from '../store/records.js';
 import type { Container } from './runtime.js';
+import type { ContainerSpec } from '../manifest/types.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, containerName, preferred } from './labels.js';
 import type { ProbeVerdict } from './probe-core.js';
@@ -54,9 +55,9 @@ export function podNetwork(owner: Container | undefined, hostIP: string): PodNet
 }
 
 /** The containers of `binding` among `containers`: at most one per container name, the one the plan keeps. */
-export function containersOf(binding: BindingRecord, containers: Container[]): Map<string, Container> {
+export function containersOf(binding: BindingRecord, containers: Container[], specs: readonly ContainerSpec[] = binding.template.containers): Map<string, Container> {
   const out = new Map<string, Container>();
-  for (const spec of binding.template.containers) {
+  for (const spec of specs) {
     const expected = containerName(binding.node, binding.namespace, binding.pod, spec.name, binding.templateHash);
     const [best] = containers
       .filter((c) => c.labels[LABEL.namespace] === binding.namespace && c.labels[LABEL.pod] === binding.pod && c.labels[LABEL.container] === spec.name && c.labels[LABEL.hash] === binding.templateHash && c.state !== 'dead')
@@ -94,10 +95,11 @@ function exitText(c: Container): string {
 export function podStatus(binding: BindingRecord, containers: Container[], now: Date, ctx: StatusContext = {}): PodStatusRecord {
   const mine = containersOf(binding, containers);
   const prev = ctx.previous?.templateHash === binding.templateHash ? ctx.previous : undefined;
-  const statuses: ContainerStatus[] = binding.template.containers.map((spec) => {
-    const c = mine.get(spec.name);
+  const inits = binding.template.initContainers ?? [];
+  const initMine = containersOf(binding, containers, inits);
+  const statusOf = (spec: ContainerSpec, c: Container | undefined, before: readonly ContainerStatus[] | undefined): ContainerStatus => {
     const problem = ctx.problems?.get(spec.name);
-    const was = prev?.containers.find((p) => p.name === spec.name);
+    const was = before?.find((p) => p.name === spec.name);
     const restarts = (was?.restarts ?? 0) + (ctx.restarted?.has(spec.name) ? 1 : 0);
     const s = containerStatus(spec.name, c, restarts);
     if (problem) {
@@ -111,20 +113,26 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
     if (backOff !== undefined) s.backOff = backOff;
     if (s.state === 'running' && ctx.probes?.get(spec.name)?.ready === false) s.ready = false;
     return s;
-  });
+  };
+  const statuses = binding.template.containers.map((spec) => statusOf(spec, mine.get(spec.name), prev?.containers));
+  const initStatuses = inits.map((spec) => statusOf(spec, initMine.get(spec.name), prev?.initContainers));
+  // As kubelet: initialized once every init container exited 0, or once the pod's containers exist.
+  const initialized = mine.size > 0 || initStatuses.every((s) => s.state === 'exited' && s.exitCode === 0);
 
   const running = statuses.filter((s) => s.state === 'running').length;
   const allCreated = binding.template.containers.every((spec) => mine.has(spec.name));
   const finished = statuses.every((s) => s.state === 'exited' && !restartsAfter(binding, s));
   // A Deployment's pod never ends, so an end of any kind (k8s' Succeeded included) is a failure here.
-  const phase: PodStatusRecord['phase'] = finished ? 'Failed' : allCreated && running > 0 ? 'Running' : 'Pending';
+  const phase: PodStatusRecord['phase'] = finished && initialized ? 'Failed' : allCreated && running > 0 ? 'Running' : 'Pending';
 
   // A running container is Ready only once its probes say so (startup succeeded, readiness passing).
   const unready = (s: ContainerStatus): string | undefined => (s.state !== 'running' ? (s.message ?? s.state) : ctx.probes?.get(s.name)?.ready === false ? (ctx.probes.get(s.name)?.reason ?? 'not ready') : undefined);
   const notReady = statuses.filter((s) => unready(s) !== undefined);
   const firstProblem = binding.template.containers.map((spec) => ctx.problems?.get(spec.name)).find((p) => p !== undefined);
-  const ready: Condition =
-    notReady.length === 0
+  const pendingInit = initialized ? undefined : initStatuses.find((s) => !(s.state === 'exited' && s.exitCode === 0));
+  const ready: Condition = pendingInit
+    ? { type: 'Ready', status: 'False', reason: 'ContainersNotInitialized', message: `init container ${pendingInit.name}: ${pendingInit.message ?? pendingInit.state}`, observedCommit: binding.commit }
+    : notReady.length === 0
       ? { type: 'Ready', status: 'True', reason: 'ContainersReady', message: `${running}/${statuses.length} containers ${ctx.probes?.size ? 'ready' : 'running'}`, observedCommit: binding.commit }
       : {
           type: 'Ready',
@@ -137,6 +145,11 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
   const wasReady = prev?.conditions.find((c) => c.type === 'Ready');
   ready.lastTransitionTime = wasReady?.status === ready.status && wasReady.lastTransitionTime !== undefined ? wasReady.lastTransitionTime : now.toISOString();
   const conditions = [ready];
+  if (inits.length > 0) {
+    conditions.push(initialized
+      ? { type: 'Initialized', status: 'True', reason: 'PodCompleted', message: `${inits.length}/${inits.length} init containers completed`, observedCommit: binding.commit }
+      : { type: 'Initialized', status: 'False', reason: 'ContainersNotInitialized', message: ready.message, observedCommit: binding.commit });
+  }
   const drifted = driftCondition(binding, prev, ctx.drift, running === statuses.length);
   if (drifted) conditions.push(drifted);
 
@@ -148,6 +161,7 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
     templateHash: binding.templateHash,
     phase,
     containers: statuses,
+    ...(inits.length === 0 ? {} : { initContainers: initStatuses }),
     conditions,
     observedAt: now.toISOString(),
     ...networkFields(ctx.network),

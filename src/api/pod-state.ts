@@ -21,7 +21,7 @@ export interface PodState {
 }
 
 /** Ready reasons that are not a problem in themselves: the pod's phase says more. */
-const PLAIN_REASONS = new Set(['ContainersReady', 'ContainersNotReady', 'PodCompleted', 'PodFailed']);
+const PLAIN_REASONS = new Set(['ContainersReady', 'ContainersNotReady', 'ContainersNotInitialized', 'PodCompleted', 'PodFailed']);
 
 /**
  * The state of `pod`. Only a status written by the pod's own node for the pod's own template counts;
@@ -45,10 +45,24 @@ export function podState(pod: PodRecord, statuses: StatusIndex, nodes?: Readonly
 }
 
 /**
+ * While the pod initializes, kubectl's words: `Init:N/M` (N of M init containers completed), or
+ * `Init:<reason>` for the one that fails (Init:CrashLoopBackOff, Init:Error, Init:ErrImagePull).
+ */
+function initWord(status: PodStatusRecord): string | undefined {
+  const inits = status.initContainers ?? [];
+  if (inits.length === 0 || status.conditions.find((c) => c.type === 'Initialized')?.status !== 'False') return undefined;
+  const done = inits.filter((c) => c.state === 'exited' && c.exitCode === 0).length;
+  const stuck = inits.find((c) => !(c.state === 'exited' && c.exitCode === 0));
+  return stuck?.reason !== undefined && stuck.reason !== 'Completed' ? `Init:${stuck.reason}` : `Init:${done}/${inits.length}`;
+}
+
+/**
  * A named problem (CrashLoopBackOff, ErrImagePull …) first, then an unhealed drift, then how an
  * ended container ended (Error, OOMKilled, Completed, as kubectl shows it), then the phase.
  */
 function statusWord(status: PodStatusRecord, readyCondition: Condition | undefined, ready: boolean): string {
+  const init = initWord(status);
+  if (init !== undefined) return init;
   if (!ready && readyCondition && !PLAIN_REASONS.has(readyCondition.reason)) return readyCondition.reason;
   if (status.conditions.some((c) => c.type === 'Drifted' && c.status === 'True')) return 'Drifted';
   const ended = status.containers.find((c) => c.state === 'exited' && c.reason !== undefined);

@@ -15,10 +15,25 @@ const restartPolicy = refine(oneOf(['Always', 'OnFailure', 'Never']), (policy, n
   return undefined;
 });
 
+/** What an init container may not have, as in Kubernetes: it runs to completion, before the pod's containers start. */
+const NOT_FOR_INIT = ['readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle'] as const;
+
+/** An init container: a container without probes or lifecycle hooks. */
+const initContainerSchema = refine(containerSchema, (c, node, cx) => {
+  let ok = true;
+  for (const field of NOT_FOR_INIT) {
+    if (c[field] === undefined) continue;
+    cx.reportAt(node, [field], `an init container may not have ${field} (as in Kubernetes): it runs once to completion before the pod's containers start`);
+    ok = false;
+  }
+  return ok ? c : undefined;
+});
+
 const podSpecSchema = refine(
   object(
     {
       containers: required(list(containerSchema, { min: 1 })),
+      initContainers: optional(list(initContainerSchema)),
       volumes: optional(list(volumeSchema)),
       nodeSelector: withDefault(labelsSchema, {}),
       restartPolicy: withDefault(restartPolicy, 'Always'),
@@ -40,9 +55,17 @@ const podSpecSchema = refine(
     let ok = true;
     const names = new Set<string>();
     const hostPorts = new Map<string, string>();
+    // Names are unique across both lists, as Kubernetes checks them.
+    (spec.initContainers ?? []).forEach((c, i) => {
+      if (names.has(c.name)) {
+        cx.reportAt(node, ['initContainers', i, 'name'], `duplicate container name ${quote(c.name)}`);
+        ok = false;
+      }
+      names.add(c.name);
+    });
     spec.containers.forEach((c, i) => {
       if (names.has(c.name)) {
-        cx.reportAt(node, ['containers', i, 'name'], `duplicate container name ${quote(c.name)}`);
+        cx.reportAt(node, ['containers', i, 'name'], `duplicate container name ${quote(c.name)}${(spec.initContainers ?? []).some((x) => x.name === c.name) ? ' (an init container has it)' : ''}`);
         ok = false;
       }
       names.add(c.name);
@@ -68,6 +91,8 @@ export const podTemplateSchema = refine(
   (t) => ({
     labels: t.metadata.labels,
     containers: t.spec.containers,
+    // Absent (or empty) stays absent, so templates written before berth ran init containers keep their hash.
+    ...(t.spec.initContainers === undefined || t.spec.initContainers.length === 0 ? {} : { initContainers: t.spec.initContainers }),
     nodeSelector: t.spec.nodeSelector,
     restartPolicy: t.spec.restartPolicy,
     ...(t.spec.volumes === undefined ? {} : { volumes: t.spec.volumes }),

@@ -35,9 +35,8 @@ export const SELECTOR: Readonly<Record<string, string>> = {
   matchExpressions: no('a Deployment selects its pods by `matchLabels` only'),
 };
 
-/** PodSpec fields other than containers, nodeSelector, restartPolicy, terminationGracePeriodSeconds, securityContext, the host namespaces and the service account's. */
+/** PodSpec fields other than containers, initContainers, nodeSelector, restartPolicy, terminationGracePeriodSeconds, securityContext, the host namespaces and the service account's. */
 export const POD_SPEC: Readonly<Record<string, string>> = {
-  initContainers: notYet('berth does not run init containers'),
   ephemeralContainers: no('berth has no ephemeral debug containers'),
   serviceAccount: no('it is the old name of `serviceAccountName`; write that'),
   imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),

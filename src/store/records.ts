@@ -129,6 +129,8 @@ export interface PodStatusRecord {
   templateHash: string;
   phase: 'Pending' | 'Running' | 'Failed';
   containers: ContainerStatus[];
+  /** The pod's init containers, in order (absent when it has none). */
+  initContainers?: ContainerStatus[];
   conditions: Condition[];
   observedAt: string;
   /** The pod's address on the node's pod network (its sandbox's); absent until the sandbox runs. */

@@ -62,6 +62,28 @@ const cases: [string, BindingRecord[], Container[], Partial<PlanOptions>, string
   ['an OOM kill is a crash: it backs off', [web], [observed(web, 'app', { state: 'exited', exitCode: 137, oomKilled: true, startedAt: T0, finishedAt: at(1) })], { backOff: new Map([['default/web/app', 5]]), now: new Date(at(1)) }, ['2 wait web_app_h1']],
 ];
 
+/** A pod with init containers `one` then `two` before its container `app`. */
+const initPod = binding('web', { containers: [spec('app')] });
+initPod.template.initContainers = [spec('one'), spec('two')];
+const exited = (name: string, exitCode: number, over: Partial<Container> = {}): Container => observed(initPod, name, { state: 'exited', exitCode, startedAt: T0, finishedAt: at(1), ...over });
+
+const initCases: [string, Container[], Partial<PlanOptions>, string[]][] = [
+  ['a new pod starts with its first init container only', [], {}, ['2 create web_one_h1']],
+  ['the next init container waits for the running one', [observed(initPod, 'one')], {}, []],
+  ['a clean exit lets the next one run', [exited('one', 0)], {}, ['2 create web_two_h1']],
+  ['all init containers done: the pod’s containers are made, the init containers left as they are', [exited('one', 0), exited('two', 0)], {}, ['2 create web_app_h1']],
+  ['a failed init container is restarted, at once the first time', [exited('one', 0), exited('two', 1)], { now: new Date(at(1)) }, ['2 start web_two_h1']],
+  ['and then with the pod’s back-off', [exited('one', 0), exited('two', 1)], { backOff: new Map([['default/web/two', 1]]), now: new Date(at(2)) }, ['2 wait web_two_h1']],
+  ['a pod whose containers exist is initialized, even with its init containers gone', [observed(initPod, 'app')], {}, []],
+  ['a created init container is started', [observed(initPod, 'one', { state: 'created' })], {}, ['2 start web_one_h1']],
+];
+
+describe('planContainers: init containers', () => {
+  it.each(initCases)('%s', (_name, containers, opts, want) => {
+    expect(summary(planContainers([initPod], containers, { node: NODE, hostIp: '0.0.0.0', now: new Date(T0), ...opts }))).toEqual(want);
+  });
+});
+
 describe('planContainers', () => {
   it.each(cases)('%s', (_name, bindings, containers, opts, want) => {
     expect(summary(planContainers(bindings, containers, { node: NODE, hostIp: '0.0.0.0', now: new Date(T0), ...opts }))).toEqual(want);

@@ -21,6 +21,7 @@ describe('operator policy', () => {
     ['what only restricts needs nothing', pod({ containers: [app({ privileged: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } })], hostNetwork: false }), [], []],
     ['privileged', pod({ containers: [app({ privileged: true })] }), [], ['privileged containers[app].securityContext.privileged']],
     ['privileged, allowed', pod({ containers: [app({ privileged: true })] }), ['privileged'], []],
+    ['a privileged init container', pod({ containers: [app()], initContainers: [{ ...app({ privileged: true }), name: 'setup' }] }), [], ['privileged initContainers[setup].securityContext.privileged']],
     ['added capabilities', pod({ containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }), ['privileged'], ['capabilities containers[app].securityContext.capabilities.add']],
     ['host namespaces', pod({ hostNetwork: true, hostPID: true, hostIPC: true }), ['hostPID'], ['hostNetwork hostNetwork', 'hostIPC hostIPC']],
     ['an Unconfined seccomp profile, pod and container', pod({ securityContext: { seccompProfile: { type: 'Unconfined' } }, containers: [app({ seccompProfile: { type: 'Unconfined' } })] }), [], ['seccompUnconfined securityContext.seccompProfile', 'seccompUnconfined containers[app].securityContext.seccompProfile']],

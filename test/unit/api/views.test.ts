@@ -100,6 +100,21 @@ describe('podViews: READY and STATUS as kubectl shows a pod', () => {
     expect(view).toMatchObject(want);
   });
 
+  it.each<[string, PodStatusRecord['initContainers'], 'True' | 'False', string]>([
+    ['the first of two running', [{ name: 'one', state: 'running', restarts: 0 }, { name: 'two', state: 'waiting', restarts: 0 }], 'False', 'Init:0/2'],
+    ['one of two done', [{ name: 'one', state: 'exited', exitCode: 0, reason: 'Completed', restarts: 0 }, { name: 'two', state: 'running', restarts: 0 }], 'False', 'Init:1/2'],
+    ['the second failed', [{ name: 'one', state: 'exited', exitCode: 0, reason: 'Completed', restarts: 0 }, { name: 'two', state: 'exited', exitCode: 1, reason: 'Error', restarts: 0 }], 'False', 'Init:Error'],
+    ['the second backing off', [{ name: 'one', state: 'exited', exitCode: 0, reason: 'Completed', restarts: 0 }, { name: 'two', state: 'exited', exitCode: 1, reason: 'CrashLoopBackOff', restarts: 2 }], 'False', 'Init:CrashLoopBackOff'],
+    ['all done: the pod’s own state', [{ name: 'one', state: 'exited', exitCode: 0, reason: 'Completed', restarts: 0 }], 'True', 'Running'],
+  ])('init containers, %s: STATUS %s', (_name, initContainers, initialized, want) => {
+    const p = bound('a');
+    const s: PodStatusRecord = { ...status(p), ...(initContainers ? { initContainers } : {}) };
+    s.conditions = [...s.conditions, { type: 'Initialized', status: initialized, reason: initialized === 'True' ? 'PodCompleted' : 'ContainersNotInitialized', message: '' }];
+    if (initialized === 'False') s.conditions = s.conditions.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', reason: 'ContainersNotInitialized' } : c));
+    const [view] = podViews([p], [s], NOW);
+    expect(view?.status).toBe(want);
+  });
+
   it('fills the other columns and sorts by namespace, then name', () => {
     const p = bound('web-abc-0', { namespace: 'shop', commit: '0123456789abcdef', createdAt: ago(3 * 60 + 20) });
     const views = podViews([bound('z'), p, pod('a', { namespace: 'shop' })], [status(p)], NOW);

@@ -128,7 +128,14 @@ describe('templateHash', () => {
     ['a pod label', DEPLOYMENT.replace('        app: web\n    spec:', '        app: web\n        tier: a\n    spec:')],
     ['a nodeSelector', deployment('      nodeSelector: {disk: ssd}')],
     ['the container’s name', DEPLOYMENT.replace('      - name: web', '      - name: main')],
+    ['an init container', deployment('      initContainers: [{name: setup, image: "busybox:1.36"}]')],
   ])('changes with %s', (_, text) => {
     expect(templateHash(template(text))).not.toBe(base);
+  });
+
+  it('changes with an init container’s command, and not with an empty initContainers list', () => {
+    const init = (cmd: string): string => templateHash(template(deployment(`      initContainers: [{name: setup, image: "busybox:1.36", command: [${cmd}]}]`)));
+    expect(init('"sh"')).not.toBe(init('"date"'));
+    expect(templateHash(template(deployment('      initContainers: []')))).toBe(base);
   });
 });

@@ -60,6 +60,7 @@ interface Container {
 interface Template {
   labels: Record<string, string>;
   containers: Container[];
+  initContainers?: Container[];
   volumes?: (
     | { name: string; configMap: { name: string; items?: { key: string; path: string; mode?: number }[]; defaultMode?: number; optional?: boolean } }
     | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } }

@@ -195,6 +195,24 @@ describe('Deployment validation', () => {
     });
   });
 
+  describe('initContainers', () => {
+    const init = (...lines: string[]): string => d('      initContainers:', '      - name: setup', '        image: busybox:1.36', ...lines);
+    it('accepts init containers, validated like containers', () => {
+      expect(errorsOf(init('        command: [sh, -c, "echo ready > /tmp/x"]'))).toEqual([]);
+    });
+    it.each([
+      ['a readinessProbe', init('        readinessProbe: {exec: {command: ["true"]}}'), ['app.yaml:20:25: spec.template.spec.initContainers[0].readinessProbe: an init container may not have readinessProbe (as in Kubernetes): it runs once to completion before the pod\'s containers start']],
+      ['a livenessProbe', init('        livenessProbe: {tcpSocket: {port: 80}}'), ['app.yaml:20:24: spec.template.spec.initContainers[0].livenessProbe: an init container may not have livenessProbe (as in Kubernetes): it runs once to completion before the pod\'s containers start']],
+      ['a startupProbe', init('        startupProbe: {tcpSocket: {port: 80}}'), ['app.yaml:20:23: spec.template.spec.initContainers[0].startupProbe: an init container may not have startupProbe (as in Kubernetes): it runs once to completion before the pod\'s containers start']],
+      ['lifecycle', init('        lifecycle: {preStop: {exec: {command: ["true"]}}}'), ['app.yaml:20:20: spec.template.spec.initContainers[0].lifecycle: an init container may not have lifecycle (as in Kubernetes): it runs once to completion before the pod\'s containers start']],
+      ['a container field it lacks', init('        imag: x'), ['app.yaml:20:9: spec.template.spec.initContainers[0].imag: unknown field; did you mean `image`?']],
+      ['the name of a container', d('      initContainers:', '      - name: web', '        image: busybox:1.36'), ['app.yaml:15:15: spec.template.spec.containers[0].name: duplicate container name "web" (an init container has it)']],
+      ['two init containers of one name', init('      - name: setup', '        image: busybox:1.36'), ['app.yaml:20:15: spec.template.spec.initContainers[1].name: duplicate container name "setup"']],
+    ])('refuses %s', (_name, text, want) => {
+      expect(errorsOf(text)).toEqual(want);
+    });
+  });
+
   describe('document and metadata', () => {
     it.each([
       ['a status', d('status: {replicas: 3}'), ['app.yaml:17:9: status: set by the cluster, not by the repository; remove it']],
