@@ -79,6 +79,8 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--status <reporter>', `where commit statuses go: git notes (refs/notes/berth, pushed to a remote), a forge's commit statuses, or nowhere; one of ${REPORTERS.join(', ')}; repeat it for notes and a forge`, reporters, DEFAULT_REPORTERS)
     .option('--forge-url <url>', 'the forge API\'s base URL (default: api.github.com for github.com, else <host>/api/v3, /api/v1 for Gitea, /api/v4 for GitLab)')
     .option('--forge-token-file <file>', 'API token that may write commit statuses (mode 0600), for --status github|gitea|gitlab')
+    .option('--public-url <url>', 'where people reach berth\'s API: each forge status links to its commit\'s story there')
+    .option('--status-context-suffix <suffix>', 'forge status contexts become berth/sync/<suffix> and berth/health/<suffix> (several berths on one repository)')
     .option('--data-dir <dir>', `where berth keeps ${keeps}`, '.berth');
 
 /** The flags given on the command line, by long name (--config refuses the source flags beside it). */

@@ -44,6 +44,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   status: StatusChoice[];
   forgeUrl?: string;
   forgeTokenFile?: string;
+  publicUrl?: string;
+  statusContextSuffix?: string;
   dataDir: string;
   node?: string;
   hostIp: string;
@@ -157,7 +159,10 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}) }));
       const keyring = s.verifyCommits;
       if (keyring !== undefined) await atFieldAsync(s, 'verifyCommits', () => readKeyring(keyring));
-      const reporter = await atFieldAsync(s, 'status', () => chooseReporter({ status: s.status, repo: s.repo, ...pick(s, 'forgeUrl', 'forgeTokenFile'), notes: () => new GitNotesReporter(git.notesTarget) }));
+      const reporter = await atFieldAsync(s, 'status', () => chooseReporter({
+        status: s.status, repo: s.repo, ...pick(s, 'forgeUrl', 'forgeTokenFile', 'publicUrl'),
+        ...(s.statusContextSuffix === undefined ? {} : { contextSuffix: s.statusContextSuffix }), notes: () => new GitNotesReporter(git.notesTarget),
+      }));
       out.push({
         log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false,
         ...(reporter ? { reporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
@@ -170,7 +175,10 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
   if (flags.verifyCommits !== undefined) await readKeyring(flags.verifyCommits);
-  const reporter = await chooseReporter({ status: flags.status, repo: flags.repo, ...pick(flags, 'forgeUrl', 'forgeTokenFile'), notes: () => new GitNotesReporter(git.notesTarget) });
+  const reporter = await chooseReporter({
+    status: flags.status, repo: flags.repo, ...pick(flags, 'forgeUrl', 'forgeTokenFile', 'publicUrl'),
+    ...(flags.statusContextSuffix === undefined ? {} : { contextSuffix: flags.statusContextSuffix }), notes: () => new GitNotesReporter(git.notesTarget),
+  });
   await git.head();
   return [{
     log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits,

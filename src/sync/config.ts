@@ -29,6 +29,10 @@ export interface SourceConfig {
   forgeUrl?: string;
   /** `--forge-token-file` (relative to the config file's folder). */
   forgeTokenFile?: string;
+  /** `--public-url`. */
+  publicUrl?: string;
+  /** `--status-context-suffix`. */
+  statusContextSuffix?: string;
   /** Where each field given (and the source itself, as `source`) is written, for errors found later. */
   at: Record<string, Position>;
 }
@@ -57,6 +61,8 @@ export const SOURCE_FIELDS = {
   verifyCommits: '--verify-commits',
   forgeUrl: '--forge-url',
   forgeTokenFile: '--forge-token-file',
+  publicUrl: '--public-url',
+  statusContextSuffix: '--status-context-suffix',
 } as const;
 type Field = keyof typeof SOURCE_FIELDS;
 
@@ -214,6 +220,8 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     ...(keyring === undefined ? {} : { verifyCommits: keyring }),
     ...(typeof values.forgeUrl === 'string' ? { forgeUrl: values.forgeUrl } : {}),
     ...(forgeTokenFile === undefined ? {} : { forgeTokenFile }),
+    ...(typeof values.publicUrl === 'string' ? { publicUrl: values.publicUrl } : {}),
+    ...(typeof values.statusContextSuffix === 'string' ? { statusContextSuffix: values.statusContextSuffix } : {}),
     at,
   };
 }

@@ -105,8 +105,13 @@ export interface ForgeReporterOptions {
   target: ForgeTarget;
   /** Read at each delivery (a rotated token needs no restart). */
   token: () => Promise<string>;
-  /** `target_url` of every status (berth's API or dashboard), when known. */
-  targetUrl?: string;
+  /**
+   * `--public-url`: where people reach berth; each status links to its commit's story there
+   * (`<public-url>/api/v1/sources/<source>/commits/<sha>`).
+   */
+  publicUrl?: string;
+  /** `--status-context-suffix`: contexts become `berth/sync/<suffix>` and `berth/health/<suffix>`. */
+  contextSuffix?: string;
   send?: Send;
 }
 
@@ -126,7 +131,9 @@ export class ForgeStatusReporter implements StatusReporter {
   }
 
   async report(entries: OutboxRecord[]): Promise<void> {
-    for (const entry of entries) {
+    const suffix = this.opts.contextSuffix;
+    for (const original of entries) {
+      const entry = suffix === undefined ? original : { ...original, context: `${original.context}/${suffix}` as OutboxRecord['context'] };
       const key = `${entry.commit} ${entry.context}`;
       const value = `${entry.state} ${entry.description}`;
       if (this.last.get(key) === value) continue;
@@ -141,7 +148,9 @@ export class ForgeStatusReporter implements StatusReporter {
     const { target } = this.opts;
     const token = await this.opts.token();
     if (target.kind === 'gitlab' && (await this.gitlabState(token, entry)) === forgeState('gitlab', entry.state)) return;
-    const req = statusRequest(target, token, entry, this.opts.targetUrl);
+    const { publicUrl } = this.opts;
+    const link = publicUrl === undefined ? undefined : `${publicUrl.replace(/\/+$/, '')}/api/v1/sources/${encodeURIComponent(entry.source)}/commits/${entry.commit}`;
+    const req = statusRequest(target, token, entry, link);
     const res = await this.call(req);
     if (res.status === 200 || res.status === 201) return;
     if (target.kind === 'gitlab' && res.status === 400 && /cannot transition status/i.test(res.text)) {
@@ -199,6 +208,9 @@ export interface ReporterChoice {
   repo: string;
   forgeUrl?: string;
   forgeTokenFile?: string;
+  /** `--public-url` and `--status-context-suffix` (see ForgeReporterOptions). */
+  publicUrl?: string;
+  contextSuffix?: string;
   /** The source's git-notes reporter, when git notes are among several. */
   notes: () => StatusReporter;
 }
@@ -217,15 +229,24 @@ export async function chooseReporter(choice: ReporterChoice): Promise<StatusRepo
   if (forges.length > 1) throw new InvalidInputError('EFORGE', `one forge per source: --status ${forges.join(' and ')}`, { hint: 'keep the forge the repository lives on' });
   const [forge] = forges;
   if (forge === undefined) {
-    if (choice.forgeUrl !== undefined || forgeTokenFile !== undefined) {
-      throw new InvalidInputError('EFORGE', `--forge-url and --forge-token-file are for --status github, gitea or gitlab, not ${chosen.join(', ')}`, { hint: 'leave them out, or pass --status with a forge' });
+    if (choice.forgeUrl !== undefined || forgeTokenFile !== undefined || choice.publicUrl !== undefined || choice.contextSuffix !== undefined) {
+      throw new InvalidInputError('EFORGE', `--forge-url, --forge-token-file, --public-url and --status-context-suffix are for --status github, gitea or gitlab, not ${chosen.join(', ')}`, { hint: 'leave them out, or pass --status with a forge' });
     }
     return chosen.includes('none') ? discardReporter : undefined;
   }
   if (forgeTokenFile === undefined) throw new InvalidInputError('EFORGE', `--status ${forge} needs --forge-token-file`, { hint: 'pass --forge-token-file with a file (mode 0600) holding an API token that may write commit statuses' });
   await readTokenFile(forgeTokenFile);
   const target = forgeTarget(forge, choice.repo, choice.forgeUrl);
-  const onForge = new ForgeStatusReporter({ target, token: () => readTokenFile(forgeTokenFile) });
+  const { publicUrl, contextSuffix } = choice;
+  if (contextSuffix !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(contextSuffix)) {
+    throw new InvalidInputError('EFORGE', `--status-context-suffix '${contextSuffix.slice(0, 60)}' must be 1 to 40 letters, digits, '.', '_' or '-'`, { hint: 'use a short name such as prod' });
+  }
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(publicUrl)) {
+    throw new InvalidInputError('EFORGE', `--public-url '${publicUrl.slice(0, 80)}' must be an http(s) URL`, { hint: 'give the address people reach berth\'s API at, such as https://berth.example.com' });
+  }
+  const onForge = new ForgeStatusReporter({
+    target, token: () => readTokenFile(forgeTokenFile), ...(publicUrl === undefined ? {} : { publicUrl }), ...(contextSuffix === undefined ? {} : { contextSuffix }),
+  });
   if (!chosen.includes('git-notes')) return onForge;
   const notes = choice.notes();
   return { report: async (entries) => {

@@ -78,7 +78,7 @@ describe('berth up refuses to start with one clear line', () => {
       name: 'a forge URL without a forge status',
       args: (): string[] => ['up', '--repo', repo.url(inject('gitBaseUrl')), '--forge-url', 'https://api.github.com', ...base()],
       env: (): NodeJS.ProcessEnv => process.env,
-      line: /^berth: --forge-url and --forge-token-file are for --status github, gitea or gitlab, not git-notes; leave them out, or pass --status with a forge$/,
+      line: /^berth: --forge-url, --forge-token-file, --public-url and --status-context-suffix are for --status github, gitea or gitlab, not git-notes; leave them out, or pass --status with a forge$/,
     },
     {
       name: 'a keyring that does not exist',

@@ -66,6 +66,16 @@ describe('commit statuses on a forge (contract with a loopback stand-in)', () =>
     if (kind === 'gitlab') expect(forge.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual([`/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fsync`, `/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fhealth`, `/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fhealth`]);
   });
 
+  it('links each status to its commit\'s story under --public-url, and suffixes the contexts', async () => {
+    forge.calls.length = 0;
+    const r = new ForgeStatusReporter({
+      target: forgeTarget('gitea', 'https://gitea.example.com/team/deploy', `${forge.url}/api/v1`), token: () => Promise.resolve(TOKEN),
+      publicUrl: 'https://berth.example.com/', contextSuffix: 'prod',
+    });
+    await r.report([entry('berth/health', 'success', '1/1 ready')]);
+    expect(forge.calls.map((c) => c.body)).toEqual([{ state: 'success', description: '1/1 ready', context: 'berth/health/prod', target_url: `https://berth.example.com/api/v1/sources/s/commits/${SHA}` }]);
+  });
+
   it('does not send an update identical to the last one of its commit and context', async () => {
     forge.calls.length = 0;
     const r = reporter('github', 'https://github.example.com/team/deploy', '/api/v3');

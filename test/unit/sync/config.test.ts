@@ -57,7 +57,7 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile`]],
+    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix`]],
     ['an unknown top-level field', 'source:\n  - name: a\n', [`${FILE}:1:1: unknown field 'source'; the config file has only 'sources'`, `${FILE}:1:1: 'sources' must be a list of at least one source`]],
     ['a missing name and repo', 'sources:\n  - branch: main\n', [`${FILE}:2:5: a source needs 'name'`, `${FILE}:2:5: a source needs 'repo'`]],
     ['a name given twice', 'sources:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n', [`${FILE}:3:12: source name 'a' is used twice (first at 2:12); each source needs its own name`]],
