@@ -1,57 +1,26 @@
-// agent: what probing costs. 100 pods of one node, each a busybox httpd with an httpGet readiness
-// probe every 10 s (Kubernetes' default period): the agent's CPU over 60 s, as a percent of one core,
-// against the same agent over the same 100 pods without probes.
+// agent: what berth's kubelet costs on one node, each figure against a named peer measured in the
+// same run: converging 50 bindings (against docker-compose and against bare dockerode create+start),
+// healing a `docker kill`, its memory with 100 probed pods, and the CPU its probes take.
+import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../src/agent/agent.js';
 import { DockerRuntime } from '../src/agent/docker.js';
 import { silentLogger } from '../src/log.js';
-import type { ContainerSpec } from '../src/manifest/types.js';
-import { EtcdStore, bindingKey, decode, encode, statusPrefix, type Store } from '../src/store/index.js';
-import type { BindingRecord } from '../src/store/records.js';
+import { EtcdStore, type Store } from '../src/store/index.js';
 import { ensureDocker } from '../test/support/docker.js';
 import { startEtcd } from '../test/support/etcd.js';
 import { ensureBusyboxImage } from '../test/support/image.js';
 import { waitFor } from '../test/support/wait.js';
-import { result, type Bench, type Result } from './result.js';
+import { convergeBerth, convergeCompose, convergeFloor } from './agent-converge.js';
+import { driftHeals, KILLS } from './agent-drift.js';
+import { agentRss, RSS_PODS } from './agent-rss.js';
+import { bindPods, waitPods, web } from './agent-pods.js';
+import { quantile, result, type Bench, type Result } from './result.js';
 
 const BENCH = 'agent';
-const PODS = 100;
+const PROBED_PODS = 100;
 const WINDOW_MS = 60_000;
-const NODE = 'bench-probe-node';
-
-function web(image: string, probed: boolean): ContainerSpec {
-  return {
-    name: 'web',
-    image,
-    command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/ready && exec httpd -f -p 8080 -h /www'],
-    args: [],
-    env: [],
-    ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
-    resources: { requests: {}, limits: {} },
-    ...(probed
-      ? { readinessProbe: { httpGet: { path: '/ready', port: 'http', scheme: 'HTTP' as const, httpHeaders: [] }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 } }
-      : {}),
-  };
-}
-
-async function bindAll(store: Store, image: string, probed: boolean): Promise<void> {
-  const hash = probed ? 'probed' : 'plain';
-  for (let i = 0; i < PODS; i += 20) {
-    const put = Array.from({ length: Math.min(20, PODS - i) }, (_, k) => {
-      const pod = `web-${i + k}`;
-      const b: BindingRecord = { type: 'binding', node: NODE, namespace: 'bench', pod, templateHash: hash, template: { labels: {}, containers: [web(image, probed)], nodeSelector: {}, restartPolicy: 'Always' }, commit: hash };
-      return { key: bindingKey(NODE, 'bench', pod), value: encode(b) };
-    });
-    await store.commit({ put });
-  }
-  await waitFor(
-    async () => {
-      const list = await store.list(statusPrefix(NODE));
-      const ready = list.entries.map((e) => decode('podStatus', e.key, e.value)).filter((s) => s.templateHash === hash && s.conditions.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return ready.length === PODS;
-    },
-    { timeoutMs: 600_000, intervalMs: 1000, what: `${PODS} pods ready (${hash})` },
-  );
-}
+/** Rounds of each converge variant; the median is reported. */
+const ROUNDS = 3;
 
 /** Percent of one core this process spent over `ms`. */
 async function cpuPercent(ms: number): Promise<number> {
@@ -62,31 +31,69 @@ async function cpuPercent(ms: number): Promise<number> {
   return ((used.user + used.system) / 1000 / (performance.now() - started)) * 100;
 }
 
+/** probe_cpu_100_pods_pct: 100 busybox httpd pods probed every 10 s, against the same agent and pods without probes. */
+async function probeCpu(store: Store, runtime: DockerRuntime, image: string, say: (l: string) => void): Promise<Result> {
+  const node = 'bench-probe-node';
+  let agent: Agent | undefined;
+  try {
+    agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 2 });
+    say(`agent: ${PROBED_PODS} pods without probes`);
+    await bindPods(store, node, PROBED_PODS, web(image, false), 'plain', 'web');
+    await waitPods(store, node, 'plain', PROBED_PODS, { ready: true });
+    await agent.idle();
+    const plain = await cpuPercent(WINDOW_MS);
+    say(`agent: idle ${plain.toFixed(2)}% of a core; now ${PROBED_PODS} pods with an httpGet readiness probe every 10 s`);
+    await bindPods(store, node, PROBED_PODS, web(image, true), 'probed', 'web');
+    await waitPods(store, node, 'probed', PROBED_PODS, { ready: true });
+    await waitFor(async () => (await runtime.list({ 'berth.node': node })).length === PROBED_PODS, { timeoutMs: 120_000, what: 'old containers gone' });
+    await agent.idle();
+    const probed = await cpuPercent(WINDOW_MS);
+    say(`agent: probing ${probed.toFixed(2)}% of a core`);
+    return result(BENCH, 'probe_cpu_100_pods_pct', probed, '% of a core', 'the same agent and pods without probes', plain);
+  } finally {
+    await agent?.stop();
+    for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
+  }
+}
+
 export const agentBench: Bench = {
   async run(say): Promise<Result[]> {
     const docker = await ensureDocker();
     const image = await ensureBusyboxImage(docker.host);
     const etcd = await startEtcd();
     const runtime = new DockerRuntime({ docker: docker.host });
+    const prefix = `/bench-agent-${process.pid}`;
     let store: Store | undefined;
-    let agent: Agent | undefined;
     try {
-      store = await EtcdStore.connect([etcd.endpoint], '/bench-agent');
-      agent = await startAgent({ store, runtime, node: NODE, log: silentLogger(), stopGraceSeconds: 2 });
-      say(`agent: ${PODS} pods without probes`);
-      await bindAll(store, image, false);
-      await agent.idle();
-      const plain = await cpuPercent(WINDOW_MS);
-      say(`agent: idle ${plain.toFixed(2)}% of a core; now ${PODS} pods with an httpGet readiness probe every 10 s`);
-      await bindAll(store, image, true);
-      await waitFor(async () => (await runtime.list({ 'berth.node': NODE })).length === PODS, { timeoutMs: 120_000, what: 'old containers gone' });
-      await agent.idle();
-      const probed = await cpuPercent(WINDOW_MS);
-      say(`agent: probing ${probed.toFixed(2)}% of a core`);
-      return [result(BENCH, 'probe_cpu_100_pods_pct', probed, '% of a core', 'the same agent and pods without probes', plain)];
+      store = await EtcdStore.connect([etcd.endpoint], prefix);
+      const results: Result[] = [];
+
+      const berth: number[] = [];
+      const compose: number[] = [];
+      const floor: number[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        say(`agent: converge round ${round} of ${ROUNDS}`);
+        berth.push(await convergeBerth(store, docker.host, image, `bench-converge-${round}`, say));
+        compose.push(await convergeCompose(docker.host, image, `berthbench${process.pid}r${round}`));
+        floor.push(await convergeFloor(docker.host, image, `berth-bench-floor-${process.pid}-${round}`));
+        say(`  docker-compose up -d: ${compose.at(-1)?.toFixed(0) ?? ''} ms; dockerode create+start at 4: ${floor.at(-1)?.toFixed(0) ?? ''} ms`);
+      }
+      const b = quantile(berth, 0.5);
+      results.push(result(BENCH, 'converge_50_ms', b, 'ms', 'docker-compose up -d (Debian docker-compose 1.29)', quantile(compose, 0.5)));
+      results.push(result(BENCH, 'converge_50_ms', b, 'ms', 'dockerode create+start, 4 at a time (the floor)', quantile(floor, 0.5)));
+
+      say(`agent: ${KILLS} docker kills`);
+      const heals = await driftHeals(store, docker.host, image, 'bench-drift');
+      say(`  heals (ms): ${heals.map((h) => h.toFixed(0)).join(' ')}`);
+      results.push(result(BENCH, 'drift_heal_p50_ms', quantile(heals, 0.5), 'ms', 'p90 of the same kills', quantile(heals, 0.9)));
+
+      say(`agent: memory of a berth agent process with ${RSS_PODS} probed pods`);
+      const [idle, loaded] = await agentRss(store, etcd.endpoint, prefix, docker.host, image, 'bench-rss', say);
+      results.push(result(BENCH, 'agent_rss_100_pods_mb', loaded, 'MB', 'the same agent process with no pods', idle));
+
+      results.push(await probeCpu(store, runtime, image, say));
+      return results;
     } finally {
-      await agent?.stop();
-      for (const c of await runtime.list({ 'berth.node': NODE })) await runtime.remove(c.id);
       await store?.close();
       await etcd.stop();
       await docker.stop();

@@ -130,9 +130,7 @@ connection(program.command('scheduler').description('run the scheduler: pods →
 );
 connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers')), { docker: true })
   .option('--data-dir <dir>', "where the agent keeps its pods' volumes (ConfigMap files, emptyDirs) under pods/<node>/; Docker must see the same path", '.berth')
-  .action(async (flags: UpFlags) =>
-  (await up()).runComponent('agent', flags),
-);
+  .action(async (flags: UpFlags) => (await import('./node-agent.js')).runAgent(flags));
 
 connection(serving(program.command('api').description('run the API server: JSON reads, watches, a sync trigger and metrics over etcd')), { docker: false })
   .option('--data-dir <dir>', 'where the API token is kept (unless --token-file)', '.berth')

@@ -1,15 +1,17 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, type Logger } from '../log.js';
-import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, type StatusChoice, type Sync, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startLogServer, type AllowRule } from '../agent/index.js';
+import { DockerRuntime, startAgent, startLogServer } from '../agent/index.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
-import { runStack, type Stack } from './stack.js';
+import { runStack } from './stack.js';
+import { connectStore } from './etcd-connect.js';
+import { agentFlags } from './node-agent.js';
 import { startApiFromFlags, tokenFileOf, type ApiFlags } from './api.js';
 import { loadOrCreateToken } from '../api/token.js';
 import { parseListen } from '../api/listen.js';
@@ -62,16 +64,6 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   allow: string[];
 }
 
-/** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-async function agentFlags(flags: UpFlags): Promise<{ labels: Record<string, string>; registryAuth: RegistryAuth; dataDir: string; allow: ReadonlySet<AllowRule>; address?: string; hostIp: string; podNetwork: string; sandboxImage: string; services: AgentOptions['services'] }> {
-  const labels = parseNodeLabels(flags.label);
-  const allow = parseAllow(flags.allow);
-  const address = flags.address === undefined ? undefined : parseAddress(flags.address);
-  const where = registryAuthPath(flags.registryAuthFile);
-  const registryAuth = new RegistryAuth(where.file, where.explicit);
-  await registryAuth.check();
-  return { labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, services: { stubs: new DockerStubs({ docker: flags.docker }), network: flags.podNetwork, image: flags.serviceImage }, ...(address === undefined ? {} : { address }) };
-}
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */
 export async function runUp(flags: UpFlags): Promise<never> {
@@ -113,7 +105,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
 }
 
 /** One component alone, against an existing etcd (default http://127.0.0.1:2379). */
-export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'agent' | 'api', flags: UpFlags | ConnectionFlags | (ConnectionFlags & ApiFlags)): Promise<never> {
+export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'api', flags: UpFlags | ConnectionFlags | (ConnectionFlags & ApiFlags)): Promise<never> {
   const log = createLogger({ level: flags.logLevel });
   return runStack(log, async (stack) => {
     const { stops } = stack;
@@ -121,12 +113,6 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       const syncs = await syncOptions(flags, log);
       const store = await connectStore(flags, stack, false);
       stops.push(await startSyncs(syncs, store));
-    } else if (component === 'agent' && 'hostIp' in flags) {
-      const agentOpts = await agentFlags(flags);
-      const runtime = new DockerRuntime({ docker: flags.docker });
-      await runtime.ping();
-      const store = await connectStore(flags, stack, false);
-      stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, ...agentOpts })).stop);
     } else if (component === 'controller') {
       stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'scheduler') {
@@ -206,20 +192,4 @@ async function startSyncs(syncs: Omit<SyncOptions, 'store'>[], store: Store): Pr
     throw err;
   }
   return stopAll;
-}
-
-async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stack: Stack, mayStartEtcd: boolean): Promise<Store> {
-  let endpoints = flags.etcd?.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!endpoints || endpoints.length === 0) {
-    if (mayStartEtcd) {
-      const etcd = await startLocalEtcd(path.resolve(flags.dataDir ?? '.berth', 'etcd'));
-      stack.last = () => etcd.stop(1_000);
-      endpoints = [etcd.endpoint];
-    } else {
-      endpoints = ['http://127.0.0.1:2379'];
-    }
-  }
-  const store = await EtcdStore.connect(endpoints, flags.prefix);
-  stack.stops.push(() => store.close());
-  return store;
 }

@@ -1,0 +1,97 @@
+// converge_50_ms: 50 bindings of one node → 50 containers running, against `docker-compose up -d`
+// of the same 50 containers and against dockerode create+start at the agent's concurrency (the floor).
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Docker from 'dockerode';
+import { startAgent } from '../src/agent/agent.js';
+import { DockerRuntime } from '../src/agent/docker.js';
+import { silentLogger } from '../src/log.js';
+import type { Store } from '../src/store/index.js';
+import { parseDockerHost } from '../test/support/docker.js';
+import { findExecutable, run } from '../test/support/process.js';
+import { waitFor } from '../test/support/wait.js';
+import { bindPods, sleeper, waitPods } from './agent-pods.js';
+
+export const PODS = 50;
+/** The agent's default createConcurrency; the floor runs at the same. */
+const CONCURRENCY = 4;
+
+/** Milliseconds from `t0` until `count` containers labelled `label` have started (Docker's own start events). */
+function startsOf(runtime: DockerRuntime, labels: Record<string, string>, count: number): { done: Promise<number>; close(): Promise<void> } {
+  let seen = 0;
+  let resolve: (at: number) => void = () => undefined;
+  const done = new Promise<number>((r) => (resolve = r));
+  const events = runtime.events(labels, (e) => {
+    if (e.action === 'start' && ++seen === count) resolve(performance.now());
+  });
+  return { done, close: () => events.close() };
+}
+
+async function removeAll(runtime: DockerRuntime, labels: Record<string, string>): Promise<void> {
+  const list = await runtime.list(labels);
+  for (let i = 0; i < list.length; i += 8) await Promise.all(list.slice(i, i + 8).map((c) => runtime.remove(c.id)));
+}
+
+/** berth: an idle agent, then 50 bindings in txns of 20; until Docker has started all 50 (and, logged, until the statuses say Running). */
+export async function convergeBerth(store: Store, dockerHost: string, image: string, node: string, say: (l: string) => void): Promise<number> {
+  const runtime = new DockerRuntime({ docker: dockerHost });
+  const agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 0, resyncMs: 600_000 });
+  const starts = startsOf(runtime, { 'berth.node': node }, PODS);
+  try {
+    await agent.idle();
+    const t0 = performance.now();
+    await bindPods(store, node, PODS, sleeper(image), 'converge');
+    const ms = (await starts.done) - t0;
+    await waitPods(store, node, 'converge', PODS, { intervalMs: 20 });
+    say(`  berth: ${ms.toFixed(0)} ms to 50 started; ${(performance.now() - t0).toFixed(0)} ms until the statuses say Running`);
+    return ms;
+  } finally {
+    await starts.close();
+    await agent.stop();
+    await removeAll(runtime, { 'berth.node': node });
+  }
+}
+
+/** The floor: create+start of the same 50 containers (same init, restart policy, labels) straight through dockerode. */
+export async function convergeFloor(dockerHost: string, image: string, label: string): Promise<number> {
+  const docker = new Docker(parseDockerHost(dockerHost));
+  const runtime = new DockerRuntime({ docker: dockerHost });
+  const init = ((await docker.version()).Components ?? []).some((c) => c.Name === 'docker-init');
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < PODS) {
+      const i = next++;
+      const c = await docker.createContainer({ name: `${label}-${i}`, Image: image, Cmd: ['sleep', '3600'], Labels: { 'berth-bench': label }, HostConfig: { Init: init, RestartPolicy: { Name: 'no' } } });
+      await c.start();
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const ms = performance.now() - t0;
+  await removeAll(runtime, { 'berth-bench': label });
+  return ms;
+}
+
+/** `docker-compose up -d` of a compose file with the same 50 containers on Docker's default bridge. */
+export async function convergeCompose(dockerHost: string, image: string, project: string): Promise<number> {
+  const compose = await findExecutable('docker-compose');
+  if (compose === undefined) throw new Error('docker-compose not found on PATH: run scripts/install-deps.sh (Debian package docker-compose)');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-compose-'));
+  const file = path.join(dir, 'docker-compose.yml');
+  const services = Array.from({ length: PODS }, (_, i) => `  s${i}:\n    image: ${image}\n    command: ["sleep", "3600"]\n    init: true\n    network_mode: bridge\n    restart: "no"\n`).join('');
+  await fs.writeFile(file, `version: "2.4"\nservices:\n${services}`);
+  const env = { ...process.env, DOCKER_HOST: dockerHost, COMPOSE_PROJECT_NAME: project };
+  try {
+    const t0 = performance.now();
+    await run(compose, ['-f', file, 'up', '-d'], { env });
+    const ms = performance.now() - t0;
+    const runtime = new DockerRuntime({ docker: dockerHost });
+    await waitFor(async () => (await runtime.list({ 'com.docker.compose.project': project })).filter((c) => c.state === 'running').length === PODS, { timeoutMs: 60_000, what: 'compose containers running' });
+    return ms;
+  } finally {
+    await run(compose, ['-f', file, 'down', '-t', '0'], { env }).catch(() => undefined);
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
