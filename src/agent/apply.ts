@@ -167,7 +167,8 @@ export class Applier {
             hint: `build it with scripts/build-image.sh --sandbox ${a.spec.image}, or pass the agent --sandbox-image`,
           });
         }
-        const id = await this.runtime.create(network === undefined ? a.spec : { ...a.spec, network });
+        // The pod network by its id; a hostNetwork pod's sandbox keeps the node's own ('host').
+        const id = await this.runtime.create(network === undefined || a.spec.network === 'host' ? a.spec : { ...a.spec, network });
         result.changed = true;
         await this.runtime.start(id);
         this.log.info({ container: a.spec.name, reason: a.reason }, 'started pod sandbox');

@@ -135,8 +135,6 @@ export class DockerRuntime implements ContainerRuntime {
       const user = dockerUser(security, imageUser);
       if (user !== undefined) hostConfigUser = user;
       Object.assign(hostConfig, securityHostConfig(security));
-      // NOTE: Docker refuses published ports on the host's network; the ports are the host's own there.
-      if (security.hostNetwork === true) hostConfig.PortBindings = {};
     }
     try {
       const c = await this.docker.createContainer({

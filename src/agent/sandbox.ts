@@ -48,9 +48,12 @@ function dockerSafe(s: string): string {
  * in the name cannot be a container's name (those are lower case).
  */
 export function sandboxSpec(b: BindingRecord, opts: SandboxOptions): RunSpec {
+  // hostNetwork (run only where the operator allowed it, see policy.ts): the sandbox holds the node's own
+  // network namespace, where the containers' ports are the node's ports and nothing is published.
+  const host = b.template.hostNetwork === true;
   const seen = new Set<string>();
   const ports: RunPort[] = [];
-  for (const c of b.template.containers) {
+  for (const c of host ? [] : b.template.containers) {
     for (const p of c.ports) {
       const key = `${p.containerPort}/${p.protocol}`;
       if (seen.has(key)) continue;
@@ -60,8 +63,9 @@ export function sandboxSpec(b: BindingRecord, opts: SandboxOptions): RunSpec {
   }
   ports.sort((x, y) => x.containerPort - y.containerPort || compareText(x.protocol, y.protocol));
   // A hostname is one DNS label: at most 63 characters, as kubelet truncates it.
-  const hostname = b.pod.slice(0, 63).replace(/[-.]+$/, '');
-  const hash = createHash('sha256').update(JSON.stringify({ image: opts.image, network: opts.network, hostname, ports })).digest('hex').slice(0, 12);
+  const hostname = host ? undefined : b.pod.slice(0, 63).replace(/[-.]+$/, '');
+  const network = host ? 'host' : opts.network;
+  const hash = createHash('sha256').update(JSON.stringify({ image: opts.image, network, hostname, ports })).digest('hex').slice(0, 12);
   return {
     name: ['berth', opts.node, b.namespace, b.pod, 'POD', hash].map(dockerSafe).join('_'),
     image: opts.image,
@@ -71,9 +75,9 @@ export function sandboxSpec(b: BindingRecord, opts: SandboxOptions): RunSpec {
     labels: { [LABEL.node]: opts.node, [LABEL.namespace]: b.namespace, [LABEL.pod]: b.pod, [LABEL.hash]: hash, [LABEL.commit]: b.commit, [SANDBOX_LABEL]: 'true' },
     ports,
     limits: {},
-    network: opts.network,
-    hostname,
-    publishAll: true,
+    network,
+    ...(hostname === undefined ? {} : { hostname }),
+    publishAll: !host,
   };
 }
 

@@ -57,12 +57,14 @@ export interface SecurityHostConfig {
   CapAdd?: string[];
   GroupAdd?: string[];
   Privileged?: boolean;
-  NetworkMode?: string;
   PidMode?: string;
   IpcMode?: string;
 }
 
-/** `s` as Docker's HostConfig: each field only when it differs from Docker's default. */
+/**
+ * `s` as Docker's HostConfig: each field only when it differs from Docker's default. hostNetwork is
+ * the pod sandbox's network (sandbox.ts), which the containers join.
+ */
 export function securityHostConfig(s: RunSecurity): SecurityHostConfig {
   const out: SecurityHostConfig = {};
   const opts = [...(s.noNewPrivileges === true ? ['no-new-privileges'] : []), ...(s.seccompUnconfined === true ? ['seccomp=unconfined'] : [])];
@@ -72,7 +74,6 @@ export function securityHostConfig(s: RunSecurity): SecurityHostConfig {
   if (s.capAdd !== undefined) out.CapAdd = [...s.capAdd];
   if (s.groupAdd !== undefined) out.GroupAdd = s.groupAdd.map(String);
   if (s.privileged === true) out.Privileged = true;
-  if (s.hostNetwork === true) out.NetworkMode = 'host';
   if (s.hostPID === true) out.PidMode = 'host';
   if (s.hostIPC === true) out.IpcMode = 'host';
   return out;

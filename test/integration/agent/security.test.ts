@@ -84,10 +84,14 @@ describe('securityContext on Docker', () => {
     const node = await agentFor(['capabilities', 'hostNetwork', 'hostPID', 'seccompUnconfined']);
     await bind(node, 'host', [sleeper({ capabilities: { add: ['NET_ADMIN'] }, seccompProfile: { type: 'Unconfined' } })], { hostNetwork: true, hostPID: true, securityContext: { fsGroup: 2000, supplementalGroups: [3000] } });
     await waitFor(async () => (await status(node, 'host'))?.conditions[0]?.status === 'True', { timeoutMs: 20_000, what: 'host ready' });
-    const [c] = await runtime.list({ 'berth.node': node });
+    const all = await runtime.list({ 'berth.node': node });
+    const c = all.find((x) => x.labels['berth.sandbox'] !== 'true');
+    const sb = all.find((x) => x.labels['berth.sandbox'] === 'true');
     const id = c?.id ?? '';
-    const inspect = JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${id}/json`)).body) as { HostConfig: Record<string, unknown> };
-    expect(inspect.HostConfig).toMatchObject({ CapAdd: ['NET_ADMIN'], NetworkMode: 'host', PidMode: 'host', SecurityOpt: expect.arrayContaining(['seccomp=unconfined']) as unknown, GroupAdd: ['2000', '3000'] });
+    const hostConfig = async (of: string): Promise<Record<string, unknown>> => (JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${of}/json`)).body) as { HostConfig: Record<string, unknown> }).HostConfig;
+    // The pod's sandbox holds the node's network namespace; the container joins it.
+    expect(await hostConfig(sb?.id ?? '')).toMatchObject({ NetworkMode: 'host' });
+    expect(await hostConfig(id)).toMatchObject({ CapAdd: ['NET_ADMIN'], NetworkMode: `container:${sb?.id ?? ''}`, PidMode: 'host', SecurityOpt: expect.arrayContaining(['seccomp=unconfined']) as unknown, GroupAdd: ['2000', '3000'] });
     expect((await runtime.exec(id, ['id', '-G'], 5000)).output.split(' ')).toEqual(expect.arrayContaining(['2000', '3000']));
     // The host's PID 1 is not this pod's init, and the host's interfaces are the container's.
     expect((await runtime.exec(id, ['cat', '/proc/1/comm'], 5000)).output.trim()).not.toMatch(/^(docker-init|sleep)$/);
@@ -98,7 +102,7 @@ describe('securityContext on Docker', () => {
     const node = await agentFor(['privileged']);
     await bind(node, 'root', [sleeper({ privileged: true })]);
     // NOTE: whether it then starts depends on the engine (a dockerd in a container may lack the capabilities to grant).
-    const c = await waitFor(async () => (await runtime.list({ 'berth.node': node }))[0], { timeoutMs: 20_000, what: 'root created' });
+    const c = await waitFor(async () => (await runtime.list({ 'berth.node': node })).find((x) => x.labels['berth.sandbox'] !== 'true'), { timeoutMs: 20_000, what: 'root created' });
     const inspect = JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${c.id}/json`)).body) as { HostConfig: Record<string, unknown> };
     expect(inspect.HostConfig).toMatchObject({ Privileged: true });
   });

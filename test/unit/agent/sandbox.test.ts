@@ -85,6 +85,14 @@ describe('planSandboxes', () => {
     ]);
   });
 
+  it('holds the node\'s own network for a hostNetwork pod (allowed by its operator): no ports published, no hostname of its own', () => {
+    const b = binding('web', { containers: [spec('a', { ports: [{ containerPort: 8080, protocol: 'TCP', hostPort: 8080 }] })] });
+    const s = sandboxSpec({ ...b, template: { ...b.template, hostNetwork: true } }, OPTS);
+    expect(s).toMatchObject({ network: 'host', publishAll: false, ports: [] });
+    expect(s.hostname).toBeUndefined();
+    expect(s.name).not.toBe(sandboxSpec(b, OPTS).name);
+  });
+
   it('keeps the sandbox across a template change that keeps its ports, and not otherwise', () => {
     expect(sbName(binding('web', { hash: 'h2', containers: [spec('app', { image: 'other' })] }))).toBe(sbName(web));
     expect(sbName(binding('web', { containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP' }] })] }))).not.toBe(sbName(web));

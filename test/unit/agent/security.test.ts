@@ -35,7 +35,7 @@ describe('securityHostConfig: what Docker is told', () => {
     [
       'what an operator allowed',
       { privileged: true, capAdd: ['NET_ADMIN'], seccompUnconfined: true, noNewPrivileges: true, hostNetwork: true, hostPID: true, hostIPC: true },
-      { Privileged: true, CapAdd: ['NET_ADMIN'], SecurityOpt: ['no-new-privileges', 'seccomp=unconfined'], NetworkMode: 'host', PidMode: 'host', IpcMode: 'host' },
+      { Privileged: true, CapAdd: ['NET_ADMIN'], SecurityOpt: ['no-new-privileges', 'seccomp=unconfined'], PidMode: 'host', IpcMode: 'host' },
     ],
   ])('%s', (_what, s, want) => {
     expect(securityHostConfig(s)).toEqual(want);
