@@ -138,7 +138,7 @@ describe('berth up refuses to start with one clear line', () => {
       name: 'an --allow rule berth does not know (agent alone)',
       args: (): string[] => ['agent', '--allow', 'privileged,root', '--etcd', 'http://127.0.0.1:9', '--docker', inject('dockerHost')],
       env: (): NodeJS.ProcessEnv => process.env,
-      line: /^berth: --allow "root": not a rule berth knows; pass --allow with some of privileged, capabilities, hostNetwork, hostPID, hostIPC, seccompUnconfined$/,
+      line: /^berth: --allow "root": not a rule berth knows; pass --allow with some of privileged, capabilities, hostNetwork, hostPID, hostIPC, seccompUnconfined, hostPath$/,
     },
     {
       name: 'a missing --registry-auth-file (agent alone)',

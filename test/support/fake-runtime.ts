@@ -84,7 +84,8 @@ export class FakeRuntime implements ContainerRuntime {
       joined = [...this.containers.values()].find((c) => c.id === spec.netns || c.name === spec.netns)?.id;
       if (joined === undefined) throw new BerthError('EDOCKERNOTFOUND', `cannot create container ${spec.name}: No such container: ${spec.netns}`);
     }
-    if (spec.network !== undefined && !this.networks.has(spec.network)) throw new BerthError('EDOCKERNOTFOUND', `cannot create container ${spec.name}: network ${spec.network} not found`);
+    // Docker's own networks (host, none, bridge) are always there.
+    if (spec.network !== undefined && !['host', 'none', 'bridge'].includes(spec.network) && !this.networks.has(spec.network)) throw new BerthError('EDOCKERNOTFOUND', `cannot create container ${spec.name}: network ${spec.network} not found`);
     const id = randomBytes(32).toString('hex');
     const ports = spec.netns !== undefined ? [] : spec.ports.filter((p) => p.hostPort !== undefined).map((p) => ({ ...p, hostIp: p.hostIp ?? '0.0.0.0' }));
     this.containers.set(id, { id, name: spec.name, labels: { ...spec.labels }, image: spec.image, state: 'created', exitCode: 0, ports, spec: structuredClone(spec), ...(joined === undefined ? {} : { joined }) });

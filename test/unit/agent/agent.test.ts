@@ -315,7 +315,7 @@ describe('startAgent', () => {
     const b = { ...privileged('root'), node: 'n2' };
     await bind(other.store, b);
     await waitFor(async () => ready(await status(other.store, 'root', 'n2')));
-    const [c] = await mine(other.runtime, 'n2');
+    const c = (await mine(other.runtime, 'n2')).find((x) => x.labels['berth.sandbox'] !== 'true');
     expect(other.runtime.specOf(c?.id ?? '')?.security).toEqual({ privileged: true, capAdd: ['NET_ADMIN'], hostNetwork: true });
   });
 
