@@ -62,7 +62,9 @@ export async function createRepo(gitRoot: string, name: string): Promise<TestRep
     write: async (relPath, text) => {
       const file = join(workDir, relPath);
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, text);
+      // Tests put links to host files (/etc/passwd) in work trees: replace a path, never write through it.
+      await rm(file, { force: true });
+      await writeFile(file, text, { flag: 'wx' });
     },
     remove: (relPath) => rm(join(workDir, relPath), { recursive: true, force: true }),
     commit: async (message) => {

@@ -35,8 +35,13 @@ function random(seed: number): { int(n: number): number; pick<T>(xs: readonly T[
 }
 
 let dir: string;
+/** What the tree's links point at: outside every work tree, and checked unchanged after the run. */
+let outside: string;
+const OUTSIDE = 'a file outside the repository: never read, never written\n';
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-incremental-'));
+  outside = path.join(dir, 'outside.yaml');
+  await fs.writeFile(outside, OUTSIDE);
 });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
@@ -61,9 +66,11 @@ async function files(root: string): Promise<string[]> {
 /** One random change to the work tree; returns what it did, for the failure message. */
 async function change(work: string, r: ReturnType<typeof random>, n: number): Promise<string> {
   const existing = (await files(work)).filter((f) => f !== 'keep');
+  // A file chosen for a change may be one of the links below: replace it, never write through it.
   const write = async (rel: string, text: string): Promise<void> => {
     await fs.mkdir(path.dirname(path.join(work, rel)), { recursive: true });
-    await fs.writeFile(path.join(work, rel), text);
+    await fs.rm(path.join(work, rel), { force: true });
+    await fs.writeFile(path.join(work, rel), text, { flag: 'wx' });
   };
   const deployment = (name: string): string => deploymentYaml({ name, namespace: 'default', replicas: 1 + r.int(3), image: 'busybox:1', command: ['sleep', String(r.int(1000))] });
   const op = existing.length < 3 ? 0 : r.int(10);
@@ -114,7 +121,9 @@ async function change(work: string, r: ReturnType<typeof random>, n: number): Pr
     case 8: {
       const f = `${r.pick(FOLDERS)}/link${n}.yaml`;
       await fs.mkdir(path.dirname(path.join(work, f)), { recursive: true });
-      await fs.symlink('/etc/passwd', path.join(work, f));
+      // A link out of the work tree, to a file of this test's own (never a host file: a later
+      // change might pick this path, and must not reach what it points at).
+      await fs.symlink(outside, path.join(work, f));
       return `symlink ${f}`;
     }
     default: {
@@ -190,6 +199,7 @@ describe('incremental check', () => {
     }
     // The sequence exercised the incremental path, not only the fallback.
     expect(incremental).toBeGreaterThan(5);
+    expect(await fs.readFile(outside, 'utf8')).toBe(OUTSIDE);
   }, 120_000);
 
   it('defers to the full check when a file no longer finds the ConfigMap it reads in another file', async () => {
