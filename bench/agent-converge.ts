@@ -24,7 +24,8 @@ function startsOf(runtime: DockerRuntime, labels: Record<string, string>, count:
   let resolve: (at: number) => void = () => undefined;
   const done = new Promise<number>((r) => (resolve = r));
   const events = runtime.events(labels, (e) => {
-    if (e.action === 'start' && ++seen === count) resolve(performance.now());
+    // A pod's sandbox (berth.sandbox) starts too; the count is of the pods' own containers.
+    if (e.action === 'start' && e.labels['berth.sandbox'] !== 'true' && ++seen === count) resolve(performance.now());
   });
   return { done, close: () => events.close() };
 }

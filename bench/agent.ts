@@ -8,7 +8,7 @@ import { silentLogger } from '../src/log.js';
 import { EtcdStore, type Store } from '../src/store/index.js';
 import { ensureDocker } from '../test/support/docker.js';
 import { startEtcd } from '../test/support/etcd.js';
-import { ensureBusyboxImage } from '../test/support/image.js';
+import { ensureBusyboxImage, sandboxImage } from '../test/support/image.js';
 import { waitFor } from '../test/support/wait.js';
 import { convergeBerth, convergeCompose, convergeFloor } from './agent-converge.js';
 import { driftHeals, KILLS } from './agent-drift.js';
@@ -60,6 +60,8 @@ export const agentBench: Bench = {
   async run(say): Promise<Result[]> {
     const docker = await ensureDocker();
     const image = await ensureBusyboxImage(docker.host);
+    // Every pod runs in a sandbox container of this image (the agent's default --sandbox-image).
+    await ensureBusyboxImage(docker.host, sandboxImage, ['sleep', '2147483647']);
     const etcd = await startEtcd();
     const runtime = new DockerRuntime({ docker: docker.host });
     const prefix = `/bench-agent-${process.pid}`;
