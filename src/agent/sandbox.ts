@@ -120,7 +120,8 @@ export function planSandboxes(bindings: BindingRecord[], observed: Container[], 
   const creates: RunSpec[] = [];
 
   for (const [ref, b] of bound) {
-    if (opts.hold?.has(ref)) continue;
+    // A pod on the host's network (an operator's --allow) has no namespace of its own to hold.
+    if (opts.hold?.has(ref) || b.template.hostNetwork === true) continue;
     const want = sandboxSpec(b, opts);
     const keep = sandboxes.find((s) => refOf(s) === ref && s.name === want.name && s.state === 'running');
     const podMembers = members.filter((c) => refOf(c) === ref);
