@@ -120,8 +120,7 @@ export function planSandboxes(bindings: BindingRecord[], observed: Container[], 
   const creates: RunSpec[] = [];
 
   for (const [ref, b] of bound) {
-    // A pod on the host's network (an operator's --allow) has no namespace of its own to hold.
-    if (opts.hold?.has(ref) || b.template.hostNetwork === true) continue;
+    if (opts.hold?.has(ref)) continue;
     const want = sandboxSpec(b, opts);
     const keep = sandboxes.find((s) => refOf(s) === ref && s.name === want.name && s.state === 'running');
     const podMembers = members.filter((c) => refOf(c) === ref);

@@ -65,7 +65,6 @@ describe('planSandboxes', () => {
     ['an unbound pod’s sandbox waits for its containers', [], [sandbox(web), member(web, 'sb-web')], { actions: [], netns: [], waiting: [], changed: [], stranded: [] }],
     ['an unbound pod’s sandbox goes once they are gone', [], [sandbox(web)], { actions: ['2 remove web_POD'], netns: [], waiting: [], changed: [], stranded: [] }],
     ['a held pod is left alone', [], [sandbox(web, { state: 'exited' })], { actions: [], netns: [], waiting: [], changed: [], stranded: [] }],
-    ['a pod on the host’s network gets no sandbox, and its container is not stranded', [{ ...web, template: { ...web.template, hostNetwork: true } }], [member(web, undefined)], { actions: [], netns: [], waiting: [], changed: [], stranded: [] }],
     [
       'a new port makes a new sandbox: the old one holding the host port goes first',
       [binding('web', { hash: 'h2', containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }] })] })],
