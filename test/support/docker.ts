@@ -79,8 +79,12 @@ export async function pingDocker(dockerHost: string, timeoutMs = 1000): Promise<
  * ip_forward alone. Published ports still work on the host's loopback, which is
  * all the tests use: docker-proxy listens on 127.0.0.1:<hostPort> and connects
  * to the container over the bridge.
- * NOTE: with bridge-nf-call-iptables on and another dockerd's FORWARD policy
- * DROP, container-to-container traffic on our bridge is dropped; no test needs it.
+ * NOTE: with bridge-nf-call-iptables on and a FORWARD policy of DROP (which a
+ * dockerd with iptables on sets, and leaves behind when it stops), traffic
+ * between containers on one bridge is dropped, and the Service tests (a stub
+ * forwarding to pods on the pod network) fail. A fresh machine has neither; on a
+ * machine that ran a system dockerd, point DOCKER_HOST at it or restore the
+ * policy (iptables -P FORWARD ACCEPT).
  */
 export async function ensureDocker(opts: { timeoutMs?: number } = {}): Promise<DockerHandle> {
   const fromEnv = process.env.DOCKER_HOST;
