@@ -85,8 +85,8 @@ export async function checkBlobsInParallel(
   return { files };
 }
 
-/** Workers start at a cost: each takes at least this many files. */
-const MIN_FILES_PER_WORKER = 16;
+/** Workers start at a cost: each takes at least this many files (10 files of 1 MiB already pay for two). */
+const MIN_FILES_PER_WORKER = 4;
 
 /** `blobs` dealt into at most `ways` parts in turn (paths in a folder tend to be alike in size), none smaller than MIN_FILES_PER_WORKER. */
 export function splitBlobs<T>(blobs: readonly T[], ways: number): T[][] {

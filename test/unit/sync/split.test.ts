@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { splitBlobs } from '../../../src/sync/isolate.js';
 
-// A whole commit's files are dealt to the check workers in turn, never fewer than 16 a worker.
+// A whole commit's files are dealt to the check workers in turn, never fewer than 4 a worker.
 describe('splitBlobs', () => {
   const n = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
   it.each([
     { files: 0, ways: 4, parts: [] },
     { files: 1, ways: 4, parts: [1] },
-    { files: 16, ways: 4, parts: [16] },
-    { files: 17, ways: 4, parts: [9, 8] },
+    { files: 4, ways: 4, parts: [4] },
+    { files: 5, ways: 4, parts: [3, 2] },
+    { files: 10, ways: 2, parts: [5, 5] },
     { files: 100, ways: 2, parts: [50, 50] },
     { files: 100, ways: 4, parts: [25, 25, 25, 25] },
-    { files: 40, ways: 8, parts: [14, 13, 13] },
+    { files: 10, ways: 8, parts: [4, 3, 3] },
     { files: 10, ways: 0, parts: [10] },
   ])('$files files, $ways ways → $parts', ({ files, ways, parts }) => {
     const split = splitBlobs(n(files), ways);
