@@ -8,18 +8,17 @@ import { decode, encode } from '../store/records.js';
 import { SOURCES, bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
 import { ConfigMapReader } from './configmaps.js';
 import { readsPodIP } from '../manifest/env.js';
-import { PodVolumes } from './volumes.js';
+import { PodVolumes, removePodVolumes } from './volumes.js';
+import { byName, namesIn, recreated, strandedNow } from './pod-slots.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
-import type { ContainerSpec } from '../manifest/types.js';
 import { withPodAddresses } from './runtime.js';
 import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, planSandboxes, runningSandbox, type SandboxOptions } from './sandbox.js';
 import { LABEL, podRef, slotKey } from './labels.js';
 import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule } from './plan.js';
 import { Applier } from './apply.js';
-import type { Problem } from './status.js';
 import { detectDrift, podNetwork, podStatus, sameStatus } from './status.js';
 import { defaultAddress } from './address.js';
 import { NodeRegistration, nodeRecord } from './registration.js';
@@ -244,7 +243,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       const status = podStatus(b, observed, at, {
         ...(prev ? { previous: prev } : {}),
         restarted: namesIn(b, result.restarted, [...recreated(b, prev, result.created), ...strandedNow(b, prev, sandboxes.stranded)]),
-        problems: refused.get(ref) ?? problemsOf(b, result.problems),
+        problems: refused.get(ref) ?? byName(b, result.problems),
         backOff: byName(b, result.backOff),
         ended: byName(b, result.ended),
         drift: podDrift,
@@ -271,7 +270,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     for (const e of events) log.info({ pod: e.object, reason: e.reason }, e.message);
     await commitChunked(store, puts, del);
     // A pod's volumes go with it: once it is not bound here and none of its containers is left.
-    await removeVolumes(runtime, volumes, node, new Set([...boundRefs, ...hold]), observed, log);
+    await removePodVolumes(runtime, volumes, node, new Set([...boundRefs, ...hold]), observed, log);
     await recorder.record(events);
     eventFailures = 0;
 
@@ -404,59 +403,4 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 /** This node's containers; the label filter is checked again here, so nothing else is ever planned over. */
 async function listMine(runtime: ContainerRuntime, node: string, removing: ReadonlySet<string>): Promise<Container[]> {
   return withPodAddresses((await runtime.list({ [LABEL.node]: node }, { brief: removing })).filter((c) => c.labels[LABEL.node] === node));
-}
-
-/**
- * Containers of `b` stranded in a dead or replaced sandbox that the last status saw (same template):
- * they are recreated in the new sandbox, which counts as a restart, as kubelet counts it.
- */
-function strandedNow(b: BindingRecord, prev: PodStatusRecord | undefined, stranded: ReadonlySet<string>): string[] {
-  if (prev?.templateHash !== b.templateHash) return [];
-  return prev.containers.filter((c) => c.id !== undefined && stranded.has(c.id)).map((c) => c.name);
-}
-
-/** The init containers of `b`, then its containers. */
-function allContainers(b: BindingRecord): readonly ContainerSpec[] {
-  return [...(b.template.initContainers ?? []), ...b.template.containers];
-}
-
-/** Container names of `b` among slot keys, plus `extra`. */
-function namesIn(b: BindingRecord, slots: ReadonlySet<string>, extra: string[]): Set<string> {
-  const out = new Set(extra);
-  for (const c of allContainers(b)) if (slots.has(slotKey(b.namespace, b.pod, c.name))) out.add(c.name);
-  return out;
-}
-
-/**
- * Containers created again in place of one the last status saw (same template): a restart. Decided
- * from the status rather than from drift detection, because a `docker rm -f` may be observed half
- * done (exited, then gone) across two rounds.
- */
-function recreated(b: BindingRecord, prev: PodStatusRecord | undefined, created: ReadonlySet<string>): string[] {
-  if (prev?.templateHash !== b.templateHash) return [];
-  return prev.containers.filter((c) => c.id !== undefined && created.has(slotKey(b.namespace, b.pod, c.name))).map((c) => c.name);
-}
-
-function problemsOf(b: BindingRecord, problems: ReadonlyMap<string, Problem>): Map<string, Problem> {
-  return byName(b, problems);
-}
-
-/** The entries of a per-slot map that belong to `b`, by container name. */
-function byName<T>(b: BindingRecord, bySlot: ReadonlyMap<string, T>): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const c of allContainers(b)) {
-    const v = bySlot.get(slotKey(b.namespace, b.pod, c.name));
-    if (v !== undefined) out.set(c.name, v);
-  }
-  return out;
-}
-
-/** The volumes of pods not in `live` and with no container in `observed`: their folders and Memory emptyDirs. */
-async function removeVolumes(runtime: ContainerRuntime, volumes: PodVolumes, node: string, live: ReadonlySet<string>, observed: readonly Container[], log: Logger): Promise<void> {
-  await volumes.clean(live, observed);
-  const used = new Set([...live, ...observed.map((c) => podRef(c.labels[LABEL.namespace] ?? '', c.labels[LABEL.pod] ?? ''))]);
-  for (const v of await runtime.listVolumes({ [LABEL.node]: node })) {
-    if (v.labels[LABEL.node] !== node || used.has(podRef(v.labels[LABEL.namespace] ?? '', v.labels[LABEL.pod] ?? ''))) continue;
-    if (await runtime.removeVolume(v.name)) log.info({ volume: v.name }, 'removed the volume of a pod gone');
-  }
 }

@@ -14,7 +14,7 @@ import type { ContainerSpec, PodTemplate } from '../manifest/types.js';
 import { checkItemPath, checkLocalPath, type ConfigMapVolume, type Volume } from '../manifest/volumes.js';
 import { checkDnsLabel } from '../manifest/names.js';
 import type { BindingRecord } from '../store/records.js';
-import type { Container, RunMount } from './runtime.js';
+import type { Container, ContainerRuntime, RunMount } from './runtime.js';
 import { LABEL, podRef } from './labels.js';
 
 /** One file of a ConfigMap volume. */
@@ -286,4 +286,14 @@ export async function resolveSubPath(dir: string, subPath: string, create: boole
   if (real === undefined) return { error: `subPath ${JSON.stringify(subPath)} does not exist in the volume` };
   if (real !== root && !real.startsWith(`${root}${path.sep}`)) return { error: `subPath ${JSON.stringify(subPath)} leads out of the volume` };
   return real;
+}
+
+/** The volumes of pods not in `live` and with no container in `observed`: their folders and Memory emptyDirs. */
+export async function removePodVolumes(runtime: ContainerRuntime, volumes: PodVolumes, node: string, live: ReadonlySet<string>, observed: readonly Container[], log: Logger): Promise<void> {
+  await volumes.clean(live, observed);
+  const used = new Set([...live, ...observed.map((c) => podRef(c.labels[LABEL.namespace] ?? '', c.labels[LABEL.pod] ?? ''))]);
+  for (const v of await runtime.listVolumes({ [LABEL.node]: node })) {
+    if (v.labels[LABEL.node] !== node || used.has(podRef(v.labels[LABEL.namespace] ?? '', v.labels[LABEL.pod] ?? ''))) continue;
+    if (await runtime.removeVolume(v.name)) log.info({ volume: v.name }, 'removed the volume of a pod gone');
+  }
 }

@@ -1,0 +1,99 @@
+// Docker's shapes in the runtime's terms (containers, ports, mounts, events, exec output): pure translations for docker.ts.
+import type Docker from 'dockerode';
+import type { Container, ContainerState, RunMount, RunPort, RuntimeEvent } from './runtime.js';
+
+/** The container states Docker reports; anything else is read as 'dead'. */
+export const STATES: ReadonlySet<ContainerState> = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
+
+/** A RunMount in Docker's terms: a bind, or a local-driver volume backed by tmpfs (made by Docker on first use). */
+export function dockerMount(m: RunMount): Docker.MountSettings {
+  if (m.type === 'bind') return { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly, BindOptions: { Propagation: 'rprivate' } };
+  const options: Record<string, string> = { type: 'tmpfs', device: 'tmpfs', ...(m.sizeBytes === undefined ? {} : { o: `size=${m.sizeBytes}` }) };
+  return { Type: 'volume', Source: m.name, Target: m.target, ReadOnly: m.readOnly, VolumeOptions: { NoCopy: true, Labels: m.labels, DriverConfig: { Name: 'local', Options: options } } };
+}
+
+/** The id in Docker's `container:<id>` network mode: whose network namespace a container joined. */
+export function joinedOf(mode: string | undefined): string | undefined {
+  return mode?.startsWith('container:') === true ? mode.slice('container:'.length) : undefined;
+}
+
+/** The container's IP: the first network's that has one (a sandbox has one network, its pod network). */
+export function ipOf(settings: Docker.ContainerInspectInfo['NetworkSettings'] | undefined): string | undefined {
+  for (const n of Object.values(settings?.Networks ?? {})) if (n.IPAddress) return n.IPAddress;
+  return undefined;
+}
+
+/** The text of Docker's multiplexed exec stream (8-byte frame headers dropped), trimmed to 1 KiB. */
+export function demux(b: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= b.length) {
+    const len = b.readUInt32BE(i + 4);
+    parts.push(b.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts).toString('utf8').trim().slice(0, 1024);
+}
+
+export function destroy(stream: NodeJS.ReadableStream): void {
+  (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+}
+
+export function parseJson(line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line of /events as a RuntimeEvent; the attributes carry the container's labels (plus name and image). */
+export function parseEvent(line: string): RuntimeEvent | undefined {
+  const e = parseJson(line);
+  const actor = e?.Actor as { ID?: unknown; Attributes?: unknown } | undefined;
+  if (!e || typeof e.Action !== 'string' || typeof actor?.ID !== 'string') return undefined;
+  const labels: Record<string, string> = {};
+  if (typeof actor.Attributes === 'object' && actor.Attributes !== null) {
+    for (const [k, v] of Object.entries(actor.Attributes)) if (typeof v === 'string') labels[k] = v;
+  }
+  const nanos = typeof e.timeNano === 'number' ? e.timeNano / 1e6 : undefined;
+  const time = nanos ?? (typeof e.time === 'number' ? e.time * 1000 : Date.now());
+  // Exec actions arrive as "exec_start: sh -c …"; keep only the verb.
+  return { action: (e.Action.split(':')[0] ?? e.Action).trim(), id: actor.ID, labels, time };
+}
+
+/** Docker's PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) as RunPorts. */
+/** A container as the list endpoint describes it: enough to plan around, without its lock. */
+export function briefOf(info: Docker.ContainerInfo): Container {
+  const state = STATES.has(info.State as ContainerState) ? (info.State as ContainerState) : 'dead';
+  const ports: RunPort[] = info.Ports.filter((p) => p.PublicPort !== undefined && p.PublicPort > 0).map((p) => ({
+    containerPort: p.PrivatePort,
+    protocol: p.Type === 'udp' ? 'UDP' : 'TCP',
+    hostPort: p.PublicPort,
+    hostIp: p.IP ?? '0.0.0.0',
+  }));
+  const joined = joinedOf(info.HostConfig.NetworkMode);
+  return { id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), labels: info.Labels ?? {}, image: info.Image, state, ports, published: ports, ...(joined === undefined ? {} : { joined }) };
+}
+
+export function portsOf(bindings: unknown): RunPort[] {
+  const out: RunPort[] = [];
+  if (typeof bindings !== 'object' || bindings === null) return out;
+  for (const [key, list] of Object.entries(bindings)) {
+    const [port, proto] = key.split('/');
+    const containerPort = Number(port);
+    if (!Number.isInteger(containerPort) || !Array.isArray(list)) continue;
+    for (const b of list as { HostIp?: unknown; HostPort?: unknown }[]) {
+      const hostPort = Number(b.HostPort);
+      if (!Number.isInteger(hostPort) || hostPort <= 0) continue;
+      out.push({
+        containerPort,
+        protocol: proto === 'udp' ? 'UDP' : 'TCP',
+        hostPort,
+        hostIp: typeof b.HostIp === 'string' && b.HostIp !== '' ? b.HostIp : '0.0.0.0',
+      });
+    }
+  }
+  return out.sort((a, b) => a.containerPort - b.containerPort || (a.hostPort ?? 0) - (b.hostPort ?? 0));
+}
