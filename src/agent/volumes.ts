@@ -99,11 +99,11 @@ export function mountsOf(b: BindingRecord, spec: ContainerSpec, node: string, di
   return out;
 }
 
-/** The subPaths a template's containers mount, by volume (`<volume>/<subPath>`). */
+/** The subPaths a template's containers and init containers mount, by volume (`<volume>/<subPath>`). */
 function subPathsOf(t: PodTemplate): { volume: Volume; subPath: string }[] {
   const volumes = new Map((t.volumes ?? []).map((v) => [v.name, v]));
   const out: { volume: Volume; subPath: string }[] = [];
-  for (const c of t.containers) {
+  for (const c of [...(t.initContainers ?? []), ...t.containers]) {
     for (const m of c.volumeMounts ?? []) {
       const v = volumes.get(m.name);
       if (v !== undefined && m.subPath !== undefined && m.subPath !== '') out.push({ volume: v, subPath: m.subPath });

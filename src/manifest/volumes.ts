@@ -154,11 +154,15 @@ export function volumeConfigMaps(t: { volumes?: readonly Volume[] }): string[] {
 }
 
 /**
- * The mounts of a pod's containers against its volumes, reported at their line: every volume named
- * once, every mount naming one, no two mounts of a container at one path, and no subPath into a
+ * The mounts of a pod's containers and init containers against its volumes, reported at their line:
+ * every volume named once, every mount naming one, no two mounts of a container at one path, and no subPath into a
  * `medium: Memory` emptyDir (a Docker tmpfs volume has no sub-paths before API 1.45).
  */
-export function checkMounts(spec: { volumes?: readonly Volume[]; containers: readonly { volumeMounts?: readonly VolumeMount[] }[] }, node: Node, cx: Context): boolean {
+export function checkMounts(
+  spec: { volumes?: readonly Volume[]; containers: readonly { volumeMounts?: readonly VolumeMount[] }[]; initContainers?: readonly { volumeMounts?: readonly VolumeMount[] }[] },
+  node: Node,
+  cx: Context,
+): boolean {
   let ok = true;
   const volumes = new Map<string, Volume>();
   spec.volumes?.forEach((v, i) => {
@@ -168,10 +172,11 @@ export function checkMounts(spec: { volumes?: readonly Volume[]; containers: rea
     }
     volumes.set(v.name, v);
   });
-  spec.containers.forEach((c, i) => {
+  const lists = [['initContainers', spec.initContainers ?? []], ['containers', spec.containers]] as const;
+  for (const [list, containers] of lists) containers.forEach((c, i) => {
     const paths = new Set<string>();
     c.volumeMounts?.forEach((m, j) => {
-      const at = ['containers', i, 'volumeMounts', j];
+      const at = [list, i, 'volumeMounts', j];
       const v = volumes.get(m.name);
       if (v === undefined) {
         const known = [...volumes.keys()].map((n) => quote(n)).join(', ');

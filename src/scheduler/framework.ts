@@ -57,16 +57,26 @@ export interface ScorePlugin {
 }
 
 /**
- * What a pod asks for: the sum of its containers' requests.
+ * What a pod asks for, as Kubernetes counts it: the larger of the sum of its containers' requests
+ * and the largest request of one init container (they run one at a time, before the others), per
+ * resource.
  * NOTE: as in Kubernetes, a container with a limit but no request requests its limit; if the
  * manifest normalizer already fills requests in, this is a no-op.
  */
 export function podRequests(pod: PodRecord): { cpu: number; memory: number } {
+  const of = (c: PodRecord['template']['containers'][number]): { cpu: number; memory: number } => ({
+    cpu: c.resources.requests.cpu ?? c.resources.limits.cpu ?? 0,
+    memory: c.resources.requests.memory ?? c.resources.limits.memory ?? 0,
+  });
   let cpu = 0;
   let memory = 0;
-  for (const c of pod.template.containers) {
-    cpu += c.resources.requests.cpu ?? c.resources.limits.cpu ?? 0;
-    memory += c.resources.requests.memory ?? c.resources.limits.memory ?? 0;
+  for (const r of pod.template.containers.map(of)) {
+    cpu += r.cpu;
+    memory += r.memory;
+  }
+  for (const r of (pod.template.initContainers ?? []).map(of)) {
+    cpu = Math.max(cpu, r.cpu);
+    memory = Math.max(memory, r.memory);
   }
   return { cpu, memory };
 }

@@ -75,6 +75,14 @@ describe('PodVolumes', () => {
     expect(await fs.readdir(data).catch(() => [])).toEqual([]);
   });
 
+  it('makes the subPaths an init container mounts, as those of the containers', async () => {
+    const data = path.join(tmp, 'init');
+    const b = { ...binding('web'), template: { ...binding('web').template, volumes: [{ name: 'e', emptyDir: {} }], initContainers: [spec('seed', { volumeMounts: [{ name: 'e', mountPath: '/seed', subPath: 'a/b' }] })] } };
+    const prepared = await new PodVolumes(data, 'n1', silentLogger()).prepare([b], () => () => undefined);
+    const at = await fs.realpath(path.join(data, 'pods', 'n1', 'default', 'web', 'e', 'a', 'b'));
+    expect(prepared.get('default/web')?.mounts(spec('seed', { volumeMounts: [{ name: 'e', mountPath: '/seed', subPath: 'a/b' }] }))).toEqual([{ type: 'bind', source: at, target: '/seed', readOnly: false }]);
+  });
+
   it('writes a ConfigMap as kubelet does (..data swapped to a fresh folder, a link per name) and rewrites it in place', async () => {
     const data = path.join(tmp, 'agent');
     const volumes = new PodVolumes(data, 'n1', silentLogger());

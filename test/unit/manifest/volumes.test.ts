@@ -7,6 +7,8 @@ const C = `${P}.containers[0]`;
 const cfg = '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a.conf: "x", b.conf: "y"}\n';
 const mount = (m: string): string => `        volumeMounts: [${m}]`;
 const volumes = (v: string): string => `      volumes: [${v}]`;
+const I = `${P}.initContainers[0]`;
+const init = (m: string): string => `      initContainers: [{name: init, image: busybox, volumeMounts: [${m}]}]`;
 
 describe('volumes and volumeMounts', () => {
   it.each([
@@ -15,6 +17,7 @@ describe('volumes and volumeMounts', () => {
     ['an optional missing ConfigMap', [mount('{name: c, mountPath: /etc/app}'), volumes('{name: c, configMap: {name: gone, optional: true, items: [{key: k, path: k}]}}')], ''],
     ['an emptyDir with a subPath', [mount('{name: s, mountPath: /cache, subPath: a/b}'), volumes('{name: s, emptyDir: {}}')], ''],
     ['a hostPath (its node must allow it: berth agent --allow hostPath)', [mount('{name: h, mountPath: /host, readOnly: true}'), volumes('{name: h, hostPath: {path: /var/log, type: Directory}}')], ''],
+    ['an init container\'s mount (mounted like its containers\')', [init('{name: s, mountPath: /seed, subPath: a}'), volumes('{name: s, emptyDir: {}}')], ''],
     ['a Memory emptyDir with a size', [mount('{name: m, mountPath: /run/app}'), volumes('{name: m, emptyDir: {medium: Memory, sizeLimit: 64Mi}}')], ''],
   ])('accepts %s', (_, lines, extra) => {
     expect(errorsOf(d(...lines) + extra)).toEqual([]);
@@ -61,6 +64,9 @@ describe('volumes and volumeMounts', () => {
     ['an absolute subPath', [mount('{name: e, mountPath: /d, subPath: /etc}'), volumes('{name: e, emptyDir: {}}')], `app.yaml:17:58: ${C}.volumeMounts[0].subPath: "/etc" must be a relative path inside the volume, not an absolute one`],
     ['a subPath of a Memory emptyDir', [mount('{name: m, mountPath: /d, subPath: x}'), volumes('{name: m, emptyDir: {medium: Memory}}')], `app.yaml:17:58: ${C}.volumeMounts[0].subPath: berth cannot mount a subPath of a \`medium: Memory\` emptyDir yet; mount the whole volume`],
     ['two mounts at one path', [mount('{name: e, mountPath: /d}, {name: e, mountPath: /d/}'), volumes('{name: e, emptyDir: {}}')], `app.yaml:17:71: ${C}.volumeMounts[1].mountPath: "/d/" is already mounted in this container`],
+    ['an init container\'s mount of no volume', [init('{name: nope, mountPath: /x}'), volumes('{name: e, emptyDir: {}}')], `app.yaml:17:75: ${I}.volumeMounts[0].name: no volume named "nope" in this pod (it has "e")`],
+    ['an init container\'s subPath of a Memory emptyDir', [init('{name: m, mountPath: /d, subPath: x}'), volumes('{name: m, emptyDir: {medium: Memory}}')], `app.yaml:17:102: ${I}.volumeMounts[0].subPath: berth cannot mount a subPath of a \`medium: Memory\` emptyDir yet; mount the whole volume`],
+    ['two mounts of an init container at one path', [init('{name: e, mountPath: /d}, {name: e, mountPath: /d}'), volumes('{name: e, emptyDir: {}}')], `app.yaml:17:115: ${I}.volumeMounts[1].mountPath: "/d" is already mounted in this container`],
     ['mountPropagation (operator policy)', [mount('{name: e, mountPath: /d, mountPropagation: Bidirectional}'), volumes('{name: e, emptyDir: {}}')], `app.yaml:17:49: ${C}.volumeMounts[0].mountPropagation: a Kubernetes field berth never takes from a repository: a push must not widen what a container may do on its host, and berth runs every container without extra privileges, host namespaces or host mounts; remove it`],
   ])('rejects %s', (_, lines, expected) => {
     expect(errorsOf(d(...lines) + cfg)).toEqual([expected]);
