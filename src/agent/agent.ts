@@ -47,7 +47,7 @@ export interface AgentOptions {
   hostIp?: string;
   /** Full reconcile even without events (default 30 s). */
   resyncMs?: number;
-  /** SIGTERM → SIGKILL grace when removing a container (default 10 s). */
+  /** SIGTERM → SIGKILL grace when removing a container whose pod sets no terminationGracePeriodSeconds (default Kubernetes' 30 s). */
   stopGraceSeconds?: number;
   /** TTL of the node's lease (default 10 s): how long a dead agent's node lingers. */
   leaseTtlSeconds?: number;
@@ -88,6 +88,9 @@ export interface Agent {
   idle(): Promise<void>;
 }
 
+/** Kubernetes' default terminationGracePeriodSeconds. */
+const DEFAULT_GRACE_SECONDS = 30;
+
 /** Docker actions that can change what the plan decides (exec and attach churn are ignored). */
 const WAKING = new Set(['create', 'start', 'die', 'stop', 'destroy', 'oom', 'pause', 'unpause', 'rename', 'update']);
 
@@ -118,7 +121,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     now: () => clock().getTime(),
     onProgress: (slots, _image, line) => pullStatus.report(slots, line, clock()),
   });
-  const applier = new Applier(runtime, log, opts.stopGraceSeconds ?? 10, opts.createConcurrency ?? 4, images, { name: sandbox.network, labels: { [NETWORK_LABEL]: sandbox.network } });
+  const grace = opts.stopGraceSeconds ?? DEFAULT_GRACE_SECONDS;
+  const applier = new Applier(runtime, log, grace, opts.createConcurrency ?? 4, images, { name: sandbox.network, labels: { [NETWORK_LABEL]: sandbox.network } });
   let kick = (): void => undefined;
   let stopped = false;
   const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address, startedAt: clock() }), opts.leaseTtlSeconds ?? 10, () => {
@@ -136,7 +140,6 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const badKeys = new Set<string>();
   const configReader = new ConfigMapReader(store);
   const volumes = new PodVolumes(opts.dataDir ?? '.berth', node, log);
-  const grace = opts.stopGraceSeconds ?? 10;
   const prober = new Prober(
     runtime,
     {

@@ -37,7 +37,7 @@ const podSpecSchema = refine(
       volumes: optional(list(volumeSchema)),
       nodeSelector: withDefault(labelsSchema, {}),
       restartPolicy: withDefault(restartPolicy, 'Always'),
-      // Absent stays absent (the agent's own grace period applies, 10 s), so a template written
+      // Absent stays absent (the agent's own grace period applies, Kubernetes' 30 s), so a template written
       // before berth read this field keeps its hash and its pods.
       terminationGracePeriodSeconds: optional(integer({ min: 0, max: 2147483647 })),
       securityContext: optional(podSecurityContextSchema),

@@ -33,6 +33,8 @@ export class FakeRuntime implements ContainerRuntime {
   /** The last address and host port handed out. */
   private lastIp = 1;
   private lastHostPort = 32767;
+  /** The grace period of each container's last stop, by id. */
+  readonly graces = new Map<string, number>();
   /** Calls refused because the engine was down (setDown(true)), over the fake's life. */
   refused = 0;
 
@@ -118,8 +120,9 @@ export class FakeRuntime implements ContainerRuntime {
     this.emit('start', id);
   }
 
-  async stop(id: string, _graceSeconds: number): Promise<void> {
+  async stop(id: string, graceSeconds: number): Promise<void> {
     this.check('stop', id);
+    this.graces.set(id, graceSeconds);
     const c = this.containers.get(id);
     if (!c || c.state !== 'running') return;
     this.exit(id, 143);

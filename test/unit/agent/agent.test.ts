@@ -125,6 +125,22 @@ describe('startAgent', () => {
     await waitFor(async () => (await store.list(statusPrefix(NODE))).entries.length === 0, { what: 'the status to be deleted' });
   });
 
+  it.each([
+    { case: 'Kubernetes\' default of 30 s when neither the pod nor the agent sets one', over: { stopGraceSeconds: undefined }, template: {}, grace: 30 },
+    { case: 'the agent\'s own when the pod sets none', over: { stopGraceSeconds: 3 }, template: {}, grace: 3 },
+    { case: 'the pod\'s terminationGracePeriodSeconds over the agent\'s', over: { stopGraceSeconds: 3 }, template: { terminationGracePeriodSeconds: 7 }, grace: 7 },
+  ])('stops a removed pod\'s container with $case', async ({ over, template, grace }) => {
+    const { store, runtime } = await setup(over);
+    const b = binding('web');
+    const withGrace = { ...b, template: { ...b.template, ...template } };
+    await bind(store, withGrace);
+    await waitFor(async () => ready(await status(store, 'web')));
+    const [app] = await mine(runtime);
+    await unbind(store, withGrace);
+    await waitFor(async () => (await mine(runtime)).length === 0, { what: 'the container to be removed' });
+    expect(runtime.graces.get(app?.id ?? '')).toBe(grace);
+  });
+
   it('frees a host port before the replacement that needs it starts', async () => {
     const { store, runtime, agent } = await setup();
     const withPort = (hash: string): BindingRecord => binding('web', { hash, containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }] })] });
