@@ -1,5 +1,8 @@
 // What each read endpoint of /api/v1 lists: the same reads and views as `berth get/status/history/events`.
-import { ENDPOINTS, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SUSPENDED, SYNC_ERRORS, historyPrefix, sourceKey, syncErrorKey, type Store } from '../store/index.js';
+import {
+  ENDPOINTS, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, readAllSealed, readSealed as readSourceSealed, sourceKey, syncErrorKey,
+  type Sealed, type Store,
+} from '../store/index.js';
 import { readCluster, readEndpoints, readEvents, readHealth, readHistory, readSealed, readSuspensions, readSyncErrors } from './read.js';
 import { selectNamed, selectNamespaced } from './select.js';
 import { deploymentViews, eventViews, historyViews, nodeViews, podViews, serviceViews, statusViews } from './views.js';
@@ -110,6 +113,25 @@ export const RESOURCES: readonly Resource[] = [
       const { records, skipped } = await readHistory(store, q.source);
       const all = historyViews(records, now);
       return { items: q.limit === undefined ? all : all.slice(Math.max(0, all.length - q.limit)), skipped };
+    },
+  },
+  {
+    // Each source's desired objects as sealed (normalized, defaults filled in): what `berth diff` compares a commit with.
+    path: 'desired',
+    params: ['source'],
+    watch: [SOURCES],
+    async read(store, q) {
+      const one = q.source === undefined ? undefined : await readSourceSealed(store, q.source);
+      const sealed: Sealed[] = q.source === undefined ? (await readAllSealed(store)).sealed : one ? [one] : [];
+      const items: unknown[] = [];
+      const skipped: string[] = [];
+      for (const s of sealed) {
+        if (!s.exact) skipped.push(`source ${s.source}: the revision of its seal was compacted while a newer commit is being applied; objects that commit changed are not shown`);
+        const { items: records, corrupt } = decodeAll('desired', s.entries);
+        for (const c of corrupt) skipped.push(c.reason);
+        for (const { record } of records) items.push({ source: s.source, commit: s.seal.commit, object: record.object });
+      }
+      return { items, skipped };
     },
   },
   {

@@ -16,6 +16,7 @@ import { DEFAULT_SERVER } from './client.js';
 import { ALLOW_RULES } from '../agent/policy.js';
 import type { VerbFlags } from './verbs.js';
 import type { LogsFlags } from './logs.js';
+import type { DiffFlags } from './diff.js';
 
 // Each command imports what it runs when it runs: `berth validate` (in CI) loads no etcd, Docker
 // or Git client, and starts in a fraction of the time.
@@ -218,6 +219,30 @@ reading(
 reading(
   program.command('status').description('per source: the commit in force (and a newer rejected one), then its deployments and their readiness'),
 ).action(async (flags: ReadFlags) => (await import('./status.js')).runStatus(flags));
+
+sizes(server(program
+  .command('diff')
+  .description("what applying the branch head (or --rev) would change in a source's desired state, as unified diffs of the objects (kubectl diff's shape); exit 0 no change, 1 changes, 2 error")))
+  .option('--source <name>', 'the source whose desired state is compared', 'default')
+  .option('--repo <url|path>', 'the repository: a local path or an http(s) URL (fetched into --data-dir)', '.')
+  .option('--branch <branch>', 'the branch whose head is compared (unless --rev)', 'main')
+  .option('--path <dir>', 'folder of the repository holding the manifests, as the source has it', '.')
+  .option('--rev <commit>', 'compare this commit (branch, tag, HEAD or id) instead of the branch head')
+  .option('--repo-credentials-file <file>', 'user name and password or token for an http(s) --repo (mode 0600; README: Private repositories)')
+  .option('--skip-kind <kind>', 'kinds the source leaves alone (as its --skip-kind); repeat it or separate kinds with commas', kinds, [] as string[])
+  .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated')
+  .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server (or its etcd) and token; mirrors of a remote --repo go there', '.berth')
+  .option('--prefix <prefix>', 'etcd key prefix (with --etcd)', '/berth')
+  .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')
+  .addHelpText(
+    'after',
+    '\nThe commit is read and checked exactly as sync reads it; the objects are compared in their\n' +
+      'normalized form (defaults filled in), so the diff is what desired state would become.\n' +
+      'A commit sync would reject prints its errors and exits 2.\n\nExample:\n  berth diff --rev HEAD~1 --source shop',
+  )
+  .action(async (flags: DiffFlags) => {
+    process.exitCode = await (await import('./diff.js')).runDiff(flags);
+  });
 
 // The verbs: writes through the API server (they need its token).
 const verb = (name: string, description: string, example: string): Command =>

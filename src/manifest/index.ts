@@ -9,6 +9,7 @@ export type { Limits } from './limits.js';
 export { isManifestPath, parseFiles } from './parse.js';
 export type { ManifestFile, ParseOptions, ParseResult, SkippedDocument } from './parse.js';
 export { planDesired } from './plan.js';
+export { formatPlanDiff, renderObject, unifiedHunks, type DiffLabels } from './diff.js';
 export { configMapRefs, configMapsOf, deploymentInputs, referencesMet } from './refs.js';
 export type { ConfigMapRef } from './refs.js';
 export { checkLocalPath, volumeConfigMaps } from './volumes.js';

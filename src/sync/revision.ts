@@ -16,7 +16,8 @@ export async function checkRevision(repo: string, rev: string, path: string, opt
   return { commit, check };
 }
 
-async function resolveRevision(gitdir: string, rev: string): Promise<string> {
+/** The commit `rev` names in `gitdir`: a ref, a branch, a tag (an annotated one followed), or a whole or abbreviated id. */
+export async function resolveRevision(gitdir: string, rev: string): Promise<string> {
   let oid: string | undefined;
   for (const ref of [rev, `refs/heads/${rev}`, `refs/tags/${rev}`]) {
     oid = await git.resolveRef({ fs, gitdir, ref }).catch(() => undefined);

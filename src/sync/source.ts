@@ -11,6 +11,7 @@ import { causeText, codeOf, remoteError } from './git-errors.js';
 import type { Keyring } from './keyring.js';
 import { signatureProblem } from './signature.js';
 import { splitUrlCredentials, urlCredentials, type CredentialProvider } from './credentials.js';
+import { resolveRevision } from './revision.js';
 import { diffTrees, readTreeFiles, subdirTree, type LeafChange, type TreeSource } from './tree.js';
 
 /** A commit at the head of the source branch. */
@@ -88,6 +89,15 @@ export class GitSource {
         hint: 'roll back to a commit `berth history` lists, or `berth resume`', cause: err,
       });
     }
+  }
+
+  /**
+   * A commit named as git names one (a branch of a local repository, a tag, `HEAD`, a whole id or
+   * its first 4 or more digits), after the branch head is fetched from a remote; `berth diff --rev`.
+   */
+  async revision(rev: string): Promise<HeadCommit> {
+    await this.head();
+    return this.info(await resolveRevision(this.gitdir, rev));
   }
 
   private async info(commit: string): Promise<HeadCommit> {
