@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { dockerRequest } from './docker.js';
 import { exited, OutputTail, run } from './process.js';
 
@@ -21,7 +21,21 @@ export async function ensureBusyboxImage(dockerHost: string, tag = defaultTestIm
   const existing = await dockerRequest(dockerHost, 'GET', `/images/${tag}/json`);
   if (existing.status === 200) return tag;
   if (existing.status !== 404) throw new Error(`docker image inspect ${tag}: ${existing.status} ${existing.body}`);
+  await importBusyboxImage(dockerHost, tag, { cmd });
+  return tag;
+}
 
+/** What a busybox image holds besides busybox: its command, files, working directory and labels. */
+export interface BusyboxImageSpec {
+  cmd: string[];
+  /** Extra files by absolute path (parents made); executable when `mode` says so. */
+  files?: Record<string, { text: string; mode?: number }>;
+  workdir?: string;
+  labels?: Record<string, string>;
+}
+
+/** Build `tag` (replacing any image of that name) from the static busybox plus `spec`'s files. */
+export async function importBusyboxImage(dockerHost: string, tag: string, spec: BusyboxImageSpec): Promise<void> {
   const isDynamic = await run('ldd', [busybox]).then(() => true, () => false);
   if (isDynamic) throw new Error(`${busybox} is not statically linked: install busybox-static (scripts/install-deps.sh)`);
 
@@ -29,6 +43,10 @@ export async function ensureBusyboxImage(dockerHost: string, tag = defaultTestIm
   try {
     const rootfs = join(dir, 'rootfs');
     await writeRootfs(rootfs);
+    for (const [file, { text, mode }] of Object.entries(spec.files ?? {})) {
+      await mkdir(join(rootfs, dirname(file)), { recursive: true });
+      await writeFile(join(rootfs, file), text, { mode: mode ?? 0o644 });
+    }
     const tar = spawn('tar', ['-C', rootfs, '--owner=0', '--group=0', '--numeric-owner', '-c', '.'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -36,8 +54,10 @@ export async function ensureBusyboxImage(dockerHost: string, tag = defaultTestIm
     tar.stderr.on('data', (chunk: Buffer) => tarErrors.push(chunk));
     const { repo, version } = splitTag(tag);
     const query = new URLSearchParams({ fromSrc: '-', repo, tag: version });
-    query.append('changes', `CMD ${JSON.stringify(cmd)}`);
+    query.append('changes', `CMD ${JSON.stringify(spec.cmd)}`);
     query.append('changes', 'ENV PATH=/bin');
+    if (spec.workdir !== undefined) query.append('changes', `WORKDIR ${spec.workdir}`);
+    for (const [k, v] of Object.entries(spec.labels ?? {})) query.append('changes', `LABEL ${k}=${v}`);
     const imported = await dockerRequest(dockerHost, 'POST', `/images/create?${query}`, {
       body: tar.stdout,
       headers: { 'Content-Type': 'application/x-tar' },
@@ -51,7 +71,6 @@ export async function ensureBusyboxImage(dockerHost: string, tag = defaultTestIm
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return tag;
 }
 
 /** rootfs/bin/busybox, a relative symlink per applet, /tmp, and root/nobody in /etc. */
