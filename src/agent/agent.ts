@@ -216,7 +216,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     for (const [ref, what] of sandboxes.changed) drift.set(ref, new Map([['', what]]));
     // A pod whose env reads status.podIP waits for its sandbox to run (its containers need the address); until
     // then all its containers are stranded, so leaving it out of the plan removes none of them.
-    const podIP = (b: BindingRecord): string | undefined => sandboxes.running.get(podRef(b.namespace, b.pod))?.ip;
+    // A pod on the node's network (hostNetwork) has the node's address, as Kubernetes reports it (Docker's
+    // own address of such a container is only where the agent reaches it, for probes).
+    const podIP = (b: BindingRecord): string | undefined => {
+      const running = sandboxes.running.get(podRef(b.namespace, b.pod));
+      return b.template.hostNetwork === true && running !== undefined ? address : running?.ip;
+    };
     const ready = bindings.filter((b) => {
       const ref = podRef(b.namespace, b.pod);
       return !sandboxes.waiting.has(ref) && !refused.has(ref) && (sandboxes.running.has(ref) || !readsPodIP(b.template));
@@ -251,7 +256,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         ended: byName(b, result.ended),
         drift: podDrift,
         probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
-        network: podNetwork(runningSandbox(b, running, sandbox), address),
+        network: podNetwork(runningSandbox(b, running, sandbox), address, b.template.hostNetwork === true ? b.template.containers : undefined),
       });
       if (!prev || !sameStatus(prev, status) || pulled.has(ref)) {
         puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });

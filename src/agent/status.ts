@@ -44,14 +44,19 @@ export interface PodNetwork {
 
 /**
  * The addresses of a pod whose network namespace `owner` holds: its IP, the node's address and the
- * host ports its ports are published on (sorted; only those Docker published on the host).
+ * host ports its ports are published on (sorted; only those Docker published on the host). A pod on
+ * the node's network (`hostNetwork`, whose containers `onHost` lists) is reached at the node's
+ * address, on each declared port as its host port, as Kubernetes reports it.
  */
-export function podNetwork(owner: Container | undefined, hostIP: string): PodNetwork {
-  const hostPorts = (owner?.state === 'running' ? (owner.published ?? owner.ports) : [])
+export function podNetwork(owner: Container | undefined, hostIP: string, onHost?: readonly ContainerSpec[]): PodNetwork {
+  const running = owner?.state === 'running';
+  const ports = !running ? [] : onHost !== undefined ? onHost.flatMap((c) => c.ports.map((p) => ({ ...p, hostPort: p.hostPort ?? p.containerPort }))) : (owner.published ?? owner.ports);
+  const hostPorts = ports
     .flatMap((p) => (p.hostPort === undefined ? [] : [{ containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort }]))
     .sort((a, b) => a.containerPort - b.containerPort || compareText(a.protocol, b.protocol) || a.hostPort - b.hostPort)
     .filter((p, i, all) => i === 0 || JSON.stringify(p) !== JSON.stringify(all[i - 1]));
-  return { ...(owner?.state === 'running' && owner.ip !== undefined ? { podIP: owner.ip } : {}), hostIP, hostPorts };
+  const podIP = !running ? undefined : onHost !== undefined ? hostIP : owner.ip;
+  return { ...(podIP === undefined ? {} : { podIP }), hostIP, hostPorts };
 }
 
 /** The containers of `binding` among `containers`: at most one per container name, the one the plan keeps. */

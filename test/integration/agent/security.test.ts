@@ -98,6 +98,30 @@ describe('securityContext on Docker', () => {
     expect((await runtime.exec(id, ['ip', 'link'], 5000)).output).not.toMatch(/^\d+: eth0@/m);
   });
 
+  it('a hostNetwork pod is reached at the node\'s address: its podIP (also as status.podIP in its env) and host ports, and its probes', async () => {
+    const node = uniqueName('node');
+    await bed.start(node, { stopGraceSeconds: 1, allow: new Set(['hostNetwork']) });
+    // A free port on the host's own network, for the container to listen on.
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    const web: ContainerSpec = {
+      ...sleeper(),
+      args: ['httpd', '-f', '-p', String(port)],
+      ports: [{ containerPort: port, protocol: 'TCP' }],
+      env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' as const } } }],
+      // The probe reaches the pod at its podIP, which for a pod on the host's network is the node's address.
+      readinessProbe: { tcpSocket: { port }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+    };
+    await bind(node, 'hostweb', [web], { hostNetwork: true });
+    const s = await waitFor(async () => {
+      const got = await status(node, 'hostweb');
+      return got?.conditions.find((c) => c.type === 'Ready')?.status === 'True' ? got : undefined;
+    }, { timeoutMs: 30_000, what: 'hostweb ready through its tcpSocket probe' });
+    expect(s.podIP).toBe(s.hostIP);
+    expect(s.hostPorts).toEqual([{ containerPort: port, protocol: 'TCP', hostPort: port }]);
+    const [c] = await bed.members(node);
+    expect((await runtime.exec(c?.id ?? '', ['sh', '-c', 'echo "$POD_IP"'], 5000)).output.trim()).toBe(s.hostIP);
+  });
+
   it('with --allow privileged, creates the container privileged', async () => {
     const node = await agentFor(['privileged']);
     await bind(node, 'root', [sleeper({ privileged: true })]);

@@ -91,6 +91,17 @@ describe('podStatus', () => {
     });
   });
 
+  it('reports a pod on the node\'s network at the node\'s address, each declared port its own host port', () => {
+    const host = binding('web', { containers: [spec('app', { ports: [{ containerPort: 8080, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP', hostPort: 53 }] })] });
+    const owner = observed(host, 'app', { ip: '127.0.0.1' });
+    expect(podNetwork(owner, '192.0.2.2', host.template.containers)).toEqual({
+      podIP: '192.0.2.2',
+      hostIP: '192.0.2.2',
+      hostPorts: [{ containerPort: 53, protocol: 'UDP', hostPort: 53 }, { containerPort: 8080, protocol: 'TCP', hostPort: 8080 }],
+    });
+    expect(podNetwork({ ...owner, state: 'exited' }, '192.0.2.2', host.template.containers)).toEqual({ hostIP: '192.0.2.2', hostPorts: [] });
+  });
+
   it('has no podIP and no host ports while the network owner is not running', () => {
     const owner = observed(web, 'app', { state: 'exited', ip: '172.30.0.4', ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 80 }] });
     const s = podStatus(web, [owner], NOW, { network: podNetwork(owner, '192.0.2.2') });
