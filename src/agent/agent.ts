@@ -77,7 +77,7 @@ export interface AgentOptions {
   /** Where pod volumes live on this host, under `pods/<node>/` (default: .berth in the working folder, as --data-dir). */
   dataDir?: string;
   /** Serve Services on this node (services.ts): Service stubs on this pod network, from this image. */
-  services?: Pick<ServiceProxyOptions, 'stubs' | 'network' | 'image'>;
+  services?: Pick<ServiceProxyOptions, 'stubs' | 'network' | 'image' | 'resyncMs'>;
 }
 
 /** A running agent. */

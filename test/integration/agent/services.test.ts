@@ -7,6 +7,7 @@ import { DockerStubs } from '../../../src/agent/service-docker.js';
 import { startServiceProxy, type ServiceProxy } from '../../../src/agent/services.js';
 import { natRules } from '../../../src/agent/rules.js';
 import { EtcdStore, encode, endpointsKey, type EndpointsRecord } from '../../../src/store/index.js';
+import { dockerRequest } from '../../support/docker.js';
 import { freePort } from '../../support/ports.js';
 import { ServiceBed } from '../../support/service-bed.js';
 import { uniqueName } from '../../support/names.js';
@@ -77,6 +78,13 @@ async function world(): Promise<World> {
       );
     },
   };
+}
+
+/** Docker's inspect of a container. */
+async function inspect(id: string): Promise<unknown> {
+  const res = await dockerRequest(dockerHost, 'GET', `/containers/${id}/json`);
+  if (res.status !== 200) throw new Error(`docker inspect ${id}: ${res.status} ${res.body}`);
+  return JSON.parse(res.body) as unknown;
 }
 
 function record(service: string, endpoints: EndpointsRecord['endpoints'], o: { port?: number; targetPort?: number; nodePort?: number } = {}): EndpointsRecord {
@@ -169,6 +177,40 @@ describe('Service stubs on Docker', () => {
     await w.loaded('web', r);
     await agent.stop();
     expect(await w.bed.fetchMany(w.client, 'http://web.default/', 20)).toEqual({ one: 20 });
+  });
+
+  it.each([
+    // docker kill marks it stopped by hand: Docker leaves it dead, and the agent makes another.
+    ['killed with docker kill', async (id: string): Promise<void> => void (await dockerRequest(dockerHost, 'POST', `/containers/${id}/kill`))],
+    // Its process dies: Docker restarts it (unless-stopped) in a new network namespace, with no rules.
+    ['whose process dies', async (id: string): Promise<void> => void process.kill(((await inspect(id)) as { State: { Pid: number } }).State.Pid, 'SIGKILL')],
+  ] as const)('a stub %s under a running agent: the agent sees it in Docker\'s events and loads the rules again', async (_how, act) => {
+    const w = await world();
+    const gw = await w.bed.gateway();
+    const one = await w.bed.backend('one', 'one');
+    const r = record('web', [endpoint('one', w.node, one, gw)]);
+    await w.put(r);
+    // No periodic resync in this test's time: only Docker's events can bring the Service back.
+    const agent = await startAgent({
+      store: w.store, runtime: w.bed.runtime, node: w.node, log: silentLogger(), hostIp: '127.0.0.1',
+      services: { stubs, network: w.bed.network, image: STUB_IMAGE, resyncMs: 3_600_000 },
+    });
+    cleanups.push(() => agent.stop());
+    await w.loaded('web', r);
+    expect(await w.bed.fetchMany(w.client, 'http://web/', 5)).toEqual({ one: 5 });
+    const [before] = await stubs.list(w.node);
+    if (before === undefined) throw new Error('no stub');
+    const started = async (id: string): Promise<string> => ((await inspect(id)) as { State: { StartedAt: string } }).State.StartedAt;
+    const startedBefore = await started(before.id);
+
+    await act(before.id);
+    // A stub running again (another, or the same restarted), then the rules loaded into it.
+    await waitFor(async () => {
+      const [now] = (await stubs.list(w.node)).filter((c) => c.state === 'running');
+      return now !== undefined && (now.id !== before.id || (await started(now.id)) !== startedBefore);
+    }, { timeoutMs: 30_000, what: 'the stub running again' });
+    await w.loaded('web', r);
+    expect(await w.bed.fetchMany(w.client, 'http://web/', 20)).toEqual({ one: 20 });
   });
 
   it('publishes a NodePort on the node\'s address: reachable from the host', async () => {
