@@ -33,7 +33,7 @@ export interface AgentTestbed {
 
 /**
  * Registers the hooks of an agent test file: one store under `/<name>-…`, and after each test every
- * agent it started stopped and every container of its nodes removed (an agent leaves its containers
+ * agent it started stopped and every container and volume of its nodes removed (an agent leaves its containers
  * running on stop, as kubelet does). Call it once at the top of the file.
  */
 export function agentTestbed(name: string): AgentTestbed {
@@ -52,6 +52,8 @@ export function agentTestbed(name: string): AgentTestbed {
     await Promise.all(agents.map((a) => a.stop()));
     agents = [];
     for (const node of nodes) for (const c of await runtime.list({ 'berth.node': node })) await runtime.remove(c.id);
+    // A test that failed before its pod was gone leaves the pod's Memory emptyDirs (Docker tmpfs volumes) behind.
+    for (const node of nodes) for (const v of await runtime.listVolumes({ 'berth.node': node })) await runtime.removeVolume(v.name);
     nodes.clear();
   });
 
