@@ -19,6 +19,9 @@ const owners = [
   { library: 'commander', files: 'src/cli/**/*.ts', owner: 'src/cli' },
   { library: 'pino', files: 'src/log.ts', owner: 'src/log.ts' },
   { library: 'fastify', files: 'src/api/server.ts', owner: 'src/api/server.ts' },
+  { library: '@fastify/websocket', files: 'src/api/server.ts', owner: 'src/api/server.ts' },
+  // exec's channel sockets (the API server's come through @fastify/websocket).
+  { library: 'ws', files: 'src/channels.ts', owner: 'src/channels.ts' },
   { library: 'prom-client', files: 'src/api/metrics.ts', owner: 'src/api/metrics.ts' },
 ];
 

@@ -18,6 +18,6 @@ export { RegistryAuth, registryAuthPath } from './registry-auth.js';
 export type { RegistryCredential } from './registry-auth.js';
 export { ALLOW_RULES, parseAllow } from './policy.js';
 export type { AllowRule } from './policy.js';
-export { startLogServer, type LogServer, type LogServerOptions } from './logs-server.js';
+export { startNodeServer, type NodeServer, type NodeServerOptions } from './node-server.js';
 export { DockerStubs, type StubRuntime } from './service-docker.js';
 export { DEFAULT_SERVICE_IMAGE } from './proxy-image.js';

@@ -1,7 +1,9 @@
 // The API server: the only importer of fastify. Holds no state of its own; every answer is read from etcd.
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { MAX_MESSAGE, relay, type ChannelSocket } from '../channels.js';
 import { BerthError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { syncRequestKey, type Store } from '../store/index.js';
@@ -10,7 +12,7 @@ import type { ListenAddress } from './listen.js';
 import { createMetrics } from './metrics.js';
 import { readCommitStory, resume, rollback, suspend, type ControlView } from './control.js';
 import { DASHBOARD_HEADERS, loadDashboard, type Asset } from './dashboard.js';
-import { fetchLogs, type LogsQuery } from './logs.js';
+import { fetchLogs, openExec, type ExecQuery, type LogsQuery } from './logs.js';
 import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
 import { streamResource } from './sse.js';
 import { bearerMatches, isLoopback } from './token.js';
@@ -58,6 +60,8 @@ const NO_QUERY = { type: 'object', additionalProperties: false } as const;
 
 /** Paths open to anyone (they tell nothing but up/ready). */
 const OPEN = new Set(['/healthz', '/readyz']);
+/** exec runs commands in a pod: a write, whatever its method (a WebSocket opens with a GET). */
+const EXEC_PATH = /^\/api\/v1\/pods\/[^/]+\/[^/]+\/exec$/;
 
 /** Build the app and listen. A port already in use fails the start with EADDRINUSE's one line. */
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
@@ -97,10 +101,12 @@ function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstanc
     const path = req.url.split('?')[0] ?? '';
     // Webhooks carry the forge's signature instead of the token (webhooks.ts checks it).
     if (OPEN.has(path) || path.startsWith('/hooks/')) return;
-    const write = req.method !== 'GET' && req.method !== 'HEAD';
+    const write = (req.method !== 'GET' && req.method !== 'HEAD') || EXEC_PATH.test(path);
     if (!write && isLoopback(req.socket.remoteAddress)) return;
     if (bearerMatches(req.headers.authorization, token)) return;
-    const message = write
+    const message = EXEC_PATH.test(path)
+      ? 'exec needs the API token: Authorization: Bearer <the token in --token-file>'
+      : write
       ? 'writes need the API token: Authorization: Bearer <the token in --token-file>'
       : 'reads from another machine need the API token: Authorization: Bearer <the token in --token-file>';
     log.info({ method: req.method, path: path.slice(0, 200), from: req.socket.remoteAddress }, 'refused a request without a valid token');
@@ -234,6 +240,39 @@ function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstanc
       return upstream.body ? reply.send(Readable.fromWeb(upstream.body as Parameters<typeof Readable.fromWeb>[0])) : reply.send('');
     },
   );
+  // exec: a WebSocket of numbered channels (src/channels.ts), opened to the agent before the client's is
+  // accepted, so a refusal is an HTTP answer; then each message is relayed unchanged both ways.
+  void app.register(websocket, { options: { maxPayload: MAX_MESSAGE } });
+  const upstreams = new WeakMap<FastifyRequest, ChannelSocket>();
+  void app.register(async (scope) => {
+    scope.get<{ Params: { namespace: string; name: string }; Querystring: ExecQuery }>(
+      '/api/v1/pods/:namespace/:name/exec',
+      {
+        websocket: true,
+        schema: {
+          params: { type: 'object', properties: { namespace: NAME, name: NAME }, required: ['namespace', 'name'], additionalProperties: false },
+          querystring: {
+            type: 'object', additionalProperties: false, required: ['command'],
+            properties: {
+              container: NAME,
+              command: { anyOf: [{ type: 'string', maxLength: 16_384 }, { type: 'array', minItems: 1, maxItems: 256, items: { type: 'string', maxLength: 16_384 } }] },
+              stdin: { type: 'string', enum: ['0', '1'] },
+              tty: { type: 'string', enum: ['0', '1'] },
+            },
+          },
+        },
+        preHandler: async (req) => {
+          upstreams.set(req, await openExec(store, token, req.params.namespace, req.params.name, req.query));
+          log.info({ namespace: req.params.namespace, pod: req.params.name, from: req.socket.remoteAddress }, 'exec through the API');
+        },
+      },
+      (socket, req) => {
+        const upstream = upstreams.get(req);
+        if (upstream) relay(socket, upstream);
+        else socket.close(1011);
+      },
+    );
+  });
   app.get<{ Params: { name: string; commit: string } }>(
     '/api/v1/sources/:name/commits/:commit',
     { schema: { params: { type: 'object', properties: { name: SOURCE, commit: COMMIT }, required: ['name', 'commit'], additionalProperties: false }, querystring: NO_QUERY } },

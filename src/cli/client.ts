@@ -3,6 +3,7 @@
 // api-token), JSON calls whose errors become one line, and server-sent events for --watch.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ChannelRefusedError, connectChannels, type ChannelSocket } from '../channels.js';
 import { BerthError, InvalidInputError, UnavailableError, messageOf } from '../errors.js';
 import { localEtcdEndpoint } from '../store/local-etcd.js';
 
@@ -25,6 +26,8 @@ export interface ApiClient {
   post<T>(path: string, body?: unknown): Promise<T>;
   /** The body of a GET as it comes (logs), until `signal` aborts. */
   stream(path: string, query: Record<string, string | number | undefined>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  /** A channel socket (exec) at `path`; a refusal is the server's error, as for the other calls. */
+  channels(path: string, query: URLSearchParams): Promise<ChannelSocket>;
   /** Each `snapshot` and `update` event of a `?watch=1` stream, until `signal` aborts; a stream that ends is opened again. */
   watch(path: string, query: Record<string, string | number | undefined>, onItems: (items: unknown[]) => void, signal: AbortSignal): Promise<void>;
 }
@@ -78,6 +81,14 @@ function client(url: string, token: string | undefined, hint: string): ApiClient
       const res = await call('GET', p, query, undefined, signal);
       if (!res.body) throw new UnavailableError('EAPI', `the API answered ${p} with no body`);
       return res.body;
+    },
+    channels: async (p, query) => {
+      try {
+        return await connectChannels(`${url}${p}?${query}`, token);
+      } catch (err) {
+        if (err instanceof ChannelRefusedError) throw await errorOf(new Response(JSON.stringify({ code: err.code, message: err.message }), { status: err.status }));
+        throw new UnavailableError('EAPIUNREACHABLE', `cannot reach the berth API at ${url}: ${messageOf(err)}`, { hint, cause: err });
+      }
     },
     watch: async (p, query, onItems, signal) => {
       while (!signal.aborted) {

@@ -15,6 +15,7 @@ import type { ApiFlags } from './api.js';
 import { DEFAULT_SERVER } from './client.js';
 import { ALLOW_RULES } from '../agent/policy.js';
 import type { VerbFlags } from './verbs.js';
+import type { ExecFlags } from './exec.js';
 import type { LogsFlags } from './logs.js';
 import type { DiffFlags } from './diff.js';
 
@@ -273,6 +274,19 @@ server(program.command('logs').description("print a pod's container logs (stdout
   .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server', '.berth')
   .addHelpText('after', '\nExample:\n  berth logs web-5f7c9d8b4-0 -n shop --tail 20 -f')
   .action(async (pod: string, flags: LogsFlags) => (await import('./logs.js')).runLogs(pod, flags));
+
+server(program.command('exec').description("run a command in a pod's container, through the API server and the agent of its node; exits with the command's exit code"))
+  .argument('<pod>', 'the pod')
+  .argument('<command...>', 'the command and its arguments, after --')
+  .option('-n, --namespace <namespace>', 'its namespace (default: the one namespace with a pod of that name)')
+  .option('-c, --container <name>', 'the container (needed when the pod has several)')
+  .option('-i, --stdin', "pass berth's standard input to the command")
+  .option('-t, --tty', 'give the command a terminal (with -i, when standard input is one)')
+  .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server and token', '.berth')
+  .addHelpText('after', '\nExamples:\n  berth exec web-5f7c9d8b4-0 -n shop -- cat /etc/hostname\n  berth exec -it web-5f7c9d8b4-0 -- sh')
+  .action(async (pod: string, command: string[], flags: ExecFlags) => {
+    process.exitCode = await (await import('./exec.js')).runExec(pod, command, flags);
+  });
 
 try {
   await program.parseAsync(process.argv);

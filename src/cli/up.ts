@@ -6,7 +6,7 @@ import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, creden
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, startAgent, startLogServer } from '../agent/index.js';
+import { DockerRuntime, startAgent, startNodeServer } from '../agent/index.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack } from './stack.js';
@@ -99,7 +99,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     stops.push(track('agent', (await startAgent({ store, runtime, node, log, ...agentOpts })).stop));
     // `berth logs`: this agent serves its pods' logs on loopback with the API's token; the API server proxies to it.
     const { token } = await loadOrCreateToken(tokenFileOf(flags));
-    stops.push((await startLogServer({ store, log, node, token, listen: { host: '127.0.0.1', port: 0 }, ...(flags.docker === undefined ? {} : { docker: flags.docker }) })).stop);
+    stops.push((await startNodeServer({ store, log, node, token, listen: { host: '127.0.0.1', port: 0 }, ...(flags.docker === undefined ? {} : { docker: flags.docker }) })).stop);
     log.info({ sources: syncs.map((s) => s.source), node, api: api.url }, 'berth is up');
   });
 }

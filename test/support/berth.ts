@@ -39,14 +39,15 @@ export function spawnBerth(args: string[], env: NodeJS.ProcessEnv = process.env,
 /** Run `berth ARGS...` to completion. */
 export function runBerth(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; /** Written to berth's standard input, which then ends. */ input?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv(args), { cwd: opts.cwd ?? root, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv(args), { cwd: opts.cwd ?? root, env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`berth ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 60_000} ms; output: ${stderr}`));
@@ -56,6 +57,11 @@ export function runBerth(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The command line that runs `berth ARGS...` from source (for a wrapper such as script(1), which gives it a terminal). */
+export function berthCommandLine(args: string[]): string[] {
+  return [process.execPath, ...argv(args)];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
-import { logDemuxer, parseLogRequest } from '../../../src/agent/logs-server.js';
+import { parseLogRequest } from '../../../src/agent/logs-server.js';
+import { dockerDemuxer } from '../../../src/agent/pod-container.js';
 
 const frame = (stream: number, text: string): Buffer => {
   const body = Buffer.from(text);
@@ -36,10 +37,10 @@ describe('parseLogRequest', () => {
   });
 });
 
-describe('logDemuxer', () => {
-  const run = (chunks: Buffer[]): string => {
+describe('dockerDemuxer', () => {
+  const run = (chunks: Buffer[], raw?: boolean): string => {
     const out: Buffer[] = [];
-    const push = logDemuxer((b) => out.push(Buffer.from(b)));
+    const push = dockerDemuxer((b, stream) => out.push(Buffer.from(`${stream}:${b.toString()}`)), raw);
     for (const c of chunks) push(c);
     return Buffer.concat(out).toString();
   };
@@ -50,10 +51,14 @@ describe('logDemuxer', () => {
     ['split inside a header and a payload', [stream.subarray(0, 3), stream.subarray(3, 12), stream.subarray(12, 30), stream.subarray(30)]],
     ['byte by byte', [...stream].map((b) => Buffer.from([b]))],
   ])('gives the payloads in order, chunked %s', (_name, chunks) => {
-    expect(run(chunks)).toBe('out one\nerr one\nout two\n');
+    expect(run(chunks)).toBe('1:out one\n2:err one\n1:out two\n');
   });
 
   it('passes a stream that is not multiplexed (a TTY) as it is', () => {
-    expect(run([Buffer.from('plain '), Buffer.from('text\n')])).toBe('plain text\n');
+    expect(run([Buffer.from('plain '), Buffer.from('text\n')])).toBe('1:plain 1:text\n');
+  });
+
+  it('passes a TTY\'s stream whole when told it is one, whatever its first byte', () => {
+    expect(run([Buffer.from([1, 65]), Buffer.from('B')], true)).toBe('1:\u0001A1:B');
   });
 });
