@@ -14,7 +14,7 @@ import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js'
 import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 import { listContainers, removeContainers } from '../support/containers.js';
 import { uniqueName } from '../support/names.js';
-import { run } from '../support/process.js';
+import { exited, run } from '../support/process.js';
 import type { TestRepo } from '../support/repo.js';
 import { ensureStandIns } from '../support/stand-ins.js';
 
@@ -62,14 +62,21 @@ function allReady(all: PodView[], want: Record<string, number>): boolean {
   });
 }
 
+const GET = 'GET / HTTP/1.0\\r\\n\\r\\n';
+const PING = 'PING\\r\\n';
+
 /** One line from `host:port` of the pod network, asked from inside container `id` (an HTTP GET, or redis' PING). */
 async function ask(dockerHost: string, id: string, host: string, port: number, request: string): Promise<string> {
   const r = await run('docker', ['exec', id, 'sh', '-c', `printf '${request}' | timeout 3 nc ${host} ${port} | tail -n 1`], { env: { ...process.env, DOCKER_HOST: dockerHost } }).catch(() => ({ stdout: '' }));
   return r.stdout.trim();
 }
+/** From inside container `id`, `n` connections each to cartservice:7070 (GET) and redis-cart:6379 (PING): how many got each answer. */
+async function counted(dockerHost: string, id: string, n: number): Promise<Record<string, number>> {
+  const script = `for i in $(seq ${n}); do printf '${GET}' | timeout 3 nc cartservice 7070 | tail -n 1; printf '${PING}' | timeout 3 nc redis-cart 6379 | tr -d '\\r'; done | sort | uniq -c`;
+  const out = (await run('docker', ['exec', id, 'sh', '-c', script], { env: { ...process.env, DOCKER_HOST: dockerHost } })).stdout;
+  return Object.fromEntries([...out.matchAll(/^\s*(\d+) ?(.*)$/gm)].map((m) => [m[2] || 'FAIL', Number(m[1])]));
+}
 const seconds = (since: number): string => ((Date.now() - since) / 1000).toFixed(1);
-const GET = 'GET / HTTP/1.0\\r\\n\\r\\n';
-const PING = 'PING\\r\\n';
 
 /** A berth up on the test etcd under a prefix of its own (so a second agent can join it), with its pod network. */
 function shopBed(name: string): {
@@ -217,6 +224,14 @@ describe('the real manifests of test/fixtures/compat under berth up, on one node
       return res?.ok === true ? res.text() : undefined;
     }, `frontend-external at node port ${ext}`);
     expect(body).toMatch(/^frontend /);
+
+    // berth up is killed (SIGKILL: no goodbye, nothing of berth left running): the stubs it made keep
+    // forwarding, so a frontend pod still reaches both Services, counted over many connections.
+    const [client = '?'] = frontends.values();
+    const want = { [`cartservice ${cart}`]: 20, '+PONG': 20 };
+    proc.child.kill('SIGKILL');
+    await exited(proc.child);
+    expect(await counted(dockerHost, client, 20)).toEqual(want);
   }, 600_000);
 });
 
@@ -262,5 +277,7 @@ describe('the shop\'s three manifests across two agents of different node names'
       expect(await answer('cartservice.default.svc.cluster.local', 7070, GET)).toBe(`cartservice ${cart?.name ?? '?'}`);
     }
     expect(frontends.some((p) => p.node !== cart?.node) && frontends.some((p) => p.node !== redis?.node)).toBe(true);
+    // Counted: from every frontend pod, no connection to either Service fails.
+    for (const id of ids.values()) expect(await counted(dockerHost, id, 10)).toEqual({ [`cartservice ${cart?.name ?? '?'}`]: 10, '+PONG': 10 });
   }, 600_000);
 });
