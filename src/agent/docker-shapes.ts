@@ -8,7 +8,9 @@ export const STATES: ReadonlySet<ContainerState> = new Set<ContainerState>(['cre
 /** A RunMount in Docker's terms: a bind, or a local-driver volume backed by tmpfs (made by Docker on first use). */
 export function dockerMount(m: RunMount): Docker.MountSettings {
   if (m.type === 'bind') return { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly, BindOptions: { Propagation: 'rprivate' } };
-  const options: Record<string, string> = { type: 'tmpfs', device: 'tmpfs', ...(m.sizeBytes === undefined ? {} : { o: `size=${m.sizeBytes}` }) };
+  // A pod's fsGroup as kubelet gives it to a tmpfs emptyDir: the group, and to tmpfs' own 1777 group rw and setgid.
+  const o = [...(m.sizeBytes === undefined ? [] : [`size=${m.sizeBytes}`]), ...(m.gid === undefined ? [] : [`gid=${m.gid}`, 'mode=3777'])];
+  const options: Record<string, string> = { type: 'tmpfs', device: 'tmpfs', ...(o.length === 0 ? {} : { o: o.join(',') }) };
   return { Type: 'volume', Source: m.name, Target: m.target, ReadOnly: m.readOnly, VolumeOptions: { NoCopy: true, Labels: m.labels, DriverConfig: { Name: 'local', Options: options } } };
 }
 

@@ -21,7 +21,7 @@ import type { RegistryCredential } from './registry-auth.js';
  */
 export type RunMount =
   | { type: 'bind'; source: string; target: string; readOnly: boolean }
-  | { type: 'tmpfs'; name: string; target: string; readOnly: boolean; sizeBytes?: number; labels: Record<string, string> };
+  | { type: 'tmpfs'; name: string; target: string; readOnly: boolean; sizeBytes?: number; labels: Record<string, string>; /** The pod's fsGroup: the tmpfs' group, its root setgid. */ gid?: number };
 
 /** What to run: the runtime-level view of one container (not the manifest's ContainerSpec). */
 export interface RunSpec {

@@ -16,6 +16,7 @@ import { checkDnsLabel } from '../manifest/names.js';
 import type { BindingRecord } from '../store/records.js';
 import type { Container, ContainerRuntime, RunMount } from './runtime.js';
 import { LABEL, podRef } from './labels.js';
+import { fsGroupMode, setVolumeOwnership } from './fs-group.js';
 
 /** One file of a ConfigMap volume. */
 export interface VolumeFile {
@@ -80,7 +81,8 @@ export function mountsOf(b: BindingRecord, spec: ContainerSpec, node: string, di
     if (v === undefined) return { error: `no volume named ${JSON.stringify(m.name)} in the pod` };
     if ('emptyDir' in v && v.emptyDir.medium === 'Memory') {
       const labels = { [LABEL.node]: node, [LABEL.namespace]: b.namespace, [LABEL.pod]: b.pod };
-      out.push({ type: 'tmpfs', name: memoryVolumeName(node, b.namespace, b.pod, v.name), target: m.mountPath, readOnly: m.readOnly === true, labels, ...(v.emptyDir.sizeLimit === undefined ? {} : { sizeBytes: v.emptyDir.sizeLimit }) });
+      const gid = b.template.securityContext?.fsGroup;
+      out.push({ type: 'tmpfs', name: memoryVolumeName(node, b.namespace, b.pod, v.name), target: m.mountPath, readOnly: m.readOnly === true, labels, ...(v.emptyDir.sizeLimit === undefined ? {} : { sizeBytes: v.emptyDir.sizeLimit }), ...(gid === undefined ? {} : { gid }) });
       continue;
     }
     if ('hostPath' in v) {
@@ -152,6 +154,7 @@ export class PodVolumes {
     // Every name that becomes a folder is a DNS label, or nothing is made: a hand-written binding must not lead out of the data dir.
     const badName = [b.namespace, b.pod, ...(b.template.volumes ?? []).map((v) => v.name)].map(checkDnsLabel).find((e) => e !== undefined);
     if (badName !== undefined) return { mounts: () => ({ error: `cannot make the pod's volumes: ${badName}` }) };
+    const fsGroup = b.template.securityContext?.fsGroup;
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o755 });
       for (const v of b.template.volumes ?? []) {
@@ -159,14 +162,15 @@ export class PodVolumes {
         if ('configMap' in v) {
           const files = configMapFiles(v.configMap, configMaps);
           if ('error' in files) failed.set(v.name, files.error);
-          else await this.writeAtomically(at, files.files);
+          else await this.writeAtomically(at, files.files, fsGroup);
         } else if ('hostPath' in v) {
           const problem = await checkHostPath(v.hostPath);
           if (problem !== undefined) failed.set(v.name, problem);
-        } else if (v.emptyDir.medium !== 'Memory') {
-          await fs.mkdir(at, { recursive: true });
-          // Kubernetes makes an emptyDir world-writable, so a container of any user can use it.
+        } else if (v.emptyDir.medium !== 'Memory' && (await fs.mkdir(at, { recursive: true })) !== undefined) {
+          // Made now (kubelet sets a volume up once, not on every sync). Kubernetes makes an emptyDir
+          // world-writable, so a container of any user can use it; and gives it the pod's fsGroup.
           await fs.chmod(at, 0o777);
+          if (fsGroup !== undefined) this.warnOwnership(at, await setVolumeOwnership(at, fsGroup, false));
         }
       }
       for (const { volume, subPath } of subPathsOf(b.template)) {
@@ -187,9 +191,17 @@ export class PodVolumes {
     };
   }
 
-  /** Write `files` into the ConfigMap volume at `dir` as kubelet's AtomicWriter does, if they changed. */
-  private async writeAtomically(dir: string, files: readonly VolumeFile[]): Promise<void> {
-    const payload = JSON.stringify(files);
+  /** Logged where it happens (a volume is set up once): kubelet, too, runs the pod when it cannot give it its fsGroup. */
+  private warnOwnership(volume: string, problem: string | undefined): void {
+    if (problem !== undefined) this.log.warn({ volume, err: problem }, "cannot give a volume its pod's fsGroup");
+  }
+
+  /**
+   * Write `files` into the ConfigMap volume at `dir` as kubelet's AtomicWriter does, if they changed,
+   * and give them the pod's `fsGroup` (read-only, as kubelet gives it to a ConfigMap volume).
+   */
+  private async writeAtomically(dir: string, files: readonly VolumeFile[], fsGroup: number | undefined): Promise<void> {
+    const payload = JSON.stringify({ files, fsGroup });
     if (this.written.get(dir) === payload) return;
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
     await fs.chmod(dir, 0o755);
@@ -202,6 +214,8 @@ export class PodVolumes {
       await fs.writeFile(file, f.content, { mode: f.mode, flag: 'wx' });
       await fs.chmod(file, f.mode);
     }
+    // Before the swap, so no reader sees the files without their group.
+    if (fsGroup !== undefined) this.warnOwnership(dir, await setVolumeOwnership(fresh, fsGroup, true));
     const tmp = path.join(dir, '..data_tmp');
     await fs.rm(tmp, { force: true });
     await fs.symlink(stamp, tmp);
@@ -212,6 +226,11 @@ export class PodVolumes {
       const link = path.join(dir, name);
       const there = await fs.lstat(link).catch(() => undefined);
       if (there === undefined) await fs.symlink(path.join('..data', name), link);
+    }
+    if (fsGroup !== undefined) {
+      // The volume's own folder and its links (what setVolumeOwnership does at the top, without walking the old folders again).
+      for (const entry of ['', '..data', ...top]) await fs.lchown(path.join(dir, entry), -1, fsGroup).catch(() => undefined);
+      await fs.chmod(dir, fsGroupMode(0o755, true, true)).catch(() => undefined);
     }
     for (const entry of await fs.readdir(dir)) {
       if (entry === '..data' || entry === stamp) continue;

@@ -15,7 +15,7 @@ function checkCapability(s: string): string | undefined {
 
 /** PodSecurityContext fields other than runAsUser, runAsGroup, runAsNonRoot, fsGroup, supplementalGroups and seccompProfile. */
 const POD_SECURITY: Readonly<Record<string, string>> = {
-  fsGroupChangePolicy: notYet('fsGroup adds the group to the processes; berth changes no file ownership'),
+  fsGroupChangePolicy: notYet('berth gives the pod\'s emptyDir and ConfigMap volumes the fsGroup whenever it makes or writes them, as `Always` does'),
   supplementalGroupsPolicy: notYet('the groups are added to those of the image'),
   seLinuxOptions: notYet('containers run with Docker\'s default labels'),
   appArmorProfile: notYet('containers run with Docker\'s default AppArmor profile'),
@@ -46,7 +46,7 @@ export const podSecurityContextSchema = object(
     runAsUser: optional(id),
     runAsGroup: optional(id),
     runAsNonRoot: optional(boolean()),
-    // Docker has no volume ownership to change: both become groups of every process of the pod.
+    // Both become groups of every process of the pod; the agent also gives the pod's volumes the fsGroup (src/agent/fs-group.ts).
     fsGroup: optional(id),
     supplementalGroups: optional(list(id)),
     seccompProfile: optional(seccompProfileSchema),

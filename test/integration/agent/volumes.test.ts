@@ -40,8 +40,8 @@ const shell = (name: string, script: string, volumeMounts: ContainerSpec['volume
   name, image, command: ['sh', '-c', script], args: [], env: [], ports: [], resources: { requests: {}, limits: {} }, ...(volumeMounts ? { volumeMounts } : {}),
 });
 
-async function bind(node: string, pod: string, containers: ContainerSpec[], volumes: PodTemplate['volumes']): Promise<BindingRecord> {
-  const b: BindingRecord = { type: 'binding', node, namespace: 'default', pod, source: 'vol', templateHash: 'h1', template: { labels: {}, containers, nodeSelector: {}, restartPolicy: 'Always', ...(volumes ? { volumes } : {}) }, commit: 'c1' };
+async function bind(node: string, pod: string, containers: ContainerSpec[], volumes: PodTemplate['volumes'], over: Partial<PodTemplate> = {}): Promise<BindingRecord> {
+  const b: BindingRecord = { type: 'binding', node, namespace: 'default', pod, source: 'vol', templateHash: 'h1', template: { labels: {}, containers, nodeSelector: {}, restartPolicy: 'Always', ...(volumes ? { volumes } : {}), ...over }, commit: 'c1' };
   await store.commit({ put: [{ key: bindingKey(node, 'default', pod), value: encode(b) }] });
   return b;
 }
@@ -129,6 +129,25 @@ describe('pod volumes on Docker', () => {
     const after = (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running' && !isSandbox(c));
     expect(after.map((c) => [c.id, c.startedAt])).toEqual([[app?.id, app?.startedAt]]);
     expect((await bed.status(node, 'files'))?.containers[0]?.restarts).toBe(0);
+  });
+
+  it('gives the pod\'s volumes its fsGroup, as kubelet does: group-owned, setgid folders, a ConfigMap readable by the group only', async () => {
+    const cm = uniqueName('cm');
+    await sealConfigMap(cm, { secret: 'for-the-group' });
+    const node = await agentFor();
+    await bind(node, 'grouped', [
+      shell('app', 'exec sleep 3600', [{ name: 'scratch', mountPath: '/data' }, { name: 'mem', mountPath: '/mem' }, { name: 'cfg', mountPath: '/cfg' }]),
+    ], [
+      { name: 'scratch', emptyDir: {} },
+      { name: 'mem', emptyDir: { medium: 'Memory' } },
+      // 0400: owned by root, so only the group's read bit (kubelet's 0440) lets user 1000 read it.
+      { name: 'cfg', configMap: { name: cm, defaultMode: 0o400 } },
+    ], { securityContext: { runAsUser: 1000, fsGroup: 2000 } });
+    const app = (await running(node, 1)).get('app');
+    expect((await sh(app, 'id -u; stat -c "%g %a" /data /mem; stat -L -c "%g %a" /cfg/secret')).output.split('\n')).toEqual(['1000', '2000 2777', '2000 3777', '2000 440']);
+    expect((await sh(app, 'cat /cfg/secret')).output).toBe('for-the-group');
+    // A file the container makes in a setgid folder gets the folder's group.
+    expect((await sh(app, 'mkdir /data/sub && touch /data/sub/f /mem/f && stat -c "%u %g" /data/sub/f /mem/f')).output.split('\n')).toEqual(['1000 2000', '1000 2000']);
   });
 
   it('mounts a hostPath only on a node whose operator allows it (--allow hostPath), making a DirectoryOrCreate there', async () => {
