@@ -10,7 +10,7 @@ import { syncRequestKey, type Store } from '../store/index.js';
 import { errorBody } from './errors.js';
 import type { ListenAddress } from './listen.js';
 import { createMetrics } from './metrics.js';
-import { readCommitStory, resume, rollback, suspend, type ControlView } from './control.js';
+import { readCommitStory, requestRollback, resume, suspend, suspendAt } from './control.js';
 import { DASHBOARD_HEADERS, loadDashboard, type Asset } from './dashboard.js';
 import { fetchLogs, openExec, type ExecQuery, type LogsQuery } from './logs.js';
 import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
@@ -30,6 +30,8 @@ export interface ApiOptions {
   /** Within `berth up --webhook-secret-file`: POST /hooks/<forge> requests the sync of the sources a push concerns. */
   hooks?: HookOptions;
   now?: () => Date;
+  /** How long a rollback waits for the source's sync to push its commit (default ROLLBACK_WAIT_MS). */
+  rollbackWaitMs?: number;
 }
 
 /** A listening API server. */
@@ -198,26 +200,36 @@ function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstanc
       await reply.code(202).send({ source: name, requested, revision });
     },
   );
-  // Suspend and resume: the source's key in suspended/, which its sync watches.
-  const controls: { path: string; run: (name: string) => Promise<ControlView> }[] = [
-    { path: 'suspend', run: (name) => suspend(store, name, now()) },
-    { path: 'resume', run: (name) => resume(store, name) },
-  ];
-  for (const control of controls) {
-    app.post<{ Params: { name: string } }>(`/api/v1/sources/:name/${control.path}`, { schema: { params: SOURCE_PARAMS, querystring: NO_QUERY } }, async (req) => {
-      const answer = await control.run(req.params.name);
-      log.info({ source: req.params.name, changed: answer.changed }, `${control.path} requested through the API`);
+  // Suspend (with a commit: pinned on it) and resume: the source's key in suspended/, which its sync watches.
+  app.post<{ Params: { name: string }; Body: { commit?: string } | undefined }>(
+    '/api/v1/sources/:name/suspend',
+    { schema: { params: SOURCE_PARAMS, querystring: NO_QUERY, body: { type: ['object', 'null'], properties: { commit: COMMIT }, additionalProperties: false } } },
+    async (req) => {
+      const { name } = req.params;
+      const commit = req.body?.commit;
+      const answer = commit === undefined ? await suspend(store, name, now()) : await suspendAt(store, name, commit, now());
+      log.info({ source: name, changed: answer.changed, ...(commit === undefined ? {} : { commit }) }, 'suspend requested through the API');
       return answer;
-    });
-  }
-  app.post<{ Params: { name: string }; Body: { commit: string } }>(
+    },
+  );
+  app.post<{ Params: { name: string } }>('/api/v1/sources/:name/resume', { schema: { params: SOURCE_PARAMS, querystring: NO_QUERY } }, async (req) => {
+    const answer = await resume(store, req.params.name);
+    log.info({ source: req.params.name, changed: answer.changed }, 'resume requested through the API');
+    return answer;
+  });
+  // A rollback is a commit on the branch, made and pushed by the source's sync: the answer waits for it.
+  app.post<{ Params: { name: string }; Body: { commit: string } | { to: string } }>(
     '/api/v1/sources/:name/rollback',
-    { schema: { params: SOURCE_PARAMS, querystring: NO_QUERY, body: { type: 'object', properties: { commit: COMMIT }, required: ['commit'], additionalProperties: false } } },
-    async (req, reply) => {
-      const answer = await rollback(store, req.params.name, req.body.commit, now());
-      log.info({ source: req.params.name, commit: answer.commit }, 'rollback requested through the API');
-      // Accepted: the source's sync applies the commit.
-      await reply.code(202).send(answer);
+    {
+      schema: {
+        params: SOURCE_PARAMS, querystring: NO_QUERY,
+        body: { type: 'object', properties: { commit: COMMIT, to: COMMIT }, minProperties: 1, maxProperties: 1, additionalProperties: false },
+      },
+    },
+    async (req) => {
+      const ask = 'to' in req.body ? { mode: 'to' as const, commit: req.body.to } : { mode: 'revert' as const, commit: req.body.commit };
+      log.info({ source: req.params.name, ...ask }, 'rollback requested through the API');
+      return requestRollback(store, req.params.name, ask, now(), opts.rollbackWaitMs);
     },
   );
   app.get<{ Params: { namespace: string; name: string }; Querystring: LogsQuery }>(

@@ -34,9 +34,9 @@ export interface CommitStoryView {
   message: string;
   /** Whether this commit's desired state is the one in force. */
   inForce: boolean;
-  /** Whether the source is kept on this commit by a rollback. */
+  /** Whether the source is kept on this commit by `berth suspend --at`. */
   pinned: boolean;
-  /** Each time sync looked at the commit (applied, rejected, applied again by a rollback), oldest first. */
+  /** Each time sync looked at the commit (applied, rejected, applied again when pinned), oldest first. */
   history: HistoryView[];
   /** Its `berth/sync` and `berth/health` statuses, oldest first. */
   statuses: StatusView[];

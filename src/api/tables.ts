@@ -109,7 +109,7 @@ export function historyTable(views: readonly HistoryView[]): Table {
     { header: 'TIME', cell: (v) => formatTime(v.time) },
     { header: 'SOURCE', cell: (v) => v.source },
     { header: 'COMMIT', cell: (v) => v.commit },
-    { header: 'OUTCOME', cell: (v) => v.outcome },
+    { header: 'OUTCOME', cell: (v) => (v.rolledBackBy ? `${v.outcome}, rolled back by ${v.rolledBackBy}` : v.outcome) },
     { header: 'ERRORS', cell: (v) => String(countErrors(v.errors)) },
     { header: 'AUTHOR', cell: (v) => v.author },
     { header: 'MESSAGE', cell: (v) => v.message },

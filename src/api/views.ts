@@ -82,10 +82,14 @@ export interface HistoryView {
   message: string;
   errors: string[];
   counts?: HistoryRecord['counts'];
-  /** Applied again by a rollback. */
-  rollback?: boolean;
+  /** Applied again because `berth suspend --at` pinned it. */
+  pinned?: boolean;
   /** A force-pushed head: the commit in force before, no longer in the branch's history. */
   rewrote?: string;
+  /** The commits this one reverts (whole ids). */
+  reverts?: string[];
+  /** The later commit that reverted this one (`berth rollback`, an automatic revert or a plain `git revert`), short. */
+  rolledBackBy?: string;
 }
 
 /** One row of `berth events`, as `kubectl get events` shows one. */
@@ -109,7 +113,7 @@ export interface EventView {
 export interface SuspendedView {
   since: string;
   age: string;
-  /** A rollback: the commit the source is kept on (short, and whole). */
+  /** Pinned (`berth suspend --at`): the commit the source is kept on (short, and whole). */
   commit?: string;
   commitSha?: string;
 }
@@ -255,6 +259,9 @@ export function serviceViews(records: readonly EndpointsRecord[]): ServiceView[]
 
 /** Rows of `berth history`, oldest first (newest last, next to the prompt); one source's records keep their order. */
 export function historyViews(records: readonly HistoryRecord[], now: Date): HistoryView[] {
+  // The last applied revert of each commit, per source.
+  const revertedBy = new Map<string, string>();
+  for (const r of records) if (r.outcome === 'applied') for (const c of r.reverts ?? []) revertedBy.set(`${r.source}/${c}`, r.commit);
   // Array.prototype.sort is stable: records of one time stay in sequence order.
   return [...records]
     .sort((a, b) => compareText(a.time, b.time))
@@ -269,8 +276,10 @@ export function historyViews(records: readonly HistoryRecord[], now: Date): Hist
       message: firstLine(r.message),
       errors: r.errors,
       ...(r.counts ? { counts: r.counts } : {}),
-      ...(r.rollback ? { rollback: true } : {}),
+      ...(r.pinned ? { pinned: true } : {}),
       ...(r.rewrote ? { rewrote: r.rewrote } : {}),
+      ...(r.reverts ? { reverts: r.reverts } : {}),
+      ...(revertedBy.has(`${r.source}/${r.commit}`) ? { rolledBackBy: shortCommit(revertedBy.get(`${r.source}/${r.commit}`) ?? '') } : {}),
     }));
 }
 
@@ -335,7 +344,7 @@ export function statusViews(
   });
 }
 
-/** How a suspension is shown: since when, and the commit a rollback keeps. */
+/** How a suspension is shown: since when, and the commit `berth suspend --at` keeps. */
 export function suspendedView(s: SuspensionRecord, now: Date): SuspendedView {
   return { since: s.since, age: humanAge(s.since, now), ...(s.commit === undefined ? {} : { commit: shortCommit(s.commit), commitSha: s.commit }) };
 }

@@ -14,7 +14,7 @@ import type { ValidateFlags } from './validate.js';
 import type { ApiFlags } from './api.js';
 import { DEFAULT_SERVER } from './client.js';
 import { ALLOW_RULES } from '../agent/policy.js';
-import type { VerbFlags } from './verbs.js';
+import type { RollbackFlags, VerbFlags } from './verbs.js';
 import type { ExecFlags } from './exec.js';
 import type { LogsFlags } from './logs.js';
 import type { DiffFlags } from './diff.js';
@@ -252,17 +252,19 @@ const verb = (name: string, description: string, example: string): Command =>
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .addHelpText('after', `\nExample:\n  ${example}`);
 
-verb('suspend', 'stop applying new commits of SOURCE (the commit in force stays, and keeps being healed) until `berth resume`', 'berth suspend default')
+verb('suspend', 'stop applying new commits of SOURCE (the commit in force stays, and keeps being healed) until `berth resume`; with --at, go back to an earlier applied commit and stay there', 'berth suspend default --at 3f2a9c1')
   .argument('<source>', 'the source')
-  .action(async (name: string, flags: VerbFlags) => (await import('./verbs.js')).runSuspend(name, flags));
-verb('resume', 'apply the branch head of SOURCE again, after `berth suspend` or `berth rollback`', 'berth resume default')
+  .option('--at <commit>', 'a commit the source applied (see `berth history`; its id or first 4+ digits): applied again and kept until `berth resume`; nothing is written to the branch')
+  .action(async (name: string, flags: VerbFlags & { at?: string }) => (await import('./verbs.js')).runSuspend(name, flags));
+verb('resume', 'apply the branch head of SOURCE again, after `berth suspend`', 'berth resume default')
   .argument('<source>', 'the source')
   .action(async (name: string, flags: VerbFlags) => (await import('./verbs.js')).runResume(name, flags));
-verb('rollback', 'apply an earlier commit SOURCE applied (see `berth history`) and keep it, suspended, until `berth resume`', 'berth rollback default 3f2a9c1')
-  .argument('<source>', 'the source')
-  .argument('<commit>', 'a commit the source applied: its id, or its first 4 or more digits')
-  .addHelpText('after', '\nberth never writes to your branch: make the rollback last with `git revert` of the\ncommits after it, pushed, then `berth resume`.')
-  .action(async (name: string, commit: string, flags: VerbFlags) => (await import('./verbs.js')).runRollback(name, commit, flags));
+verb('rollback', "push a commit to the source's branch that reverts COMMIT (git revert: a three-way revert with Git's own message), or with --to one that brings back the files of an earlier commit; sync applies it like any push", 'berth rollback 3f2a9c1')
+  .argument('[commit]', 'the commit to revert: its id or first 4+ digits')
+  .option('--to <commit>', 'instead, commit the files (the tree) of this earlier commit on top of the branch, undoing everything since')
+  .option('--source <name>', 'the source whose branch it goes to (pushed with its credentials)', 'default')
+  .addHelpText('after', '\nA revert that conflicts with later changes is refused, naming the files. A plain\n`git revert` and push does the same: either way the reverted commit\'s history and\nnote say `rolled back by <sha>`. `berth suspend --at` goes back without a commit.')
+  .action(async (commit: string | undefined, flags: RollbackFlags) => (await import('./verbs.js')).runRollback(commit, flags));
 
 server(program.command('logs').description("print a pod's container logs (stdout and stderr), read by the agent of its node through the API server"))
   .argument('<pod>', 'the pod')

@@ -26,7 +26,7 @@ function describe(s: SourceStatusView): string {
       : `  commit:    ${s.commit} ${one(s.message ?? '')} (${one(s.author ?? 'unknown')}, ${s.age ?? '?'} ago, ${formatTime(s.time ?? '')})`,
   );
   if (s.suspended) {
-    const what = s.suspended.commit === undefined ? 'suspended' : `rolled back to ${s.suspended.commit}`;
+    const what = s.suspended.commit === undefined ? 'suspended' : `pinned to ${s.suspended.commit}`;
     lines.push(`  suspended: ${what} ${s.suspended.age} ago; new commits wait for \`berth resume ${s.source}\``);
   }
   if (s.error) lines.push(`  error:     ${one(s.error.message)} (for ${s.error.age}; sync keeps retrying)`);

@@ -1,5 +1,6 @@
-// `berth sync|suspend|resume SOURCE` and `berth rollback SOURCE COMMIT`: writes through the API server.
-import type { ControlView } from '../api/control.js';
+// `berth sync|suspend|resume SOURCE` and `berth rollback COMMIT`: writes through the API server.
+import type { ControlView, RollbackView } from '../api/control.js';
+import { InvalidInputError } from '../errors.js';
 import { serverFor, type ApiClient, type ServerFlags } from './client.js';
 import { renderData, type OutputFormat } from './format.js';
 
@@ -27,10 +28,17 @@ export async function runSyncNow(source: string, flags: VerbFlags): Promise<void
   print(flags, answer, `sync of source ${source} requested; \`berth status\` shows the commit in force`);
 }
 
-/** `berth suspend SOURCE`: no new commit is applied until `berth resume`. */
-export async function runSuspend(source: string, flags: VerbFlags): Promise<void> {
+/** `berth suspend SOURCE [--at COMMIT]`: no new commit is applied until `berth resume`; with --at, that applied commit is put back and kept. */
+export async function runSuspend(source: string, flags: VerbFlags & { at?: string }): Promise<void> {
+  if (flags.at !== undefined) {
+    const pinned = await client(flags).post<ControlView & { commit: string }>(sourcePath(source, 'suspend'), { commit: flags.at });
+    print(flags, pinned,
+      `source ${source} suspended at ${pinned.commit.slice(0, 7)}: sync applies it and keeps it until \`berth resume ${source}\`;\n` +
+      `\`berth rollback\` makes a lasting commit on the branch instead`);
+    return;
+  }
   const answer = await client(flags).post<ControlView>(sourcePath(source, 'suspend'));
-  const since = answer.suspended ? ` (since ${answer.suspended.age} ago${answer.suspended.commit ? `, rolled back to ${answer.suspended.commit}` : ''})` : '';
+  const since = answer.suspended ? ` (since ${answer.suspended.age} ago${answer.suspended.commit ? `, pinned to ${answer.suspended.commit}` : ''})` : '';
   print(flags, answer, answer.changed
     ? `source ${source} suspended: new commits wait for \`berth resume ${source}\``
     : `source ${source} was suspended already${since}`);
@@ -42,10 +50,21 @@ export async function runResume(source: string, flags: VerbFlags): Promise<void>
   print(flags, answer, answer.changed ? `source ${source} resumed: sync follows its branch head again` : `source ${source} was not suspended`);
 }
 
-/** `berth rollback SOURCE COMMIT`: the earlier applied commit is applied again and kept until resume. */
-export async function runRollback(source: string, commit: string, flags: VerbFlags): Promise<void> {
-  const answer = await client(flags).post<ControlView & { commit: string }>(sourcePath(source, 'rollback'), { commit });
-  print(flags, answer,
-    `source ${source} rolled back to ${answer.commit.slice(0, 7)}: sync applies it and keeps it until \`berth resume ${source}\`;\n` +
-    `make it last with \`git revert\` of the commits after it, pushed, then resume`);
+/** Flags of `berth rollback`. */
+export interface RollbackFlags extends VerbFlags {
+  source: string;
+  to?: string;
+}
+
+/** `berth rollback COMMIT` or `berth rollback --to COMMIT`: a commit on the source's branch, pushed by its sync. */
+export async function runRollback(commit: string | undefined, flags: RollbackFlags): Promise<void> {
+  if ((commit === undefined) === (flags.to === undefined)) {
+    throw new InvalidInputError('EUSAGE', commit === undefined ? 'no commit to roll back' : 'give a commit to revert or --to, not both', {
+      hint: 'berth rollback <commit> reverts one commit; berth rollback --to <commit> goes back to its files',
+    });
+  }
+  const body = flags.to === undefined ? { commit } : { to: flags.to };
+  const answer = await client(flags).post<RollbackView>(sourcePath(flags.source, 'rollback'), body);
+  const what = answer.mode === 'revert' ? `reverts ${answer.target.slice(0, 7)}` : `restores the files of ${answer.target.slice(0, 7)}`;
+  print(flags, answer, `pushed ${answer.commit.slice(0, 7)} to the branch of source ${flags.source}: it ${what}; sync applies it like any commit`);
 }

@@ -41,7 +41,8 @@ export const outboxPrefix = (source: string): string => `outbox/${source}/`;
  * and create the key only if absent (`ifUnchanged: {key: 0}`), retrying with a fresh `seq` when
  * another writer took it, so an undelivered status is never overwritten (store/sequence.ts: commitSequenced).
  */
-export const outboxKey = (source: string, seq: number): string => `outbox/${source}/${String(seq).padStart(12, '0')}`;
+export const outboxKey = (source: string, seq: number, part = 0): string =>
+  `outbox/${source}/${String(seq).padStart(12, '0')}${part === 0 ? '' : `-${String(part).padStart(3, '0')}`}`;
 
 export const HEALTH = 'health/';
 /**
@@ -58,6 +59,10 @@ export const syncErrorKey = (source: string): string => `syncerrors/${source}`;
 export const SYNC_REQUESTS = 'requests/sync/';
 /** A request to look at the branch of `source` now (the API writes it; that source's sync watches it). */
 export const syncRequestKey = (source: string): string => `requests/sync/${source}`;
+
+export const ROLLBACK_REQUESTS = 'requests/rollback/';
+/** A `berth rollback` of `source` (the API writes it; that source's sync makes the commit and writes the outcome into it). */
+export const rollbackRequestKey = (source: string): string => `requests/rollback/${source}`;
 
 export const SUSPENDED = 'suspended/';
 /** A suspended source (the API writes it, sync obeys it): no new commit is applied while it exists; with a commit, that one is pinned. */

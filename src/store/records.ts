@@ -37,10 +37,12 @@ export interface HistoryRecord {
   /** For a rejected commit: every `file:line:col: message`. */
   errors: string[];
   counts?: SealRecord['counts'];
-  /** Applied again by a rollback (POST /api/v1/sources/<source>/rollback), not because it was the branch head. */
-  rollback?: boolean;
+  /** Applied again because `berth suspend --at` pinned it (POST /api/v1/sources/<source>/suspend with a commit), not because it was the branch head. */
+  pinned?: boolean;
   /** A force-pushed head: the commit in force before, which it does not descend from. */
   rewrote?: string;
+  /** The commits this one says it reverts (`This reverts commit <sha>.`: `berth rollback`, or a plain `git revert`). */
+  reverts?: string[];
 }
 
 /** `pods/<namespace>/<pod>`: written by the controller; `node` set by the scheduler's bind. */
@@ -264,15 +266,43 @@ export interface SyncErrorRecord {
 
 /**
  * `suspended/<source>`: sync applies no new commit of the source while this exists (`berth suspend`,
- * or a rollback, which also names the earlier applied `commit` to put back and keep); deleted by `berth resume`.
+ * or `berth suspend --at`, which also names the earlier applied `commit` to put back and keep); deleted by `berth resume`.
  */
 export interface SuspensionRecord {
   type: 'suspension';
   source: string;
   /** When it was suspended. */
   since: string;
-  /** A rollback: this earlier applied commit is applied and kept until resume. */
+  /** Pinned (`berth suspend --at`): this earlier applied commit is applied and kept until resume. */
   commit?: string;
+}
+
+/**
+ * `requests/rollback/<source>`: a `berth rollback` asked through the API. Sync makes the revert
+ * commit (or, for `to`, the commit of that tree), pushes it to the branch, and writes the outcome
+ * into the same record (`done` or `failed`); the next request replaces it.
+ */
+export interface RollbackRequestRecord {
+  type: 'rollbackRequest';
+  source: string;
+  /** Tells this request's outcome from an earlier one's. */
+  id: string;
+  /** `revert`: a revert commit of `commit`; `to`: a commit of `commit`'s tree on top of the branch. */
+  mode: 'revert' | 'to';
+  /** The commit, whole or its first 4 or more digits. */
+  commit: string;
+  requestedAt: string;
+  done?: RollbackDone;
+  failed?: { code: string; message: string; hint?: string };
+}
+
+/** A commit `berth rollback` (or an automatic revert) pushed. */
+export interface RollbackDone {
+  /** The new commit, now the branch head. */
+  commit: string;
+  /** The commit reverted (or whose tree was restored), whole. */
+  target: string;
+  message: string;
 }
 
 /** `agentapi/<node>`: the URL of the agent's endpoint for its pods' logs (bearer token: the API's). */
@@ -284,7 +314,7 @@ export interface AgentApiRecord {
 
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

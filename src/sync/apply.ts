@@ -2,12 +2,13 @@ import type { DesiredObject, ManifestError } from '../manifest/types.js';
 import { objectKey } from '../manifest/types.js';
 import { planDesired, type DesiredPlan } from '../manifest/index.js';
 import {
-  commitChunked, commitSequenced, decode, desiredKey, desiredPrefix, encode, historyKey, opBytes, outboxKey, readSealed, sourceKey,
+  commitChunked, commitSequenced, decode, desiredKey, desiredPrefix, encode, historyKey, historyPrefix, listDecoded, opBytes, outboxKey, readSealed, sourceKey,
   type HistoryRecord, type OutboxRecord, type PutOp, type SealRecord, type Store,
 } from '../store/index.js';
 import { ConflictError } from '../errors.js';
 import type { HeadCommit } from './source.js';
-import { ROLLBACK_NOTE, appliedNotes, appliedStatus, rejectedStatus, rewriteNote } from './status.js';
+import { PINNED_NOTE, appliedNotes, appliedStatus, rejectedStatus, rewriteNote, shortLine } from './status.js';
+import { revertedBy, rolledBackNote } from './revert-message.js';
 import { formatBytes } from '../text.js';
 
 /** What one apply did. */
@@ -76,12 +77,16 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
   const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
   const history: HistoryRecord = {
     type: 'history', source, commit: head.commit, outcome: 'applied', time: now.toISOString(), author: head.author, message: head.message, errors: [], counts,
-    ...(head.rollback ? { rollback: true } : {}), ...(head.rewrote ? { rewrote: head.rewrote } : {}),
+    ...(head.pinned ? { pinned: true } : {}), ...(head.rewrote ? { rewrote: head.rewrote } : {}),
   };
-  const notes = [...(head.rollback ? [ROLLBACK_NOTE] : []), ...(head.rewrote ? [rewriteNote(head.rewrote)] : []), ...appliedNotes([...plan.create, ...plan.update.map((u) => u.to)])];
+  // A revert (`berth rollback`, an automatic one, or a plain `git revert`) says so on the commits it reverts too.
+  const reverts = revertedBy(head.message);
+  if (reverts.length > 0) history.reverts = reverts;
+  const notes = [...(head.pinned ? [PINNED_NOTE] : []), ...(head.rewrote ? [rewriteNote(head.rewrote)] : []), ...appliedNotes([...plan.create, ...plan.update.map((u) => u.to)])];
   const expected = prev ? sealRevision : 0;
   // The seal, its history record and its `berth/sync success` status land together or not at all.
-  await commitRecords(store, source, history, appliedStatus(source, head.commit, counts, now, notes), {
+  const statuses = [appliedStatus(source, head.commit, counts, now, notes), ...(await revertedStatuses(store, source, head, reverts, now))];
+  await commitRecords(store, source, history, statuses, {
     ifUnchanged: { [sourceKey(source)]: expected },
     put: [{ key: sourceKey(source), value: encode(seal) }],
     lost: async () => ((await store.get(sourceKey(source)))?.modRevision ?? 0) !== expected,
@@ -94,6 +99,21 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
 }
 
 /**
+ * The statuses a revert adds to the commits it reverts (`rolled back by <sha>`, or `rolled back
+ * automatically by <sha>: <reason>`), in the `berth/sync` state each had last (success unless it
+ * was rejected), so their git notes and forge statuses say what became of them.
+ */
+async function revertedStatuses(store: Store, source: string, head: HeadCommit, reverts: readonly string[], now: Date): Promise<OutboxRecord[]> {
+  if (reverts.length === 0) return [];
+  const { items } = await listDecoded(store, historyPrefix(source), 'history');
+  const last = new Map(items.map((i) => [i.record.commit, i.record.outcome]));
+  const description = shortLine(rolledBackNote(head.commit, head.message));
+  return reverts.map((commit) => ({
+    type: 'outbox', source, commit, context: 'berth/sync', state: last.get(commit) === 'rejected' ? 'failure' : 'success', description, time: now.toISOString(),
+  }));
+}
+
+/**
  * Write a commit's history record and its status (outbox entry) in one txn with `extra`, at the next
  * sequence number (commitSequenced: both keys created, never overwritten; when another writer, the
  * controller, took that number first, tried again at a fresh one). A txn that failed because
@@ -103,14 +123,15 @@ async function commitRecords(
   store: Store,
   source: string,
   history: HistoryRecord,
-  status: OutboxRecord,
+  status: OutboxRecord | OutboxRecord[],
   extra: { ifUnchanged?: Record<string, number>; put?: PutOp[]; lost?: () => Promise<boolean>; onLost?: () => Error } = {},
 ): Promise<void> {
   const { lost, onLost } = extra;
   const seq = await commitSequenced(
     store,
     {
-      at: (n) => [{ key: historyKey(source, n), value: encode(history) }, { key: outboxKey(source, n), value: encode(status) }],
+      // Several statuses share the number, in order (`<seq>`, `<seq>-001` …): they sort before the next one.
+      at: (n) => [{ key: historyKey(source, n), value: encode(history) }, ...[status].flat().map((s, i) => ({ key: outboxKey(source, n, i), value: encode(s) }))],
       ...(extra.ifUnchanged ? { ifUnchanged: extra.ifUnchanged } : {}),
       ...(extra.put ? { put: extra.put } : {}),
       ...(lost && onLost ? { lost } : {}),

@@ -12,6 +12,8 @@ import type { Keyring } from './keyring.js';
 import { signatureProblem } from './signature.js';
 import { splitUrlCredentials, urlCredentials, type CredentialProvider } from './credentials.js';
 import { resolveRevision } from './revision.js';
+import { makeRollback, type RollbackRequest } from './revert.js';
+import type { RollbackDone } from '../store/index.js';
 import { diffTrees, readTreeFiles, subdirTree, type LeafChange, type TreeSource } from './tree.js';
 
 /** A commit at the head of the source branch. */
@@ -20,11 +22,14 @@ export interface HeadCommit {
   author: string;
   message: string;
   time: string;
-  /** Applied again by a rollback, not because it is the branch head. */
-  rollback?: boolean;
+  /** Applied again because `berth suspend --at` pinned it, not because it is the branch head. */
+  pinned?: boolean;
   /** The commit in force before, which this head does not descend from: the branch was force-pushed. */
   rewrote?: string;
 }
+
+/** The local ref a rollback commit is pushed from. */
+const ROLLBACK_REF = 'refs/berth/rollback';
 
 /** How far back `descends` looks for an ancestor before it says it cannot tell. */
 const ANCESTRY_DEPTH = 10_000;
@@ -86,7 +91,7 @@ export class GitSource {
       return await this.info(commit);
     } catch (err) {
       throw new InvalidInputError('ENOCOMMIT', `commit ${commit.slice(0, 7)} is not in ${redactUrl(this.opts.repo)} (any more)`, {
-        hint: 'roll back to a commit `berth history` lists, or `berth resume`', cause: err,
+        hint: 'pin a commit `berth history` lists, or `berth resume`', cause: err,
       });
     }
   }
@@ -98,6 +103,49 @@ export class GitSource {
   async revision(rev: string): Promise<HeadCommit> {
     await this.head();
     return this.info(await resolveRevision(this.gitdir, rev));
+  }
+
+  /**
+   * Make the commit `berth rollback` asks for on the branch (see makeRollback) and publish it: pushed
+   * to a remote with the source's credentials (never forced), written to a local repository's branch
+   * unless that branch is checked out in a work tree. The sync that follows applies it like any push.
+   */
+  rollback(req: RollbackRequest, now: Date): Promise<RollbackDone> {
+    const name = redactUrl(this.opts.repo);
+    return makeRollback({
+      gitdir: this.gitdir, branch: this.opts.branch, name,
+      head: async () => (await this.head()).commit,
+      publish: (commit, previous) => (this.remote ? this.push(commit) : this.moveLocalBranch(commit, previous, name)),
+    }, req, now);
+  }
+
+  private async push(commit: string): Promise<void> {
+    const shown = redactUrl(this.opts.repo);
+    const { credentials } = this;
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: ROLLBACK_REF, value: commit, force: true });
+    try {
+      await git.push({ fs, http, gitdir: this.gitdir, url: this.url, ref: ROLLBACK_REF, remoteRef: `refs/heads/${this.opts.branch}`, ...(credentials ? { onAuth: () => credentials.get() } : {}) });
+    } catch (cause) {
+      throw remoteError(cause, { url: shown, credentials }, () => codeOf(cause) === 'PushRejectedError' || codeOf(cause) === 'GitPushError'
+        ? new InvalidInputError('EPUSH', `${shown} refused the push to ${this.opts.branch}: ${causeText(cause)}`, {
+          hint: 'the branch may have moved meanwhile (roll back again), or be protected from berth\'s user', cause,
+        })
+        : new UnavailableError('EPUSH', `cannot push to ${shown}: ${causeText(cause)}`, { hint: 'check the Git server, and roll back again', cause }));
+    }
+  }
+
+  private async moveLocalBranch(commit: string, previous: string, name: string): Promise<void> {
+    const ref = `refs/heads/${this.opts.branch}`;
+    const checkedOut = path.basename(this.gitdir) === '.git' && (await git.currentBranch({ fs, gitdir: this.gitdir, fullname: true }).catch(() => undefined)) === ref;
+    if (checkedOut) {
+      throw new InvalidInputError('ECHECKEDOUT', `branch ${this.opts.branch} is checked out in ${name}, and berth never writes into a work tree`, {
+        hint: 'run `git revert <commit>` there instead (berth applies it like any commit), or serve the repository to berth bare or over http(s)',
+      });
+    }
+    if ((await git.resolveRef({ fs, gitdir: this.gitdir, ref })) !== previous) {
+      throw new InvalidInputError('EMOVED', `branch ${this.opts.branch} of ${name} moved while berth made its commit`, { hint: 'roll back again' });
+    }
+    await git.writeRef({ fs, gitdir: this.gitdir, ref, value: commit, force: true });
   }
 
   private async info(commit: string): Promise<HeadCommit> {

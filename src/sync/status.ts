@@ -12,8 +12,8 @@ export const MAX_DESCRIPTION = 140;
 /** What an applied commit's status says once, when the Deployments or ServiceAccounts it creates or changes ask for a service account. */
 export const NO_TOKEN_NOTE = 'service accounts kept; berth mounts no service account token';
 
-/** What the status of a commit applied again by a rollback says: the source stays on it until resumed. */
-export const ROLLBACK_NOTE = 'rollback: the source stays on this commit until `berth resume`';
+/** What the status of a commit applied again by `berth suspend --at` says: the source stays on it until resumed. */
+export const PINNED_NOTE = 'pinned: the source stays on this commit until `berth resume`';
 
 /** What the status of a force-pushed head says: the commit it replaced, no longer in the branch's history. */
 export function rewriteNote(previous: string): string {
@@ -90,6 +90,7 @@ function oneLine(text: string): string {
   return escapeControl(redactUrl(text).replace(/\s+/g, ' ').trim());
 }
 
-function shortLine(text: string): string {
+/** A status description: one line, no control characters or URL credentials, at most MAX_DESCRIPTION characters. */
+export function shortLine(text: string): string {
   return shorten(oneLine(text), MAX_DESCRIPTION);
 }

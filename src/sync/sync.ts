@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, desiredPrefix, encode, historyPrefix, readSeal, startLoop, suspensionKey, syncErrorKey, syncRequestKey,
+  decode, desiredPrefix, encode, historyPrefix, readSeal, rollbackRequestKey, startLoop, suspensionKey, syncErrorKey, syncRequestKey,
   type SealRecord, type Store, type SuspensionRecord, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
@@ -18,6 +18,7 @@ import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incr
 import type { BlobInfo } from './tree.js';
 import { startOutbox } from './outbox.js';
 import { readKeyring } from './keyring.js';
+import { serveRollbackRequest } from './rollback.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource, HeadCommit } from './source.js';
 
@@ -210,15 +211,17 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   };
 
   const reconcile = async (): Promise<void> => {
+    // `berth rollback`: the commit is made and pushed first; this pass then applies it as the head.
+    await serveRollbackRequest({ store, source, git, log, now, ...(opts.verifyCommits === undefined ? {} : { verifyCommits: opts.verifyCommits }) });
     // Suspended (`berth suspend`): no new commit is applied; the one in force is kept as it is.
-    // Rolled back: the suspension names an earlier applied commit, which is applied and kept.
+    // Pinned (`berth suspend --at`): the suspension names an earlier applied commit, which is applied and kept.
     const suspension = await readSuspension(store, source);
     if (suspension && suspension.commit === undefined) {
       const sealed = await readSeal(store, source);
       if (sealed) await repair(sealed.seal, sealed.sealRevision);
       return;
     }
-    const head = suspension?.commit === undefined ? await git.head() : { ...(await git.commit(suspension.commit)), rollback: true };
+    const head = suspension?.commit === undefined ? await git.head() : { ...(await git.commit(suspension.commit)), pinned: true };
     const read = await readSeal(store, source);
     // At start, the sealed commit is read whole once, so that the next commit is read incrementally.
     if (read && read.seal.commit === head.commit && keptFor !== head.commit) await keepFull(head.commit, await checkCommit(git.tree(head.commit), isolate));
@@ -257,7 +260,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     const started = Date.now();
     const previous = state && read && state.commit === read.seal.commit ? { seal: read.seal, sealRevision: read.sealRevision, objects: state.objects } : undefined;
     // Git is the truth: a force-pushed head is applied like any other, and its history says so.
-    const rewrote = read && !head.rollback && (await git.descends(head.commit, read.seal.commit)) === false ? read.seal.commit : undefined;
+    const rewrote = read && !head.pinned && (await git.descends(head.commit, read.seal.commit)) === false ? read.seal.commit : undefined;
     if (rewrote) log.warn({ commit: head.commit, previous: rewrote }, `history rewritten: ${rewrote.slice(0, 7)} is not an ancestor of ${head.commit.slice(0, 7)}`);
     const { plan } = await applyCommit(store, source, rewrote ? { ...head, rewrote } : head, objects, now(), previous);
     await checked.keep();
@@ -265,7 +268,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     rejected = undefined;
     log.info(
       { commit: head.commit, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length, ms: Date.now() - started },
-      `${head.rollback ? 'rolled back to' : 'applied'} commit ${head.commit.slice(0, 7)}`,
+      `${head.pinned ? 'pinned' : 'applied'} commit ${head.commit.slice(0, 7)}`,
     );
   };
 
@@ -283,8 +286,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   const loop = await startLoop({
     // A sync requested through the API (POST /api/v1/sources/<source>/sync) is a put of its request key.
-    // Suspend, resume and rollback are puts and deletes of the source's suspension key.
-    store, log, watch: [desiredPrefix(source), syncRequestKey(source), suspensionKey(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
+    // Suspend and resume are puts and deletes of the source's suspension key; a rollback, a put of its request.
+    store, log, watch: [desiredPrefix(source), syncRequestKey(source), suspensionKey(source), rollbackRequestKey(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
     ...(opts.troubleAfterMs === undefined ? {} : { troubleAfterMs: opts.troubleAfterMs }),
   }).catch(async (err: unknown) => {
     await outbox.stop();
@@ -334,7 +337,7 @@ async function lastRejected(store: Store, source: string): Promise<string | unde
   return record.outcome === 'rejected' ? record.commit : undefined;
 }
 
-/** The source's suspension (`berth suspend`, or a rollback's pinned commit), if it is suspended. */
+/** The source's suspension (`berth suspend`, with `--at` a pinned commit), if it is suspended. */
 export async function readSuspension(store: Store, source: string): Promise<SuspensionRecord | undefined> {
   const e = await store.get(suspensionKey(source));
   return e && decode('suspension', e.key, e.value);

@@ -63,22 +63,24 @@ describe('the CLI through the API server of `berth up`', () => {
 
     await work.write('app.yaml', configMap('three'));
     const third = await work.commit('third');
-    const back = await berth('rollback', 'default', first.slice(0, 7));
+    const back = await berth('suspend', 'default', '--at', first.slice(0, 7));
     expect(back.code).toBe(0);
-    expect(back.stdout).toMatch(new RegExp(`^source default rolled back to ${first.slice(0, 7)}: sync applies it and keeps it until \`berth resume default\`;\n`));
-    await waitWhileUp(up, async () => (await status()).commitSha === first, 'the rolled-back commit in force');
+    expect(back.stdout).toMatch(new RegExp(`^source default suspended at ${first.slice(0, 7)}: sync applies it and keeps it until \`berth resume default\`;\n`));
+    await waitWhileUp(up, async () => (await status()).commitSha === first, 'the pinned commit in force');
     expect((await status()).suspended?.commitSha).toBe(first);
-    expect((await berth('status')).stdout).toMatch(new RegExp(`\n {2}suspended: rolled back to ${first.slice(0, 7)} \\d+s ago;`));
+    expect((await berth('status')).stdout).toMatch(new RegExp(`\n {2}suspended: pinned to ${first.slice(0, 7)} \\d+s ago;`));
 
     expect((await berth('resume', 'default')).stdout).toBe('source default resumed: sync follows its branch head again\n');
     await waitWhileUp(up, async () => (await status()).commitSha === third, 'the branch head again after resume');
-    const last = JSON.parse((await berth('history', '-o', 'json', '--limit', '2')).stdout) as { items: { commitSha: string; rollback?: boolean }[] };
-    expect(last.items.map((h) => [h.commitSha, h.rollback ?? false])).toEqual([[first, true], [third, false]]);
+    const last = JSON.parse((await berth('history', '-o', 'json', '--limit', '2')).stdout) as { items: { commitSha: string; pinned?: boolean }[] };
+    expect(last.items.map((h) => [h.commitSha, h.pinned ?? false])).toEqual([[first, true], [third, false]]);
   }, 240_000);
 
   it.each([
     [['suspend', 'nope'], /^berth: source "nope" not found; list the sources with `berth status`$/],
-    [['rollback', 'default', 'feedbeef'], /^berth: commit "feedbeef" was never applied to source default; pick one `berth history --source default` shows as applied$/],
+    [['suspend', 'default', '--at', 'feedbeef'], /^berth: commit "feedbeef" was never applied to source default; pick one `berth history --source default` shows as applied$/],
+    [['rollback', 'feedbeef'], /^berth: commit "feedbeef" is not in \S+; pick a commit `git log main` lists$/],
+    [['rollback', '--source', 'default'], /^berth: no commit to roll back; berth rollback <commit> reverts one commit; berth rollback --to <commit> goes back to its files$/],
     [['status', '--server', 'http://127.0.0.1:PORT'], /^berth: cannot reach the berth API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED; check --server \(or BERTH_SERVER\)$/],
     [['get', 'pods', '--server', 'ftp://x'], /^berth: --server must be http\(s\):\/\/host:port, not "ftp:\/\/x"; e\.g\. http:\/\/127\.0\.0\.1:7420$/],
     [['sync'], /^berth: no source: --repo is missing; pass --repo <url\|path>, or --config <file> for several sources$/],

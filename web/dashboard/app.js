@@ -105,7 +105,7 @@ function deploymentsView(s) {
 }
 
 function timelineView(s) {
-  // Newest first; a commit seen twice (applied again by a rollback) is one entry.
+  // Newest first; a commit seen twice (applied again when pinned by `berth suspend --at`) is one entry.
   const seen = new Set();
   const commits = [...state.history].reverse().filter((x) => x.source === s.source && !seen.has(x.commitSha) && seen.add(x.commitSha));
   if (commits.length === 0) return h('p', { class: 'muted' }, 'none yet');
@@ -113,9 +113,9 @@ function timelineView(s) {
     const story = state.stories.get(`${s.source}/${c.commitSha}`);
     const inForce = c.commitSha === s.commitSha;
     return h('li', { 'data-commit': c.commitSha, 'data-outcome': c.outcome, 'data-inforce': inForce ? 'true' : 'false' },
-      h('div', {}, h('code', {}, c.commit), ' ', badge(c.outcome), c.rollback ? [' ', badge('rollback', 'suspended')] : '', inForce ? [' ', badge('in force', 'success')] : '',
+      h('div', {}, h('code', {}, c.commit), ' ', badge(c.outcome), c.pinned ? [' ', badge('pinned', 'suspended')] : '', inForce ? [' ', badge('in force', 'success')] : '',
         ` ${c.message} `, h('span', { class: 'muted' }, `— ${c.author}, ${c.age} ago`),
-        c.outcome === 'applied' && !inForce ? [' ', h('button', { onclick: () => write(s.source, 'rollback', { commit: c.commitSha }) }, 'roll back here')] : ''),
+        c.outcome === 'applied' && !inForce ? [' ', h('button', { onclick: () => write(s.source, 'rollback', { to: c.commitSha }) }, 'roll back here')] : ''),
       c.errors.length > 0 ? h('ul', { class: 'errors' }, c.errors.slice(0, 10).map((e) => h('li', {}, h('code', {}, e)))) : '',
       story ? storyView(story) : '');
   }));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApi, type ApiServer } from '../../../src/api/server.js';
 import { silentLogger } from '../../../src/log.js';
-import { EtcdStore, encode, healthKey, outboxKey, suspensionKey, type OutboxRecord, type Store } from '../../../src/store/index.js';
+import { EtcdStore, encode, healthKey, outboxKey, rollbackRequestKey, suspensionKey, type OutboxRecord, type Store } from '../../../src/store/index.js';
 import { applyCommit, discardReporter, drainOutbox, recordRejected, type HeadCommit } from '../../../src/sync/index.js';
 import { deployment } from '../../unit/controller/fixtures.js';
 import { uniqueName } from '../../support/names.js';
@@ -21,7 +21,7 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-describe('suspend, resume, rollback and a commit\'s story, through the API over real etcd', () => {
+describe('suspend (--at), resume, rollback and a commit\'s story, through the API over real etcd', () => {
   let store: Store;
   let api: ApiServer;
 
@@ -46,7 +46,7 @@ describe('suspend, resume, rollback and a commit\'s story, through the API over 
     await store.commit({
       put: [{ key: healthKey('main'), value: encode({ type: 'health', source: 'main', commit: sha('c3'), state: 'pending', reason: 'RollingOut', description: 'rolling out: 1/3 ready', conditions: [], time: at(41).toISOString() }) }],
     });
-    api = await startApi({ store, log: silentLogger(), listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
+    api = await startApi({ store, log: silentLogger(), listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, rollbackWaitMs: 1_000 });
   });
 
   afterAll(async () => {
@@ -60,6 +60,7 @@ describe('suspend, resume, rollback and a commit\'s story, through the API over 
   it.each([
     ['suspend', undefined],
     ['resume', undefined],
+    ['suspend', { commit: 'a100' }],
     ['rollback', { commit: 'a100' }],
   ])('refuses %s without the token: 401, and nothing is written', async (verb, body) => {
     const before = (await store.list('')).entries;
@@ -83,25 +84,24 @@ describe('suspend, resume, rollback and a commit\'s story, through the API over 
     expect((await post('/api/v1/sources/main/resume')).body).toMatchObject({ changed: false });
   });
 
-  it('rolls back to an applied commit named by the start of its id: the source is suspended on it until resume', async () => {
-    const answer = await post('/api/v1/sources/main/rollback', { commit: 'A100' });
-    expect(answer).toEqual({ status: 202, body: { source: 'main', commit: sha('a1'), changed: true, suspended: expect.objectContaining({ commit: 'a100000', commitSha: sha('a1') }) } });
+  it('suspends at an applied commit named by the start of its id: the source is pinned on it until resume', async () => {
+    const answer = await post('/api/v1/sources/main/suspend', { commit: 'A100' });
+    expect(answer).toEqual({ status: 200, body: { source: 'main', commit: sha('a1'), changed: true, suspended: expect.objectContaining({ commit: 'a100000', commitSha: sha('a1') }) } });
     expect((await call('/api/v1/sources?name=main')).body).toMatchObject({ items: [{ suspended: { commitSha: sha('a1') } }] });
-    // A suspend keeps the rollback's commit.
+    // A plain suspend keeps the pinned commit.
     expect((await post('/api/v1/sources/main/suspend')).body).toMatchObject({ changed: false, suspended: { commitSha: sha('a1') } });
     expect((await call('/api/v1/sources/main/commits/a1000')).body).toMatchObject({ pinned: true, inForce: false });
     await post('/api/v1/sources/main/resume');
   });
 
   it.each([
-    ['a rejected commit', { commit: 'b200' }, 400, 'EROLLBACK', /commit "b200" of source main was rejected, never applied/],
+    ['a rejected commit', { commit: 'b200' }, 400, 'EPIN', /commit "b200" of source main was rejected, never applied/],
     ['a commit never seen', { commit: 'dddd' }, 404, 'ENOTFOUND', /commit "dddd" was never applied to source main; pick one `berth history --source main` shows as applied/],
     ['a start shorter than 4 digits', { commit: 'a1' }, 400, 'EINVALID', /commit must match pattern/],
-    ['no commit', {}, 400, 'EINVALID', /must have required property 'commit'/],
     ['a commit that is no id', { commit: 'main~1' }, 400, 'EINVALID', /commit must match pattern/],
     ['another field', { commit: 'a100', force: true }, 400, 'EINVALID', /must NOT have additional properties/],
-  ])('refuses to roll back to %s: %i %s, nothing written', async (_what, body, code, errorCode, message) => {
-    const answer = await post('/api/v1/sources/main/rollback', body);
+  ])('refuses to suspend at %s: %i %s, nothing written', async (_what, body, code, errorCode, message) => {
+    const answer = await post('/api/v1/sources/main/suspend', body);
     expect(answer).toEqual({ status: code, body: { code: errorCode, message: expect.stringMatching(message) } });
     expect(await store.get(suspensionKey('main'))).toBeUndefined();
   });
@@ -109,8 +109,25 @@ describe('suspend, resume, rollback and a commit\'s story, through the API over 
   it('refuses a start of an id that names two applied commits', async () => {
     await applyCommit(store, 'two', head('abcd1', 'one'), [], at(0));
     await applyCommit(store, 'two', head('abcd2', 'two'), [], at(1));
-    expect(await post('/api/v1/sources/two/rollback', { commit: 'abcd' })).toEqual({ status: 400, body: { code: 'EAMBIGUOUS', message: 'commit "abcd" names 2 commits of source two; give more of its id' } });
+    expect(await post('/api/v1/sources/two/suspend', { commit: 'abcd' })).toEqual({ status: 400, body: { code: 'EAMBIGUOUS', message: 'commit "abcd" names 2 commits of source two; give more of its id' } });
     expect((await call('/api/v1/sources/two/commits/abcd')).status).toBe(400);
+  });
+
+  it.each([
+    ['no commit', {}, /must NOT have fewer than 1 properties/],
+    ['both a commit and --to', { commit: 'a100', to: 'a100' }, /must NOT have more than 1 properties/],
+    ['a commit that is no id', { to: 'main~1' }, /to must match pattern/],
+    ['another field', { force: true }, /must NOT have additional properties/],
+  ])('refuses a rollback with %s: 400, nothing written', async (_what, body, message) => {
+    const before = (await store.list('')).entries;
+    expect(await post('/api/v1/sources/main/rollback', body)).toEqual({ status: 400, body: { code: 'EINVALID', message: expect.stringMatching(message) } });
+    expect((await store.list('')).entries).toEqual(before);
+  });
+
+  it('answers a rollback no sync serves with 503 once it waited, and withdraws it (the sync side: test/integration/sync/rollback.test.ts)', async () => {
+    const answer = await post('/api/v1/sources/main/rollback', { to: 'a100' });
+    expect(answer).toEqual({ status: 503, body: { code: 'ESYNCTIMEOUT', message: expect.stringMatching(/^the sync of source main did not answer within 1 s; the rollback was withdrawn; is its `berth sync`/) } });
+    expect(await store.get(rollbackRequestKey('main'))).toBeUndefined();
   });
 
   it.each([

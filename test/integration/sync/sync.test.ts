@@ -8,7 +8,7 @@ import {
   type DesiredRecord, type Entry, type HistoryRecord, type SealRecord, type Store,
 } from '../../../src/store/index.js';
 import { GitSource, discardReporter, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
-import { resume, rollback, suspend } from '../../../src/api/control.js';
+import { resume, suspendAt, suspend } from '../../../src/api/control.js';
 import { uniqueName } from '../../support/names.js';
 import { createRepo, type TestRepo } from '../../support/repo.js';
 import { waitFor } from '../../support/wait.js';
@@ -199,8 +199,8 @@ describe('startSync on a local repository', () => {
   });
 });
 
-describe('a suspended source (the API\'s suspend, rollback and resume)', () => {
-  it('applies no new commit while suspended; a rollback applies the earlier commit and keeps it until resume; then the head applies', async () => {
+describe('a suspended source (the API\'s suspend, suspend --at and resume)', () => {
+  it('applies no new commit while suspended; suspend --at applies the earlier commit and keeps it until resume; then the head applies', async () => {
     const w = await world();
     await w.repo.write('web.yaml', named('web'));
     const first = await w.repo.commit('first');
@@ -217,16 +217,16 @@ describe('a suspended source (the API\'s suspend, rollback and resume)', () => {
     await sync.idle();
     expect((await w.seal())?.commit).toBe(second);
 
-    await rollback(w.store, SOURCE, first.slice(0, 8), new Date());
+    await suspendAt(w.store, SOURCE, first.slice(0, 8), new Date());
     const back = await w.sealed(first);
     expect(back.counts).toEqual({ objects: 1, created: 0, updated: 0, deleted: 1 });
     expect(keysOf(await w.desired())).toEqual(['Deployment/default/web']);
-    expect((await w.history()).map((h) => [h.commit, h.outcome, h.rollback ?? false])).toEqual([
+    expect((await w.history()).map((h) => [h.commit, h.outcome, h.pinned ?? false])).toEqual([
       [first, 'applied', false], [second, 'applied', false], [first, 'applied', true],
     ]);
     await sync.idle();
     const notes = (await w.store.list(notesPrefix(SOURCE, first))).entries.map((e) => decode('outbox', e.key, e.value).description);
-    expect(notes).toEqual([expect.stringMatching(/^applied: /), expect.stringMatching(/; rollback: the source stays on this commit until `berth resume`$/)]);
+    expect(notes).toEqual([expect.stringMatching(/^applied: /), expect.stringMatching(/; pinned: the source stays on this commit until `berth resume`$/)]);
 
     await w.repo.write('cache.yaml', named('cache'));
     const fourth = await w.repo.commit('fourth');
@@ -239,7 +239,7 @@ describe('a suspended source (the API\'s suspend, rollback and resume)', () => {
     const head = await w.sealed(fourth);
     expect(head.counts).toMatchObject({ objects: 4, created: 3 });
     expect((await w.history()).at(-1)).toMatchObject({ commit: fourth, outcome: 'applied' });
-    expect((await w.history()).at(-1)?.rollback).toBeUndefined();
+    expect((await w.history()).at(-1)?.pinned).toBeUndefined();
   });
 });
 

@@ -27,7 +27,7 @@ describe('driftEpisodes', () => {
 });
 
 describe('matchCommits', () => {
-  const records = [history('main', 'abc1', ago(3)), history('main', 'abc2', ago(2), { outcome: 'rejected' }), history('main', 'abc1', ago(1), { rollback: true })];
+  const records = [history('main', 'abc1', ago(3)), history('main', 'abc2', ago(2), { outcome: 'rejected' }), history('main', 'abc1', ago(1), { pinned: true })];
   it.each<[string, (r: (typeof records)[number]) => boolean, string[]]>([
     ['ab', () => true, ['abc1', 'abc2']],
     ['ABC1', () => true, ['abc1']],
