@@ -61,35 +61,50 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
+/** Controller, scheduler and two agents of different node names on one engine and one pod network, removed after the test. */
+async function stack(): Promise<{ store: Store; runtime: DockerRuntime; stubs: DockerStubs; bed: ServiceBed; nodes: string[] }> {
+  const name = uniqueName('svcstack');
+  const store: Store = await EtcdStore.connect([inject('etcdEndpoint')], `/${name}`);
+  const runtime = new DockerRuntime({ docker: dockerHost });
+  const stubs = new DockerStubs({ docker: dockerHost });
+  const bed = new ServiceBed(dockerHost, image, name);
+  const nodes = [`${name}-a`, `${name}-b`];
+  cleanups.push(async () => {
+    for (const n of nodes) for (const c of [...(await runtime.list({ 'berth.node': n })), ...(await stubs.list(n))]) await runtime.remove(c.id);
+    await bed.dispose();
+    const { entries } = await store.list('');
+    for (const e of entries) await store.commit({ del: [e.key] });
+    await store.close();
+  });
+  const controller = await startController({ store, log: silentLogger() });
+  cleanups.push(() => controller.stop());
+  const scheduler = await startScheduler({ store, log: silentLogger() });
+  cleanups.push(() => scheduler.stop());
+  const agents: Agent[] = [];
+  for (const node of nodes) {
+    const agent = await startAgent({
+      store, runtime, node, log: silentLogger(), hostIp: '0.0.0.0', stopGraceSeconds: 1, podNetwork: name,
+      services: { stubs, network: name, image: STUB_IMAGE },
+    });
+    agents.push(agent);
+    cleanups.push(() => agent.stop());
+  }
+  return { store, runtime, stubs, bed, nodes };
+}
+
+/** The one running `client` container of the two nodes. */
+async function clientOf(runtime: DockerRuntime, nodes: string[]): Promise<string> {
+  const [client] = await waitFor(async () => {
+    const found = (await runtime.list({ 'berth.container': 'client' })).filter((c) => nodes.includes(c.labels['berth.node'] ?? '') && c.state === 'running');
+    return found.length === 1 ? found : undefined;
+  }, { timeoutMs: 60_000, what: 'the client pod running' });
+  if (client === undefined) throw new Error('no client');
+  return client.id;
+}
+
 describe('Services through the whole stack', () => {
   it('a pod reaches the pods of another Deployment by the Service\'s names, across two agents of different node names', async () => {
-    const name = uniqueName('svcstack');
-    const store: Store = await EtcdStore.connect([inject('etcdEndpoint')], `/${name}`);
-    const runtime = new DockerRuntime({ docker: dockerHost });
-    const stubs = new DockerStubs({ docker: dockerHost });
-    const bed = new ServiceBed(dockerHost, image, name);
-    const nodes = [`${name}-a`, `${name}-b`];
-    cleanups.push(async () => {
-      for (const n of nodes) for (const c of [...(await runtime.list({ 'berth.node': n })), ...(await stubs.list(n))]) await runtime.remove(c.id);
-      await bed.dispose();
-      const { entries } = await store.list('');
-      for (const e of entries) await store.commit({ del: [e.key] });
-      await store.close();
-    });
-    const controller = await startController({ store, log: silentLogger() });
-    cleanups.push(() => controller.stop());
-    const scheduler = await startScheduler({ store, log: silentLogger() });
-    cleanups.push(() => scheduler.stop());
-    const agents: Agent[] = [];
-    for (const node of nodes) {
-      const agent = await startAgent({
-        store, runtime, node, log: silentLogger(), hostIp: '0.0.0.0', stopGraceSeconds: 1, podNetwork: name,
-        services: { stubs, network: name, image: STUB_IMAGE },
-      });
-      agents.push(agent);
-      cleanups.push(() => agent.stop());
-    }
-
+    const { store, runtime, stubs, bed, nodes } = await stack();
     const { objects, errors } = parseFiles([{ path: 'app.yaml', text: MANIFESTS }]);
     expect(errors).toEqual([]);
     await applyCommit(store, 'main', { commit: 'c1', author: 'test', message: 'web', time: new Date().toISOString() }, objects, new Date());
@@ -102,24 +117,20 @@ describe('Services through the whole stack', () => {
       },
       { timeoutMs: 90_000, intervalMs: 200, what: 'two ready endpoints of web' },
     );
-    const [client] = await waitFor(async () => {
-      const found = (await runtime.list({ 'berth.container': 'client' })).filter((c) => nodes.includes(c.labels['berth.node'] ?? '') && c.state === 'running');
-      return found.length === 1 ? found : undefined;
-    }, { timeoutMs: 60_000, what: 'the client pod running' });
-    if (client === undefined) throw new Error('no client');
+    const client = await clientOf(runtime, nodes);
 
     // The scheduler spreads a Deployment's pods: one web pod per node, so one is remote to the client.
     expect(new Set(endpoints.endpoints.map((e) => e.node))).toEqual(new Set(nodes));
     const pods = endpoints.endpoints.map((e) => e.pod).sort();
     for (const host of ['web', 'web.default', 'web.default.svc.cluster.local']) {
       const counts = await waitFor(async () => {
-        const c = await bed.fetchMany(client.id, `http://${host}:80/`, 20);
+        const c = await bed.fetchMany(client, `http://${host}:80/`, 20);
         return c.FAIL === undefined ? c : undefined;
       }, { timeoutMs: 30_000, what: `web answering as ${host}` });
       expect(Object.keys(counts).every((k) => pods.includes(k))).toBe(true);
     }
     // Over 40 more connections both pods answer, the one on the client's node and the other.
-    const spread = await bed.fetchMany(client.id, 'http://web/', 40);
+    const spread = await bed.fetchMany(client, 'http://web/', 40);
     expect(Object.keys(spread).sort()).toEqual(pods);
 
     // A web pod goes (scaled down, its containers stopped): once its endpoint is out of both
@@ -144,7 +155,49 @@ describe('Services through the whole stack', () => {
         return rules !== undefined && rules.includes('DNAT') && !gone.some((g) => rules.includes(`--to-destination ${g}`));
       }, { timeoutMs: 30_000, intervalMs: 50, what: `${victim.pod} out of the stub rules of ${node}` });
     }
-    const after = await bed.fetchMany(client.id, 'http://web/', 100);
+    const after = await bed.fetchMany(client, 'http://web/', 100);
     expect(after).toEqual({ [left[0]?.pod ?? '?']: 100 });
+  });
+
+  it('a headless Service from a commit resolves to one address per ready pod, on both nodes, each reaching its own pod', async () => {
+    const { store, runtime, stubs, bed, nodes } = await stack();
+    const headless = MANIFESTS.replace('metadata: {name: web}\nspec:\n  selector', 'metadata: {name: web}\nspec:\n  clusterIP: None\n  selector').replace('ports: [{port: 80, targetPort: http}]', 'ports: [{port: 8080, targetPort: http}]');
+    const { objects, errors } = parseFiles([{ path: 'app.yaml', text: headless }]);
+    expect(errors).toEqual([]);
+    expect(objects.find((o) => o.kind === 'Service')?.spec).toMatchObject({ headless: true });
+    await applyCommit(store, 'main', { commit: 'c1', author: 'test', message: 'web, headless', time: new Date().toISOString() }, objects, new Date());
+
+    const endpoints = await waitFor(
+      async () => {
+        const e = await store.get(endpointsKey('default', 'web'));
+        const r = e && decode('endpoints', e.key, e.value);
+        return r !== undefined && r.endpoints.length === 2 ? r : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 200, what: 'two ready endpoints of web' },
+    );
+    expect(new Set(endpoints.endpoints.map((e) => e.node))).toEqual(new Set(nodes));
+    const client = await clientOf(runtime, nodes);
+    // A stub per ready pod on each node, carrying the name. (Real nodes each have their own engine, so a
+    // pod resolves its node's two; these agents share one network, so every pod resolves all four.)
+    const perPod = await waitFor(async () => {
+      const all = (await Promise.all(nodes.map((n) => stubs.list(n)))).flat().filter((c) => c.state === 'running' && c.ip !== undefined);
+      return all.length === 4 ? all : undefined;
+    }, { timeoutMs: 30_000, what: 'a stub per pod on each node' });
+    const resolved = await waitFor(async () => {
+      const out = await runtime.exec(client, ['nslookup', 'web.default.svc.cluster.local'], 5000);
+      const found = [...out.output.matchAll(/Address:\s+(\d+\.\d+\.\d+\.\d+)$/gm)].map((m) => m[1] ?? '').filter((a) => a !== '127.0.0.11');
+      return found.length === 4 ? found : undefined;
+    }, { timeoutMs: 30_000, what: 'four addresses for web' });
+    expect(resolved.sort()).toEqual(perPod.map((c) => c.ip).sort());
+    // Each stub's address answers always as its own pod: the local one at its pod IP, the remote one at its node's port.
+    for (const stub of perPod) {
+      const pod = (stub.labels['berth.service'] ?? '').split('/')[2];
+      const counts = await waitFor(async () => {
+        const c = await bed.fetchMany(client, `http://${stub.ip ?? '?'}:8080/`, 5);
+        return c.FAIL === undefined ? c : undefined;
+      }, { timeoutMs: 30_000, what: `${pod ?? '?'} answering at its stub on ${stub.labels['berth.service-node'] ?? '?'}` });
+      expect(counts).toEqual({ [pod ?? '?']: 5 });
+    }
+    expect(new Set(perPod.map((c) => (c.labels['berth.service'] ?? '').split('/')[2]))).toEqual(new Set(endpoints.endpoints.map((e) => e.pod)));
   });
 });
