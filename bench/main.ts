@@ -4,13 +4,14 @@ import { e2eLatency } from './e2e-latency.js';
 import { hostile } from './hostile.js';
 import { large } from './large.js';
 import { parse } from './parse.js';
+import { resilience } from './resilience.js';
 import { scheduler } from './scheduler.js';
 import { services } from './services.js';
 import { sync } from './sync.js';
 import type { Bench, Result } from './result.js';
 import { formatResult } from './result.js';
 
-const benches: Record<string, Bench> = { agent: agentBench, 'e2e-latency': e2eLatency, hostile, large, parse, scheduler, services, sync };
+const benches: Record<string, Bench> = { agent: agentBench, 'e2e-latency': e2eLatency, hostile, large, parse, resilience, scheduler, services, sync };
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

@@ -17,11 +17,11 @@ import type { Container, ContainerRuntime } from './runtime.js';
 import { withPodAddresses } from './runtime.js';
 import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, planSandboxes, runningSandbox, type SandboxOptions } from './sandbox.js';
 import { LABEL, podRef, slotKey } from './labels.js';
-import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule } from './plan.js';
+import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule, type ContainerAction } from './plan.js';
 import { Applier } from './apply.js';
 import { detectDrift, podNetwork, podStatus, sameStatus } from './status.js';
 import { defaultAddress } from './address.js';
-import { NodeRegistration, nodeRecord } from './registration.js';
+import { DEFAULT_NODE_LEASE, NodeRegistration, nodeRecord } from './registration.js';
 import { Prober, type ProbeTarget } from './prober.js';
 import type { ProbeVerdict } from './probe-core.js';
 import { probesOf } from './probe-core.js';
@@ -49,8 +49,10 @@ export interface AgentOptions {
   resyncMs?: number;
   /** SIGTERM → SIGKILL grace when removing a container whose pod sets no terminationGracePeriodSeconds (default Kubernetes' 30 s). */
   stopGraceSeconds?: number;
-  /** TTL of the node's lease (default 10 s): how long a dead agent's node lingers. */
+  /** TTL of the node's lease (default 4 s): how long a dead agent's node stays Ready. Stretched in large clusters (leaseTiming). */
   leaseTtlSeconds?: number;
+  /** How often the node's lease is renewed (default 1 s). */
+  leaseRenewMs?: number;
   /** The node's address for other nodes, in the node record and pod status hostIP (default: defaultAddress()). */
   address?: string;
   /** The Docker network pod sandboxes attach to, made when missing (default `berth`); agents on one engine may share it. */
@@ -99,9 +101,10 @@ const WAKING = new Set(['create', 'start', 'die', 'stop', 'destroy', 'oom', 'pau
  * its bindings on every binding change, Docker event and resync, and write each pod's status.
  * It only ever touches containers labelled `berth.node=<node>`.
  * stop() leaves containers running, as kubelet does: an agent upgrade or restart must not take the
- * workloads down. A node whose agent is gone loses its `nodes/` key with the lease, but nothing
- * moves its pods: they stay bound to it (`berth get pods` shows them Unknown, and after 40 s
- * `berth/health` reports the node lost) until an agent of the same name returns and picks them up.
+ * workloads down. A node whose agent is gone loses its `nodes/` key with the lease (NotReady); after
+ * the controller's --node-grace its pods are made again elsewhere. An agent of the same name that
+ * returns with pods still bound to it picks them up; one whose pods were moved first removes their
+ * containers (fencing, in reconcile).
  */
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const { store, runtime, node, log: parent } = opts;
@@ -125,7 +128,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const applier = new Applier(runtime, log, grace, opts.createConcurrency ?? 4, images, { name: sandbox.network, labels: { [NETWORK_LABEL]: sandbox.network } });
   let kick = (): void => undefined;
   let stopped = false;
-  const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address, startedAt: clock() }), opts.leaseTtlSeconds ?? 10, () => {
+  const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address, startedAt: clock() }), {
+    ttlSeconds: opts.leaseTtlSeconds ?? DEFAULT_NODE_LEASE.ttlSeconds,
+    renewMs: opts.leaseRenewMs ?? DEFAULT_NODE_LEASE.renewMs,
+  }, () => {
     if (!stopped) log.warn('node lease lost; registering again');
     kick();
   });
@@ -133,6 +139,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let wakeTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let retries = 0;
+  /** Set by a new lease: stale containers are removed before anything else (see reconcile). */
+  let fencing = false;
   let dockerEvents: Closer | undefined;
   let reopenTimer: NodeJS.Timeout | undefined;
   /** Consecutive breaks of the Docker event stream; a successful reconcile means Docker is back. */
@@ -164,7 +172,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   };
 
   const reconcile = async (): Promise<void> => {
-    await registration.ensure();
+    if (await registration.ensure()) fencing = true;
     const now = clock();
     const [bound, written] = await Promise.all([store.list(bindingsPrefix(node)), store.list(statusPrefix(node))]);
     const bindings: BindingRecord[] = [];
@@ -231,6 +239,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps, podIP,
         mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] }),
     ];
+    // Fencing: with a new lease (at start, or back after losing one) this node's pods may have been moved
+    // elsewhere meanwhile. Until the containers of pods not bound here are gone (members first, then
+    // their sandboxes, which hold the pod's ports), a round removes them and does nothing else.
+    const stale = fencing ? staleRemovals(actions, new Set(bindings.map((b) => podRef(b.namespace, b.pod)))) : [];
+    if (stale.length > 0) {
+      log.info({ containers: stale.length }, 'fencing: removing the containers of pods no longer bound here before anything starts');
+      retryLater((await applier.apply(stale)).transient, true);
+      return;
+    }
+    fencing = false;
     const result = await applier.apply(actions);
     // Statuses written while pulling are rewritten below, even where the round's status equals the last one.
     const pulled = await pullStatus.end();
@@ -283,15 +301,20 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     eventFailures = 0;
 
     if (result.wakeAt !== undefined) wakeAt(result.wakeAt);
-    // A transient failure (a pull that timed out, a port still held) is retried soon, with back-off.
+    retryLater(result.transient, false);
+  };
+
+  /** A transient failure (a pull that timed out, a port still held) is retried soon, with back-off; `more` asks for another round now. */
+  const retryLater = (transient: number, more: boolean): void => {
     clearTimeout(retryTimer);
-    if (result.transient > 0) {
+    if (transient > 0) {
       retries++;
       retryTimer = setTimeout(() => kick(), Math.min(30_000, 1000 * 2 ** (retries - 1)));
       retryTimer.unref();
-    } else {
-      retries = 0;
+      return;
     }
+    retries = 0;
+    if (more) kick();
   };
 
   /**
@@ -406,6 +429,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       await registration.revoke();
     },
   };
+}
+
+/** The removals among `actions` of containers of pods not in `bound`, as phase 1: the applier waits until they are done. */
+function staleRemovals(actions: ContainerAction[], bound: ReadonlySet<string>): ContainerAction[] {
+  return actions.flatMap((a) => (a.kind === 'remove' && a.pod !== undefined && !bound.has(a.pod) ? [{ ...a, phase: 1 as const }] : []));
 }
 
 /** This node's containers; the label filter is checked again here, so nothing else is ever planned over. */

@@ -9,7 +9,7 @@ import { DEFAULT_RETENTION } from '../events/retention.js';
 import { DEFAULT_LIMITS, formatBytes } from '../manifest/limits.js';
 import type { ReadFlags } from './connect.js';
 import type * as UpModule from './up.js';
-import type { ConnectionFlags, UpFlags } from './up.js';
+import type { ConnectionFlags, ControllerFlags, UpFlags } from './up.js';
 import type { ValidateFlags } from './validate.js';
 import type { ApiFlags } from './api.js';
 import { DEFAULT_SERVER } from './client.js';
@@ -98,7 +98,13 @@ const agent = (cmd: Command): Command =>
     .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--allow <rules>', `what only this node's operator may let pods do, comma-separated or repeated: ${ALLOW_RULES.join(', ')} (a pod asking for more is refused, its status naming the rule)`, (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--registry-auth-file <file>', 'Docker config.json with registry credentials for pulls (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json of the agent\'s user; read again when it changes)');
+    .option('--registry-auth-file <file>', 'Docker config.json with registry credentials for pulls (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json of the agent\'s user; read again when it changes)')
+    .option('--node-lease-ttl <duration>', 'TTL of the node\'s lease in etcd, whole seconds: this long after the agent dies its node is NotReady (stretched in clusters of more than 50 nodes)', '4s')
+    .option('--node-lease-renew <duration>', 'how often the agent renews its node\'s lease (shorter than --node-lease-ttl)', '1s');
+
+/** The controller's flags (`berth controller`, and inside `berth up`). */
+const controlling = (cmd: Command): Command =>
+  cmd.option('--node-grace <duration>', 'how long a node may be NotReady (its lease expired) before its pods are deleted and made again on other nodes', '5s');
 
 /** Where the API server is, for the commands that talk to it. */
 const server = (cmd: Command): Command =>
@@ -112,7 +118,7 @@ const serving = (cmd: Command): Command =>
     .option('--listen <host:port>', 'where the API server listens (/api/v1, /healthz, /readyz, /metrics)', '127.0.0.1:7420')
     .option('--token-file <file>', 'bearer token for writes and for reads from other machines (default: api-token in --data-dir; generated with mode 0600 if absent)');
 
-connection(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd, repository mirrors and pod volumes'))), { docker: true, ownEtcd: true })
+connection(controlling(serving(agent(source(program.command('up').description('run every component in one process: sync, controller, scheduler, agent, API server'), 'its etcd, repository mirrors and pod volumes')))), { docker: true, ownEtcd: true })
   .option('--webhook-secret-file <file>', 'serve POST /hooks/github|gitea|gitlab|generic on --listen, checked against this secret (mode 0600): a push syncs its sources at once')
   .action(async (flags: UpFlags, cmd: Command) => (await up()).runUp({ ...flags, given: given(cmd) }));
 
@@ -124,7 +130,7 @@ connection(server(source(syncCmd.argument('[source]', 'a source to sync now, thr
     if (name !== undefined) return (await import('./verbs.js')).runSyncNow(name, { ...flags, output: 'table' });
     return (await up()).runComponent('sync', { ...flags, given: given(cmd) });
   });
-connection(program.command('controller').description('run the controller: deployments → pods'), { docker: false }).action(async (flags: ConnectionFlags) =>
+connection(controlling(program.command('controller').description('run the controller: deployments → pods, endpoints, health, node lifecycle')), { docker: false }).action(async (flags: ConnectionFlags & ControllerFlags) =>
   (await up()).runComponent('controller', flags),
 );
 connection(program.command('scheduler').description('run the scheduler: pods → nodes'), { docker: false }).action(async (flags: ConnectionFlags) =>

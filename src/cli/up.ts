@@ -25,8 +25,19 @@ export interface ConnectionFlags {
   logLevel: string;
 }
 
+/** Flags of the controller (`berth controller`, `berth up`). */
+export interface ControllerFlags {
+  /** `--node-grace`: how long a node may be NotReady before its pods move. */
+  nodeGrace: string;
+}
+
+/** The controller's options from its flags. */
+function controllerFlags(flags: ControllerFlags): { nodeGraceMs: number } {
+  return { nodeGraceMs: parseDuration(flags.nodeGrace, '--node-grace') };
+}
+
 /** Flags of `berth up` (and of the components that need a source or a node). */
-export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
+export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags, ControllerFlags {
   /** Absent with --config. */
   repo?: string;
   /** `--config <file>`: several sources from a file instead of the source flags. */
@@ -62,6 +73,9 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags {
   registryAuthFile?: string;
   /** `--allow rule,…`, repeated: what only the node's operator may allow. */
   allow: string[];
+  /** `--node-lease-ttl`, `--node-lease-renew`: how the agent holds its node's lease. */
+  nodeLeaseTtl: string;
+  nodeLeaseRenew: string;
 }
 
 
@@ -72,6 +86,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     const { stops } = stack;
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
     const agentOpts = await agentFlags(flags);
+    const controllerOpts = controllerFlags(flags);
     parseListen(flags.listen);
     const syncs = await syncOptions(flags, log);
     const hooks = flags.webhookSecretFile === undefined ? undefined : {
@@ -94,7 +109,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
     const api = await startApiFromFlags(flags, store, log, () => ({ ...running }), hooks);
     stops.push(api.stop);
     stops.push(track('sync', await startSyncs(syncs, store)));
-    stops.push(track('controller', (await startController({ store, log })).stop));
+    stops.push(track('controller', (await startController({ store, log, ...controllerOpts })).stop));
     stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
     stops.push(track('agent', (await startAgent({ store, runtime, node, log, ...agentOpts })).stop));
     // `berth logs`: this agent serves its pods' logs on loopback with the API's token; the API server proxies to it.
@@ -105,7 +120,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
 }
 
 /** One component alone, against an existing etcd (default http://127.0.0.1:2379). */
-export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'api', flags: UpFlags | ConnectionFlags | (ConnectionFlags & ApiFlags)): Promise<never> {
+export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'api', flags: UpFlags | ConnectionFlags | (ConnectionFlags & ApiFlags) | (ConnectionFlags & ControllerFlags)): Promise<never> {
   const log = createLogger({ level: flags.logLevel });
   return runStack(log, async (stack) => {
     const { stops } = stack;
@@ -113,8 +128,9 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       const syncs = await syncOptions(flags, log);
       const store = await connectStore(flags, stack, false);
       stops.push(await startSyncs(syncs, store));
-    } else if (component === 'controller') {
-      stops.push((await startController({ store: await connectStore(flags, stack, false), log })).stop);
+    } else if (component === 'controller' && 'nodeGrace' in flags) {
+      const opts = controllerFlags(flags);
+      stops.push((await startController({ store: await connectStore(flags, stack, false), log, ...opts })).stop);
     } else if (component === 'scheduler') {
       stops.push((await startScheduler({ store: await connectStore(flags, stack, false), log })).stop);
     } else if (component === 'api' && 'listen' in flags) {

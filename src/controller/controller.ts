@@ -7,6 +7,7 @@ import { startHealthLoop, type SetTimer } from './health-loop.js';
 import { ReportOnce, reportCorrupt } from '../report-once.js';
 import { planPods } from './pods.js';
 import { startEndpointsController } from './services.js';
+import { startNodeLifecycle } from './nodes.js';
 
 /** How to run the controller. */
 export interface ControllerOptions {
@@ -18,6 +19,8 @@ export interface ControllerOptions {
   now?: () => Date;
   /** Timers of the same clock, for the health loop's wake-ups (default: the system's). */
   setTimer?: SetTimer;
+  /** How long a node may be NotReady (its lease expired) before its pods are deleted and made again elsewhere (default 5 s). */
+  nodeGraceMs?: number;
   /** How long a restarted container must run before its pod counts as ready again in `berth/health` (default 10 s). */
   settleMs?: number;
 }
@@ -36,7 +39,8 @@ export interface Controller {
  * create or delete pods (with their bindings); the next readiness change brings the next step.
  * Beside it, a second loop folds pod status into each commit's `berth/health` (startHealthLoop);
  * the two share nothing but the store, so a slow status report never holds up pods. A third keeps
- * each Service's endpoints (startEndpointsController).
+ * each Service's endpoints (startEndpointsController), a fourth moves the pods of nodes that are
+ * gone (startNodeLifecycle).
  */
 export async function startController(opts: ControllerOptions): Promise<Controller> {
   const { store } = opts;
@@ -111,9 +115,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     await loop.stop();
     throw err;
   });
+  const nodes = await startNodeLifecycle({
+    store, log: opts.log, now,
+    ...(opts.nodeGraceMs === undefined ? {} : { graceMs: opts.nodeGraceMs }),
+    ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
+  }).catch(async (err: unknown) => {
+    await endpoints.stop();
+    await health.stop();
+    await loop.stop();
+    throw err;
+  });
   return {
     stop: async () => {
       clearTimeout(availableTimer);
+      await nodes.stop();
       await endpoints.stop();
       await health.stop();
       await loop.stop();
@@ -122,6 +137,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await loop.idle();
       await health.idle();
       await endpoints.idle();
+      await nodes.idle();
     },
   };
 }

@@ -9,3 +9,5 @@ export { planHealthReport, type HealthReport } from './health-report.js';
 export { startHealthLoop, systemTimer, NODE_GRACE_MS, type HealthLoopOptions, type SetTimer } from './health-loop.js';
 export { allocateNodePorts, endpointsOf, planEndpoints, type DesiredService, type EndpointsInput, type EndpointsPlan } from './endpoints.js';
 export { startEndpointsController, type EndpointsController, type EndpointsControllerOptions } from './services.js';
+export { planNodeLifecycle, DEFAULT_NODE_GRACE_MS, FORGET_LOST_AFTER_MS, type Eviction, type NodeLifecycleInput, type NodeLifecyclePlan } from './node-lifecycle.js';
+export { startNodeLifecycle, type NodeLifecycle, type NodeLifecycleOptions } from './nodes.js';

@@ -1,7 +1,7 @@
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type Lease as EtcdLease, type Watcher } from 'etcd3';
 import { BerthError, UnavailableError } from '../errors.js';
-import type { Closer, Entry, Lease, Store, StoreEvent, StoreLimits, Txn } from './store.js';
+import type { Closer, Entry, Lease, LeaseOptions, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 import { CompactedError, DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
 
 
@@ -214,17 +214,46 @@ export class EtcdStore implements Store {
     return error;
   }
 
-  async lease(ttlSeconds: number): Promise<Lease> {
-    const lease: EtcdLease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
+  async lease(ttlSeconds: number, opts: LeaseOptions = {}): Promise<Lease> {
+    // etcd3 renews every TTL/3 on a stream of its own; another period is kept here, one renewal at a time.
+    const own = opts.renewMs !== undefined;
+    const lease: EtcdLease = this.client.lease(ttlSeconds, { autoKeepAlive: !own });
     const id = await this.call(() => lease.grant());
     const lost: (() => void)[] = [];
-    lease.on('lost', () => {
-      for (const cb of lost) cb();
-    });
+    let timer: NodeJS.Timeout | undefined;
+    const tellLost = (): void => {
+      clearTimeout(timer);
+      for (const cb of lost.splice(0)) cb();
+    };
+    lease.on('lost', tellLost);
+    if (own) {
+      let renewed = Date.now();
+      const renew = async (): Promise<void> => {
+        try {
+          await lease.keepaliveOnce();
+          renewed = Date.now();
+        } catch {
+          // etcd3 says 'lost' itself when etcd answered that the lease is gone; an unanswered renewal is retried.
+          if (lease.revoked()) return;
+          if (Date.now() - renewed > ttlSeconds * 1000) {
+            lease.release();
+            tellLost();
+            return;
+          }
+        }
+        if (!lease.revoked()) schedule();
+      };
+      const schedule = (): void => {
+        timer = setTimeout(() => void renew(), opts.renewMs);
+        timer.unref();
+      };
+      schedule();
+    }
     return {
       id,
       onLost: (cb) => lost.push(cb),
       revoke: async () => {
+        clearTimeout(timer);
         await withTimeout(this.call(() => lease.revoke()), CLOSE_TIMEOUT_MS).catch(() => undefined);
       },
     };

@@ -1,4 +1,4 @@
-export type { Closer, Entry, Lease, PutOp, Store, StoreEvent, StoreLimits, Txn } from './store.js';
+export type { Closer, Entry, Lease, LeaseOptions, PutOp, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 export { CompactedError, DEFAULT_MAX_REQUEST_BYTES, MAX_TXN_OPS, limitsFor, opBytes, txnBytes } from './store.js';
 export { MemoryStore } from './memory.js';
 export { EtcdStore, type EtcdStoreOptions } from './etcd.js';

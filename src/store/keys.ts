@@ -22,6 +22,10 @@ export const bindingKey = (node: string, namespace: string, pod: string): string
 export const NODES = 'nodes/';
 export const nodeKey = (node: string): string => `nodes/${node}`;
 
+export const LOST_NODES = 'lostnodes/';
+/** `lostnodes/<node>`: a node whose lease expired, NotReady since when (controller's node lifecycle loop); gone when it registers again. */
+export const lostNodeKey = (node: string): string => `lostnodes/${node}`;
+
 export const STATUS = 'status/';
 export const statusPrefix = (node: string): string => `status/${node}/`;
 export const statusKey = (node: string, namespace: string, pod: string): string => `status/${node}/${namespace}/${pod}`;

@@ -1,4 +1,4 @@
-import type { Closer, Entry, Lease, Store, StoreEvent, StoreLimits, Txn } from './store.js';
+import type { Closer, Entry, Lease, LeaseOptions, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 import { CompactedError, checkTxn, limitsFor } from './store.js';
 import { BerthError } from '../errors.js';
 
@@ -113,7 +113,7 @@ export class MemoryStore implements Store {
     };
   }
 
-  async lease(_ttlSeconds: number): Promise<Lease> {
+  async lease(_ttlSeconds: number, _opts?: LeaseOptions): Promise<Lease> {
     const id = String(this.nextLease++);
     const lease = new MemoryLease(id, () => this.dropLease(id));
     this.leases.set(lease.id, lease);

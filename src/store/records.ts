@@ -83,6 +83,20 @@ export interface NodeRecord {
   startedAt: string;
 }
 
+/**
+ * `lostnodes/<node>`: the node's lease expired (its agent died, or cannot reach etcd): NotReady since
+ * `since`. After the controller's --node-grace its pods are deleted, and their Deployments make them again
+ * elsewhere. Deleted when the node registers again (its agent then fences: removes the containers of
+ * pods no longer bound to it before anything starts), or an hour after its pods went.
+ */
+export interface NodeLostRecord {
+  type: 'nodeLost';
+  name: string;
+  since: string;
+  /** When its pods were deleted (after the grace). */
+  evictedAt?: string;
+}
+
 /** Observed state of one container of a pod. */
 export interface ContainerStatus {
   name: string;
@@ -314,7 +328,7 @@ export interface AgentApiRecord {
 
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

@@ -33,6 +33,12 @@ export interface Lease {
   revoke(): Promise<void>;
 }
 
+/** How a lease is kept alive. */
+export interface LeaseOptions {
+  /** Renew every this many milliseconds (default: a third of the TTL). */
+  renewMs?: number;
+}
+
 /** A write in a transaction; with `lease`, the key lives only as long as the lease. */
 export interface PutOp {
   key: string;
@@ -125,6 +131,11 @@ export interface Store {
   commit(txn: Txn): Promise<{ ok: boolean; revision: number }>;
   /** Events for keys under `prefix` from `fromRevision` (inclusive) on; `onError` hears a broken watch (then re-list). */
   watch(prefix: string, fromRevision: number, onEvent: (e: StoreEvent) => void, onError?: (err: Error) => void): Closer;
-  lease(ttlSeconds: number): Promise<Lease>;
+  /**
+   * A lease of `ttlSeconds`, kept alive until revoked or lost. `renewMs` sets how often it is renewed
+   * (default: a third of the TTL, as etcd's own clients do); a renewal that has not succeeded for a
+   * whole TTL means the lease is lost.
+   */
+  lease(ttlSeconds: number, opts?: LeaseOptions): Promise<Lease>;
   close(): Promise<void>;
 }

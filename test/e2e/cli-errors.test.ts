@@ -152,6 +152,24 @@ describe('berth up refuses to start with one clear line', () => {
       env: (): NodeJS.ProcessEnv => process.env,
       line: /^berth: cannot read registry credentials from .*bad-auth\.json: it is not valid JSON; fix the file \(docker login writes it\), or pass --registry-auth-file <file>$/,
     },
+    {
+      name: 'a --node-lease-renew not shorter than --node-lease-ttl (agent alone)',
+      args: (): string[] => ['agent', '--node-lease-ttl', '4s', '--node-lease-renew', '4s', '--etcd', 'http://127.0.0.1:9', '--docker', inject('dockerHost')],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --node-lease-renew \(4s\) must be shorter than --node-lease-ttl \(4s\); renew a few times per TTL, such as --node-lease-ttl 4s --node-lease-renew 1s$/,
+    },
+    {
+      name: 'a --node-lease-ttl of part of a second',
+      args: (): string[] => ['up', '--repo', repo.workDir, '--node-lease-ttl', '2500ms', ...base()],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: --node-lease-ttl must be whole seconds, got '2500ms'; etcd grants leases in seconds: use a value such as 4s$/,
+    },
+    {
+      name: 'a malformed --node-grace (controller alone)',
+      args: (): string[] => ['controller', '--node-grace', 'soon', '--etcd', 'http://127.0.0.1:9'],
+      env: (): NodeJS.ProcessEnv => process.env,
+      line: /^berth: invalid --node-grace 'soon'; use a number with ms, s, m or h, such as 30s$/,
+    },
   ])('$name', async ({ args, env, line }) => {
     await fs.writeFile(path.join(dataDir, 'bad-auth.json'), '{"auths": {"r": {"password": "s3cret"');
     const res = await runBerth(args(), { env: env() });

@@ -97,6 +97,24 @@ describe('startAgent', () => {
     expect(store.handedOut.map((l) => l.id)).toEqual([lease?.id, expect.any(String)]);
   });
 
+  it('fences on a new lease: the containers of pods moved away meanwhile are removed before anything is created', async () => {
+    const { store, runtime, agent } = await setup();
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const stale = (await runtime.list({ 'berth.node': NODE })).map((c) => `remove ${c.id}`).sort();
+    expect(stale).toHaveLength(2); // the pod's container and its sandbox
+    await agent.stop();
+    agents = [];
+    // While the node was away its pod was moved, and another was bound to it.
+    await unbind(store, binding('web'));
+    await bind(store, binding('api'));
+    runtime.calls.length = 0;
+    await setup({ store }, runtime);
+    await waitFor(async () => ready(await status(store, 'api')));
+    const firstCreate = runtime.calls.findIndex((c) => c.startsWith('create '));
+    expect(runtime.calls.slice(0, firstCreate).filter((c) => c.startsWith('remove ')).sort()).toEqual(stale);
+  });
+
   it('runs what is bound, labelled, and reports it ready', async () => {
     const { store, runtime, agent } = await setup();
     await bind(store, binding('web', { commit: 'abc', containers: [spec('app'), spec('side')] }));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startEndpointsController } from '../../../src/controller/index.js';
 import { hashObject, type Service, type ServiceObject } from '../../../src/manifest/index.js';
 import { silentLogger } from '../../../src/log.js';
-import { ENDPOINTS, decode, encode, endpointsKey, statusKey, type EndpointsRecord, type PodRecord, type PodStatusRecord, type Store, type Txn } from '../../../src/store/index.js';
+import { ENDPOINTS, decode, encode, endpointsKey, nodeKey, statusKey, type EndpointsRecord, type PodRecord, type PodStatusRecord, type Store, type Txn } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from '../scheduler/fixtures.js';
 import { putNodes, putPods, storePerTest } from '../scheduler/harness.js';
@@ -100,6 +100,30 @@ export function describeEndpointsLoop(label: string, open: () => Promise<Store>)
       await putStatus(store, status(a, '10.88.0.2', 32001));
       await endpointsOf(store, 'web', ['web-a', 'web-b']);
       expect(store.writes() - before).toBe(1);
+    });
+
+    it("takes the pods of a node whose lease is gone (NotReady) out of the endpoints, and puts them back when it returns", async () => {
+      const store = await setup();
+      const a = webPod('web-a');
+      const c = { ...webPod('web-c'), node: 'n2' };
+      const register = async (): Promise<{ revoke(): Promise<void> }> => {
+        const lease = await store.lease(60);
+        await store.commit({ put: [{ key: nodeKey('n2'), value: encode(node('n2')), lease }] });
+        return lease;
+      };
+      let lease = await register();
+      await putPods(store, [a, c]);
+      await putStatus(store, status(a, '10.88.0.2', 32001));
+      await putStatus(store, status(c, '10.88.0.4', 32003));
+      await applyCommit(store, 'main', 'c1', [service('web')]);
+      await endpointsOf(store, 'web', ['web-a', 'web-c']);
+
+      // The lease ends (as when it expires): n2's pod leaves the endpoints, though its last status still says Ready.
+      await lease.revoke();
+      await endpointsOf(store, 'web', ['web-a']);
+      lease = await register();
+      await endpointsOf(store, 'web', ['web-a', 'web-c']);
+      await lease.revoke();
     });
 
     it('allocates a nodePort once and keeps it across commits; deletes the record when the Service goes', async () => {
