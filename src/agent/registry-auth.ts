@@ -1,9 +1,12 @@
 // Registry credentials for pulls, from the operator's Docker configuration (never from a repository:
-// berth has no imagePullSecrets). Parsing is pure; RegistryAuth reads the file, again when it changes.
+// berth has no imagePullSecrets): its `auths`, or the credential helper it names for a registry
+// (`credHelpers`, `credsStore`; run by cred-helper.ts). Parsing is pure; RegistryAuth reads the
+// file, again when it changes.
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
+import { checkHelperName, runCredentialHelper, type HelperOptions } from './cred-helper.js';
 
 /** What Docker sends a registry for one pull (the X-Registry-Auth header). */
 export interface RegistryCredential {
@@ -41,11 +44,21 @@ function hostOfKey(key: string): string {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/** A Docker config as the agent reads it: credentials in the file, and the helpers that hold the others. */
+export interface DockerConfig {
+  auths: RegistryAuths;
+  /** `credsStore`: the helper of every registry without one of its own in `credHelpers`. */
+  credsStore?: string;
+  /** `credHelpers`, by registry host: the helper's name and the key as written (what the helper is asked for). */
+  credHelpers: ReadonlyMap<string, { helper: string; key: string }>;
+}
+
 /**
- * The credentials in the text of a Docker config file (`{"auths": {host: {auth | username+password |
- * identitytoken}}}`). `file` only names the file in errors, which never quote its content.
+ * The operator's Docker config file from its text: `{"auths": {host: {auth | username+password |
+ * identitytoken}}, "credsStore": name, "credHelpers": {host: name}}`. `file` only names the file in
+ * errors, which never quote its content.
  */
-export function parseDockerConfig(text: string, file: string): RegistryAuths {
+export function parseDockerConfig(text: string, file: string): DockerConfig {
   const bad = (why: string): InvalidInputError =>
     new InvalidInputError('EREGISTRYAUTH', `cannot read registry credentials from ${file}: ${why}`, { hint: 'fix the file (docker login writes it), or pass --registry-auth-file <file>' });
   let doc: unknown;
@@ -56,7 +69,25 @@ export function parseDockerConfig(text: string, file: string): RegistryAuths {
     throw bad('it is not valid JSON');
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('it is not a JSON object');
-  const auths = (doc as { auths?: unknown }).auths;
+  const { auths, credsStore, credHelpers } = doc as { auths?: unknown; credsStore?: unknown; credHelpers?: unknown };
+  const helper = (v: unknown, what: string): string => {
+    const why = typeof v === 'string' ? checkHelperName(v) : 'it is not a string';
+    if (why !== undefined) throw bad(`${what}: ${why}`);
+    return v as string;
+  };
+  const helpers = new Map<string, { helper: string; key: string }>();
+  if (credHelpers !== undefined) {
+    if (typeof credHelpers !== 'object' || credHelpers === null || Array.isArray(credHelpers)) throw bad('"credHelpers" is not an object');
+    for (const [key, name] of Object.entries(credHelpers)) helpers.set(hostOfKey(key), { helper: helper(name, `the credHelpers entry of ${JSON.stringify(key)}`), key });
+  }
+  const config: DockerConfig = { auths: readAuths(auths, bad), credHelpers: helpers };
+  // An empty credsStore is Docker's "none".
+  if (credsStore !== undefined && credsStore !== '') config.credsStore = helper(credsStore, '"credsStore"');
+  return config;
+}
+
+/** The `auths` of a Docker config. */
+function readAuths(auths: unknown, bad: (why: string) => InvalidInputError): RegistryAuths {
   const out = new Map<string, RegistryCredential>();
   if (auths === undefined) return out;
   if (typeof auths !== 'object' || auths === null || Array.isArray(auths)) throw bad('"auths" is not an object');
@@ -90,6 +121,21 @@ export function credentialFor(auths: RegistryAuths, image: string): RegistryCred
   return auths.get(registryOf(image));
 }
 
+/** Docker Hub's address in credential stores (the CLI's IndexServer). */
+const HUB_SERVER = 'https://index.docker.io/v1/';
+
+/**
+ * The helper that holds `image`'s credentials, as Docker picks it: the registry's `credHelpers`
+ * entry, else `credsStore`; then `auths` is not read for it. `serverUrl` is what the helper is asked.
+ */
+export function helperFor(config: DockerConfig, image: string): { helper: string; serverUrl: string; host: string } | undefined {
+  const host = registryOf(image);
+  const own = config.credHelpers.get(host);
+  if (own !== undefined) return { helper: own.helper, serverUrl: host === HUB ? HUB_SERVER : own.key, host };
+  if (config.credsStore !== undefined) return { helper: config.credsStore, serverUrl: host === HUB ? HUB_SERVER : host, host };
+  return undefined;
+}
+
 /** The Docker config berth reads: the flag's file, else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
 export function registryAuthPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): { file: string; explicit: boolean } {
   if (flag !== undefined && flag.trim() !== '') return { file: path.resolve(flag), explicit: true };
@@ -103,43 +149,49 @@ export function registryAuthPath(flag: string | undefined, env: NodeJS.ProcessEn
  * `--registry-auth-file` is an error.
  */
 export class RegistryAuth {
-  private cached: { mtimeMs: number; size: number; auths: RegistryAuths } | undefined;
+  private cached: { mtimeMs: number; size: number; config: DockerConfig } | undefined;
 
   constructor(
     /** The file read. */
     readonly file: string,
     private readonly explicit: boolean,
+    /** How credential helpers run (their PATH, their time limit). */
+    private readonly helpers: HelperOptions = {},
   ) {}
 
   /** Read the file now: an agent fails at start on a bad or missing `--registry-auth-file`, not at its first pull. */
   async check(): Promise<void> {
-    await this.auths();
+    await this.config();
   }
 
-  /** The credentials for `image`'s registry, if any. */
+  /** The credentials for `image`'s registry, if any: from its credential helper when it has one, as Docker's. */
   async credentialFor(image: string): Promise<RegistryCredential | undefined> {
-    return credentialFor(await this.auths(), image);
+    const config = await this.config();
+    const h = helperFor(config, image);
+    // Asked at every pull, as Docker asks: a helper's tokens expire, and it refreshes them.
+    if (h !== undefined) return runCredentialHelper(h.helper, h.serverUrl, h.host, this.helpers);
+    return credentialFor(config.auths, image);
   }
 
-  private async auths(): Promise<RegistryAuths> {
+  private async config(): Promise<DockerConfig> {
     let st;
     try {
       st = await stat(this.file);
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'ENOENT' && !this.explicit) return new Map();
+      if ((err as { code?: unknown }).code === 'ENOENT' && !this.explicit) return { auths: new Map(), credHelpers: new Map() };
       throw new InvalidInputError('EREGISTRYAUTH', `cannot read registry credentials from ${this.file}: ${(err as { code?: unknown }).code === 'ENOENT' ? 'no such file' : String((err as { code?: unknown }).code ?? err)}`, {
         hint: 'pass an existing file to --registry-auth-file (a Docker config.json with "auths")',
       });
     }
-    if (this.cached && this.cached.mtimeMs === st.mtimeMs && this.cached.size === st.size) return this.cached.auths;
+    if (this.cached && this.cached.mtimeMs === st.mtimeMs && this.cached.size === st.size) return this.cached.config;
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       throw new InvalidInputError('EREGISTRYAUTH', `cannot read registry credentials from ${this.file}: ${String((err as { code?: unknown }).code ?? err)}`, { hint: 'make the file readable by the agent\'s user' });
     }
-    const auths = parseDockerConfig(text, this.file);
-    this.cached = { mtimeMs: st.mtimeMs, size: st.size, auths };
-    return auths;
+    const config = parseDockerConfig(text, this.file);
+    this.cached = { mtimeMs: st.mtimeMs, size: st.size, config };
+    return config;
   }
 }

@@ -2,7 +2,7 @@
 // loopback): with the operator's credentials the pod runs; without them, or with wrong ones, the pod
 // says ErrImagePull and then ImagePullBackOff, naming the image and what the registry answered.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
@@ -69,6 +69,25 @@ describe('pulls from a registry that asks for credentials', () => {
     const everything = (await bed.store.list('')).entries.map((e) => e.value.toString()).join('\n');
     expect(everything).not.toContain(user.password);
     expect(everything).not.toContain(auth);
+  });
+
+  it('pulls with the credentials a credential helper of the Docker config gives (credsStore), as Docker runs it', async () => {
+    const node = uniqueName('node');
+    const host = registry?.host ?? '';
+    // A docker-credential-* of the test's own: answers for this registry only, with the registry's user.
+    const bin = join(dir, 'bin');
+    await mkdir(bin, { recursive: true });
+    const script = join(bin, 'docker-credential-berthtest');
+    await writeFile(script, `#!/bin/sh\nread -r url\n[ "$url" = "${host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"${host}","Username":"${user.username}","Secret":"${user.password}"}'\n`);
+    await chmod(script, 0o755);
+    const file = join(dir, 'helper.json');
+    await writeFile(file, JSON.stringify({ auths: { [host]: {} }, credsStore: 'berthtest' }));
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    await bed.start(node, { registryAuth: new RegistryAuth(file, true, { env }) });
+    await bed.bind(binding(node, 'web', pushed));
+    await waitFor(async () => (await bed.status(node, 'web'))?.conditions[0]?.status === 'True', { timeoutMs: 60_000, what: 'web ready' });
+    const everything = (await bed.store.list('')).entries.map((e) => e.value.toString()).join('\n');
+    expect(everything).not.toContain(user.password);
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialFor, parseDockerConfig, registryAuthPath, registryOf } from '../../../src/agent/registry-auth.js';
+import { credentialFor, helperFor, parseDockerConfig, registryAuthPath, registryOf } from '../../../src/agent/registry-auth.js';
 import { BerthError } from '../../../src/errors.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -31,7 +31,7 @@ describe('parseDockerConfig', () => {
     ["a credential helper's empty entry", { auths: { 'reg.example': {} }, credsStore: 'desktop' }, 'reg.example/app', undefined],
     ['no auths at all', {}, 'reg.example/app', undefined],
   ])('%s', (_name, config, image, want) => {
-    expect(credentialFor(parseDockerConfig(JSON.stringify(config), 'c.json'), image)).toEqual(want);
+    expect(credentialFor(parseDockerConfig(JSON.stringify(config), 'c.json').auths, image)).toEqual(want);
   });
 
   it.each([
@@ -39,6 +39,9 @@ describe('parseDockerConfig', () => {
     ['not an object', '[1]', 'cannot read registry credentials from c.json: it is not a JSON object'],
     ['auths not an object', '{"auths": 3}', 'cannot read registry credentials from c.json: "auths" is not an object'],
     ['auth that is not user:password', `{"auths": {"r": {"auth": "${b64('nocolon')}"}}}`, 'cannot read registry credentials from c.json: the "auth" of "r" is not base64 of user:password'],
+    ['a credsStore that is a path', '{"credsStore": "../../bin/sh"}', 'cannot read registry credentials from c.json: "credsStore": "../../bin/sh" is not a credential helper name (letters, digits, \'.\', \'_\', \'-\')'],
+    ['a credHelpers entry that is not a string', '{"credHelpers": {"r": 1}}', 'cannot read registry credentials from c.json: the credHelpers entry of "r": it is not a string'],
+    ['credHelpers not an object', '{"credHelpers": []}', 'cannot read registry credentials from c.json: "credHelpers" is not an object'],
   ])('refuses %s', (_name, text, message) => {
     let err: unknown;
     try {
@@ -49,6 +52,20 @@ describe('parseDockerConfig', () => {
     expect(err).toBeInstanceOf(BerthError);
     expect((err as BerthError).message).toBe(message);
     expect((err as BerthError).toLine()).not.toContain('hunter2');
+  });
+});
+
+describe('helperFor', () => {
+  // Docker's choice: the registry's own credHelpers entry, else credsStore; auths is then not read.
+  it.each([
+    ['none configured', {}, 'reg.example/app', undefined],
+    ['credsStore for every registry', { credsStore: 'pass' }, 'reg.example:5000/app', { helper: 'pass', serverUrl: 'reg.example:5000', host: 'reg.example:5000' }],
+    ['credsStore for Docker Hub, asked by its index address', { credsStore: 'pass' }, 'team/app', { helper: 'pass', serverUrl: 'https://index.docker.io/v1/', host: 'docker.io' }],
+    ['a registry\'s own helper over credsStore, asked by its key', { credsStore: 'pass', credHelpers: { 'https://reg.example': 'ecr-login' } }, 'reg.example/app', { helper: 'ecr-login', serverUrl: 'https://reg.example', host: 'reg.example' }],
+    ['another registry\'s helper only', { credHelpers: { 'reg.example': 'ecr-login' }, auths: { 'other.example': { auth: b64('a:b') } } }, 'other.example/app', undefined],
+    ['an empty credsStore is none', { credsStore: '' }, 'reg.example/app', undefined],
+  ])('%s', (_name, config, image, want) => {
+    expect(helperFor(parseDockerConfig(JSON.stringify(config), 'c.json'), image)).toEqual(want);
   });
 });
 
