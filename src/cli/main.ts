@@ -83,6 +83,7 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--forge-token-file <file>', 'API token that may write commit statuses (mode 0600), for --status github|gitea|gitlab')
     .option('--public-url <url>', 'where people reach berth\'s API: each forge status links to its commit\'s story there')
     .option('--status-context-suffix <suffix>', 'forge status contexts become berth/sync/<suffix> and berth/health/<suffix> (several berths on one repository)')
+    .option('--auto-revert', 'when the commit in force fails its health for a reason its rollout caused (crash loop, image pull failure, progress deadline), push a revert commit of it as `berth rollback` would (README: Automatic revert)')
     .option('--data-dir <dir>', `where berth keeps ${keeps}`, '.berth');
 
 /** The flags given on the command line, by long name (--config refuses the source flags beside it). */
@@ -215,8 +216,9 @@ reading(
       'after',
       '\nReasons: Scheduled (with the node), FailedScheduling (with the scheduler\'s reason),\n' +
         'Pulling, Pulled, Created, Started, Killing, BackOff, Failed, ErrImageNeverPull,\n' +
-        'Drifted, Healed; from sync, Rejected (a commit it could not apply) and Repaired\n' +
-        '(desired state changed by hand, put back). A repeat adds to the count of the\n' +
+        'Drifted, Healed; from sync, Rejected (a commit it could not apply), Repaired\n' +
+        '(desired state changed by hand, put back), AutoReverted and AutoRevertFailed\n' +
+        '(--auto-revert). A repeat adds to the count of the\n' +
         'same event: LAST SEEN reads "10s (x4 over 5m)". Events are\n' +
         `kept for ${DEFAULT_RETENTION.maxAgeMs / 60_000} minutes after they last happened, at most ${DEFAULT_RETENTION.maxPerObject} per object and\n` +
         `${DEFAULT_RETENTION.maxTotal} in all.`,

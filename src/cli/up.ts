@@ -59,6 +59,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags, Controlle
   forgeTokenFile?: string;
   publicUrl?: string;
   statusContextSuffix?: string;
+  /** `--auto-revert`. */
+  autoRevert?: boolean;
   dataDir: string;
   node?: string;
   hostIp: string;
@@ -165,8 +167,9 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
         status: s.status, repo: s.repo, ...pick(s, 'forgeUrl', 'forgeTokenFile', 'publicUrl'),
         ...(s.statusContextSuffix === undefined ? {} : { contextSuffix: s.statusContextSuffix }), notes: () => new GitNotesReporter(git.notesTarget),
       }));
+      if (s.autoRevert && keyring !== undefined) atField(s, 'autoRevert', () => noSignedReverts());
       out.push({
-        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false,
+        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false, autoRevert: s.autoRevert,
         ...(reporter ? { reporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
       });
     }
@@ -177,15 +180,23 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
   if (flags.verifyCommits !== undefined) await readKeyring(flags.verifyCommits);
+  if (flags.autoRevert && flags.verifyCommits !== undefined) noSignedReverts();
   const reporter = await chooseReporter({
     status: flags.status, repo: flags.repo, ...pick(flags, 'forgeUrl', 'forgeTokenFile', 'publicUrl'),
     ...(flags.statusContextSuffix === undefined ? {} : { contextSuffix: flags.statusContextSuffix }), notes: () => new GitNotesReporter(git.notesTarget),
   });
   await git.head();
   return [{
-    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits,
+    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits, autoRevert: flags.autoRevert === true,
     ...(reporter ? { reporter } : {}), ...(flags.verifyCommits === undefined ? {} : { verifyCommits: flags.verifyCommits }),
   }];
+}
+
+/** berth cannot sign a revert of its own, and a source that verifies commits would reject an unsigned one. */
+function noSignedReverts(): never {
+  throw new InvalidInputError('EFLAGS', '--auto-revert and --verify-commits exclude each other: berth has no key to sign its revert commits', {
+    hint: 'leave out --auto-revert; revert with `git revert -S` and push',
+  });
 }
 
 /** The fields of `o` named that are set, for options that must leave out what is absent. */

@@ -33,6 +33,8 @@ export interface SourceConfig {
   publicUrl?: string;
   /** `--status-context-suffix`. */
   statusContextSuffix?: string;
+  /** `--auto-revert` (default false). */
+  autoRevert: boolean;
   /** Where each field given (and the source itself, as `source`) is written, for errors found later. */
   at: Record<string, Position>;
 }
@@ -63,6 +65,7 @@ export const SOURCE_FIELDS = {
   forgeTokenFile: '--forge-token-file',
   publicUrl: '--public-url',
   statusContextSuffix: '--status-context-suffix',
+  autoRevert: '--auto-revert',
 } as const;
 type Field = keyof typeof SOURCE_FIELDS;
 
@@ -159,7 +162,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     fail(node, 'a source must be a map with at least name and repo');
     return undefined;
   }
-  const values: Partial<Record<Field, string | string[]>> = {};
+  const values: Partial<Record<Field, string | string[] | boolean>> = {};
   const at: Record<string, Position> = { source: pos(node.range?.[0]) };
   let ok = true;
   const wrong = (n: Node | undefined | null, message: string): void => {
@@ -185,6 +188,11 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
       else values.skipKinds = value.items.map((i) => String((i as { value: unknown }).value));
       continue;
     }
+    if (key === 'autoRevert') {
+      if (!isScalar(value) || typeof value.value !== 'boolean') wrong(value ?? keyNode, 'autoRevert must be true or false');
+      else values.autoRevert = value.value;
+      continue;
+    }
     // A duration may be written as a bare number of seconds; every other field is text.
     const text = isScalar(value) && (typeof value.value === 'string' || (key === 'interval' && typeof value.value === 'number')) ? String(value.value) : undefined;
     if (text === undefined || text === '') {
@@ -198,7 +206,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
   if (name !== undefined && (!NAME.test(name) || name.length > MAX_NAME)) {
     wrong(node.get('name', true) as Node, `source name '${name.slice(0, 60)}' must be letters, digits, '-', '.' or '_', starting and ending with a letter or digit, at most ${MAX_NAME} characters`);
   }
-  const status = values.status === undefined ? undefined : ([] as string[]).concat(values.status);
+  const status = values.status === undefined || typeof values.status === 'boolean' ? undefined : ([] as string[]).concat(values.status);
   const unknown = status?.find((r) => !(REPORT_CHOICES as readonly string[]).includes(r));
   if (unknown !== undefined) wrong(node.get('status', true) as Node, `status '${unknown.slice(0, 60)}' must be one of ${REPORT_CHOICES.join(', ')}`);
   if (!ok || name === undefined || typeof values.repo !== 'string') return undefined;
@@ -222,6 +230,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     ...(forgeTokenFile === undefined ? {} : { forgeTokenFile }),
     ...(typeof values.publicUrl === 'string' ? { publicUrl: values.publicUrl } : {}),
     ...(typeof values.statusContextSuffix === 'string' ? { statusContextSuffix: values.statusContextSuffix } : {}),
+    autoRevert: values.autoRevert === true,
     at,
   };
 }

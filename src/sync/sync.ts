@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, desiredPrefix, encode, historyPrefix, readSeal, rollbackRequestKey, startLoop, suspensionKey, syncErrorKey, syncRequestKey,
+  decode, desiredPrefix, encode, healthKey, historyPrefix, listDecoded, readSeal, rollbackRequestKey, startLoop, suspensionKey, syncErrorKey, syncRequestKey,
   type SealRecord, type Store, type SuspensionRecord, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
@@ -19,6 +19,8 @@ import type { BlobInfo } from './tree.js';
 import { startOutbox } from './outbox.js';
 import { readKeyring } from './keyring.js';
 import { serveRollbackRequest } from './rollback.js';
+import { ROLLOUT_FAILURES, planAutoRevert } from './auto-revert.js';
+import { automaticParagraph } from './revert-message.js';
 import type { StatusReporter } from './reporter.js';
 import type { GitSource, HeadCommit } from './source.js';
 
@@ -70,6 +72,11 @@ export interface SyncOptions {
    * are read; what runs stays.
    */
   verifyCommits?: string;
+  /**
+   * `--auto-revert`: when the commit in force turns `berth/health failure` for a reason its rollout
+   * caused (planAutoRevert), push a revert commit of it, as `berth rollback` would, saying why.
+   */
+  autoRevert?: boolean;
 }
 
 /**
@@ -210,9 +217,34 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     incrementals = 0;
   };
 
+  // Commits this process tried to revert by itself: a refused revert (a conflict) is not tried again.
+  const tried = new Set<string>();
+  const autoRevert = async (): Promise<void> => {
+    const e = await store.get(healthKey(source));
+    const health = e && decode('health', e.key, e.value);
+    // Cheap checks first: the history is read only for a failure a revert could mend.
+    if (!health || health.state !== 'failure' || !ROLLOUT_FAILURES.has(health.reason)) return;
+    const plan = planAutoRevert({
+      seal: (await readSeal(store, source))?.seal, health, tried, suspended: (await readSuspension(store, source)) !== undefined,
+      history: (await listDecoded(store, historyPrefix(source), 'history')).items.map((i) => i.record),
+    });
+    if (!plan) return;
+    tried.add(plan.commit);
+    const short = plan.commit.slice(0, 7);
+    try {
+      const done = await git.rollback({ mode: 'revert', commit: plan.commit, reason: automaticParagraph(plan.reason) }, now());
+      log.warn({ commit: plan.commit, revert: done.commit, reason: plan.reason }, `auto-revert: pushed ${done.commit.slice(0, 7)}, which reverts ${short}: ${plan.reason}`);
+      await recordEvent('AutoReverted', `commit ${short} reverted by ${done.commit.slice(0, 7)}: ${plan.reason}`).catch(() => undefined);
+    } catch (err) {
+      log.warn({ commit: plan.commit, err: messageOf(err) }, `auto-revert of ${short} refused; what runs stays`);
+      await recordEvent('AutoRevertFailed', `commit ${short}: ${messageOf(err)}`).catch(() => undefined);
+    }
+  };
+
   const reconcile = async (): Promise<void> => {
     // `berth rollback`: the commit is made and pushed first; this pass then applies it as the head.
     await serveRollbackRequest({ store, source, git, log, now, ...(opts.verifyCommits === undefined ? {} : { verifyCommits: opts.verifyCommits }) });
+    if (opts.autoRevert) await autoRevert();
     // Suspended (`berth suspend`): no new commit is applied; the one in force is kept as it is.
     // Pinned (`berth suspend --at`): the suspension names an earlier applied commit, which is applied and kept.
     const suspension = await readSuspension(store, source);
@@ -287,7 +319,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   const loop = await startLoop({
     // A sync requested through the API (POST /api/v1/sources/<source>/sync) is a put of its request key.
     // Suspend and resume are puts and deletes of the source's suspension key; a rollback, a put of its request.
-    store, log, watch: [desiredPrefix(source), syncRequestKey(source), suspensionKey(source), rollbackRequestKey(source)], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
+    store, log, watch: [desiredPrefix(source), syncRequestKey(source), suspensionKey(source), rollbackRequestKey(source), ...(opts.autoRevert ? [healthKey(source)] : [])], reconcile, resyncMs: opts.intervalMs, onTrouble, onRecovered,
     ...(opts.troubleAfterMs === undefined ? {} : { troubleAfterMs: opts.troubleAfterMs }),
   }).catch(async (err: unknown) => {
     await outbox.stop();
