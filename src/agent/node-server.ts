@@ -10,7 +10,7 @@ import { bearerMatches } from '../bearer.js';
 import { acceptChannels, refuseUpgrade } from '../channels.js';
 import { BerthError, InvalidInputError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import { agentApiKey, encode, type Lease, type Store } from '../store/index.js';
+import { agentApiKey, decode, encode, statusKey, type Lease, type Store } from '../store/index.js';
 import { dockerHostOptions } from './docker-host.js';
 import { parseExecRequest, prepareExec, runExec } from './exec.js';
 import { parseLogRequest, streamLogs } from './logs-server.js';
@@ -70,7 +70,12 @@ export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServ
       return;
     }
     if (req.method !== 'GET') throw new InvalidInputError('EINVALID', 'only GET');
-    await streamLogs(docker, host, opts.node, parseLogRequest(req.url ?? '/'), res);
+    const q = parseLogRequest(req.url ?? '/');
+    await streamLogs(docker, host, opts.node, q, res, async (container) => {
+      const entry = await opts.store.get(statusKey(opts.node, q.namespace, q.pod));
+      const status = entry && decode('podStatus', entry.key, entry.value);
+      return [...(status?.containers ?? []), ...(status?.initContainers ?? [])].find((c) => c.name === container)?.lastState;
+    });
   };
   // exec: checked and made before the upgrade, so every refusal is an HTTP answer the API server relays.
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

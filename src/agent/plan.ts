@@ -98,7 +98,20 @@ export function nextBackOff(c: Container, backOff: number, schedule: BackOffSche
 
 /** How `c`'s last run ended, for the pod status. */
 export function terminatedOf(c: Container): TerminatedState {
-  return { exitCode: c.exitCode ?? -1, reason: terminationReason(c), ...(c.finishedAt === undefined ? {} : { finishedAt: c.finishedAt }) };
+  return {
+    exitCode: c.exitCode ?? -1, reason: terminationReason(c), containerId: c.id,
+    ...(c.startedAt === undefined ? {} : { startedAt: c.startedAt }), ...(c.finishedAt === undefined ? {} : { finishedAt: c.finishedAt }),
+  };
+}
+
+/**
+ * `run` with where its lines begin in its container's log: after the end of the run before it, which
+ * the pod status kept (`before`), when the same container ran that one; a run seen again keeps what it had.
+ */
+export function chainRun(run: TerminatedState, before: TerminatedState | undefined): TerminatedState {
+  if (before === undefined || before.containerId !== run.containerId) return run;
+  if (before.finishedAt === run.finishedAt) return before.logsSince === undefined ? run : { ...run, logsSince: before.logsSince };
+  return before.finishedAt === undefined ? run : { ...run, logsSince: before.finishedAt };
 }
 
 /** Kubernetes' reason for how a container ended: OOMKilled, Completed (exit 0) or Error. */

@@ -6,7 +6,7 @@ import type { ContainerSpec } from '../manifest/types.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, containerName, preferred } from './labels.js';
 import type { ProbeVerdict } from './probe-core.js';
-import { terminatedOf, terminationReason } from './plan.js';
+import { chainRun, terminatedOf, terminationReason } from './plan.js';
 
 /** Why a container is not running as bound, found while applying the plan (failed pull, back-off …). */
 export interface Problem {
@@ -112,7 +112,8 @@ export function podStatus(binding: BindingRecord, containers: Container[], now: 
       s.message = problem.message;
     }
     // The last end stays known after a restart, when Docker has forgotten it (as kubelet's lastState).
-    const lastState = c?.state === 'exited' ? terminatedOf(c) : (ctx.ended?.get(spec.name) ?? was?.lastState);
+    const ended = c?.state === 'exited' ? terminatedOf(c) : (ctx.ended?.get(spec.name) ?? was?.lastState);
+    const lastState = ended && chainRun(ended, was?.lastState);
     if (lastState) s.lastState = lastState;
     const backOff = ctx.backOff?.get(spec.name) ?? was?.backOff;
     if (backOff !== undefined) s.backOff = backOff;

@@ -12,6 +12,7 @@ export interface LogsQuery {
   /** Seconds. */
   since?: number;
   follow?: '0' | '1' | 'true' | 'false';
+  previous?: '0' | '1' | 'true' | 'false';
 }
 
 /** The query of an exec request, validated by the route. */
@@ -49,6 +50,7 @@ export async function fetchLogs(store: Store, token: string, namespace: string, 
   if (q.tail !== undefined) search.set('tail', String(q.tail));
   if (q.since !== undefined) search.set('since', String(q.since));
   if (q.follow === '1' || q.follow === 'true') search.set('follow', '1');
+  if (q.previous === '1' || q.previous === 'true') search.set('previous', '1');
   let res: Response;
   try {
     res = await fetch(`${url}/logs/${namespace}/${pod}${search.size > 0 ? `?${search}` : ''}`, { headers: { authorization: `Bearer ${token}` }, signal });

@@ -239,7 +239,7 @@ function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstanc
         params: { type: 'object', properties: { namespace: NAME, name: NAME }, required: ['namespace', 'name'], additionalProperties: false },
         querystring: {
           type: 'object', additionalProperties: false,
-          properties: { container: NAME, tail: { type: 'integer', minimum: 0, maximum: 1_000_000 }, since: { type: 'integer', minimum: 0, maximum: 315_360_000 }, follow: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
+          properties: { container: NAME, tail: { type: 'integer', minimum: 0, maximum: 1_000_000 }, since: { type: 'integer', minimum: 0, maximum: 315_360_000 }, follow: { type: 'string', enum: ['0', '1', 'true', 'false'] }, previous: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
         },
       },
     },

@@ -1,4 +1,4 @@
-// `berth logs POD [-n NS] [-c CONTAINER] [-f] [--tail N] [--since 10m]`: through the API server,
+// `berth logs POD [-n NS] [-c CONTAINER] [-f] [--tail N] [--since 10m] [-p]`: through the API server,
 // which proxies to the agent of the pod's node.
 import { InvalidInputError } from '../errors.js';
 import { serverFor, type ServerFlags } from './client.js';
@@ -11,6 +11,7 @@ export interface LogsFlags extends ServerFlags {
   follow?: boolean;
   tail?: string;
   since?: string;
+  previous?: boolean;
 }
 
 /** Print the pod's logs (stdout and stderr of its container, interleaved as they came); with -f, until Ctrl-C. */
@@ -26,7 +27,7 @@ export async function runLogs(pod: string, flags: LogsFlags): Promise<void> {
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
   const body = await api.stream(`/api/v1/pods/${namespace}/${encodeURIComponent(pod)}/logs`, {
-    container: flags.container, tail, since, ...(flags.follow ? { follow: '1' } : {}),
+    container: flags.container, tail, since, ...(flags.follow ? { follow: '1' } : {}), ...(flags.previous ? { previous: '1' } : {}),
   }, stop.signal);
   try {
     for await (const chunk of body) process.stdout.write(chunk);

@@ -274,13 +274,14 @@ verb('rollback', "push a commit to the source's branch that reverts COMMIT (git 
   .addHelpText('after', '\nA revert that conflicts with later changes is refused, naming the files. A plain\n`git revert` and push does the same: either way the reverted commit\'s history and\nnote say `rolled back by <sha>`. `berth suspend --at` goes back without a commit.')
   .action(async (commit: string | undefined, flags: RollbackFlags) => (await import('./verbs.js')).runRollback(commit, flags));
 
-server(program.command('logs').description("print a pod's container logs (stdout and stderr), read by the agent of its node through the API server"))
+server(program.command('logs').description("print a pod's container logs (stdout and stderr) of its current run, read by the agent of its node through the API server"))
   .argument('<pod>', 'the pod')
   .option('-n, --namespace <namespace>', 'its namespace (default: the one namespace with a pod of that name)')
   .option('-c, --container <name>', 'the container (needed when the pod has several)')
   .option('-f, --follow', 'keep printing new lines until Ctrl-C')
   .option('--tail <n>', 'only the last n lines')
   .option('--since <duration>', 'only lines newer than this (e.g. 10m, 1h)')
+  .option('-p, --previous', "the container's run before this one (after a crash or restart), not the current run")
   .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server', '.berth')
   .addHelpText('after', '\nExample:\n  berth logs web-5f7c9d8b4-0 -n shop --tail 20 -f')
   .action(async (pod: string, flags: LogsFlags) => (await import('./logs.js')).runLogs(pod, flags));

@@ -122,7 +122,16 @@ export interface ContainerStatus {
 export interface TerminatedState {
   exitCode: number;
   reason: 'Error' | 'OOMKilled' | 'Completed';
+  /** When that run started and ended (Docker's RFC 3339 times, to the nanosecond). */
+  startedAt?: string;
   finishedAt?: string;
+  /** The Docker container that ran it (Kubernetes' containerID). */
+  containerId?: string;
+  /**
+   * The end of the run before it in the same container (restarted in place, a container keeps every
+   * run in one log): `berth logs --previous` reads the lines after it, up to `finishedAt`.
+   */
+  logsSince?: string;
 }
 
 /** A condition, the same words everywhere: Ready, Progressing, Degraded, Drifted. */

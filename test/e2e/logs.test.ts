@@ -13,11 +13,14 @@ const errorLines = (stderr: string): string[] => stderr.split('\n').filter((l) =
 describe('berth logs', () => {
   const bed = berthUpTestbed('logs');
 
-  it('prints a pod\'s stdout and stderr, the last n lines, and follows new ones; the agent\'s endpoint wants the token', async () => {
+  it('prints a pod\'s stdout and stderr, the last n lines, follows new ones, and a crashed run with --previous; the agent\'s endpoint wants the token', async () => {
     const work = await bed.repo();
     const script = 'echo hello-out; echo hello-err >&2; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 1; done';
     await work.write('app.yaml', deploymentYaml({ name: 'talk', namespace: 'logs', replicas: 1, image: inject('testImage'), command: ['sh', '-c', script] }));
-    await work.commit('a talking pod');
+    // A container that crashes once and runs on its second try (restarted in place, so /tmp keeps the count).
+    const twice = 'n=$(cat /tmp/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /tmp/n; echo run-$n; echo err-$n >&2; if [ $n -ge 2 ]; then exec sleep 100000; fi; sleep 1; exit 3';
+    await work.write('crash.yaml', deploymentYaml({ name: 'crash', namespace: 'crash', replicas: 1, image: inject('testImage'), command: ['sh', '-c', twice] }));
+    await work.commit('a talking pod and one that crashes once');
     const up = bed.up(work);
     const url = await waitWhileUp(up, async () => (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim(), 'the API endpoint file');
     const pod = await waitWhileUp(up, async () => {
@@ -49,6 +52,26 @@ describe('berth logs', () => {
     expect(missing.code).toBe(1);
     expect(errorLines(missing.stderr)).toEqual(['berth: pod "nope" not found in namespace "logs"; list them with `berth get pods`']);
     expect((await fetch(`${url}/api/v1/pods/logs/${pod}/logs?tail=-1`)).status).toBe(400);
+
+    // --previous: the run before this one, kept by Docker in the container restarted in place.
+    const crashed = await waitWhileUp(up, async () => {
+      const res = await fetch(`${url}/api/v1/pods?namespace=crash`);
+      const [p] = ((await res.json()) as { items: { name: string; status: string; restarts: number }[] }).items;
+      return p?.status === 'Running' && p.restarts >= 1 ? p.name : undefined;
+    }, 'the crashing pod running again', { timeoutMs: 120_000 });
+    const current = await waitWhileUp(up, async () => {
+      const res = await runBerth(['logs', crashed, ...dataDir]);
+      return res.stdout.includes('err-2') && res;
+    }, 'the second run\'s lines');
+    expect(current.stdout.split('\n').filter(Boolean).sort()).toEqual(['err-2', 'run-2']);
+    const previous = await runBerth(['logs', crashed, '--previous', ...dataDir]);
+    expect(previous.code).toBe(0);
+    expect(previous.stdout.split('\n').filter(Boolean).sort()).toEqual(['err-1', 'run-1']);
+    const previousTail = await runBerth(['logs', crashed, '-p', '--tail', '1', ...dataDir]);
+    expect(previousTail.stdout).toMatch(/^(run|err)-1\n$/);
+    const never = await runBerth(['logs', pod, '--previous', ...dataDir]);
+    expect(never.code).toBe(1);
+    expect(errorLines(never.stderr)).toEqual([`berth: previous terminated container "talk" in pod "${pod}" not found`]);
 
     // The agent's own endpoint: nothing without the token.
     const etcd = (await fs.readFile(path.join(bed.dataDir, 'etcd', 'endpoint'), 'utf8')).trim();

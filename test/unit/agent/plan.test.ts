@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { BindingRecord } from '../../../src/store/records.js';
+import type { BindingRecord, TerminatedState } from '../../../src/store/records.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import type { ContainerAction, PlanOptions } from '../../../src/agent/plan.js';
-import { nextBackOff, planContainers, portsClash, restartDelayMs } from '../../../src/agent/plan.js';
+import { chainRun, nextBackOff, planContainers, portsClash, restartDelayMs } from '../../../src/agent/plan.js';
 import { IMAGE, NODE, binding, observed, spec } from './fixtures.js';
 
 /** `<phase> <kind> <name without berth_n1_default_>` — what a reader of a plan cares about. */
@@ -195,5 +195,17 @@ describe('portsClash', () => {
     [{ containerPort: 80, protocol: 'TCP' as const }, { containerPort: 80, protocol: 'TCP' as const }, false],
   ])('%o vs %o → %s', (a, b, want) => {
     expect(portsClash(a, b)).toBe(want);
+  });
+});
+
+describe('chainRun', () => {
+  const run = (containerId: string, finishedAt: string, logsSince?: string): TerminatedState => ({ exitCode: 1, reason: 'Error', containerId, finishedAt, ...(logsSince ? { logsSince } : {}) });
+  it.each([
+    ['the first run of a container: from its start', run('c1', 't1'), undefined, run('c1', 't1')],
+    ['a later run: after the end of the run before', run('c1', 't2'), run('c1', 't1', 't0'), run('c1', 't2', 't1')],
+    ['the same run seen again keeps its start', run('c1', 't2'), run('c1', 't2', 't1'), run('c1', 't2', 't1')],
+    ['a run of another container: from its start', run('c2', 't2'), run('c1', 't1'), run('c2', 't2')],
+  ])('%s', (_name, ended, before, chained) => {
+    expect(chainRun(ended, before)).toEqual(chained);
   });
 });

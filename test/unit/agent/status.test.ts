@@ -74,7 +74,7 @@ describe('podStatus', () => {
       phase: 'Running',
       containers: [
         { name: 'app', id: 'id-web-app-h1', state: 'running', restarts: 0 },
-        { name: 'side', id: 'id-web-side-h1', state: 'exited', exitCode: 137, restarts: 0, reason: 'OOMKilled', lastState: { exitCode: 137, reason: 'OOMKilled' }, message: 'exited with code 137 (OOM killed)' },
+        { name: 'side', id: 'id-web-side-h1', state: 'exited', exitCode: 137, restarts: 0, reason: 'OOMKilled', lastState: { exitCode: 137, reason: 'OOMKilled', containerId: 'id-web-side-h1', startedAt: '2026-01-01T00:00:00.000Z' }, message: 'exited with code 137 (OOM killed)' },
       ],
       conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'side: exited with code 137 (OOM killed)', observedCommit: 'c0ffee', lastTransitionTime: NOW.toISOString() }],
       observedAt: NOW.toISOString(),
