@@ -1,12 +1,13 @@
 // The node agent (kubelet-like): bindings in etcd → containers on this node's engine → pod status.
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
-import type { Closer, PutOp, Store } from '../store/store.js';
+import type { Closer, Entry, PutOp, Store } from '../store/store.js';
 import { commitChunked } from '../store/chunked.js';
-import type { BindingRecord, PodStatusRecord } from '../store/records.js';
+import type { BindingRecord, PodStatusRecord, StoredBinding } from '../store/records.js';
 import { decode, encode } from '../store/records.js';
 import { SOURCES, bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
 import { ConfigMapReader } from './configmaps.js';
+import { BoundPods } from './bound.js';
 import { readsPodIP } from '../manifest/env.js';
 import { PodVolumes, removePodVolumes } from './volumes.js';
 import { byName, namesIn, recreated, strandedNow } from './pod-slots.js';
@@ -147,6 +148,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let eventFailures = 0;
   const badKeys = new Set<string>();
   const configReader = new ConfigMapReader(store);
+  const boundPods = new BoundPods(store, log);
   const volumes = new PodVolumes(opts.dataDir ?? '.berth', node, log);
   const prober = new Prober(
     runtime,
@@ -175,12 +177,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     if (await registration.ensure()) fencing = true;
     const now = clock();
     const [bound, written] = await Promise.all([store.list(bindingsPrefix(node)), store.list(statusPrefix(node))]);
-    const bindings: BindingRecord[] = [];
+    const stored: { binding: StoredBinding; entry: Entry }[] = [];
     const hold = new Set<string>();
     for (const e of bound.entries) {
       try {
         const b = decode('binding', e.key, e.value);
-        bindings.push(b.node === node ? b : { ...b, node });
+        stored.push({ binding: b.node === node ? b : { ...b, node }, entry: e });
       } catch (err) {
         // Kubelet's rule: never delete what it was not told about. Keep that pod's containers as they are.
         const rel = e.key.slice(bindingsPrefix(node).length);
@@ -189,6 +191,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         badKeys.add(`${e.key}@${e.modRevision}`);
       }
     }
+    const joined = await boundPods.join(stored, bound.revision);
+    const bindings = joined.bindings;
+    for (const ref of joined.hold) hold.add(ref);
     const previous = new Map<string, PodStatusRecord>();
     for (const e of written.entries) {
       try {

@@ -14,21 +14,39 @@ export interface ApplyResult {
  * ports and resources first lets the new ones schedule at once. `modRevisions` maps each pod key
  * to the modRevision it was planned at.
  */
-export async function applyPodPlan(store: Store, plan: PodPlan, modRevisions: ReadonlyMap<string, number>): Promise<ApplyResult> {
+export async function applyPodPlan(store: Store, plan: PodPlan, modRevisions: ReadonlyMap<string, number>, hooks: ApplyHooks = {}): Promise<ApplyResult> {
   const result: ApplyResult = { created: 0, deleted: 0, conflicts: 0 };
   // One lost compare fails the whole merged txn; the caller re-reads and re-plans, which is cheap.
   const name = (p: PodRecord): string => `pod ${p.namespace}/${p.name}`;
   for (const { txn, items } of packTxns(plan.delete.map((p) => ({ txn: deleteOp(p, modRevisions), item: p })), store.limits, name)) {
-    const { ok } = await store.commit(txn);
-    if (ok) result.deleted += items.length;
-    else result.conflicts++;
+    const { ok, revision } = await store.commit(txn);
+    if (ok) {
+      result.deleted += items.length;
+      hooks.written?.(items, 'deleted', revision);
+    } else {
+      result.conflicts++;
+      hooks.lost?.(items);
+    }
   }
   for (const { txn, items } of packTxns(plan.create.map((p) => ({ txn: createOp(p), item: p })), store.limits, name)) {
-    const { ok } = await store.commit(txn);
-    if (ok) result.created += items.length;
-    else result.conflicts++;
+    const { ok, revision } = await store.commit(txn);
+    if (ok) {
+      result.created += items.length;
+      hooks.written?.(items, 'created', revision);
+    } else {
+      result.conflicts++;
+      hooks.lost?.(items);
+    }
   }
   return result;
+}
+
+/** What a caller that keeps the pods in memory hears of an apply. */
+export interface ApplyHooks {
+  /** Pods created or deleted, at `revision`. */
+  written?(pods: PodRecord[], how: 'created' | 'deleted', revision: number): void;
+  /** Pods of a txn that lost its compare-and-swap: the caller's view of them is stale. */
+  lost?(pods: PodRecord[]): void;
 }
 
 /** Create a pod only if its key is absent, so a plan computed on a stale view never overwrites one. */

@@ -1,5 +1,5 @@
 import { deploymentInputs } from '../manifest/index.js';
-import { decodeAll, readAllSealed, type SealRecord, type Store } from '../store/index.js';
+import { decodeAll, readAllSealed, type Sealed, type SealRecord, type Store } from '../store/index.js';
 import type { DesiredDeployment } from './pods.js';
 
 /** The Deployments of every sealed source, each read at its seal's revision. */
@@ -26,25 +26,34 @@ export async function readSealedDeployments(store: Store): Promise<SealedView> {
   const { sealed, corrupt } = await readAllSealed(store);
   view.skipped.push(...corrupt);
   for (const s of sealed) {
-    if (!s.exact) {
-      view.skipped.push({ source: s.source, reason: `seal revision ${s.seal.revision} was compacted and a newer commit is being applied` });
+    const read = sealedDeployments(s);
+    if ('reason' in read) {
+      view.skipped.push({ source: s.source, reason: read.reason });
       continue;
     }
-    const { items, corrupt: bad } = decodeAll('desired', s.entries);
-    const first = bad[0];
-    if (first) {
-      view.skipped.push({ source: s.source, reason: first.reason });
-      continue;
-    }
-    const inputs = deploymentInputs(items.map((i) => i.record.object));
-    for (const { record } of items) {
-      if (record.object.kind !== 'Deployment') continue;
-      const read = inputs.get(record.object);
-      view.deployments.push({ source: s.source, object: record.object, commit: record.commit, ...(read === undefined ? {} : { inputs: read }) });
-    }
+    view.deployments.push(...read.deployments);
     view.read.push(s.source);
     view.seals.push({ seal: s.seal, modRevision: s.sealRevision });
   }
   view.sealed = [...sealed.map((s) => s.source), ...corrupt.map((c) => c.source)].sort();
   return view;
+}
+
+/**
+ * The Deployments of one source's sealed state (readSealed), or why it cannot be acted on: a
+ * compacted seal with a newer commit half-written, or an object that does not decode.
+ */
+export function sealedDeployments(s: Sealed): { deployments: DesiredDeployment[] } | { reason: string } {
+  if (!s.exact) return { reason: `seal revision ${s.seal.revision} was compacted and a newer commit is being applied` };
+  const { items, corrupt } = decodeAll('desired', s.entries);
+  const first = corrupt[0];
+  if (first) return { reason: first.reason };
+  const inputs = deploymentInputs(items.map((i) => i.record.object));
+  const deployments: DesiredDeployment[] = [];
+  for (const { record } of items) {
+    if (record.object.kind !== 'Deployment') continue;
+    const read = inputs.get(record.object);
+    deployments.push({ source: s.source, object: record.object, commit: record.commit, ...(read === undefined ? {} : { inputs: read }) });
+  }
+  return { deployments };
 }

@@ -1,13 +1,15 @@
 import { BerthError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ReportOnce, reportCorrupt } from '../report-once.js';
+import { ReportOnce } from '../report-once.js';
 import {
-  HEALTH, NODES, PODS, SOURCES, STATUS, commitSequenced, decode, encode, healthKey, listDecoded, outboxKey, rerunWhileLosing, sourceKey, startLoop,
-  type HealthRecord, type Loop, type RecordOf, type Store,
+  HEALTH, commitSequenced, decode, encode, healthKey, outboxKey, podKey, rerunWhileLosing, sourceKey, startKeyedLoop,
+  type Batch, type HealthRecord, type Loop, type PodRecord, type Store,
 } from '../store/index.js';
-import { readSealedDeployments } from './desired.js';
 import { commitHealth } from './health.js';
 import { planHealthReport } from './health-report.js';
+import { wantedPodKeys } from './pods.js';
+import { ClusterView, type SealedSource } from './view.js';
+import { systemTimer, Wakes, type SetTimer } from './wakes.js';
 
 /** How to run the health reporter. */
 export interface HealthLoopOptions {
@@ -23,17 +25,11 @@ export interface HealthLoopOptions {
   settleMs?: number;
   /** How long a node may be unregistered before its pods count as lost (default NODE_GRACE_MS, 40 s). */
   nodeGraceMs?: number;
+  /** The controller's shared view; without one the loop opens its own. */
+  view?: ClusterView;
 }
 
-/** Call `fn` once after `ms`; returns what cancels it. Tests pass a fake one that moves with their clock. */
-export type SetTimer = (fn: () => void, ms: number) => () => void;
-
-/** The system's timers; unref'd, so a pending wake-up never keeps the process alive. */
-export const systemTimer: SetTimer = (fn, ms) => {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return () => clearTimeout(timer);
-};
+export { systemTimer, type SetTimer };
 
 /**
  * How long a node may be unregistered before its pods count as lost (Kubernetes' node-monitor grace
@@ -42,13 +38,17 @@ export const systemTimer: SetTimer = (fn, ms) => {
  */
 export const NODE_GRACE_MS = 40_000;
 
+/** The work key that stands for "every source" (a node's grace ended: its pods may be lost). */
+const ALL_SOURCES = '';
+
 /**
- * Fold pod status into `berth/health` for the commit in force of every source: on any change to a
- * seal, a pod, a pod status or a node (and when a verdict is due to change with time), compute each
- * commit's health and, when it is news (planHealthReport), put the statuses into the outbox, which
- * sync delivers. The report and `health/<source>` are written in one txn guarded by both the
- * previous `health/<source>` and the seal, so a restarted or second controller never reports a
- * thing twice, and a commit no longer in force gets nothing more.
+ * Fold pod status into `berth/health` for the commit in force of every source, per source: a work
+ * queue of source names fed by the view (a seal, a pod or a pod status of that source; a node
+ * queues every source) and by wake-ups when a verdict is due to change with time. For each queued
+ * source it computes the commit's health from memory and, when it is news (planHealthReport), puts
+ * the statuses into the outbox, which sync delivers. The report and `health/<source>` are written
+ * in one txn guarded by both the previous `health/<source>` and the seal, so a restarted or second
+ * controller never reports a thing twice, and a commit no longer in force gets nothing more.
  */
 export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
   const { store } = opts;
@@ -56,8 +56,9 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
   const now = opts.now ?? (() => new Date());
   const setTimer = opts.setTimer ?? systemTimer;
   const once = new ReportOnce();
-  let cancelTimer = (): void => undefined;
-  let kick = (): void => undefined;
+  const view = opts.view ?? (await ClusterView.open(store, log));
+  let due = (_source: string): void => undefined;
+  const wakes = new Wakes(setTimer, now, (source) => due(source));
   // When each node that pods are bound to was first seen unregistered. Kept in this process only: a
   // restart forgets it, which merely starts the grace again.
   const missingSince = new Map<string, number>();
@@ -80,10 +81,6 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     return { live, recheckAt };
   };
 
-  /** Every record under `prefix`; an unreadable one is reported once and skipped. */
-  const readAll = async <T extends 'pod' | 'podStatus' | 'node'>(prefix: string, type: T): Promise<RecordOf<T>[]> =>
-    (await listDecoded(store, prefix, type, { onCorrupt: reportCorrupt(log, once, `${type} record`) })).items.map((i) => i.record);
-
   /** The last report of a source; an unreadable one counts as none. */
   const readHealth = (key: string, value: string): HealthRecord | undefined => {
     try {
@@ -96,84 +93,119 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     }
   };
 
-  /** One read-judge-report pass; returns how many reports lost a race, and when to look again. */
-  const pass = async (): Promise<{ lost: number; recheckAt: number | undefined }> => {
-    const view = await readSealedDeployments(store);
-    const [pods, statuses, nodes, reported] = await Promise.all([
-      readAll(PODS, 'pod'), readAll(STATUS, 'podStatus'), readAll(NODES, 'node'), store.list(HEALTH),
-    ]);
-    const last = new Map(reported.entries.map((e) => [e.key, e]));
-    const used = new Set(pods.flatMap((p) => (p.node === undefined ? [] : [p.node])));
-    const { live, recheckAt: graceEnds } = liveNodes(new Set(nodes.map((n) => n.name)), used, now().getTime());
-    let lost = 0;
-    let recheckAt = graceEnds;
-
-    for (const { seal, modRevision } of view.seals) {
-      const at = now();
-      const health = commitHealth({ seal, deployments: view.deployments, pods, statuses, nodes: live, now: at, ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }) });
-      if (health.recheckAt) recheckAt = Math.min(recheckAt ?? Infinity, health.recheckAt.getTime());
-      const key = healthKey(seal.source);
-      const entry = last.get(key);
-      const report = planHealthReport(entry && readHealth(entry.key, entry.value), seal, health, at);
-      if (!report) continue;
-
-      const guard = { [sourceKey(seal.source)]: modRevision, [key]: entry?.modRevision ?? 0 };
-      const seq = await commitSequenced(
-        store,
-        {
-          at: (n) => report.entries.map((e, i) => ({ key: outboxKey(seal.source, n + i), value: encode(e) })),
-          ifUnchanged: guard,
-          put: [{ key, value: encode(report.record) }],
-          lost: async () => !(await holds(store, guard)),
-        },
-        `reporting the health of ${seal.commit.slice(0, 7)} of source ${seal.source}`,
-      );
-      if (seq === undefined) {
-        lost++;
-        continue;
+  /** The pods a source's commit is judged on: its Deployments' own, and any other holding a name one of them wants. */
+  const podsOfSource = (sealed: SealedSource): PodRecord[] => {
+    const pods = new Map<string, PodRecord>();
+    for (const [owner, d] of sealed.deployments) {
+      for (const p of view.podsOf(owner)) pods.set(podKey(p.namespace, p.name), p);
+      for (const key of wantedPodKeys(d)) {
+        const held = view.pods.get(key);
+        if (held) pods.set(key, held);
       }
-      for (const e of report.entries) log.info({ source: seal.source, commit: seal.commit, state: e.state }, `berth/health ${e.state}: ${e.description}`);
     }
-
-    // The last report of a source whose seal is gone goes too (a source read back later starts afresh).
-    const sealed = new Set(view.sealed);
-    for (const e of reported.entries) {
-      if (!sealed.has(e.key.slice(HEALTH.length))) await store.commit({ ifUnchanged: { [e.key]: e.modRevision }, del: [e.key] });
-    }
-    return { lost, recheckAt };
+    return [...pods.values()];
   };
 
-  const wakeAt = (at: number | undefined): void => {
-    cancelTimer();
-    cancelTimer = at === undefined ? () => undefined : setTimer(() => kick(), Math.max(0, at - now().getTime()));
-  };
+  /** Judge one source and report what is news; returns 1 when the report lost a race. */
+  const judge = async (source: string, live: ReadonlySet<string>, sealedSources: ReadonlySet<string>): Promise<number> => {
+    const key = healthKey(source);
+    const sealed = view.sources.get(source);
+    if (sealed === undefined) {
+      // The last report of a source whose seal is gone goes too (a source read back later starts afresh).
+      const entry = sealedSources.has(source) ? undefined : await store.get(key);
+      if (entry) await store.commit({ ifUnchanged: { [key]: entry.modRevision }, del: [key] });
+      wakes.set(source, undefined);
+      return 0;
+    }
+    const { seal, modRevision } = sealed;
+    const at = now();
+    const health = commitHealth({
+      seal, deployments: [...sealed.deployments.values()], pods: podsOfSource(sealed), statuses: view.statusIndex, nodes: live, now: at,
+      ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
+    });
+    wakes.set(source, health.recheckAt?.getTime());
+    const entry = await store.get(key);
+    const report = planHealthReport(entry && readHealth(entry.key, entry.value), seal, health, at);
+    if (!report) return 0;
 
-  const reconcile = async (): Promise<void> => {
-    await rerunWhileLosing(
-      async () => {
-        const { lost, recheckAt } = await pass();
-        wakeAt(recheckAt);
-        return lost;
-      },
+    const guard = { [sourceKey(seal.source)]: modRevision, [key]: entry?.modRevision ?? 0 };
+    const seq = await commitSequenced(
+      store,
       {
+        at: (n) => report.entries.map((e, i) => ({ key: outboxKey(seal.source, n + i), value: encode(e) })),
+        ifUnchanged: guard,
+        put: [{ key, value: encode(report.record) }],
+        lost: async () => !(await holds(store, guard)),
+      },
+      `reporting the health of ${seal.commit.slice(0, 7)} of source ${seal.source}`,
+    );
+    if (seq === undefined) return 1;
+    for (const e of report.entries) log.info({ source: seal.source, commit: seal.commit, state: e.state }, `berth/health ${e.state}: ${e.description}`);
+    return 0;
+  };
+
+  /** One judge-report pass over the batch's sources; returns how many reports lost a race. */
+  const pass = async (batch: Batch): Promise<number> => {
+    const sealedSources = view.sealedSources();
+    let sources: Iterable<string> = batch.keys;
+    if (batch.all) {
+      // Every source with a seal, and every one with a last report (its seal may be gone).
+      const reported = (await store.list(HEALTH)).entries.map((e) => e.key.slice(HEALTH.length));
+      sources = new Set([...view.sources.keys(), ...sealedSources, ...reported]);
+    }
+    const { live, recheckAt } = liveNodes(view.nodeNames(), view.usedNodes(), now().getTime());
+    wakes.set(ALL_SOURCES, recheckAt);
+    let lost = 0;
+    for (const source of sources) {
+      if (!view.skipped.has(source)) lost += await judge(source, live, sealedSources);
+    }
+    wakes.arm();
+    return lost;
+  };
+
+  const queue = await startKeyedLoop({
+    store, log, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
+    prepare: () => view.refreshSeals(),
+    work: async (batch) => {
+      await rerunWhileLosing(() => pass(batch), {
         code: 'EHEALTHRACE',
         message: (lost) => `health reports kept losing to other writers (${lost} in the last pass)`,
         hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
         onRetry: (lost, attempt) => log.debug({ lost, attempt }, 'a seal or a health report changed while reporting; re-reading'),
-      },
-    );
-    once.endRound();
+      });
+      if (batch.all) once.endRound();
+    },
+  });
+  due = (source) => (source === ALL_SOURCES ? queue.addAll() : queue.add(source));
+  const sourceOfPod = (namespace: string, pod: string, node: string): string | undefined => {
+    const p = view.pods.get(podKey(namespace, pod));
+    return p !== undefined && p.node === node ? p.owner.source : undefined;
   };
-
-  const loop = await startLoop({ store, log, watch: [SOURCES, PODS, STATUS, NODES], reconcile, resyncMs: opts.resyncMs });
-  kick = loop.kick;
+  view.subscribe({
+    pod: (_key, before, after) => {
+      if (before) queue.add(before.owner.source);
+      if (after) queue.add(after.owner.source);
+    },
+    status: (_key, before, after) => {
+      const s = after ?? before;
+      const source = s && sourceOfPod(s.namespace, s.pod, s.node);
+      if (source !== undefined) queue.add(source);
+    },
+    node: () => {
+      for (const source of view.sources.keys()) queue.add(source);
+    },
+    sealChanged: (source) => queue.add(source),
+    sealed: (source) => queue.add(source),
+    everything: () => queue.addAll(),
+  });
   return {
-    kick: loop.kick,
-    idle: () => loop.idle(),
+    kick: queue.kick,
+    idle: () => queue.idle(),
     stop: async () => {
-      cancelTimer();
-      await loop.stop();
-      cancelTimer();
+      wakes.stop();
+      await queue.stop();
+      wakes.stop();
+      if (opts.view === undefined) await view.close();
     },
   };
 }

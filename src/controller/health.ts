@@ -14,7 +14,8 @@ export interface HealthInput {
   /** The Deployments of the seal's source, read at the sealed revision (others are ignored). */
   deployments: DesiredDeployment[];
   pods: PodRecord[];
-  statuses: PodStatusRecord[];
+  /** The pods' statuses: a list, or an index of them (a watch cache's). */
+  statuses: readonly PodStatusRecord[] | StatusIndex;
   /** Registered node names. When given, a pod bound to any other node is lost; when not, nodes are not checked. */
   nodes?: ReadonlySet<string>;
   now: Date;
@@ -97,7 +98,7 @@ export function commitHealth(input: HealthInput): CommitHealth {
   const { seal, now } = input;
   const settleMs = input.settleMs ?? SETTLE_MS;
   const pods = new Map(input.pods.map((p) => [podKey(p.namespace, p.name), p]));
-  const statuses = indexStatuses(input.statuses);
+  const statuses = isIndex(input.statuses) ? input.statuses : indexStatuses(input.statuses);
   const deployments = input.deployments
     .filter((d) => d.source === seal.source)
     .sort((a, b) => compareText(a.object.namespace, b.object.namespace) || compareText(a.object.name, b.object.name));
@@ -159,6 +160,10 @@ export function commitHealth(input: HealthInput): CommitHealth {
   const description =
     deployments.length === 0 ? `no deployments at ${short}` : `${ready}/${replicas} replicas of ${plural(deployments.length, 'deployment')} running ${short}`;
   return { ...base, state: 'success', reason: 'Running', description, settling: false, conditions: conditions('success', 'Running', description, seal.commit) };
+}
+
+function isIndex(s: readonly PodStatusRecord[] | StatusIndex): s is StatusIndex {
+  return !Array.isArray(s);
 }
 
 /** One wanted replica: ready, waiting (for creation, a node, the agent), or failed and why. */

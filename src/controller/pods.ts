@@ -45,6 +45,12 @@ export interface PlanPodsOptions {
   sources?: Iterable<string>;
   /** Keys (`pods/<namespace>/<pod>`) of the pods that are ready (see isPodReady); default none. */
   ready?: ReadonlySet<string>;
+  /**
+   * The owners (`<source>:<namespace>/<name>`) this plan speaks for, when it plans some Deployments
+   * only (the ones that changed): a pod no Deployment wants is deleted only if its owner is here.
+   * Default: every owner of the planned sources.
+   */
+  owners?: ReadonlySet<string>;
 }
 
 /** How far a rollout of `replicas` pods may go above and below `replicas`, in pods. */
@@ -71,6 +77,13 @@ export function podName(deployment: string, hash: string, index: number): string
   const digest = shortDigest(deployment);
   const head = label.slice(0, Math.max(0, budget - digest.length - 1)).replace(/-+$/, '');
   return `${head ? `${head}-` : ''}${digest}${suffix}`;
+}
+
+/** The keys of the pods a Deployment wants at its current template (whoever holds them now). */
+export function wantedPodKeys(d: DesiredDeployment): string[] {
+  const { namespace, name, spec } = d.object;
+  const hash = templateHash(spec.template, d.inputs);
+  return Array.from({ length: Math.max(0, Math.floor(spec.replicas)) }, (_, i) => podKey(namespace, podName(name, hash, i)));
 }
 
 /** 5 hex characters of the sha256 of a name: keeps cut pod names of different Deployments apart. */
@@ -224,7 +237,8 @@ export function planPods(deployments: DesiredDeployment[], pods: PodRecord[], no
     remove.push(...step.delete.filter((p) => sources.has(p.owner.source)));
   }
 
-  remove.push(...pods.filter((p) => sources.has(p.owner.source) && !owners.has(podOwner(p))));
+  const scope = opts.owners;
+  remove.push(...pods.filter((p) => sources.has(p.owner.source) && !owners.has(podOwner(p)) && (scope === undefined || scope.has(podOwner(p)))));
   return {
     create: create.sort(byKey),
     delete: remove.sort(byKey),

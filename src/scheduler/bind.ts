@@ -1,6 +1,6 @@
 import {
   bindingKey, encode, nodeKey, packTxns, podKey,
-  type BindingRecord, type PodRecord, type Store, type Txn,
+  type PodRecord, type Store, type StoredBinding, type Txn,
 } from '../store/index.js';
 import type { Bind } from './schedule.js';
 
@@ -23,6 +23,8 @@ export interface BindOutcome {
   bound: number;
   /** A txn lost its compare: a pod or node changed since the read, and the view is stale. */
   lost: boolean;
+  /** The binds of the txns that lost (their pods or nodes changed since the read). */
+  lostBinds: Bind[];
 }
 
 /**
@@ -31,20 +33,23 @@ export interface BindOutcome {
  * on a view that counted the lost ones as taking room, so they never overfill a node.
  * `onBound` hears each committed batch.
  */
-export async function commitBinds(store: Store, binds: Bind[], revisions: ReadRevisions, onBound?: (batch: Bind[]) => Promise<void> | void): Promise<BindOutcome> {
+export async function commitBinds(store: Store, binds: Bind[], revisions: ReadRevisions, onBound?: (batch: Bind[], revision: number) => Promise<void> | void): Promise<BindOutcome> {
   // Each bind is two puts and two compares (pod, node): as many per txn as etcd's limits allow.
   const parts = binds.map((b) => ({ txn: bindTxn(b, revisions), item: b }));
   const txns = packTxns(parts, store.limits, (b) => `the binding of ${b.pod.namespace}/${b.pod.name}`);
-  const outcome: BindOutcome = { bound: 0, lost: false };
+  const outcome: BindOutcome = { bound: 0, lost: false, lostBinds: [] };
   let next = 0;
   let failed = false;
   const send = async (): Promise<void> => {
     for (let t = txns[next]; t && !outcome.lost && !failed; t = txns[next]) {
       next++;
+      let revision = 0;
       try {
-        const { ok } = await store.commit(t.txn);
-        if (!ok) {
+        const out = await store.commit(t.txn);
+        revision = out.revision;
+        if (!out.ok) {
           outcome.lost = true;
+          outcome.lostBinds.push(...t.items);
           return;
         }
       } catch (err) {
@@ -52,7 +57,7 @@ export async function commitBinds(store: Store, binds: Bind[], revisions: ReadRe
         throw err;
       }
       outcome.bound += t.items.length;
-      await onBound?.(t.items);
+      await onBound?.(t.items, revision);
     }
   };
   await Promise.all(Array.from({ length: Math.min(BIND_TXNS_IN_FLIGHT, txns.length) }, send));
@@ -66,8 +71,9 @@ export async function commitBinds(store: Store, binds: Bind[], revisions: ReadRe
 export function bindTxn({ pod, node }: Bind, revisions: ReadRevisions): Txn {
   const key = podKey(pod.namespace, pod.name);
   const bound: PodRecord = { ...pod, node };
-  const binding: BindingRecord = {
-    type: 'binding', node, namespace: pod.namespace, pod: pod.name, source: pod.owner.source, templateHash: pod.templateHash, template: pod.template, commit: pod.commit,
+  // Small: the agent reads the pod's template from the pod record it names.
+  const binding: StoredBinding = {
+    type: 'binding', node, namespace: pod.namespace, pod: pod.name, source: pod.owner.source, templateHash: pod.templateHash, commit: pod.commit,
   };
   return {
     // -1 never matches: a revision missing from the read fails the txn rather than binding blind.

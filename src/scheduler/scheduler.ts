@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
-import { NODES, PODS, listDecoded, podKey, rerunWhileLosing, startLoop, type Decoded, type PodRecord, type Store } from '../store/index.js';
-import { ReportOnce, reportCorrupt } from '../report-once.js';
+import { NODES, PODS, WatchCache, nodeKey, podKey, rerunWhileLosing, startKeyedLoop, type Batch, type PodRecord, type Store } from '../store/index.js';
+import { ReportOnce } from '../report-once.js';
 import { commitBinds } from './bind.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import { DEFAULT_PROFILE, schedule, type Profile } from './schedule.js';
@@ -24,8 +24,12 @@ export interface Scheduler {
 }
 
 /**
- * Bind unbound pods to nodes: on any change to pods or nodes, list both, run the pure `schedule`,
- * and bind each placement with compare-and-swap on the pod (and its node), so a pod is bound once.
+ * Bind unbound pods to nodes, from memory: pods and nodes are kept by watch caches, and a work
+ * queue holds the unbound pods to place (kube-scheduler's active queue). Each pass places the
+ * queued pods with the pure `schedule` against every bound pod and node in the caches, and binds
+ * each placement with compare-and-swap on the pod (and its node), so a pod is bound once. A pod no
+ * node can take waits (the unschedulable queue) until a node changes or a bound pod goes; a bind,
+ * a status write or a pod created bound wakes nothing.
  * NOTE: CAS makes each bind exactly-once, not capacity-safe between two *active* schedulers (each
  * may fill the same node from its own view); HA runs one leader, as Kubernetes does.
  */
@@ -37,45 +41,67 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const recorder = new EventRecorder({ store, component: 'scheduler', log, ...(opts.now ? { now: opts.now } : {}) });
   // Where the next round's search for nodes starts: rounds rotate over the nodes (schedule's `start`).
   let start = 0;
+  /** Unbound pods no node could take in their last round: back in the queue when the cluster changes. */
+  const waiting = new Set<string>();
+  let requeueWaiting = (): void => undefined;
+  let add = (_key: string): void => undefined;
+  let addAll = (): void => undefined;
 
-  const read = async <T extends 'pod' | 'node'>(prefix: string, type: T): Promise<Decoded<T>['items']> =>
-    (await listDecoded(store, prefix, type, { onCorrupt: reportCorrupt(log, once, `${type} record`) })).items;
+  const pods = await WatchCache.open(store, PODS, 'pod', log, (key, before) => {
+    if (key === undefined) return addAll();
+    const after = pods.get(key);
+    if (after !== undefined && after.node === undefined) return add(key);
+    waiting.delete(key);
+    // A bound pod gone (or moved) frees room on its node.
+    if (before?.node !== undefined && after?.node !== before.node) requeueWaiting();
+  });
+  const nodes = await WatchCache.open(store, NODES, 'node', log, (key) => (key === undefined ? addAll() : requeueWaiting())).catch(async (err: unknown) => {
+    await pods.close();
+    throw err;
+  });
 
-  /** One read-schedule-bind pass; resolves to 1 when a bind lost a race and the view is stale, else 0. */
-  const pass = async (): Promise<number> => {
-    const pods = await read(PODS, 'pod');
-    const nodes = await read(NODES, 'node');
+  /** One schedule-bind pass over the queued pods; resolves to 1 when a bind lost a race and the view is stale, else 0. */
+  const pass = async (batch: Batch): Promise<number> => {
     const unbound: PodRecord[] = [];
     const placed: PodRecord[] = [];
     const podRevisions = new Map<string, number>();
-    for (const { record, entry } of pods) {
-      podRevisions.set(entry.key, entry.modRevision);
-      (record.node === undefined ? unbound : placed).push(record);
+    for (const [key, { record, modRevision }] of pods.records) {
+      if (record.node !== undefined) placed.push(record);
+      else if (batch.all || batch.keys.has(key)) {
+        unbound.push(record);
+        podRevisions.set(key, modRevision);
+      }
     }
+    log.debug({ pods: unbound.length, all: batch.all }, 'scheduling round');
     if (unbound.length === 0) {
       await recorder.record([]);
       return 0;
     }
-    const nodeRevisions = new Map(nodes.map(({ record, entry }) => [record.name, entry.modRevision]));
-
-    const result = schedule(unbound, nodes.map((n) => n.record), placed, profile, { start });
+    const nodeRevisions = new Map([...nodes.records.values()].map(({ record, modRevision }) => [record.name, modRevision]));
+    const result = schedule(unbound, [...nodes.records.values()].map((n) => n.record), placed, profile, { start });
     start = result.nextStart;
     const events: EventInput[] = [];
     for (const { pod, reason } of result.unschedulable) {
+      waiting.add(podKey(pod.namespace, pod.name));
       if (once.fresh(podKey(pod.namespace, pod.name), reason)) log.warn({ pod: `${pod.namespace}/${pod.name}`, reason }, 'pod unschedulable');
       // Every attempt, as Kubernetes counts them; the recorder folds the repeats into one record.
       events.push({ object: `pod/${pod.namespace}/${pod.name}`, reason: 'FailedScheduling', message: reason, severity: 'Warning' });
     }
 
-    const { bound, lost } = await commitBinds(store, result.bind, { pods: podRevisions, nodes: nodeRevisions }, (batch) => {
+    const { bound, lost, lostBinds } = await commitBinds(store, result.bind, { pods: podRevisions, nodes: nodeRevisions }, (batch, revision) => {
       for (const b of batch) {
+        // Held at once: the next pass must not place it again before the watch brings the write back.
+        pods.remember(podKey(b.pod.namespace, b.pod.name), { ...b.pod, node: b.node }, revision);
         log.debug({ pod: `${b.pod.namespace}/${b.pod.name}`, node: b.node }, 'pod bound');
         events.push({ object: `pod/${b.pod.namespace}/${b.pod.name}`, reason: 'Scheduled', message: `Successfully assigned ${b.pod.namespace}/${b.pod.name} to ${b.node}`, at: new Date() });
       }
     });
     await recorder.record(events);
-    // Pods placed after a lost bind were placed on a view that is now stale (pod or node changed): re-plan.
+    // Pods placed after a lost bind were placed on a view that is now stale (pod or node changed): read them again and re-plan.
     if (lost) {
+      await pods.refresh(lostBinds.map((b) => podKey(b.pod.namespace, b.pod.name)));
+      await nodes.refresh(new Set(lostBinds.map((b) => nodeKey(b.node))));
+      for (const b of result.bind) add(podKey(b.pod.namespace, b.pod.name));
       if (bound > 0) log.info({ bound }, 'pods bound');
       return 1;
     }
@@ -83,19 +109,31 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     return 0;
   };
 
-  const reconcile = async (): Promise<void> => {
-    await rerunWhileLosing(pass, {
-      code: 'EBINDRACE',
-      message: () => 'pods or nodes kept changing while binding',
-      hint: 'run one scheduler (`berth scheduler` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
-      onRetry: (_lost, attempt) => log.debug({ attempt }, 'a bind lost a race; re-reading'),
-    });
-    once.endRound();
+  const loop = await startKeyedLoop({
+    store, log, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
+    work: async (batch) => {
+      await rerunWhileLosing(() => pass(batch), {
+        code: 'EBINDRACE',
+        message: () => 'pods or nodes kept changing while binding',
+        hint: 'run one scheduler (`berth scheduler` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
+        onRetry: (_lost, attempt) => log.debug({ attempt }, 'a bind lost a race; re-reading'),
+      });
+      if (batch.all) once.endRound();
+    },
+  }).catch(async (err: unknown) => {
+    await Promise.allSettled([pods.close(), nodes.close()]);
+    throw err;
+  });
+  add = loop.add;
+  addAll = loop.addAll;
+  requeueWaiting = () => {
+    for (const key of waiting) loop.add(key);
+    waiting.clear();
   };
-
-  const loop = await startLoop({ store, log, watch: [PODS, NODES], reconcile, resyncMs: opts.resyncMs });
+  loop.addAll();
   return {
     stop: async () => {
+      await Promise.allSettled([pods.close(), nodes.close()]);
       await loop.stop();
       await recorder.flush();
     },

@@ -12,4 +12,5 @@ export { decodeAll, listDecoded, type Corrupt, type Decoded, type RecordOf } fro
 export { readAllSealed, readSeal, readSealed, type Sealed } from './sealed.js';
 export { MAX_CONFLICT_RETRIES, rerunWhileLosing } from './rerun.js';
 export { currentStatus, indexStatuses, isPodReady, readyCondition, readyPodKeys, type StatusIndex } from './ready.js';
-export { WatchCache, type Cached } from './cache.js';
+export { WatchCache, type Cached, type CacheListener } from './cache.js';
+export { WorkQueue, startKeyedLoop, type Batch, type KeyedLoop, type KeyedLoopOptions } from './queue.js';

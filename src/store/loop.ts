@@ -190,7 +190,10 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
     if (running) return;
     running = run().finally(() => {
       running = undefined;
-      settleIdle();
+      // A kick that came after run's last look at `pending` (a listener fired between its end and
+      // this callback) found `running` still set: run it now, or it would wait for the next event.
+      if (pending && !stopped) kick();
+      else settleIdle();
     });
   }
 

@@ -2,8 +2,13 @@
 import { podKey } from './keys.js';
 import type { Condition, PodRecord, PodStatusRecord } from './records.js';
 
-/** Status records by `<node>/<namespace>/<pod>`, the tail of their key (indexStatuses). */
-export type StatusIndex = ReadonlyMap<string, PodStatusRecord>;
+/**
+ * Status records by `<node>/<namespace>/<pod>`, the tail of their key: a Map (indexStatuses), or a
+ * view of a watch cache of `status/` (no copy per pass).
+ */
+export interface StatusIndex {
+  get(ref: string): PodStatusRecord | undefined;
+}
 
 const statusRef = (node: string, namespace: string, pod: string): string => `${node}/${namespace}/${pod}`;
 

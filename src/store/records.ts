@@ -58,8 +58,11 @@ export interface PodRecord {
   node?: string;
 }
 
-/** `bindings/<node>/<namespace>/<pod>`: what a node must run. */
-export interface BindingRecord {
+/**
+ * `bindings/<node>/<namespace>/<pod>`: that a node must run a pod. Small: what to run is the pod
+ * record's template, which the node's agent reads (`BindingRecord` is the two joined).
+ */
+export interface StoredBinding {
   type: 'binding';
   node: string;
   namespace: string;
@@ -67,8 +70,14 @@ export interface BindingRecord {
   /** The source of the pod's Deployment: where its ConfigMaps are (absent in bindings written before it was kept). */
   source?: string;
   templateHash: string;
-  template: PodTemplate;
   commit: string;
+  /** The pod's template, in bindings written before they were small (and by hand): the agent runs it as it is. */
+  template?: PodTemplate;
+}
+
+/** A binding with the pod template its node runs: what an agent works on (StoredBinding joined with `pods/`). */
+export interface BindingRecord extends StoredBinding {
+  template: PodTemplate;
 }
 
 /** `nodes/<node>`: a registered node, on its agent's lease. */
@@ -336,7 +345,7 @@ export interface AgentApiRecord {
 }
 
 export type StoredRecord =
-  | DesiredRecord | SealRecord | HistoryRecord | PodRecord | BindingRecord | NodeRecord | PodStatusRecord | EventRecord
+  | DesiredRecord | SealRecord | HistoryRecord | PodRecord | StoredBinding | NodeRecord | PodStatusRecord | EventRecord
   | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord;
 
 /** Encode a record for storage. */

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Lease } from '../../../src/store/store.js';
-import type { BindingRecord, EventRecord, NodeRecord, PodStatusRecord } from '../../../src/store/records.js';
+import type { BindingRecord, EventRecord, NodeRecord, PodRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { decode, encode } from '../../../src/store/records.js';
-import { bindingKey, desiredKey, nodeKey, sourceKey, statusKey, statusPrefix } from '../../../src/store/keys.js';
+import { bindingKey, desiredKey, nodeKey, podKey, sourceKey, statusKey, statusPrefix } from '../../../src/store/keys.js';
 import type { Agent, AgentOptions } from '../../../src/agent/agent.js';
 import { startAgent } from '../../../src/agent/agent.js';
 import type { Container, PullProgress } from '../../../src/agent/runtime.js';
@@ -65,6 +65,28 @@ async function eventsOf(store: MemoryStore): Promise<[string, string, string | u
 }
 
 const ready = (s: PodStatusRecord | undefined): boolean => s?.conditions.find((c) => c.type === 'Ready')?.status === 'True';
+
+describe('startAgent with small bindings', () => {
+  it('runs the template of the pod record a binding names, and leaves alone the containers of one whose pod cannot be read', async () => {
+    const { store, runtime, agent } = await setup();
+    const full = binding('web');
+    const { template, ...small } = full;
+    const pod: PodRecord = {
+      type: 'pod', namespace: 'default', name: 'web', owner: { source: 'main', kind: 'Deployment', name: 'web' }, templateHash: full.templateHash, template, commit: full.commit,
+      createdAt: '2025-06-01T12:00:00.000Z', node: NODE,
+    };
+    await store.commit({ put: [{ key: podKey('default', 'web'), value: encode(pod) }, { key: bindingKey(NODE, 'default', 'web'), value: encode(small) }] });
+    await waitFor(async () => ready(await status(store, 'web')), { what: 'web running from its pod record' });
+    expect((await mine(runtime)).map((c) => c.labels['berth.container'])).toEqual(['app']);
+
+    // The pod record goes (by hand: berth deletes a pod and its binding together) and the binding
+    // names another template: nothing readable to run, so the container is kept, as kubelet keeps
+    // what it was not told about (dropping the binding would remove it).
+    await store.commit({ del: [podKey('default', 'web')], put: [{ key: bindingKey(NODE, 'default', 'web'), value: encode({ ...small, templateHash: 'h2' }) }] });
+    await agent.idle();
+    expect((await mine(runtime)).map((c) => c.state)).toEqual(['running']);
+  });
+});
 
 describe('startAgent', () => {
   it('registers its node on a lease, and takes it away on stop while containers keep running', async () => {

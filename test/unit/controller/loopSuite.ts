@@ -3,12 +3,12 @@ import { startController } from '../../../src/controller/index.js';
 import { templateHash } from '../../../src/manifest/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { startScheduler } from '../../../src/scheduler/index.js';
-import { encode, sourceKey, statusKey, type PodRecord, type Store } from '../../../src/store/index.js';
+import { decode, encode, outboxPrefix, sourceKey, statusKey, type PodRecord, type Store } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from '../scheduler/fixtures.js';
-import { putNodes, putPods, readBindings, readPods, storePerTest } from '../scheduler/harness.js';
+import { HookedStore, captureLog, putNodes, putPods, readBindings, readPods, storePerTest } from '../scheduler/harness.js';
 import { applyCommit, deployment, writeDesired } from './fixtures.js';
-import { statusOf } from './healthFixtures.js';
+import { shapes, statusOf, type StatusShape } from './healthFixtures.js';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 
@@ -157,6 +157,44 @@ export function describeControllerLoop(label: string, open: () => Promise<Store>
       // Sync comes back and applies c2 again, to the end this time.
       await applyCommit(store, 'main', 'c2', v2);
       await podsAre(store, [...replicas('api', ha, 1), ...replicas('web', hw, 5)]);
+    });
+
+    it('works from memory: a status write lists nothing, and one that changes no readiness wakes no pods pass', async () => {
+      const store = await fresh();
+      const lists: string[] = [];
+      const counted = new HookedStore(store, { beforeList: (prefix) => void lists.push(prefix) });
+      const { log, lines } = captureLog();
+      const c = await startController({ store: counted, log, resyncMs: 600_000, now: () => NOW });
+      defer(() => c.stop());
+      await putNodes(store, [node('n1')]);
+      await applyCommit(store, 'main', 'c1', [deployment('web', { replicas: 2 }), deployment('api', { replicas: 1 })]);
+      const pods = (await podsAre(store, [...replicas('api', templateHash(deployment('api').spec.template), 1), ...replicas('web', templateHash(deployment('web').spec.template), 2)]))
+        .map((p) => ({ ...p, node: 'n1' }));
+      await putPods(store, pods);
+      const health = async (): Promise<string[]> =>
+        (await store.list(outboxPrefix('main'))).entries.map((e) => decode('outbox', e.key, e.value)).filter((r) => r.context === 'berth/health').map((r) => r.state);
+      const put = (p: PodRecord | undefined, shape: StatusShape = {}) => store.commit({ put: p ? [{ key: statusKey('n1', p.namespace, p.name), value: encode(statusOf(p, shape)) }] : [] });
+      const since = { ready: { lastTransitionTime: NOW.toISOString() } };
+      for (const p of pods) await put(p, since);
+      await waitFor(async () => (await health()).join() === 'pending,success', { what: 'berth/health success' });
+      await c.idle();
+
+      // A crash of one pod: health reports it, and nothing was listed to find out.
+      const listed = lists.length;
+      await put(pods[2], shapes.crashLoop(1));
+      await waitFor(async () => (await health()).join() === 'pending,success,failure', { what: 'berth/health failure' });
+      await c.idle();
+      expect(lists.slice(listed)).toEqual([]);
+
+      // A later observation of a pod of another Deployment, readiness unchanged: health looks (its
+      // pass), the pods loop does not wake at all.
+      const passes = (component: string): number => lines.filter((l) => l.msg === 'pass' && l.component === component).length;
+      const [pods0, health0] = [passes('controller'), passes('health')];
+      await put(pods[0], { ...since, observedAt: new Date(NOW.getTime() + 1000) });
+      await waitFor(() => passes('health') > health0, { what: 'a health pass' });
+      await c.idle();
+      expect(passes('controller')).toBe(pods0);
+      expect(lists.slice(listed)).toEqual([]);
     });
 
     it('a scale-down racing fresh binds leaves exactly the bindings of the remaining pods', async () => {

@@ -42,7 +42,7 @@ describe('commitBinds', () => {
     const counted = inFlight(store);
     const heard: number[] = [];
     const outcome = await commitBinds(counted.store, binds, { pods, nodes }, (batch) => void heard.push(batch.length));
-    expect(outcome).toEqual({ bound: 1000, lost: false });
+    expect(outcome).toEqual({ bound: 1000, lost: false, lostBinds: [] });
     expect(counted.sent()).toBe(Math.ceil(1000 / 64));
     expect(counted.max()).toBe(BIND_TXNS_IN_FLIGHT);
     expect(heard.reduce((a, b) => a + b, 0)).toBe(1000);
@@ -66,7 +66,7 @@ describe('commitBinds', () => {
   it('a node that changed since the read fails its binds', async () => {
     const { store, binds, pods, nodes } = await setup(3);
     await putNodes(store, [node('n1', { cpu: 1 })]);
-    expect(await commitBinds(store, binds, { pods, nodes })).toEqual({ bound: 0, lost: true });
+    expect(await commitBinds(store, binds, { pods, nodes })).toEqual({ bound: 0, lost: true, lostBinds: binds });
     expect(await readBindings(store)).toEqual([]);
   });
 
@@ -86,7 +86,7 @@ describe('commitBinds', () => {
   it('nothing to bind sends nothing', async () => {
     const { store, pods, nodes } = await setup(0);
     const counted = inFlight(store);
-    expect(await commitBinds(counted.store, [], { pods, nodes })).toEqual({ bound: 0, lost: false });
+    expect(await commitBinds(counted.store, [], { pods, nodes })).toEqual({ bound: 0, lost: false, lostBinds: [] });
     expect(counted.sent()).toBe(0);
   });
 });

@@ -3,13 +3,15 @@ import { afterEach } from 'vitest';
 import type { Logger } from '../../../src/log.js';
 import {
   BINDINGS, MAX_TXN_OPS, PODS, decode, encode, nodeKey, podKey,
-  type BindingRecord, type Closer, type Entry, type Lease, type NodeRecord, type PodRecord, type Store, type StoreEvent, type Txn,
+  type StoredBinding, type Closer, type Entry, type Lease, type NodeRecord, type PodRecord, type Store, type StoreEvent, type Txn,
 } from '../../../src/store/index.js';
 
 /** Hooks around a shared store, to gate or count what a component does. */
 export interface Hooks {
   /** Runs before each `list`; may hold it back, or throw in its place. */
   beforeList?: (prefix: string, opts?: { revision?: number }) => Promise<void> | void;
+  /** Runs before each commit; may hold it back. */
+  beforeCommit?: (txn: Txn) => Promise<void> | void;
   /** Hears each commit and its outcome. */
   committed?: (txn: Txn, result: { ok: boolean; revision: number }) => void;
 }
@@ -37,6 +39,7 @@ export class HookedStore implements Store {
     return this.inner.changedSince(prefix, revision);
   }
   async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+    await this.hooks.beforeCommit?.(txn);
     const result = await this.inner.commit(txn);
     this.hooks.committed?.(txn, result);
     return result;
@@ -75,7 +78,7 @@ export async function readPods(store: Store): Promise<PodRecord[]> {
 }
 
 /** Every binding in the store, in key order. */
-export async function readBindings(store: Store): Promise<BindingRecord[]> {
+export async function readBindings(store: Store): Promise<StoredBinding[]> {
   return (await store.list(BINDINGS)).entries.map((e) => decode('binding', e.key, e.value));
 }
 
