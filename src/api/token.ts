@@ -22,6 +22,13 @@ export async function loadOrCreateToken(file: string): Promise<{ token: string; 
   }
 }
 
+/** The token in `file`, which must exist: an agent's endpoint takes the API server's token, never one of its own. */
+export async function loadToken(file: string): Promise<string> {
+  const token = await readToken(file);
+  if (token === undefined) throw new InvalidInputError('ETOKEN', `the token file ${file} does not exist`, { hint: "copy the API server's token file (its <data-dir>/api-token) here, or pass --token-file" });
+  return token;
+}
+
 async function readToken(file: string): Promise<string | undefined> {
   let text: string;
   try {

@@ -139,7 +139,10 @@ connection(program.command('scheduler').description('run the scheduler: pods →
 );
 connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers')), { docker: true })
   .option('--data-dir <dir>', "where the agent keeps its pods' volumes (ConfigMap files, emptyDirs) under pods/<node>/; Docker must see the same path", '.berth')
-  .action(async (flags: UpFlags) => (await import('./node-agent.js')).runAgent(flags));
+  .option('--listen <host:port>', "serve this node's pods' logs and exec here, for the API server to proxy `berth logs` and `berth exec` to (e.g. 0.0.0.0:10250, reached at --address); off when absent")
+  .option('--token-file <file>', "with --listen: the API server's token, which every request must carry (default: api-token in --data-dir; copy it from the API server)")
+  .addHelpText('after', '\nExample:\n  berth agent --etcd http://10.0.0.5:2379 --node web-1 --listen 0.0.0.0:10250 --token-file /etc/berth/api-token')
+  .action(async (flags: Omit<UpFlags, 'listen'> & { listen?: string }) => (await import('./node-agent.js')).runAgent(flags));
 
 connection(serving(program.command('api').description('run the API server: JSON reads, watches, a sync trigger and metrics over etcd')), { docker: false })
   .option('--data-dir <dir>', 'where the API token is kept (unless --token-file)', '.berth')

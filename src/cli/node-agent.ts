@@ -3,7 +3,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../log.js';
-import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent } from '../agent/index.js';
+import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startNodeServer } from '../agent/index.js';
+import { parseListen } from '../api/listen.js';
+import { loadToken } from '../api/token.js';
 import { runStack } from './stack.js';
 import { parseDuration } from './duration.js';
 import { InvalidInputError } from '../errors.js';
@@ -11,7 +13,7 @@ import { connectStore } from './etcd-connect.js';
 import type { UpFlags } from './up.js';
 
 /** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-export async function agentFlags(flags: UpFlags): Promise<Pick<AgentOptions, 'labels' | 'registryAuth' | 'dataDir' | 'allow' | 'address' | 'hostIp' | 'podNetwork' | 'sandboxImage' | 'services' | 'leaseTtlSeconds' | 'leaseRenewMs'>> {
+export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<AgentOptions, 'labels' | 'registryAuth' | 'dataDir' | 'allow' | 'address' | 'hostIp' | 'podNetwork' | 'sandboxImage' | 'services' | 'leaseTtlSeconds' | 'leaseRenewMs'>> {
   const labels = parseNodeLabels(flags.label);
   const lease = nodeLease(flags);
   const allow = parseAllow(flags.allow);
@@ -31,15 +33,23 @@ function nodeLease(flags: Pick<UpFlags, 'nodeLeaseTtl' | 'nodeLeaseRenew'>): { l
   return { leaseTtlSeconds: ttlMs / 1000, leaseRenewMs };
 }
 
-/** Run the agent of this node against an existing etcd (default http://127.0.0.1:2379). */
-export async function runAgent(flags: UpFlags): Promise<never> {
+/** Run the agent of this node against an existing etcd (default http://127.0.0.1:2379); with `--listen`, its endpoint too. */
+export async function runAgent(flags: Omit<UpFlags, 'listen'> & { listen?: string }): Promise<never> {
   const log = createLogger({ level: flags.logLevel });
   return runStack(log, async (stack) => {
     const agentOpts = await agentFlags(flags);
+    // `--listen`: the node endpoint for `berth logs` and `berth exec` (kubelet's :10250), behind the API server's token.
+    const endpoint = flags.listen === undefined ? undefined : { listen: parseListen(flags.listen), token: await loadToken(path.resolve(flags.tokenFile ?? path.join(flags.dataDir, 'api-token'))) };
     const runtime = new DockerRuntime({ docker: flags.docker });
     await runtime.ping();
     const store = await connectStore(flags, stack, false);
-    stack.stops.push((await startAgent({ store, runtime, node: flags.node ?? os.hostname(), log, ...agentOpts })).stop);
+    const node = flags.node ?? os.hostname();
+    stack.stops.push((await startAgent({ store, runtime, node, log, ...agentOpts })).stop);
+    if (endpoint) {
+      // Listening on every address, the API server reaches it at the node's address.
+      const advertise = endpoint.listen.host === '0.0.0.0' || endpoint.listen.host === '::' ? (agentOpts.address ?? defaultAddress()) : undefined;
+      stack.stops.push((await startNodeServer({ store, log, node, ...endpoint, ...(advertise === undefined ? {} : { advertise }), ...(flags.docker === undefined ? {} : { docker: flags.docker }) })).stop);
+    }
     log.info({ component: 'agent' }, 'berth agent is running');
   });
 }

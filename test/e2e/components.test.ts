@@ -25,7 +25,7 @@ describe('each component alone, two agents on one Docker engine', () => {
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   });
 
-  it('spreads the replicas over both nodes; a nodeSelector picks the node by its --label', async () => {
+  it('spreads the replicas over both nodes; a nodeSelector picks the node by its --label; logs and exec reach each agent through berth api', async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-split-'));
     const repo = await createRepo(inject('gitRoot'), uniqueName('split'));
     await repo.write('app.yaml', deploymentYaml({ name: 'app', namespace: 'split', replicas: 4, image: inject('testImage'), command: ['sleep', '3600'] }));
@@ -35,11 +35,16 @@ describe('each component alone, two agents on one Docker engine', () => {
     await repo.push();
 
     const conn = ['--etcd', inject('etcdEndpoint'), '--prefix', `/${id}`, '--log-level', 'debug'];
+    // The API server's token, shared with the agents' endpoints (--listen), as an operator copies it to each node.
+    const tokenFile = path.join(dataDir, 'api-token');
+    await fs.writeFile(tokenFile, 'split-token\n', { mode: 0o600 });
+    const apiDir = path.join(dataDir, 'api');
+    procs.push(spawnBerth(['api', '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--data-dir', apiDir, ...conn]));
     procs.push(spawnBerth(['sync', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '200ms', '--data-dir', dataDir, ...conn]));
     procs.push(spawnBerth(['controller', ...conn]));
     procs.push(spawnBerth(['scheduler', ...conn]));
     for (const [i, node] of nodes.entries()) {
-      procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', '--label', `example.com/zone=${'ab'[i] ?? ''}`, '--label', 'disk=ssd', '--docker', dockerHost, ...conn]));
+      procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', '--label', `example.com/zone=${'ab'[i] ?? ''}`, '--label', 'disk=ssd', '--docker', dockerHost, '--listen', '127.0.0.1:0', '--token-file', tokenFile, ...conn]));
     }
 
     const perNode = async (deployment = 'app'): Promise<number[]> =>
@@ -81,5 +86,22 @@ describe('each component alone, two agents on one Docker engine', () => {
     for (const [i, node] of nodes.entries()) {
       expect(shown.stdout).toMatch(new RegExp(`^${node}\\s.*\\sberth\\.io/arch=[^,]+,berth\\.io/hostname=${node},berth\\.io/os=linux,disk=ssd,example\\.com/zone=${'ab'[i] ?? ''}$`, 'm'));
     }
+
+    // berth logs and exec through `berth api` to each standalone agent's endpoint (--listen), found under agentapi/<node>.
+    const server = ['--server', (await fs.readFile(path.join(apiDir, 'api-endpoint'), 'utf8')).trim(), '--token-file', tokenFile];
+    const pods = (JSON.parse((await runBerth(['get', 'pods', '-n', 'split', '-o', 'json', ...server])).stdout) as { items: { name: string; node: string }[] }).items;
+    for (const node of nodes) {
+      const pod = pods.find((p) => p.node === node && p.name.startsWith('app-'))?.name ?? '';
+      const ran = await runBerth(['exec', pod, ...server, '--', 'sh', '-c', 'hostname; echo said-by-$(hostname) > /proc/1/fd/1']);
+      expect(ran).toMatchObject({ code: 0, stdout: `${pod}\n` });
+      const said = await waitFor(async () => {
+        const res = await runBerth(['logs', pod, ...server]);
+        return res.stdout.includes('said-by') && res;
+      }, { timeoutMs: 30_000, what: `the line in ${pod}'s log` });
+      expect(said.stdout).toBe(`said-by-${pod}\n`);
+    }
+    const noToken = await runBerth(['agent', '--node', `${id}-c`, '--listen', '127.0.0.1:0', '--token-file', path.join(dataDir, 'absent'), '--docker', dockerHost, ...conn]);
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain(`berth: the token file ${path.join(dataDir, 'absent')} does not exist; copy the API server's token file (its <data-dir>/api-token) here, or pass --token-file`);
   }, 180_000);
 });
