@@ -164,7 +164,8 @@ function sandboxGone(c: Container, byId: ReadonlyMap<string, Container>): string
   // A container of no sandbox (made before berth had them) is moved into one, which is no drift.
   if (c.joined === undefined) return undefined;
   const owner = byId.get(c.joined);
-  if (owner === undefined) return `pod sandbox ${c.joined.slice(0, 12)} was removed`;
+  // Docker lists a container it is removing (docker rm -f) as `removing` for a moment: it is as good as gone.
+  if (owner === undefined || owner.state === 'removing') return `pod sandbox ${c.joined.slice(0, 12)} was removed`;
   if (owner.state === 'running') return undefined;
   return `pod sandbox ${owner.name} ${owner.state === 'exited' ? `exited with code ${owner.exitCode ?? 'unknown'}` : `is ${owner.state}`}`;
 }

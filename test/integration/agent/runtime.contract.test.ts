@@ -206,13 +206,17 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     const others: RuntimeEvent[] = [];
     const theirs = runtime.events({ 'berth.test': uniqueName('other') }, (e) => others.push(e));
     try {
+      // The stream opens in the background: a container made first shows when it is open.
+      const warm = await runtime.create(spec('warm'));
+      await waitFor(() => seen.some((e) => e.id === warm), { what: 'the event stream open' });
+      await runtime.remove(warm);
       const id = await runtime.create(spec('events'));
       await runtime.start(id);
       await runtime.remove(id);
-      await waitFor(() => seen.some((e) => e.action === 'destroy'), { what: 'a destroy event' });
+      await waitFor(() => seen.some((e) => e.id === id && e.action === 'destroy'), { what: 'a destroy event' });
       const actions = seen.filter((e) => e.id === id).map((e) => e.action).filter((a) => ['create', 'start', 'die', 'destroy'].includes(a));
       expect(actions).toEqual(['create', 'start', 'die', 'destroy']);
-      expect(seen[0]?.labels).toMatchObject({ ...labels, 'berth.case': 'events' });
+      expect(seen.find((e) => e.id === id)?.labels).toMatchObject({ ...labels, 'berth.case': 'events' });
       expect(others).toEqual([]);
     } finally {
       await mine.close();

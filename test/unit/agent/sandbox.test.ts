@@ -45,6 +45,12 @@ describe('planSandboxes', () => {
       { actions: ['2 remove web_app_h1'], netns: [], waiting: ['default/web'], changed: ['pod sandbox 0123456789ab was removed'], stranded: ['id-web-app-h1'] },
     ],
     [
+      'a sandbox Docker is removing (docker rm -f seen half way): removed, as above',
+      [web],
+      [sandbox(web, { id: '0123456789abcdef', state: 'removing' }), member(web, '0123456789abcdef')],
+      { actions: ['2 remove web_app_h1'], netns: [], waiting: ['default/web'], changed: ['pod sandbox 0123456789ab was removed'], stranded: ['id-web-app-h1'] },
+    ],
+    [
       'once its containers are gone the dead sandbox goes first (its name is needed) and a new one is made',
       [web],
       [sandbox(web, { state: 'exited', exitCode: 137 })],
