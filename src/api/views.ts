@@ -133,7 +133,7 @@ export interface SourceStatusView {
   /** `berth/health` as last reported for the commit in force. */
   health?: { state: string; description: string };
   /** Why sync of this source is stuck, while it is: the commit in force stays. */
-  error?: { code: string; message: string; since: string; age: string };
+  error?: { code: string; message: string; since: string; age: string; permanent?: boolean };
   /** While suspended (`berth suspend`, or rolled back to `commit`): no new commit is applied until `berth resume`. */
   suspended?: SuspendedView;
   deployments: DeploymentView[];
@@ -337,7 +337,7 @@ export function statusViews(
         : {}),
       ...(newest?.outcome === 'rejected' && newest.commitSha !== seal?.commit ? { rejected: newest } : {}),
       ...(health ? { health: { state: health.state, description: health.description } } : {}),
-      ...(error ? { error: { code: error.code, message: error.message, since: error.since, age: humanAge(error.since, now) } } : {}),
+      ...(error ? { error: { code: error.code, message: error.message, since: error.since, age: humanAge(error.since, now), ...(error.permanent ? { permanent: true } : {}) } } : {}),
       ...(suspension ? { suspended: suspendedView(suspension, now) } : {}),
       deployments: deployments.filter((d) => d.source === source),
     };

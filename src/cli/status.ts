@@ -29,7 +29,10 @@ function describe(s: SourceStatusView): string {
     const what = s.suspended.commit === undefined ? 'suspended' : `pinned to ${s.suspended.commit}`;
     lines.push(`  suspended: ${what} ${s.suspended.age} ago; new commits wait for \`berth resume ${s.source}\``);
   }
-  if (s.error) lines.push(`  error:     ${one(s.error.message)} (for ${s.error.age}; sync keeps retrying)`);
+  if (s.error) {
+    const retry = s.error.permanent ? `tried again with the next status, or \`berth sync ${s.source}\` once fixed` : 'sync keeps retrying';
+    lines.push(`  error:     ${one(s.error.message)} (for ${s.error.age}; ${retry})`);
+  }
   if (s.health) lines.push(`  health:    ${s.health.state} ${one(s.health.description)}`);
   if (s.rejected) {
     const n = countErrors(s.rejected.errors);

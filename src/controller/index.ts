@@ -5,7 +5,7 @@ export { isPodReady, readyPodKeys } from '../store/index.js';
 export { applyPodPlan, type ApplyResult } from './apply.js';
 export { readSealedDeployments, type SealedView } from './desired.js';
 export { commitHealth, SETTLE_MS, UNSCHEDULED_AFTER_MS, MAX_HEALTH_DESCRIPTION, type CommitHealth, type HealthInput, type HealthState } from './health.js';
-export { planHealthReport, type HealthReport } from './health-report.js';
+export { planHealthReport, DRIFT_DAMP_MS, MAX_HEALTH_REPORTS, type HealthReport } from './health-report.js';
 export { startHealthLoop, systemTimer, NODE_GRACE_MS, type HealthLoopOptions, type SetTimer } from './health-loop.js';
 export { allocateNodePorts, endpointsOf, planEndpoints, type DesiredService, type EndpointsInput, type EndpointsPlan } from './endpoints.js';
 export { startEndpointsController, type EndpointsController, type EndpointsControllerOptions } from './services.js';

@@ -14,7 +14,10 @@ export interface LoopOptions {
    * is retried with backoff. A reconcile records a bad input of its own (a rejected commit) itself.
    */
   reconcile: () => Promise<void>;
-  /** Periodic full reconcile even without events (default 30 s); a safety net, not the trigger. */
+  /**
+   * Periodic full reconcile even without events (default 30 s); a safety net, not the trigger. Each
+   * wait is jittered by ±10% (RESYNC_JITTER), so berths polling one Git server do not fall in step.
+   */
   resyncMs?: number;
   /**
    * Called once when transient failures have gone on for `troubleAfterMs`, and at once for an input
@@ -29,10 +32,13 @@ export interface LoopOptions {
   troubleAfterMs?: number;
   /** Bounds of the retry backoff (default 100 ms to 10 s). */
   backoff?: Backoff;
-  /** [0, 1) source of the backoff's jitter (default Math.random). */
+  /** [0, 1) source of the jitter of the backoff and the resync (default Math.random). */
   random?: () => number;
   /** Extra wake-ups from outside the store (Docker events, git triggers) call the returned `kick`. */
 }
+
+/** The periodic resync waits resyncMs times a factor drawn from [1 - this, 1 + this). */
+export const RESYNC_JITTER = 0.1;
 
 /** A running loop. */
 export interface Loop {
@@ -244,7 +250,16 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
   };
 
   await openWatches();
-  const tick = setInterval(kick, opts.resyncMs ?? 30_000);
+  const resyncMs = opts.resyncMs ?? 30_000;
+  let tick: ReturnType<typeof setTimeout> | undefined;
+  const schedule = (): void => {
+    if (stopped) return;
+    tick = setTimeout(() => {
+      kick();
+      schedule();
+    }, resyncMs * (1 - RESYNC_JITTER + 2 * RESYNC_JITTER * random()));
+  };
+  schedule();
   kick();
 
   return {
@@ -256,7 +271,7 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
       }),
     stop: async () => {
       stopped = true;
-      clearInterval(tick);
+      clearTimeout(tick);
       clearTimeout(retryTimer);
       clearTimeout(reopenTimer);
       await Promise.allSettled(watches.map((w) => w.close()));

@@ -279,6 +279,10 @@ export interface HealthRecord {
   conditions: Condition[];
   /** When it was reported. */
   time: string;
+  /** `berth/health` statuses put into the outbox for this commit so far (bounded: MAX_HEALTH_REPORTS). */
+  reports?: number;
+  /** When a drift of this commit was last reported (drift reports are damped: DRIFT_DAMP_MS). */
+  driftAt?: string;
 }
 
 /**
@@ -294,6 +298,8 @@ export interface SyncErrorRecord {
   message: string;
   /** When it was first seen in this streak. */
   since: string;
+  /** A refusal retrying cannot mend (a forge's 401 or 404): not retried on the clock, only when something changes. */
+  permanent?: boolean;
 }
 
 /**

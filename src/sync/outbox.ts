@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
-import { BerthError } from '../errors.js';
+import { BerthError, kindOf } from '../errors.js';
 import {
-  MAX_TXN_OPS, decode, noteKey, outboxPrefix, startLoop, type Entry, type Loop, type LoopOptions, type OutboxRecord, type PutOp, type Store,
+  MAX_TXN_OPS, decode, noteKey, outboxPrefix, startLoop, syncRequestKey, type Entry, type Loop, type LoopOptions, type OutboxRecord, type PutOp, type Store,
 } from '../store/index.js';
 import type { StatusReporter } from './reporter.js';
 
@@ -70,22 +70,45 @@ export async function drainOutbox(opts: OutboxOptions): Promise<DrainResult> {
 /**
  * The delivery loop of one source: drains its outbox whenever `outbox/<source>/` changes, on
  * `kick`, and every `resyncMs`. A failed delivery backs off and is retried; the entries stay in
- * etcd, so a restarted sync delivers them too.
+ * etcd, so a restarted sync delivers them too. A refusal retrying cannot fix (a forge's 401 or
+ * 404: an input error) is not retried on the clock: the next try comes with a new status, a sync
+ * request for the source (`berth sync <source>`, after fixing the token), a kick, or a restart.
  */
 export async function startOutbox(opts: OutboxOptions & { resyncMs?: number } & Partial<Pick<LoopOptions, 'onTrouble' | 'onRecovered'>>): Promise<Loop> {
   const log = opts.log.child({ component: 'outbox', source: opts.source });
-  return startLoop({
-    store: opts.store,
+  const { store, source } = opts;
+  // What was refused, and the state it was refused in (the newest entry, the last sync request).
+  let refused: { mark: string; error: unknown } | undefined;
+  const markNow = async (): Promise<string> => {
+    const { entries } = await store.list(outboxPrefix(source));
+    return `${entries.at(-1)?.key ?? ''} ${(await store.get(syncRequestKey(source)))?.modRevision ?? 0}`;
+  };
+  const loop = await startLoop({
+    store,
     log,
-    watch: [outboxPrefix(opts.source)],
+    watch: [outboxPrefix(source), syncRequestKey(source)],
     resyncMs: opts.resyncMs,
     ...(opts.onTrouble ? { onTrouble: opts.onTrouble } : {}),
     ...(opts.onRecovered ? { onRecovered: opts.onRecovered } : {}),
     reconcile: async () => {
-      const { delivered } = await drainOutbox({ ...opts, log });
-      if (delivered > 0) log.debug({ delivered }, `delivered ${delivered} commit status(es)`);
+      const mark = await markNow();
+      // Thrown again as it was (the loop logs and shows an input error once), with no request to the forge.
+      if (refused?.mark === mark) throw refused.error;
+      try {
+        const { delivered } = await drainOutbox({ ...opts, log });
+        if (delivered > 0) log.debug({ delivered }, `delivered ${delivered} commit status(es)`);
+        refused = undefined;
+      } catch (err) {
+        refused = kindOf(err) === 'input' ? { mark, error: err } : undefined;
+        throw err;
+      }
     },
   });
+  // A kick (a webhook, `Sync.kick`) is a reason to try again; the clock's resync is not.
+  return { ...loop, kick: () => {
+    refused = undefined;
+    loop.kick();
+  } };
 }
 
 function decodeOutbox(e: Entry): OutboxRecord | undefined {

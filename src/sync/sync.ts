@@ -101,6 +101,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   const onStatusTrouble = async (err: unknown, since: Date): Promise<void> => {
     const record: SyncErrorRecord = {
       type: 'syncError', source, code: err instanceof BerthError ? err.code : 'EUNEXPECTED', message: `${STATUS_TROUBLE}${messageOf(err)}`, since: since.toISOString(),
+      ...(kindOf(err) === 'input' ? { permanent: true } : {}),
     };
     await store.commit({ ifUnchanged: { [syncErrorKey(source)]: 0 }, put: [{ key: syncErrorKey(source), value: encode(record) }] });
   };

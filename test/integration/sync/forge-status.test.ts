@@ -169,6 +169,7 @@ describe('a forge that refuses the statuses', () => {
           return e && decode('syncError', e.key, e.value);
         }, { timeoutMs: 20_000, what: 'the source\'s error' });
         expect(error.code).toBe('EFORGEREFUSED');
+        expect(error.permanent).toBe(true);
         expect(error.message).toMatch(/^cannot deliver commit statuses: the github API refused POST .* \(HTTP 401\)/);
         expect(error.message).not.toContain(TOKEN);
         forge.answer = undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planHealthReport, type CommitHealth } from '../../../src/controller/index.js';
+import { DRIFT_DAMP_MS, MAX_HEALTH_REPORTS, planHealthReport, type CommitHealth } from '../../../src/controller/index.js';
 import type { HealthRecord } from '../../../src/store/index.js';
 import { sealOf } from './healthFixtures.js';
 
@@ -99,7 +99,46 @@ describe('planHealthReport', () => {
     ]);
     expect(planned?.record).toEqual({
       type: 'health', source: 'apps', commit: C1, state: 'failure', reason: 'CrashLoopBackOff', description: crash.description, detail: crash.detail,
-      conditions: [], time: NOW.toISOString(),
+      conditions: [], time: NOW.toISOString(), reports: 2,
     });
+  });
+});
+
+describe('planHealthReport damps drift flapping and bounds what one commit gets', () => {
+  const at = (minutes: number): Date => new Date(NOW.getTime() + minutes * 60_000);
+  const standing = { ...drifting, settling: false };
+  const healedRunning = verdict('success', 'Running', '5/5 replicas of 2 deployments running c111111', { ready: 5 });
+
+  it('reports a drift, its heal, and then no drift again until DRIFT_DAMP_MS after the last one reported', () => {
+    let record = planHealthReport(undefined, sealOf(C1), healedRunning, NOW)?.record;
+    const texts: string[] = [];
+    // A container killed every minute for half an hour, healed each time.
+    for (let m = 1; m <= 30; m++) {
+      for (const [h, when] of [[standing, at(m)], [healedRunning, at(m + 0.5)]] as const) {
+        const planned = planHealthReport(record, sealOf(C1), h, when);
+        if (!planned) continue;
+        record = planned.record;
+        texts.push(...planned.entries.map((e) => `${e.state} ${e.description.split(':')[0] ?? ''}`));
+      }
+    }
+    // Drift at 1, 11, 21 (then the next flap after ten minutes), each with its heal: 6 statuses, not 60.
+    expect(texts).toEqual(['failure drift', 'success healed', 'failure drift', 'success healed', 'failure drift', 'success healed']);
+    expect(record?.reports).toBe(7);
+  });
+
+  it('reports a drift that outlasts the damping once the damping is over', () => {
+    const first = planHealthReport(last(C1, 'success', 'Running', 'ok'), sealOf(C1), standing, NOW);
+    const healed = planHealthReport(first?.record, sealOf(C1), healedRunning, at(1));
+    expect(planHealthReport(healed?.record, sealOf(C1), standing, at(5))).toBeUndefined();
+    expect(planHealthReport(healed?.record, sealOf(C1), standing, at(DRIFT_DAMP_MS / 60_000 + 1))?.entries.map((e) => e.state)).toEqual(['failure']);
+  });
+
+  it('sends nothing more past MAX_HEALTH_REPORTS for one commit, while the record still follows the verdict', () => {
+    const full = { ...last(C1, 'success', 'Running', 'ok'), reports: MAX_HEALTH_REPORTS };
+    const planned = planHealthReport(full, sealOf(C1), crash, NOW);
+    expect(planned?.entries).toEqual([]);
+    expect(planned?.record).toMatchObject({ state: 'failure', reason: 'CrashLoopBackOff', reports: MAX_HEALTH_REPORTS });
+    // A new commit starts its own count.
+    expect(planHealthReport(full, sealOf(C2), crash, NOW)?.entries).toHaveLength(2);
   });
 });

@@ -78,6 +78,18 @@ describe('startLoop', () => {
     return { calls: () => calls, events, said, lines };
   };
 
+  it.each([
+    ['at the low end', 0, 900],
+    ['at the high end', 0.995, 1_099],
+  ])('resyncs with jitter (±10%%) %s: after %s of the draw, at %s ms', async (_what, draw, at) => {
+    const run = await start(() => undefined, { resyncMs: 1_000, random: () => draw });
+    const first = run.calls();
+    await vi.advanceTimersByTimeAsync(at - 2);
+    expect(run.calls()).toBe(first);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(run.calls()).toBe(first + 1);
+  });
+
   it('does not retry an input error: it waits for the next change, and logs it once', async () => {
     const l = await start(() => new InvalidInputError('ENOPATH', "path 'apps' does not exist"));
     await vi.advanceTimersByTimeAsync(120_000);

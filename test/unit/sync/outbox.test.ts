@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConflictError, UnavailableError } from '../../../src/errors.js';
+import { ConflictError, InvalidInputError, UnavailableError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import {
-  MemoryStore, NOTES, decode, encode, historyPrefix, noteKey, notesPrefix, outboxKey, outboxPrefix, sourceKey,
+  MemoryStore, NOTES, decode, encode, historyPrefix, noteKey, notesPrefix, outboxKey, outboxPrefix, sourceKey, syncRequestKey,
   type Entry, type OutboxRecord, type Txn,
 } from '../../../src/store/index.js';
 import {
@@ -42,9 +42,14 @@ const short = (r: OutboxRecord): string => `${r.commit.slice(0, 4)} ${r.context}
 class FakeReporter implements StatusReporter {
   readonly calls: OutboxRecord[][] = [];
   fail = 0;
+  /** Refuse as a forge refuses a bad token (an input error). */
+  refuse = false;
+  attempts = 0;
   during?: () => Promise<void>;
   async report(entries: OutboxRecord[]): Promise<void> {
+    this.attempts++;
     await this.during?.();
+    if (this.refuse) throw new InvalidInputError('EFORGEREFUSED', 'the forge refused the token (HTTP 401)');
     if (this.fail > 0) {
       this.fail--;
       throw new UnavailableError('EDOWN', 'reporter is down');
@@ -62,6 +67,15 @@ class RecordingStore extends MemoryStore {
   override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
     this.txns.push(txn);
     return super.commit(txn);
+  }
+}
+
+/** A MemoryStore that counts the lists of the outbox: each pass of the outbox loop makes one. */
+class ListCountingStore extends MemoryStore {
+  outboxLists = 0;
+  override async list(prefix: string, opts?: { revision?: number }): Promise<{ entries: Entry[]; revision: number }> {
+    if (prefix === outboxPrefix(SOURCE)) this.outboxLists++;
+    return super.list(prefix, opts);
   }
 }
 
@@ -301,6 +315,30 @@ describe('startOutbox', () => {
 
     await waitFor(() => reporter.delivered.length === 2, { what: 'delivery after three failures' });
     expect(reporter.fail).toBe(0);
+    expect(reporter.delivered.map(short)).toEqual(['a000 berth/sync success', 'bad0 berth/sync failure']);
+    await waitFor(async () => (await outbox(store)).length === 0, { what: 'an empty outbox' });
+  });
+
+  it('does not retry a refusal (a forge\'s 401) on the clock: a new status, a sync request or a kick tries again', async () => {
+    const store = new ListCountingStore();
+    const reporter = new FakeReporter();
+    reporter.refuse = true;
+    const loop = await startOutbox({ store, log: silentLogger(), source: SOURCE, reporter, resyncMs: 20 });
+    stops.push(loop.stop);
+    await applyCommit(store, SOURCE, head('a'), [deployment('web')], NOW);
+    await waitFor(() => reporter.attempts === 1, { what: 'the first, refused delivery' });
+    const passes = store.outboxLists;
+    await waitFor(() => store.outboxLists >= passes + 5, { what: 'five more passes of the loop' });
+    expect(reporter.attempts).toBe(1);
+
+    await recordRejected(store, SOURCE, head('bad'), ['x.yaml:1:1: e'], NOW);
+    await waitFor(() => reporter.attempts === 2, { what: 'a try with the new status' });
+    loop.kick();
+    await waitFor(() => reporter.attempts === 3, { what: 'a try on a kick' });
+    // The token fixed, `berth sync main` (a sync request) delivers.
+    reporter.refuse = false;
+    await store.commit({ put: [{ key: syncRequestKey(SOURCE), value: '{}' }] });
+    await waitFor(() => reporter.delivered.length === 2, { what: 'delivery after the sync request' });
     expect(reporter.delivered.map(short)).toEqual(['a000 berth/sync success', 'bad0 berth/sync failure']);
     await waitFor(async () => (await outbox(store)).length === 0, { what: 'an empty outbox' });
   });
