@@ -1,9 +1,9 @@
 // The I/O of the read side: what the views need, read from the store. Thin on purpose.
 import {
-  ENDPOINTS, EVENTS, HEALTH, HISTORY, NODES, PODS, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, listDecoded, readAllSealed,
+  CORDONS, ENDPOINTS, EVENTS, HEALTH, HISTORY, LOST_NODES, NODES, PODS, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, listDecoded, readAllSealed,
   type RecordOf, type StoredRecord, type Store,
 } from '../store/index.js';
-import type { EndpointsRecord, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord } from '../store/records.js';
+import type { CordonRecord, NodeLostRecord, EndpointsRecord, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord } from '../store/records.js';
 import type { SealedDeployment } from './views.js';
 import { deploymentInputs } from '../manifest/index.js';
 
@@ -44,6 +44,16 @@ export async function readCluster(store: Store): Promise<ClusterState> {
   const { records: statuses } = await listRecords(store, STATUS, 'podStatus', skipped, revision);
   const { records: nodes } = await listRecords(store, NODES, 'node', skipped, revision);
   return { pods, statuses, nodes, skipped };
+}
+
+/** The cluster as `berth get nodes` shows it: also the NotReady nodes and the cordons, at the same revision. */
+export async function readNodes(store: Store): Promise<ClusterState & { lost: NodeLostRecord[]; cordons: CordonRecord[] }> {
+  const skipped: string[] = [];
+  const { records: pods, revision } = await listRecords(store, PODS, 'pod', skipped);
+  const { records: nodes } = await listRecords(store, NODES, 'node', skipped, revision);
+  const { records: lost } = await listRecords(store, LOST_NODES, 'nodeLost', skipped, revision);
+  const { records: cordons } = await listRecords(store, CORDONS, 'cordon', skipped, revision);
+  return { pods, statuses: [], nodes, lost, cordons, skipped };
 }
 
 /**

@@ -1,9 +1,9 @@
 // What each read endpoint of /api/v1 lists: the same reads and views as `berth get/status/history/events`.
 import {
-  ENDPOINTS, EVENTS, HEALTH, HISTORY, NODES, PODS, SOURCES, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, readAllSealed, readSealed as readSourceSealed, sourceKey, syncErrorKey,
+  CORDONS, ENDPOINTS, EVENTS, HEALTH, HISTORY, LOST_NODES, NODES, PODS, SOURCES, STATUS, SUSPENDED, SYNC_ERRORS, decodeAll, historyPrefix, readAllSealed, readSealed as readSourceSealed, sourceKey, syncErrorKey,
   type Sealed, type Store,
 } from '../store/index.js';
-import { readCluster, readEndpoints, readEvents, readHealth, readHistory, readSealed, readSuspensions, readSyncErrors } from './read.js';
+import { readCluster, readEndpoints, readNodes, readEvents, readHealth, readHistory, readSealed, readSuspensions, readSyncErrors } from './read.js';
 import { selectNamed, selectNamespaced } from './select.js';
 import { deploymentViews, eventViews, historyViews, nodeViews, podViews, serviceViews, statusViews } from './views.js';
 
@@ -90,10 +90,10 @@ export const RESOURCES: readonly Resource[] = [
   {
     path: 'nodes',
     params: ['name'],
-    watch: [NODES, PODS],
+    watch: [NODES, PODS, LOST_NODES, CORDONS],
     async read(store, q, now) {
-      const cluster = await readCluster(store);
-      return { items: selectNamed(nodeViews(cluster.nodes, cluster.pods, now), NODE, q.name), skipped: cluster.skipped };
+      const cluster = await readNodes(store);
+      return { items: selectNamed(nodeViews(cluster.nodes, cluster.pods, now, cluster), NODE, q.name), skipped: cluster.skipped };
     },
   },
   {

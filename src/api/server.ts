@@ -10,6 +10,7 @@ import { syncRequestKey, type Store } from '../store/index.js';
 import { errorBody } from './errors.js';
 import type { ListenAddress } from './listen.js';
 import { createMetrics } from './metrics.js';
+import { cordonNode, uncordonNode } from './nodes-control.js';
 import { readCommitStory, requestRollback, resume, suspend, suspendAt } from './control.js';
 import { DASHBOARD_HEADERS, loadDashboard, type Asset } from './dashboard.js';
 import { fetchLogs, openExec, type ExecQuery, type LogsQuery } from './logs.js';
@@ -217,6 +218,16 @@ function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstanc
     log.info({ source: req.params.name, changed: answer.changed }, 'resume requested through the API');
     return answer;
   });
+  // Cordon, drain, uncordon: the node's key in cordons/, which the scheduler and the controller watch.
+  const NODE_PARAMS = { type: 'object', properties: { name: NAME }, required: ['name'], additionalProperties: false } as const;
+  for (const verb of ['cordon', 'drain', 'uncordon'] as const) {
+    app.post<{ Params: { name: string } }>(`/api/v1/nodes/:name/${verb}`, { schema: { params: NODE_PARAMS, querystring: NO_QUERY } }, async (req) => {
+      const { name } = req.params;
+      const answer = verb === 'uncordon' ? await uncordonNode(store, name) : await cordonNode(store, name, verb === 'drain', now());
+      log.info({ node: name, changed: answer.changed }, `${verb} requested through the API`);
+      return answer;
+    });
+  }
   // A rollback is a commit on the branch, made and pushed by the source's sync: the answer waits for it.
   app.post<{ Params: { name: string }; Body: { commit: string } | { to: string } }>(
     '/api/v1/sources/:name/rollback',

@@ -1,7 +1,7 @@
 // Records → the rows people read (CLI tables, -o json/yaml, the read API). Pure: `now` comes in.
 import { templateHash, type DeploymentObject } from '../manifest/index.js';
 import type {
-  Condition, ContainerStatus, EndpointsRecord, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord,
+  Condition, ContainerStatus, CordonRecord, EndpointsRecord, NodeLostRecord, EventRecord, HealthRecord, HistoryRecord, NodeRecord, PodRecord, PodStatusRecord, SealRecord, SuspensionRecord, SyncErrorRecord,
 } from '../store/records.js';
 import { indexStatuses, podState } from './pod-state.js';
 import { firstLine, formatCpu, formatMemory, humanAge, shortCommit } from './units.js';
@@ -57,8 +57,8 @@ export interface DeploymentView {
 /** One row of `berth get nodes`. */
 export interface NodeView {
   name: string;
-  /** A node is listed only while its agent holds the lease, so it is Ready. */
-  status: 'Ready';
+  /** Ready while its agent holds the lease, else NotReady (`lostnodes/`); `,SchedulingDisabled` when cordoned. */
+  status: string;
   pods: number;
   maxPods: number;
   cpu: string;
@@ -204,24 +204,31 @@ export function deploymentViews(
     });
 }
 
-/** Rows of `get nodes`, sorted by name, each with the number of pods bound to it. */
-export function nodeViews(nodes: readonly NodeRecord[], pods: readonly PodRecord[], now: Date): NodeView[] {
+/** Rows of `get nodes`, sorted by name, each with the number of pods bound to it; NotReady nodes and cordons when given. */
+export function nodeViews(nodes: readonly NodeRecord[], pods: readonly PodRecord[], now: Date, more: { lost?: readonly NodeLostRecord[]; cordons?: readonly CordonRecord[] } = {}): NodeView[] {
   const bound = new Map<string, number>();
   for (const p of pods) if (p.node !== undefined) bound.set(p.node, (bound.get(p.node) ?? 0) + 1);
-  return [...nodes]
+  const cordoned = new Set((more.cordons ?? []).map((c) => c.name));
+  const registered = new Set(nodes.map((n) => n.name));
+  const rows: { record: NodeRecord | undefined; name: string; ready: boolean; since: string }[] = [
+    ...nodes.map((n) => ({ record: n, name: n.name, ready: true, since: n.startedAt })),
+    ...(more.lost ?? []).filter((l) => !registered.has(l.name)).map((l) => ({ record: l.last, name: l.name, ready: false, since: l.last?.startedAt ?? l.since })),
+  ];
+  return rows
     .sort((a, b) => compareText(a.name, b.name))
-    .map((n) => ({
-      name: n.name,
-      status: 'Ready',
-      pods: bound.get(n.name) ?? 0,
-      maxPods: n.capacity.pods,
-      cpu: formatCpu(n.capacity.cpu),
-      memory: formatMemory(n.capacity.memory),
-      address: n.address,
-      version: n.version,
-      age: humanAge(n.startedAt, now),
-      startedAt: n.startedAt,
-      labels: n.labels,
+    .map(({ record: n, name, ready, since }) => ({
+      name,
+      // As kubectl: Ready or NotReady, then SchedulingDisabled for a cordoned node.
+      status: `${ready ? 'Ready' : 'NotReady'}${cordoned.has(name) ? ',SchedulingDisabled' : ''}`,
+      pods: bound.get(name) ?? 0,
+      maxPods: n?.capacity.pods ?? 0,
+      cpu: n ? formatCpu(n.capacity.cpu) : '',
+      memory: n ? formatMemory(n.capacity.memory) : '',
+      address: n?.address ?? '',
+      version: n?.version ?? '',
+      age: humanAge(since, now),
+      startedAt: since,
+      labels: n?.labels ?? {},
     }));
 }
 

@@ -277,6 +277,17 @@ verb('rollback', "push a commit to the source's branch that reverts COMMIT (git 
   .addHelpText('after', '\nA revert that conflicts with later changes is refused, naming the files. A plain\n`git revert` and push does the same: either way the reverted commit\'s history and\nnote say `rolled back by <sha>`. `berth suspend --at` goes back without a commit.')
   .action(async (commit: string | undefined, flags: RollbackFlags) => (await import('./verbs.js')).runRollback(commit, flags));
 
+verb('cordon', 'mark NODE unschedulable: no new pod goes there; what runs there stays', 'berth cordon node-2')
+  .argument('<node>', 'the node (see `berth get nodes`)')
+  .action(async (node: string, flags: VerbFlags) => (await import('./node-verbs.js')).runCordon(node, flags));
+verb('uncordon', 'let pods be scheduled on NODE again (stops a drain)', 'berth uncordon node-2')
+  .argument('<node>', 'the node')
+  .action(async (node: string, flags: VerbFlags) => (await import('./node-verbs.js')).runUncordon(node, flags));
+verb('drain', "cordon NODE and move its pods to other nodes, never leaving a Deployment with fewer than replicas − maxUnavailable ready pods; waits until the node is empty", 'berth drain node-2 --timeout 10m')
+  .argument('<node>', 'the node')
+  .option('--timeout <duration>', 'give up waiting after this long (the drain itself goes on until `berth uncordon`)', '5m')
+  .action(async (node: string, flags: VerbFlags & { timeout: string }) => (await import('./node-verbs.js')).runDrain(node, flags));
+
 server(program.command('logs').description("print a pod's container logs (stdout and stderr) of its current run, read by the agent of its node through the API server"))
   .argument('<pod>', 'the pod')
   .option('-n, --namespace <namespace>', 'its namespace (default: the one namespace with a pod of that name)')

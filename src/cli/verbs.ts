@@ -11,14 +11,16 @@ export interface VerbFlags extends ServerFlags {
 
 const sourcePath = (source: string, verb: string): string => `/api/v1/sources/${encodeURIComponent(source)}/${verb}`;
 
-function client(flags: VerbFlags): ApiClient {
+/** The API server of the verbs (they always go through it). */
+export function client(flags: VerbFlags): ApiClient {
   // Never undefined without `direct`: the verbs always go through the API server.
   const api = serverFor(flags);
   if (api === undefined) throw new Error('no API server');
   return api;
 }
 
-function print(flags: VerbFlags, answer: unknown, line: string): void {
+/** The one line of a verb, or its answer in -o json|yaml. */
+export function print(flags: VerbFlags, answer: unknown, line: string): void {
   process.stdout.write(flags.output === 'table' ? `${line}\n` : renderData(answer, flags.output));
 }
 

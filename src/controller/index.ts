@@ -9,5 +9,5 @@ export { planHealthReport, DRIFT_DAMP_MS, MAX_HEALTH_REPORTS, type HealthReport 
 export { startHealthLoop, systemTimer, NODE_GRACE_MS, type HealthLoopOptions, type SetTimer } from './health-loop.js';
 export { allocateNodePorts, endpointsOf, planEndpoints, type DesiredService, type EndpointsInput, type EndpointsPlan } from './endpoints.js';
 export { startEndpointsController, type EndpointsController, type EndpointsControllerOptions } from './services.js';
-export { planNodeLifecycle, DEFAULT_NODE_GRACE_MS, FORGET_LOST_AFTER_MS, type Eviction, type NodeLifecycleInput, type NodeLifecyclePlan } from './node-lifecycle.js';
+export { planNodeLifecycle, ownerKey, DEFAULT_NODE_GRACE_MS, FORGET_LOST_AFTER_MS, type Eviction, type NodeLifecycleInput, type NodeLifecyclePlan } from './node-lifecycle.js';
 export { startNodeLifecycle, type NodeLifecycle, type NodeLifecycleOptions } from './nodes.js';

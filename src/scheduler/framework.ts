@@ -29,6 +29,8 @@ export interface NodeInfo {
   ports: Set<string>;
   /** Placed pods per owner (`PodInfo.owner`): spread reads one count instead of counting pods. */
   owners: Map<string, number>;
+  /** Cordoned (`berth cordon`): no new pod goes here (Kubernetes' node.spec.unschedulable). */
+  unschedulable: boolean;
 }
 
 /** The verdict of a filter that lets the pod on: shared, so that the common case allocates nothing. */
@@ -98,8 +100,8 @@ export function podInfo(pod: PodRecord): PodInfo {
 }
 
 /** A NodeInfo for `node` with `pods` placed on it. */
-export function nodeInfo(node: NodeRecord, pods: PodRecord[] = []): NodeInfo {
-  const info: NodeInfo = { node, pods: [], requested: { cpu: 0, memory: 0 }, ports: new Set(), owners: new Map() };
+export function nodeInfo(node: NodeRecord, pods: PodRecord[] = [], unschedulable = false): NodeInfo {
+  const info: NodeInfo = { node, pods: [], requested: { cpu: 0, memory: 0 }, ports: new Set(), owners: new Map(), unschedulable };
   for (const p of pods) addPod(info, podInfo(p));
   return info;
 }

@@ -3,6 +3,7 @@ import { addPod, nodeInfo, podInfo, type FilterPlugin, type NodeInfo, type PodIn
 import { hostPorts } from './plugins/hostPorts.js';
 import { leastAllocated } from './plugins/leastAllocated.js';
 import { nodeSelector } from './plugins/nodeSelector.js';
+import { nodeUnschedulable } from './plugins/nodeUnschedulable.js';
 import { resources } from './plugins/resources.js';
 import { fewestPods, spreadByOwner } from './plugins/spread.js';
 import { Equivalence } from './equivalence.js';
@@ -28,7 +29,7 @@ export interface Profile {
  * be explained in one sentence, and a test can say which node wins and why.
  */
 export const DEFAULT_PROFILE: Profile = {
-  filters: [nodeSelector, hostPorts, resources],
+  filters: [nodeUnschedulable, nodeSelector, hostPorts, resources],
   scores: [spreadByOwner, leastAllocated, fewestPods],
 };
 
@@ -60,6 +61,8 @@ export interface ScheduleOptions {
    * sampled search visits every node in turn. Pass the previous round's `nextStart`.
    */
   start?: number;
+  /** Cordoned nodes (`cordons/`): they take no new pod. */
+  unschedulable?: ReadonlySet<string>;
 }
 
 const podKeyOf = (p: PodRecord): string => `${p.namespace}/${p.name}`;
@@ -74,7 +77,7 @@ const podKeyOf = (p: PodRecord): string => `${p.namespace}/${p.name}`;
 export function schedule(
   pods: PodRecord[], nodes: NodeRecord[], placed: PodRecord[], profile: Profile = DEFAULT_PROFILE, opts: ScheduleOptions = {},
 ): ScheduleResult {
-  const infos = [...nodes].sort((a, b) => compareText(a.name, b.name)).map((n) => nodeInfo(n));
+  const infos = [...nodes].sort((a, b) => compareText(a.name, b.name)).map((n) => nodeInfo(n, [], opts.unschedulable?.has(n.name) ?? false));
   const byName = new Map(infos.map((i) => [i.node.name, i]));
   // One string per owner for the round: spread's count lookups then compare by identity, not by content.
   const owners = new Map<string, string>();

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { NODES, PODS, WatchCache, nodeKey, podKey, rerunWhileLosing, startKeyedLoop, type Batch, type PodRecord, type Store } from '../store/index.js';
+import { CORDONS, NODES, PODS, WatchCache, nodeKey, podKey, rerunWhileLosing, startKeyedLoop, type Batch, type PodRecord, type Store } from '../store/index.js';
 import { ReportOnce } from '../report-once.js';
 import { commitBinds } from './bind.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
@@ -59,6 +59,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     await pods.close();
     throw err;
   });
+  // Cordoned nodes (`berth cordon`) take no new pod; an uncordon may let waiting pods on.
+  const cordons = await WatchCache.open(store, CORDONS, 'cordon', log, (key) => (key === undefined ? addAll() : requeueWaiting())).catch(async (err: unknown) => {
+    await Promise.allSettled([pods.close(), nodes.close()]);
+    throw err;
+  });
 
   /** One schedule-bind pass over the queued pods; resolves to 1 when a bind lost a race and the view is stale, else 0. */
   const pass = async (batch: Batch): Promise<number> => {
@@ -78,7 +83,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       return 0;
     }
     const nodeRevisions = new Map([...nodes.records.values()].map(({ record, modRevision }) => [record.name, modRevision]));
-    const result = schedule(unbound, [...nodes.records.values()].map((n) => n.record), placed, profile, { start });
+    const unschedulable = new Set([...cordons.records.values()].map((c) => c.record.name));
+    const result = schedule(unbound, [...nodes.records.values()].map((n) => n.record), placed, profile, { start, unschedulable });
     start = result.nextStart;
     const events: EventInput[] = [];
     for (const { pod, reason } of result.unschedulable) {
@@ -121,7 +127,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       if (batch.all) once.endRound();
     },
   }).catch(async (err: unknown) => {
-    await Promise.allSettled([pods.close(), nodes.close()]);
+    await Promise.allSettled([pods.close(), nodes.close(), cordons.close()]);
     throw err;
   });
   add = loop.add;
@@ -133,7 +139,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   loop.addAll();
   return {
     stop: async () => {
-      await Promise.allSettled([pods.close(), nodes.close()]);
+      await Promise.allSettled([pods.close(), nodes.close(), cordons.close()]);
       await loop.stop();
       await recorder.flush();
     },

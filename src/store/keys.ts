@@ -26,6 +26,10 @@ export const LOST_NODES = 'lostnodes/';
 /** `lostnodes/<node>`: a node whose lease expired, NotReady since when (controller's node lifecycle loop); gone when it registers again. */
 export const lostNodeKey = (node: string): string => `lostnodes/${node}`;
 
+export const CORDONS = 'cordons/';
+/** `cordons/<node>`: no new pod is scheduled on the node (`berth cordon`, `berth drain`); `berth uncordon` deletes it. */
+export const cordonKey = (node: string): string => `cordons/${node}`;
+
 export const STATUS = 'status/';
 export const statusPrefix = (node: string): string => `status/${node}/`;
 export const statusKey = (node: string, namespace: string, pod: string): string => `status/${node}/${namespace}/${pod}`;

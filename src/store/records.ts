@@ -104,6 +104,20 @@ export interface NodeLostRecord {
   since: string;
   /** When its pods were deleted (after the grace). */
   evictedAt?: string;
+  /** What the node said of itself when it was last seen registered (absent when the controller never saw it). */
+  last?: NodeRecord;
+}
+
+/**
+ * `cordons/<node>`: no new pod is scheduled on the node (the scheduler's NodeUnschedulable); with
+ * `drain`, the controller also deletes its pods, never leaving a Deployment with fewer than
+ * `replicas − maxUnavailable` ready pods, and the Deployments make them again elsewhere.
+ */
+export interface CordonRecord {
+  type: 'cordon';
+  name: string;
+  since: string;
+  drain: boolean;
 }
 
 /** Observed state of one container of a pod. */
@@ -352,7 +366,7 @@ export interface AgentApiRecord {
 
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | StoredBinding | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

@@ -178,6 +178,23 @@ describe('nodeViews', () => {
       { name: 'n2', status: 'Ready', pods: 0, cpu: '1500m', memory: '512Mi', age: '5h' },
     ]);
   });
+
+  it('shows a NotReady node as it was last seen, and a cordoned one as SchedulingDisabled', () => {
+    const views = nodeViews([node('n1')], [pod('a', { node: 'n3' })], NOW, {
+      lost: [
+        { type: 'nodeLost', name: 'n3', since: ago(30), last: { ...node('n3'), startedAt: ago(3600) } },
+        { type: 'nodeLost', name: 'n4', since: ago(30) },
+        // A record left from before the node registered again: the node is Ready.
+        { type: 'nodeLost', name: 'n1', since: ago(30) },
+      ],
+      cordons: [{ type: 'cordon', name: 'n1', since: ago(10), drain: true }, { type: 'cordon', name: 'n3', since: ago(10), drain: false }],
+    });
+    expect(views).toMatchObject([
+      { name: 'n1', status: 'Ready,SchedulingDisabled', cpu: '4' },
+      { name: 'n3', status: 'NotReady,SchedulingDisabled', pods: 1, cpu: '4', address: '127.0.0.1', age: '60m' },
+      { name: 'n4', status: 'NotReady', pods: 0, maxPods: 0, cpu: '', address: '', age: '30s', labels: {} },
+    ]);
+  });
 });
 
 describe('historyViews and eventViews', () => {
