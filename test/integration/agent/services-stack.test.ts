@@ -1,6 +1,9 @@
 // Services end to end, in one process: a commit's Deployments and Service → controller, scheduler,
 // two agents with different node names sharing one engine and one pod network → a pod reaches the
 // other Deployment's pods by the Service's names, on a remapped port, on both nodes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startAgent, type Agent } from '../../../src/agent/agent.js';
 import { DockerRuntime } from '../../../src/agent/docker.js';
@@ -9,8 +12,9 @@ import { startController } from '../../../src/controller/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { parseFiles } from '../../../src/manifest/index.js';
 import { startScheduler } from '../../../src/scheduler/index.js';
-import { EtcdStore, decode, endpointsKey, type Store } from '../../../src/store/index.js';
+import { EtcdStore, decode, endpointsKey, type EndpointsRecord, type Store } from '../../../src/store/index.js';
 import { applyCommit } from '../../../src/sync/index.js';
+import { dockerRequest } from '../../support/docker.js';
 import { ServiceBed } from '../../support/service-bed.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
@@ -69,6 +73,10 @@ async function stack(): Promise<{ store: Store; runtime: DockerRuntime; stubs: D
   const stubs = new DockerStubs({ docker: dockerHost });
   const bed = new ServiceBed(dockerHost, image, name);
   const nodes = [`${name}-a`, `${name}-b`];
+  const dataDir = await mkdtemp(join(tmpdir(), 'berth-svcstack-'));
+  cleanups.push(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
   cleanups.push(async () => {
     for (const n of nodes) for (const c of [...(await runtime.list({ 'berth.node': n })), ...(await stubs.list(n))]) await runtime.remove(c.id);
     await bed.dispose();
@@ -83,13 +91,37 @@ async function stack(): Promise<{ store: Store; runtime: DockerRuntime; stubs: D
   const agents: Agent[] = [];
   for (const node of nodes) {
     const agent = await startAgent({
-      store, runtime, node, log: silentLogger(), hostIp: '0.0.0.0', stopGraceSeconds: 1, podNetwork: name,
+      store, runtime, node, log: silentLogger(), hostIp: '0.0.0.0', stopGraceSeconds: 1, podNetwork: name, dataDir,
       services: { stubs, network: name, image: STUB_IMAGE },
     });
     agents.push(agent);
     cleanups.push(() => agent.stop());
   }
   return { store, runtime, stubs, bed, nodes };
+}
+
+/** The endpoints record of web once it has `count` ready pods with their pod IPs. */
+function webEndpoints(store: Store, count: number): Promise<EndpointsRecord> {
+  return waitFor(
+    async () => {
+      const e = await store.get(endpointsKey('default', 'web'));
+      const r = e && decode('endpoints', e.key, e.value);
+      return r !== undefined && r.endpoints.length === count && r.endpoints.every((x) => x.podIP !== undefined) ? r : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 50, what: `${count} ready endpoint(s) of web` },
+  );
+}
+
+/** Until `victim` is out of both nodes' stub rules: its pod IP on its node, its published port on the other. */
+async function outOfRules(runtime: DockerRuntime, stubs: DockerStubs, nodes: string[], victim: EndpointsRecord['endpoints'][number]): Promise<void> {
+  const gone = [`${victim.podIP ?? '?'}:`, `${victim.hostIP ?? '?'}:${victim.ports[0]?.hostPort ?? '?'}`];
+  for (const node of nodes) {
+    await waitFor(async () => {
+      const [stub] = await stubs.list(node);
+      const rules = stub && (await runtime.exec(stub.id, ['/sbin/iptables', '-t', 'nat', '-S'], 5000)).output;
+      return rules !== undefined && rules.includes('DNAT') && !gone.some((g) => rules.includes(`--to-destination ${g}`));
+    }, { timeoutMs: 30_000, intervalMs: 50, what: `${victim.pod} out of the stub rules of ${node}` });
+  }
 }
 
 /** The one running `client` container of the two nodes. */
@@ -109,14 +141,7 @@ describe('Services through the whole stack', () => {
     expect(errors).toEqual([]);
     await applyCommit(store, 'main', { commit: 'c1', author: 'test', message: 'web', time: new Date().toISOString() }, objects, new Date());
 
-    const endpoints = await waitFor(
-      async () => {
-        const e = await store.get(endpointsKey('default', 'web'));
-        const r = e && decode('endpoints', e.key, e.value);
-        return r !== undefined && r.endpoints.length === 2 && r.endpoints.every((x) => x.podIP !== undefined) ? r : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 200, what: 'two ready endpoints of web' },
-    );
+    const endpoints = await webEndpoints(store, 2);
     const client = await clientOf(runtime, nodes);
 
     // The scheduler spreads a Deployment's pods: one web pod per node, so one is remote to the client.
@@ -137,26 +162,43 @@ describe('Services through the whole stack', () => {
     // nodes' stub rules (its pod IP on its node, its published port on the other), no connection fails.
     const scaled = parseFiles([{ path: 'app.yaml', text: MANIFESTS.replace('replicas: 2', 'replicas: 1') }]).objects;
     await applyCommit(store, 'main', { commit: 'c2', author: 'test', message: 'one web', time: new Date().toISOString() }, scaled, new Date());
-    const left = await waitFor(
-      async () => {
-        const e = await store.get(endpointsKey('default', 'web'));
-        const r = e && decode('endpoints', e.key, e.value);
-        return r !== undefined && r.endpoints.length === 1 ? r.endpoints : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 50, what: 'one endpoint of web left' },
-    );
+    const left = (await webEndpoints(store, 1)).endpoints;
     const victim = endpoints.endpoints.find((e) => e.pod !== left[0]?.pod);
     if (victim === undefined) throw new Error('no web pod went');
-    const gone = [`${victim.podIP ?? '?'}:`, `${victim.hostIP ?? '?'}:${victim.ports[0]?.hostPort ?? '?'}`];
-    for (const node of nodes) {
-      await waitFor(async () => {
-        const [stub] = await stubs.list(node);
-        const rules = stub && (await runtime.exec(stub.id, ['/sbin/iptables', '-t', 'nat', '-S'], 5000)).output;
-        return rules !== undefined && rules.includes('DNAT') && !gone.some((g) => rules.includes(`--to-destination ${g}`));
-      }, { timeoutMs: 30_000, intervalMs: 50, what: `${victim.pod} out of the stub rules of ${node}` });
-    }
+    await outOfRules(runtime, stubs, nodes, victim);
     const after = await bed.fetchMany(client, 'http://web/', 100);
     expect(after).toEqual({ [left[0]?.pod ?? '?']: 100 });
+  });
+
+  it('a web pod killed (its container dies, and its restarts never turn ready): once its endpoint is out of both nodes\' stub rules, no connection fails', async () => {
+    const { store, runtime, stubs, bed, nodes } = await stack();
+    // Each web pod serves until its container is killed once: a restarted one finds the mark in the pod's emptyDir and exits.
+    const once = MANIFESTS.replace(
+      "command: [sh, -c, 'mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 8080 -h /w']",
+      "command: [sh, -c, 'test -f /mark/ran && exit 1; touch /mark/ran && mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 8080 -h /w']\n        volumeMounts: [{name: mark, mountPath: /mark}]",
+    ).replace('        readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}\n', '        readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}\n      volumes: [{name: mark, emptyDir: {}}]\n');
+    const { objects, errors } = parseFiles([{ path: 'app.yaml', text: once }]);
+    expect(errors).toEqual([]);
+    await applyCommit(store, 'main', { commit: 'c1', author: 'test', message: 'web', time: new Date().toISOString() }, objects, new Date());
+    const endpoints = await webEndpoints(store, 2);
+    const client = await clientOf(runtime, nodes);
+    const pods = endpoints.endpoints.map((e) => e.pod).sort();
+    expect(Object.keys(await waitFor(async () => {
+      const c = await bed.fetchMany(client, 'http://web/', 40);
+      return c.FAIL === undefined && Object.keys(c).length === 2 ? c : undefined;
+    }, { timeoutMs: 30_000, what: 'both web pods answering' })).sort()).toEqual(pods);
+
+    // The pod on the client's node is killed (docker kill of its container).
+    const clientNode = (await runtime.list({ 'berth.container': 'client' })).find((c) => nodes.includes(c.labels['berth.node'] ?? ''))?.labels['berth.node'];
+    const victim = endpoints.endpoints.find((e) => e.node === clientNode) ?? endpoints.endpoints[0];
+    if (victim === undefined) throw new Error('no web pod');
+    const [web] = (await runtime.list({ 'berth.pod': victim.pod, 'berth.container': 'web' })).filter((c) => c.state === 'running');
+    if (web === undefined) throw new Error(`no running container of ${victim.pod}`);
+    expect((await dockerRequest(dockerHost, 'POST', `/containers/${web.id}/kill`)).status).toBe(204);
+    const left = (await webEndpoints(store, 1)).endpoints;
+    expect(left.map((e) => e.pod)).toEqual(pods.filter((p) => p !== victim.pod));
+    await outOfRules(runtime, stubs, nodes, victim);
+    expect(await bed.fetchMany(client, 'http://web/', 100)).toEqual({ [left[0]?.pod ?? '?']: 100 });
   });
 
   it('a headless Service from a commit resolves to one address per ready pod, on both nodes, each reaching its own pod', async () => {
