@@ -1,5 +1,5 @@
-// agent_rss_100_pods_mb: the resident memory of `berth agent` (built, run by node as a user runs it:
-// no tsx loader in the process) with 100 pods of one httpGet readiness probe each, against the same
+// agent_rss_100_pods_mb: the resident memory of `berth agent` (built, run through bin/berth as a user
+// runs it: no tsx loader in the process, the launcher's V8 flags) with 100 pods of one httpGet readiness probe each, against the same
 // agent with no pods.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -36,8 +36,10 @@ export async function buildBerth(): Promise<string> {
 
 /** [idle, with RSS_PODS probed pods] peak RSS of a `berth agent` child process, in MB. */
 export async function agentRss(store: Store, etcd: string, prefix: string, dockerHost: string, image: string, node: string, say: (l: string) => void): Promise<[number, number]> {
-  const main = await buildBerth();
-  const child: ChildProcess = spawn(process.execPath, [main, 'agent', '--etcd', etcd, '--prefix', prefix, '--node', node, '--docker', dockerHost, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await buildBerth();
+  // As `berth agent` runs once installed: through bin/berth, the launcher that gives it its V8 flags, on this node.
+  const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  const child: ChildProcess = spawn(path.join(ROOT, 'bin/berth'), ['agent', '--etcd', etcd, '--prefix', prefix, '--node', node, '--docker', dockerHost, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   const runtime = new DockerRuntime({ docker: dockerHost });

@@ -1,0 +1,44 @@
+// bin/berth, the command npm installs: `berth agent` runs node with the agent's V8 flags, every
+// other command with node's defaults. A `node` of the test's own prints how it was run.
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const launcher = path.join(root, 'bin/berth');
+const main = path.join(root, 'dist/cli/main.js');
+let dir = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'berth-launcher-'));
+  await writeFile(path.join(dir, 'node'), '#!/bin/sh\necho "$@"\n');
+  await chmod(path.join(dir, 'node'), 0o755);
+  // npm links the command into a bin folder: the launcher finds dist/ through the link.
+  await symlink(launcher, path.join(dir, 'berth'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(bin: string, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(bin, args, { env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` } });
+  return stdout.trim();
+}
+
+describe('bin/berth', () => {
+  it.each([
+    ['the agent, with a small young generation and optimize-for-size', ['agent', '--node', 'web-1'], `--max-semi-space-size=1 --optimize-for-size ${main} agent --node web-1`],
+    ['any other command, with node\'s defaults', ['get', 'pods'], `${main} get pods`],
+    ['up (every component in one process), with node\'s defaults', ['up', '--repo', 'x'], `${main} up --repo x`],
+  ])('runs %s', async (_name, args, want) => {
+    expect(await run(launcher, args)).toBe(want);
+  });
+
+  it('finds dist/ through a link to it', async () => {
+    expect(await run(path.join(dir, 'berth'), ['agent'])).toBe(`--max-semi-space-size=1 --optimize-for-size ${main} agent`);
+  });
+});
