@@ -22,7 +22,8 @@ const owners = [
   { library: '@fastify/websocket', files: 'src/api/server.ts', owner: 'src/api/server.ts' },
   // exec's channel sockets (the API server's come through @fastify/websocket).
   { library: 'ws', files: 'src/channels.ts', owner: 'src/channels.ts' },
-  { library: 'prom-client', files: 'src/api/metrics.ts', owner: 'src/api/metrics.ts' },
+  // The components' metrics (src/metrics.ts) and the API server's own (src/api/metrics.ts).
+  { library: 'prom-client', files: 'src/{metrics,api/metrics}.ts', owner: 'src/metrics.ts and src/api/metrics.ts' },
 ];
 
 function restrictedImports(libraries) {

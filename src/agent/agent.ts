@@ -1,4 +1,5 @@
 // The node agent (kubelet-like): bindings in etcd → containers on this node's engine → pod status.
+import { driftEvents, healSeconds } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
 import type { Closer, Entry, PutOp, Store } from '../store/store.js';
@@ -173,6 +174,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     wakeTimer.unref();
   };
 
+  // When each pod's drift was first seen, for the heal time on /metrics (an agent restart forgets it).
+  const driftSeen = new Map<string, number>();
   const reconcile = async (): Promise<void> => {
     if (await registration.ensure()) fencing = true;
     const now = clock();
@@ -287,10 +290,19 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         if (no !== undefined) events.push({ object: `pod/${ref}`, reason: no.reason, message: no.message, severity: 'Warning' });
       }
       for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
+      if (podDrift.size > 0) {
+        driftEvents.inc({ node });
+        if (!driftSeen.has(ref)) driftSeen.set(ref, now.getTime());
+      }
       if (sandboxes.changed.has(ref)) events.push({ object: `pod/${ref}`, reason: 'SandboxChanged', message: 'Pod sandbox changed, it will be killed and re-created.' });
       const healed = status.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
       const wasHealed = prev?.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
-      if (healed && healed.message !== wasHealed?.message) events.push({ object: `pod/${ref}`, reason: 'Healed', message: healed.message });
+      if (healed && healed.message !== wasHealed?.message) {
+        events.push({ object: `pod/${ref}`, reason: 'Healed', message: healed.message });
+        const seen = driftSeen.get(ref);
+        driftSeen.delete(ref);
+        if (seen !== undefined) healSeconds.observe({ node }, Math.max(0, now.getTime() - seen) / 1000);
+      }
     }
     // Statuses of pods no longer bound here go; those of held (unreadable) bindings stay as they are.
     const boundRefs = new Set(bindings.map((b) => podRef(b.namespace, b.pod)));

@@ -21,3 +21,4 @@ export type { AllowRule } from './policy.js';
 export { startNodeServer, type NodeServer, type NodeServerOptions } from './node-server.js';
 export { DockerStubs, type StubRuntime } from './service-docker.js';
 export { DEFAULT_SERVICE_IMAGE } from './proxy-image.js';
+export { metered } from './metered.js';

@@ -1,5 +1,5 @@
-// The node endpoint (kubelet's :10250): this node's pods' logs (GET /logs/…, logs-server.ts) and exec
-// (a WebSocket upgrade of GET /exec/…, exec.ts), each request with the API's bearer token, served with
+// The node endpoint (kubelet's :10250): this node's pods' logs (GET /logs/…, logs-server.ts), exec
+// (a WebSocket upgrade of GET /exec/…, exec.ts) and the process's metrics (GET /metrics), each request with the API's bearer token, served with
 // node:http (two routes need no framework). Its URL sits in etcd under agentapi/<node> on a lease of
 // its own, so the API server finds it and proxies to it, and it disappears with the agent.
 import http from 'node:http';
@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { bearerMatches } from '../bearer.js';
 import { acceptChannels, refuseUpgrade } from '../channels.js';
 import { BerthError, InvalidInputError, messageOf } from '../errors.js';
+import { componentRegistry } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { agentApiKey, decode, encode, statusKey, type Lease, type Store } from '../store/index.js';
 import { dockerHostOptions } from './docker-host.js';
@@ -70,6 +71,11 @@ export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServ
       return;
     }
     if (req.method !== 'GET') throw new InvalidInputError('EINVALID', 'only GET');
+    // This process's component metrics (a `berth agent` alone has no API server to show them).
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': componentRegistry.contentType }).end(await componentRegistry.metrics());
+      return;
+    }
     const q = parseLogRequest(req.url ?? '/');
     await streamLogs(docker, host, opts.node, q, res, async (container) => {
       const entry = await opts.store.get(statusKey(opts.node, q.namespace, q.pod));

@@ -1,6 +1,8 @@
-// Prometheus metrics of the API server: its own HTTP traffic, and gauges read from etcd at each scrape.
+// Prometheus metrics of the API server: its own HTTP traffic, gauges read from etcd at each scrape,
+// and the metrics of the components in its process (src/metrics.ts: all of them within `berth up`).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Store } from '../store/index.js';
+import { componentRegistry } from '../metrics.js';
+import { OUTBOX, type Store } from '../store/index.js';
 import { podState, indexStatuses } from './pod-state.js';
 import { readCluster, readHistory, readSealed, readSyncErrors } from './read.js';
 
@@ -34,6 +36,9 @@ export function createMetrics(): ApiMetrics {
   });
   const pods = new Gauge({ name: 'berth_pods', help: 'Pods by phase (the STATUS of berth get pods)', labelNames: ['phase'], registers });
   const nodes = new Gauge({ name: 'berth_nodes', help: 'Nodes registered (agents holding their lease)', registers });
+  const backlog = new Gauge({
+    name: 'berth_status_outbox_backlog', help: 'Commit statuses waiting in etcd to be delivered (git notes or a forge), per source', labelNames: ['source'], registers,
+  });
 
   const readStore = async (store: Store): Promise<void> => {
     const [sealed, history, errors, cluster] = [await readSealed(store), await readHistory(store), await readSyncErrors(store), await readCluster(store)];
@@ -53,6 +58,13 @@ export function createMetrics(): ApiMetrics {
     const registered = new Set(cluster.nodes.map((n) => n.name));
     for (const p of cluster.pods) pods.inc({ phase: podState(p, index, registered).status });
     nodes.set(cluster.nodes.length);
+    backlog.reset();
+    for (const source of sources) backlog.set({ source }, 0);
+    // One entry per status; an entry too large for one value has parts (`…-001`), not counted again.
+    for (const e of (await store.list(OUTBOX)).entries) {
+      const [source, seq] = e.key.slice(OUTBOX.length).split('/');
+      if (source !== undefined && seq !== undefined && !seq.includes('-')) backlog.inc({ source });
+    }
   };
 
   return {
@@ -62,7 +74,7 @@ export function createMetrics(): ApiMetrics {
     },
     async render(store) {
       await readStore(store);
-      return { contentType: registry.contentType, text: await registry.metrics() };
+      return { contentType: registry.contentType, text: await Registry.merge([registry, componentRegistry]).metrics() };
     },
   };
 }

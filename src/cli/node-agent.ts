@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../log.js';
-import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startNodeServer } from '../agent/index.js';
+import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, metered, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startNodeServer } from '../agent/index.js';
 import { parseListen } from '../api/listen.js';
 import { loadToken } from '../api/token.js';
 import { runStack } from './stack.js';
@@ -40,7 +40,7 @@ export async function runAgent(flags: Omit<UpFlags, 'listen'> & { listen?: strin
     const agentOpts = await agentFlags(flags);
     // `--listen`: the node endpoint for `berth logs` and `berth exec` (kubelet's :10250), behind the API server's token.
     const endpoint = flags.listen === undefined ? undefined : { listen: parseListen(flags.listen), token: await loadToken(path.resolve(flags.tokenFile ?? path.join(flags.dataDir, 'api-token'))) };
-    const runtime = new DockerRuntime({ docker: flags.docker });
+    const runtime = metered(new DockerRuntime({ docker: flags.docker }));
     await runtime.ping();
     const store = await connectStore(flags, stack, false);
     const node = flags.node ?? os.hostname();

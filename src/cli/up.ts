@@ -6,7 +6,7 @@ import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, creden
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, startAgent, startNodeServer } from '../agent/index.js';
+import { DockerRuntime, metered, startAgent, startNodeServer } from '../agent/index.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack } from './stack.js';
@@ -95,7 +95,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
       secret: await readWebhookSecret(flags.webhookSecretFile),
       sources: syncs.map((s) => ({ name: s.source, repo: s.git.followed.repo, branch: s.git.followed.branch })),
     };
-    const runtime = new DockerRuntime({ docker: flags.docker });
+    const runtime = metered(new DockerRuntime({ docker: flags.docker }));
     await runtime.ping();
     const store = await connectStore(flags, stack, true);
     const node = flags.node ?? os.hostname();

@@ -2,6 +2,7 @@ import {
   bindingKey, encode, nodeKey, packTxns, podKey,
   type PodRecord, type Store, type StoredBinding, type Txn,
 } from '../store/index.js';
+import { schedulingSeconds } from '../metrics.js';
 import type { Bind } from './schedule.js';
 
 /**
@@ -57,6 +58,8 @@ export async function commitBinds(store: Store, binds: Bind[], revisions: ReadRe
         throw err;
       }
       outcome.bound += t.items.length;
+      const now = Date.now();
+      for (const b of t.items) observeScheduled(b.pod.createdAt, now);
       await onBound?.(t.items, revision);
     }
   };
@@ -80,4 +83,10 @@ export function bindTxn({ pod, node }: Bind, revisions: ReadRevisions): Txn {
     ifUnchanged: { [key]: revisions.pods.get(key) ?? -1, [nodeKey(node)]: revisions.nodes.get(node) ?? -1 },
     put: [{ key, value: encode(bound) }, { key: bindingKey(node, pod.namespace, pod.name), value: encode(binding) }],
   };
+}
+
+/** A pod's scheduling latency: from its creation by the controller to its binding. */
+function observeScheduled(createdAt: string, now: number): void {
+  const created = Date.parse(createdAt);
+  if (Number.isFinite(created) && now >= created) schedulingSeconds.observe((now - created) / 1000);
 }

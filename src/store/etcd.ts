@@ -1,6 +1,7 @@
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type Lease as EtcdLease, type Watcher } from 'etcd3';
 import { BerthError, UnavailableError } from '../errors.js';
+import { timedEtcd } from '../metrics.js';
 import type { Closer, Entry, Lease, LeaseOptions, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 import { CompactedError, DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
 
@@ -72,14 +73,14 @@ export class EtcdStore implements Store {
   }
 
   async revision(): Promise<number> {
-    const res = await this.call(() => this.client.get(`${this.root}`).exec());
+    const res = await this.call(() => this.client.get(`${this.root}`).exec(), 'get');
     return Number(res.header.revision);
   }
 
   async get(key: string, opts: { revision?: number } = {}): Promise<Entry | undefined> {
     const builder = this.client.get(this.root + key);
     if (opts.revision !== undefined) builder.revision(opts.revision);
-    const res = await this.call(() => builder.exec());
+    const res = await this.call(() => builder.exec(), 'get');
     const kv = res.kvs[0];
     return kv ? this.entry(kv) : undefined;
   }
@@ -167,6 +168,7 @@ export class EtcdStore implements Store {
         ],
         failure: [],
       }),
+      'txn',
     );
     return { ok: res.succeeded, revision: Number(res.header.revision) };
   }
@@ -218,7 +220,7 @@ export class EtcdStore implements Store {
     // etcd3 renews every TTL/3 on a stream of its own; another period is kept here, one renewal at a time.
     const own = opts.renewMs !== undefined;
     const lease: EtcdLease = this.client.lease(ttlSeconds, { autoKeepAlive: !own });
-    const id = await this.call(() => lease.grant());
+    const id = await this.call(() => lease.grant(), 'lease');
     const lost: (() => void)[] = [];
     let timer: NodeJS.Timeout | undefined;
     const tellLost = (): void => {
@@ -254,7 +256,7 @@ export class EtcdStore implements Store {
       onLost: (cb) => lost.push(cb),
       revoke: async () => {
         clearTimeout(timer);
-        await withTimeout(this.call(() => lease.revoke()), CLOSE_TIMEOUT_MS).catch(() => undefined);
+        await withTimeout(this.call(() => lease.revoke(), 'lease'), CLOSE_TIMEOUT_MS).catch(() => undefined);
       },
     };
   }
@@ -276,9 +278,9 @@ export class EtcdStore implements Store {
     return key.toString().slice(this.root.length);
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  private async call<T>(fn: () => Promise<T>, operation = 'range'): Promise<T> {
     try {
-      return await fn();
+      return await timedEtcd(operation, fn);
     } catch (err) {
       throw translate(err, this.endpoints);
     }

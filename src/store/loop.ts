@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { kindOf, messageOf, type ErrorKind } from '../errors.js';
+import { countReconcile } from '../metrics.js';
 import type { Closer, Store } from './store.js';
 
 /** How a component reacts: watch these prefixes, and on any change (or a tick) reconcile from a fresh read. */
@@ -100,6 +101,7 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const random = opts.random ?? Math.random;
   const troubleAfterMs = opts.troubleAfterMs ?? TROUBLE_AFTER_MS;
+  const component = componentOf(log);
   let running: Promise<void> | undefined;
   let pending = false;
   let stopped = false;
@@ -181,10 +183,13 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
   const run = async (): Promise<void> => {
     while (pending && !stopped) {
       pending = false;
+      const began = performance.now();
       try {
         await opts.reconcile();
+        countReconcile(component, (performance.now() - began) / 1000);
         await succeeded();
       } catch (err) {
+        countReconcile(component, (performance.now() - began) / 1000, err);
         await failed(err);
       }
     }
@@ -278,4 +283,10 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
       await running;
     },
   };
+}
+
+/** The component a loop's logger speaks for (its `component` binding), naming its metrics. */
+export function componentOf(log: Logger): string {
+  const bound = (log.bindings() as { component?: unknown }).component;
+  return typeof bound === 'string' ? bound : 'loop';
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
-import { startLoop, type Loop } from './loop.js';
+import { queueDepth } from '../metrics.js';
+import { componentOf, startLoop, type Loop } from './loop.js';
 import type { Store } from './store.js';
 
 /** What one pass of a keyed loop works on: the keys that changed, or everything (start, re-list, resync). */
@@ -81,6 +82,7 @@ export async function startKeyedLoop(opts: KeyedLoopOptions): Promise<KeyedLoop>
       await opts.prepare?.();
       if (queue.empty) return;
       const batch = queue.take();
+      queueDepth.set({ component: componentOf(opts.log) }, batch.keys.size);
       opts.log.debug({ all: batch.all, keys: batch.keys.size }, 'pass');
       try {
         await opts.work(batch);

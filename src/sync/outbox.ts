@@ -1,3 +1,4 @@
+import { statusDeliveries } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { BerthError, kindOf } from '../errors.js';
 import {
@@ -96,9 +97,11 @@ export async function startOutbox(opts: OutboxOptions & { resyncMs?: number } & 
       if (refused?.mark === mark) throw refused.error;
       try {
         const { delivered } = await drainOutbox({ ...opts, log });
+        statusDeliveries.inc({ source, result: 'delivered' }, delivered);
         if (delivered > 0) log.debug({ delivered }, `delivered ${delivered} commit status(es)`);
         refused = undefined;
       } catch (err) {
+        statusDeliveries.inc({ source, result: 'failed' });
         refused = kindOf(err) === 'input' ? { mark, error: err } : undefined;
         throw err;
       }

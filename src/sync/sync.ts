@@ -1,3 +1,4 @@
+import { commitsRejected, objectsApplied, syncLastSuccess, syncSeconds } from '../metrics.js';
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
@@ -118,10 +119,14 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   // A commit that cannot be applied is recorded once (history, `berth/sync failure`, an event); what
   // runs stays as it is, and sync waits for the next commit.
+  // When the pass that reads a new head began, for berth_sync_duration_seconds.
+  let commitStarted = Date.now();
   const reject = async (head: HeadCommit, lines: string[], count: number, refusal?: string): Promise<void> => {
     await recordRejected(store, source, head, lines, now(), refusal);
     outbox.kick();
     rejected = head.commit;
+    commitsRejected.inc({ source });
+    syncSeconds.observe({ source, outcome: 'rejected' }, (Date.now() - commitStarted) / 1000);
     const short = head.commit.slice(0, 7);
     log.warn({ commit: head.commit, errors: lines }, `rejected commit ${short}: ${count} error(s); what runs is unchanged`);
     const first = lines[0] ?? '';
@@ -260,6 +265,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     if (read && read.seal.commit === head.commit && keptFor !== head.commit) await keepFull(head.commit, await checkCommit(git.tree(head.commit), isolate));
     if (read && (read.seal.commit === head.commit || rejected === head.commit)) return repair(read.seal, read.sealRevision);
     if (rejected === head.commit) return;
+    commitStarted = Date.now();
     if (opts.verifyCommits !== undefined) {
       const problem = await git.signatureProblem(head.commit, await readKeyring(opts.verifyCommits));
       if (problem !== undefined) {
@@ -299,6 +305,9 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     await checked.keep();
     outbox.kick();
     rejected = undefined;
+    syncSeconds.observe({ source, outcome: 'applied' }, (Date.now() - commitStarted) / 1000);
+    syncLastSuccess.set({ source }, Date.now() / 1000);
+    for (const [action, n] of [['create', plan.create.length], ['update', plan.update.length], ['delete', plan.delete.length]] as const) objectsApplied.inc({ source, action }, n);
     log.info(
       { commit: head.commit, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length, ms: Date.now() - started },
       `${head.pinned ? 'pinned' : 'applied'} commit ${head.commit.slice(0, 7)}`,

@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { EtcdStore, agentApiKey, decode } from '../../src/store/index.js';
 import { runBerth, spawnBerth, type BerthProcess } from '../support/berth.js';
+import { parsePrometheus, total } from '../support/prometheus.js';
 import { listContainers, removeContainers } from '../support/containers.js';
 import { isRunning } from '../support/process.js';
 import { createRepo } from '../support/repo.js';
@@ -99,6 +101,17 @@ describe('each component alone, two agents on one Docker engine', () => {
         return res.stdout.includes('said-by') && res;
       }, { timeoutMs: 30_000, what: `the line in ${pod}'s log` });
       expect(said.stdout).toBe(`said-by-${pod}\n`);
+    }
+    // Each standalone agent shows its own metrics on its endpoint, behind the token.
+    const store = await EtcdStore.connect([inject('etcdEndpoint')], `/${id}`);
+    try {
+      const entry = await store.get(agentApiKey(nodes[0] ?? ''));
+      const agentUrl = entry ? decode('agentApi', entry.key, entry.value).url : '';
+      expect((await fetch(`${agentUrl}/metrics`)).status).toBe(401);
+      const scraped = await (await fetch(`${agentUrl}/metrics`, { headers: { authorization: 'Bearer split-token' } })).text();
+      expect(total(parsePrometheus(scraped).samples, 'berth_container_operations_total', { operation: 'create', result: 'ok' })).toBeGreaterThan(0);
+    } finally {
+      await store.close();
     }
     const noToken = await runBerth(['agent', '--node', `${id}-c`, '--listen', '127.0.0.1:0', '--token-file', path.join(dataDir, 'absent'), '--docker', dockerHost, ...conn]);
     expect(noToken.code).toBe(1);
