@@ -1,5 +1,6 @@
 // npm run bench -- NAME [--json]: run one benchmark (or all) and report it against its named peer.
 import { agentBench } from './agent.js';
+import { controlPlane } from './control-plane.js';
 import { e2eLatency } from './e2e-latency.js';
 import { hostile } from './hostile.js';
 import { large } from './large.js';
@@ -11,7 +12,7 @@ import { sync } from './sync.js';
 import type { Bench, Result } from './result.js';
 import { formatResult } from './result.js';
 
-const benches: Record<string, Bench> = { agent: agentBench, 'e2e-latency': e2eLatency, hostile, large, parse, resilience, scheduler, services, sync };
+const benches: Record<string, Bench> = { agent: agentBench, 'control-plane': controlPlane, 'e2e-latency': e2eLatency, hostile, large, parse, resilience, scheduler, services, sync };
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

@@ -58,7 +58,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
     });
     stops.push(() => health.stop());
-    const endpoints = await startEndpointsController({ store, log: opts.log, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }) });
+    const endpoints = await startEndpointsController({
+      store, log: opts.log, shared: view, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
+    });
     stops.push(() => endpoints.stop());
     const nodes = await startNodeLifecycle({
       store, log: opts.log, now,

@@ -5,10 +5,9 @@ import {
   HEALTH, commitSequenced, decode, encode, healthKey, outboxKey, podKey, rerunWhileLosing, sourceKey, startKeyedLoop,
   type Batch, type HealthRecord, type Loop, type PodRecord, type Store,
 } from '../store/index.js';
-import { commitHealth } from './health.js';
+import { deploymentHealth, foldHealth, sortDeployments, type CommitHealth, type DeploymentHealth, type DeploymentHealthInput } from './health.js';
 import { planHealthReport } from './health-report.js';
-import { wantedPodKeys } from './pods.js';
-import { ClusterView, type SealedSource } from './view.js';
+import { ClusterView, ownerOf, type SealedSource } from './view.js';
 import { systemTimer, Wakes, type SetTimer } from './wakes.js';
 
 /** How to run the health reporter. */
@@ -93,17 +92,47 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     }
   };
 
-  /** The pods a source's commit is judged on: its Deployments' own, and any other holding a name one of them wants. */
-  const podsOfSource = (sealed: SealedSource): PodRecord[] => {
-    const pods = new Map<string, PodRecord>();
-    for (const [owner, d] of sealed.deployments) {
-      for (const p of view.podsOf(owner)) pods.set(podKey(p.namespace, p.name), p);
-      for (const key of wantedPodKeys(d)) {
-        const held = view.pods.get(key);
-        if (held) pods.set(key, held);
+  /**
+   * Each source's Deployments' shares of its health (deploymentHealth), for the seal they were
+   * judged under; `dirty` names the owners whose pods or statuses changed since ('all': judge every
+   * Deployment again: a new seal, a node, a wake-up).
+   */
+  const shares = new Map<string, { seal: string; owners: string[]; parts: Map<string, DeploymentHealth> }>();
+  const dirty = new Map<string, Set<string> | 'all'>();
+  const touch = (source: string, owner?: string): void => {
+    const d = dirty.get(source);
+    if (owner === undefined) dirty.set(source, 'all');
+    else if (d === undefined) dirty.set(source, new Set([owner]));
+    else if (d !== 'all') d.add(owner);
+  };
+  let liveKey = '';
+
+  /** The health of a source's commit, judging again only the Deployments that changed. */
+  const healthOf = (source: string, sealed: SealedSource, live: ReadonlySet<string>, at: Date): CommitHealth => {
+    const sealId = `${sealed.seal.commit}@${sealed.modRevision}`;
+    let held = shares.get(source);
+    const changed = dirty.get(source);
+    dirty.delete(source);
+    const ctx: DeploymentHealthInput = {
+      seal: sealed.seal, pod: (key) => view.pods.get(key), statuses: view.statusIndex, nodes: live, now: at,
+      ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
+    };
+    if (held === undefined || held.seal !== sealId || changed === 'all') {
+      const ordered = sortDeployments([...sealed.deployments.entries()].map(([owner, d]) => ({ owner, object: d.object })));
+      held = { seal: sealId, owners: ordered.map((o) => o.owner), parts: new Map() };
+      shares.set(source, held);
+      for (const [owner, d] of sealed.deployments) held.parts.set(owner, deploymentHealth(d, ctx));
+    } else {
+      for (const owner of changed ?? []) {
+        const d = sealed.deployments.get(owner);
+        if (d) held.parts.set(owner, deploymentHealth(d, ctx));
       }
     }
-    return [...pods.values()];
+    const parts = held.owners.flatMap((o) => {
+      const p = held.parts.get(o);
+      return p ? [p] : [];
+    });
+    return foldHealth(sealed.seal, parts, at);
   };
 
   /** Judge one source and report what is news; returns 1 when the report lost a race. */
@@ -111,6 +140,7 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     const key = healthKey(source);
     const sealed = view.sources.get(source);
     if (sealed === undefined) {
+      shares.delete(source);
       // The last report of a source whose seal is gone goes too (a source read back later starts afresh).
       const entry = sealedSources.has(source) ? undefined : await store.get(key);
       if (entry) await store.commit({ ifUnchanged: { [key]: entry.modRevision }, del: [key] });
@@ -119,10 +149,7 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     }
     const { seal, modRevision } = sealed;
     const at = now();
-    const health = commitHealth({
-      seal, deployments: [...sealed.deployments.values()], pods: podsOfSource(sealed), statuses: view.statusIndex, nodes: live, now: at,
-      ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
-    });
+    const health = healthOf(source, sealed, live, at);
     wakes.set(source, health.recheckAt?.getTime());
     const entry = await store.get(key);
     const report = planHealthReport(entry && readHealth(entry.key, entry.value), seal, health, at);
@@ -155,6 +182,10 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     }
     const { live, recheckAt } = liveNodes(view.nodeNames(), view.usedNodes(), now().getTime());
     wakes.set(ALL_SOURCES, recheckAt);
+    // Which nodes count changes every pod's verdict on them: judge everything again.
+    const key = [...live].sort().join('\n');
+    if (key !== liveKey || batch.all) for (const source of view.sources.keys()) touch(source);
+    liveKey = key;
     let lost = 0;
     for (const source of sources) {
       if (!view.skipped.has(source)) lost += await judge(source, live, sealedSources);
@@ -176,27 +207,40 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
       if (batch.all) once.endRound();
     },
   });
-  due = (source) => (source === ALL_SOURCES ? queue.addAll() : queue.add(source));
-  const sourceOfPod = (namespace: string, pod: string, node: string): string | undefined => {
-    const p = view.pods.get(podKey(namespace, pod));
-    return p !== undefined && p.node === node ? p.owner.source : undefined;
+  due = (source) => {
+    if (source === ALL_SOURCES) return queue.addAll();
+    touch(source);
+    queue.add(source);
+  };
+  const podChanged = (p: PodRecord): void => {
+    touch(p.owner.source, ownerOf(p));
+    queue.add(p.owner.source);
   };
   view.subscribe({
     pod: (_key, before, after) => {
-      if (before) queue.add(before.owner.source);
-      if (after) queue.add(after.owner.source);
+      if (before) podChanged(before);
+      if (after) podChanged(after);
     },
     status: (_key, before, after) => {
       const s = after ?? before;
-      const source = s && sourceOfPod(s.namespace, s.pod, s.node);
-      if (source !== undefined) queue.add(source);
+      const p = s && view.pods.get(podKey(s.namespace, s.pod));
+      if (p !== undefined && p.node === s?.node) podChanged(p);
     },
     node: () => {
       for (const source of view.sources.keys()) queue.add(source);
     },
-    sealChanged: (source) => queue.add(source),
-    sealed: (source) => queue.add(source),
-    everything: () => queue.addAll(),
+    sealChanged: (source) => {
+      touch(source);
+      queue.add(source);
+    },
+    sealed: (source) => {
+      touch(source);
+      queue.add(source);
+    },
+    everything: () => {
+      for (const source of view.sources.keys()) touch(source);
+      queue.addAll();
+    },
   });
   return {
     kick: queue.kick,

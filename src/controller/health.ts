@@ -95,51 +95,96 @@ const START_FAILED = new Set(['CreateFailed', 'StartFailed']);
  * No counter or age enters a description, so a stable situation gives the same one each time.
  */
 export function commitHealth(input: HealthInput): CommitHealth {
-  const { seal, now } = input;
-  const settleMs = input.settleMs ?? SETTLE_MS;
   const pods = new Map(input.pods.map((p) => [podKey(p.namespace, p.name), p]));
   const statuses = isIndex(input.statuses) ? input.statuses : indexStatuses(input.statuses);
-  const deployments = input.deployments
-    .filter((d) => d.source === seal.source)
-    .sort((a, b) => compareText(a.object.namespace, b.object.namespace) || compareText(a.object.name, b.object.name));
+  const deployments = sortDeployments(input.deployments.filter((d) => d.source === input.seal.source));
+  const ctx: DeploymentHealthInput = { seal: input.seal, pod: (key) => pods.get(key), statuses, now: input.now, ...(input.nodes ? { nodes: input.nodes } : {}), ...(input.settleMs === undefined ? {} : { settleMs: input.settleMs }) };
+  return foldHealth(input.seal, deployments.map((d) => deploymentHealth(d, ctx)), input.now);
+}
 
+/** Deployments in the order commitHealth names them: by namespace, then name. */
+export function sortDeployments<T extends { object: { namespace: string; name: string } }>(deployments: readonly T[]): T[] {
+  return [...deployments].sort((a, b) => compareText(a.object.namespace, b.object.namespace) || compareText(a.object.name, b.object.name));
+}
+
+/** What deploymentHealth reads: the commit's seal, and the pods and statuses by lookup. */
+export interface DeploymentHealthInput {
+  seal: SealRecord;
+  /** The pod at a key (`pods/<namespace>/<pod>`). */
+  pod: (key: string) => PodRecord | undefined;
+  statuses: StatusIndex;
+  nodes?: ReadonlySet<string>;
+  now: Date;
+  settleMs?: number;
+}
+
+/** One Deployment's share of its commit's health; foldHealth folds them. */
+export interface DeploymentHealth {
+  replicas: number;
+  ready: number;
+  failures: Failure[];
+  /** The first of its wanted pods named as unschedulable. */
+  unscheduled?: string;
+  /** When its verdict changes with no write (ms since the epoch). */
+  recheck?: number;
+}
+
+type Failure = Extract<Verdict, { kind: 'failed' }>;
+
+/**
+ * The verdict on one Deployment of the seal's commit: its wanted replicas (the names planPods gives
+ * them) judged one by one, and its progress deadline. Only its own pods and their statuses are
+ * read, so a change of one pod costs its Deployment's share, not the commit's.
+ */
+export function deploymentHealth(d: DesiredDeployment, input: DeploymentHealthInput): DeploymentHealth {
+  const { seal, now, statuses } = input;
+  const settleMs = input.settleMs ?? SETTLE_MS;
+  const out: DeploymentHealth = { replicas: 0, ready: 0, failures: [] };
+  const later = (at: number): void => {
+    if (at > now.getTime()) out.recheck = Math.min(out.recheck ?? at, at);
+  };
+  const { namespace, name, spec } = d.object;
+  const hash = templateHash(spec.template, d.inputs);
+  const owner = `${seal.source}:${namespace}/${name}`;
+  const n = Math.max(0, Math.floor(spec.replicas));
+  out.replicas = n;
+  // Kubernetes' progress: the rollout began (the seal), a pod was created, or a pod turned Ready.
+  let progressAt = Date.parse(seal.time);
+  for (let i = 0; i < n; i++) {
+    const pod = input.pod(podKey(namespace, podName(name, hash, i)));
+    const ref = `${namespace}/${podName(name, hash, i)}`;
+    const verdict = judgePod(ref, owner, pod, { statuses, nodes: input.nodes, now, settleMs, later });
+    if (verdict.kind === 'ready') out.ready++;
+    else if (verdict.kind === 'failed') out.failures.push(verdict);
+    else if (verdict.unscheduled) out.unscheduled ??= ref;
+    if (pod) progressAt = Math.max(progressAt, Date.parse(pod.createdAt) || 0, readySince(pod, statuses));
+  }
+  if (out.ready < n) {
+    const deadline = progressAt + spec.progressDeadlineSeconds * 1000;
+    if (now.getTime() >= deadline) {
+      const detail = `deployment ${namespace}/${name} has ${out.ready}/${n} ready pods and made no progress for ${spec.progressDeadlineSeconds}s`;
+      out.failures.push({ kind: 'failed', reason: 'ProgressDeadlineExceeded', detail, settling: false });
+    } else {
+      later(deadline);
+    }
+  }
+  return out;
+}
+
+/** The health of the seal's commit from its Deployments' shares, in sortDeployments order. */
+export function foldHealth(seal: SealRecord, parts: readonly DeploymentHealth[], now: Date): CommitHealth {
   let replicas = 0;
   let ready = 0;
   let recheck: number | undefined;
-  const later = (at: number): void => {
-    if (at > now.getTime()) recheck = Math.min(recheck ?? at, at);
-  };
-  const failures: Extract<Verdict, { kind: 'failed' }>[] = [];
   let unscheduled: string | undefined;
-
-  for (const d of deployments) {
-    const { namespace, name, spec } = d.object;
-    const hash = templateHash(spec.template, d.inputs);
-    const owner = `${seal.source}:${namespace}/${name}`;
-    const n = Math.max(0, Math.floor(spec.replicas));
-    replicas += n;
-    let readyHere = 0;
-    // Kubernetes' progress: the rollout began (the seal), a pod was created, or a pod turned Ready.
-    let progressAt = Date.parse(seal.time);
-    for (let i = 0; i < n; i++) {
-      const ref = `${namespace}/${podName(name, hash, i)}`;
-      const pod = pods.get(podKey(namespace, podName(name, hash, i)));
-      const verdict = judgePod(ref, owner, pod, { statuses, nodes: input.nodes, now, settleMs, later });
-      if (verdict.kind === 'ready') readyHere++;
-      else if (verdict.kind === 'failed') failures.push(verdict);
-      else if (verdict.unscheduled) unscheduled ??= ref;
-      if (pod) progressAt = Math.max(progressAt, Date.parse(pod.createdAt) || 0, readySince(pod, statuses));
-    }
-    ready += readyHere;
-    if (readyHere < n) {
-      const deadline = progressAt + spec.progressDeadlineSeconds * 1000;
-      if (now.getTime() >= deadline) {
-        const detail = `deployment ${namespace}/${name} has ${readyHere}/${n} ready pods and made no progress for ${spec.progressDeadlineSeconds}s`;
-        failures.push({ kind: 'failed', reason: 'ProgressDeadlineExceeded', detail, settling: false });
-      } else {
-        later(deadline);
-      }
-    }
+  const failures: Failure[] = [];
+  for (const p of parts) {
+    replicas += p.replicas;
+    ready += p.ready;
+    failures.push(...p.failures);
+    unscheduled ??= p.unscheduled;
+    // A share computed earlier may name a time already passed: only what is still ahead wakes anyone.
+    if (p.recheck !== undefined && p.recheck > now.getTime()) recheck = Math.min(recheck ?? p.recheck, p.recheck);
   }
 
   const base = { ready, replicas, ...(recheck === undefined ? {} : { recheckAt: new Date(recheck) }) };
@@ -158,7 +203,7 @@ export function commitHealth(input: HealthInput): CommitHealth {
     return { ...base, state: 'pending', reason, description, settling: false, conditions: conditions('pending', reason, description, seal.commit) };
   }
   const description =
-    deployments.length === 0 ? `no deployments at ${short}` : `${ready}/${replicas} replicas of ${plural(deployments.length, 'deployment')} running ${short}`;
+    parts.length === 0 ? `no deployments at ${short}` : `${ready}/${replicas} replicas of ${plural(parts.length, 'deployment')} running ${short}`;
   return { ...base, state: 'success', reason: 'Running', description, settling: false, conditions: conditions('success', 'Running', description, seal.commit) };
 }
 

@@ -12,6 +12,8 @@ export interface EndpointsControllerOptions {
   log: Logger;
   /** Full reconcile period without events (default: the loop's 30 s). */
   resyncMs?: number;
+  /** Caches of pods, pod status and nodes another loop of the process keeps (the controller's view); else its own. */
+  shared?: { pods: WatchCache<'pod'>; statuses: WatchCache<'podStatus'>; nodes: WatchCache<'node'> };
 }
 
 /** A running endpoints controller. */
@@ -52,9 +54,11 @@ export async function startEndpointsController(opts: EndpointsControllerOptions)
   };
 
   try {
-    const pods = await open(PODS, 'pod');
-    const statuses = await open(STATUS, 'podStatus');
-    const nodes = await open(NODES, 'node');
+    const shared = opts.shared;
+    if (shared) for (const c of [shared.pods, shared.statuses, shared.nodes]) c.subscribe(() => kick());
+    const pods = shared?.pods ?? (await open(PODS, 'pod'));
+    const statuses = shared?.statuses ?? (await open(STATUS, 'podStatus'));
+    const nodes = shared?.nodes ?? (await open(NODES, 'node'));
     const endpoints = await open(ENDPOINTS, 'endpoints');
     await open(SOURCES, 'seal', () => {
       sealsChanged = true;
@@ -105,6 +109,8 @@ export async function startEndpointsController(opts: EndpointsControllerOptions)
         sealsChanged = false;
         sealed = await readServices();
       }
+      // No Service and no record: nothing to plan, whatever the pods do (no pass over every pod).
+      if (sealed.services.length === 0 && endpoints.records.size === 0) return 0;
       const values = <T>(c: { records: Map<string, { record: T }> }): T[] => [...c.records.values()].map((v) => v.record);
       const plan = planEndpoints({
         ...sealed,
