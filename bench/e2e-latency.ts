@@ -20,7 +20,9 @@ const ROUNDS = 20;
 const BENCH = 'e2e-latency';
 
 function manifest(image: string, round: number): string {
-  return deploymentYaml({ name: 'app', namespace: 'bench', replicas: 1, image, command: ['sh', '-c', 'exec sleep 3600'], env: { ROUND: String(round) } });
+  // sleep as PID 1 ignores SIGTERM: a short grace period lets each round's old pod go within a second.
+  return deploymentYaml({ name: 'app', namespace: 'bench', replicas: 1, image, command: ['sh', '-c', 'exec sleep 3600'], env: { ROUND: String(round) } })
+    .replace('    spec:\n      containers:', '    spec:\n      terminationGracePeriodSeconds: 1\n      containers:');
 }
 
 /** How one round reaches berth: `change` writes the manifest; `announce` makes it known (commit, or push and webhook). */
@@ -35,9 +37,10 @@ async function measure(dockerHost: string, node: string, args: string[], rounds:
   const berth = spawnBerth(['up', '--node', node, '--docker', dockerHost, '--log-level', 'warn', ...args], env);
   const starts: number[] = [];
   const events = runtime.events({ 'berth.node': node }, (e) => {
-    if (e.action === 'start') starts.push(performance.now());
+    // The pod's own container, not its sandbox, which starts first.
+    if (e.action === 'start' && e.labels['berth.sandbox'] !== 'true') starts.push(performance.now());
   });
-  const runningCount = async (): Promise<number> => (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running').length;
+  const runningCount = async (): Promise<number> => (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running' && c.labels['berth.sandbox'] !== 'true').length;
   const samples: number[] = [];
   try {
     await waitFor(async () => (await runningCount()) === 1, { timeoutMs: 60_000, what: `the first container; berth: ${berth.output.toString()}` });
