@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { podViews, type PodView } from '../../src/api/views.js';
 import { readCluster } from '../../src/api/read.js';
-import { EtcdStore, decode, endpointsKey } from '../../src/store/index.js';
+import { EtcdStore, decode, endpointsKey, nodeKey } from '../../src/store/index.js';
 import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
 import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 import { listContainers, removeContainers } from '../support/containers.js';
@@ -242,11 +242,8 @@ describe('the shop\'s three manifests across two agents of different node names'
     const { dockerHost, node } = s.bed;
     const other = `${node}-b`;
     const work = await s.bed.repo();
-    await work.write('shop-cartservice.yaml', await fixture('shop-cartservice.yaml'));
-    await work.write('shop-redis.yaml', await redisCorrected());
-    await work.write('shop-frontend.yaml', await frontendIfNotPresent());
-    const pushed = Date.now();
-    await work.commit('the shop');
+    await work.write('README.md', 'the shop, soon\n');
+    await work.commit('nothing to run yet');
     const proc = s.up(work);
     const agent = await s.agent(other);
     const until = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 180_000): Promise<T> =>
@@ -254,6 +251,14 @@ describe('the shop\'s three manifests across two agents of different node names'
         if (agent.child.exitCode !== null) throw new Error(`the agent of ${other} exited: ${agent.output.toString()}`);
         return check();
       }, what, { timeoutMs, intervalMs: 500 });
+    // Both nodes registered before the shop is pushed, so the scheduler has both to spread it over.
+    await until(async () => (await s.store().get(nodeKey(node))) !== undefined && (await s.store().get(nodeKey(other))) !== undefined, 'both nodes registered');
+
+    await work.write('shop-cartservice.yaml', await fixture('shop-cartservice.yaml'));
+    await work.write('shop-redis.yaml', await redisCorrected());
+    await work.write('shop-frontend.yaml', await frontendIfNotPresent());
+    const pushed = Date.now();
+    await work.commit('the shop');
 
     const shop = await until(async () => {
       const ps = await pods(s.store());
