@@ -2,7 +2,8 @@
 // SIGKILL of a `berth agent` process (default --node-lease-ttl 4s, --node-lease-renew 1s, the
 // controller's default --node-grace 5s) → its pod's container started on the other node, by Docker's
 // event time. Peer, in the same run: the same with the agent stopped by SIGTERM, which revokes its
-// lease at once (the grace and the rescheduling alone).
+// lease at once (the grace and the rescheduling alone). leader_failover_ms: a leader's connection
+// closed without a word → the follower elected and started, against the lease TTL.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { startController } from '../src/controller/index.js';
 import { silentLogger } from '../src/log.js';
 import { parseFiles } from '../src/manifest/index.js';
 import { startScheduler } from '../src/scheduler/index.js';
-import { EtcdStore, nodeKey, type Store } from '../src/store/index.js';
+import { EtcdStore, nodeKey, startElection, type Store } from '../src/store/index.js';
 import { applyCommit } from '../src/sync/index.js';
 import { spawnBerth } from '../test/support/berth.js';
 import { ensureDocker } from '../test/support/docker.js';
@@ -67,6 +68,31 @@ async function nodeFailure(etcdEndpoint: string, dockerHost: string, image: stri
   }
 }
 
+/** One leader election: ms from the leader's death (its connection closed, its lease left to expire) to the follower's start. */
+async function failover(etcdEndpoint: string, round: string): Promise<number> {
+  const prefix = `/bench-failover-${process.pid}-${round}`;
+  const stores = [await EtcdStore.connect([etcdEndpoint], prefix), await EtcdStore.connect([etcdEndpoint], prefix)];
+  let started = 0;
+  const [first, second] = stores;
+  if (first === undefined || second === undefined) throw new Error('no stores');
+  const log = silentLogger();
+  const leader = await startElection({ store: first, log, name: 'controller', start: async () => ({ stop: async () => undefined }) });
+  const follower = await startElection({ store: second, log, name: 'controller', start: async () => {
+    started = Date.now();
+    return { stop: async () => undefined };
+  } });
+  try {
+    const at = Date.now();
+    await first.close();
+    await waitFor(() => started > 0, { timeoutMs: 60_000, intervalMs: 10, what: 'the follower elected' });
+    return started - at;
+  } finally {
+    await leader.stop().catch(() => undefined);
+    await follower.stop();
+    await second.close();
+  }
+}
+
 export const resilience: Bench = {
   async run(say): Promise<Result[]> {
     const docker = await ensureDocker();
@@ -81,7 +107,13 @@ export const resilience: Bench = {
         stopped.push(await nodeFailure(etcd.endpoint, docker.host, image, `t${round}`, 'SIGTERM'));
         say(`resilience: round ${round} of ${ROUNDS}: agent killed → pod running elsewhere in ${Math.round(killed.at(-1) ?? 0)} ms; agent stopped (lease revoked): ${Math.round(stopped.at(-1) ?? 0)} ms`);
       }
-      return [result(BENCH, 'node_failure_reschedule_ms', quantile(killed, 0.5), 'ms', 'the same, the agent stopped by SIGTERM (lease revoked at once)', quantile(stopped, 0.5))];
+      const failovers: number[] = [];
+      for (let round = 1; round <= ROUNDS; round++) failovers.push(await failover(etcd.endpoint, `f${round}`));
+      say(`resilience: leader failovers (ms): ${failovers.map((f) => Math.round(f)).join(' ')}`);
+      return [
+        result(BENCH, 'node_failure_reschedule_ms', quantile(killed, 0.5), 'ms', 'the same, the agent stopped by SIGTERM (lease revoked at once)', quantile(stopped, 0.5)),
+        result(BENCH, 'leader_failover_ms', quantile(failovers, 0.5), 'ms', 'the leader lease TTL (5 s)', 5_000),
+      ];
     } finally {
       await etcd.stop();
       await docker.stop();

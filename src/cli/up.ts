@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, type Logger } from '../log.js';
-import type { Store } from '../store/index.js';
-import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, type StatusChoice, type Sync, type SyncOptions } from '../sync/index.js';
+import { startElection, type Store } from '../store/index.js';
+import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, type StatusChoice, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
@@ -110,9 +110,9 @@ export async function runUp(flags: UpFlags): Promise<never> {
     };
     const api = await startApiFromFlags(flags, store, log, () => ({ ...running }), hooks);
     stops.push(api.stop);
-    stops.push(track('sync', await startSyncs(syncs, store)));
-    stops.push(track('controller', (await startController({ store, log, ...controllerOpts })).stop));
-    stops.push(track('scheduler', (await startScheduler({ store, log })).stop));
+    stops.push(track('sync', await startSyncs(syncs, store, log)));
+    stops.push(track('controller', await elected(store, log, 'controller', () => startController({ store, log, ...controllerOpts }))));
+    stops.push(track('scheduler', await elected(store, log, 'scheduler', () => startScheduler({ store, log }))));
     stops.push(track('agent', (await startAgent({ store, runtime, node, log, ...agentOpts })).stop));
     // `berth logs`: this agent serves its pods' logs on loopback with the API's token; the API server proxies to it.
     const { token } = await loadOrCreateToken(tokenFileOf(flags));
@@ -129,12 +129,14 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
     if (component === 'sync' && 'interval' in flags) {
       const syncs = await syncOptions(flags, log);
       const store = await connectStore(flags, stack, false);
-      stops.push(await startSyncs(syncs, store));
+      stops.push(await startSyncs(syncs, store, log));
     } else if (component === 'controller' && 'nodeGrace' in flags) {
       const opts = controllerFlags(flags);
-      stops.push((await startController({ store: await connectStore(flags, stack, false), log, ...opts })).stop);
+      const store = await connectStore(flags, stack, false);
+      stops.push(await elected(store, log, 'controller', () => startController({ store, log, ...opts })));
     } else if (component === 'scheduler') {
-      stops.push((await startScheduler({ store: await connectStore(flags, stack, false), log })).stop);
+      const store = await connectStore(flags, stack, false);
+      stops.push(await elected(store, log, 'scheduler', () => startScheduler({ store, log })));
     } else if (component === 'api' && 'listen' in flags) {
       parseListen(flags.listen);
       stops.push((await startApiFromFlags(flags, await connectStore(flags, stack, false), log)).stop);
@@ -206,14 +208,21 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
   return out;
 }
 
+/** Run `start` only while this process leads `name` (leader election over etcd): the returned stop steps down. */
+async function elected(store: Store, log: Logger, name: string, start: () => Promise<{ stop(): Promise<void> }>): Promise<() => Promise<void>> {
+  const election = await startElection({ store, log, name, start });
+  return () => election.stop();
+}
+
 /** Start every source's sync; the returned stop stops them all. A start that fails stops those started. */
-async function startSyncs(syncs: Omit<SyncOptions, 'store'>[], store: Store): Promise<() => Promise<void>> {
-  const started: Sync[] = [];
+async function startSyncs(syncs: Omit<SyncOptions, 'store'>[], store: Store, log: Logger): Promise<() => Promise<void>> {
+  const started: { stop(): Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled(started.map((s) => s.stop()));
   };
   try {
-    for (const sync of syncs) started.push(await startSync({ ...sync, store }));
+    // One leader per source: another `berth sync` (or `berth up`) of the same source follows it.
+    for (const sync of syncs) started.push(await startElection({ store, log, name: `sync/${sync.source}`, start: () => startSync({ ...sync, store }) }));
   } catch (err) {
     await stopAll();
     throw err;

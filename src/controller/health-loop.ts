@@ -201,7 +201,7 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
       await rerunWhileLosing(() => pass(batch), {
         code: 'EHEALTHRACE',
         message: (lost) => `health reports kept losing to other writers (${lost} in the last pass)`,
-        hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
+        hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix (they elect one leader; a second writer is something else writing the same keys); this pass is retried',
         onRetry: (lost, attempt) => log.debug({ lost, attempt }, 'a seal or a health report changed while reporting; re-reading'),
       });
       if (batch.all) once.endRound();

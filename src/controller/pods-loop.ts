@@ -115,7 +115,7 @@ export async function startPodsLoop(opts: PodsLoopOptions): Promise<KeyedLoop> {
       await rerunWhileLosing(() => pass(batch), {
         code: 'EPODRACE',
         message: (lost) => `pods kept changing under the controller (${lost} txn(s) lost a race)`,
-        hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
+        hint: 'run one controller (`berth controller` or `berth up`) per etcd --prefix (they elect one leader; a second writer is something else writing the same keys); this pass is retried',
         onRetry: (conflicts, attempt) => log.debug({ conflicts, attempt }, 'pods changed while applying; re-reading'),
       });
       if (batch.all) once.endRound();

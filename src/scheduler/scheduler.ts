@@ -121,7 +121,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       await rerunWhileLosing(() => pass(batch), {
         code: 'EBINDRACE',
         message: () => 'pods or nodes kept changing while binding',
-        hint: 'run one scheduler (`berth scheduler` or `berth up`) per etcd --prefix; berth has no leader election; this pass is retried',
+        hint: 'run one scheduler (`berth scheduler` or `berth up`) per etcd --prefix (they elect one leader; a second writer is something else writing the same keys); this pass is retried',
         onRetry: (_lost, attempt) => log.debug({ attempt }, 'a bind lost a race; re-reading'),
       });
       if (batch.all) once.endRound();

@@ -14,3 +14,4 @@ export { MAX_CONFLICT_RETRIES, rerunWhileLosing } from './rerun.js';
 export { currentStatus, indexStatuses, isPodReady, readyCondition, readyPodKeys, type StatusIndex } from './ready.js';
 export { WatchCache, type Cached, type CacheListener } from './cache.js';
 export { WorkQueue, startKeyedLoop, type Batch, type KeyedLoop, type KeyedLoopOptions } from './queue.js';
+export { startElection, type Election, type ElectionOptions, type Runner } from './election.js';

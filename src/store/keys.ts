@@ -30,6 +30,10 @@ export const CORDONS = 'cordons/';
 /** `cordons/<node>`: no new pod is scheduled on the node (`berth cordon`, `berth drain`); `berth uncordon` deletes it. */
 export const cordonKey = (node: string): string => `cordons/${node}`;
 
+export const LEADERS = 'leaders/';
+/** `leaders/<name>`: who runs `name` (controller, scheduler, sync/<source>) now, on the leader's lease (election.ts). */
+export const leaderKey = (name: string): string => `leaders/${name}`;
+
 export const STATUS = 'status/';
 export const statusPrefix = (node: string): string => `status/${node}/`;
 export const statusKey = (node: string, namespace: string, pod: string): string => `status/${node}/${namespace}/${pod}`;

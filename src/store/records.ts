@@ -120,6 +120,16 @@ export interface CordonRecord {
   drain: boolean;
 }
 
+/** `leaders/<name>`: the process that runs `name` now (store/election.ts), on its lease. */
+export interface LeaderRecord {
+  type: 'leader';
+  name: string;
+  /** `<hostname>/<pid>/<random>`. */
+  holder: string;
+  since: string;
+  lease: string;
+}
+
 /** Observed state of one container of a pod. */
 export interface ContainerStatus {
   name: string;
@@ -366,7 +376,7 @@ export interface AgentApiRecord {
 
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | StoredBinding | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord | LeaderRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

@@ -92,7 +92,7 @@ export async function applyCommit(store: Store, source: string, head: HeadCommit
     lost: async () => ((await store.get(sourceKey(source)))?.modRevision ?? 0) !== expected,
     onLost: () =>
       new ConflictError('ESEALRACE', `another sync sealed source ${source} while this one applied ${head.commit.slice(0, 7)}`, {
-        hint: 'run one sync (`berth sync` or `berth up`) per --source; berth has no leader election; this apply is retried',
+        hint: 'run one sync (`berth sync` or `berth up`) per --source (they elect one leader per source; a second writer is something else writing the same keys); this apply is retried',
       }),
   });
   return { seal, plan };
