@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_LIMITS } from '../src/manifest/index.js';
-import { GitSource, checkCommit } from '../src/sync/index.js';
-import { checkAgainst } from '../src/sync/incremental.js';
-import { checkBlobsInParallel } from '../src/sync/isolate.js';
+import { GitSource } from '../src/sync/index.js';
+import type * as Incremental from '../src/sync/incremental.js';
+import type * as Isolate from '../src/sync/isolate.js';
 import { deploymentYaml } from '../test/support/manifests.js';
 import { createRepo } from '../test/support/repo.js';
 import { result, type Bench, type Result } from './result.js';
@@ -49,8 +49,25 @@ function catBatch(gitdir: string, oids: string[]): Promise<void> {
   });
 }
 
+/** The built module at `path` under dist/ (what `berth` runs), typed as its source. */
+async function built<T>(path: string): Promise<T> {
+  return (await import(new URL(`../dist/${path}`, import.meta.url).href)) as T;
+}
+
+function build(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build: exit ${code}`))));
+  });
+}
+
 export const parse: Bench = {
   async run(say) {
+    // Measured on the built code, as `berth` runs it (from source, each worker would first compile the TypeScript).
+    await build();
+    const { checkCommit, checkBlobsInParallel, prewarmCheckWorkers, stopIdleCheckWorkers } = await built<typeof Isolate>('sync/isolate.js');
+    const { checkAgainst } = await built<typeof Incremental>('sync/incremental.js');
     const results: Result[] = [];
     const root = await import('node:fs/promises').then((fs) => fs.mkdtemp(`${os.tmpdir()}/berth-bench-parse-`));
     for (const shape of [{ name: 'configmaps', file: configMaps }, { name: 'deployments', file: deployments }]) {
@@ -77,7 +94,7 @@ export const parse: Bench = {
         return min;
       };
       let objects = 0;
-      const parallel = await best(async () => {
+      const readWhole = async (): Promise<void> => {
         let why = 'the read failed';
         const r = await checkAgainst(undefined, commit, {
           root: (c) => git.root(c), diff: (a, b) => git.diff(a, b),
@@ -90,14 +107,30 @@ export const parse: Bench = {
         });
         if (!r) throw new Error(`the parallel check did not pass the bench commit: ${why}`);
         objects = r.check.objects.length;
-      });
+      };
+      // Cold: no worker loaded yet (a sync's first read when nothing warmed them). Warm: the workers
+      // a sync loop starts as it begins (prewarmCheckWorkers), as every later whole read finds them.
+      await stopIdleCheckWorkers();
+      const t = performance.now();
+      await readWhole();
+      const cold = performance.now() - t;
+      prewarmCheckWorkers();
+      const parallel = await best(readWhole);
+      // CPU time of the process (every thread) for one warm read: what the read costs whatever else
+      // runs on the machine; on idle cores the wall time is about this divided by the cores.
+      const cpu0 = process.cpuUsage();
+      await readWhole();
+      const cpuDelta = process.cpuUsage(cpu0);
+      const cpu = (cpuDelta.user + cpuDelta.system) / 1000;
       const single = await best(async () => {
         const r = await checkCommit(tree);
         if (r.errors.length > 0) throw new Error(`bench commit invalid: ${r.errors[0]?.message}`);
       });
       const cat = await best(() => catBatch(`${repo.workDir}/.git`, oids));
-      say(`${shape.name}: ${(bytes / 2 ** 20).toFixed(1)} MiB, ${oids.length} files, ${objects} objects; ${os.availableParallelism()} cores: one worker per core ${Math.round(parallel)} ms, one worker ${Math.round(single)} ms, git cat-file ${Math.round(cat)} ms`);
+      say(`${shape.name}: ${(bytes / 2 ** 20).toFixed(1)} MiB, ${oids.length} files, ${objects} objects; ${os.availableParallelism()} cores: one warm worker per core ${Math.round(parallel)} ms (CPU ${Math.round(cpu)} ms; started cold ${Math.round(cold)} ms), one worker ${Math.round(single)} ms, git cat-file ${Math.round(cat)} ms`);
       results.push(result(BENCH, `commit_limits_${shape.name}_ms`, parallel, 'ms', 'one worker (sync before)', single));
+      results.push(result(BENCH, `commit_limits_${shape.name}_cpu_ms`, cpu, 'ms', `wall time of the same read (${os.availableParallelism()} cores)`, parallel));
+      results.push(result(BENCH, `commit_limits_${shape.name}_cold_ms`, cold, 'ms', 'one worker (sync before)', single));
       results.push(result(BENCH, `commit_limits_${shape.name}_vs_cat_file`, parallel, 'ms', 'git cat-file --batch of the blobs', cat));
       await repo.dispose();
     }

@@ -6,10 +6,13 @@ import { compareText } from '../text.js';
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => compareText(a, b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    // Keys sorted alone, then read: no pair arrays (a ConfigMap can have 30,000 keys).
+    const parts: string[] = [];
+    for (const k of Object.keys(value).sort(compareText)) {
+      const v: unknown = (value as Record<string, unknown>)[k];
+      if (v !== undefined) parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
+    }
+    return `{${parts.join(',')}}`;
   }
   return JSON.stringify(value);
 }

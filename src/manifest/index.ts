@@ -33,4 +33,4 @@ export type {
   ServiceObject,
   ServicePort,
 } from './types.js';
-export { NODE_PORT_RANGE } from './services.js';
+export { NODE_PORT_RANGE, nodePortsUnique } from './services.js';

@@ -3,6 +3,7 @@ import { checkDnsLabel } from './names.js';
 import { intOrPortName } from './probe.js';
 import { integer, list, object, oneOf, optional, refine, required, string, withDefault } from './schema.js';
 import { quote } from './text.js';
+import type { DesiredObject } from './types.js';
 import * as unsupported from './unsupported.js';
 
 // v1 Service as Kubernetes reads it (core/v1 ServiceSpec, pkg/apis/core/validation:
@@ -107,3 +108,20 @@ export const serviceSchema = object({
   spec: required(serviceSpecSchema),
   status: statusField,
 });
+
+/**
+ * True when no two Services among `objects` ask for the same nodePort (a node publishes each once).
+ * A commit's files checked one by one pass only with this across them (the whole read says where).
+ */
+export function nodePortsUnique(objects: readonly DesiredObject[]): boolean {
+  const claimed = new Set<number>();
+  for (const o of objects) {
+    if (o.kind !== 'Service') continue;
+    for (const p of o.spec.ports) {
+      if (p.nodePort === undefined) continue;
+      if (claimed.has(p.nodePort)) return false;
+      claimed.add(p.nodePort);
+    }
+  }
+  return true;
+}

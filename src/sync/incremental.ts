@@ -1,23 +1,14 @@
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import { checkFiles, DEFAULT_LIMITS, objectKey, referencesMet, type Limits, type ParseOptions, type SkippedDocument } from '../manifest/index.js';
-import type { DesiredObject, ManifestError } from '../manifest/types.js';
+import { DEFAULT_LIMITS, type Limits, type ParseOptions } from '../manifest/index.js';
+import type { DesiredObject } from '../manifest/types.js';
 import { compareText } from '../text.js';
 import type { TreeCheck } from './check.js';
+import { checkAlone, combineChecks, type FileCheck } from './combine.js';
 import type { SkippedEntry } from './files.js';
 import type { BlobInfo, LeafChange, TreeLeaf } from './tree.js';
 
-/** One manifest file checked alone: what it holds, and whether it passed on its own. */
-export interface FileCheck {
-  path: string;
-  oid: string;
-  size: number;
-  objects: DesiredObject[];
-  warnings: ManifestError[];
-  skipped: SkippedDocument[];
-  /** No error of its own (an invalid file makes the commit go through the full check for its errors). */
-  clean: boolean;
-}
+export type { FileCheck } from './combine.js';
 
 /**
  * What sync keeps of its last sealed commit: the tree of the source's folder, every leaf of it by
@@ -83,13 +74,11 @@ export async function fullState(commit: string, check: TreeCheck & { blobs?: Blo
 export async function checkBlobs(gitdir: string, blobs: readonly { path: string; oid: string }[], opts: ParseOptions): Promise<FileCheck[]> {
   const out: FileCheck[] = [];
   const cache = {};
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   for (const b of blobs) {
     const { blob } = await git.readBlob({ fs, gitdir, oid: b.oid, cache });
-    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const raw = blob.length > limits.fileBytes ? { path: b.path, bytes: new Uint8Array(0), size: blob.length } : { path: b.path, bytes: blob };
-    // Alone, a file's references into other files look broken; mergeChecks checks them across the commit.
-    const r = checkFiles([raw], { ...opts, references: false });
-    out.push({ path: b.path, oid: b.oid, size: blob.length, objects: r.objects, warnings: r.warnings, skipped: r.skipped, clean: r.errors.length === 0 && r.omitted === 0 });
+    out.push(checkAlone(raw, b.oid, opts));
   }
   return out;
 }
@@ -124,20 +113,13 @@ export function applyChanges(leaves: ReadonlyMap<string, TreeLeaf>, changes: rea
 
 /**
  * The whole commit's check from its files' own checks, when that is the full check's answer: every
- * file clean, no object defined twice, within the source's and commit's limits. Undefined
+ * file clean, no object defined twice, no nodePort asked twice, within the source's and commit's limits. Undefined
  * otherwise: the caller runs the full check, which finds and words the errors.
  */
 export function mergeChecks(leaves: ReadonlyMap<string, TreeLeaf>, files: ReadonlyMap<string, FileCheck>, limits: Partial<Limits> = {}): TreeCheck | undefined {
-  const l = { ...DEFAULT_LIMITS, ...limits };
-  const paths = [...leaves.keys()].sort(compareText);
-  const objects: DesiredObject[] = [];
-  const warnings: ManifestError[] = [];
-  const skipped: SkippedDocument[] = [];
+  const ordered: FileCheck[] = [];
   const entries: SkippedEntry[] = [];
-  const keys = new Set<string>();
-  let total = 0;
-  let count = 0;
-  for (const p of paths) {
+  for (const p of [...leaves.keys()].sort(compareText)) {
     const leaf = leaves.get(p);
     if (leaf === undefined) continue;
     if (leaf.kind !== 'manifest') {
@@ -145,23 +127,8 @@ export function mergeChecks(leaves: ReadonlyMap<string, TreeLeaf>, files: Readon
       continue;
     }
     const f = files.get(p);
-    if (f === undefined || f.oid !== leaf.oid || !f.clean) return undefined;
-    count++;
-    total += f.size;
-    if (total > l.commitBytes) return undefined;
-    for (const o of f.objects) {
-      const key = objectKey(o);
-      if (keys.has(key)) return undefined;
-      keys.add(key);
-      objects.push(o);
-    }
-    warnings.push(...f.warnings);
-    skipped.push(...f.skipped);
+    if (f === undefined || f.oid !== leaf.oid) return undefined;
+    ordered.push(f);
   }
-  if (objects.length > l.objects || warnings.length > l.errors || !referencesMet(objects)) return undefined;
-  // Keys made once, not per comparison: 10,000 objects take ~140,000 comparisons.
-  const keyed = objects.map((o) => ({ o, key: objectKey(o) })).sort((a, b) => compareText(a.key, b.key));
-  objects.splice(0, objects.length, ...keyed.map((k) => k.o));
-  warnings.sort((a, b) => compareText(a.path, b.path) || a.line - b.line || a.col - b.col);
-  return { objects, errors: [], omitted: 0, skipped, warnings, entries, files: count };
+  return combineChecks(ordered, entries, limits);
 }

@@ -3,24 +3,28 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BerthError, InvalidInputError } from '../errors.js';
-import { DEFAULT_LIMITS, type Limits } from '../manifest/index.js';
+import { DEFAULT_LIMITS, type Limits, type RawFile } from '../manifest/index.js';
 import type { TreeCheck } from './check.js';
-import type { FileCheck } from './incremental.js';
+import type { FileCheck } from './combine.js';
 import type { BlobInfo, TreeSource } from './tree.js';
 
-/** What the worker is asked: a commit's tree and how to check it; with `blobs`, only those files, each alone. */
-export interface CheckRequest {
-  src: TreeSource;
-  skipKinds: string[];
-  limits: Limits;
-  blobs?: { path: string; oid: string }[];
-}
+/**
+ * What the worker is asked: a commit's tree and how to check it; with `blobs`, only those files of
+ * it, each alone; with `raw`, files read from a folder (`berth validate`), each alone.
+ */
+export type CheckRequest = { skipKinds: string[]; limits: Limits } & (
+  | { src: TreeSource; blobs?: { path: string; oid: string }[] }
+  | { raw: RawFile[] }
+);
 
 /** What the worker answers: the check, or the error that stopped the read (a missing path). */
 export type CheckResponse =
   | { ok: true; result: TreeCheck & { blobs?: BlobInfo[] } }
   | { ok: true; files: FileCheck[] }
   | { ok: false; error: { name: string; code: string; message: string; hint?: string } };
+
+/** Heap of a check worker unless told otherwise, in MiB. */
+const DEFAULT_MEMORY_MB = 512;
 
 /** How much time and memory one commit's check may take. */
 export interface IsolateOptions {
@@ -39,7 +43,7 @@ export interface IsolateOptions {
  * commit gets one error saying which bound it passed.
  */
 export async function checkCommit(src: TreeSource, opts: IsolateOptions = {}): Promise<TreeCheck & { blobs?: BlobInfo[] }> {
-  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } }, opts);
+  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } }, commitNamed(src), opts);
   if ('refused' in r) return refusedCheck(src, r.refused);
   if ('files' in r) throw new BerthError('ECHECK', 'the check worker answered a whole-commit check with files');
   return r.result;
@@ -56,7 +60,7 @@ export function refusedCheck(src: TreeSource, message: string): TreeCheck {
  * the caller runs the full check, which reports it.
  */
 export async function checkChangedBlobs(src: TreeSource, blobs: { path: string; oid: string }[], opts: IsolateOptions = {}): Promise<FileCheck[] | undefined> {
-  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits }, blobs }, opts);
+  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits }, blobs }, commitNamed(src), opts);
   return 'files' in r ? r.files : undefined;
 }
 
@@ -72,9 +76,26 @@ export async function checkBlobsInParallel(
   blobs: { path: string; oid: string }[],
   opts: IsolateOptions & { parallelism?: number } = {},
 ): Promise<{ files: FileCheck[] } | { refused: string } | undefined> {
-  const parts = splitBlobs(blobs, opts.parallelism ?? os.availableParallelism());
-  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const outcomes = await Promise.allSettled(parts.map((part) => inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits, blobs: part }, opts)));
+  return inParallel(blobs, (part, base) => ({ ...base, src, blobs: part }), commitNamed(src), opts);
+}
+
+/**
+ * checkBlobsInParallel for files read from a folder (`berth validate`): each file checked alone, in
+ * one worker per core, within the same bounds. Put them together with combineChecks.
+ */
+export function checkFilesInParallel(files: RawFile[], opts: IsolateOptions & { parallelism?: number } = {}): Promise<{ files: FileCheck[] } | { refused: string } | undefined> {
+  return inParallel(files, (part, base) => ({ ...base, raw: part }), { name: 'the files', subject: 'these files' }, opts);
+}
+
+async function inParallel<T>(
+  items: T[],
+  request: (part: T[], base: { skipKinds: string[]; limits: Limits }) => CheckRequest,
+  what: Subject,
+  opts: IsolateOptions & { parallelism?: number },
+): Promise<{ files: FileCheck[] } | { refused: string } | undefined> {
+  const parts = splitBlobs(items, opts.parallelism ?? os.availableParallelism());
+  const base = { skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } };
+  const outcomes = await Promise.allSettled(parts.map((part) => inWorker(request(part, base), what, opts)));
   const files: FileCheck[] = [];
   for (const o of outcomes) {
     if (o.status === 'rejected') return undefined;
@@ -98,38 +119,84 @@ export function splitBlobs<T>(blobs: readonly T[], ways: number): T[][] {
 
 type WorkerOutcome = { result: TreeCheck & { blobs?: BlobInfo[] } } | { files: FileCheck[] } | { refused: string };
 
-// A worker that checked changed blobs is kept for the next incremental check (starting one costs
-// more than a one-file check): one idle worker per heap size, unref'd so it never holds the process.
-// A worker that passed a bound, failed, or read a whole commit is stopped; each check is alone in it.
-const idle = new Map<number, Worker>();
+// A worker that checked blobs is kept for the next check (starting one costs 100–300 ms of loading,
+// and a fresh one runs cold code): up to one per core for each heap size, unref'd so they never hold
+// the process, and stopped after IDLE_MS unused so an idle berth gives their memory back. A worker
+// that passed a bound, failed, or read a whole commit is stopped; each check is alone in it.
+const idle = new Map<number, Worker[]>();
+const IDLE_MS = 5 * 60_000;
+const expiry = new WeakMap<Worker, NodeJS.Timeout>();
+
+function idleOf(memoryMb: number): Worker[] {
+  let list = idle.get(memoryMb);
+  if (list === undefined) {
+    list = [];
+    idle.set(memoryMb, list);
+  }
+  return list;
+}
 
 function takeWorker(memoryMb: number): Worker {
-  const kept = idle.get(memoryMb);
-  idle.delete(memoryMb);
+  const kept = idleOf(memoryMb).pop();
   if (kept) {
+    clearTimeout(expiry.get(kept));
     kept.ref();
     return kept;
   }
+  return newWorker(memoryMb);
+}
+
+/** A worker started now, which leaves the idle list when it ends. */
+function newWorker(memoryMb: number): Worker {
   const worker = startWorker(memoryMb);
   worker.on('exit', () => {
-    if (idle.get(memoryMb) === worker) idle.delete(memoryMb);
+    const list = idleOf(memoryMb);
+    const i = list.indexOf(worker);
+    if (i >= 0) list.splice(i, 1);
   });
   return worker;
 }
 
 function keepWorker(memoryMb: number, worker: Worker): void {
-  if (idle.has(memoryMb)) {
+  const list = idleOf(memoryMb);
+  if (list.length >= os.availableParallelism()) {
     void worker.terminate();
     return;
   }
   worker.unref();
-  idle.set(memoryMb, worker);
+  list.push(worker);
+  expiry.set(worker, setTimeout(() => void worker.terminate(), IDLE_MS).unref());
 }
 
-function inWorker(request: CheckRequest, opts: IsolateOptions): Promise<WorkerOutcome> {
-  const { src } = request;
+/** Stops every idle check worker now (a process that shuts down, or a measurement that wants a cold start). */
+export async function stopIdleCheckWorkers(): Promise<void> {
+  const all = [...idle.values()].flatMap((list) => list.splice(0));
+  await Promise.all(all.map((w) => w.terminate()));
+}
+
+/**
+ * Starts the check workers a whole commit's read will use (one per core), so that the first read
+ * finds them loaded; a sync loop calls it as it starts. They stop again after IDLE_MS unused.
+ */
+export function prewarmCheckWorkers(memoryMb = DEFAULT_MEMORY_MB): void {
+  const missing = os.availableParallelism() - idleOf(memoryMb).length;
+  for (let i = 0; i < missing; i++) keepWorker(memoryMb, newWorker(memoryMb));
+}
+
+/** What a check reads, as its errors name it: `name` in a failure, `subject` in a refusal. */
+interface Subject {
+  name: string;
+  subject: string;
+}
+
+function commitNamed(src: TreeSource): Subject {
+  return { name: `commit ${src.commit.slice(0, 7)}`, subject: 'this commit' };
+}
+
+/** `request` answered by a worker within the bounds of `opts`. */
+function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): Promise<WorkerOutcome> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const memoryMb = opts.memoryMb ?? 512;
+  const memoryMb = opts.memoryMb ?? DEFAULT_MEMORY_MB;
   const worker = takeWorker(memoryMb);
   const refused = (message: string): WorkerOutcome => ({ refused: message });
   return new Promise<WorkerOutcome>((resolve, reject) => {
@@ -146,7 +213,7 @@ function inWorker(request: CheckRequest, opts: IsolateOptions): Promise<WorkerOu
       else void worker.terminate();
     };
     const timer = setTimeout(() => {
-      settle(() => resolve(refused(`reading and checking this commit took longer than ${Math.round(timeoutMs / 1000)} s; berth stopped (see the limits on manifests)`)));
+      settle(() => resolve(refused(`reading and checking ${what.subject} took longer than ${Math.round(timeoutMs / 1000)} s; berth stopped (see the limits on manifests)`)));
     }, timeoutMs);
     const onMessage = (m: CheckResponse): void => {
       settle(() => {
@@ -156,12 +223,12 @@ function inWorker(request: CheckRequest, opts: IsolateOptions): Promise<WorkerOu
     };
     const onError = (err: Error & { code?: string }): void => {
       settle(() => {
-        if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') resolve(refused(`reading and checking this commit needed more than ${memoryMb} MiB of memory; berth stopped (see the limits on manifests)`));
-        else reject(new BerthError('ECHECK', `checking commit ${src.commit.slice(0, 7)} failed: ${err.message}`, { cause: err }));
+        if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') resolve(refused(`reading and checking ${what.subject} needed more than ${memoryMb} MiB of memory; berth stopped (see the limits on manifests)`));
+        else reject(new BerthError('ECHECK', `checking ${what.name} failed: ${err.message}`, { cause: err }));
       });
     };
     const onExit = (code: number): void => {
-      settle(() => reject(new BerthError('ECHECK', `checking commit ${src.commit.slice(0, 7)} stopped (exit ${code})`)));
+      settle(() => reject(new BerthError('ECHECK', `checking ${what.name} stopped (exit ${code})`)));
     };
     worker.on('message', onMessage);
     worker.once('error', onError);

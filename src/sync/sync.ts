@@ -12,7 +12,7 @@ import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
 import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
-import { checkBlobsInParallel, checkChangedBlobs, checkCommit, refusedCheck } from './isolate.js';
+import { checkBlobsInParallel, checkChangedBlobs, checkCommit, prewarmCheckWorkers, refusedCheck } from './isolate.js';
 import type { TreeCheck } from './check.js';
 import type { DesiredObject } from '../manifest/types.js';
 import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
@@ -91,6 +91,8 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   const { store, git, source } = opts;
   const log = opts.log.child({ component: 'sync', source });
   const now = opts.now ?? (() => new Date());
+  // The workers that read a whole commit load while the first fetch runs, not after it.
+  prewarmCheckWorkers();
   if (opts.waitForHead ?? true) await git.head();
 
   // The last commit looked at and rejected, read back from history so a restart does not record it twice.
@@ -262,7 +264,10 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     const head = suspension?.commit === undefined ? await git.head() : { ...(await git.commit(suspension.commit)), pinned: true };
     const read = await readSeal(store, source);
     // At start, the sealed commit is read whole once, so that the next commit is read incrementally.
-    if (read && read.seal.commit === head.commit && keptFor !== head.commit) await keepFull(head.commit, await checkCommit(git.tree(head.commit), isolate));
+    if (read && read.seal.commit === head.commit && keptFor !== head.commit) {
+      await (await check(head.commit, undefined)).keep();
+      keptFor = head.commit; // also when it could not be kept: not read again each pass
+    }
     if (read && (read.seal.commit === head.commit || rejected === head.commit)) return repair(read.seal, read.sealRevision);
     if (rejected === head.commit) return;
     commitStarted = Date.now();

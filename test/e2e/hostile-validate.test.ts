@@ -301,6 +301,35 @@ describe('berth validate as a command', () => {
     expect(res.stdout.trim()).toBe(pkg.version);
   });
 
+  it('a folder over 1 MiB, read file by file in a worker per core, says what one thread says', async () => {
+    const files: Record<string, string> = { 'y11.yaml': h.YAML11 };
+    for (let i = 0; i < 12; i++) files[`big-${String(i).padStart(2, '0')}.yaml`] = h.bigConfigMap(120_000).replace('name: cfg', `name: big-${i}`);
+    const svc = (name: string, nodePort: number): string =>
+      `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}}\nspec:\n  type: NodePort\n  selector: {app: x}\n  ports: [{port: 80, nodePort: ${nodePort}}]\n`;
+    files['svc-a.yaml'] = svc('a', 30001);
+    files['svc-b.yaml'] = svc('b', 30002);
+    const dir = await folder(files);
+    await fs.symlink('/etc/passwd', path.join(dir, 'passwd.yaml'));
+    const valid = await validate(['.'], dir);
+    expect(valid.code).toBe(0);
+    expect(lines(valid.stderr)).toEqual([
+      'passwd.yaml: skipped: symbolic link, not followed',
+      'warning: y11.yaml:5:6: yes is the string "yes" here, but Kubernetes (YAML 1.1) reads it as the boolean true; write "yes" or true',
+      'warning: y11.yaml:6:6: NO is the string "NO" here, but Kubernetes (YAML 1.1) reads it as the boolean false; write "NO" or false',
+      'warning: y11.yaml:7:6: on is the string "on" here, but Kubernetes (YAML 1.1) reads it as the boolean true; write "on" or true',
+      '15 file(s), 15 object(s): valid',
+    ]);
+    // Each file is fine alone; across them, an object defined twice and a nodePort asked twice.
+    await fs.writeFile(path.join(dir, 'svc-b.yaml'), svc('b', 30001));
+    await fs.writeFile(path.join(dir, 'zz-again.yaml'), h.bigConfigMap(100).replace('name: cfg', 'name: big-3'));
+    const invalid = await validate(['.'], dir);
+    expect(invalid.code).toBe(1);
+    expect(lines(invalid.stdout)).toEqual([
+      'svc-b.yaml:7:32: nodePort 30001 is already used by Service default/a at svc-a.yaml:7:32; each nodePort is published once per node',
+      'zz-again.yaml:4:9: duplicate ConfigMap default/big-3: also defined at big-03.yaml:4:9',
+    ]);
+  });
+
   it('loads no etcd, Docker or Git client', async () => {
     const dir = await folder({ 'a.yaml': CM('a'), 'probe.mjs': PROBE });
     const res = await run(process.execPath, ['--import', path.join(root, 'node_modules/tsx/dist/loader.mjs'), '--import', './probe.mjs', path.join(root, 'src/cli/main.ts'), 'validate', 'a.yaml'], { cwd: dir });

@@ -91,7 +91,23 @@ export async function ensureDocker(opts: { timeoutMs?: number } = {}): Promise<D
   if (fromEnv !== undefined && fromEnv !== '' && (await pingDocker(fromEnv))) return found(fromEnv);
   const local = `unix://${defaultSocket}`;
   if (existsSync(defaultSocket) && (await pingDocker(local))) return found(local);
+  const blocked = await forwardBlocked();
+  if (blocked !== undefined) throw new Error(blocked);
   return startDockerd(opts.timeoutMs ?? 60_000);
+}
+
+/**
+ * Why containers on the private dockerd's bridge could not reach each other (the NOTE above), or
+ * undefined: said before any test runs, instead of every Service test failing on its own.
+ */
+async function forwardBlocked(): Promise<string | undefined> {
+  const bridged = await readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').catch(() => '0');
+  if (bridged.trim() !== '1') return undefined;
+  const iptables = await findExecutable('iptables');
+  if (iptables === undefined) return undefined;
+  const rules = await run(iptables, ['-S', 'FORWARD']).catch(() => undefined);
+  if (rules?.stdout.split('\n')[0]?.trim() !== '-P FORWARD DROP') return undefined;
+  return 'test harness: the host drops forwarded traffic (iptables FORWARD policy DROP with bridge-nf-call-iptables=1, which a dockerd with iptables on leaves behind), so containers on the tests\' Docker bridge cannot reach each other and every Service test would fail; run `iptables -P FORWARD ACCEPT`, or point DOCKER_HOST at that dockerd';
 }
 
 function found(host: string): DockerHandle {

@@ -142,6 +142,22 @@ async function fullCheck(gitdir: string, commit: string, subdir: string): Promis
 
 const comparable = (c: TreeCheck): unknown => ({ objects: c.objects, warnings: c.warnings, skipped: c.skipped, entries: c.entries, files: c.files });
 
+/** An empty repository of its own, read as sync reads it; `commit` commits the work tree as it is. */
+async function freshRepo(): Promise<{ work: string; gitdir: string; access: TreeAccess; commit: () => Promise<string> }> {
+  const work = await fs.mkdtemp(path.join(dir, 'work-'));
+  const git = gitIn(work);
+  await git('init', '--quiet', '--initial-branch=main');
+  const source = new GitSource({ repo: work, branch: 'main', path: '.', dataDir: dir });
+  const gitdir = path.join(work, '.git');
+  const access: TreeAccess = { root: (c) => source.root(c), diff: (a, b) => source.diff(a, b), checkBlobs: (_c, blobs) => checkBlobs(gitdir, blobs, {}) };
+  const commit = async (): Promise<string> => {
+    await git('add', '-A');
+    await git('commit', '--quiet', '-m', 'c');
+    return git('rev-parse', 'HEAD');
+  };
+  return { work, gitdir, access, commit };
+}
+
 describe('incremental check', () => {
   it.each([
     [1, '.'],
@@ -203,19 +219,9 @@ describe('incremental check', () => {
   }, 120_000);
 
   it('defers to the full check when a file no longer finds the ConfigMap it reads in another file', async () => {
-    const work = await fs.mkdtemp(path.join(dir, 'work-'));
-    const git = gitIn(work);
-    await git('init', '--quiet', '--initial-branch=main');
-    const source = new GitSource({ repo: work, branch: 'main', path: '.', dataDir: dir });
-    const gitdir = path.join(work, '.git');
-    const access: TreeAccess = { root: (c) => source.root(c), diff: (a, b) => source.diff(a, b), checkBlobs: (_c, blobs) => checkBlobs(gitdir, blobs, {}) };
+    const { work, gitdir, access, commit } = await freshRepo();
     const app = (image: string): string =>
       `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      containers:\n      - {name: a, image: ${image}, envFrom: [{configMapRef: {name: cfg}}]}\n`;
-    const commit = async (): Promise<string> => {
-      await git('add', '-A');
-      await git('commit', '--quiet', '-m', 'c');
-      return git('rev-parse', 'HEAD');
-    };
     await fs.writeFile(path.join(work, 'cfg.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {k: v}\n');
     await fs.writeFile(path.join(work, 'app.yaml'), app('busybox:1'));
     const first = await commit();
@@ -233,5 +239,23 @@ describe('incremental check', () => {
     const third = await commit();
     expect(await checkAgainst(inc?.next ?? state, third, access)).toBeUndefined();
     expect((await fullCheck(gitdir, third, '')).errors.map((e) => `${e.path}:${e.line}:${e.col}`)).toEqual(['app.yaml:10:69']);
+  });
+
+  it('defers to the full check when two files ask for the same nodePort', async () => {
+    const { work, gitdir, access, commit } = await freshRepo();
+    const service = (name: string, nodePort: number): string =>
+      `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}}\nspec:\n  type: NodePort\n  selector: {app: ${name}}\n  ports: [{port: 80, nodePort: ${nodePort}}]\n`;
+    await fs.writeFile(path.join(work, 'a.yaml'), service('a', 30001));
+    await fs.writeFile(path.join(work, 'b.yaml'), service('b', 30002));
+    const first = await commit();
+    const state = await fullState(first, await fullCheck(gitdir, first, ''), access);
+    if (!state) throw new Error('the first commit must pass');
+
+    // b.yaml now asks for a's port: each file is fine alone, the commit is not — neither read passes it.
+    await fs.writeFile(path.join(work, 'b.yaml'), service('b', 30001));
+    const second = await commit();
+    expect(await checkAgainst(state, second, access)).toBeUndefined();
+    expect(await checkAgainst(undefined, second, access)).toBeUndefined();
+    expect((await fullCheck(gitdir, second, '')).errors.map((e) => `${e.path}:${e.line}:${e.col}`)).toEqual(['b.yaml:7:32']);
   });
 });

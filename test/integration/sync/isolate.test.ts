@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { formatError } from '../../../src/manifest/index.js';
 import { GitSource, checkCommit, checkTree } from '../../../src/sync/index.js';
-import { checkBlobsInParallel } from '../../../src/sync/isolate.js';
+import { checkBlobsInParallel, prewarmCheckWorkers, stopIdleCheckWorkers } from '../../../src/sync/isolate.js';
 import { readTreeFiles } from '../../../src/sync/tree.js';
 import * as h from '../../support/hostile.js';
 import { uniqueName } from '../../support/names.js';
@@ -102,6 +102,25 @@ describe('checkBlobsInParallel', () => {
     expect(byPath(one)).toHaveLength(40);
     expect(byPath(four)).toEqual(byPath(one));
     expect(byPath(four).every((f) => (f as { clean: boolean }).clean)).toBe(true);
+  });
+
+  it('reuses warm workers, each request read with its own kinds and limits', async () => {
+    await repo.write('warm/cm.yaml', CM('warm'));
+    const commit = await repo.commit('warm');
+    const oid = (await repo.git('rev-parse', `${commit}:warm/cm.yaml`)).trim();
+    const blobs = [{ path: 'warm/cm.yaml', oid }];
+    const tree = source().tree(commit);
+    const files = async (opts: Parameters<typeof checkBlobsInParallel>[2]): Promise<unknown> => {
+      const r = await checkBlobsInParallel(tree, blobs, opts);
+      return r && 'files' in r ? r.files.map((f) => ({ clean: f.clean, objects: f.objects.map((o) => o.name), skipped: f.skipped.map((k) => k.kind) })) : r;
+    };
+    prewarmCheckWorkers();
+    // Each in turn, so the same warm worker answers them all.
+    expect(await files({ skipKinds: ['ConfigMap'] })).toEqual([{ clean: true, objects: [], skipped: ['ConfigMap'] }]);
+    expect(await files({})).toEqual([{ clean: true, objects: ['warm'], skipped: [] }]);
+    expect(await files({ limits: { fileBytes: 10, commitBytes: 10 } })).toEqual([{ clean: false, objects: [], skipped: [] }]);
+    await stopIdleCheckWorkers();
+    expect(await files({})).toEqual([{ clean: true, objects: ['warm'], skipped: [] }]);
   });
 
   it('refuses a commit past its time limit once, with the bound it passed', async () => {
