@@ -6,6 +6,7 @@ import { GET_FORMATS, OUTPUT_FORMATS } from './format.js';
 import type { GetFlags } from './get.js';
 import type { HistoryFlags } from './history.js';
 import { DEFAULT_RETENTION } from '../events/retention.js';
+import { DEFAULT_HISTORY_LIMIT } from '../sync/retention.js';
 import { DEFAULT_LIMITS, formatBytes } from '../manifest/limits.js';
 import type { ReadFlags } from './connect.js';
 import type * as UpModule from './up.js';
@@ -72,6 +73,7 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--repo <url|path>', 'Git repository: an http(s) URL or a local path (or --config)')
     .option('--config <file>', 'several sources from a YAML file (README: Several sources) instead of --repo and the flags of one source')
     .option('--branch <branch>', 'branch to follow', 'main')
+    .option('--history-limit <n>', "history records kept in etcd per source (each commit sync looked at), with their commits' statuses; older ones are pruned (the commit in force stays)", String(DEFAULT_HISTORY_LIMIT))
     .option('--path <dir>', 'folder of the repository holding the manifests', '.')
     .option('--repo-credentials-file <file>', 'user name and password or token for an http(s) --repo (mode 0600; format in the README); else the URL\'s own or BERTH_REPO_USERNAME/BERTH_REPO_PASSWORD or BERTH_REPO_TOKEN')
     .option('--verify-commits <keyring>', 'apply only a head signed by a key of this file: armored OpenPGP public keys and/or SSH allowed-signers lines (README: Signed commits)')

@@ -42,6 +42,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags, Controlle
   repo?: string;
   /** `--config <file>`: several sources from a file instead of the source flags. */
   config?: string;
+  /** `--history-limit <n>`: history records kept per source. */
+  historyLimit?: string;
   /** `berth up --webhook-secret-file`: serve the push webhooks. */
   webhookSecretFile?: string;
   /** The flags given on the command line (long names), to refuse source flags beside --config. */
@@ -153,6 +155,7 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
 async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOptions, 'store'>[]> {
   const dataDir = path.resolve(flags.dataDir);
   const limits = limitsFromFlags(flags);
+  const historyLimit = historyLimitOf(flags.historyLimit);
   if (flags.config !== undefined) {
     const clash = (flags.given ?? []).filter((f) => (Object.values(SOURCE_FIELDS) as string[]).includes(f));
     if (clash.length > 0) throw new InvalidInputError('EFLAGS', `${clash.join(', ')} and --config exclude each other`, { hint: `give each source's fields in ${flags.config}` });
@@ -171,7 +174,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       }));
       if (s.autoRevert && keyring !== undefined) atField(s, 'autoRevert', () => noSignedReverts());
       out.push({
-        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, waitForHead: false, autoRevert: s.autoRevert,
+        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, historyLimit, waitForHead: false, autoRevert: s.autoRevert,
         ...(reporter ? { reporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
       });
     }
@@ -189,9 +192,17 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   });
   await git.head();
   return [{
-    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits, autoRevert: flags.autoRevert === true,
+    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits, historyLimit, autoRevert: flags.autoRevert === true,
     ...(reporter ? { reporter } : {}), ...(flags.verifyCommits === undefined ? {} : { verifyCommits: flags.verifyCommits }),
   }];
+}
+
+/** `--history-limit`: a whole number of records, at least 1 (the commit in force keeps its own). */
+function historyLimitOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 1_000_000) throw new InvalidInputError('EFLAGS', `--history-limit must be a whole number from 1 to 1000000, not "${text}"`);
+  return n;
 }
 
 /** berth cannot sign a revert of its own, and a source that verifies commits would reject an unsigned one. */

@@ -1,3 +1,5 @@
+import { pruneHistory } from './prune.js';
+import { DEFAULT_HISTORY_LIMIT } from './retention.js';
 import { commitsRejected, objectsApplied, syncLastSuccess, syncSeconds } from '../metrics.js';
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
@@ -48,6 +50,8 @@ export interface SyncOptions {
   source: string;
   /** Poll interval; local repositories are also watched for ref changes. */
   intervalMs: number;
+  /** History records kept in etcd for this source, with the statuses of their commits (default 1000). */
+  historyLimit?: number;
   /** Kinds this source leaves alone on purpose (a repository that also feeds Kubernetes); each skip is logged. */
   skipKinds?: string[];
   /** Bounds on what a commit may hold (DEFAULT_LIMITS for any left out). */
@@ -121,6 +125,14 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
 
   // A commit that cannot be applied is recorded once (history, `berth/sync failure`, an event); what
   // runs stays as it is, and sync waits for the next commit.
+  // A new history record: the oldest beyond --history-limit go, with their commits' statuses. Best effort: what runs never waits on it.
+  const prune = async (): Promise<void> => {
+    const pruned = await pruneHistory(store, source, opts.historyLimit ?? DEFAULT_HISTORY_LIMIT).catch((err: unknown) => {
+      log.warn({ err: messageOf(err) }, 'cannot prune old history and statuses; trying again at the next commit');
+      return 0;
+    });
+    if (pruned > 0) log.debug({ keys: pruned }, 'pruned old history and statuses');
+  };
   // When the pass that reads a new head began, for berth_sync_duration_seconds.
   let commitStarted = Date.now();
   const reject = async (head: HeadCommit, lines: string[], count: number, refusal?: string): Promise<void> => {
@@ -128,6 +140,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     outbox.kick();
     rejected = head.commit;
     commitsRejected.inc({ source });
+    await prune();
     syncSeconds.observe({ source, outcome: 'rejected' }, (Date.now() - commitStarted) / 1000);
     const short = head.commit.slice(0, 7);
     log.warn({ commit: head.commit, errors: lines }, `rejected commit ${short}: ${count} error(s); what runs is unchanged`);
@@ -311,6 +324,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
     outbox.kick();
     rejected = undefined;
     syncSeconds.observe({ source, outcome: 'applied' }, (Date.now() - commitStarted) / 1000);
+    await prune();
     syncLastSuccess.set({ source }, Date.now() / 1000);
     for (const [action, n] of [['create', plan.create.length], ['update', plan.update.length], ['delete', plan.delete.length]] as const) objectsApplied.inc({ source, action }, n);
     log.info(

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { UnavailableError } from '../../../src/errors.js';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import {
-  EVENTS, EtcdStore, decode, desiredPrefix, encode, historyPrefix, outboxKey, outboxPrefix, syncErrorKey, type HistoryRecord, type OutboxRecord, type Store,
+  EVENTS, EtcdStore, NOTES, decode, desiredPrefix, encode, historyPrefix, outboxKey, outboxPrefix, syncErrorKey, type HistoryRecord, type OutboxRecord, type Store,
 } from '../../../src/store/index.js';
 import { GitSource, appliedStatus, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
 import { uniqueName } from '../../support/names.js';
@@ -409,5 +409,37 @@ describe('what sync cannot apply or reach', () => {
     const warned = lines.filter((l) => l.component === 'sync' && (l.level as number) >= 40);
     expect(warned.map((l) => l.msg)).toEqual(['reconcile keeps failing; retrying with backoff']);
     expect(lines.filter((l) => l.component === 'sync' && l.msg === 'reconcile failed; retrying with backoff').length).toBeGreaterThan(2);
+  });
+});
+
+describe('--history-limit', () => {
+  it('keeps the newest history records and their statuses, and always the commit in force', async () => {
+    const w = await world();
+    const notedCommits = async (): Promise<string[]> => [...new Set((await w.store.list(NOTES)).entries.map((e) => e.key.split('/')[2] ?? ''))].sort();
+    const commit = async (file: string, message: string): Promise<string> => {
+      await w.repo.write('apps/web.yaml', file);
+      return w.repo.commit(message);
+    };
+    const seen = async (sha: string, what: string): Promise<void> => {
+      await waitFor(async () => (await w.outbox()).length === 0 && (await notedCommits()).includes(sha) && (await w.history()).some((h) => h.commit === sha), { ...PROMPTLY, what });
+    };
+    const a = await commit(named('a'), 'a');
+    await w.start({ historyLimit: 2 });
+    await seen(a, 'a applied and noted');
+    const b = await commit(named('b'), 'b');
+    await seen(b, 'b applied and noted');
+    const c = await commit(named('c'), 'c');
+    await seen(c, 'c applied and noted');
+    expect((await w.history()).map((h) => h.commit)).toEqual([b, c]);
+    expect(await notedCommits()).toEqual([b, c].sort());
+    expect(await notedCommits()).not.toContain(a);
+
+    // Two refused commits: c stays in force, so its record and statuses stay though it is the oldest.
+    const d = await commit(deployment('        bogus: 1'), 'd');
+    await seen(d, 'd refused');
+    const e = await commit(deployment('        bogus: 2'), 'e');
+    await seen(e, 'e refused');
+    expect((await w.history()).map((h) => h.commit)).toEqual([c, d, e]);
+    expect(await notedCommits()).toEqual([c, d, e].sort());
   });
 });
