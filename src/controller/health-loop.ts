@@ -182,9 +182,10 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     }
     const { live, recheckAt } = liveNodes(view.nodeNames(), view.usedNodes(), now().getTime());
     wakes.set(ALL_SOURCES, recheckAt);
-    // Which nodes count changes every pod's verdict on them: judge everything again.
+    // Which nodes count changes every pod's verdict on them: judge everything again. (A resync
+    // folds the shares it has: events and wake-ups keep them current.)
     const key = [...live].sort().join('\n');
-    if (key !== liveKey || batch.all) for (const source of view.sources.keys()) touch(source);
+    if (key !== liveKey) for (const source of view.sources.keys()) touch(source);
     liveKey = key;
     let lost = 0;
     for (const source of sources) {

@@ -4,7 +4,7 @@ import { EventRecorder, type EventInput } from '../events/recorder.js';
 import { ReportOnce } from '../report-once.js';
 import {
   CORDONS, LOST_NODES, NODES, PODS, SOURCES, STATUS, WatchCache, bindingKey, encode, indexStatuses, isPodReady, lostNodeKey, nodeKey, podKey, rerunWhileLosing, startLoop,
-  type NodeRecord, type Store, type Txn,
+  type NodeRecord, type PodStatusRecord, type Store, type Txn,
 } from '../store/index.js';
 import { readSealedDeployments } from './desired.js';
 import { DEFAULT_NODE_GRACE_MS, ownerKey, planNodeLifecycle, type NodeLifecyclePlan } from './node-lifecycle.js';
@@ -62,7 +62,10 @@ export async function startNodeLifecycle(opts: NodeLifecycleOptions): Promise<No
     const pods = await open(PODS, 'pod');
     const lost = await open(LOST_NODES, 'nodeLost');
     const cordons = await open(CORDONS, 'cordon');
-    const statuses = await open(STATUS, 'podStatus');
+    // Readiness matters only to a drain: a status write wakes the loop only while a node drains.
+    const statuses = await open(STATUS, 'podStatus', () => {
+      if ([...cordons.records.values()].some((c) => c.record.drain)) kick();
+    });
     await open(SOURCES, 'seal', () => {
       sealsChanged = true;
       kick();
@@ -129,7 +132,7 @@ export async function startNodeLifecycle(opts: NodeLifecycleOptions): Promise<No
       }
       const ready = new Set([...nodes.records.values()].map((n) => n.record.name));
       const podList = [...pods.records.values()].map((p) => p.record);
-      const index = indexStatuses([...statuses.records.values()].map((v) => v.record));
+      const index = draining ? indexStatuses([...statuses.records.values()].map((v) => v.record)) : new Map<string, PodStatusRecord>();
       const plan = planNodeLifecycle({
         ready,
         cordons: new Map([...cordons.records.values()].map((c) => [c.record.name, c.record])),
