@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../src/agent/agent.js';
 import { DockerRuntime } from '../src/agent/docker.js';
+import { isSandbox } from '../src/agent/sandbox.js';
 import { silentLogger } from '../src/log.js';
 import { EtcdStore, type Store } from '../src/store/index.js';
 import { ensureDocker } from '../test/support/docker.js';
@@ -45,7 +46,8 @@ async function probeCpu(store: Store, runtime: DockerRuntime, image: string, say
     say(`agent: idle ${plain.toFixed(2)}% of a core; now ${PROBED_PODS} pods with an httpGet readiness probe every 10 s`);
     await bindPods(store, node, PROBED_PODS, web(image, true), 'probed', 'web');
     await waitPods(store, node, 'probed', PROBED_PODS, { ready: true });
-    await waitFor(async () => (await runtime.list({ 'berth.node': node })).length === PROBED_PODS, { timeoutMs: 120_000, what: 'old containers gone' });
+    // The pods' own containers: each pod also keeps its sandbox through the template change.
+    await waitFor(async () => (await runtime.list({ 'berth.node': node })).filter((c) => !isSandbox(c)).length === PROBED_PODS, { timeoutMs: 120_000, what: 'old containers gone' });
     await agent.idle();
     const probed = await cpuPercent(WINDOW_MS);
     say(`agent: probing ${probed.toFixed(2)}% of a core`);
