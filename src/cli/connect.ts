@@ -5,10 +5,11 @@ import { UnavailableError } from '../errors.js';
 import { resourceAt, type Listing, type ReadQuery } from '../api/resources.js';
 import { EtcdStore, localEtcdEndpoint, type Store } from '../store/index.js';
 import { serverFor } from './client.js';
+import { etcdSecurity, type EtcdSecurityFlags } from './etcd-security.js';
 import type { OutputFormat } from './format.js';
 
 /** Flags of every read command (get, history, events, status). */
-export interface ReadFlags {
+export interface ReadFlags extends EtcdSecurityFlags {
   server?: string;
   tokenFile?: string;
   etcd?: string;
@@ -27,8 +28,9 @@ export async function openStore(flags: Omit<ReadFlags, 'output'>): Promise<Store
   const etcdDir = path.resolve(flags.dataDir, 'etcd');
   const local = given.length > 0 ? undefined : localEtcdEndpoint(etcdDir);
   const endpoints = given.length > 0 ? given : [local ?? DEFAULT_ETCD];
+  const security = await etcdSecurity(flags);
   try {
-    return await EtcdStore.connect(endpoints, flags.prefix);
+    return await EtcdStore.connect(endpoints, flags.prefix, security);
   } catch (err) {
     if (!(err instanceof UnavailableError) || err.code !== 'EETCDUNREACHABLE') throw err;
     const where = `cannot reach etcd at ${endpoints.join(',')}`;

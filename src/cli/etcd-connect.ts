@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
+import { etcdSecurity } from './etcd-security.js';
 import type { Stack } from './stack.js';
 import type { ConnectionFlags } from './up.js';
 
@@ -18,7 +19,7 @@ export async function connectStore(flags: ConnectionFlags & { dataDir?: string }
       endpoints = ['http://127.0.0.1:2379'];
     }
   }
-  const store = await EtcdStore.connect(endpoints, flags.prefix);
+  const store = await EtcdStore.connect(endpoints, flags.prefix, await etcdSecurity(flags));
   stack.stops.push(() => store.close());
   return store;
 }

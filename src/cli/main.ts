@@ -53,11 +53,21 @@ const program = new Command('berth')
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
+/** TLS and user/password auth to etcd, on every command that opens it (README: Securing etcd). */
+const etcdSecurity = (cmd: Command): Command =>
+  cmd
+    .option('--etcd-ca <file>', "CA certificate (PEM) that signed etcd's: talk TLS to https:// --etcd endpoints")
+    .option('--etcd-cert <file>', 'client certificate (PEM) for an etcd run with --client-cert-auth (with --etcd-key)')
+    .option('--etcd-key <file>', 'private key (PEM, mode 0600) of --etcd-cert')
+    .option('--etcd-user <name>', 'etcd user, for an etcd with auth enabled (with --etcd-password-file)')
+    .option('--etcd-password-file <file>', 'password of --etcd-user (mode 0600)');
+
 /** The flags to reach etcd (and Docker, for the commands that run an agent): each command offers only what it uses. */
 const connection = (cmd: Command, uses: { docker: boolean; ownEtcd?: boolean }): Command => {
   cmd
     .option('--etcd <urls>', uses.ownEtcd ? 'etcd endpoints, comma-separated (without it, berth up starts its own etcd under --data-dir)' : 'etcd endpoints, comma-separated (default: http://127.0.0.1:2379)')
     .option('--prefix <prefix>', 'etcd key prefix', '/berth');
+  etcdSecurity(cmd);
   if (uses.docker) cmd.option('--docker <socket|url>', 'Docker engine (default: DOCKER_HOST, then /var/run/docker.sock)');
   return cmd.option('--log-level <level>', 'log level: debug, info, warn, error', 'info');
 };
@@ -175,8 +185,8 @@ sizes(program
 
 // The read commands: kubectl's shape, through the API server (or etcd directly, with --etcd).
 const reading = (cmd: Command, formats: readonly string[] = OUTPUT_FORMATS): Command =>
-  server(cmd)
-    .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated')
+  etcdSecurity(server(cmd)
+    .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated'))
     .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server (or its etcd) and token', '.berth')
     .option('--prefix <prefix>', 'etcd key prefix (with --etcd)', '/berth')
     .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')
@@ -234,7 +244,7 @@ reading(
   program.command('status').description('per source: the commit in force (and a newer rejected one), then its deployments and their readiness'),
 ).action(async (flags: ReadFlags) => (await import('./status.js')).runStatus(flags));
 
-sizes(server(program
+const diffCmd = sizes(server(program
   .command('diff')
   .description("what applying the branch head (or --rev) would change in a source's desired state, as unified diffs of the objects (kubectl diff's shape); exit 0 no change, 1 changes, 2 error")))
   .option('--source <name>', 'the source whose desired state is compared', 'default')
@@ -244,7 +254,8 @@ sizes(server(program
   .option('--rev <commit>', 'compare this commit (branch, tag, HEAD or id) instead of the branch head')
   .option('--repo-credentials-file <file>', 'user name and password or token for an http(s) --repo (mode 0600; README: Private repositories)')
   .option('--skip-kind <kind>', 'kinds the source leaves alone (as its --skip-kind); repeat it or separate kinds with commas', kinds, [] as string[])
-  .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated')
+  .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated');
+etcdSecurity(diffCmd)
   .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server (or its etcd) and token; mirrors of a remote --repo go there', '.berth')
   .option('--prefix <prefix>', 'etcd key prefix (with --etcd)', '/berth')
   .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')

@@ -11,6 +11,7 @@ import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack } from './stack.js';
 import { connectStore } from './etcd-connect.js';
+import type { EtcdSecurityFlags } from './etcd-security.js';
 import { agentFlags } from './node-agent.js';
 import { startApiFromFlags, tokenFileOf, type ApiFlags } from './api.js';
 import { loadOrCreateToken } from '../api/token.js';
@@ -18,7 +19,7 @@ import { parseListen } from '../api/listen.js';
 import { readWebhookSecret } from '../api/webhooks.js';
 
 /** Flags every component takes. */
-export interface ConnectionFlags {
+export interface ConnectionFlags extends EtcdSecurityFlags {
   etcd?: string;
   prefix: string;
   docker?: string;

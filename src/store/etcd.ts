@@ -1,6 +1,6 @@
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
-import { Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type Lease as EtcdLease, type Watcher } from 'etcd3';
-import { BerthError, UnavailableError } from '../errors.js';
+import { Etcd3, EtcdAuthenticationFailedError, GRPCResourceExhastedError, GRPCUnauthenticatedError, Range, isRecoverableError, type IKeyValue, type Lease as EtcdLease, type Watcher } from 'etcd3';
+import { BerthError, InvalidInputError, UnavailableError } from '../errors.js';
 import { timedEtcd } from '../metrics.js';
 import type { Closer, Entry, Lease, LeaseOptions, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 import { CompactedError, DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
@@ -14,6 +14,10 @@ export interface EtcdStoreOptions {
   pageKeys?: number;
   /** Bytes a list page aims at (default 1 MiB), well under the client's 4 MiB limit on one response. */
   pageBytes?: number;
+  /** TLS to etcd (https:// endpoints): the CA that signed etcd's certificate, and a client certificate and key if etcd asks for one. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  /** etcd's user/password auth. */
+  auth?: { username: string; password: string };
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -37,6 +41,36 @@ const faultHandling = {
   global: retry(handleWhen(isUnreachable), { maxAttempts: 3 }),
 };
 
+/**
+ * Why a first call failed, in words that name the flag to fix: a refused password, a refused or
+ * unverifiable certificate, or no answer at all.
+ */
+function connectError(endpoints: string[], opts: EtcdStoreOptions, thrown: unknown): BerthError {
+  const where = endpoints.join(',');
+  // The store's calls wrap etcd3's errors (translate): judge by what etcd3 threw.
+  const cause = thrown instanceof BerthError && thrown.cause !== undefined ? thrown.cause : thrown;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof EtcdAuthenticationFailedError) {
+    return new InvalidInputError('EETCDAUTH', `etcd at ${where} refused the user name or password`, { hint: 'check --etcd-user and the password in --etcd-password-file', cause });
+  }
+  if (cause instanceof GRPCUnauthenticatedError || /user name is empty|token is not provided/.test(detail)) {
+    return new InvalidInputError('EETCDAUTH', `etcd at ${where} asks for a user and password`, { hint: 'pass --etcd-user and --etcd-password-file', cause });
+  }
+  if (opts.tls !== undefined && /certificate|ssl|tls|handshake/i.test(detail)) {
+    return new InvalidInputError('EETCDTLS', `the TLS handshake with etcd at ${where} failed (${firstLine(detail)})`, {
+      hint: "check that --etcd-ca is the CA that signed etcd's certificate, and --etcd-cert/--etcd-key a client pair that etcd's --trusted-ca-file trusts",
+      cause,
+    });
+  }
+  const plain = opts.tls === undefined && endpoints.some((e) => e.startsWith('https:'));
+  return new UnavailableError('EETCDUNREACHABLE', `cannot reach etcd at ${where}`, {
+    hint: plain ? "pass --etcd-ca with the CA of etcd's certificate (and --etcd-cert/--etcd-key if etcd asks for a client certificate)" : 'start etcd there, or leave out --etcd to let `berth up` run its own',
+    cause,
+  });
+}
+
+const firstLine = (text: string): string => text.split('\n')[0]?.slice(0, 200) ?? '';
+
 /** The Store on etcd v3: keys live under `<prefix>/`, revisions are etcd's own. */
 export class EtcdStore implements Store {
   readonly limits: StoreLimits;
@@ -58,16 +92,15 @@ export class EtcdStore implements Store {
 
   /** Connect and check that etcd answers, with a one-line error naming the fix when it does not. */
   static async connect(endpoints: string[], prefix = '/berth', opts: EtcdStoreOptions = {}): Promise<EtcdStore> {
-    const client = new Etcd3({ hosts: endpoints, dialTimeout: CONNECT_TIMEOUT_MS, faultHandling });
+    const { tls, auth } = opts;
+    const credentials = tls && { rootCertificate: tls.ca, ...(tls.key && { privateKey: tls.key }), ...(tls.cert && { certChain: tls.cert }) };
+    const client = new Etcd3({ hosts: endpoints, dialTimeout: CONNECT_TIMEOUT_MS, faultHandling, ...(credentials && { credentials }), ...(auth && { auth }) });
     const store = new EtcdStore(client, prefix, endpoints, opts);
     try {
       await withTimeout(store.revision(), CONNECT_TIMEOUT_MS);
     } catch (cause) {
       client.close();
-      throw new UnavailableError('EETCDUNREACHABLE', `cannot reach etcd at ${endpoints.join(',')}`, {
-        hint: 'start etcd there, or leave out --etcd to let `berth up` run its own',
-        cause,
-      });
+      throw connectError(endpoints, opts, cause);
     }
     return store;
   }

@@ -26,6 +26,8 @@ export interface StartEtcdOptions {
   timeoutMs?: number;
   /** More etcd flags, e.g. `['--max-request-bytes', '65536']`. */
   args?: string[];
+  /** Serve clients over TLS with these PEM files, asking for a client certificate signed by `ca` (health is read on a plain metrics port). */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 const attempts = 3;
@@ -64,10 +66,12 @@ async function launch(
   ownDir: string | undefined,
   opts: StartEtcdOptions,
 ): Promise<EtcdHandle> {
-  const [freeClient, peerPort] = await freePorts(2);
+  const [freeClient, peerPort, metricsPort] = await freePorts(3);
   const clientPort = opts.clientPort ?? freeClient;
-  if (clientPort === undefined || peerPort === undefined) throw new Error('no free ports');
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  if (clientPort === undefined || peerPort === undefined || metricsPort === undefined) throw new Error('no free ports');
+  const endpoint = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+  const metrics = `http://127.0.0.1:${metricsPort}`;
+  const tls = opts.tls ? ['--cert-file', opts.tls.cert, '--key-file', opts.tls.key, '--trusted-ca-file', opts.tls.ca, '--client-cert-auth'] : [];
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     binary,
@@ -86,6 +90,8 @@ async function launch(
       '--election-timeout', '100',
       '--logger', 'zap',
       '--log-level', 'warn',
+      '--listen-metrics-urls', metrics,
+      ...tls,
       ...(opts.args ?? []),
     ],
     // Own process group: a Ctrl-C in the terminal reaches vitest, not etcd; the watchdog stops it.
@@ -102,7 +108,7 @@ async function launch(
       async () => {
         if (spawnError !== undefined) throw new GiveUp(spawnError.message);
         if (!isRunning(child)) throw new GiveUp(`etcd exited (${child.exitCode ?? child.signalCode})`);
-        return isHealthy(endpoint);
+        return isHealthy(metrics);
       },
       { timeoutMs: opts.timeoutMs ?? 20_000, intervalMs: 25, what: `etcd at ${endpoint} to be healthy` },
     );
