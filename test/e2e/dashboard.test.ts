@@ -13,11 +13,18 @@ import { deploymentYaml } from '../support/manifests.js';
 interface Page {
   setViewport(v: { width: number; height: number }): Promise<void>;
   on(event: 'pageerror', listener: (err: unknown) => void): unknown;
+  on(event: 'dialog', listener: (dialog: Dialog) => void): unknown;
+  click(selector: string): Promise<void>;
   goto(url: string): Promise<unknown>;
   waitForSelector(selector: string, opts: { timeout: number }): Promise<unknown>;
   evaluate<T>(fn: () => T): Promise<T>;
   $eval<T>(selector: string, fn: (el: { textContent: string | null; querySelectorAll(s: string): { length: number } }) => T): Promise<T>;
   screenshot(opts: { path: string; fullPage: boolean }): Promise<unknown>;
+}
+interface Dialog {
+  type(): string;
+  message(): string;
+  accept(text?: string): Promise<void>;
 }
 interface Browser {
   newPage(): Promise<Page>;
@@ -45,12 +52,14 @@ describe('the dashboard in Chromium', () => {
     await browser?.close();
   });
 
-  it('shows a pushed commit turning applied and healthy, live, with repository text shown as text', async () => {
+  it('shows a pushed commit turning applied and healthy, live, with repository text shown as text; its roll-back button pushes the older files, which then run', async () => {
     const app = (replicas: number): string => deploymentYaml({ name: 'web', namespace: 'dash', replicas, image: inject('testImage'), command: ['sleep', '3600'] });
     const work = await bed.repo();
     await work.write('web.yaml', app(1));
     const first = await work.commit('one replica');
-    const up = bed.up(work);
+    await work.push();
+    // Served over http (the last --repo wins): berth never writes into a work tree, and a rollback is a commit it pushes.
+    const up = bed.up(work, ['--repo', work.url(inject('gitBaseUrl'))]);
     const url = await waitWhileUp(up, async () => (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim(), 'the API endpoint file');
     await waitWhileUp(up, async () => {
       const res = await fetch(`${url}/api/v1/sources`);
@@ -74,6 +83,7 @@ describe('the dashboard in Chromium', () => {
 
     await work.write('web.yaml', app(2));
     const second = await work.commit('<b>two</b> replicas');
+    await work.push();
     const applied = `article.source[data-commit="${second}"]`;
     await page.waitForSelector(`${applied} li[data-commit="${second}"][data-outcome="applied"][data-inforce="true"]`, { timeout: 60_000 });
     await page.waitForSelector(`${applied}[data-health="success"] li[data-commit="${second}"] li[data-context="berth/health"][data-state="success"]`, { timeout: 90_000 });
@@ -89,5 +99,28 @@ describe('the dashboard in Chromium', () => {
     await page.screenshot({ path: file, fullPage: true });
     expect((await fs.stat(file)).size).toBeGreaterThan(10_000);
     if (process.env.BERTH_SCREENSHOT === undefined) await fs.rm(file);
-  }, 180_000);
+
+    // Roll back to the first commit with its button: the page asks for the token once, and the
+    // source's sync pushes a commit with the first commit's files, which then runs (one replica again).
+    const token = (await fs.readFile(path.join(bed.dataDir, 'api-token'), 'utf8')).trim();
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      void dialog.accept(dialog.type() === 'prompt' ? token : undefined);
+    });
+    await page.click(`${applied} li[data-commit="${first}"] button`);
+    const rolled = await waitWhileUp(up, async () => {
+      const [source] = ((await (await fetch(`${url}/api/v1/sources`)).json()) as { items: SourceView[] }).items;
+      return source?.commitSha !== undefined && source.commitSha !== second && source.commitSha !== first && source.commitSha;
+    }, 'the rollback commit in force');
+    await work.git('fetch', '--quiet', 'origin');
+    expect(await work.git('log', '--format=%H', 'origin/main')).toMatch(new RegExp(`^${rolled}\n${second}\n${first}$`));
+    expect(await work.git('diff', first, rolled, '--', 'web.yaml')).toBe('');
+    const back = `article.source[data-commit="${rolled}"]`;
+    await page.waitForSelector(`${back} li[data-commit="${rolled}"][data-outcome="applied"][data-inforce="true"]`, { timeout: 60_000 });
+    await page.waitForSelector(`${back}[data-health="success"] li[data-commit="${rolled}"] li[data-context="berth/health"][data-state="success"]`, { timeout: 90_000 });
+    await waitWhileUp(up, async () => (await page.evaluate(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('tr[data-deployment="dash/web"] + tr li[data-pod]').length)) === 1, 'one pod left on the page');
+    expect(dialogs).toEqual([expect.stringMatching(/^prompt: The API token/)]);
+    expect(errors).toEqual([]);
+  }, 300_000);
 });
