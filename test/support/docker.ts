@@ -127,7 +127,18 @@ if [[ -n $3 ]]; then ip link del "$3" 2>/dev/null || true; fi
 rm -rf "$2"
 `;
 
-async function startDockerd(timeoutMs: number): Promise<DockerHandle> {
+/** A dockerd of a test's own (always --iptables=false), which the test may restart: its containers live on (--live-restore). */
+export interface PrivateDocker extends DockerHandle {
+  /** Stop dockerd (SIGTERM, its containers left running) and start it again on the same data; resolves once it answers. */
+  restart(): Promise<void>;
+}
+
+/** Start a dockerd of the test's own, never the shared one: only a test that restarts dockerd needs it. */
+export function startPrivateDockerd(timeoutMs = 60_000): Promise<PrivateDocker> {
+  return startDockerd(timeoutMs, ['--live-restore']);
+}
+
+async function startDockerd(timeoutMs: number, extra: string[] = []): Promise<PrivateDocker> {
   const noEngine = 'no Docker engine answers at DOCKER_HOST or /var/run/docker.sock';
   if (process.getuid?.() !== 0) {
     throw new Error(`${noEngine}, and starting one needs root: run scripts/start-dockerd.sh as root and export the DOCKER_HOST it prints`);
@@ -159,13 +170,8 @@ async function startDockerd(timeoutMs: number): Promise<DockerHandle> {
       await run('bash', ['-c', dockerdCleanupScript, 'berth-cleanup', ...args], { env: { PATH: searchPath() } });
     })());
 
-  try {
-    const subnet = await pickSubnet(ip);
-    await run(ip, ['link', 'add', 'name', bridge, 'type', 'bridge']);
-    hasBridge = true;
-    await run(ip, ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
-    await run(ip, ['link', 'set', bridge, 'up']);
-
+  /** Start dockerd on `dir` and wait until it answers. */
+  const spawnDaemon = async (): Promise<void> => {
     const logPath = join(dir, 'dockerd.log');
     const log = await open(logPath, 'a');
     const started = spawn(
@@ -182,6 +188,7 @@ async function startDockerd(timeoutMs: number): Promise<DockerHandle> {
         // Only matters when a system containerd is running (dockerd then uses it instead of its own).
         '--containerd-namespace', `berth-test-${id}`,
         '--containerd-plugins-namespace', `berth-test-${id}-plugins`,
+        ...extra,
       ],
       // Own process group: a Ctrl-C in the terminal reaches vitest, not dockerd; the watchdog stops it.
       { detached: true, stdio: ['ignore', log.fd, log.fd], env: { ...process.env, PATH: searchPath() } },
@@ -207,11 +214,30 @@ async function startDockerd(timeoutMs: number): Promise<DockerHandle> {
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(`could not start dockerd: ${reason}\n${tail}`, { cause: error });
     }
+  };
+
+  try {
+    const subnet = await pickSubnet(ip);
+    await run(ip, ['link', 'add', 'name', bridge, 'type', 'bridge']);
+    hasBridge = true;
+    await run(ip, ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
+    await run(ip, ['link', 'set', bridge, 'up']);
+
+    await spawnDaemon();
   } catch (error) {
     await cleanup();
     throw error;
   }
-  return { host, started: true, stop: cleanup };
+  return {
+    host,
+    started: true,
+    stop: cleanup,
+    restart: async () => {
+      cancelWatchdog?.();
+      if (child !== undefined) await terminate(child, 30_000);
+      await spawnDaemon();
+    },
+  };
 }
 
 /** Force-remove every container: only for our private engine, so dockerd exits at once. */

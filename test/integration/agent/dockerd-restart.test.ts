@@ -1,0 +1,70 @@
+// dockerd restarted under a running agent, on a dockerd of the test's own (--iptables=false,
+// --live-restore; the shared engine is never touched): the agent reconnects with back-off, every
+// pod runs again, and no container that survived the restart is made again.
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startAgent } from '../../../src/agent/agent.js';
+import { DockerRuntime } from '../../../src/agent/docker.js';
+import { silentLogger } from '../../../src/log.js';
+import { EtcdStore, bindingKey, encode, statusKey, decode, type Store } from '../../../src/store/index.js';
+import { startPrivateDockerd } from '../../support/docker.js';
+import { ensureBusyboxImage, sandboxImage } from '../../support/image.js';
+import { uniqueName } from '../../support/names.js';
+import { waitFor } from '../../support/wait.js';
+import { binding } from '../../unit/agent/fixtures.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+describe('dockerd restarted under the agent', () => {
+  it('the agent reconnects; its pods run again with the same containers', async () => {
+    const docker = await startPrivateDockerd();
+    cleanups.push(() => docker.stop());
+    const image = await ensureBusyboxImage(docker.host);
+    await ensureBusyboxImage(docker.host, sandboxImage, ['sleep', '2147483647']);
+    const name = uniqueName('dockerd');
+    const store: Store = await EtcdStore.connect([inject('etcdEndpoint')], `/${name}`);
+    cleanups.push(async () => {
+      const { entries } = await store.list('');
+      for (const e of entries) await store.commit({ del: [e.key] });
+      await store.close();
+    });
+    const runtime = new DockerRuntime({ docker: docker.host });
+    const node = `${name}-n`;
+    const agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 1, resyncMs: 60_000 });
+    cleanups.push(() => agent.stop());
+    const pods = ['web-0', 'web-1', 'web-2'];
+    for (const pod of pods) {
+      const b = { ...binding(pod), node };
+      b.template.containers = b.template.containers.map((c) => ({ ...c, image }));
+      await store.commit({ put: [{ key: bindingKey(node, 'default', pod), value: encode(b) }] });
+    }
+    const ready = async (): Promise<boolean> => {
+      for (const pod of pods) {
+        const e = await store.get(statusKey(node, 'default', pod));
+        if (e === undefined || decode('podStatus', e.key, e.value).conditions.find((c) => c.type === 'Ready')?.status !== 'True') return false;
+      }
+      return true;
+    };
+    const ids = async (): Promise<string[]> => (await runtime.list({ 'berth.node': node })).filter((c) => c.state === 'running').map((c) => c.id).sort();
+    await waitFor(ready, { timeoutMs: 120_000, what: 'three pods ready' }).catch(async (err: unknown) => {
+      const e = await store.get(statusKey(node, 'default', 'web-0'));
+      throw new Error(`${String(err)}; web-0: ${e?.value ?? 'no status'}`);
+    });
+    const before = await ids();
+    expect(before).toHaveLength(6); // three pods, each with its sandbox
+
+    await docker.restart();
+    // The containers survived (live restore): the agent takes them up again as they are.
+    await waitFor(async () => (await ids()).length === 6 && (await ready()), { timeoutMs: 60_000, what: 'every pod running again' });
+    expect(await ids()).toEqual(before);
+    // The agent hears Docker's events again: a container killed now is healed.
+    const victim = (await runtime.list({ 'berth.node': node, 'berth.pod': 'web-0' })).find((c) => c.labels['berth.sandbox'] !== 'true');
+    if (victim === undefined) throw new Error('no web-0 container');
+    await runtime.stop(victim.id, 0);
+    await waitFor(async () => (await runtime.list({ 'berth.node': node, 'berth.pod': 'web-0' })).some((c) => c.id === victim.id && c.state === 'running'), {
+      timeoutMs: 60_000, what: 'the killed container started again',
+    });
+  }, 300_000);
+});
