@@ -63,8 +63,8 @@ export interface KeyedLoop extends Loop {
   addAll(): void;
 }
 
-/** startLoop's own tick, never due: a keyed loop's resync is a pass over everything, set below. */
-const NO_TICK_MS = 2 ** 31 - 1;
+/** startLoop's own tick, a day (within a timer's 2^31 ms with any jitter): a keyed loop's resync is a pass over everything, set below. */
+const NO_TICK_MS = 24 * 3600_000;
 
 /**
  * startLoop over a WorkQueue instead of watches: callers feed keys from their caches' listeners,
