@@ -4,7 +4,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidInputError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { syncRequestKey, type Store } from '../store/index.js';
+import { FOLLOWED, listDecoded, syncRequestKey, type Store } from '../store/index.js';
 
 /** A source as a webhook sees it: which pushes concern it. */
 export interface HookSource {
@@ -17,7 +17,8 @@ export interface HookSource {
 /** What the webhook endpoints need. */
 export interface HookOptions {
   secret: string;
-  sources: HookSource[];
+  /** The sources pushes are matched to; without it (a `berth api` of its own), what each sync wrote under `followed/`. */
+  sources?: HookSource[];
 }
 
 /** The senders berth understands, by the last segment of their path (`/hooks/<forge>`). */
@@ -141,12 +142,18 @@ export async function receiveHook(
   if (event !== 'push') return { status: 202, body: { ignored: 'not a push event' } };
   const push = readPush(body);
   if (!push) return { status: 400, body: { code: 'EINVALID', message: 'the push payload is not a JSON object' } };
-  const sources = matchPush(push, hooks.sources);
+  const sources = matchPush(push, hooks.sources ?? (await followedSources(store)));
   if (sources.length === 0) return { status: 202, body: { ignored: 'no source follows this repository and branch' } };
   const requested = now.toISOString();
   const { revision } = await store.commit({ put: sources.map((s) => ({ key: syncRequestKey(s), value: JSON.stringify({ requested }) })) });
   log.info({ forge, sources }, 'sync requested by a webhook');
   return { status: 202, body: { sources, requested, revision } };
+}
+
+/** The sources every sync in this etcd follows (`followed/`); an unreadable record is left out. */
+async function followedSources(store: Store): Promise<HookSource[]> {
+  const { items } = await listDecoded(store, FOLLOWED, 'followed');
+  return items.map(({ record }) => ({ name: record.source, repo: record.repo, branch: record.branch }));
 }
 
 /** The webhook secret: the file's text, trimmed; refused when others may read it, or when empty. */

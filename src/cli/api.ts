@@ -15,6 +15,8 @@ export interface ApiFlags {
   /** Default: `<data-dir>/api-token`. */
   tokenFile?: string;
   dataDir: string;
+  /** `--webhook-secret-file`: serve the push webhooks. */
+  webhookSecretFile?: string;
 }
 
 /** The token file the flags name: --token-file, else `api-token` in --data-dir. */

@@ -158,6 +158,7 @@ connection(agent(program.command('agent').description('run the node agent: bindi
 
 connection(serving(program.command('api').description('run the API server: JSON reads, watches, a sync trigger and metrics over etcd')), { docker: false })
   .option('--data-dir <dir>', 'where the API token is kept (unless --token-file)', '.berth')
+  .option('--webhook-secret-file <file>', 'serve POST /hooks/github|gitea|gitlab|generic on --listen, checked against this secret (mode 0600): a push syncs the sources following its repository and branch at once')
   .action(async (flags: ConnectionFlags & ApiFlags) => (await up()).runComponent('api', flags));
 
 sizes(program

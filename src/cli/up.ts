@@ -45,8 +45,6 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags, Controlle
   config?: string;
   /** `--history-limit <n>`: history records kept per source. */
   historyLimit?: string;
-  /** `berth up --webhook-secret-file`: serve the push webhooks. */
-  webhookSecretFile?: string;
   /** The flags given on the command line (long names), to refuse source flags beside --config. */
   given?: string[];
   branch: string;
@@ -142,7 +140,9 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       stops.push(await elected(store, log, 'scheduler', () => startScheduler({ store, log })));
     } else if (component === 'api' && 'listen' in flags) {
       parseListen(flags.listen);
-      stops.push((await startApiFromFlags(flags, await connectStore(flags, stack, false), log)).stop);
+      // Alone, the API matches pushes to what each source's sync wrote under followed/.
+      const hooks = flags.webhookSecretFile === undefined ? undefined : { secret: await readWebhookSecret(flags.webhookSecretFile) };
+      stops.push((await startApiFromFlags(flags, await connectStore(flags, stack, false), log, undefined, hooks)).stop);
     }
     log.info({ component }, `berth ${component} is running`);
   });

@@ -72,6 +72,10 @@ export const SYNC_REQUESTS = 'requests/sync/';
 /** A request to look at the branch of `source` now (the API writes it; that source's sync watches it). */
 export const syncRequestKey = (source: string): string => `requests/sync/${source}`;
 
+export const FOLLOWED = 'followed/';
+/** What the sync of `source` follows (repository without credentials, branch), for the webhooks of any API server. */
+export const followedKey = (source: string): string => `followed/${source}`;
+
 export const ROLLBACK_REQUESTS = 'requests/rollback/';
 /** A `berth rollback` of `source` (the API writes it; that source's sync makes the commit and writes the outcome into it). */
 export const rollbackRequestKey = (source: string): string => `requests/rollback/${source}`;

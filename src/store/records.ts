@@ -358,6 +358,14 @@ export interface RollbackRequestRecord {
   failed?: { code: string; message: string; hint?: string };
 }
 
+/** `followed/<source>`: the repository (its URL without credentials) and branch the source's sync follows; written at its start. */
+export interface FollowedRecord {
+  type: 'followed';
+  source: string;
+  repo: string;
+  branch: string;
+}
+
 /** A commit `berth rollback` (or an automatic revert) pushed. */
 export interface RollbackDone {
   /** The new commit, now the branch head. */
@@ -376,7 +384,7 @@ export interface AgentApiRecord {
 
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | StoredBinding | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord | LeaderRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord | LeaderRecord | FollowedRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

@@ -7,8 +7,8 @@ import type { Logger } from '../log.js';
 import { BerthError, kindOf, messageOf } from '../errors.js';
 import { formatError, formatErrors, shown, type Limits } from '../manifest/index.js';
 import {
-  decode, desiredPrefix, encode, healthKey, historyPrefix, listDecoded, readSeal, rollbackRequestKey, startLoop, suspensionKey, syncErrorKey, syncRequestKey,
-  type SealRecord, type Store, type SuspensionRecord, type SyncErrorRecord,
+  decode, desiredPrefix, encode, followedKey, healthKey, historyPrefix, listDecoded, readSeal, rollbackRequestKey, startLoop, suspensionKey, syncErrorKey, syncRequestKey,
+  type FollowedRecord, type SealRecord, type Store, type SuspensionRecord, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
@@ -99,6 +99,9 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
   prewarmCheckWorkers();
   if (opts.waitForHead ?? true) await git.head();
 
+  // What this source follows, for the webhooks of a `berth api` elsewhere (credentials never included).
+  const followed: FollowedRecord = { type: 'followed', source, ...git.followed };
+  await store.commit({ put: [{ key: followedKey(source), value: encode(followed) }] });
   // The last commit looked at and rejected, read back from history so a restart does not record it twice.
   let rejected = await lastRejected(store, source);
   // An error shown by an earlier run is shown again, if it still holds, after troubleAfterMs.

@@ -135,5 +135,6 @@ describe('the API server\'s flags', () => {
     expect(res.stdout).not.toContain('--docker');
     expect(res.stdout).toContain('--listen <host:port>');
     expect(res.stdout).toContain('--token-file <file>');
+    expect(res.stdout).toContain('--webhook-secret-file <file>');
   });
 });

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApi, type ApiServer } from '../../../src/api/server.js';
 import { silentLogger } from '../../../src/log.js';
-import { EtcdStore, SYNC_REQUESTS, type Store } from '../../../src/store/index.js';
+import { EtcdStore, SYNC_REQUESTS, encode, followedKey, type FollowedRecord, type Store } from '../../../src/store/index.js';
 import { uniqueName } from '../../support/names.js';
 
 const SECRET = 'Hook-S3cret-for-tests';
@@ -74,5 +74,26 @@ describe('POST /hooks/<forge>', () => {
     const res = await hook('github', { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(big)}` }, big);
     expect(res.status).toBe(413);
     expect(res.requested).toEqual([]);
+  });
+});
+
+// A `berth api` of its own has no sources in memory: it matches pushes to what each sync wrote under followed/.
+describe('POST /hooks/<forge> on a berth api of its own', () => {
+  it('requests the sync of the sources whose sync follows the pushed repository and branch', async () => {
+    const store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName('hooks-api')}`);
+    const api = await startApi({ store, log: silentLogger(), listen: { host: '127.0.0.1', port: 0 }, token: 'api-token-not-used-by-hooks', hooks: { secret: SECRET } });
+    try {
+      const followed = (source: string, branch: string): FollowedRecord => ({ type: 'followed', source, repo: REPO, branch });
+      await store.commit({ put: [{ key: followedKey('web'), value: encode(followed('web', 'main')) }, { key: followedKey('ops'), value: encode(followed('ops', 'ops')) }] });
+      const body = push();
+      const res = await fetch(`${api.url}/hooks/github`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}` }, body });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toMatchObject({ sources: ['web'] });
+      expect((await store.list(SYNC_REQUESTS)).entries.map((e) => e.key.slice(SYNC_REQUESTS.length))).toEqual(['web']);
+    } finally {
+      await api.stop();
+      for (const e of (await store.list('')).entries) await store.commit({ del: [e.key] });
+      await store.close();
+    }
   });
 });

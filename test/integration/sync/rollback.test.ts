@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
-import { EtcdStore, decode, historyPrefix, rollbackRequestKey, sourceKey, type HistoryRecord, type SealRecord, type Store } from '../../../src/store/index.js';
+import { EtcdStore, decode, followedKey, historyPrefix, rollbackRequestKey, sourceKey, type HistoryRecord, type SealRecord, type Store } from '../../../src/store/index.js';
 import { GitSource, startSync, type Sync } from '../../../src/sync/index.js';
 import { requestRollback } from '../../../src/api/control.js';
 import { historyViews } from '../../../src/api/views.js';
@@ -88,6 +88,9 @@ describe('berth rollback: a revert commit pushed to the branch', () => {
   it('reverts one commit three-way, exactly as git revert does, with Git\'s message; sync applies it and the reverted commit says so', async () => {
     const w = await world();
     const { v2, v3 } = await threeCommits(w);
+    // What the sync follows is in etcd for the webhooks of any API server, without credentials.
+    const followed = await w.store.get(followedKey(SOURCE));
+    expect(followed && decode('followed', followed.key, followed.value)).toEqual({ type: 'followed', source: SOURCE, repo: w.repo.url(inject('gitBaseUrl')), branch: 'main' });
 
     const done = await requestRollback(w.store, SOURCE, { mode: 'revert', commit: v2.slice(0, 8) }, new Date());
     expect(done).toMatchObject({ source: SOURCE, mode: 'revert', target: v2, message: `Revert "scale web to 3"\n\nThis reverts commit ${v2}.\n` });
