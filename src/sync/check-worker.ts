@@ -1,4 +1,5 @@
 // The body of checkCommit's worker thread: read a commit's tree and check it, off the main thread.
+import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { BerthError } from '../errors.js';
 import { checkTree } from './check.js';
@@ -12,7 +13,9 @@ import { readTreeFiles } from './tree.js';
 // a property lookup. Nothing here sets the environment.
 process.env = { ...process.env };
 
-async function run(request: CheckRequest): Promise<CheckResponse> {
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+async function run(request: CheckRequest): Promise<DistributiveOmit<CheckResponse, 'heapBytes'>> {
   try {
     const opts = { skipKinds: request.skipKinds, limits: request.limits };
     if ('raw' in request) return { ok: true, files: request.raw.map((f) => checkAlone(f, '', opts)) };
@@ -27,5 +30,5 @@ async function run(request: CheckRequest): Promise<CheckResponse> {
 
 // One request at a time: the parent sends the next only after this one's answer.
 parentPort?.on('message', (request: CheckRequest) => {
-  void run(request).then((response) => parentPort?.postMessage(response));
+  void run(request).then((response) => parentPort?.postMessage({ ...response, heapBytes: getHeapStatistics().total_heap_size }));
 });

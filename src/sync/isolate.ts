@@ -18,10 +18,14 @@ export type CheckRequest = { skipKinds: string[]; limits: Limits } & (
 );
 
 /** What the worker answers: the check, or the error that stopped the read (a missing path). */
-export type CheckResponse =
+export type CheckResponse = (
   | { ok: true; result: TreeCheck & { blobs?: BlobInfo[] } }
   | { ok: true; files: FileCheck[] }
-  | { ok: false; error: { name: string; code: string; message: string; hint?: string } };
+  | { ok: false; error: { name: string; code: string; message: string; hint?: string } }
+) & {
+  /** The worker's heap after answering (V8's total heap size), so the parent keeps only a small one. */
+  heapBytes: number;
+};
 
 /** Heap of a check worker unless told otherwise, in MiB. */
 const DEFAULT_MEMORY_MB = 512;
@@ -121,10 +125,13 @@ type WorkerOutcome = { result: TreeCheck & { blobs?: BlobInfo[] } } | { files: F
 
 // A worker that checked blobs is kept for the next check (starting one costs 100–300 ms of loading,
 // and a fresh one runs cold code): up to one per core for each heap size, unref'd so they never hold
-// the process, and stopped after IDLE_MS unused so an idle berth gives their memory back. A worker
-// that passed a bound, failed, or read a whole commit is stopped; each check is alone in it.
+// the process, and stopped after IDLE_MS unused so an idle berth gives their memory back; one that
+// grew large is replaced by a fresh one. A worker that passed a bound, failed, or read a whole
+// commit is stopped; each check is alone in it.
 const idle = new Map<number, Worker[]>();
 const IDLE_MS = 5 * 60_000;
+/** A worker whose heap grew past this (it read megabytes) is replaced, not kept: idle, it would hold that memory. */
+const KEEP_HEAP_BYTES = 48 * 2 ** 20;
 const expiry = new WeakMap<Worker, NodeJS.Timeout>();
 
 function idleOf(memoryMb: number): Worker[] {
@@ -201,7 +208,8 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
   const refused = (message: string): WorkerOutcome => ({ refused: message });
   return new Promise<WorkerOutcome>((resolve, reject) => {
     let settled = false;
-    const settle = (fn: () => void, reuse = false): void => {
+    /** `heapBytes` given: the worker answered a check of files and may be kept (see keepWorker). */
+    const settle = (fn: () => void, heapBytes?: number): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -209,8 +217,13 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
       worker.off('error', onError);
       worker.off('exit', onExit);
       fn();
-      if (reuse) keepWorker(memoryMb, worker);
-      else void worker.terminate();
+      if (heapBytes === undefined) void worker.terminate();
+      else if (heapBytes <= KEEP_HEAP_BYTES) keepWorker(memoryMb, worker);
+      else {
+        // A worker that read a large commit holds a large heap until it is stopped: a fresh one takes its place.
+        void worker.terminate();
+        if (idleOf(memoryMb).length < os.availableParallelism()) keepWorker(memoryMb, newWorker(memoryMb));
+      }
     };
     const timer = setTimeout(() => {
       settle(() => resolve(refused(`reading and checking ${what.subject} took longer than ${Math.round(timeoutMs / 1000)} s; berth stopped (see the limits on manifests)`)));
@@ -219,7 +232,7 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
       settle(() => {
         if (m.ok) resolve('files' in m ? { files: m.files } : { result: m.result });
         else reject(m.error.name === 'InvalidInputError' ? new InvalidInputError(m.error.code, m.error.message, m.error.hint ? { hint: m.error.hint } : {}) : new BerthError(m.error.code, m.error.message));
-      }, m.ok && 'files' in m);
+      }, m.ok && 'files' in m ? m.heapBytes : undefined);
     };
     const onError = (err: Error & { code?: string }): void => {
       settle(() => {
