@@ -8,7 +8,7 @@ import type { ConnectionFlags } from './up.js';
  * The store of a command: --etcd's endpoints; without them, an etcd of its own under --data-dir
  * (berth up) or the local default. It closes with the stack (and a started etcd stops last).
  */
-export async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stack: Stack, mayStartEtcd: boolean): Promise<Store> {
+export async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stack: Stack, mayStartEtcd: boolean, used?: (etcd: { endpoints: string[]; own: boolean }) => void): Promise<Store> {
   let endpoints = flags.etcd?.split(',').map((s) => s.trim()).filter(Boolean);
   if (!endpoints || endpoints.length === 0) {
     if (mayStartEtcd) {
@@ -19,6 +19,7 @@ export async function connectStore(flags: ConnectionFlags & { dataDir?: string }
       endpoints = ['http://127.0.0.1:2379'];
     }
   }
+  used?.({ endpoints, own: mayStartEtcd && (flags.etcd === undefined || flags.etcd.trim() === '') });
   const store = await EtcdStore.connect(endpoints, flags.prefix, await etcdSecurity(flags));
   stack.stops.push(() => store.close());
   return store;

@@ -327,6 +327,23 @@ server(program.command('exec').description("run a command in a pod's container, 
     process.exitCode = await (await import('./exec.js')).runExec(pod, command, flags);
   });
 
+// Every --help ends with an example: these commands' own help text above has none.
+const EXAMPLES: Record<string, string> = {
+  up: 'berth up --repo https://git.example.org/ops.git --branch main --path deploy',
+  controller: 'berth controller --etcd http://10.0.0.5:2379',
+  scheduler: 'berth scheduler --etcd http://10.0.0.5:2379',
+  api: 'berth api --etcd http://10.0.0.5:2379 --listen 0.0.0.0:7420 --token-file /etc/berth/api-token',
+  validate: 'berth validate deploy/\n  berth validate --rev HEAD~1 deploy',
+  get: 'berth get pods -n shop -o wide\n  berth get deployments -w',
+  history: 'berth history --source default --limit 10',
+  events: 'berth events -o json',
+  status: 'berth status --server http://10.0.0.5:7420',
+};
+for (const cmd of program.commands) {
+  const example = EXAMPLES[cmd.name()];
+  if (example !== undefined) cmd.addHelpText('after', `\nExample${example.includes('\n') ? 's' : ''}:\n  ${example}`);
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

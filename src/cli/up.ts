@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, type Logger } from '../log.js';
-import { startElection, type Store } from '../store/index.js';
+import { createLogger, redactUrl, type Logger } from '../log.js';
+import { readSeal, startElection, type Store } from '../store/index.js';
 import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, type StatusChoice, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
@@ -98,7 +98,8 @@ export async function runUp(flags: UpFlags): Promise<never> {
     };
     const runtime = metered(new DockerRuntime({ docker: flags.docker }));
     await runtime.ping();
-    const store = await connectStore(flags, stack, true);
+    let etcd = { endpoints: [] as string[], own: false };
+    const store = await connectStore(flags, stack, true, (e) => (etcd = e));
     const node = flags.node ?? os.hostname();
     // /readyz says ready once every component has started, and no longer once one is stopping.
     const running: Record<string, boolean> = { sync: false, controller: false, scheduler: false, agent: false };
@@ -118,7 +119,16 @@ export async function runUp(flags: UpFlags): Promise<never> {
     // `berth logs`: this agent serves its pods' logs on loopback with the API's token; the API server proxies to it.
     const { token } = await loadOrCreateToken(tokenFileOf(flags));
     stops.push((await startNodeServer({ store, log, node, token, listen: { host: '127.0.0.1', port: 0 }, ...(flags.docker === undefined ? {} : { docker: flags.docker }) })).stop);
-    log.info({ sources: syncs.map((s) => s.source), node, api: api.url }, 'berth is up');
+    // The start-up's summary: what is followed and at which commit, the etcd, the node, where to look.
+    const followed = await Promise.all(syncs.map(async (s) => {
+      const sealed = await readSeal(store, s.source);
+      return { source: s.source, repo: redactUrl(s.git.followed.repo), branch: s.git.followed.branch, ...(sealed ? { commit: sealed.seal.commit } : {}) };
+    }));
+    const where = followed.map((f) => `${f.source}: ${f.repo} ${f.branch}${f.commit ? ` at ${f.commit.slice(0, 7)}` : ''}`).join('; ');
+    log.info(
+      { sources: followed, etcd: etcd.endpoints, ownEtcd: etcd.own, node, api: api.url, dashboard: `${api.url}/` },
+      `berth is up: ${where}; etcd ${etcd.endpoints.join(',')}${etcd.own ? ' (its own)' : ''}; node ${node}; API and dashboard on ${api.url}/`,
+    );
   });
 }
 

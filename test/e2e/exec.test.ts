@@ -54,6 +54,13 @@ describe('berth exec', () => {
     }, 'the pod running');
     const dataDir = ['--data-dir', bed.dataDir];
 
+    // berth up's start-up ends with a summary: what it follows, its etcd, the node, where the API and dashboard are.
+    const summary = up.output.toString().split('\n').find((l) => l.includes('"berth is up'));
+    expect(JSON.parse(summary ?? '{}')).toMatchObject({
+      msg: expect.stringMatching(new RegExp(`^berth is up: default: ${work.workDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} main( at [0-9a-f]{7})?; etcd http://127\\.0\\.0\\.1:\\d+ \\(its own\\); node ${bed.node}; API and dashboard on ${url}/$`)) as unknown,
+      etcd: [expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)] as unknown, node: bed.node, api: url, dashboard: `${url}/`,
+    });
+
     const ran = await runBerth(['exec', pod, ...dataDir, '--', 'sh', '-c', 'echo out; echo err >&2; hostname; exit 3']);
     expect(ran.stdout).toBe(`out\n${pod}\n`);
     expect(errorLines(ran.stderr)).toEqual(['err']);
