@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidInputError } from './errors.js';
 
@@ -13,11 +14,29 @@ export async function readSecretFile(file: string, what: string, code = 'ESECRET
     mode = (await stat(file)).mode;
     bytes = await readFile(file);
   } catch (cause) {
-    const reason = cause instanceof Error && 'code' in cause && cause.code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-    throw new InvalidInputError(code, `${what} ${file} ${reason}`, { hint: `give a ${what} that berth can read`, cause });
+    throw unreadable(file, what, code, cause);
   }
   checkSecretMode(file, mode, what, code);
   return bytes;
+}
+
+/** `readSecretFile` for the synchronous paths (the CLI's client finds its token while it builds its requests). */
+export function readSecretFileSync(file: string, what: string, code = 'ESECRETFILE'): Buffer {
+  let mode: number;
+  let bytes: Buffer;
+  try {
+    mode = statSync(file).mode;
+    bytes = readFileSync(file);
+  } catch (cause) {
+    throw unreadable(file, what, code, cause);
+  }
+  checkSecretMode(file, mode, what, code);
+  return bytes;
+}
+
+function unreadable(file: string, what: string, code: string, cause: unknown): InvalidInputError {
+  const reason = cause instanceof Error && 'code' in cause && cause.code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+  return new InvalidInputError(code, `${what} ${file} ${reason}`, { hint: "check the path, and that berth's user may read it", cause });
 }
 
 /** Refuse a secret file that its group or others may read or write, naming the fix. */

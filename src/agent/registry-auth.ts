@@ -3,6 +3,7 @@
 // (`credHelpers`, `credsStore`; run by cred-helper.ts). Parsing is pure; RegistryAuth reads the
 // file, again when it changes.
 import { readFile, stat } from 'node:fs/promises';
+import { checkSecretMode } from '../secret-file.js';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
@@ -183,6 +184,9 @@ export class RegistryAuth {
         hint: 'pass an existing file to --registry-auth-file (a Docker config.json with "auths")',
       });
     }
+    // The flag's file holds passwords: refused when others may read it. Docker's own default file is
+    // taken as Docker takes it (docker login writes it 0600; one by hand may hold no secret at all).
+    if (this.explicit) checkSecretMode(this.file, st.mode, '--registry-auth-file', 'EREGISTRYAUTH');
     if (this.cached && this.cached.mtimeMs === st.mtimeMs && this.cached.size === st.size) return this.cached.config;
     let text: string;
     try {

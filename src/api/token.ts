@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
+import { checkSecretMode } from '../secret-file.js';
 
 /** The token in `file`, created (32 random bytes, base64url, mode 0600) when the file does not exist. */
 export async function loadOrCreateToken(file: string): Promise<{ token: string; created: boolean }> {
@@ -34,6 +35,7 @@ async function readToken(file: string): Promise<string | undefined> {
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new InvalidInputError('ETOKEN', `the token file ${file} is not a regular file`);
+    checkSecretMode(file, info.mode, 'the token file', 'ETOKEN');
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

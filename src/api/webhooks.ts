@@ -1,7 +1,7 @@
 // Push webhooks of GitHub, Gitea/Forgejo, GitLab and a generic sender: checked against one secret,
 // matched to the sources by repository and branch, and turned into sync requests (requests/sync/).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readSecretFile } from '../secret-file.js';
 import { InvalidInputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FOLLOWED, listDecoded, syncRequestKey, type Store } from '../store/index.js';
@@ -158,16 +158,7 @@ async function followedSources(store: Store): Promise<HookSource[]> {
 
 /** The webhook secret: the file's text, trimmed; refused when others may read it, or when empty. */
 export async function readWebhookSecret(file: string): Promise<string> {
-  let text: string;
-  let mode: number;
-  try {
-    mode = (await stat(file)).mode;
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new InvalidInputError('EWEBHOOKSECRET', `cannot read the webhook secret file ${file}`, { hint: 'pass --webhook-secret-file with a file berth can read', cause });
-  }
-  if ((mode & 0o077) !== 0) throw new InvalidInputError('EWEBHOOKSECRET', `the webhook secret file ${file} is open to others (mode ${(mode & 0o777).toString(8).padStart(4, '0')})`, { hint: `run chmod 600 ${file}` });
-  const secret = text.trim();
+  const secret = (await readSecretFile(file, 'the webhook secret file', 'EWEBHOOKSECRET')).toString('utf8').trim();
   if (secret === '') throw new InvalidInputError('EWEBHOOKSECRET', `the webhook secret file ${file} is empty`, { hint: 'write the secret the forge signs with into it' });
   return secret;
 }

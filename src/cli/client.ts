@@ -2,6 +2,7 @@
 // local `berth up` leaves in its data dir), the token (--token-file, BERTH_TOKEN, that data dir's
 // api-token), JSON calls whose errors become one line, and server-sent events for --watch.
 import { readFileSync } from 'node:fs';
+import { readSecretFileSync } from '../secret-file.js';
 import path from 'node:path';
 import { ChannelRefusedError, connectChannels, type ChannelSocket } from '../channels.js';
 import { BerthError, InvalidInputError, UnavailableError, messageOf } from '../errors.js';
@@ -162,13 +163,17 @@ function firstLine(file: string): string | undefined {
   }
 }
 
-/** A token file's token; one named by --token-file must be readable, the data dir's may be absent. */
+/**
+ * A token file's token, refused when others may read it; one named by --token-file must be readable,
+ * the data dir's may be absent (or unreadable: loopback reads need no token).
+ */
 function readToken(file: string, required: boolean): string | undefined {
   try {
-    return readFileSync(file, 'utf8').trim() || undefined;
+    return readSecretFileSync(file, 'the token file', 'ETOKEN').toString('utf8').trim() || undefined;
   } catch (err) {
-    if (!required) return undefined;
-    throw new InvalidInputError('ETOKEN', `cannot read the token file ${file}: ${messageOf(err)}`, { hint: 'check --token-file' });
+    const unreadable = err instanceof Error && err.cause !== undefined;
+    if (!required && unreadable) return undefined;
+    throw err;
   }
 }
 

@@ -1,6 +1,6 @@
 // Credentials for http(s) repositories: read from a file, the environment or the URL, handed to
 // isomorphic-git's onAuth only, and named in errors by where they came from, never by value.
-import fs from 'node:fs/promises';
+import { readSecretFile } from '../secret-file.js';
 import { InvalidInputError } from '../errors.js';
 
 /** HTTP basic credentials; a token is sent as the password. */
@@ -83,21 +83,7 @@ export async function readTokenFile(file: string): Promise<string> {
 
 /** A secret file's text; refused when it is missing, unreadable, or open to anyone but its owner. */
 async function readPrivateFile(file: string, what: string): Promise<string> {
-  let stat;
-  let text;
-  try {
-    stat = await fs.stat(file);
-    text = await fs.readFile(file, 'utf8');
-  } catch (cause) {
-    const reason = cause instanceof Error && 'code' in cause && cause.code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-    throw new InvalidInputError('ECREDENTIALS', `${what} ${file} ${reason}`, { hint: `give a ${what} that berth can read`, cause });
-  }
-  if ((stat.mode & 0o077) !== 0) {
-    throw new InvalidInputError('ECREDENTIALS', `${what} ${file} is open to others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')})`, {
-      hint: `run chmod 600 ${file}`,
-    });
-  }
-  return text;
+  return (await readSecretFile(file, what, 'ECREDENTIALS')).toString('utf8');
 }
 
 /** Credentials in the environment (`BERTH_REPO_USERNAME` + `BERTH_REPO_PASSWORD`, or `BERTH_REPO_TOKEN`), if any. */

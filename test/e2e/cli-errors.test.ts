@@ -171,7 +171,7 @@ describe('berth up refuses to start with one clear line', () => {
       line: /^berth: invalid --node-grace 'soon'; use a number with ms, s, m or h, such as 30s$/,
     },
   ])('$name', async ({ args, env, line }) => {
-    await fs.writeFile(path.join(dataDir, 'bad-auth.json'), '{"auths": {"r": {"password": "s3cret"');
+    await fs.writeFile(path.join(dataDir, 'bad-auth.json'), '{"auths": {"r": {"password": "s3cret"', { mode: 0o600 });
     const res = await runBerth(args(), { env: env() });
     expect(res.code).toBe(1);
     const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));

@@ -45,7 +45,7 @@ function binding(node: string, pod: string, image: string): BindingRecord {
 
 async function authFile(name: string, auths: Record<string, unknown>): Promise<RegistryAuth> {
   const file = join(dir, `${name}.json`);
-  await writeFile(file, JSON.stringify({ auths }));
+  await writeFile(file, JSON.stringify({ auths }), { mode: 0o600 });
   return new RegistryAuth(file, true);
 }
 
@@ -81,7 +81,7 @@ describe('pulls from a registry that asks for credentials', () => {
     await writeFile(script, `#!/bin/sh\nread -r url\n[ "$url" = "${host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"${host}","Username":"${user.username}","Secret":"${user.password}"}'\n`);
     await chmod(script, 0o755);
     const file = join(dir, 'helper.json');
-    await writeFile(file, JSON.stringify({ auths: { [host]: {} }, credsStore: 'berthtest' }));
+    await writeFile(file, JSON.stringify({ auths: { [host]: {} }, credsStore: 'berthtest' }), { mode: 0o600 });
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     await bed.start(node, { registryAuth: new RegistryAuth(file, true, { env }) });
     await bed.bind(binding(node, 'web', pushed));

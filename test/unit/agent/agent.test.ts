@@ -338,7 +338,7 @@ describe('startAgent', () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-auth-'));
     try {
       const file = join(dir, 'config.json');
-      await writeFile(file, JSON.stringify({ auths: creds ? { 'reg.example:5000': creds } : {} }));
+      await writeFile(file, JSON.stringify({ auths: creds ? { 'reg.example:5000': creds } : {} }), { mode: 0o600 });
       const runtime = new FakeRuntime({ images: [IMAGE], registry: ['reg.example:5000/app:1'], locked: { 'reg.example:5000': 'alice:s3cret' } });
       const { store } = await setup({ registryAuth: new RegistryAuth(file, true), imageBackOff: { initialMs: 300, maxMs: 600 } }, runtime);
       await bind(store, binding('web', { containers: [spec('app', { image: 'reg.example:5000/app:1' })] }));
@@ -346,7 +346,7 @@ describe('startAgent', () => {
       expect(s.containers[0]?.message).toContain(`cannot pull image reg.example:5000/app:1: ${why}`);
       expect(s.containers[0]?.message).toContain("put credentials for reg.example:5000 in the Docker config of the agent's user (docker login reg.example:5000) or in --registry-auth-file");
       // The operator logs in: the file is read again, and the next try after the back-off pulls.
-      await writeFile(file, JSON.stringify({ auths: { 'http://reg.example:5000/v2/': { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+      await writeFile(file, JSON.stringify({ auths: { 'http://reg.example:5000/v2/': { auth: Buffer.from('alice:s3cret').toString('base64') } } }), { mode: 0o600 });
       await waitFor(async () => ready(await status(store, 'web')), { timeoutMs: 20_000 });
       expect(JSON.stringify((await store.list('')).entries.map((e) => e.value.toString()))).not.toContain('s3cret');
     } finally {

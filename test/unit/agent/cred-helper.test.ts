@@ -89,7 +89,7 @@ describe('runCredentialHelper', () => {
 describe('RegistryAuth with credential helpers', () => {
   it('asks credsStore, or the registry\'s own credHelpers entry, instead of auths', async () => {
     const file = join(dir, 'config.json');
-    await writeFile(file, JSON.stringify({ auths: { 'reg.example:5000': {}, 'plain.example': { username: 'bob', password: 'pw' } }, credsStore: 'store', credHelpers: { 'plain.example': 'broken' } }));
+    await writeFile(file, JSON.stringify({ auths: { 'reg.example:5000': {}, 'plain.example': { username: 'bob', password: 'pw' } }, credsStore: 'store', credHelpers: { 'plain.example': 'broken' } }), { mode: 0o600 });
     const auth = new RegistryAuth(file, true, { env });
     expect(await auth.credentialFor('reg.example:5000/app:1')).toEqual({ username: 'alice', password: SECRET, serveraddress: 'reg.example:5000' });
     expect(await auth.credentialFor('busybox')).toEqual({ identitytoken: `tok-${SECRET}`, serveraddress: 'docker.io' });
