@@ -38,6 +38,9 @@ export interface LoopOptions {
   /** Extra wake-ups from outside the store (Docker events, git triggers) call the returned `kick`. */
 }
 
+/** The longest wait a Node timer keeps (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The periodic resync waits resyncMs times a factor drawn from [1 - this, 1 + this). */
 export const RESYNC_JITTER = 0.1;
 
@@ -262,7 +265,8 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
     tick = setTimeout(() => {
       kick();
       schedule();
-    }, resyncMs * (1 - RESYNC_JITTER + 2 * RESYNC_JITTER * random()));
+      // NOTE: Node runs a timer of more than 2^31 - 1 ms after 1 ms: a jittered long period must stay below it.
+    }, Math.min(MAX_TIMER_MS, resyncMs * (1 - RESYNC_JITTER + 2 * RESYNC_JITTER * random())));
   };
   schedule();
   kick();

@@ -78,6 +78,13 @@ describe('startLoop', () => {
     return { calls: () => calls, events, said, lines };
   };
 
+  it('keeps a jittered resync of 2^31 ms below what a timer holds (a longer one would fire at once)', async () => {
+    const run = await start(() => undefined, { resyncMs: 2 ** 31 - 1, random: () => 0.999 });
+    const first = run.calls();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(run.calls()).toBe(first);
+  });
+
   it.each([
     ['at the low end', 0, 900],
     ['at the high end', 0.995, 1_099],
