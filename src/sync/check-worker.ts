@@ -1,17 +1,21 @@
 // The body of checkCommit's worker thread: read a commit's tree and check it, off the main thread.
 import { getHeapStatistics } from 'node:v8';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { BerthError } from '../errors.js';
 import { checkTree } from './check.js';
 import { checkAlone } from './combine.js';
 import { checkBlobs } from './incremental.js';
 import type { CheckRequest, CheckResponse } from './isolate.js';
 import { readTreeFiles } from './tree.js';
+import { warmUp } from './warm-up.js';
 
 // The yaml library reads process.env.LOG_TOKENS once per token (186,000 for 1 MB of ConfigMap), and
 // process.env answers each read from the C++ side; this thread's copy as a plain object answers it as
 // a property lookup. Nothing here sets the environment.
 process.env = { ...process.env };
+
+// A worker started ahead of need (isolate.ts's pool) optimizes the code it runs before its first request.
+if ((workerData as { warm?: boolean } | undefined)?.warm === true) warmUp();
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

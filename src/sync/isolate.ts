@@ -150,12 +150,15 @@ function takeWorker(memoryMb: number): Worker {
     kept.ref();
     return kept;
   }
-  return newWorker(memoryMb);
+  return newWorker(memoryMb, false);
 }
 
-/** A worker started now, which leaves the idle list when it ends. */
-function newWorker(memoryMb: number): Worker {
-  const worker = startWorker(memoryMb);
+/**
+ * A worker started now, which leaves the idle list when it ends; `warm`: started ahead of need, it
+ * first optimizes the code a read runs (warm-up.ts), so a request waits for that only if it comes early.
+ */
+function newWorker(memoryMb: number, warm: boolean): Worker {
+  const worker = startWorker(memoryMb, warm);
   worker.on('exit', () => {
     const list = idleOf(memoryMb);
     const i = list.indexOf(worker);
@@ -187,7 +190,7 @@ export async function stopIdleCheckWorkers(): Promise<void> {
  */
 export function prewarmCheckWorkers(memoryMb = DEFAULT_MEMORY_MB): void {
   const missing = os.availableParallelism() - idleOf(memoryMb).length;
-  for (let i = 0; i < missing; i++) keepWorker(memoryMb, newWorker(memoryMb));
+  for (let i = 0; i < missing; i++) keepWorker(memoryMb, newWorker(memoryMb, true));
 }
 
 /** What a check reads, as its errors name it: `name` in a failure, `subject` in a refusal. */
@@ -222,7 +225,7 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
       else {
         // A worker that read a large commit holds a large heap until it is stopped: a fresh one takes its place.
         void worker.terminate();
-        if (idleOf(memoryMb).length < os.availableParallelism()) keepWorker(memoryMb, newWorker(memoryMb));
+        if (idleOf(memoryMb).length < os.availableParallelism()) keepWorker(memoryMb, newWorker(memoryMb, true));
       }
     };
     const timer = setTimeout(() => {
@@ -254,11 +257,12 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
  * The worker runs the built check-worker.js; run from source (tsx, vitest), the .ts file is loaded
  * through tsx's loader, registered in the worker first (a Worker does not inherit it).
  */
-function startWorker(memoryMb: number): Worker {
+function startWorker(memoryMb: number, warm: boolean): Worker {
   const resourceLimits = { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 64 };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { resourceLimits });
+  const workerData = { warm };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { resourceLimits, workerData });
   const body = new URL('./check-worker.ts', import.meta.url).href;
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(body)}); });`;
-  return new Worker(boot, { eval: true, resourceLimits });
+  return new Worker(boot, { eval: true, resourceLimits, workerData });
 }
