@@ -99,3 +99,13 @@ export function portsOf(bindings: unknown): RunPort[] {
   }
   return out.sort((a, b) => a.containerPort - b.containerPort || (a.hostPort ?? 0) - (b.hostPort ?? 0));
 }
+
+/**
+ * A Docker timestamp as text that sorts as the time does: Docker trims trailing zeros of the
+ * nanoseconds (`…:01.12345Z` is earlier than `…:01.123456789Z`, yet sorts after it as text).
+ */
+export function timeKey(created: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(created);
+  if (m === null) return created;
+  return `${m[1] ?? ''}.${(m[2] ?? '').padEnd(9, '0')}${m[3] ?? ''}`;
+}

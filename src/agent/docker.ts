@@ -8,7 +8,7 @@ import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
 import { dockerUser, needsImageUser, nonRootViolation, securityHostConfig } from './security.js';
 import type { RegistryCredential } from './registry-auth.js';
-import { STATES, briefOf, demux, destroy, dockerMount, ipOf, joinedOf, parseEvent, parseJson, portsOf } from './docker-shapes.js';
+import { STATES, briefOf, demux, destroy, dockerMount, ipOf, joinedOf, parseEvent, parseJson, portsOf, timeKey } from './docker-shapes.js';
 
 /** How to reach Docker and how to run containers there. */
 export interface DockerRuntimeOptions {
@@ -261,7 +261,7 @@ export class DockerRuntime implements ContainerRuntime {
   private async networksNamed(name: string): Promise<Docker.NetworkInspectInfo[]> {
     try {
       const all = await this.docker.listNetworks({ filters: { name: [name] } });
-      return all.filter((n) => n.Name === name).sort((a, b) => compareText(a.Created, b.Created) || compareText(a.Id, b.Id));
+      return all.filter((n) => n.Name === name).sort((a, b) => compareText(timeKey(a.Created), timeKey(b.Created)) || compareText(a.Id, b.Id));
     } catch (err) {
       throw translate(err, `cannot list networks named ${name}`, this.host);
     }
@@ -375,3 +375,4 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 }
+

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
-import { freePort } from '../support/ports.js';
+import { freeHostPort } from '../support/ports.js';
 import { run } from '../support/process.js';
 import { listContainers, removeContainers, type Listed } from '../support/containers.js';
 import { createRepo } from '../support/repo.js';
@@ -83,7 +83,7 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
 
   it('converges each pushed commit', async () => {
     const repo = await createRepo(inject('gitRoot'), uniqueName('repo'));
-    const hostPort = await freePort();
+    const hostPort = await freeHostPort();
     await repo.write('deploy/worker.yaml', worker(2, 'v1'));
     await repo.write('deploy/web.yaml', web(hostPort));
     await repo.write('README.md', 'not a manifest\n');

@@ -31,3 +31,22 @@ export async function freePorts(count: number): Promise<number[]> {
   await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   return ports;
 }
+
+/**
+ * A free port on 127.0.0.1 for Docker to publish a container on, below the kernel's ephemeral range:
+ * Docker hands out the ports it chooses itself (a published port without a hostPort) from that range
+ * in order, and a port freePort() drew from it can be one Docker gives another container a moment
+ * later ("bind: address already in use"). Below 30000, so it is never a Service's nodePort either.
+ */
+export async function freeHostPort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port between 20000 and 30000 on 127.0.0.1');
+}

@@ -8,7 +8,7 @@ import type { ContainerSpec } from '../../../src/manifest/types.js';
 import type { Agent } from '../../../src/agent/agent.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import { dockerRequest } from '../../support/docker.js';
-import { freePort } from '../../support/ports.js';
+import { freeHostPort } from '../../support/ports.js';
 import { pushImage, untagImage } from '../../support/registry.js';
 import { agentTestbed } from '../../support/agent-testbed.js';
 import { uniqueName } from '../../support/names.js';
@@ -70,7 +70,7 @@ describe('agent with etcd and Docker', () => {
     const node = uniqueName('node');
     await agentFor(node);
     await waitFor(() => store.get(nodeKey(node)), { what: 'node registered' });
-    const port = await freePort();
+    const port = await freeHostPort();
 
     await bind(binding(node, 'web', 'h1', [httpd(port)]));
     await readyStatus(node, 'web');

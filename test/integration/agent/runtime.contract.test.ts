@@ -7,7 +7,7 @@ import { RUNTIME_DOWN, withPodAddresses } from '../../../src/agent/runtime.js';
 import { dockerRequest } from '../../support/docker.js';
 import type { ContainerRuntime, RunSpec, RuntimeEvent } from '../../../src/agent/runtime.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
-import { freePort } from '../../support/ports.js';
+import { freeHostPort } from '../../support/ports.js';
 import { pushImage, untagImage } from '../../support/registry.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
@@ -146,7 +146,7 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
       expect(b).toBe(a);
       netId = a;
       expect(await runtime.ensureNetwork(net, labels)).toBe(a);
-      const port = await freePort();
+      const port = await freeHostPort();
       const owner = await runtime.create(spec('owner', { network: netId, hostname: 'pod-a', publishAll: true, ports: [{ containerPort: 80, protocol: 'TCP', hostIp: '127.0.0.1' }, { containerPort: 81, protocol: 'TCP', hostIp: '127.0.0.1', hostPort: port }] }));
       const member = await runtime.create(spec('member', { netns: `${test}-owner`, ports: [{ containerPort: 80, protocol: 'TCP' }] }));
       await expect(runtime.start(member)).rejects.toThrow(/cannot join network of a non running container/);
@@ -225,7 +225,7 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
   });
 
   it('publishes a hostPort on 127.0.0.1, and a second start on that port fails', async () => {
-    const hostPort = await freePort();
+    const hostPort = await freeHostPort();
     const ports = [{ containerPort: 8080, protocol: 'TCP' as const, hostPort, hostIp: '127.0.0.1' }];
     const id = await runtime.create(spec('web', { command: ['httpd', '-f', '-p', '8080', '-h', '/'], args: [], ports }));
     await runtime.start(id);
@@ -301,7 +301,7 @@ describe('ContainerRuntime contract, processes: DockerRuntime', () => {
   });
 
   it('serves through a published hostPort', async () => {
-    const hostPort = await freePort();
+    const hostPort = await freeHostPort();
     const id = await runtime.create(spec('web', { command: ['httpd', '-f', '-p', '8080', '-h', '/'], args: [], ports: [{ containerPort: 8080, protocol: 'TCP', hostPort, hostIp: '127.0.0.1' }] }));
     await runtime.start(id);
     const status = await waitFor(

@@ -9,7 +9,7 @@ import type { ContainerSpec } from '../../../src/manifest/types.js';
 import type { Container, RuntimeEvent } from '../../../src/agent/runtime.js';
 import { agentTestbed } from '../../support/agent-testbed.js';
 import { dockerRequest } from '../../support/docker.js';
-import { freePort } from '../../support/ports.js';
+import { freeHostPort } from '../../support/ports.js';
 import { uniqueName } from '../../support/names.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -125,7 +125,7 @@ describe('pod sandboxes', () => {
   it('publishes a declared hostPort on the sandbox', async () => {
     const node = uniqueName('node');
     await agentFor(node);
-    const port = await freePort();
+    const port = await freeHostPort();
     await bed.bind(pod(node, 'fixed', port));
     const s = await readyStatus(node, 'fixed', (x) => x.hostPorts !== undefined);
     expect(s.hostPorts).toEqual([{ containerPort: 8080, protocol: 'TCP', hostPort: port }]);
@@ -138,7 +138,7 @@ describe('pod sandboxes', () => {
   ] as const)('a sandbox %s from outside: the pod is made again, sandbox first, and works', async (_how, act, drift) => {
     const node = uniqueName('node');
     await agentFor(node);
-    const port = await freePort();
+    const port = await freeHostPort();
     await bed.bind(pod(node, 'phoenix', port));
     await readyStatus(node, 'phoenix');
     await waitFor(async () => (await clientGot(node)) === 'phoenix', { timeoutMs: 20_000, what: 'the client to fetch' });
