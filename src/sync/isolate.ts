@@ -159,6 +159,9 @@ function takeWorker(memoryMb: number): Worker {
  */
 function newWorker(memoryMb: number, warm: boolean): Worker {
   const worker = startWorker(memoryMb, warm);
+  // A worker may fail while idle (warming up): with no listener, its 'error' would end this process.
+  // In use, inWorker's own listener reports it; idle, it only exits, and leaves the list below.
+  worker.on('error', () => undefined);
   worker.on('exit', () => {
     const list = idleOf(memoryMb);
     const i = list.indexOf(worker);
