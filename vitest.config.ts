@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 120_000,
+    // The fault suite's table (test/faults) after the usual report; it prints nothing in a run without it.
+    reporters: ['default', './test/faults/support/table-reporter.ts'],
     projects: [
       {
         extends: true,

@@ -1,12 +1,13 @@
 // Two `berth scheduler` processes over one etcd: one leads (leaders/scheduler), the other follows;
 // the leader killed with SIGKILL, the other takes over within the lease TTL and binds the next pod.
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { EtcdStore, decode, leaderKey, podKey, type Store } from '../../../src/store/index.js';
-import { spawnBerth, type BerthProcess } from '../../support/berth.js';
-import { uniqueName } from '../../support/names.js';
-import { waitFor } from '../../support/wait.js';
-import { node, pod } from '../../unit/scheduler/fixtures.js';
-import { putNodes, putPods } from '../../unit/scheduler/harness.js';
+import { EtcdStore, decode, leaderKey, podKey, type Store } from '../../src/store/index.js';
+import { spawnBerth, type BerthProcess } from '../support/berth.js';
+import { uniqueName } from '../support/names.js';
+import { waitFor } from '../support/wait.js';
+import { node, pod } from '../unit/scheduler/fixtures.js';
+import { putNodes, putPods } from '../unit/scheduler/harness.js';
+import { recordFaultRow } from './support/table.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -14,7 +15,7 @@ afterEach(async () => {
 });
 
 describe('two schedulers', () => {
-  it('one leads; killed, the other takes over and binds the next pod', async () => {
+  it('one leads; killed, the other takes over and binds the next pod', async (context) => {
     const prefix = `/${uniqueName('failover')}`;
     const store: Store = await EtcdStore.connect([inject('etcdEndpoint')], prefix);
     cleanups.push(async () => {
@@ -41,8 +42,15 @@ describe('two schedulers', () => {
     if (killed === undefined || survivor === undefined) throw new Error(`the leader ${first ?? '?'} is none of the schedulers started`);
 
     killed.child.kill('SIGKILL');
+    const killedAt = Date.now();
     await putPods(store, [pod('second')]);
-    await waitFor(() => bound('second'), { timeoutMs: 60_000, what: 'the second pod bound by the other scheduler' });
+    let convergedMs: number | undefined;
+    try {
+      await waitFor(() => bound('second'), { timeoutMs: 60_000, what: 'the second pod bound by the other scheduler' });
+      convergedMs = Date.now() - killedAt;
+    } finally {
+      recordFaultRow(context, { scenario: 'kill -9 the leading scheduler (of two)', trials: 1, faults: 1, failures: convergedMs === undefined ? 1 : 0, convergeMs: convergedMs === undefined ? [] : [convergedMs] });
+    }
     expect(await leader()).toBe(survivor.child.pid);
   }, 180_000);
 });
