@@ -13,9 +13,8 @@ function checkCapability(s: string): string | undefined {
   return /^[A-Z][A-Z0-9_]*$/.test(s) && !s.startsWith('CAP_') ? undefined : `must be a capability name such as NET_RAW or ALL, without CAP_, not ${JSON.stringify(s)}`;
 }
 
-/** PodSecurityContext fields other than runAsUser, runAsGroup, runAsNonRoot, fsGroup, supplementalGroups and seccompProfile. */
+/** PodSecurityContext fields other than runAsUser, runAsGroup, runAsNonRoot, fsGroup, fsGroupChangePolicy, supplementalGroups and seccompProfile. */
 const POD_SECURITY: Readonly<Record<string, string>> = {
-  fsGroupChangePolicy: notYet('berth gives the pod\'s emptyDir and ConfigMap volumes the fsGroup whenever it makes or writes them, as `Always` does'),
   supplementalGroupsPolicy: notYet('the groups are added to those of the image'),
   seLinuxOptions: notYet('containers run with Docker\'s default labels'),
   appArmorProfile: notYet('containers run with Docker\'s default AppArmor profile'),
@@ -48,6 +47,10 @@ export const podSecurityContextSchema = object(
     runAsNonRoot: optional(boolean()),
     // Both become groups of every process of the pod; the agent also gives the pod's volumes the fsGroup (src/agent/fs-group.ts).
     fsGroup: optional(id),
+    // Kept and honoured as Kubernetes honours it on the volumes berth has: not at all. kubelet's emptyDir and
+    // ConfigMap plugins give their files the fsGroup on every set-up whatever the policy (they pass none to
+    // SetVolumeOwnership), and a hostPath never gets the fsGroup; the policy is for persistent volumes.
+    fsGroupChangePolicy: optional(oneOf(['OnRootMismatch', 'Always'])),
     supplementalGroups: optional(list(id)),
     seccompProfile: optional(seccompProfileSchema),
   },

@@ -131,7 +131,7 @@ describe('pod volumes on Docker', () => {
     expect((await bed.status(node, 'files'))?.containers[0]?.restarts).toBe(0);
   });
 
-  it('gives the pod\'s volumes its fsGroup, as kubelet does: group-owned, setgid folders, a ConfigMap readable by the group only', async () => {
+  it('gives the pod\'s volumes its fsGroup, as kubelet does: group-owned, setgid folders, a ConfigMap readable by the group only, whatever fsGroupChangePolicy says', async () => {
     const cm = uniqueName('cm');
     await sealConfigMap(cm, { secret: 'for-the-group' });
     const node = await agentFor();
@@ -142,12 +142,17 @@ describe('pod volumes on Docker', () => {
       { name: 'mem', emptyDir: { medium: 'Memory' } },
       // 0400: owned by root, so only the group's read bit (kubelet's 0440) lets user 1000 read it.
       { name: 'cfg', configMap: { name: cm, defaultMode: 0o400 } },
-    ], { securityContext: { runAsUser: 1000, fsGroup: 2000 } });
+      // OnRootMismatch changes nothing on these ephemeral volumes, as in Kubernetes (their plugins ignore the policy).
+    ], { securityContext: { runAsUser: 1000, fsGroup: 2000, fsGroupChangePolicy: 'OnRootMismatch' } });
     const app = (await running(node, 1)).get('app');
     expect((await sh(app, 'id -u; stat -c "%g %a" /data /mem; stat -L -c "%g %a" /cfg/secret')).output.split('\n')).toEqual(['1000', '2000 2777', '2000 3777', '2000 440']);
     expect((await sh(app, 'cat /cfg/secret')).output).toBe('for-the-group');
     // A file the container makes in a setgid folder gets the folder's group.
     expect((await sh(app, 'mkdir /data/sub && touch /data/sub/f /mem/f && stat -c "%u %g" /data/sub/f /mem/f')).output.split('\n')).toEqual(['1000 2000', '1000 2000']);
+    // The volume's root already has the group, yet a ConfigMap's new file gets it too: kubelet's ConfigMap plugin
+    // gives its files the fsGroup on every write, as `Always`, whatever the policy.
+    await sealConfigMap(cm, { secret: 'for-the-group', added: 'later' });
+    await waitFor(async () => (await sh(app, 'stat -L -c "%g %a" /cfg/added')).output === '2000 440', { timeoutMs: 30_000, what: 'the new file with the fsGroup' });
   });
 
   it('mounts a hostPath only on a node whose operator allows it (--allow hostPath), making a DirectoryOrCreate there', async () => {

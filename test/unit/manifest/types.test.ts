@@ -69,7 +69,7 @@ interface Template {
   nodeSelector: Record<string, string>;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
   terminationGracePeriodSeconds?: number;
-  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; fsGroup?: number; supplementalGroups?: number[]; seccompProfile?: { type: 'RuntimeDefault' | 'Unconfined' } };
+  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; fsGroup?: number; fsGroupChangePolicy?: 'OnRootMismatch' | 'Always'; supplementalGroups?: number[]; seccompProfile?: { type: 'RuntimeDefault' | 'Unconfined' } };
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
   hostNetwork?: boolean;

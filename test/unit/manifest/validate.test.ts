@@ -118,6 +118,13 @@ describe('Deployment validation', () => {
     });
   });
 
+  it.each(['OnRootMismatch', 'Always'])('accepts fsGroupChangePolicy %s beside fsGroup, keeping it', (policy) => {
+    const { objects, errors } = parseFiles([{ path: 'app.yaml', text: d(`      securityContext: {fsGroup: 2000, fsGroupChangePolicy: ${policy}}`) }]);
+    expect(errors.map(formatError)).toEqual([]);
+    const spec = objects[0]?.kind === 'Deployment' ? objects[0].spec.template : undefined;
+    expect(spec?.securityContext).toEqual({ fsGroup: 2000, fsGroupChangePolicy: policy });
+  });
+
   it.each([
     ['secrets', 'secrets: [{name: x}]', 'app.yaml:4:1: secrets: a Kubernetes field berth does not support (berth has no Secrets and mounts no service account token); remove it'],
     ['imagePullSecrets', 'imagePullSecrets: [{name: x}]', "app.yaml:4:1: imagePullSecrets: a Kubernetes field berth does not support (berth has no Secrets; registry credentials belong to the Docker configuration of the nodes); remove it"],
@@ -133,6 +140,7 @@ describe('Deployment validation', () => {
       ['sysctls (operator policy)', d('      securityContext: {sysctls: []}'), [`app.yaml:17:25: spec.template.spec.securityContext.sysctls: ${PRIVILEGE}`]],
       ['shareProcessNamespace (never from a repository)', d('      shareProcessNamespace: true'), [`app.yaml:17:7: spec.template.spec.shareProcessNamespace: ${PRIVILEGE}`]],
       ['a Localhost seccomp profile (it names a file on the node)', d('      securityContext: {seccompProfile: {type: Localhost, localhostProfile: x.json}}'), ['app.yaml:17:48: spec.template.spec.securityContext.seccompProfile.type: must be one of RuntimeDefault, Unconfined, not "Localhost"', `app.yaml:17:59: spec.template.spec.securityContext.seccompProfile.localhostProfile: ${NOT_YET} (containers run with Docker's default seccomp profile or, where the operator allows it, none); remove it`]],
+      ['an fsGroupChangePolicy Kubernetes does not know', d('      securityContext: {fsGroupChangePolicy: OnMismatch}'), ['app.yaml:17:46: spec.template.spec.securityContext.fsGroupChangePolicy: must be one of OnRootMismatch, Always, not "OnMismatch"']],
       ['a supplemental group that is no id', d('      securityContext: {supplementalGroups: [-5]}'), ['app.yaml:17:46: spec.template.spec.securityContext.supplementalGroups[0]: must be at least 0, not -5']],
       ['restartPolicy Never', d('      restartPolicy: Never'), ['app.yaml:17:22: spec.template.spec.restartPolicy: must be Always in a Deployment (as in Kubernetes): its pods are kept running; Never is for Jobs']],
       ['an nfs volume (operator policy)', d('      volumes: [{name: h, nfs: {server: x, path: /}}]'), [`app.yaml:17:27: spec.template.spec.volumes[0].nfs: ${PRIVILEGE}`]],
