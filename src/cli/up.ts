@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, redactUrl, type Logger } from '../log.js';
 import { readSeal, startElection, type Store } from '../store/index.js';
-import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, type StatusChoice, type SyncOptions } from '../sync/index.js';
+import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, MAX_HISTORY_LIMIT, type StatusChoice, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
@@ -168,7 +168,8 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   const limits = limitsFromFlags(flags);
   const historyLimit = historyLimitOf(flags.historyLimit);
   if (flags.config !== undefined) {
-    const clash = (flags.given ?? []).filter((f) => (Object.values(SOURCE_FIELDS) as string[]).includes(f));
+    // --history-limit is every source's default; a source's historyLimit overrides it.
+    const clash = (flags.given ?? []).filter((f) => f !== SOURCE_FIELDS.historyLimit && (Object.values(SOURCE_FIELDS) as string[]).includes(f));
     if (clash.length > 0) throw new InvalidInputError('EFLAGS', `${clash.join(', ')} and --config exclude each other`, { hint: `give each source's fields in ${flags.config}` });
     const sources = await readConfig(flags.config);
     const out: Omit<SyncOptions, 'store'>[] = [];
@@ -185,7 +186,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       }));
       if (s.autoRevert && keyring !== undefined) atField(s, 'autoRevert', () => noSignedReverts());
       out.push({
-        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, historyLimit, waitForHead: false, autoRevert: s.autoRevert,
+        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, historyLimit: s.historyLimit ?? historyLimit, waitForHead: false, autoRevert: s.autoRevert,
         ...(reporter ? { reporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
       });
     }
@@ -212,7 +213,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
 function historyLimitOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 1_000_000) throw new InvalidInputError('EFLAGS', `--history-limit must be a whole number from 1 to 1000000, not "${text}"`);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_HISTORY_LIMIT) throw new InvalidInputError('EFLAGS', `--history-limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}, not "${text}"`);
   return n;
 }
 

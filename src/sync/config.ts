@@ -35,6 +35,8 @@ export interface SourceConfig {
   statusContextSuffix?: string;
   /** `--auto-revert` (default false). */
   autoRevert: boolean;
+  /** History records kept in etcd for this source; absent: `--history-limit`'s, for every source. */
+  historyLimit?: number;
   /** Where each field given (and the source itself, as `source`) is written, for errors found later. */
   at: Record<string, Position>;
 }
@@ -66,8 +68,12 @@ export const SOURCE_FIELDS = {
   publicUrl: '--public-url',
   statusContextSuffix: '--status-context-suffix',
   autoRevert: '--auto-revert',
+  historyLimit: '--history-limit',
 } as const;
 type Field = keyof typeof SOURCE_FIELDS;
+
+/** The most history records a source may keep (`--history-limit` too). */
+export const MAX_HISTORY_LIMIT = 1_000_000;
 
 /** The name pattern the API accepts for a source (a key segment of etcd: no slash). */
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$/;
@@ -162,7 +168,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     fail(node, 'a source must be a map with at least name and repo');
     return undefined;
   }
-  const values: Partial<Record<Field, string | string[] | boolean>> = {};
+  const values: Partial<Record<Field, string | string[] | boolean | number>> = {};
   const at: Record<string, Position> = { source: pos(node.range?.[0]) };
   let ok = true;
   const wrong = (n: Node | undefined | null, message: string): void => {
@@ -193,6 +199,12 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
       else values.autoRevert = value.value;
       continue;
     }
+    if (key === 'historyLimit') {
+      if (!isScalar(value) || typeof value.value !== 'number' || !Number.isInteger(value.value) || value.value < 1 || value.value > MAX_HISTORY_LIMIT) {
+        wrong(value ?? keyNode, `historyLimit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`);
+      } else values.historyLimit = value.value;
+      continue;
+    }
     // A duration may be written as a bare number of seconds; every other field is text.
     const text = isScalar(value) && (typeof value.value === 'string' || (key === 'interval' && typeof value.value === 'number')) ? String(value.value) : undefined;
     if (text === undefined || text === '') {
@@ -206,7 +218,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
   if (name !== undefined && (!NAME.test(name) || name.length > MAX_NAME)) {
     wrong(node.get('name', true) as Node, `source name '${name.slice(0, 60)}' must be letters, digits, '-', '.' or '_', starting and ending with a letter or digit, at most ${MAX_NAME} characters`);
   }
-  const status = values.status === undefined || typeof values.status === 'boolean' ? undefined : ([] as string[]).concat(values.status);
+  const status = typeof values.status !== 'string' && !Array.isArray(values.status) ? undefined : ([] as string[]).concat(values.status);
   const unknown = status?.find((r) => !(REPORT_CHOICES as readonly string[]).includes(r));
   if (unknown !== undefined) wrong(node.get('status', true) as Node, `status '${unknown.slice(0, 60)}' must be one of ${REPORT_CHOICES.join(', ')}`);
   if (!ok || name === undefined || typeof values.repo !== 'string') return undefined;
@@ -231,6 +243,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     ...(typeof values.publicUrl === 'string' ? { publicUrl: values.publicUrl } : {}),
     ...(typeof values.statusContextSuffix === 'string' ? { statusContextSuffix: values.statusContextSuffix } : {}),
     autoRevert: values.autoRevert === true,
+    ...(typeof values.historyLimit === 'number' ? { historyLimit: values.historyLimit } : {}),
     at,
   };
 }

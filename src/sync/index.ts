@@ -10,6 +10,6 @@ export { drainOutbox, startOutbox, type DrainResult, type OutboxOptions } from '
 export { discardReporter, type StatusReporter } from './reporter.js';
 export { MAX_DESCRIPTION, appendStatusLines, appliedStatus, formatStatusLine, groupByCommit, rejectedStatus } from './status.js';
 export { credentialProvider, parseCredentials, readCredentialsFile, type CredentialProvider, type RepoCredentials } from './credentials.js';
-export { atField, atFieldAsync, parseConfig, readConfig, REPORT_CHOICES, SOURCE_FIELDS, type ReportChoice, type SourceConfig } from './config.js';
+export { atField, atFieldAsync, MAX_HISTORY_LIMIT, parseConfig, readConfig, REPORT_CHOICES, SOURCE_FIELDS, type ReportChoice, type SourceConfig } from './config.js';
 export { readKeyring, type Keyring } from './keyring.js';
 export { ForgeStatusReporter, chooseReporter, forgeTarget, statusRequest, FORGE_KINDS, type ForgeKind, type ForgeTarget, type StatusChoice } from './forge-status.js';

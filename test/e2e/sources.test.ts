@@ -104,12 +104,44 @@ sources:
     expect(berth.output.toString()).not.toContain(PASSWORD);
   });
 
+  it("keeps each source's historyLimit of history records, and --history-limit's for a source without one", async () => {
+    const [short, long] = [await createRepo(inject('gitRoot'), uniqueName('short')), await createRepo(inject('gitRoot'), uniqueName('long'))];
+    const [shortName, longName] = [uniqueName('short'), uniqueName('long')];
+    const records = async (source: string): Promise<string[]> => (await store.list(historyPrefix(source))).entries.map((e) => decode('history', e.key, e.value).commit);
+    await fs.writeFile(path.join(dir, 'limits.yaml'), `sources:
+  - {name: ${shortName}, repo: ${short.workDir}, interval: 1s, status: none, historyLimit: 1}
+  - {name: ${longName}, repo: ${long.workDir}, interval: 1s, status: none}
+`);
+    const proc = spawnBerth(['sync', '--config', path.join(dir, 'limits.yaml'), '--history-limit', '2', '--etcd', inject('etcdEndpoint'), '--prefix', prefix, '--data-dir', dir]);
+    try {
+      const heads: { short: string[]; long: string[] } = { short: [], long: [] };
+      for (const name of ['a', 'b', 'c']) {
+        await short.write('x.yaml', configMap(name));
+        await long.write('x.yaml', configMap(name));
+        heads.short.push(await short.commit(name));
+        heads.long.push(await long.commit(name));
+        await waitFor(async () => {
+          if (!isRunning(proc.child)) throw new GiveUp(`berth sync exited:\n${proc.output.toString()}`);
+          return (await applied(shortName)).includes(heads.short.at(-1) ?? '') && (await applied(longName)).includes(heads.long.at(-1) ?? '');
+        }, { timeoutMs: 30_000, what: `commit ${name} applied in both sources` });
+      }
+      // Pruning follows each new record: poll until it is done.
+      await waitFor(async () => (await records(shortName)).length === 1 && (await records(longName)).length === 2, { timeoutMs: 15_000, what: 'both histories pruned' });
+      expect(await records(shortName)).toEqual(heads.short.slice(2));
+      expect(await records(longName)).toEqual(heads.long.slice(1));
+    } finally {
+      await proc.stop();
+      await short.dispose();
+      await long.dispose();
+    }
+  });
+
   it.each([
     {
       name: 'an unknown field, by name and place',
       config: 'sources:\n  - name: a\n    repo: /srv/a\n    brnach: main\n',
       args: [] as string[],
-      line: (file: string) => `${file}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert; fix the config file (README: Several sources)`,
+      line: (file: string) => `${file}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert, historyLimit; fix the config file (README: Several sources)`,
     },
     {
       name: 'an interval that does not parse, at its place',

@@ -31,6 +31,7 @@ describe('parseConfig', () => {
     skipKinds: [Service, Ingress]
     verifyCommits: keys/allowed_signers
     autoRevert: true
+    historyLimit: 50
   - name: local
     repo: ../repos/ops
 `,
@@ -40,12 +41,12 @@ describe('parseConfig', () => {
       {
         name: 'web', repo: 'https://git.example.com/team/web.git', branch: 'release', path: 'deploy', interval: '5s',
         repoCredentialsFile: '/etc/berth/secrets/web.creds', status: ['none'], skipKinds: ['Service', 'Ingress'],
-        verifyCommits: '/etc/berth/keys/allowed_signers', autoRevert: true,
+        verifyCommits: '/etc/berth/keys/allowed_signers', autoRevert: true, historyLimit: 50,
       },
       { name: 'local', repo: '/etc/repos/ops', branch: 'main', path: '.', interval: '30s', status: ['git-notes'], skipKinds: [], autoRevert: false },
     ]);
     expect(sources[0]?.at.interval).toEqual({ file: FILE, line: 6, col: 15 });
-    expect(sources[1]?.at.source).toEqual({ file: FILE, line: 12, col: 5 });
+    expect(sources[1]?.at.source).toEqual({ file: FILE, line: 13, col: 5 });
   });
 
   it('takes a list of reporters as status', () => {
@@ -62,7 +63,7 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert`]],
+    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert, historyLimit`]],
     ['an unknown top-level field', 'source:\n  - name: a\n', [`${FILE}:1:1: unknown field 'source'; the config file has only 'sources'`, `${FILE}:1:1: 'sources' must be a list of at least one source`]],
     ['a missing name and repo', 'sources:\n  - branch: main\n', [`${FILE}:2:5: a source needs 'name'`, `${FILE}:2:5: a source needs 'repo'`]],
     ['a name given twice', 'sources:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n', [`${FILE}:3:12: source name 'a' is used twice (first at 2:12); each source needs its own name`]],
@@ -70,6 +71,9 @@ describe('parseConfig', () => {
     ['a branch that YAML reads as a number', 'sources:\n  - name: a\n    repo: /r\n    branch: 2024\n', [`${FILE}:4:13: branch must be a non-empty string (quote it)`]],
     ['an unknown status', 'sources:\n  - {name: a, repo: /r, status: gitee}\n', [`${FILE}:2:33: status 'gitee' must be one of git-notes, none, github, gitea, gitlab`]],
     ['skipKinds as text', 'sources:\n  - {name: a, repo: /r, skipKinds: Service}\n', [`${FILE}:2:36: skipKinds must be a list of kinds, such as [Service, Ingress]`]],
+    ['a historyLimit of 0', 'sources:\n  - {name: a, repo: /r, historyLimit: 0}\n', [`${FILE}:2:39: historyLimit must be a whole number from 1 to 1000000`]],
+    ['a historyLimit as text', 'sources:\n  - {name: a, repo: /r, historyLimit: "5"}\n', [`${FILE}:2:39: historyLimit must be a whole number from 1 to 1000000`]],
+    ['a historyLimit with a fraction', 'sources:\n  - {name: a, repo: /r, historyLimit: 2.5}\n', [`${FILE}:2:39: historyLimit must be a whole number from 1 to 1000000`]],
     ['no sources', 'sources: []\n', [`${FILE}:1:10: 'sources' must be a list of at least one source`]],
     ['a duplicate key', 'sources:\n  - name: a\n    name: b\n    repo: /r\n', [`${FILE}:3:5: Map keys must be unique`]],
     ['broken YAML', 'sources:\n  - name: [a\n', [expect.stringMatching(new RegExp(`^${FILE}:3:1: `))]],
