@@ -59,7 +59,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     stops.push(() => health.stop());
     const endpoints = await startEndpointsController({
-      store, log: opts.log, shared: view, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
+      store, log: opts.log, view, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
     });
     stops.push(() => endpoints.stop());
     const nodes = await startNodeLifecycle({

@@ -1,5 +1,6 @@
 import { deploymentInputs } from '../manifest/index.js';
 import { decodeAll, readAllSealed, type Sealed, type SealRecord, type Store } from '../store/index.js';
+import type { DesiredService } from './endpoints.js';
 import type { DesiredDeployment } from './pods.js';
 
 /** The Deployments of every sealed source, each read at its seal's revision. */
@@ -40,20 +41,22 @@ export async function readSealedDeployments(store: Store): Promise<SealedView> {
 }
 
 /**
- * The Deployments of one source's sealed state (readSealed), or why it cannot be acted on: a
- * compacted seal with a newer commit half-written, or an object that does not decode.
+ * The Deployments and Services of one source's sealed state (readSealed), or why it cannot be acted
+ * on: a compacted seal with a newer commit half-written, or an object that does not decode.
  */
-export function sealedDeployments(s: Sealed): { deployments: DesiredDeployment[] } | { reason: string } {
+export function sealedDeployments(s: Sealed): { deployments: DesiredDeployment[]; services: DesiredService[] } | { reason: string } {
   if (!s.exact) return { reason: `seal revision ${s.seal.revision} was compacted and a newer commit is being applied` };
   const { items, corrupt } = decodeAll('desired', s.entries);
   const first = corrupt[0];
   if (first) return { reason: first.reason };
   const inputs = deploymentInputs(items.map((i) => i.record.object));
   const deployments: DesiredDeployment[] = [];
+  const services: DesiredService[] = [];
   for (const { record } of items) {
+    if (record.object.kind === 'Service') services.push({ source: s.source, object: record.object });
     if (record.object.kind !== 'Deployment') continue;
     const read = inputs.get(record.object);
     deployments.push({ source: s.source, object: record.object, commit: record.commit, ...(read === undefined ? {} : { inputs: read }) });
   }
-  return { deployments };
+  return { deployments, services };
 }

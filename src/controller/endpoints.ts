@@ -19,12 +19,15 @@ export interface EndpointsInput {
   sources: ReadonlySet<string>;
   /** Every source that has a seal: records of a source without one are deleted. */
   sealed: ReadonlySet<string>;
-  pods: readonly PodRecord[];
+  /** The pods a Service may select (at least those it selects: the namespace and selector are checked here). */
+  podsOf: (service: ServiceObject) => Iterable<PodRecord>;
   statuses: StatusIndex;
   /** Registered nodes by name: a pod on a node that is gone is no endpoint. */
   nodes: ReadonlyMap<string, NodeRecord>;
   /** The endpoints records there are, by key. */
   current: ReadonlyMap<string, EndpointsRecord>;
+  /** Plan only these endpoints keys (the Services whose pods changed); absent: every one. */
+  only?: ReadonlySet<string>;
 }
 
 /** The writes that bring `endpoints/` to what the Services and pods say, and what could not be honoured. */
@@ -39,9 +42,13 @@ export interface EndpointsPlan {
 const serviceKey = (s: DesiredService): string => endpointsKey(s.object.namespace, s.object.name);
 
 /** Kubernetes' label selection: every selector label, with the same value. */
-function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
-  return Object.entries(selector).every(([k, v]) => Object.hasOwn(labels, k) && labels[k] === v);
+export function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  for (const k in selector) if (!Object.hasOwn(labels, k) || labels[k] !== selector[k]) return false;
+  return true;
 }
+
+/** Whether `service` selects `pod`: same namespace, and every selector label. */
+export const selectsPod = (service: ServiceObject, pod: PodRecord): boolean => pod.namespace === service.namespace && selects(service.spec.selector, pod.template.labels);
 
 /** The container port a target port names in `pod` (a number is itself; a name must be one of its containers' ports). */
 function containerPort(pod: PodRecord, target: number | string): number | undefined {
@@ -59,12 +66,11 @@ function hostPort(pod: PodRecord, status: PodStatusRecord | undefined, port: num
 }
 
 /** The ready pods a Service selects, each with how every port it serves reaches it; sorted by pod. */
-export function endpointsOf(service: ServiceObject, ports: readonly EndpointsPort[], input: Pick<EndpointsInput, 'pods' | 'statuses' | 'nodes'>): Endpoint[] {
-  const names = new Set(input.nodes.keys());
+export function endpointsOf(service: ServiceObject, ports: readonly EndpointsPort[], input: Pick<EndpointsInput, 'podsOf' | 'statuses' | 'nodes'>): Endpoint[] {
   const out: Endpoint[] = [];
-  for (const pod of input.pods) {
-    if (pod.namespace !== service.namespace || pod.node === undefined || !selects(service.spec.selector, pod.template.labels)) continue;
-    if (!isPodReady(pod, input.statuses, names)) continue;
+  for (const pod of input.podsOf(service)) {
+    if (pod.node === undefined || !selectsPod(service, pod)) continue;
+    if (!isPodReady(pod, input.statuses, input.nodes)) continue;
     const status = currentStatus(pod, input.statuses);
     const served: Endpoint['ports'] = [];
     for (const p of ports) {
@@ -152,25 +158,37 @@ function same(a: EndpointsRecord, b: EndpointsRecord): boolean {
 }
 
 /**
- * The endpoints records the sealed Services and the pods call for, against those there are: a
- * record is put only when it would change, and deleted when its Service is gone from a source read
- * in full, or its source has no seal any more.
+ * The Service that stands for each endpoints key (by key): a Service declared by two sources is the
+ * first source's, by name, and the other is a conflict.
  */
-export function planEndpoints(input: EndpointsInput): EndpointsPlan {
-  const plan: EndpointsPlan = { put: [], delete: [], conflicts: [] };
-  const bySource = [...input.services].sort((a, b) => compareText(a.source, b.source) || compareText(serviceKey(a), serviceKey(b)));
+export function chooseServices(services: readonly DesiredService[]): { chosen: Map<string, DesiredService>; conflicts: EndpointsPlan['conflicts'] } {
+  const bySource = [...services].sort((a, b) => compareText(a.source, b.source) || compareText(serviceKey(a), serviceKey(b)));
   const chosen = new Map<string, DesiredService>();
+  const conflicts: EndpointsPlan['conflicts'] = [];
   for (const s of bySource) {
     const key = serviceKey(s);
     const first = chosen.get(key);
     if (first === undefined) chosen.set(key, s);
-    else plan.conflicts.push({ key, message: `Service ${s.object.namespace}/${s.object.name} of source ${s.source} is also declared by source ${first.source}, which keeps it` });
+    else conflicts.push({ key, message: `Service ${s.object.namespace}/${s.object.name} of source ${s.source} is also declared by source ${first.source}, which keeps it` });
   }
+  return { chosen, conflicts };
+}
+
+/**
+ * The endpoints records the sealed Services and the pods call for, against those there are (only
+ * the keys of `only` when given): a record is put only when it would change, and deleted when its
+ * Service is gone from a source read in full, or its source has no seal any more. Node ports are
+ * allocated over every Service whatever `only` says, so a Service planned alone gets the same ones.
+ */
+export function planEndpoints(input: EndpointsInput): EndpointsPlan {
+  const { chosen, conflicts: declared } = chooseServices(input.services);
   const services = [...chosen.values()];
   const { nodePorts, conflicts } = allocateNodePorts(services, input.current);
-  plan.conflicts.push(...conflicts);
+  const plan: EndpointsPlan = { put: [], delete: [], conflicts: [...declared, ...conflicts] };
+  const inScope = (key: string): boolean => input.only === undefined || input.only.has(key);
   for (const s of services) {
     const key = serviceKey(s);
+    if (!inScope(key)) continue;
     const spec = s.object.spec;
     const ports: EndpointsPort[] = spec.ports.map((p) => {
       const nodePort = nodePorts.get(key)?.get(p.name ?? '');
@@ -184,7 +202,7 @@ export function planEndpoints(input: EndpointsInput): EndpointsPlan {
     if (before === undefined || !same(before, record)) plan.put.push(record);
   }
   for (const [key, record] of input.current) {
-    if (chosen.has(key)) continue;
+    if (chosen.has(key) || !inScope(key)) continue;
     if (input.sources.has(record.source) || !input.sealed.has(record.source)) plan.delete.push(key);
   }
   plan.delete.sort(compareText);

@@ -5,6 +5,7 @@ import {
   type NodeRecord, type PodRecord, type PodStatusRecord, type SealRecord, type StatusIndex, type Store,
 } from '../store/index.js';
 import { sealedDeployments } from './desired.js';
+import type { DesiredService } from './endpoints.js';
 import type { DesiredDeployment } from './pods.js';
 
 /** The key of a Deployment and of its pods' owner: `<source>:<namespace>/<name>`, the controller's work key. */
@@ -21,6 +22,7 @@ export interface SealedSource {
   modRevision: number;
   /** By owner key. */
   deployments: Map<string, DesiredDeployment>;
+  services: DesiredService[];
 }
 
 /** What the loops on a ClusterView hear; each maps a change to the keys of its own work queue. */
@@ -38,7 +40,7 @@ export interface ViewListener {
 
 /**
  * What the controller's loops read, kept in memory (informers, in Kubernetes' words): pods, pod
- * status and nodes by watch caches, every source's Deployments at its seal (read again only when
+ * status and nodes by watch caches, every source's Deployments and Services at its seal (read again only when
  * that seal changes), and indexes of the pods by owner and by node. One per controller process:
  * its loops share it and each hears every change (`subscribe`), so a status write costs each loop
  * the keys it touches, not a list of the keyspace.
@@ -166,7 +168,7 @@ export class ClusterView {
       if (s !== undefined) {
         const read = sealedDeployments(s);
         if ('reason' in read) reason = read.reason;
-        else after = { seal: s.seal, modRevision: s.sealRevision, deployments: new Map(read.deployments.map((d) => [ownerKey(source, d.object.namespace, d.object.name), d])) };
+        else after = { seal: s.seal, modRevision: s.sealRevision, deployments: new Map(read.deployments.map((d) => [ownerKey(source, d.object.namespace, d.object.name), d])), services: read.services };
       }
     } catch (err) {
       if (!(err instanceof BerthError) || err.code !== 'ECORRUPT') throw err;

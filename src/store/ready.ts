@@ -38,7 +38,7 @@ export function readyCondition(status: PodStatusRecord | undefined): Condition |
  * adds a settle window after restarts on top; a rollout does not (Kubernetes' minReadySeconds
  * defaults to 0, and berth has none yet).
  */
-export function isPodReady(pod: PodRecord, statuses: StatusIndex, nodes?: ReadonlySet<string>): boolean {
+export function isPodReady(pod: PodRecord, statuses: StatusIndex, nodes?: { has(node: string): boolean }): boolean {
   if (pod.node === undefined || (nodes !== undefined && !nodes.has(pod.node))) return false;
   return readyCondition(currentStatus(pod, statuses))?.status === 'True';
 }

@@ -29,16 +29,17 @@ function netStatus(p: PodRecord, net: PodNetwork, ready = true): PodStatusRecord
   return { ...s, ...net };
 }
 
-function input(o: Partial<Omit<EndpointsInput, 'statuses'>> & { statuses?: PodStatusRecord[] } = {}): EndpointsInput {
+function input(o: Partial<Omit<EndpointsInput, 'statuses' | 'podsOf'>> & { statuses?: PodStatusRecord[]; pods?: PodRecord[] } = {}): EndpointsInput {
   const nodes: NodeRecord[] = [{ ...node('n1'), address: '192.0.2.1' }, { ...node('n2'), address: '192.0.2.2' }];
   return {
     services: o.services ?? [],
     sources: o.sources ?? new Set(['main']),
     sealed: o.sealed ?? new Set(['main']),
-    pods: o.pods ?? [],
+    podsOf: () => o.pods ?? [],
     statuses: indexStatuses(o.statuses ?? []),
     nodes: o.nodes ?? new Map(nodes.map((n) => [n.name, n])),
     current: o.current ?? new Map(),
+    ...(o.only === undefined ? {} : { only: o.only }),
   };
 }
 
@@ -96,6 +97,20 @@ describe('planEndpoints', () => {
     const current = new Map([[endpointsKey('default', 'web'), record], orphan('gone', 'main'), orphan('unread', 'other'), orphan('unsealed', 'old')]);
     const again = planEndpoints(input({ services: [service('web')], pods: [a], statuses: [netStatus(a, net('10.88.0.2', 32001))], current, sealed: new Set(['main', 'other']) }));
     expect(again).toEqual({ put: [], delete: ['endpoints/default/gone', 'endpoints/default/unsealed'], conflicts: [] });
+  });
+
+  it('plans only the Services of `only`, each as a full plan would, and leaves other records alone', () => {
+    const services = [service('api', { type: 'NodePort', selector: { app: 'api' } }), service('web', { type: 'NodePort' })];
+    const statuses = [netStatus(a, net('10.88.0.2', 32001)), netStatus(other, net('10.88.0.3', 32003))];
+    const full = planEndpoints(input({ services, pods: [a, other], statuses }));
+    const gone = full.put[0];
+    if (gone === undefined) throw new Error('no record');
+    const current = new Map([[endpointsKey('default', 'gone'), { ...gone, service: 'gone' }]]);
+    const one = planEndpoints(input({ services, pods: [a, other], statuses, current, only: new Set([endpointsKey('default', 'web')]) }));
+    expect(one).toEqual({ put: full.put.filter((r) => r.service === 'web'), delete: [], conflicts: [] });
+    expect(one.put[0]?.ports[0]?.nodePort).toBe(30001);
+    const stray = planEndpoints(input({ services, current, only: new Set([endpointsKey('default', 'gone')]) }));
+    expect(stray).toEqual({ put: [], delete: ['endpoints/default/gone'], conflicts: [] });
   });
 
   it('keeps a Service two sources declare with the first source, and says so', () => {

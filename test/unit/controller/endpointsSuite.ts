@@ -5,7 +5,7 @@ import { silentLogger } from '../../../src/log.js';
 import { ENDPOINTS, decode, encode, endpointsKey, nodeKey, statusKey, type EndpointsRecord, type PodRecord, type PodStatusRecord, type Store, type Txn } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from '../scheduler/fixtures.js';
-import { putNodes, putPods, storePerTest } from '../scheduler/harness.js';
+import { captureLog, putNodes, putPods, storePerTest } from '../scheduler/harness.js';
 import { applyCommit } from './fixtures.js';
 import { statusOf } from './healthFixtures.js';
 
@@ -47,7 +47,7 @@ export function describeEndpointsLoop(label: string, open: () => Promise<Store>)
   describe(label, () => {
     const { defer, fresh } = storePerTest(open);
     /** The test's store, and how many txns the controller wrote endpoints records in. */
-    const setup = async (): Promise<Store & { writes: () => number }> => {
+    const setup = async (log = silentLogger()): Promise<Store & { writes: () => number }> => {
       const store = await fresh();
       await putNodes(store, [node('n1')]);
       let writes = 0;
@@ -63,7 +63,7 @@ export function describeEndpointsLoop(label: string, open: () => Promise<Store>)
           return typeof value === 'function' ? value.bind(target) : value;
         },
       });
-      const c = await startEndpointsController({ store: counting, log: silentLogger(), resyncMs: 60_000 });
+      const c = await startEndpointsController({ store: counting, log, resyncMs: 60_000 });
       defer(() => c.stop());
       return Object.assign(store, { writes: () => writes });
     };
@@ -100,6 +100,29 @@ export function describeEndpointsLoop(label: string, open: () => Promise<Store>)
       await putStatus(store, status(a, '10.88.0.2', 32001));
       await endpointsOf(store, 'web', ['web-a', 'web-b']);
       expect(store.writes() - before).toBe(1);
+    });
+
+    it('works per Service: a pod or status change plans only the Services that select the pod, and one no Service selects plans nothing', async () => {
+      const { log, lines } = captureLog();
+      const store = await setup(log);
+      const app = (p: PodRecord, name: string): PodRecord => ({ ...p, template: { ...p.template, labels: { app: name } } });
+      const [web, api, batch] = [webPod('web-a'), app(webPod('api-a'), 'api'), app(webPod('batch-a'), 'batch')];
+      await putPods(store, [web, api]);
+      await applyCommit(store, 'main', 'c1', [service('web'), service('api', { selector: { app: 'api' } })]);
+      await endpointsOf(store, 'web', []);
+      await endpointsOf(store, 'api', []);
+      const passes = (): unknown[] => lines.filter((l) => l.msg === 'pass' && l.component === 'endpoints');
+      const seen = passes().length;
+
+      // Each change below is seen in order (the watch keeps it): the last one's record proves the others were heard.
+      await putStatus(store, status(web, '10.88.0.2', 32001));
+      await endpointsOf(store, 'web', ['web-a']);
+      await putPods(store, [batch]);
+      await putStatus(store, status(batch, '10.88.0.9', 32009));
+      await putStatus(store, status(api, '10.88.0.3', 32002));
+      await endpointsOf(store, 'api', ['api-a']);
+      expect(passes().slice(seen)).toEqual(passes().slice(seen).map(() => expect.objectContaining({ all: false, keys: 1 })));
+      expect(passes().length - seen).toBe(2);
     });
 
     it("takes the pods of a node whose lease is gone (NotReady) out of the endpoints, and puts them back when it returns", async () => {
