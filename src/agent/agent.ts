@@ -24,6 +24,7 @@ import { Applier } from './apply.js';
 import { detectDrift, podNetwork, podStatus, sameStatus } from './status.js';
 import { defaultAddress } from './address.js';
 import { DEFAULT_NODE_LEASE, NodeRegistration, nodeRecord } from './registration.js';
+import { selfFence } from './self-fence.js';
 import { Prober, type ProbeTarget } from './prober.js';
 import type { ProbeVerdict } from './probe-core.js';
 import { probesOf } from './probe-core.js';
@@ -80,6 +81,11 @@ export interface AgentOptions {
   now?: () => Date;
   /** Where pod volumes live on this host, under `pods/<node>/` (default: .berth in the working folder, as --data-dir). */
   dataDir?: string;
+  /**
+   * Stop this node's pods when its lease expires (default true): an agent cut off from etcd knows its
+   * pods will be made again elsewhere, and stops them so that none runs twice (self-fence.ts).
+   */
+  selfFence?: boolean;
   /** Serve Services on this node (services.ts): Service stubs on this pod network, from this image. */
   services?: Pick<ServiceProxyOptions, 'stubs' | 'network' | 'image' | 'resyncMs'>;
 }
@@ -134,7 +140,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     ttlSeconds: opts.leaseTtlSeconds ?? DEFAULT_NODE_LEASE.ttlSeconds,
     renewMs: opts.leaseRenewMs ?? DEFAULT_NODE_LEASE.renewMs,
   }, () => {
-    if (!stopped) log.warn('node lease lost; registering again');
+    if (stopped) return;
+    log.warn('node lease lost; registering again');
+    // The node is NotReady now and its pods may soon run elsewhere: stop them here first.
+    if (opts.selfFence ?? true) void selfFence(runtime, node, log).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'self-fencing: cannot list this node\'s containers'));
     kick();
   });
   const recorder = new EventRecorder({ store, component: `agent/${node}`, log, now: clock });

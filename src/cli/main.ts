@@ -113,7 +113,8 @@ const agent = (cmd: Command): Command =>
     .option('--allow <rules>', `what only this node's operator may let pods do, comma-separated or repeated: ${ALLOW_RULES.join(', ')} (a pod asking for more is refused, its status naming the rule)`, (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--registry-auth-file <file>', 'Docker config.json with registry credentials for pulls (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json of the agent\'s user; read again when it changes)')
     .option('--node-lease-ttl <duration>', 'TTL of the node\'s lease in etcd, whole seconds: this long after the agent dies its node is NotReady (stretched in clusters of more than 50 nodes)', '4s')
-    .option('--node-lease-renew <duration>', 'how often the agent renews its node\'s lease (shorter than --node-lease-ttl)', '1s');
+    .option('--node-lease-renew <duration>', 'how often the agent renews its node\'s lease (shorter than --node-lease-ttl)', '1s')
+    .option('--no-self-fence', 'keep this node\'s pods running when its lease expires (etcd unreachable); by default the agent stops them then, as they may be made again on other nodes');
 
 /** The controller's flags (`berth controller`, and inside `berth up`). */
 const controlling = (cmd: Command): Command =>

@@ -13,7 +13,7 @@ import { connectStore } from './etcd-connect.js';
 import type { UpFlags } from './up.js';
 
 /** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<AgentOptions, 'labels' | 'registryAuth' | 'dataDir' | 'allow' | 'address' | 'hostIp' | 'podNetwork' | 'sandboxImage' | 'services' | 'leaseTtlSeconds' | 'leaseRenewMs'>> {
+export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<AgentOptions, 'labels' | 'registryAuth' | 'dataDir' | 'allow' | 'address' | 'hostIp' | 'podNetwork' | 'sandboxImage' | 'services' | 'leaseTtlSeconds' | 'leaseRenewMs' | 'selfFence'>> {
   const labels = parseNodeLabels(flags.label);
   const lease = nodeLease(flags);
   const allow = parseAllow(flags.allow);
@@ -21,7 +21,7 @@ export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<A
   const where = registryAuthPath(flags.registryAuthFile);
   const registryAuth = new RegistryAuth(where.file, where.explicit);
   await registryAuth.check();
-  return { ...lease, labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, services: { stubs: new DockerStubs({ docker: flags.docker }), network: flags.podNetwork, image: flags.serviceImage }, ...(address === undefined ? {} : { address }) };
+  return { ...lease, selfFence: flags.selfFence, labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, services: { stubs: new DockerStubs({ docker: flags.docker }), network: flags.podNetwork, image: flags.serviceImage }, ...(address === undefined ? {} : { address }) };
 }
 
 /** `--node-lease-ttl` (whole seconds, as etcd grants them) and `--node-lease-renew`, which must be shorter. */

@@ -79,6 +79,8 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags, Controlle
   /** `--node-lease-ttl`, `--node-lease-renew`: how the agent holds its node's lease. */
   nodeLeaseTtl: string;
   nodeLeaseRenew: string;
+  /** false with `--no-self-fence`: the pods keep running when the node's lease expires. */
+  selfFence: boolean;
 }
 
 

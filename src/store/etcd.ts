@@ -258,23 +258,31 @@ export class EtcdStore implements Store {
     let timer: NodeJS.Timeout | undefined;
     const tellLost = (): void => {
       clearTimeout(timer);
+      clearTimeout(expiry);
       for (const cb of lost.splice(0)) cb();
     };
     lease.on('lost', tellLost);
+    let expiry: NodeJS.Timeout | undefined;
     if (own) {
-      let renewed = Date.now();
+      // A TTL after the last renewal etcd answered, the lease is gone whatever a renewal still in
+      // flight does: a partitioned holder's call may hang far longer than the TTL, and what it holds
+      // (a node, a leadership) must be given up on time.
+      const expireByClock = (): void => {
+        clearTimeout(expiry);
+        expiry = setTimeout(() => {
+          if (lease.revoked()) return;
+          lease.release();
+          tellLost();
+        }, ttlSeconds * 1000);
+        expiry.unref();
+      };
+      expireByClock();
       const renew = async (): Promise<void> => {
         try {
           await lease.keepaliveOnce();
-          renewed = Date.now();
+          if (!lease.revoked()) expireByClock();
         } catch {
           // etcd3 says 'lost' itself when etcd answered that the lease is gone; an unanswered renewal is retried.
-          if (lease.revoked()) return;
-          if (Date.now() - renewed > ttlSeconds * 1000) {
-            lease.release();
-            tellLost();
-            return;
-          }
         }
         if (!lease.revoked()) schedule();
       };
@@ -289,6 +297,7 @@ export class EtcdStore implements Store {
       onLost: (cb) => lost.push(cb),
       revoke: async () => {
         clearTimeout(timer);
+        clearTimeout(expiry);
         await withTimeout(this.call(() => lease.revoke(), 'lease'), CLOSE_TIMEOUT_MS).catch(() => undefined);
       },
     };

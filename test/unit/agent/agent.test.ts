@@ -119,6 +119,33 @@ describe('startAgent', () => {
     expect(store.handedOut.map((l) => l.id)).toEqual([lease?.id, expect.any(String)]);
   });
 
+  it.each([
+    { selfFence: undefined, stops: ['member', 'sandbox'] },
+    { selfFence: false, stops: [] },
+  ])('self-fences when its lease expires (selfFence $selfFence): its pods stop, members before their sandbox, within 2 s each', async ({ selfFence, stops }) => {
+    const { store, runtime, agent } = await setup({ ...(selfFence === undefined ? {} : { selfFence }), stopGraceSeconds: 30 });
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    await agent.idle();
+    const all = await runtime.list({ 'berth.node': NODE });
+    const role = new Map(all.map((c) => [c.id, c.labels['berth.sandbox'] === 'true' ? 'sandbox' : 'member']));
+    runtime.calls.length = 0;
+    const graces: number[] = [];
+    const stop = runtime.stop.bind(runtime);
+    runtime.stop = (id, grace) => {
+      graces.push(grace);
+      return stop(id, grace);
+    };
+    await store.expireLease(store.handedOut[0]?.id ?? '');
+    await waitFor(() => store.handedOut.length === 2, { what: 'the node registered again' });
+    await agent.idle();
+    // Back on a new lease, the pod is still bound here: it runs again (after the agent's own removals, if it stopped).
+    await waitFor(async () => ready(await status(store, 'web')) && (await mine(runtime)).every((c) => c.state === 'running'), { what: 'web running again' });
+    const stopped = runtime.calls.filter((c) => c.startsWith('stop ')).slice(0, 2).map((c) => c.slice('stop '.length));
+    expect(stopped.map((id) => role.get(id))).toEqual(stops);
+    expect(graces.slice(0, stops.length)).toEqual(stops.map(() => 2));
+  });
+
   it('fences on a new lease: the containers of pods moved away meanwhile are removed before anything is created', async () => {
     const { store, runtime, agent } = await setup();
     await bind(store, binding('web'));
