@@ -72,6 +72,10 @@ const connection = (cmd: Command, uses: { docker: boolean; ownEtcd?: boolean }):
   return cmd.option('--log-level <level>', 'log level: debug, info, warn, error', 'info');
 };
 
+/** `--metrics-listen`: the components run alone serve their own /metrics (an API server shows those of its process). */
+const metrics = (cmd: Command): Command =>
+  cmd.option('--metrics-listen <host:port>', "serve this process's Prometheus metrics on http://host:port/metrics (no token: keep it on loopback or a private network); off when absent");
+
 /** How much of a repository berth reads (src/manifest/limits.ts); sync and validate take the same. */
 const sizes = (cmd: Command): Command =>
   cmd
@@ -138,16 +142,16 @@ connection(controlling(serving(agent(source(program.command('up').description('r
 
 // `berth sync --repo …` runs the component; `berth sync SOURCE` asks the API server for a sync now.
 const syncCmd = program.command('sync').description('run the Git sync of one source, or of several (--config); or ask the API server to sync SOURCE now');
-connection(server(source(syncCmd.argument('[source]', 'a source to sync now, through the API server'))), { docker: false })
+connection(metrics(server(source(syncCmd.argument('[source]', 'a source to sync now, through the API server')))), { docker: false })
   .addHelpText('after', '\nExamples:\n  berth sync --repo https://git.example.org/ops.git --etcd http://10.0.0.5:2379\n  berth sync default          # look at the branch of source "default" now')
   .action(async (name: string | undefined, flags: UpFlags & VerbFlags, cmd: Command) => {
     if (name !== undefined) return (await import('./verbs.js')).runSyncNow(name, { ...flags, output: 'table' });
     return (await up()).runComponent('sync', { ...flags, given: given(cmd) });
   });
-connection(controlling(program.command('controller').description('run the controller: deployments → pods, endpoints, health, node lifecycle')), { docker: false }).action(async (flags: ConnectionFlags & ControllerFlags) =>
+connection(metrics(controlling(program.command('controller').description('run the controller: deployments → pods, endpoints, health, node lifecycle'))), { docker: false }).action(async (flags: ConnectionFlags & ControllerFlags) =>
   (await up()).runComponent('controller', flags),
 );
-connection(program.command('scheduler').description('run the scheduler: pods → nodes'), { docker: false }).action(async (flags: ConnectionFlags) =>
+connection(metrics(program.command('scheduler').description('run the scheduler: pods → nodes')), { docker: false }).action(async (flags: ConnectionFlags) =>
   (await up()).runComponent('scheduler', flags),
 );
 connection(agent(program.command('agent').description('run the node agent: bindings → Docker containers')), { docker: true })

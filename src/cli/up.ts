@@ -17,6 +17,7 @@ import { startApiFromFlags, tokenFileOf, type ApiFlags } from './api.js';
 import { loadOrCreateToken } from '../api/token.js';
 import { parseListen } from '../api/listen.js';
 import { readWebhookSecret } from '../api/webhooks.js';
+import { startMetricsServer } from '../metrics-server.js';
 
 /** Flags every component takes. */
 export interface ConnectionFlags extends EtcdSecurityFlags {
@@ -24,6 +25,8 @@ export interface ConnectionFlags extends EtcdSecurityFlags {
   prefix: string;
   docker?: string;
   logLevel: string;
+  /** `--metrics-listen host:port` (sync, controller, scheduler alone): serve this process's /metrics there. */
+  metricsListen?: string;
 }
 
 /** Flags of the controller (`berth controller`, `berth up`). */
@@ -139,6 +142,7 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
   const log = createLogger({ level: flags.logLevel });
   return runStack(log, async (stack) => {
     const { stops } = stack;
+    const metricsAt = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen, '--metrics-listen');
     if (component === 'sync' && 'interval' in flags) {
       const syncs = await syncOptions(flags, log);
       const store = await connectStore(flags, stack, false);
@@ -156,6 +160,7 @@ export async function runComponent(component: 'sync' | 'controller' | 'scheduler
       const hooks = flags.webhookSecretFile === undefined ? undefined : { secret: await readWebhookSecret(flags.webhookSecretFile) };
       stops.push((await startApiFromFlags(flags, await connectStore(flags, stack, false), log, undefined, hooks)).stop);
     }
+    if (metricsAt) stops.push((await startMetricsServer({ listen: metricsAt, log })).stop);
     log.info({ component }, `berth ${component} is running`);
   });
 }

@@ -42,9 +42,14 @@ describe('each component alone, two agents on one Docker engine', () => {
     await fs.writeFile(tokenFile, 'split-token\n', { mode: 0o600 });
     const apiDir = path.join(dataDir, 'api');
     procs.push(spawnBerth(['api', '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--data-dir', apiDir, ...conn]));
-    procs.push(spawnBerth(['sync', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '200ms', '--data-dir', dataDir, ...conn]));
-    procs.push(spawnBerth(['controller', ...conn]));
-    procs.push(spawnBerth(['scheduler', ...conn]));
+    // sync, controller and scheduler alone serve their own metrics (--metrics-listen, port 0: picked).
+    const metered = ['--metrics-listen', '127.0.0.1:0'];
+    const [sync, controller, scheduler] = [
+      spawnBerth(['sync', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '200ms', '--data-dir', dataDir, ...metered, ...conn]),
+      spawnBerth(['controller', ...metered, ...conn]),
+      spawnBerth(['scheduler', ...metered, ...conn]),
+    ];
+    procs.push(sync, controller, scheduler);
     for (const [i, node] of nodes.entries()) {
       procs.push(spawnBerth(['agent', '--node', node, '--host-ip', '127.0.0.1', '--label', `example.com/zone=${'ab'[i] ?? ''}`, '--label', 'disk=ssd', '--docker', dockerHost, '--listen', '127.0.0.1:0', '--token-file', tokenFile, ...conn]));
     }
@@ -113,6 +118,18 @@ describe('each component alone, two agents on one Docker engine', () => {
     } finally {
       await store.close();
     }
+    // Each component's own figures, scraped from its --metrics-listen.
+    const scrape = async (proc: BerthProcess): Promise<ReturnType<typeof parsePrometheus>['samples']> => {
+      const url = /serving metrics on (http:\/\/\S+\/metrics)/.exec(proc.output.toString())?.[1];
+      if (url === undefined) throw new Error(`no metrics address in:\n${proc.output.toString()}`);
+      return parsePrometheus(await (await fetch(url)).text()).samples;
+    };
+    expect(total(await scrape(sync), 'berth_sync_objects_applied_total', { action: 'create' })).toBe(3);
+    expect(total(await scrape(sync), 'berth_sync_last_success_timestamp_seconds')).toBeGreaterThan(0);
+    expect(total(await scrape(controller), 'berth_reconciles_total', { result: 'ok' })).toBeGreaterThan(0);
+    expect(total(await scrape(scheduler), 'berth_scheduling_latency_seconds_count')).toBe(6);
+    expect(total(await scrape(scheduler), 'berth_sync_objects_applied_total')).toBe(0);
+
     const noToken = await runBerth(['agent', '--node', `${id}-c`, '--listen', '127.0.0.1:0', '--token-file', path.join(dataDir, 'absent'), '--docker', dockerHost, ...conn]);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toContain(`berth: the token file ${path.join(dataDir, 'absent')} does not exist; copy the API server's token file (its <data-dir>/api-token) here, or pass --token-file`);
