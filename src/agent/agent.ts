@@ -1,41 +1,36 @@
 // The node agent (kubelet-like): bindings in etcd → containers on this node's engine → pod status.
-import { driftEvents, healSeconds } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
-import type { Closer, Entry, PutOp, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { commitChunked } from '../store/chunked.js';
-import type { BindingRecord, PodStatusRecord, StoredBinding } from '../store/records.js';
-import { decode, encode } from '../store/records.js';
-import { SOURCES, bindingsPrefix, nodeKey, statusKey, statusPrefix } from '../store/keys.js';
+import type { BindingRecord } from '../store/records.js';
+import { SOURCES, bindingsPrefix, nodeKey, statusPrefix } from '../store/keys.js';
 import { ConfigMapReader } from './configmaps.js';
-import { BoundPods } from './bound.js';
 import { readsPodIP } from '../manifest/env.js';
 import { PodVolumes, removePodVolumes } from './volumes.js';
-import { byName, namesIn, recreated, strandedNow } from './pod-slots.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
 import { withPodAddresses } from './runtime.js';
-import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, planSandboxes, runningSandbox, type SandboxOptions } from './sandbox.js';
-import { LABEL, podRef, slotKey } from './labels.js';
+import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, planSandboxes, type SandboxOptions } from './sandbox.js';
+import { LABEL, podRef } from './labels.js';
 import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule, type ContainerAction } from './plan.js';
 import { Applier } from './apply.js';
-import { detectDrift, podNetwork, podStatus, sameStatus } from './status.js';
+import { detectDrift } from './status.js';
 import { defaultAddress } from './address.js';
 import { DEFAULT_NODE_LEASE, NodeRegistration, nodeRecord } from './registration.js';
 import { selfFence } from './self-fence.js';
-import { Prober, type ProbeTarget } from './prober.js';
-import type { ProbeVerdict } from './probe-core.js';
-import { probesOf } from './probe-core.js';
-import { containersOf } from './status.js';
-import { stopContainer, stopPlanOf } from './stop.js';
 import { ImagePuller } from './images.js';
 import type { ImageBackOffSchedule } from './pull-backoff.js';
 import type { RegistryAuth } from './registry-auth.js';
 import { PullStatus } from './pull-status.js';
 import { refusedPods, type AllowRule } from './policy.js';
 import { startServiceProxy, type ServiceProxy, type ServiceProxyOptions } from './services.js';
+import { RoundReader } from './round-input.js';
+import { PodProbes } from './pod-probes.js';
+import { PodReporter } from './pod-report.js';
+import { watchContainerEvents } from './container-events.js';
 
 /** How to run an agent. */
 export interface AgentOptions {
@@ -101,9 +96,6 @@ export interface Agent {
 /** Kubernetes' default terminationGracePeriodSeconds. */
 const DEFAULT_GRACE_SECONDS = 30;
 
-/** Docker actions that can change what the plan decides (exec and attach churn are ignored). */
-const WAKING = new Set(['create', 'start', 'die', 'stop', 'destroy', 'oom', 'pause', 'unpause', 'rename', 'update']);
-
 /**
  * Start the agent of `node`: register the node on a lease, then converge this node's containers to
  * its bindings on every binding change, Docker event and resync, and write each pod's status.
@@ -152,30 +144,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let retries = 0;
   /** Set by a new lease: stale containers are removed before anything else (see reconcile). */
   let fencing = false;
-  let dockerEvents: Closer | undefined;
-  let reopenTimer: NodeJS.Timeout | undefined;
-  /** Consecutive breaks of the Docker event stream; a successful reconcile means Docker is back. */
-  let eventFailures = 0;
-  const badKeys = new Set<string>();
   const configReader = new ConfigMapReader(store);
-  const boundPods = new BoundPods(store, log);
+  const reader = new RoundReader(store, node, log);
   const volumes = new PodVolumes(opts.dataDir ?? '.berth', node, log);
-  const prober = new Prober(
-    runtime,
-    {
-      changed: () => kick(),
-      unhealthy: (t, kind, message) => {
-        const what = `${kind[0]?.toUpperCase() ?? ''}${kind.slice(1)} probe failed: ${message}`;
-        log.info({ pod: t.object, container: t.container, probe: kind }, what);
-        void recorder.record([{ object: t.object, reason: 'Unhealthy', message: what, severity: 'Warning' }]).catch(() => undefined);
-      },
-    },
-    log,
-    opts.probeConcurrency ?? 16,
-  );
-  /** Containers stopped because a liveness or startup probe failed: their exit is a restart, not drift. */
-  const probeKilled = new Map<string, number>(); // container id → startedAt of the run that was stopped
-  const probeStops = new Set<Promise<void>>();
+  const probes = new PodProbes({ runtime, log, recorder, kick: () => kick(), graceSeconds: grace, concurrency: opts.probeConcurrency ?? 16 });
+  const reporter = new PodReporter(node, address, sandbox);
 
   const wakeAt = (at: number): void => {
     clearTimeout(wakeTimer);
@@ -183,47 +156,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     wakeTimer.unref();
   };
 
-  // When each pod's drift was first seen, for the heal time on /metrics (an agent restart forgets it).
-  const driftSeen = new Map<string, number>();
   const reconcile = async (): Promise<void> => {
     if (await registration.ensure()) fencing = true;
     const now = clock();
-    const [bound, written] = await Promise.all([store.list(bindingsPrefix(node)), store.list(statusPrefix(node))]);
-    const stored: { binding: StoredBinding; entry: Entry }[] = [];
-    const hold = new Set<string>();
-    for (const e of bound.entries) {
-      try {
-        const b = decode('binding', e.key, e.value);
-        stored.push({ binding: b.node === node ? b : { ...b, node }, entry: e });
-      } catch (err) {
-        // Kubelet's rule: never delete what it was not told about. Keep that pod's containers as they are.
-        const rel = e.key.slice(bindingsPrefix(node).length);
-        hold.add(rel);
-        if (!badKeys.has(`${e.key}@${e.modRevision}`)) log.error({ key: e.key, err: messageOf(err) }, 'unreadable binding; leaving its containers alone');
-        badKeys.add(`${e.key}@${e.modRevision}`);
-      }
-    }
-    const joined = await boundPods.join(stored, bound.revision);
-    const bindings = joined.bindings;
-    for (const ref of joined.hold) hold.add(ref);
-    const previous = new Map<string, PodStatusRecord>();
-    for (const e of written.entries) {
-      try {
-        previous.set(e.key.slice(statusPrefix(node).length), decode('podStatus', e.key, e.value));
-      } catch {
-        // An unreadable status is simply rewritten below.
-      }
-    }
-
-    // The back-off lives in the pod status in etcd, so an agent restart (or a new agent of this node) keeps it.
-    const backOff = new Map<string, number>();
-    for (const b of bindings) {
-      const prev = previous.get(podRef(b.namespace, b.pod));
-      if (prev?.templateHash !== b.templateHash) continue;
-      // A status written before berth kept `backOff` counts every restart as part of the loop.
-      for (const c of [...(prev.initContainers ?? []), ...prev.containers]) backOff.set(slotKey(b.namespace, b.pod, c.name), c.backOff ?? c.restarts);
-    }
-
+    const { bindings, hold, previous, statusKeys, backOff } = await reader.read();
     const configMaps = await configReader.read(bindings);
     // A pod asking for what this node's operator did not allow gets no container (and no volume made); its status says which rule and flag.
     const refused = refusedPods(bindings, allow, node);
@@ -235,6 +171,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const members = (all: Container[]): Container[] => all.filter((c) => !isSandbox(c) && !sandboxes.stranded.has(c.id));
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), members(observed))]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
+    const probeKilled = probes.killedIds();
     for (const [ref, found] of drift) for (const c of previous.get(ref)?.containers ?? []) if (c.id !== undefined && probeKilled.has(c.id)) found.delete(c.name);
     pullStatus.begin(bindings, observed, previous);
     // A dead sandbox is the drift; its containers going with it are what the agent does about it.
@@ -253,7 +190,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     });
     const actions = [
       ...sandboxes.actions,
-      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled: new Set(probeKilled.keys()), configMaps, podIP,
+      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled, configMaps, podIP,
         mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] }),
     ];
     // Fencing: with a new lease (at start, or back after losing one) this node's pods may have been moved
@@ -275,47 +212,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const running = observed;
     observed = members(observed);
 
-    const puts: PutOp[] = [];
     const events: EventInput[] = [];
-    const at = clock();
-    const verdicts = probe(bindings, observed, events);
-    for (const b of bindings) {
-      const ref = podRef(b.namespace, b.pod);
-      const prev = previous.get(ref);
-      const podDrift = drift.get(ref) ?? new Map<string, string>();
-      const status = podStatus(b, observed, at, {
-        ...(prev ? { previous: prev } : {}),
-        restarted: namesIn(b, result.restarted, [...recreated(b, prev, result.created), ...strandedNow(b, prev, sandboxes.stranded)]),
-        problems: refused.get(ref) ?? byName(b, result.problems),
-        backOff: byName(b, result.backOff),
-        ended: byName(b, result.ended),
-        drift: podDrift,
-        probes: verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
-        network: podNetwork(runningSandbox(b, running, sandbox), address, b.template.hostNetwork === true ? b.template.containers : undefined),
-      });
-      if (!prev || !sameStatus(prev, status) || pulled.has(ref)) {
-        puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
-        const no = refused.get(ref)?.values().next().value;
-        if (no !== undefined) events.push({ object: `pod/${ref}`, reason: no.reason, message: no.message, severity: 'Warning' });
-      }
-      for (const what of podDrift.values()) events.push({ object: `pod/${ref}`, reason: 'Drifted', message: what, severity: 'Warning' });
-      if (podDrift.size > 0) {
-        driftEvents.inc({ node });
-        if (!driftSeen.has(ref)) driftSeen.set(ref, now.getTime());
-      }
-      if (sandboxes.changed.has(ref)) events.push({ object: `pod/${ref}`, reason: 'SandboxChanged', message: 'Pod sandbox changed, it will be killed and re-created.' });
-      const healed = status.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
-      const wasHealed = prev?.conditions.find((c) => c.type === 'Drifted' && c.reason === 'Healed');
-      if (healed && healed.message !== wasHealed?.message) {
-        events.push({ object: `pod/${ref}`, reason: 'Healed', message: healed.message });
-        const seen = driftSeen.get(ref);
-        driftSeen.delete(ref);
-        if (seen !== undefined) healSeconds.observe({ node }, Math.max(0, now.getTime() - seen) / 1000);
-      }
-    }
+    const verdicts = probes.run(bindings, observed, events);
+    const puts = reporter.report({ bindings, previous, running, members: observed, result, sandboxes, refused, drift, verdicts, pulled, began: now, at: clock() }, events);
     // Statuses of pods no longer bound here go; those of held (unreadable) bindings stay as they are.
     const boundRefs = new Set(bindings.map((b) => podRef(b.namespace, b.pod)));
-    const del = written.entries.map((e) => e.key).filter((key) => {
+    const del = statusKeys.filter((key) => {
       const ref = key.slice(statusPrefix(node).length);
       return !boundRefs.has(ref) && !hold.has(ref);
     });
@@ -324,7 +226,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // A pod's volumes go with it: once it is not bound here and none of its containers is left.
     await removePodVolumes(runtime, volumes, node, new Set([...boundRefs, ...hold]), observed, log);
     await recorder.record(events);
-    eventFailures = 0;
+    containerEvents.recovered();
 
     if (result.wakeAt !== undefined) wakeAt(result.wakeAt);
     retryLater(result.transient, false);
@@ -343,81 +245,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     if (more) kick();
   };
 
-  /**
-   * Hand the running, probed containers to the prober and read its verdicts (per pod, per container
-   * name). A container whose liveness or startup probe failed is stopped here, in the background,
-   * with its pod's grace period; the plan then starts it again as a restart.
-   */
-  const probe = (bindings: BindingRecord[], observed: Container[], events: EventInput[]): Map<string, Map<string, ProbeVerdict>> => {
-    const targets: ProbeTarget[] = [];
-    const out = new Map<string, Map<string, ProbeVerdict>>();
-    for (const b of bindings) {
-      const mine = containersOf(b, observed);
-      for (const spec of b.template.containers) {
-        const c = mine.get(spec.name);
-        const probes = probesOf(spec);
-        if (!c || c.state !== 'running' || c.startedAt === undefined || Object.keys(probes).length === 0) continue;
-        const object = `pod/${podRef(b.namespace, b.pod)}`;
-        targets.push({ key: `${c.id}@${c.startedAt}`, id: c.id, ...(c.ip === undefined ? {} : { ip: c.ip }), ports: spec.ports, object, container: spec.name, probes, startedAt: Date.parse(c.startedAt) });
-      }
-    }
-    prober.sync(targets);
-    // Forget a stopped run once its container runs again (a later kill from outside is drift again) or is gone.
-    for (const [id, started] of probeKilled) {
-      const c = observed.find((o) => o.id === id);
-      if (!c || (c.state === 'running' && c.startedAt !== undefined && Date.parse(c.startedAt) !== started)) probeKilled.delete(id);
-    }
-    for (const t of targets) {
-      const v = prober.verdict(t.key);
-      if (!v) continue;
-      const ref = t.object.slice('pod/'.length);
-      out.set(ref, (out.get(ref) ?? new Map<string, ProbeVerdict>()).set(t.container, v));
-      if (v.restart === undefined || probeKilled.get(t.id) === t.startedAt) continue;
-      probeKilled.set(t.id, t.startedAt);
-      const c = observed.find((o) => o.id === t.id);
-      events.push({ object: t.object, reason: 'Killing', message: `Container ${t.container} failed ${v.restart.kind} probe, will be restarted` });
-      log.info({ pod: t.object, container: t.container }, v.restart.message);
-      const hookFailed = (message: string): void => void recorder.record([{ object: t.object, reason: 'FailedPreStopHook', message, severity: 'Warning' }]).catch(() => undefined);
-      const stopping = stopContainer(runtime, { id: t.id, ...(t.ip === undefined ? {} : { ip: t.ip }), running: true }, stopPlanOf(c ?? { labels: {} }, grace), log, hookFailed)
-        .catch((err: unknown) => log.warn({ container: t.id, err: messageOf(err) }, 'cannot stop an unhealthy container'))
-        .finally(() => {
-          probeStops.delete(stopping);
-          kick();
-        });
-      probeStops.add(stopping);
-    }
-    return out;
-  };
-
-  const watchRuntime = (): void => {
-    dockerEvents = runtime.events(
-      { [LABEL.node]: node },
-      (e) => {
-        if (WAKING.has(e.action)) kick();
-      },
-      (err) => {
-        if (stopped) return;
-        eventFailures++;
-        // Logged once per outage; reopened with back-off, then a reconcile for what was missed meanwhile.
-        if (eventFailures === 1) log.warn({ err: messageOf(err) }, 'container events broke; reopening');
-        reopenTimer = setTimeout(() => {
-          if (stopped) return;
-          watchRuntime();
-          kick();
-        }, Math.min(10_000, 1000 * 2 ** (eventFailures - 1)));
-        reopenTimer.unref();
-      },
-    );
-  };
   // Subscribe before the first list, so that no change falls between the two.
-  watchRuntime();
+  const containerEvents = watchContainerEvents(runtime, node, log, () => kick());
   let loop: Loop;
   try {
     loop = await startLoop({ store, log, watch: [bindingsPrefix(node), nodeKey(node), SOURCES], reconcile, resyncMs: opts.resyncMs ?? 30_000 });
   } catch (err) {
     stopped = true;
-    clearTimeout(reopenTimer);
-    await dockerEvents?.close();
+    await containerEvents.close();
     throw err;
   }
   kick = loop.kick;
@@ -427,7 +262,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       services = await startServiceProxy({ ...opts.services, store, log: parent, node, hostIp });
     } catch (err) {
       stopped = true;
-      await dockerEvents?.close();
+      await containerEvents.close();
       await loop.stop();
       throw err;
     }
@@ -443,13 +278,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       stopped = true;
       // The stubs stay: Services keep forwarding while no agent runs.
       await services?.stop();
-      clearTimeout(reopenTimer);
       clearTimeout(wakeTimer);
       clearTimeout(retryTimer);
-      prober.stop();
-      await dockerEvents?.close();
+      probes.stop();
+      await containerEvents.close();
       await loop.stop();
-      await Promise.allSettled([...probeStops]);
+      await probes.settled();
       await applier.drain();
       await recorder.flush();
       await registration.revoke();
