@@ -11,6 +11,8 @@ const owners = [
   { library: 'etcd3', files: 'src/store/**/*.ts', owner: 'src/store' },
   // The fault-handling policies of the etcd3 client (src/store/etcd.ts).
   { library: 'cockatiel', files: 'src/store/**/*.ts', owner: 'src/store' },
+  // The certificates of berth up's own etcd (src/store/local-pki.ts).
+  { library: 'node-forge', files: 'src/store/local-pki.ts', owner: 'src/store/local-pki.ts' },
   { library: 'dockerode', files: 'src/agent/**/*.ts', owner: 'src/agent' },
   { library: 'isomorphic-git', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   { library: 'chokidar', files: 'src/sync/**/*.ts', owner: 'src/sync' },

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseFiles } from '../src/manifest/index.js';
 import {
-  BINDINGS, EtcdStore, OUTBOX, PODS, commitChunked, decode, encode, nodeKey, podKey, startLocalEtcd, statusKey,
+  BINDINGS, EtcdStore, OUTBOX, PODS, commitChunked, decode, encode, nodeKey, podKey, startLocalEtcd, statusKey, type LocalEtcd,
   type PodStatusRecord, type PutOp, type Store,
 } from '../src/store/index.js';
 import { applyCommit, type HeadCommit } from '../src/sync/index.js';
@@ -141,11 +141,11 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** `berth <command>` built, as a child process on the bench's etcd and prefix. */
-function berth(main: string, command: string, endpoint: string, prefix: string): { child: ChildProcess; pid: number; stop(): Promise<void> } {
+function berth(main: string, command: string, etcd: LocalEtcd, prefix: string): { child: ChildProcess; pid: number; stop(): Promise<void> } {
   // CONTROL_PLANE_PROFILE=<dir>: each process writes a CPU profile there when it stops (where the time goes).
   const profile = process.env.CONTROL_PLANE_PROFILE;
   const node = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${command}-${Date.now()}.cpuprofile`];
-  const child = spawn(process.execPath, [...node, main, command, '--etcd', endpoint, '--prefix', prefix, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...node, main, command, '--etcd', etcd.endpoint, '--etcd-ca', etcd.pki.ca, '--etcd-cert', etcd.pki.clientCert, '--etcd-key', etcd.pki.clientKey, '--prefix', prefix, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`berth ${command} did not start`);
   return {
@@ -189,8 +189,8 @@ interface SizeFigures {
 }
 
 /** The floor of a cluster's start: the same pod, binding and status keys written straight to etcd, as few txns as its limits allow, one after another. */
-async function writeFloor(endpoint: string, entries: { key: string; value: string }[], pods: number): Promise<number> {
-  const store = await EtcdStore.connect([endpoint], `/cp-floor-${pods}`);
+async function writeFloor(etcd: LocalEtcd, entries: { key: string; value: string }[], pods: number): Promise<number> {
+  const store = await EtcdStore.connect([etcd.endpoint], `/cp-floor-${pods}`, { tls: etcd.tls });
   try {
     const t0 = performance.now();
     await commitChunked(store, entries.filter((e) => /^(pods|bindings|status)\//.test(e.key)), []);
@@ -200,9 +200,9 @@ async function writeFloor(endpoint: string, entries: { key: string; value: strin
   }
 }
 
-async function runSize(main: string, endpoint: string, etcdPid: number | undefined, pods: number, say: (l: string) => void): Promise<SizeFigures> {
+async function runSize(main: string, etcd: LocalEtcd, etcdPid: number | undefined, pods: number, say: (l: string) => void): Promise<SizeFigures> {
   const prefix = `/cp-${pods}`;
-  const store = await EtcdStore.connect([endpoint], prefix);
+  const store = await EtcdStore.connect([etcd.endpoint], prefix, { tls: etcd.tls });
   const stops: (() => Promise<void>)[] = [() => store.close()];
   try {
     await commitChunked(store, benchNodes(NODES).map((n) => ({ key: nodeKey(n.name), value: encode(n) })), []);
@@ -210,8 +210,8 @@ async function runSize(main: string, endpoint: string, etcdPid: number | undefin
     const agents = fakeAgents(store, from);
     const counts = podCounts(store, from);
     stops.push(() => agents.close(), () => counts.close());
-    const controller = berth(main, 'controller', endpoint, prefix);
-    const scheduler = berth(main, 'scheduler', endpoint, prefix);
+    const controller = berth(main, 'controller', etcd, prefix);
+    const scheduler = berth(main, 'scheduler', etcd, prefix);
     stops.push(() => controller.stop(), () => scheduler.stop());
     const pids = [controller.pid, scheduler.pid];
     const rss = async (field: 'VmRSS' | 'VmHWM'): Promise<number> => (await Promise.all(pids.map((p) => memMb(p, field)))).reduce((a, b) => a + b, 0);
@@ -252,7 +252,7 @@ async function runSize(main: string, endpoint: string, etcdPid: number | undefin
     const bytes = (es: typeof all): number => es.reduce((n, e) => n + Buffer.byteLength(e.key) + Buffer.byteLength(e.value), 0);
     const count = podEntries.length;
     say(`${BENCH}: ${count} pods: controller+scheduler ${rssMb.toFixed(0)} MB peak (${idleRssMb.toFixed(0)} MB before the commit), idle CPU ${idleCpuPct.toFixed(2)} % (etcd ${etcdCpuPct.toFixed(2)} %), ${all.length} keys, ${(bytes(all) / 2 ** 20).toFixed(1)} MiB`);
-    const floorS = await writeFloor(endpoint, all, pods);
+    const floorS = await writeFloor(etcd, all, pods);
     return {
       pods: count, ...figures, smallMs, rssMb, idleRssMb, idleCpuPct, etcdCpuPct,
       keysPerPod: all.length / count, bytesPerPod: bytes(all) / count, podBytes: bytes(podEntries) / count, floorS,
@@ -271,11 +271,11 @@ export const controlPlane: Bench = {
       const main = await buildBerth();
       const pidText = await fs.readFile(path.join(dir, 'etcd.pid'), 'utf8').catch(() => '');
       const etcdPid = Number.parseInt(pidText, 10) || undefined;
-      const floorStore = await EtcdStore.connect([etcd.endpoint], '/cp-floor');
+      const floorStore = await EtcdStore.connect([etcd.endpoint], '/cp-floor', { tls: etcd.tls });
       const floorMs = await rolloutFloor(floorStore).finally(() => floorStore.close());
       const out: Result[] = [];
       for (const pods of SIZES) {
-        const f = await runSize(main, etcd.endpoint, etcdPid, pods, say).catch((err: unknown) => {
+        const f = await runSize(main, etcd, etcdPid, pods, say).catch((err: unknown) => {
           say(`${BENCH}: ${pods} pods: ${err instanceof Error ? err.message : String(err)}; no figures for this size`);
           return undefined;
         });

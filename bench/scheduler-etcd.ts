@@ -11,7 +11,7 @@ import { parseFiles } from '../src/manifest/index.js';
 import { commitBinds } from '../src/scheduler/bind.js';
 import { startScheduler } from '../src/scheduler/index.js';
 import {
-  BINDINGS, EtcdStore, PODS, commitChunked, decode, encode, nodeKey, podKey, startLocalEtcd, type PodRecord, type Store,
+  BINDINGS, EtcdStore, PODS, commitChunked, decode, encode, nodeKey, podKey, startLocalEtcd, type LocalEtcd, type PodRecord, type Store,
 } from '../src/store/index.js';
 import { applyCommit } from '../src/sync/index.js';
 import { waitFor } from '../test/support/wait.js';
@@ -45,8 +45,8 @@ function countPods(store: Store, fromRevision: number): { created: () => number;
  * flight), without its read, decode and placement. The pods are put unbound under another prefix
  * first, untimed.
  */
-async function floor(endpoint: string, placed: PodRecord[]): Promise<number> {
-  const store = await EtcdStore.connect([endpoint], '/bench-floor');
+async function floor(etcd: LocalEtcd, placed: PodRecord[]): Promise<number> {
+  const store = await EtcdStore.connect([etcd.endpoint], '/bench-floor', { tls: etcd.tls });
   try {
     await commitChunked(store, placed.map((p) => ({ key: podKey(p.namespace, p.name), value: encode({ ...p, node: undefined }) })), []);
     const pods = new Map((await store.list(PODS)).entries.map((e) => [e.key, e.modRevision]));
@@ -63,8 +63,8 @@ async function floor(endpoint: string, placed: PodRecord[]): Promise<number> {
 const HEAD = { commit: 'b'.repeat(40), author: 'bench', message: 'bench', time: '2026-01-01T00:00:00.000Z' };
 
 /** A keyspace under `prefix` with the nodes registered, and a counter of its pods from now on. */
-async function seed(endpoint: string, prefix: string): Promise<{ store: Store; pods: ReturnType<typeof countPods> }> {
-  const store = await EtcdStore.connect([endpoint], prefix);
+async function seed(etcd: LocalEtcd, prefix: string): Promise<{ store: Store; pods: ReturnType<typeof countPods> }> {
+  const store = await EtcdStore.connect([etcd.endpoint], prefix, { tls: etcd.tls });
   await commitChunked(store, benchNodes(NODE_COUNT).map((n) => ({ key: nodeKey(n.name), value: encode(n) })), []);
   return { store, pods: countPods(store, (await store.revision()) + 1) };
 }
@@ -102,7 +102,7 @@ export async function runEtcd(say: (line: string) => void): Promise<Result[]> {
   const log = silentLogger();
   const stops: (() => Promise<void>)[] = [];
   try {
-    const alone = await seed(etcd.endpoint, '/bench');
+    const alone = await seed(etcd, '/bench');
     stops.push(() => alone.store.close(), alone.pods.close);
     const t0 = performance.now();
     await applyDeployments(alone.store);
@@ -117,9 +117,9 @@ export async function runEtcd(say: (line: string) => void): Promise<Result[]> {
     const bindMs = performance.now() - t1;
     await scheduler.stop();
     say(`${BENCH}: the scheduler alone bound ${PODS_TOTAL} pods onto ${NODE_COUNT} nodes at ${Math.round((PODS_TOTAL * 1000) / bindMs)}/s; measuring the floor`);
-    const floorPerS = await floor(etcd.endpoint, await checkBound(alone.store));
+    const floorPerS = await floor(etcd, await checkBound(alone.store));
 
-    const together = await seed(etcd.endpoint, '/bench-together');
+    const together = await seed(etcd, '/bench-together');
     stops.push(() => together.store.close(), together.pods.close);
     const t2 = performance.now();
     await applyDeployments(together.store);

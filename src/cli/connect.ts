@@ -5,7 +5,7 @@ import { UnavailableError } from '../errors.js';
 import { resourceAt, type Listing, type ReadQuery } from '../api/resources.js';
 import { EtcdStore, localEtcdEndpoint, type Store } from '../store/index.js';
 import { serverFor } from './client.js';
-import { etcdSecurity, type EtcdSecurityFlags } from './etcd-security.js';
+import { etcdSecurityFor, type EtcdSecurityFlags } from './etcd-security.js';
 import type { OutputFormat } from './format.js';
 
 /** Flags of every read command (get, history, events, status). */
@@ -28,13 +28,15 @@ export async function openStore(flags: Omit<ReadFlags, 'output'>): Promise<Store
   const etcdDir = path.resolve(flags.dataDir, 'etcd');
   const local = given.length > 0 ? undefined : localEtcdEndpoint(etcdDir);
   const endpoints = given.length > 0 ? given : [local ?? DEFAULT_ETCD];
-  const security = await etcdSecurity(flags);
+  const security = await etcdSecurityFor(flags, endpoints, flags.dataDir);
   try {
     return await EtcdStore.connect(endpoints, flags.prefix, security);
   } catch (err) {
     if (!(err instanceof UnavailableError) || err.code !== 'EETCDUNREACHABLE') throw err;
     const where = `cannot reach etcd at ${endpoints.join(',')}`;
-    if (given.length > 0) throw new UnavailableError(err.code, where, { hint: 'start etcd there, or check --etcd', cause: err });
+    // An https:// etcd reached without certificates: the store's hint already names --etcd-ca.
+    const plainToTls = security.tls === undefined && endpoints.some((e) => e.startsWith('https:'));
+    if (given.length > 0) throw new UnavailableError(err.code, where, { hint: plainToTls ? err.hint : 'start etcd there, or check --etcd', cause: err });
     if (local !== undefined) {
       throw new UnavailableError(err.code, `${where} (named in ${path.join(etcdDir, 'endpoint')})`, {
         hint: 'is `berth up` still running? start it, or pass --etcd',

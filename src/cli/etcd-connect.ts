@@ -1,26 +1,33 @@
 import path from 'node:path';
 import { EtcdStore, startLocalEtcd, type Store } from '../store/index.js';
-import { etcdSecurity } from './etcd-security.js';
+import { etcdSecurityFor } from './etcd-security.js';
 import type { Stack } from './stack.js';
 import type { ConnectionFlags } from './up.js';
 
 /**
- * The store of a command: --etcd's endpoints; without them, an etcd of its own under --data-dir
- * (berth up) or the local default. It closes with the stack (and a started etcd stops last).
+ * The store of a command: --etcd's endpoints (with the TLS flags, or the certificates of the etcd a
+ * `berth up` runs under --data-dir); without them, an etcd of its own under --data-dir (berth up,
+ * over TLS with its own certificates) or the local default. It closes with the stack (and a started etcd stops last).
  */
 export async function connectStore(flags: ConnectionFlags & { dataDir?: string }, stack: Stack, mayStartEtcd: boolean, used?: (etcd: { endpoints: string[]; own: boolean }) => void): Promise<Store> {
+  const dataDir = flags.dataDir ?? '.berth';
   let endpoints = flags.etcd?.split(',').map((s) => s.trim()).filter(Boolean);
+  let security: Awaited<ReturnType<typeof etcdSecurityFor>>;
   if (!endpoints || endpoints.length === 0) {
     if (mayStartEtcd) {
-      const etcd = await startLocalEtcd(path.resolve(flags.dataDir ?? '.berth', 'etcd'));
+      const etcd = await startLocalEtcd(path.resolve(dataDir, 'etcd'));
       stack.last = () => etcd.stop(1_000);
       endpoints = [etcd.endpoint];
+      security = { tls: etcd.tls };
     } else {
       endpoints = ['http://127.0.0.1:2379'];
+      security = await etcdSecurityFor(flags, endpoints, dataDir);
     }
+  } else {
+    security = await etcdSecurityFor(flags, endpoints, dataDir);
   }
   used?.({ endpoints, own: mayStartEtcd && (flags.etcd === undefined || flags.etcd.trim() === '') });
-  const store = await EtcdStore.connect(endpoints, flags.prefix, await etcdSecurity(flags));
+  const store = await EtcdStore.connect(endpoints, flags.prefix, security);
   stack.stops.push(() => store.close());
   return store;
 }

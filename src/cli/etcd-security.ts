@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { readSecretFile } from '../secret-file.js';
-import type { EtcdStoreOptions } from '../store/index.js';
+import { readLocalEtcdTls, type EtcdStoreOptions } from '../store/index.js';
 
 /** The flags of every command that opens etcd: TLS (`--etcd-ca`, `--etcd-cert`, `--etcd-key`) and user/password auth. */
 export interface EtcdSecurityFlags {
@@ -45,6 +45,29 @@ export async function etcdSecurity(flags: EtcdSecurityFlags): Promise<Pick<EtcdS
     out.auth = { username: flags.etcdUser, password };
   }
   return out;
+}
+
+/**
+ * `etcdSecurity`, and for endpoints on loopback over https:// given no --etcd-ca, the certificates of
+ * the etcd a `berth up` runs under `dataDir` (`<dataDir>/etcd/pki`), so that a command pointed at it
+ * needs no TLS flags.
+ */
+export async function etcdSecurityFor(flags: EtcdSecurityFlags, endpoints: string[], dataDir: string): Promise<Pick<EtcdStoreOptions, 'tls' | 'auth'>> {
+  const out = await etcdSecurity(flags);
+  if (out.tls === undefined && endpoints.length > 0 && endpoints.every(isLoopbackHttps)) {
+    const local = await readLocalEtcdTls(path.resolve(dataDir, 'etcd'));
+    if (local !== undefined) out.tls = local;
+  }
+  return out;
+}
+
+function isLoopbackHttps(endpoint: string): boolean {
+  try {
+    const url = new URL(endpoint);
+    return url.protocol === 'https:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** A certificate (no secret in it): read, with an error naming its flag. */

@@ -6,6 +6,7 @@ export { startLoop, reactionTo, retryDelay, IMMEDIATE_CONFLICT_RETRIES, type Bac
 export * from './keys.js';
 export * from './records.js';
 export { startLocalEtcd, localEtcdEndpoint, findOnPath, freePort, type LocalEtcd } from './local-etcd.js';
+export { ensureLocalPki, localPkiFiles, readLocalEtcdTls, type LocalEtcdTls, type LocalPki } from './local-pki.js';
 export { commitChunked, packTxns, maxValueBytes, type TxnPart } from './chunked.js';
 export { commitSequenced, SEQ_ATTEMPTS, type SequencedTxn } from './sequence.js';
 export { decodeAll, listDecoded, type Corrupt, type Decoded, type RecordOf } from './decode-all.js';

@@ -1,12 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { UnavailableError } from '../errors.js';
+import { ensureLocalPki, readLocalEtcdTls, type LocalEtcdTls, type LocalPki } from './local-pki.js';
 
-/** An etcd that `berth up` started for itself. */
+/** An etcd that `berth up` started for itself: TLS on loopback, a client certificate required. */
 export interface LocalEtcd {
+  /** `https://localhost:<port>` (it listens on 127.0.0.1). */
   endpoint: string;
+  /** What a client connects with (EtcdStoreOptions.tls). */
+  tls: LocalEtcdTls;
+  /** The PEM files, for a command started with --etcd-ca/--etcd-cert/--etcd-key. */
+  pki: LocalPki;
   /** SIGTERM (sent before this returns), then SIGKILL after `graceMs` (default 5 s). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -53,7 +60,10 @@ export function freePort(): Promise<number> {
 
 /**
  * Start a single-member etcd on free loopback ports with its data under `dataDir`, kept healthy for
- * months of pushes: periodic auto-compaction and a space quota.
+ * months of pushes: periodic auto-compaction and a space quota. Its client and peer ports speak TLS
+ * and want a certificate of its own CA (`local-pki.ts`, made on first start under `dataDir/pki`):
+ * loopback is open to every user of the machine, and etcd holds berth's whole state. A data dir of
+ * an older berth, whose etcd spoke plain HTTP, is kept: its etcd starts on it with TLS.
  */
 export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: string } = {}): Promise<LocalEtcd> {
   const binary = opts.etcdBinary ?? findOnPath('etcd');
@@ -64,18 +74,26 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
   }
   fs.mkdirSync(dataDir, { recursive: true });
   await stopOrphan(dataDir);
+  const { pki } = await ensureLocalPki(dataDir);
+  const tls = await readLocalEtcdTls(dataDir);
+  if (tls === undefined) throw new UnavailableError('EETCDTLS', `the certificates under ${pki.dir} cannot be read`, { hint: `remove ${pki.dir}; berth up makes them again` });
   const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
+  const listen = `https://127.0.0.1:${clientPort}`;
+  // Clients name it `localhost` (a SAN of its certificate): grpc-js sets the TLS server name to the
+  // host it dials, and node warns (DEP0123) when that is an IP address.
+  const client = `https://localhost:${clientPort}`;
+  const peer = `https://127.0.0.1:${peerPort}`;
   const log = fs.openSync(path.join(dataDir, 'etcd.log'), 'a');
   const child: ChildProcess = spawn(
     binary,
     [
       '--name', 'berth',
       '--data-dir', path.join(dataDir, 'data'),
-      '--listen-client-urls', client, '--advertise-client-urls', client,
+      '--listen-client-urls', listen, '--advertise-client-urls', client,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `berth=${peer}`,
+      '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--trusted-ca-file', pki.ca, '--client-cert-auth',
+      '--peer-cert-file', pki.serverCert, '--peer-key-file', pki.serverKey, '--peer-trusted-ca-file', pki.ca, '--peer-client-cert-auth',
       '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
       '--quota-backend-bytes', String(2 * 1024 ** 3),
     ],
@@ -89,7 +107,7 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
     exited = `exited with ${signal ?? code}`;
   });
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await healthy(client))) {
+  while (!(await healthy(client, tls))) {
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new UnavailableError('EETCDSTART', `etcd did not start (${exited ?? 'no answer in time'})`, {
@@ -103,6 +121,8 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
   fs.writeFileSync(endpointFile, `${client}\n`);
   return {
     endpoint: client,
+    tls,
+    pki,
     stop: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
         fs.rmSync(endpointFile, { force: true });
@@ -118,13 +138,16 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
   };
 }
 
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
+/** etcd's /health over TLS with berth's client certificate (fetch cannot present one). */
+function healthy(url: string, tls: LocalEtcdTls): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(`${url}/health`, { ...tls, timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 }
 
 /**

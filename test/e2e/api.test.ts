@@ -7,6 +7,7 @@ import { uniqueName } from '../support/names.js';
 import { freePorts } from '../support/ports.js';
 import { exited } from '../support/process.js';
 import { createRepo } from '../support/repo.js';
+import { localPkiFiles } from '../../src/store/index.js';
 
 const env = { ...process.env, DOCKER_HOST: inject('dockerHost') };
 const configMap = (value: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {value: "${value}"}\n`;
@@ -71,7 +72,9 @@ describe('the API server inside `berth up`, and `berth api` beside it', () => {
     // A second, separate API server on the same etcd, with a token of its own.
     const etcd = (await fs.readFile(path.join(dataDir, 'etcd', 'endpoint'), 'utf8')).trim();
     const otherToken = path.join(dataDir, 'other', 'token');
-    const api = spawnBerth(['api', '--etcd', etcd, '--listen', `127.0.0.1:${apiPort}`, '--token-file', otherToken]);
+    // berth up's etcd speaks TLS: another process on the machine names its certificates.
+    const pki = localPkiFiles(path.join(dataDir, 'etcd'));
+    const api = spawnBerth(['api', '--etcd', etcd, '--etcd-ca', pki.ca, '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey, '--listen', `127.0.0.1:${apiPort}`, '--token-file', otherToken]);
     procs.push(api);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitWhileUp(api, async () => (await sources(apiUrl)).find((s) => s.commitSha === first), 'the first commit, through `berth api`');

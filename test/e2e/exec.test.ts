@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { connectChannels } from '../../src/channels.js';
-import { EtcdStore, agentApiKey, decode } from '../../src/store/index.js';
+import { EtcdStore, agentApiKey, decode, readLocalEtcdTls } from '../../src/store/index.js';
 import { berthCommandLine, runBerth, waitWhileUp } from '../support/berth.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
@@ -57,8 +57,8 @@ describe('berth exec', () => {
     // berth up's start-up ends with a summary: what it follows, its etcd, the node, where the API and dashboard are.
     const summary = up.output.toString().split('\n').find((l) => l.includes('"berth is up'));
     expect(JSON.parse(summary ?? '{}')).toMatchObject({
-      msg: expect.stringMatching(new RegExp(`^berth is up: default: ${work.workDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} main( at [0-9a-f]{7})?; etcd http://127\\.0\\.0\\.1:\\d+ \\(its own\\); node ${bed.node}; API and dashboard on ${url}/$`)) as unknown,
-      etcd: [expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)] as unknown, node: bed.node, api: url, dashboard: `${url}/`,
+      msg: expect.stringMatching(new RegExp(`^berth is up: default: ${work.workDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} main( at [0-9a-f]{7})?; etcd https://localhost:\\d+ \\(its own\\); node ${bed.node}; API and dashboard on ${url}/$`)) as unknown,
+      etcd: [expect.stringMatching(/^https:\/\/localhost:\d+$/)] as unknown, node: bed.node, api: url, dashboard: `${url}/`,
     });
 
     const ran = await runBerth(['exec', pod, ...dataDir, '--', 'sh', '-c', 'echo out; echo err >&2; hostname; exit 3']);
@@ -97,7 +97,7 @@ describe('berth exec', () => {
 
     // The agent's own endpoint: nothing without the token.
     const etcd = (await fs.readFile(path.join(bed.dataDir, 'etcd', 'endpoint'), 'utf8')).trim();
-    const store = await EtcdStore.connect([etcd], '/berth');
+    const store = await EtcdStore.connect([etcd], '/berth', { tls: await readLocalEtcdTls(path.join(bed.dataDir, 'etcd')) });
     try {
       const entry = await store.get(agentApiKey(bed.node));
       const agent = entry ? decode('agentApi', entry.key, entry.value).url : '';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { EtcdStore, agentApiKey, decode } from '../../src/store/index.js';
+import { EtcdStore, agentApiKey, decode, readLocalEtcdTls } from '../../src/store/index.js';
 import { runBerth, spawnBerth, waitWhileUp } from '../support/berth.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
@@ -75,7 +75,7 @@ describe('berth logs', () => {
 
     // The agent's own endpoint: nothing without the token.
     const etcd = (await fs.readFile(path.join(bed.dataDir, 'etcd', 'endpoint'), 'utf8')).trim();
-    const store = await EtcdStore.connect([etcd], '/berth');
+    const store = await EtcdStore.connect([etcd], '/berth', { tls: await readLocalEtcdTls(path.join(bed.dataDir, 'etcd')) });
     try {
       const entry = await store.get(agentApiKey(bed.node));
       const agent = entry && decode('agentApi', entry.key, entry.value).url;
