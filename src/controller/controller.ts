@@ -63,7 +63,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     stops.push(() => endpoints.stop());
     const nodes = await startNodeLifecycle({
-      store, log: opts.log, now,
+      store, log: opts.log, now, view,
       ...(opts.nodeGraceMs === undefined ? {} : { graceMs: opts.nodeGraceMs }),
       ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }),
     });

@@ -51,7 +51,7 @@ export class ClusterView {
   /** Sources with a seal that cannot be acted on now, and why: their pods are left as they are. */
   readonly skipped = new Map<string, string>();
   private readonly byOwner = new Map<string, Set<string>>();
-  private readonly perNode = new Map<string, number>();
+  private readonly perNode = new Map<string, Set<string>>();
   private readonly listeners: ViewListener[] = [];
   private readonly stale = new Set<string>();
   private refreshing: Promise<void> | undefined;
@@ -112,6 +112,16 @@ export class ClusterView {
   /** Nodes that pods are bound to. */
   usedNodes(): Set<string> {
     return new Set(this.perNode.keys());
+  }
+
+  /** The pods bound to a node. */
+  podsOn(node: string): PodRecord[] {
+    const out: PodRecord[] = [];
+    for (const key of this.perNode.get(node) ?? []) {
+      const p = this.pods.get(key);
+      if (p) out.push(p);
+    }
+    return out;
   }
 
   /** Registered node names. */
@@ -238,7 +248,10 @@ export class ClusterView {
     let keys = this.byOwner.get(owner);
     if (!keys) this.byOwner.set(owner, (keys = new Set()));
     keys.add(key);
-    if (p.node !== undefined) this.perNode.set(p.node, (this.perNode.get(p.node) ?? 0) + 1);
+    if (p.node === undefined) return;
+    let on = this.perNode.get(p.node);
+    if (!on) this.perNode.set(p.node, (on = new Set()));
+    on.add(key);
   }
 
   private unindex(key: string, p: PodRecord): void {
@@ -247,8 +260,8 @@ export class ClusterView {
     keys?.delete(key);
     if (keys?.size === 0) this.byOwner.delete(owner);
     if (p.node === undefined) return;
-    const n = (this.perNode.get(p.node) ?? 1) - 1;
-    if (n <= 0) this.perNode.delete(p.node);
-    else this.perNode.set(p.node, n);
+    const on = this.perNode.get(p.node);
+    on?.delete(key);
+    if (on?.size === 0) this.perNode.delete(p.node);
   }
 }
