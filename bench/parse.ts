@@ -66,7 +66,7 @@ export const parse: Bench = {
   async run(say) {
     // Measured on the built code, as `berth` runs it (from source, each worker would first compile the TypeScript).
     await build();
-    const { checkCommit, checkBlobsInParallel, prewarmCheckWorkers, stopIdleCheckWorkers } = await built<typeof Isolate>('sync/isolate.js');
+    const { checkCommit, checkBlobsInParallel, holdCheckWorkers, prewarmCheckWorkers, stopIdleCheckWorkers } = await built<typeof Isolate>('sync/isolate.js');
     const { checkAgainst } = await built<typeof Incremental>('sync/incremental.js');
     const results: Result[] = [];
     const root = await import('node:fs/promises').then((fs) => fs.mkdtemp(`${os.tmpdir()}/berth-bench-parse-`));
@@ -109,8 +109,9 @@ export const parse: Bench = {
         if (!r) throw new Error(`the parallel check did not pass the bench commit: ${why}`);
         objects = r.check.objects.length;
       };
-      // Cold: no worker loaded yet (a sync's first read when nothing warmed them). Warm: the workers
-      // a sync loop starts as it begins (prewarmCheckWorkers), as every later whole read finds them.
+      // Cold: no worker loaded yet (`berth validate`, or a sync's read in the first second after it
+      // started). Warm: the pool a sync loop holds while it runs (holdCheckWorkers), as every later
+      // read finds it however long the repository was quiet.
       await stopIdleCheckWorkers();
       const t = performance.now();
       await readWhole();
@@ -139,6 +140,18 @@ export const parse: Bench = {
       await repo.dispose();
     }
     await import('node:fs/promises').then((fs) => fs.rm(root, { recursive: true, force: true }));
+    // What the warm pool a sync holds costs while nothing happens: this process's RSS with it, against without.
+    await stopIdleCheckWorkers();
+    const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5000));
+    await settle();
+    const without = process.memoryUsage().rss / 2 ** 20;
+    const release = holdCheckWorkers();
+    await settle();
+    const withPool = process.memoryUsage().rss / 2 ** 20;
+    release();
+    await stopIdleCheckWorkers();
+    say(`the held pool of ${os.availableParallelism()} warm workers: RSS ${Math.round(withPool)} MB, without it ${Math.round(without)} MB`);
+    results.push(result(BENCH, 'held_pool_rss_mb', withPool, 'MB', 'the same process without the pool', without));
     return results;
   },
 };

@@ -127,12 +127,18 @@ type WorkerOutcome = { result: TreeCheck & { blobs?: BlobInfo[] } } | { files: F
 // and a fresh one runs cold code): up to one per core for each heap size, unref'd so they never hold
 // the process, and stopped after IDLE_MS unused so an idle berth gives their memory back; one that
 // grew large is replaced by a fresh one. A worker that passed a bound, failed, or read a whole
-// commit is stopped; each check is alone in it.
+// commit is stopped; each check is alone in it. While a sync loop runs it holds its pool
+// (holdCheckWorkers): warmed workers, one per core, never stopped for idleness and replaced when
+// one is stopped, so a commit that comes after hours of quiet is read as fast as one that comes
+// after minutes (a cold read of a commit at the limits takes about a third longer).
 const idle = new Map<number, Worker[]>();
-const IDLE_MS = 5 * 60_000;
+/** How long an idle check worker nobody holds is kept (exported for the tests). */
+export const IDLE_MS = 5 * 60_000;
 /** A worker whose heap grew past this (it read megabytes) is replaced, not kept: idle, it would hold that memory. */
 const KEEP_HEAP_BYTES = 48 * 2 ** 20;
 const expiry = new WeakMap<Worker, NodeJS.Timeout>();
+/** How many holders keep the pool of each heap size (holdCheckWorkers). */
+const holds = new Map<number, number>();
 
 function idleOf(memoryMb: number): Worker[] {
   let list = idle.get(memoryMb);
@@ -178,7 +184,42 @@ function keepWorker(memoryMb: number, worker: Worker): void {
   }
   worker.unref();
   list.push(worker);
+  if ((holds.get(memoryMb) ?? 0) === 0) expire(worker);
+}
+
+function expire(worker: Worker): void {
+  clearTimeout(expiry.get(worker));
   expiry.set(worker, setTimeout(() => void worker.terminate(), IDLE_MS).unref());
+}
+
+/** The held pool of `memoryMb` filled up again with warmed workers, one per core (a no-op when nobody holds it). */
+function refill(memoryMb: number): void {
+  if ((holds.get(memoryMb) ?? 0) > 0) prewarmCheckWorkers(memoryMb);
+}
+
+/**
+ * Keeps one warmed check worker per core ready until the returned function is called (a sync loop,
+ * for as long as it runs): none is stopped for idleness, and one that is stopped (it read a whole
+ * commit, passed a bound or failed) is replaced by a freshly warmed one. They cost about 60 MB each
+ * (loaded code, and the heap the warm-up grew). Once no holder is left, the idle ones stop after IDLE_MS.
+ */
+export function holdCheckWorkers(memoryMb = DEFAULT_MEMORY_MB): () => void {
+  holds.set(memoryMb, (holds.get(memoryMb) ?? 0) + 1);
+  prewarmCheckWorkers(memoryMb);
+  for (const w of idleOf(memoryMb)) clearTimeout(expiry.get(w));
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (holds.get(memoryMb) ?? 1) - 1;
+    holds.set(memoryMb, left);
+    if (left === 0) for (const w of idleOf(memoryMb)) expire(w);
+  };
+}
+
+/** How many check workers of a heap size wait idle now (for the tests and the benchmark). */
+export function idleCheckWorkers(memoryMb = DEFAULT_MEMORY_MB): number {
+  return idleOf(memoryMb).length;
 }
 
 /** Stops every idle check worker now (a process that shuts down, or a measurement that wants a cold start). */
@@ -223,8 +264,10 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
       worker.off('error', onError);
       worker.off('exit', onExit);
       fn();
-      if (heapBytes === undefined) void worker.terminate();
-      else if (heapBytes <= KEEP_HEAP_BYTES) keepWorker(memoryMb, worker);
+      if (heapBytes === undefined) {
+        void worker.terminate();
+        refill(memoryMb);
+      } else if (heapBytes <= KEEP_HEAP_BYTES) keepWorker(memoryMb, worker);
       else {
         // A worker that read a large commit holds a large heap until it is stopped: a fresh one takes its place.
         void worker.terminate();

@@ -14,7 +14,7 @@ import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
 import { desiredChanged, repairDesired } from './repair.js';
 import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
-import { checkBlobsInParallel, checkChangedBlobs, checkCommit, prewarmCheckWorkers, refusedCheck } from './isolate.js';
+import { checkBlobsInParallel, checkChangedBlobs, checkCommit, holdCheckWorkers, refusedCheck } from './isolate.js';
 import type { TreeCheck } from './check.js';
 import type { DesiredObject } from '../manifest/types.js';
 import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
@@ -92,11 +92,21 @@ export interface SyncOptions {
  * repository or a missing branch fails the start with its own error.
  */
 export async function startSync(opts: SyncOptions): Promise<Sync> {
+  // The workers that read a whole commit load while the first fetch runs, not after it, and stay
+  // warm for as long as this sync runs.
+  const releaseWorkers = holdCheckWorkers();
+  try {
+    return await runSync(opts, releaseWorkers);
+  } catch (err) {
+    releaseWorkers();
+    throw err;
+  }
+}
+
+async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<Sync> {
   const { store, git, source } = opts;
   const log = opts.log.child({ component: 'sync', source });
   const now = opts.now ?? (() => new Date());
-  // The workers that read a whole commit load while the first fetch runs, not after it.
-  prewarmCheckWorkers();
   if (opts.waitForHead ?? true) await git.head();
 
   // What this source follows, for the webhooks of a `berth api` elsewhere (credentials never included).
@@ -372,6 +382,7 @@ export async function startSync(opts: SyncOptions): Promise<Sync> {
       await watcher?.close();
       await loop.stop();
       await outbox.stop();
+      releaseWorkers();
     },
   };
 }

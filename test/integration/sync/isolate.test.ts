@@ -1,14 +1,17 @@
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { formatError } from '../../../src/manifest/index.js';
 import { GitSource, checkCommit, checkTree } from '../../../src/sync/index.js';
-import { checkBlobsInParallel, prewarmCheckWorkers, stopIdleCheckWorkers } from '../../../src/sync/isolate.js';
+import { IDLE_MS, checkBlobsInParallel, holdCheckWorkers, idleCheckWorkers, prewarmCheckWorkers, stopIdleCheckWorkers } from '../../../src/sync/isolate.js';
 import { readTreeFiles } from '../../../src/sync/tree.js';
 import * as h from '../../support/hostile.js';
 import { uniqueName } from '../../support/names.js';
 import { createRepo, type TestRepo } from '../../support/repo.js';
+import { waitFor } from '../../support/wait.js';
 
 // checkCommit: a commit's tree is read and checked in a worker thread, bounded in time and memory,
 // while this thread's event loop keeps turning.
@@ -121,6 +124,36 @@ describe('checkBlobsInParallel', () => {
     expect(await files({ limits: { fileBytes: 10, commitBytes: 10 } })).toEqual([{ clean: false, objects: [], skipped: [] }]);
     await stopIdleCheckWorkers();
     expect(await files({})).toEqual([{ clean: true, objects: ['warm'], skipped: [] }]);
+  });
+
+  it('keeps a held pool warm however long it idles, refills it when a worker stops, and lets it go when released', async () => {
+    // A heap size of its own, so no other check shares this pool.
+    const memoryMb = 200;
+    const cores = os.availableParallelism();
+    await repo.write('held/laughs.yaml', h.billionLaughs(301));
+    const commit = await repo.commit('held');
+    const oid = (await repo.git('rev-parse', `${commit}:held/laughs.yaml`)).trim();
+    // Fake timers from the start, so the pool's idle timers are ones the test can run out.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const release = holdCheckWorkers(memoryMb);
+    try {
+      expect(idleCheckWorkers(memoryMb)).toBe(cores);
+      // A worker that passes a bound is stopped; the held pool gets a fresh one in its place.
+      const refusal = checkBlobsInParallel(source().tree(commit), [{ path: 'held/laughs.yaml', oid }], { timeoutMs: 1, memoryMb });
+      vi.advanceTimersByTime(10);
+      expect(await refusal).toHaveProperty('refused');
+      await waitFor(() => idleCheckWorkers(memoryMb) === cores, { what: 'the held pool refilled' });
+      vi.advanceTimersByTime(IDLE_MS * 3);
+      // Nothing stops a held worker for idleness (an exit, which takes a moment, would take it off the list).
+      await sleep(300);
+      expect(idleCheckWorkers(memoryMb)).toBe(cores);
+      release();
+      vi.advanceTimersByTime(IDLE_MS + 1);
+    } finally {
+      vi.useRealTimers();
+      release();
+    }
+    await waitFor(() => idleCheckWorkers(memoryMb) === 0, { what: 'the released pool stopped' });
   });
 
   it('refuses a commit past its time limit once, with the bound it passed', async () => {
