@@ -20,6 +20,7 @@ const owners = [
   { library: 'openpgp', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   { library: 'commander', files: 'src/cli/**/*.ts', owner: 'src/cli' },
   { library: 'pino', files: 'src/log.ts', owner: 'src/log.ts' },
+  { library: 'pino-pretty', files: 'src/log.ts', owner: 'src/log.ts' },
   { library: 'fastify', files: 'src/api/server.ts', owner: 'src/api/server.ts' },
   { library: '@fastify/websocket', files: 'src/api/server.ts', owner: 'src/api/server.ts' },
   // exec's channel sockets (the API server's come through @fastify/websocket).

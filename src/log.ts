@@ -1,17 +1,42 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
 
-/** Structured logger used by every component; the only importer of pino. */
+/** Structured logger used by every component; the only importer of pino (and pino-pretty). */
 export type Logger = pino.Logger;
 
 /** Keys whose values never reach a log line (credentials in URLs, tokens, env values). */
 const REDACT = ['token', 'password', 'authorization', '*.token', '*.password', '*.authorization', 'env', '*.env'];
 
-/** A logger writing JSON lines to stderr (stdout is kept for command output). */
-export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
-  return pino(
-    { name: opts.name ?? 'berth', level: opts.level ?? process.env.BERTH_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } },
-    pino.destination({ fd: 2, sync: false }),
-  );
+/** How log lines are written: JSON lines (for machines), or pino-pretty's coloured lines (for a person at a terminal). */
+export type LogFormat = 'json' | 'pretty';
+/** `--log-format`'s choices: `auto` is pretty when stderr is a terminal, JSON otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+/** pino's levels, `--log-level`'s choices. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** The format `--log-format` asks for, `auto` (or nothing) deciding by whether stderr is a terminal. */
+export function chooseLogFormat(flag: string | undefined, stderrIsTerminal: boolean): LogFormat {
+  if (flag === 'json' || flag === 'pretty') return flag;
+  return stderrIsTerminal ? 'pretty' : 'json';
+}
+
+/** A logger writing to stderr (stdout is kept for command output): JSON lines, or pretty ones. */
+export function createLogger(opts: { level?: string; name?: string; format?: LogFormat } = {}): Logger {
+  const options = { name: opts.name ?? 'berth', level: opts.level ?? process.env.BERTH_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } };
+  if (opts.format === 'pretty') return pino(options, prettyStream());
+  return pino(options, pino.destination({ fd: 2, sync: false }));
+}
+
+/**
+ * pino-pretty in this thread (no transport worker), loaded only when asked for: the agent on every
+ * node and the JSON default never pay for it. Colours only on a terminal, and never with NO_COLOR.
+ */
+function prettyStream(): pino.DestinationStream {
+  const require = createRequire(import.meta.url);
+  const { PinoPretty } = require('pino-pretty') as { PinoPretty: (o: PrettyOptions) => pino.DestinationStream };
+  const colorize = process.stderr.isTTY && process.env.NO_COLOR === undefined;
+  return PinoPretty({ destination: 2, sync: true, colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
 }
 
 /** A logger that drops everything: for tests and library callers that bring none. */

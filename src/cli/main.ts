@@ -14,6 +14,7 @@ import type { ConnectionFlags, ControllerFlags, UpFlags } from './up.js';
 import type { ValidateFlags } from './validate.js';
 import type { ApiFlags } from './api.js';
 import { DEFAULT_SERVER } from './client.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { ALLOW_RULES } from '../agent/policy.js';
 import type { RollbackFlags, VerbFlags } from './verbs.js';
 import type { ExecFlags } from './exec.js';
@@ -69,7 +70,9 @@ const connection = (cmd: Command, uses: { docker: boolean; ownEtcd?: boolean }):
     .option('--prefix <prefix>', 'etcd key prefix', '/berth');
   etcdSecurity(cmd);
   if (uses.docker) cmd.option('--docker <socket|url>', 'Docker engine (default: DOCKER_HOST, then /var/run/docker.sock)');
-  return cmd.option('--log-level <level>', 'log level: debug, info, warn, error', 'info');
+  return cmd
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines as JSON, or pretty for a person; auto: pretty when stderr is a terminal').choices(LOG_FORMATS).default('auto'));
 };
 
 /** `--metrics-listen`: the components run alone serve their own /metrics (an API server shows those of its process). */
@@ -195,7 +198,7 @@ const reading = (cmd: Command, formats: readonly string[] = OUTPUT_FORMATS): Com
     .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated'))
     .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server (or its etcd) and token', '.berth')
     .option('--prefix <prefix>', 'etcd key prefix (with --etcd)', '/berth')
-    .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')
+    .addOption(new Option('--log-level <level>', 'log level (error hides warnings about unreadable records)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('table'));
 
 reading(
@@ -264,7 +267,7 @@ const diffCmd = sizes(server(program
 etcdSecurity(diffCmd)
   .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server (or its etcd) and token; mirrors of a remote --repo go there', '.berth')
   .option('--prefix <prefix>', 'etcd key prefix (with --etcd)', '/berth')
-  .option('--log-level <level>', 'log level: debug, info, warn, error (error hides warnings about unreadable records)', 'info')
+  .addOption(new Option('--log-level <level>', 'log level (error hides warnings about unreadable records)').choices(LOG_LEVELS).default('info'))
   .addHelpText(
     'after',
     '\nThe commit is read and checked exactly as sync reads it; the objects are compared in their\n' +

@@ -2,7 +2,7 @@
 // the agent and the store (no Git, API server or scheduler code): it runs on every node.
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from '../log.js';
+import { loggerFor } from './logger.js';
 import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, metered, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startNodeServer } from '../agent/index.js';
 import { parseListen } from '../api/listen.js';
 import { loadToken } from '../api/token.js';
@@ -35,7 +35,7 @@ function nodeLease(flags: Pick<UpFlags, 'nodeLeaseTtl' | 'nodeLeaseRenew'>): { l
 
 /** Run the agent of this node against an existing etcd (default http://127.0.0.1:2379); with `--listen`, its endpoint too. */
 export async function runAgent(flags: Omit<UpFlags, 'listen'> & { listen?: string }): Promise<never> {
-  const log = createLogger({ level: flags.logLevel });
+  const log = loggerFor(flags);
   return runStack(log, async (stack) => {
     const agentOpts = await agentFlags(flags);
     // `--listen`: the node endpoint for `berth logs` and `berth exec` (kubelet's :10250), behind the API server's token.

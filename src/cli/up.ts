@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, redactUrl, type Logger } from '../log.js';
+import { redactUrl, type Logger } from '../log.js';
+import { loggerFor, type LogFlags } from './logger.js';
 import { readSeal, startElection, type Store } from '../store/index.js';
 import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, MAX_HISTORY_LIMIT, type StatusChoice, type SyncOptions } from '../sync/index.js';
 import { InvalidInputError } from '../errors.js';
@@ -20,11 +21,10 @@ import { readWebhookSecret } from '../api/webhooks.js';
 import { startMetricsServer } from '../metrics-server.js';
 
 /** Flags every component takes. */
-export interface ConnectionFlags extends EtcdSecurityFlags {
+export interface ConnectionFlags extends EtcdSecurityFlags, LogFlags {
   etcd?: string;
   prefix: string;
   docker?: string;
-  logLevel: string;
   /** `--metrics-listen host:port` (sync, controller, scheduler alone): serve this process's /metrics there. */
   metricsListen?: string;
 }
@@ -89,7 +89,7 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags, Controlle
 
 /** `berth up`: every component in one process; without --etcd, its own etcd under --data-dir. */
 export async function runUp(flags: UpFlags): Promise<never> {
-  const log = createLogger({ level: flags.logLevel });
+  const log = loggerFor(flags);
   return runStack(log, async (stack) => {
     const { stops } = stack;
     // The cheap checks first, so a wrong flag never leaves an etcd behind.
@@ -139,7 +139,7 @@ export async function runUp(flags: UpFlags): Promise<never> {
 
 /** One component alone, against an existing etcd (default http://127.0.0.1:2379). */
 export async function runComponent(component: 'sync' | 'controller' | 'scheduler' | 'api', flags: UpFlags | ConnectionFlags | (ConnectionFlags & ApiFlags) | (ConnectionFlags & ControllerFlags)): Promise<never> {
-  const log = createLogger({ level: flags.logLevel });
+  const log = loggerFor(flags);
   return runStack(log, async (stack) => {
     const { stops } = stack;
     const metricsAt = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen, '--metrics-listen');
