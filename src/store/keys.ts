@@ -56,6 +56,9 @@ export const outboxPrefix = (source: string): string => `outbox/${source}/`;
 export const outboxKey = (source: string, seq: number, part = 0): string =>
   `outbox/${source}/${String(seq).padStart(12, '0')}${part === 0 ? '' : `-${String(part).padStart(3, '0')}`}`;
 
+/** `outboxsending/<source>`: the outbox entry a forge is being sent now (see OutboxSendingRecord). */
+export const outboxSendingKey = (source: string): string => `outboxsending/${source}`;
+
 export const HEALTH = 'health/';
 /**
  * The `berth/health` last reported for the commit in force of `source` (controller). Compared and

@@ -130,6 +130,18 @@ export interface LeaderRecord {
   lease: string;
 }
 
+/**
+ * `outboxsending/<source>`: the outbox entry being sent to a reporter that would show it twice (a
+ * forge), written before the request and deleted with the entry: one left behind names the entry a
+ * crash cut short, whose arrival is asked of the forge before it is sent again (sync/outbox.ts).
+ */
+export interface OutboxSendingRecord {
+  type: 'outboxSending';
+  source: string;
+  /** The outbox key of the entry. */
+  key: string;
+}
+
 /** Observed state of one container of a pod. */
 export interface ContainerStatus {
   name: string;
@@ -384,7 +396,7 @@ export interface AgentApiRecord {
 
 export type StoredRecord =
   | DesiredRecord | SealRecord | HistoryRecord | PodRecord | StoredBinding | NodeRecord | PodStatusRecord | EventRecord
-  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord | LeaderRecord | FollowedRecord;
+  | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord | LeaderRecord | FollowedRecord | OutboxSendingRecord;
 
 /** Encode a record for storage. */
 export function encode(record: StoredRecord): string {

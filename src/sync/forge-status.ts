@@ -3,7 +3,7 @@
 import { InvalidInputError, UnavailableError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import type { OutboxRecord, StatusState } from '../store/index.js';
-import { discardReporter, type StatusReporter } from './reporter.js';
+import { discardReporter, type OnceSink, type StatusReporter } from './reporter.js';
 import { readTokenFile, splitUrlCredentials } from './credentials.js';
 
 /** The forges berth writes statuses to. */
@@ -92,6 +92,27 @@ export function gitlabStatusesRequest(target: ForgeTarget, token: string, commit
   };
 }
 
+/**
+ * GitHub and Gitea: a commit's statuses, newest first, as their docs state it: GitHub `GET
+ * /repos/{owner}/{repo}/commits/{ref}/statuses` (`per_page` up to 100), Gitea `GET
+ * /repos/{owner}/{repo}/statuses/{sha}` (`limit`).
+ */
+export function statusesRequest(target: ForgeTarget, token: string, commit: string): ForgeRequest {
+  const base = `${target.apiBase}/repos/${segments(target.repoPath)}`;
+  const url = target.kind === 'github' ? `${base}/commits/${commit}/statuses?per_page=100` : `${base}/statuses/${commit}?limit=100`;
+  return { method: 'GET', url, headers: authHeaders(target.kind, token) };
+}
+
+/** A forge's list of statuses (GitHub says `state`, Gitea `status`); anything else reads as none. */
+function parseList(text: string): { context?: unknown; state?: unknown; status?: unknown; description?: unknown }[] {
+  try {
+    const list: unknown = JSON.parse(text);
+    return Array.isArray(list) ? list.filter((s): s is Record<string, unknown> => typeof s === 'object' && s !== null) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Sends a request; the seam tests and the reporter share (global fetch by default). */
 export type Send = (req: ForgeRequest) => Promise<{ status: number; text: string }>;
 
@@ -116,32 +137,58 @@ export interface ForgeReporterOptions {
 }
 
 /**
- * Statuses on a forge, one request per entry, in order. An entry equal to the last one sent for
+ * Statuses on a forge, one request per entry, in order (the outbox's `once` sink: see sendOnce). An entry equal to the last one sent for
  * its commit and context is not sent again. A refusal that retrying cannot fix (401, 403, 404, 422)
  * throws InvalidInputError naming it; an outage or 5xx throws UnavailableError; either way the
  * outbox keeps the entries. GitLab refuses a status equal to its current one ("Cannot transition
  * status"): its current state is read first, and an equal one counts as delivered.
  */
-export class ForgeStatusReporter implements StatusReporter {
-  private readonly send: Send;
+export class ForgeStatusReporter implements OnceSink {
+  private readonly request: Send;
   private readonly last = new Map<string, string>();
 
   constructor(private readonly opts: ForgeReporterOptions) {
-    this.send = opts.send ?? fetchSend;
+    this.request = opts.send ?? fetchSend;
   }
 
+  /** Send each entry in order (see `send`). */
   async report(entries: OutboxRecord[]): Promise<void> {
+    for (const entry of entries) await this.send(entry);
+  }
+
+  /** Set one status on the forge, unless it equals the last one this process set for its commit and context. */
+  async send(original: OutboxRecord): Promise<void> {
+    const entry = this.withSuffix(original);
+    const key = `${entry.commit} ${entry.context}`;
+    const value = `${entry.state} ${entry.description}`;
+    if (this.last.get(key) === value) return;
+    await this.deliver(entry);
+    this.last.set(key, value);
+    // Bounded memory: only recent commits matter for "identical consecutive".
+    if (this.last.size > 1000) this.last.delete(this.last.keys().next().value ?? '');
+  }
+
+  /**
+   * Whether the forge shows `entry` already (its sending was cut short): GitHub's and Gitea's lists of
+   * the commit's statuses (the newest 100) hold one with its context, state and description;
+   * GitLab's current status of the context is its state.
+   */
+  async arrived(original: OutboxRecord): Promise<boolean> {
+    const entry = this.withSuffix(original);
+    const { target } = this.opts;
+    const token = await this.opts.token();
+    const state = forgeState(target.kind, entry.state);
+    if (target.kind === 'gitlab') return (await this.gitlabState(token, entry)) === state;
+    const req = statusesRequest(target, token, entry.commit);
+    const res = await this.call(req);
+    if (res.status !== 200) throw this.failure(req, res);
+    const list = parseList(res.text);
+    return list.some((s) => s.context === entry.context && (s.state ?? s.status) === state && s.description === entry.description);
+  }
+
+  private withSuffix(entry: OutboxRecord): OutboxRecord {
     const suffix = this.opts.contextSuffix;
-    for (const original of entries) {
-      const entry = suffix === undefined ? original : { ...original, context: `${original.context}/${suffix}` as OutboxRecord['context'] };
-      const key = `${entry.commit} ${entry.context}`;
-      const value = `${entry.state} ${entry.description}`;
-      if (this.last.get(key) === value) continue;
-      await this.deliver(entry);
-      this.last.set(key, value);
-      // Bounded memory: only recent commits matter for "identical consecutive".
-      if (this.last.size > 1000) this.last.delete(this.last.keys().next().value ?? '');
-    }
+    return suffix === undefined ? entry : { ...entry, context: `${entry.context}/${suffix}` as OutboxRecord['context'] };
   }
 
   private async deliver(entry: OutboxRecord): Promise<void> {
@@ -178,7 +225,7 @@ export class ForgeStatusReporter implements StatusReporter {
 
   private async call(req: ForgeRequest): Promise<{ status: number; text: string }> {
     try {
-      return await this.send(req);
+      return await this.request(req);
     } catch (cause) {
       throw new UnavailableError('EFORGEDOWN', `cannot reach the ${this.opts.target.kind} API at ${this.opts.target.apiBase}: ${cause instanceof Error ? cause.message : String(cause)}`, {
         hint: 'the statuses wait in the outbox and are sent once it answers',
@@ -217,8 +264,8 @@ export interface ReporterChoice {
 
 /**
  * The reporter a source's flags (or config fields) ask for; undefined for git notes alone (sync's
- * default). Several are delivered to one after the other (each tolerates an entry it already
- * has). At most one forge; `none` alone; a forge needs a token file (read now, so a wrong one fails
+ * default). Git notes take batches (a line they have is not added again); a forge is the `once`
+ * sink, sent each entry once after the notes have it. At most one forge; `none` alone; a forge needs a token file (read now, so a wrong one fails
  * the start); the forge flags are refused without a forge.
  */
 export async function chooseReporter(choice: ReporterChoice): Promise<StatusReporter | undefined> {
@@ -247,10 +294,8 @@ export async function chooseReporter(choice: ReporterChoice): Promise<StatusRepo
   const onForge = new ForgeStatusReporter({
     target, token: () => readTokenFile(forgeTokenFile), ...(publicUrl === undefined ? {} : { publicUrl }), ...(contextSuffix === undefined ? {} : { contextSuffix }),
   });
-  if (!chosen.includes('git-notes')) return onForge;
+  // The forge would show a status sent twice: the outbox sends it each entry once (its `once` sink).
+  if (!chosen.includes('git-notes')) return { report: async () => undefined, once: onForge };
   const notes = choice.notes();
-  return { report: async (entries) => {
-    await notes.report(entries);
-    await onForge.report(entries);
-  } };
+  return { report: (entries) => notes.report(entries), once: onForge };
 }

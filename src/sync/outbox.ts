@@ -2,9 +2,9 @@ import { statusDeliveries } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { BerthError, kindOf } from '../errors.js';
 import {
-  MAX_TXN_OPS, decode, noteKey, outboxPrefix, startLoop, syncRequestKey, type Entry, type Loop, type LoopOptions, type OutboxRecord, type PutOp, type Store,
+  MAX_TXN_OPS, decode, encode, noteKey, outboxPrefix, outboxSendingKey, startLoop, syncRequestKey, type Entry, type Loop, type LoopOptions, type OutboxRecord, type OutboxSendingRecord, type PutOp, type Store,
 } from '../store/index.js';
-import type { StatusReporter } from './reporter.js';
+import type { OnceSink, StatusReporter } from './reporter.js';
 
 /** Entries handed to the reporter at once: bounded work per round, one push for many commits. */
 const BATCH = 100;
@@ -31,9 +31,10 @@ export interface OutboxOptions {
  * Deliver `outbox/<source>/` in key order: list, report a batch, then move what was delivered to
  * `notes/<source>/<commit>/` (kept as long as history is), each key only if unchanged since the list
  * (compare-and-swap on its modRevision). A failed report
- * deletes nothing, and it throws. Delivery is at least once: a crash between the report and the
- * delete delivers the same entries again, which reporters tolerate (git notes skip a line that
- * is already in the note).
+ * deletes nothing, and it throws. A batch report is at least once: a crash between the report and
+ * the delete delivers the same entries again, which such reporters tolerate (git notes skip a line
+ * that is already in the note). A reporter's `once` sink (a forge) gets each entry exactly once
+ * (sendOnce), whatever crashes between.
  */
 export async function drainOutbox(opts: OutboxOptions): Promise<DrainResult> {
   const { store, source, reporter } = opts;
@@ -58,10 +59,11 @@ export async function drainOutbox(opts: OutboxOptions): Promise<DrainResult> {
       await reporter.report(records);
       // Each delivered entry is kept under its commit (notes/), so the API can show a commit's statuses without Git.
       const kept = new Map(round.filter((e) => !corrupt.includes(e)).map((e, i) => [e, records[i]]));
-      result.delivered += await deleteUnchanged(store, [...kept.keys()], (e) => {
+      const copy = (e: Entry): PutOp | undefined => {
         const record = kept.get(e);
         return record && { key: noteKey(source, record.commit, e.key.slice(e.key.lastIndexOf('/') + 1)), value: e.value };
-      });
+      };
+      result.delivered += reporter.once ? await sendOnce(store, source, reporter.once, [...kept], copy) : await deleteUnchanged(store, [...kept.keys()], copy);
     }
     // A key rewritten since the list is left for the next drain (its write wakes the loop).
     if (entries.length <= batch) return result;
@@ -120,6 +122,40 @@ function decodeOutbox(e: Entry): OutboxRecord | undefined {
   } catch (err) {
     if (err instanceof BerthError && err.code === 'ECORRUPT') return undefined;
     throw err;
+  }
+}
+
+/**
+ * Send each entry to a sink that would show it twice, one at a time: `outboxsending/<source>` names
+ * the entry before it is sent and goes with it (the entry deleted, its notes/ copy put) once it was.
+ * One found naming an entry still in the outbox means a crash or a failure cut its sending short:
+ * the sink is asked whether it arrived before it is sent again. Returns how many entries went.
+ */
+async function sendOnce(store: Store, source: string, sink: OnceSink, entries: [Entry, OutboxRecord | undefined][], copy: (e: Entry) => PutOp | undefined): Promise<number> {
+  const markKey = outboxSendingKey(source);
+  const mark = await store.get(markKey);
+  const inDoubt = mark && decodeSending(mark);
+  let deleted = 0;
+  for (const [e, record] of entries) {
+    if (!record) continue;
+    if (inDoubt !== e.key || !(await sink.arrived(record))) {
+      const sending: OutboxSendingRecord = { type: 'outboxSending', source, key: e.key };
+      await store.commit({ put: [{ key: markKey, value: encode(sending) }] });
+      await sink.send(record);
+    }
+    const put = copy(e);
+    const { ok } = await store.commit({ ifUnchanged: { [e.key]: e.modRevision }, del: [e.key, markKey], put: put ? [put] : [] });
+    if (ok) deleted++;
+    else await store.commit({ del: [markKey] }); // rewritten since the list: the new value comes again
+  }
+  return deleted;
+}
+
+function decodeSending(e: Entry): string | undefined {
+  try {
+    return decode('outboxSending', e.key, e.value).key;
+  } catch {
+    return undefined; // not ours to read: the next send overwrites it
   }
 }
 

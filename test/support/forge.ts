@@ -11,7 +11,8 @@ export interface ForgeCall {
 
 /**
  * A loopback stand-in for a forge's commit-status API, written from the forges' public docs: it
- * records every request, answers 201 to a status POST, and for GitLab keeps each (commit, name)'s
+ * records every request, answers 201 to a status POST, keeps GitHub's and Gitea's statuses per commit
+ * and answers their list (`GET …/commits/:sha/statuses`, `GET …/statuses/:sha`), newest first, and for GitLab keeps each (commit, name)'s
  * statuses, answers `GET …/repository/commits/:sha/statuses?name=` with them (newest first), and
  * refuses a status equal to the current pending or running one with GitLab's 400 "Cannot transition
  * status". `answer` overrides the status of the next POSTs (an outage or a refusal); `stop`/`start`
@@ -28,6 +29,7 @@ export interface FakeForge {
 
 export async function startFakeForge(): Promise<FakeForge> {
   const gitlab = new Map<string, { id: number; status: string; name: string }[]>();
+  const statuses = new Map<string, object[]>();
   let nextId = 1;
   let server: Server | undefined;
   let port = 0;
@@ -53,6 +55,9 @@ export async function startFakeForge(): Promise<FakeForge> {
             const name = url.searchParams.get('name') ?? '';
             return reply(200, [...(gitlab.get(`${lab[2] ?? ''} ${name}`) ?? [])].reverse());
           }
+          // GitHub `GET /repos/{o}/{r}/commits/{sha}/statuses`, Gitea `GET /repos/{o}/{r}/statuses/{sha}`: what was set, newest first.
+          const hub = /^(\/api\/v[13]\/repos\/[^/]+\/[^/]+)\/(?:commits\/([0-9a-f]+)\/statuses|statuses\/([0-9a-f]+))$/.exec(url.pathname);
+          if (hub && req.method === 'GET') return reply(200, [...(statuses.get(`${hub[1] ?? ''} ${hub[2] ?? hub[3] ?? ''}`) ?? [])].reverse());
           if (req.method !== 'POST') return reply(405, { message: 'method not allowed' });
           if (forge.answer !== undefined) return reply(forge.answer, { message: `answer ${forge.answer}` });
           if (lab) {
@@ -68,7 +73,10 @@ export async function startFakeForge(): Promise<FakeForge> {
             gitlab.set(key, list);
             return reply(201, { id: nextId - 1, status: state, name });
           }
-          return reply(201, { id: nextId++, ...(body as object) });
+          const set = { id: nextId++, ...(body as object), ...(hub?.[1]?.startsWith('/api/v1') ? { status: (body as { state?: unknown }).state } : {}) };
+          const key = `${hub?.[1] ?? ''} ${hub?.[3] ?? ''}`;
+          statuses.set(key, [...(statuses.get(key) ?? []), set]);
+          return reply(201, set);
         });
       });
       await new Promise<void>((resolve, reject) => {

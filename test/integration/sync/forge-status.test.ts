@@ -64,6 +64,9 @@ describe('commit statuses on a forge (contract with a loopback stand-in)', () =>
     for (const c of posts) expect(c.headers).toMatchObject(headers);
     // GitLab: the current state of each name is read before each POST.
     if (kind === 'gitlab') expect(forge.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual([`/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fsync`, `/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fhealth`, `/api/v4/projects/group%2Fsub%2Fdeploy/repository/commits/${SHA}/statuses?name=berth%2Fhealth`]);
+    // What a sync whose send a crash cut short asks before sending again: is it there already?
+    expect(await r.arrived(entry('berth/health', 'failure', 'crash loop'))).toBe(true);
+    expect(await r.arrived(entry('berth/health', 'success', '1/1 ready'))).toBe(false);
   });
 
   it('links each status to its commit\'s story under --public-url, and suffixes the contexts', async () => {
@@ -133,9 +136,14 @@ describe('chooseReporter', () => {
       const repo = 'https://github.example.com/team/deploy';
       forge.calls.length = 0;
       const both = await chooseReporter({ status: ['git-notes', 'github'], repo, forgeUrl: `${forge.url}/api/v3`, forgeTokenFile: tokenFile, notes });
-      await both?.report([entry('berth/sync', 'success', 'both', 'd'.repeat(40))]);
+      const one = entry('berth/sync', 'success', 'both', 'd'.repeat(40));
+      await both?.report([one]);
+      expect(forge.calls).toEqual([]); // the forge is sent each entry once, by the outbox, after the notes have it
+      expect(await both?.once?.arrived(one)).toBe(false);
+      await both?.once?.send(one);
+      expect(await both?.once?.arrived(one)).toBe(true);
       expect(noted.map((e) => e.description)).toEqual(['both']);
-      expect(forge.calls.map((c) => (c.body as { description: string }).description)).toEqual(['both']);
+      expect(forge.calls.filter((c) => c.method === 'POST').map((c) => (c.body as { description: string }).description)).toEqual(['both']);
       expect(await chooseReporter({ status: ['git-notes'], repo, notes })).toBeUndefined();
       await expect(chooseReporter({ status: ['none', 'github'], repo, forgeTokenFile: tokenFile, notes })).rejects.toThrow('--status none cannot go with --status github');
       await expect(chooseReporter({ status: ['github', 'gitlab'], repo, forgeTokenFile: tokenFile, notes })).rejects.toThrow('one forge per source: --status github and gitlab');

@@ -343,3 +343,45 @@ describe('startOutbox', () => {
     await waitFor(async () => (await outbox(store)).length === 0, { what: 'an empty outbox' });
   });
 });
+
+/** A forge as the outbox's `once` sink: what arrived, and a send that arrives but answers with an error (a lost answer, or a crash right after). */
+class FakeForgeSink {
+  readonly arrivedList: string[] = [];
+  readonly asked: string[] = [];
+  /** Descriptions whose send arrives and then throws. */
+  readonly loseAnswer = new Set<string>();
+  /** Descriptions whose send throws before arriving. */
+  readonly failBefore = new Set<string>();
+  async send(entry: OutboxRecord): Promise<void> {
+    if (this.failBefore.delete(entry.description)) throw new UnavailableError('EDOWN', 'forge down');
+    this.arrivedList.push(entry.description);
+    if (this.loseAnswer.delete(entry.description)) throw new UnavailableError('EDOWN', 'the answer was lost');
+  }
+  async arrived(entry: OutboxRecord): Promise<boolean> {
+    this.asked.push(entry.description);
+    return this.arrivedList.includes(entry.description);
+  }
+}
+
+describe('drainOutbox with a once sink (a forge)', () => {
+  it.each([
+    { name: 'arrived, answer lost', cut: 'loseAnswer' as const, asked: ['b'] },
+    { name: 'failed before arriving', cut: 'failBefore' as const, asked: ['b'] },
+  ])('sends each entry once when a send is cut short ($name): the entry in doubt is asked about, the others are not', async ({ cut, asked }) => {
+    const store = new MemoryStore();
+    for (const d of ['a', 'b', 'c']) await putOutbox(store, health('c1', d));
+    const sink = new FakeForgeSink();
+    sink[cut].add('b');
+    const noted: string[] = [];
+    const reporter: StatusReporter = { report: async (e) => void noted.push(...e.map((r) => r.description)), once: sink };
+    await expect(drainOutbox({ store, log: silentLogger(), source: SOURCE, reporter })).rejects.toThrow(UnavailableError);
+    expect(records(await outbox(store)).map((r) => r.description)).toEqual(['b', 'c']);
+    expect(await drainOutbox({ store, log: silentLogger(), source: SOURCE, reporter })).toEqual({ delivered: 2, dropped: 0 });
+    expect(sink.arrivedList).toEqual(['a', 'b', 'c']);
+    expect(sink.asked).toEqual(asked);
+    // The notes took every batch (they skip a line they have); notes/ keeps each entry once, and no mark is left.
+    expect(noted).toEqual(['a', 'b', 'c', 'b', 'c']);
+    expect((await store.list(NOTES)).entries.map((e) => decode('outbox', e.key, e.value).description)).toEqual(['a', 'b', 'c']);
+    expect((await store.list('outboxsending/')).entries).toEqual([]);
+  });
+});
