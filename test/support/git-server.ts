@@ -17,6 +17,8 @@ export interface GitServerOptions {
    * `Authorization` header, 401 with `WWW-Authenticate: Basic`; with it, the CGI runs as REMOTE_USER.
    */
   basicAuth?: { username: string; password: string };
+  /** Listen on this port (e.g. to come back where it was after an outage); default: a free one. */
+  port?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function startGitServer(root: string, opts: GitServerOptions = {}):
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
