@@ -14,6 +14,8 @@ const owners = [
   // The certificates of berth up's own etcd (src/store/local-pki.ts).
   { library: 'node-forge', files: 'src/store/local-pki.ts', owner: 'src/store/local-pki.ts' },
   { library: 'dockerode', files: 'src/agent/**/*.ts', owner: 'src/agent' },
+  // age identities and the data keys of sops files, on the node only (src/agent/age.ts).
+  { library: 'age-encryption', files: 'src/agent/age.ts', owner: 'src/agent/age.ts' },
   { library: 'isomorphic-git', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   { library: 'chokidar', files: 'src/sync/**/*.ts', owner: 'src/sync' },
   // Signature checks of commits (src/sync/pgp.ts).

@@ -6,6 +6,8 @@ import { commitChunked } from '../store/chunked.js';
 import type { BindingRecord } from '../store/records.js';
 import { SOURCES, bindingsPrefix, nodeKey, statusPrefix } from '../store/keys.js';
 import { ConfigMapReader } from './configmaps.js';
+import { SecretReader } from './secrets.js';
+import type { AgeIdentities } from './age.js';
 import { readsPodIP } from '../manifest/env.js';
 import { PodVolumes, removePodVolumes } from './volumes.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
@@ -81,6 +83,8 @@ export interface AgentOptions {
    * pods will be made again elsewhere, and stops them so that none runs twice (self-fence.ts).
    */
   selfFence?: boolean;
+  /** The operator's age identities (--age-key-file): what decrypts the sops Secrets of this node's pods; without them such a pod gets CreateContainerConfigError. */
+  ageIdentities?: AgeIdentities;
   /** Serve Services on this node (services.ts): Service stubs on this pod network, from this image. */
   services?: Pick<ServiceProxyOptions, 'stubs' | 'network' | 'image' | 'resyncMs'>;
 }
@@ -146,6 +150,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let fencing = false;
   const configReader = new ConfigMapReader(store);
   const reader = new RoundReader(store, node, log);
+  const secretReader = new SecretReader(store, opts.ageIdentities);
   const volumes = new PodVolumes(opts.dataDir ?? '.berth', node, log);
   const probes = new PodProbes({ runtime, log, recorder, kick: () => kick(), graceSeconds: grace, concurrency: opts.probeConcurrency ?? 16 });
   const reporter = new PodReporter(node, address, sandbox);
@@ -161,9 +166,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const now = clock();
     const { bindings, hold, previous, statusKeys, backOff } = await reader.read();
     const configMaps = await configReader.read(bindings);
+    const secrets = await secretReader.read(bindings);
     // A pod asking for what this node's operator did not allow gets no container (and no volume made); its status says which rule and flag.
     const refused = refusedPods(bindings, allow, node);
-    const prepared = await volumes.prepare(refused.size === 0 ? bindings : bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), configMaps);
+    const prepared = await volumes.prepare(refused.size === 0 ? bindings : bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), configMaps, secrets);
     let observed = await listMine(runtime, node, applier.removingIds());
     // Sandboxes first (sandbox.ts); plan.ts then plans the containers of the pods whose sandbox is ready.
     const held = refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]);
@@ -190,7 +196,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     });
     const actions = [
       ...sandboxes.actions,
-      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled, configMaps, podIP,
+      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled, configMaps, secrets, podIP,
         mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] }),
     ];
     // Fencing: with a new lease (at start, or back after losing one) this node's pods may have been moved

@@ -95,8 +95,10 @@ export class Applier {
         }
         if (a.kind === 'create') {
           if (a.spec.configError !== undefined) {
-            // Kubernetes' CreateContainerConfigError: a person must fix the ConfigMap; its next commit wakes the agent.
-            const hint = 'fix the ConfigMap (or key) or the volume the pod names in the repository, or mark a ConfigMap reference `optional: true`';
+            // Kubernetes' CreateContainerConfigError: a person must fix the ConfigMap or Secret (or this node's age key); its next commit wakes the agent.
+            const hint = /^cannot decrypt secret/.test(a.spec.configError)
+              ? "encrypt the Secret again with sops to an age recipient of this node's --age-key-file"
+              : 'fix the ConfigMap or Secret (or key) or the volume the pod names in the repository, or mark the reference `optional: true`';
             return failed(a, 'CreateContainerConfigError', new InvalidInputError('ECONFIGMAP', a.spec.configError, { hint }));
           }
           const pulling = new Date();

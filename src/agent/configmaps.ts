@@ -1,37 +1,58 @@
-// The ConfigMaps a node's pods read (env, envFrom, volumes), from the desired state in etcd as of
-// each source's seal: the agent never reads Git, and never sees half a commit.
+// The ConfigMaps and Secrets a node's pods read (env, envFrom, volumes), from the desired state in
+// etcd as of each source's seal: the agent never reads Git, and never sees half a commit.
 import type { ConfigMapLookup } from '../manifest/env.js';
 import { configMapRefs } from '../manifest/refs.js';
-import type { PodTemplate } from '../manifest/types.js';
+import type { ConfigMapObject, PodTemplate, SecretObject } from '../manifest/types.js';
 import { CompactedError, type Store } from '../store/store.js';
 import { desiredKey, podKey } from '../store/keys.js';
 import { decode, type BindingRecord } from '../store/records.js';
 import { readSeal } from '../store/sealed.js';
 
-type Data = Readonly<Record<string, string>>;
+type Kinds = { ConfigMap: ConfigMapObject; Secret: SecretObject };
 
-/** The names of the ConfigMaps a pod template reads, in any way (env, envFrom, volumes). */
-export function configMapNames(t: PodTemplate): Set<string> {
-  return new Set(configMapRefs(t).map((r) => r.name));
+/** The names of the ConfigMaps (or Secrets) a pod template reads, in any way (env, envFrom, volumes). */
+export function configMapNames(t: PodTemplate, kind: keyof Kinds = 'ConfigMap'): Set<string> {
+  return new Set(configMapRefs(t).filter((r) => r.kind === kind).map((r) => r.name));
+}
+
+/** The ConfigMaps a node's pods read, by binding. */
+export class ConfigMapReader {
+  private readonly objects: DesiredReader<'ConfigMap'>;
+
+  constructor(store: Store) {
+    this.objects = new DesiredReader(store, 'ConfigMap');
+  }
+
+  /** A lookup per binding for the ConfigMaps of its namespace and source. */
+  async read(bindings: readonly BindingRecord[]): Promise<(b: BindingRecord) => ConfigMapLookup> {
+    const found = await this.objects.read(bindings);
+    return (b) => {
+      const lookup = found(b);
+      return (name) => lookup(name)?.spec.data;
+    };
+  }
 }
 
 /**
- * Reads, each round, the ConfigMaps the bound pods need; a ConfigMap is read again only when its
+ * Reads, each round, the ConfigMaps (or Secrets) the bound pods need; one is read again only when its
  * source has a new seal. A pod whose source cannot be told gets an empty lookup (its containers then
- * report the ConfigMap missing, as kubelet reports CreateContainerConfigError).
+ * report the object missing, as kubelet reports CreateContainerConfigError).
  */
-export class ConfigMapReader {
-  /** `<source>/<namespace>/<name>` → the data as of a seal revision (undefined: not in that commit). */
-  private readonly cache = new Map<string, { revision: number; data: Data | undefined }>();
+export class DesiredReader<K extends keyof Kinds> {
+  /** `<source>/<namespace>/<name>` → the object as of a seal revision (undefined: not in that commit). */
+  private readonly cache = new Map<string, { revision: number; data: Kinds[K] | undefined }>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly kind: K,
+  ) {}
 
-  /** A lookup per binding (by `<namespace>/<pod>`) for the ConfigMaps of its namespace and source. */
-  async read(bindings: readonly BindingRecord[]): Promise<(b: BindingRecord) => ConfigMapLookup> {
-    const needs = bindings.map((b) => ({ b, names: configMapNames(b.template) })).filter((n) => n.names.size > 0);
+  /** A lookup per binding (by `<namespace>/<pod>`) for the objects of its namespace and source. */
+  async read(bindings: readonly BindingRecord[]): Promise<(b: BindingRecord) => (name: string) => Kinds[K] | undefined> {
+    const needs = bindings.map((b) => ({ b, names: configMapNames(b.template, this.kind) })).filter((n) => n.names.size > 0);
     if (needs.length === 0) return () => () => undefined;
     const seals = new Map<string, number | undefined>();
-    const found = new Map<string, Data | undefined>();
+    const found = new Map<string, Kinds[K] | undefined>();
     const used = new Set<string>();
     const byPod = new Map<string, string | undefined>();
     for (const { b, names } of needs) {
@@ -58,8 +79,8 @@ export class ConfigMapReader {
     };
   }
 
-  private async get(source: string, namespace: string, name: string, revision: number): Promise<Data | undefined> {
-    const key = desiredKey(source, `ConfigMap/${namespace}/${name}`);
+  private async get(source: string, namespace: string, name: string, revision: number): Promise<Kinds[K] | undefined> {
+    const key = desiredKey(source, `${this.kind}/${namespace}/${name}`);
     let entry;
     try {
       entry = await this.store.get(key, { revision });
@@ -70,7 +91,7 @@ export class ConfigMapReader {
     }
     if (entry === undefined) return undefined;
     const record = decode('desired', entry.key, entry.value);
-    return record.object.kind === 'ConfigMap' ? record.object.spec.data : undefined;
+    return record.object.kind === this.kind ? (record.object as Kinds[K]) : undefined;
   }
 
   /** The source of a binding written before bindings named it: its pod's owner. */

@@ -22,3 +22,4 @@ export { startNodeServer, type NodeServer, type NodeServerOptions } from './node
 export { DockerStubs, type StubRuntime } from './service-docker.js';
 export { DEFAULT_SERVICE_IMAGE } from './proxy-image.js';
 export { metered } from './metered.js';
+export { AgeIdentities } from './age.js';

@@ -2,7 +2,7 @@
 // memory of what it started: a restarted agent finds its containers by them, never by a local file.
 import type { BindingRecord } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
-import { expandCommand, resolveEnv, type ConfigMapLookup } from '../manifest/env.js';
+import { expandCommand, resolveEnv, type ConfigMapLookup, type SecretLookup } from '../manifest/env.js';
 import type { Container, RunMount, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
 import { stopLabels } from './stop.js';
@@ -53,9 +53,11 @@ export function containerLabels(binding: BindingRecord, container: string, node:
   };
 }
 
-/** What a pod's containers are made from besides their spec: its ConfigMaps, the mounts of its volumes, its address. */
+/** What a pod's containers are made from besides their spec: its ConfigMaps and Secrets, the mounts of its volumes, its address. */
 export interface PodInputs {
   configMaps?: ConfigMapLookup;
+  /** The pod's Secrets as this node decrypted them (SecretReader). */
+  secrets?: SecretLookup;
   mounts?: RunMount[] | { error: string };
   /** The pod's address (its sandbox's), for `fieldRef: status.podIP`. */
   podIP?: string;
@@ -63,14 +65,14 @@ export interface PodInputs {
 
 /**
  * What the runtime must create for one container of a binding; host ports bind to `hostIp`. The
- * environment is resolved as kubelet does (resolveEnv) from the pod's ConfigMaps (`configMaps`), and
+ * environment is resolved as kubelet does (resolveEnv) from the pod's ConfigMaps and Secrets, and
  * `mounts` are its volumes (PodVolumes); when either cannot be had, `configError` says why and the
  * container is not created.
  */
 export function runSpecOf(binding: BindingRecord, spec: ContainerSpec, node: string, hostIp: string, pod: PodInputs = {}): RunSpec {
-  const { configMaps = () => undefined, mounts = [], podIP } = pod;
+  const { configMaps = () => undefined, secrets = () => undefined, mounts = [], podIP } = pod;
   const security = runSecurityOf(binding.template, spec);
-  const env = resolveEnv(spec, configMaps, { name: binding.pod, namespace: binding.namespace, nodeName: node, ...(podIP === undefined ? {} : { podIP }) });
+  const env = resolveEnv(spec, configMaps, { name: binding.pod, namespace: binding.namespace, nodeName: node, ...(podIP === undefined ? {} : { podIP }) }, secrets);
   const vars = env.ok ? env.env : [];
   const configError = !env.ok ? env.message : 'error' in mounts ? mounts.error : undefined;
   return {

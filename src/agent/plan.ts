@@ -1,7 +1,7 @@
 // The agent's converge plan: a pure function from (what is bound here, what runs here) to actions.
 import type { BindingRecord, TerminatedState } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
-import type { ConfigMapLookup } from '../manifest/env.js';
+import type { ConfigMapLookup, SecretLookup } from '../manifest/env.js';
 import type { Container, RunMount, RunPort, RunSpec } from './runtime.js';
 import { compareText, wasStoppedFromOutside } from './runtime.js';
 import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.js';
@@ -52,6 +52,8 @@ export interface PlanOptions {
   hold?: ReadonlySet<string>;
   /** The ConfigMaps each binding's pod reads (ConfigMapReader); default none. */
   configMaps?: (b: BindingRecord) => ConfigMapLookup;
+  /** The Secrets each binding's pod reads, as this node decrypted them (SecretReader); default none. */
+  secrets?: (b: BindingRecord) => SecretLookup;
   /** The mounts of a container of a pod with volumes (PodVolumes), or why it cannot have them; default none. */
   mounts?: (b: BindingRecord, spec: ContainerSpec) => RunMount[] | { error: string };
   /** The address of a binding's pod (its running sandbox's), for `fieldRef: status.podIP`; default unknown. */
@@ -136,12 +138,13 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
   for (const b of bindings) {
     bound.set(podRef(b.namespace, b.pod), b);
     const configMaps = opts.configMaps?.(b);
+    const secrets = opts.secrets?.(b);
     const netns = opts.netns?.get(podRef(b.namespace, b.pod));
     const inits = initNames(b);
     for (const spec of [...(b.template.initContainers ?? []), ...b.template.containers]) {
       const mounts = opts.mounts?.(b, spec);
       const podIP = opts.podIP?.(b);
-      const run = runSpecOf(b, spec, opts.node, opts.hostIp, { ...(configMaps === undefined ? {} : { configMaps }), ...(mounts === undefined ? {} : { mounts }), ...(podIP === undefined ? {} : { podIP }) });
+      const run = runSpecOf(b, spec, opts.node, opts.hostIp, { ...(configMaps === undefined ? {} : { configMaps }), ...(secrets === undefined ? {} : { secrets }), ...(mounts === undefined ? {} : { mounts }), ...(podIP === undefined ? {} : { podIP }) });
       wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: netns === undefined ? run : joining(run, netns), init: inits.has(spec.name) });
     }
   }

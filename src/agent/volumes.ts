@@ -4,40 +4,50 @@
 // written as kubelet's AtomicWriter writes it: the files in a fresh `..<time>` folder, then the
 // `..data` link swapped to it in one rename, each top-level name a link into `..data`; so a
 // changed ConfigMap updates the files in place, and a reader never sees half of it.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
-import type { ConfigMapLookup } from '../manifest/env.js';
+import type { ConfigMapLookup, SecretLookup } from '../manifest/env.js';
 import type { ContainerSpec, PodTemplate } from '../manifest/types.js';
-import { checkItemPath, checkLocalPath, type ConfigMapVolume, type Volume } from '../manifest/volumes.js';
+import { checkItemPath, checkLocalPath, type ConfigMapVolume, type SecretVolume, type Volume } from '../manifest/volumes.js';
 import { checkDnsLabel } from '../manifest/names.js';
 import type { BindingRecord } from '../store/records.js';
 import type { Container, ContainerRuntime, RunMount } from './runtime.js';
 import { LABEL, podRef } from './labels.js';
 import { fsGroupMode, setVolumeOwnership } from './fs-group.js';
 
-/** One file of a ConfigMap volume. */
+/** One file of a ConfigMap or Secret volume. */
 export interface VolumeFile {
   path: string;
-  content: string;
+  content: string | Uint8Array;
   mode: number;
 }
 
-/** Kubernetes' default mode of a ConfigMap volume's files. */
+/** Kubernetes' default mode of a ConfigMap's or Secret's volume files. */
 const DEFAULT_MODE = 0o644;
 
 /** What a ConfigMap volume holds: its keys (or `items`) as files; or why it cannot be made. */
 export function configMapFiles(v: ConfigMapVolume, configMaps: ConfigMapLookup): { files: VolumeFile[] } | { error: string } {
-  const data = configMaps(v.name);
+  return keyFiles(v, v.name, configMaps(v.name), 'configmap');
+}
+
+/** What a Secret volume holds, from the values this node decrypted; or why it cannot be made (never a value). */
+export function secretFiles(v: SecretVolume, secrets: SecretLookup): { files: VolumeFile[] } | { error: string } {
+  const read = secrets(v.secretName);
+  if (read !== undefined && 'error' in read) return { error: `cannot decrypt secret ${JSON.stringify(v.secretName)}: ${read.error}` };
+  return keyFiles(v, v.secretName, read === undefined ? undefined : Object.fromEntries(read.values), 'secret');
+}
+
+function keyFiles(v: Omit<ConfigMapVolume, 'name'>, name: string, data: Readonly<Record<string, string | Uint8Array>> | undefined, noun: 'configmap' | 'secret'): { files: VolumeFile[] } | { error: string } {
   const mode = v.defaultMode ?? DEFAULT_MODE;
-  if (data === undefined) return v.optional === true ? { files: [] } : { error: `configmap ${JSON.stringify(v.name)} not found` };
+  if (data === undefined) return v.optional === true ? { files: [] } : { error: `${noun} ${JSON.stringify(name)} not found` };
   if (v.items === undefined) {
     const keys = Object.keys(data).sort();
     // A key is a file name at the top of the volume; `..` names are the writer's own (as kubelet refuses them).
     const bad = keys.find((k) => k.startsWith('..'));
-    if (bad !== undefined) return { error: `configmap key ${JSON.stringify(bad)} cannot be a file name (it starts with '..')` };
+    if (bad !== undefined) return { error: `${noun} key ${JSON.stringify(bad)} cannot be a file name (it starts with '..')` };
     return { files: keys.map((k) => ({ path: k, content: data[k] ?? '', mode })) };
   }
   const files: VolumeFile[] = [];
@@ -48,7 +58,7 @@ export function configMapFiles(v: ConfigMapVolume, configMaps: ConfigMapLookup):
     const content = Object.hasOwn(data, item.key) ? data[item.key] : undefined;
     if (content === undefined) {
       if (v.optional === true) continue;
-      return { error: `configmap ${JSON.stringify(v.name)} has no key ${JSON.stringify(item.key)}` };
+      return { error: `${noun} ${JSON.stringify(name)} has no key ${JSON.stringify(item.key)}` };
     }
     files.push({ path: item.path, content, mode: item.mode ?? mode });
   }
@@ -96,7 +106,7 @@ export function mountsOf(b: BindingRecord, spec: ContainerSpec, node: string, di
       if (resolved === undefined) return { error: `subPath ${JSON.stringify(m.subPath)} of volume ${JSON.stringify(v.name)} is not ready` };
       source = resolved;
     }
-    out.push({ type: 'bind', source, target: m.mountPath, readOnly: 'configMap' in v || m.readOnly === true });
+    out.push({ type: 'bind', source, target: m.mountPath, readOnly: 'configMap' in v || 'secret' in v || m.readOnly === true });
   }
   return out;
 }
@@ -125,7 +135,7 @@ export interface PreparedPod {
  * bound here nor has a container left.
  */
 export class PodVolumes {
-  /** Volume folder → the payload last written there, so an unchanged ConfigMap is not written again. */
+  /** Volume folder → a digest of the payload last written there, so an unchanged ConfigMap or Secret is not written again (and no value is kept). */
   private readonly written = new Map<string, string>();
   private readonly root: string;
 
@@ -138,16 +148,16 @@ export class PodVolumes {
   }
 
   /** Make the volumes of every bound pod that has some; each pod's answer by `<namespace>/<pod>`. */
-  async prepare(bindings: readonly BindingRecord[], configMaps: (b: BindingRecord) => ConfigMapLookup): Promise<Map<string, PreparedPod>> {
+  async prepare(bindings: readonly BindingRecord[], configMaps: (b: BindingRecord) => ConfigMapLookup, secrets: (b: BindingRecord) => SecretLookup = () => () => undefined): Promise<Map<string, PreparedPod>> {
     const out = new Map<string, PreparedPod>();
     for (const b of bindings) {
       if ((b.template.volumes ?? []).length === 0) continue;
-      out.set(podRef(b.namespace, b.pod), await this.preparePod(b, configMaps(b)));
+      out.set(podRef(b.namespace, b.pod), await this.preparePod(b, configMaps(b), secrets(b)));
     }
     return out;
   }
 
-  private async preparePod(b: BindingRecord, configMaps: ConfigMapLookup): Promise<PreparedPod> {
+  private async preparePod(b: BindingRecord, configMaps: ConfigMapLookup, secrets: SecretLookup): Promise<PreparedPod> {
     const dir = path.join(this.root, b.namespace, b.pod);
     const failed = new Map<string, string>();
     const subPaths = new Map<string, string>();
@@ -159,8 +169,8 @@ export class PodVolumes {
       await fs.mkdir(dir, { recursive: true, mode: 0o755 });
       for (const v of b.template.volumes ?? []) {
         const at = path.join(dir, v.name);
-        if ('configMap' in v) {
-          const files = configMapFiles(v.configMap, configMaps);
+        if ('configMap' in v || 'secret' in v) {
+          const files = 'configMap' in v ? configMapFiles(v.configMap, configMaps) : secretFiles(v.secret, secrets);
           if ('error' in files) failed.set(v.name, files.error);
           else await this.writeAtomically(at, files.files, fsGroup);
         } else if ('hostPath' in v) {
@@ -201,7 +211,9 @@ export class PodVolumes {
    * and give them the pod's `fsGroup` (read-only, as kubelet gives it to a ConfigMap volume).
    */
   private async writeAtomically(dir: string, files: readonly VolumeFile[], fsGroup: number | undefined): Promise<void> {
-    const payload = JSON.stringify({ files, fsGroup });
+    const digest = createHash('sha256').update(JSON.stringify(fsGroup ?? null));
+    for (const f of files) digest.update(JSON.stringify([f.path, f.mode])).update(f.content);
+    const payload = digest.digest('hex');
     if (this.written.get(dir) === payload) return;
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
     await fs.chmod(dir, 0o755);

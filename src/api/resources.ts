@@ -6,6 +6,7 @@ import {
 import { readCluster, readEndpoints, readNodes, readEvents, readHealth, readHistory, readSealed, readSuspensions, readSyncErrors } from './read.js';
 import { selectNamed, selectNamespaced } from './select.js';
 import { deploymentViews, eventViews, historyViews, nodeViews, podViews, serviceViews, statusViews } from './views.js';
+import { redactSecret } from '../manifest/index.js';
 
 /** The query parameters of the read endpoints (validated by the route's JSON schema first). */
 export interface ReadQuery {
@@ -129,7 +130,8 @@ export const RESOURCES: readonly Resource[] = [
         if (!s.exact) skipped.push(`source ${s.source}: the revision of its seal was compacted while a newer commit is being applied; objects that commit changed are not shown`);
         const { items: records, corrupt } = decodeAll('desired', s.entries);
         for (const c of corrupt) skipped.push(c.reason);
-        for (const { record } of records) items.push({ source: s.source, commit: s.seal.commit, object: record.object });
+        // A Secret as its ciphertext and keys, never a plain value; its hash tells `berth diff` whether it changed.
+        for (const { record } of records) items.push({ source: s.source, commit: s.seal.commit, object: redactSecret(record.object) });
       }
       return { items, skipped };
     },

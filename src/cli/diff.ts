@@ -14,6 +14,8 @@ export interface DiffFlags extends Omit<ReadFlags, 'output'>, SizeFlags {
   rev?: string;
   repoCredentialsFile?: string;
   skipKind: string[];
+  /** `--allow-plain-secrets`, as the source has it. */
+  allowPlainSecrets?: boolean;
 }
 
 /** Errors of a commit sync would reject, printed at most. */
@@ -41,7 +43,7 @@ async function diff(flags: DiffFlags): Promise<number> {
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir), ...(credentials ? { credentials } : {}) });
   const head = flags.rev === undefined ? await git.head() : await git.revision(flags.rev);
-  const check = await checkCommit(git.tree(head.commit), { skipKinds: flags.skipKind, limits });
+  const check = await checkCommit(git.tree(head.commit), { skipKinds: flags.skipKind, limits, allowPlainSecrets: flags.allowPlainSecrets === true });
   const short = head.commit.slice(0, 7);
   if (check.errors.length > 0) {
     for (const line of formatErrors(check.errors, check.omitted, MAX_PRINTED)) process.stderr.write(`${line}\n`);

@@ -97,6 +97,7 @@ const source = (cmd: Command, keeps = 'its repository mirrors'): Command =>
     .option('--source <name>', 'name of this source in etcd', 'default')
     .option('--interval <duration>', 'poll interval (local repositories are also watched)', '30s')
     .option('--skip-kind <kind>', 'a kind to leave alone on purpose (e.g. Service, for a repository that also feeds Kubernetes); repeat it or separate kinds with commas', kinds, [] as string[])
+    .option('--allow-plain-secrets', 'apply Secrets that are not encrypted with sops (their values then sit in plain text in etcd, as in the repository); default: such a commit is refused at the Secret\'s line')
     .option('--status <reporter>', `where commit statuses go: git notes (refs/notes/berth, pushed to a remote), a forge's commit statuses, or nowhere; one of ${REPORTERS.join(', ')}; repeat it for notes and a forge`, reporters, DEFAULT_REPORTERS)
     .option('--forge-url <url>', 'the forge API\'s base URL (default: api.github.com for github.com, else <host>/api/v3, /api/v1 for Gitea, /api/v4 for GitLab)')
     .option('--forge-token-file <file>', 'API token that may write commit statuses (mode 0600), for --status github|gitea|gitlab')
@@ -118,6 +119,7 @@ const agent = (cmd: Command): Command =>
     .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")
     .option('--label <key=value>', 'a label of this node, for nodeSelector (repeat for more; shown by `berth get nodes`)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--allow <rules>', `what only this node's operator may let pods do, comma-separated or repeated: ${ALLOW_RULES.join(', ')} (a pod asking for more is refused, its status naming the rule)`, (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--age-key-file <file>', "age identities (age-keygen's file, mode 0600) that decrypt the sops-encrypted Secrets of this node's pods; a pod whose Secret it cannot open gets CreateContainerConfigError")
     .option('--registry-auth-file <file>', 'Docker config.json with registry credentials for pulls (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json of the agent\'s user; read again when it changes)')
     .option('--node-lease-ttl <duration>', 'TTL of the node\'s lease in etcd, whole seconds: this long after the agent dies its node is NotReady (stretched in clusters of more than 50 nodes)', '4s')
     .option('--node-lease-renew <duration>', 'how often the agent renews its node\'s lease (shorter than --node-lease-ttl)', '1s')
@@ -176,6 +178,7 @@ sizes(program
   .option('--rev <commit>', 'check this commit (branch, tag, HEAD or id) of the repository instead of the working tree, exactly as sync reads it')
   .option('--repo <path>', 'the local repository of --rev (default: the current folder)')
   .option('--skip-kind <kind>', 'a kind to leave alone on purpose; repeat it or separate kinds with commas', kinds, [] as string[])
+  .option('--allow-plain-secrets', 'accept Secrets that are not encrypted with sops, as a source with --allow-plain-secrets does')
   .addOption(new Option('-q, --quiet', 'print errors only'))
   .addHelpText(
     'after',
@@ -263,6 +266,7 @@ const diffCmd = sizes(server(program
   .option('--rev <commit>', 'compare this commit (branch, tag, HEAD or id) instead of the branch head')
   .option('--repo-credentials-file <file>', 'user name and password or token for an http(s) --repo (mode 0600; README: Private repositories)')
   .option('--skip-kind <kind>', 'kinds the source leaves alone (as its --skip-kind); repeat it or separate kinds with commas', kinds, [] as string[])
+  .option('--allow-plain-secrets', 'accept Secrets that are not encrypted with sops (as the source\'s --allow-plain-secrets)')
   .option('--etcd <urls>', 'read etcd directly, without an API server: endpoints, comma-separated');
 etcdSecurity(diffCmd)
   .option('--data-dir <dir>', 'data dir of a `berth up` on this machine, to find its API server (or its etcd) and token; mirrors of a remote --repo go there', '.berth')

@@ -3,17 +3,18 @@
 import os from 'node:os';
 import path from 'node:path';
 import { loggerFor } from './logger.js';
-import { DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, metered, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startNodeServer } from '../agent/index.js';
+import { AgeIdentities, DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, metered, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startNodeServer } from '../agent/index.js';
 import { parseListen } from '../api/listen.js';
 import { loadToken } from '../api/token.js';
 import { runStack } from './stack.js';
 import { parseDuration } from './duration.js';
 import { InvalidInputError } from '../errors.js';
+import { readSecretFile } from '../secret-file.js';
 import { connectStore } from './etcd-connect.js';
 import type { UpFlags } from './up.js';
 
 /** The node agent's options from its flags, checked before anything starts (a bad credentials file fails here). */
-export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<AgentOptions, 'labels' | 'registryAuth' | 'dataDir' | 'allow' | 'address' | 'hostIp' | 'podNetwork' | 'sandboxImage' | 'services' | 'leaseTtlSeconds' | 'leaseRenewMs' | 'selfFence'>> {
+export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<AgentOptions, 'labels' | 'registryAuth' | 'dataDir' | 'allow' | 'address' | 'hostIp' | 'podNetwork' | 'sandboxImage' | 'services' | 'leaseTtlSeconds' | 'leaseRenewMs' | 'selfFence' | 'ageIdentities'>> {
   const labels = parseNodeLabels(flags.label);
   const lease = nodeLease(flags);
   const allow = parseAllow(flags.allow);
@@ -21,7 +22,9 @@ export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<A
   const where = registryAuthPath(flags.registryAuthFile);
   const registryAuth = new RegistryAuth(where.file, where.explicit);
   await registryAuth.check();
-  return { ...lease, selfFence: flags.selfFence, labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, services: { stubs: new DockerStubs({ docker: flags.docker }), network: flags.podNetwork, image: flags.serviceImage }, ...(address === undefined ? {} : { address }) };
+  // The operator's age identities: refused when open to others, or holding none, before anything starts.
+  const ageIdentities = flags.ageKeyFile === undefined ? undefined : AgeIdentities.parse((await readSecretFile(flags.ageKeyFile, '--age-key-file', 'EAGEKEY')).toString('utf8'), `--age-key-file ${flags.ageKeyFile}`);
+  return { ...lease, selfFence: flags.selfFence, ...(ageIdentities === undefined ? {} : { ageIdentities }), labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, services: { stubs: new DockerStubs({ docker: flags.docker }), network: flags.podNetwork, image: flags.serviceImage }, ...(address === undefined ? {} : { address }) };
 }
 
 /** `--node-lease-ttl` (whole seconds, as etcd grants them) and `--node-lease-renew`, which must be shorter. */

@@ -57,6 +57,10 @@ export interface UpFlags extends ConnectionFlags, ApiFlags, SizeFlags, Controlle
   source: string;
   interval: string;
   skipKind: string[];
+  /** `--allow-plain-secrets`: Secrets not encrypted with sops are applied, not refused. */
+  allowPlainSecrets?: boolean;
+  /** `--age-key-file`: the age identities the agent decrypts this node's pods' Secrets with (mode 0600). */
+  ageKeyFile?: string;
   /** `--status`, repeatable. */
   status: StatusChoice[];
   forgeUrl?: string;
@@ -193,7 +197,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       }));
       if (s.autoRevert && keyring !== undefined) atField(s, 'autoRevert', () => noSignedReverts());
       out.push({
-        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, historyLimit: s.historyLimit ?? historyLimit, waitForHead: false, autoRevert: s.autoRevert,
+        log, git, source: s.name, intervalMs, skipKinds: s.skipKinds, limits, historyLimit: s.historyLimit ?? historyLimit, waitForHead: false, autoRevert: s.autoRevert, allowPlainSecrets: s.allowPlainSecrets,
         ...(reporter ? { reporter } : {}), ...(keyring === undefined ? {} : { verifyCommits: keyring }),
       });
     }
@@ -211,7 +215,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   });
   await git.head();
   return [{
-    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits, historyLimit, autoRevert: flags.autoRevert === true,
+    log, git, source: flags.source, intervalMs, skipKinds: flags.skipKind, limits, historyLimit, autoRevert: flags.autoRevert === true, allowPlainSecrets: flags.allowPlainSecrets === true,
     ...(reporter ? { reporter } : {}), ...(flags.verifyCommits === undefined ? {} : { verifyCommits: flags.verifyCommits }),
   }];
 }

@@ -12,6 +12,8 @@ import { compareText } from '../text.js';
 export interface ValidateFlags extends SizeFlags {
   quiet?: boolean;
   skipKind?: string[];
+  /** `--allow-plain-secrets`: accept Secrets not encrypted with sops. */
+  allowPlainSecrets?: boolean;
   /** Check this commit of the repository (as sync would) instead of the working tree. */
   rev?: string;
   repo?: string;
@@ -55,15 +57,16 @@ export async function runValidate(paths: string[], flags: ValidateFlags): Promis
 async function read(paths: string[], flags: ValidateFlags): Promise<TreeCheck> {
   const skipKinds = flags.skipKind ?? [];
   const limits = limitsFromFlags(flags);
+  const allowPlainSecrets = flags.allowPlainSecrets === true;
   if (flags.rev !== undefined) {
     if (paths.length > 1) throw new InvalidInputError('EUSAGE', 'with --rev, give at most one folder of the repository', { hint: 'run once per folder' });
     const { checkRevision } = await import('../sync/revision.js');
-    return (await checkRevision(flags.repo ?? '.', flags.rev, paths[0] ?? '.', { skipKinds, limits })).check;
+    return (await checkRevision(flags.repo ?? '.', flags.rev, paths[0] ?? '.', { skipKinds, limits, allowPlainSecrets })).check;
   }
   if (flags.repo !== undefined) throw new InvalidInputError('EUSAGE', '--repo needs --rev', { hint: 'pass --rev HEAD (or a commit) to check a commit of the repository' });
   if (paths.length === 0) throw new InvalidInputError('EUSAGE', 'no files or folders given', { hint: 'pass them, or --rev to check a commit' });
   const files = await readManifestPaths(paths, { ...DEFAULT_LIMITS, ...limits });
-  return (await checkInWorkers(files, paths[0] ?? '.', skipKinds, limits)) ?? checkTree(files, { skipKinds, limits });
+  return (await checkInWorkers(files, paths[0] ?? '.', { skipKinds, limits, allowPlainSecrets })) ?? checkTree(files, { skipKinds, limits, allowPlainSecrets });
 }
 
 /** Folders holding more than this are read file by file in one worker per core: starting them (~0.2 s) costs less than the parse they share. */
@@ -74,12 +77,12 @@ const PARALLEL_FROM_BYTES = 1024 * 1024;
  * commit; undefined when the answer needs the full check (an error somewhere: the full check words
  * it) or the folder is small. Past a bound of time or memory, the folder is refused with it.
  */
-async function checkInWorkers(read: TreeRead, at: string, skipKinds: string[], limits: Partial<Limits>): Promise<TreeCheck | undefined> {
+async function checkInWorkers(read: TreeRead, at: string, opts: { skipKinds: string[]; limits: Partial<Limits>; allowPlainSecrets: boolean }): Promise<TreeCheck | undefined> {
   const bytes = read.files.reduce((n, f) => n + f.bytes.length, 0);
   if (read.errors.length > 0 || bytes <= PARALLEL_FROM_BYTES) return undefined;
   const { checkFilesInParallel } = await import('../sync/isolate.js');
-  const r = await checkFilesInParallel(read.files, { skipKinds, limits });
+  const r = await checkFilesInParallel(read.files, opts);
   if (r === undefined) return undefined;
   if ('refused' in r) return { objects: [], errors: [{ path: at, line: 1, col: 1, message: r.refused }], omitted: 0, skipped: [], warnings: [], entries: read.skipped, files: read.files.length };
-  return combineChecks([...r.files].sort((a, b) => compareText(a.path, b.path)), read.skipped, limits);
+  return combineChecks([...r.files].sort((a, b) => compareText(a.path, b.path)), read.skipped, opts.limits);
 }

@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import type { DesiredPlan } from './plan.js';
 import { objectKey, type DesiredObject } from './types.js';
+import { redactSecret } from './secret.js';
 
 /** Lines of context around each change, as `diff -u`. */
 const CONTEXT = 3;
@@ -10,7 +11,8 @@ const MAX_CELLS = 4_000_000;
 
 /** An object as desired state holds it (normalized, defaults filled in), as YAML lines: what the diff compares. */
 export function renderObject(o: DesiredObject): string[] {
-  const doc = { kind: o.kind, metadata: { namespace: o.namespace, name: o.name, labels: o.labels }, spec: o.spec };
+  // A Secret shows its ciphertext and keys, never a plain value.
+  const doc = { kind: o.kind, metadata: { namespace: o.namespace, name: o.name, labels: o.labels }, spec: redactSecret(o).spec };
   // The file is part of the stored record (a move is an update); the line is not (planDesired).
   return [`# file: ${o.path}`, ...stringify(doc, { sortMapEntries: true, lineWidth: 0 }).trimEnd().split('\n')];
 }

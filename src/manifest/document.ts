@@ -3,6 +3,7 @@ import { configMapSchema } from './configmap.js';
 import { deploymentSchema } from './deployment.js';
 import { serviceSchema } from './services.js';
 import { serviceAccountSchema } from './serviceaccount.js';
+import { readSecret } from './secret.js';
 import { hashObject } from './hash.js';
 import { describe, isAbsent, type Context } from './schema.js';
 import { shown } from './text.js';
@@ -14,10 +15,10 @@ export type DocumentOutcome =
   | { type: 'skipped'; kind: string; name?: string }
   | { type: 'invalid' };
 
-const SUPPORTED = ['Deployment', 'ConfigMap', 'Service', 'ServiceAccount'] as const;
+const SUPPORTED = ['Deployment', 'ConfigMap', 'Secret', 'Service', 'ServiceAccount'] as const;
 
-/** Reads one non-empty document: dispatches on `kind`, validates, normalizes and hashes. */
-export function readDocument(raw: Node, cx: Context, where: { path: string; line: number }, skipKinds: ReadonlySet<string>): DocumentOutcome {
+/** Reads one non-empty document: dispatches on `kind`, validates, normalizes and hashes. `allowPlainSecrets`: the operator's --allow-plain-secrets. */
+export function readDocument(raw: Node, cx: Context, where: { path: string; line: number }, skipKinds: ReadonlySet<string>, allowPlainSecrets = false): DocumentOutcome {
   const root = cx.deref(raw);
   if (!isMap(root)) {
     cx.report(root ?? raw, `a manifest must be a map with apiVersion, kind and metadata, not ${describe(root)}`);
@@ -48,6 +49,12 @@ export function readDocument(raw: Node, cx: Context, where: { path: string; line
     const c = configMapSchema(root, cx);
     if (c === undefined) return { type: 'invalid' };
     const meaning = { kind, namespace: c.metadata.namespace, name: c.metadata.name, labels: c.metadata.labels, spec: { data: c.data } } as const;
+    return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at };
+  }
+  if (kind === 'Secret') {
+    const c = readSecret(root, cx, { allowPlain: allowPlainSecrets });
+    if (c === undefined) return { type: 'invalid' };
+    const meaning = { kind, ...c.metadata, spec: c.spec } as const;
     return { type: 'object', object: { ...meaning, ...base, hash: hashObject(meaning) }, at };
   }
   if (kind === 'Service') {

@@ -1,6 +1,6 @@
-// A container's environment as Kubernetes defines it: `env` (a value, a ConfigMap key or a field of
-// the pod) and `envFrom` (a whole ConfigMap), read by the schemas here and resolved by resolveEnv,
-// pure, with kubelet's precedence and `$(VAR)` expansion.
+// A container's environment as Kubernetes defines it: `env` (a value, a ConfigMap or Secret key, or a
+// field of the pod) and `envFrom` (a whole ConfigMap or Secret), read by the schemas here and
+// resolved by resolveEnv, pure, with kubelet's precedence and `$(VAR)` expansion.
 import { quote } from './text.js';
 import { checkConfigMapKey, checkDnsSubdomain, checkEnvName } from './names.js';
 import { boolean, object, oneOf, optional, refine, required, string, type Schema } from './schema.js';
@@ -37,14 +37,20 @@ const configMapKeyRefSchema = object({
 
 const fieldRefSchema = object({ apiVersion: optional(oneOf(['v1'])), fieldPath: required(fieldPath) });
 
-/** Where an env value comes from: exactly one of a ConfigMap key and a pod field. */
+type ValueFrom = { configMapKeyRef: KeyRef } | { secretKeyRef: KeyRef } | { fieldRef: { fieldPath: FieldPath } };
+
+/** Where an env value comes from: exactly one of a ConfigMap key, a Secret key and a pod field. */
 const envVarSourceSchema = refine(
-  object({ configMapKeyRef: optional(configMapKeyRefSchema), fieldRef: optional(fieldRefSchema) }, unsupported.ENV_VAR_SOURCE),
-  (s, node, cx) => {
-    if (s.configMapKeyRef !== undefined && s.fieldRef === undefined) return { configMapKeyRef: s.configMapKeyRef };
-    if (s.fieldRef !== undefined && s.configMapKeyRef === undefined) return { fieldRef: { fieldPath: s.fieldRef.fieldPath } };
-    cx.report(node, s.fieldRef === undefined ? 'must have one of configMapKeyRef, fieldRef' : 'must have only one of configMapKeyRef, fieldRef');
-    return undefined;
+  object({ configMapKeyRef: optional(configMapKeyRefSchema), secretKeyRef: optional(configMapKeyRefSchema), fieldRef: optional(fieldRefSchema) }, unsupported.ENV_VAR_SOURCE),
+  (s, node, cx): ValueFrom | undefined => {
+    const set = (['configMapKeyRef', 'secretKeyRef', 'fieldRef'] as const).filter((k) => s[k] !== undefined);
+    if (set.length !== 1) {
+      cx.report(node, set.length === 0 ? 'must have one of configMapKeyRef, secretKeyRef, fieldRef' : `must have only one of configMapKeyRef, secretKeyRef, fieldRef, not ${set.join(' and ')}`);
+      return undefined;
+    }
+    if (s.configMapKeyRef !== undefined) return { configMapKeyRef: s.configMapKeyRef };
+    if (s.secretKeyRef !== undefined) return { secretKeyRef: s.secretKeyRef };
+    return s.fieldRef === undefined ? undefined : { fieldRef: { fieldPath: s.fieldRef.fieldPath } };
   },
 );
 
@@ -62,34 +68,41 @@ export const envVarSchema = refine(
   },
 );
 
-/** A normalized `env[]` entry. An entry with a value keeps the shape it always had, so its template hash does not move. */
-export type EnvVar =
-  | { name: string; value: string }
-  | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string; optional?: boolean } } | { fieldRef: { fieldPath: FieldPath } } };
+/** A key of a ConfigMap or Secret. */
+export interface KeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
 
-/** One `envFrom[]` entry: every key of a ConfigMap, each name prefixed with `prefix`. */
+/** A normalized `env[]` entry. An entry with a value keeps the shape it always had, so its template hash does not move. */
+export type EnvVar = { name: string; value: string } | { name: string; valueFrom: ValueFrom };
+
+const objectRefSchema = object({ name: required(string(checkDnsSubdomain)), optional: optional(boolean()) });
+
+/** One `envFrom[]` entry: every key of a ConfigMap or a Secret, each name prefixed with `prefix`. */
 export const envFromSchema = refine(
   object(
-    {
-      configMapRef: optional(object({ name: required(string(checkDnsSubdomain)), optional: optional(boolean()) })),
-      prefix: optional(string((s) => (s === '' ? undefined : checkEnvName(s)))),
-    },
+    { configMapRef: optional(objectRefSchema), secretRef: optional(objectRefSchema), prefix: optional(string((s) => (s === '' ? undefined : checkEnvName(s)))) },
     unsupported.ENV_FROM,
   ),
   (e, node, cx): EnvFrom | undefined => {
-    if (e.configMapRef === undefined) {
-      cx.report(node, 'must have `configMapRef`');
-      return undefined;
-    }
-    return { configMapRef: e.configMapRef, ...(e.prefix === undefined || e.prefix === '' ? {} : { prefix: e.prefix }) };
+    const prefix = e.prefix === undefined || e.prefix === '' ? {} : { prefix: e.prefix };
+    if (e.configMapRef !== undefined && e.secretRef === undefined) return { configMapRef: e.configMapRef, ...prefix };
+    if (e.secretRef !== undefined && e.configMapRef === undefined) return { secretRef: e.secretRef, ...prefix };
+    cx.report(node, e.configMapRef === undefined ? 'must have one of `configMapRef`, `secretRef`' : 'must have only one of `configMapRef`, `secretRef`');
+    return undefined;
   },
 );
 
-/** A normalized `envFrom[]` entry. */
-export interface EnvFrom {
-  configMapRef: { name: string; optional?: boolean };
-  prefix?: string;
+/** A ConfigMap or Secret an envFrom (or a volume) reads whole. */
+export interface ObjectRef {
+  name: string;
+  optional?: boolean;
 }
+
+/** A normalized `envFrom[]` entry. */
+export type EnvFrom = ({ configMapRef: ObjectRef } | { secretRef: ObjectRef }) & { prefix?: string };
 
 /** What a container's environment is made of. */
 export interface EnvSource {
@@ -108,24 +121,49 @@ export interface PodFields {
 /** A ConfigMap's data by name, in the pod's namespace; undefined when there is none. */
 export type ConfigMapLookup = (name: string) => Readonly<Record<string, string>> | undefined;
 
+/** A Secret's values by name on the node that decrypted them, or why it could not (never a value); undefined when there is none. */
+export type SecretLookup = (name: string) => { values: ReadonlyMap<string, Uint8Array> } | { error: string } | undefined;
+
+const utf8 = new TextDecoder();
+
+type Found = { data: Readonly<Record<string, string>> } | { error: string } | undefined;
+
+/** A Secret's values as text, the way kubelet puts them into an environment; or why not. */
+function secretText(secrets: SecretLookup, name: string): Found {
+  const read = secrets(name);
+  if (read === undefined || 'error' in read) return read;
+  return { data: Object.fromEntries([...read.values].map(([k, v]) => [k, utf8.decode(v)])) };
+}
+
+function configMapText(configMaps: ConfigMapLookup, name: string): Found {
+  const data = configMaps(name);
+  return data === undefined ? undefined : { data };
+}
+
 /** A container's resolved environment, or why it cannot be made (Kubernetes' CreateContainerConfigError). */
 export type ResolvedEnv = { ok: true; env: { name: string; value: string }[] } | { ok: false; message: string };
 
 /**
- * The environment kubelet gives a container: every `envFrom` ConfigMap in order (a later one wins a
- * name; keys that are no valid variable name are left out, as kubelet does), then `env` in order
- * (over envFrom; a later entry wins), a `value` expanded with `$(VAR)` against what is defined
- * before it. A missing ConfigMap or key that is not `optional` fails the container.
+ * The environment kubelet gives a container: every `envFrom` ConfigMap or Secret in order (a later
+ * one wins a name; keys that are no valid variable name are left out, as kubelet does), then `env`
+ * in order (over envFrom; a later entry wins), a `value` expanded with `$(VAR)` against what is
+ * defined before it. A missing ConfigMap, Secret or key that is not `optional`, or a Secret this
+ * node cannot decrypt, fails the container.
  */
-export function resolveEnv(c: EnvSource, configMaps: ConfigMapLookup, pod: PodFields): ResolvedEnv {
+export function resolveEnv(c: EnvSource, configMaps: ConfigMapLookup, pod: PodFields, secrets: SecretLookup = () => undefined): ResolvedEnv {
   const vars = new Map<string, string>();
+  const source = (from: { configMapRef: ObjectRef } | { secretRef: ObjectRef }): { ref: ObjectRef; found: Found; noun: string } =>
+    'configMapRef' in from
+      ? { ref: from.configMapRef, found: configMapText(configMaps, from.configMapRef.name), noun: 'configmap' }
+      : { ref: from.secretRef, found: secretText(secrets, from.secretRef.name), noun: 'secret' };
   for (const from of c.envFrom ?? []) {
-    const data = configMaps(from.configMapRef.name);
-    if (data === undefined) {
-      if (from.configMapRef.optional === true) continue;
-      return { ok: false, message: `configmap ${quote(from.configMapRef.name)} not found` };
+    const { ref, found, noun } = source(from);
+    if (found === undefined) {
+      if (ref.optional === true) continue;
+      return { ok: false, message: `${noun} ${quote(ref.name)} not found` };
     }
-    for (const [key, value] of Object.entries(data)) {
+    if ('error' in found) return { ok: false, message: `cannot decrypt secret ${quote(ref.name)}: ${found.error}` };
+    for (const [key, value] of Object.entries(found.data)) {
       const name = `${from.prefix ?? ''}${key}`;
       if (checkEnvName(name) === undefined) vars.set(name, value);
     }
@@ -142,12 +180,16 @@ export function resolveEnv(c: EnvSource, configMaps: ConfigMapLookup, pod: PodFi
       vars.set(e.name, value);
       continue;
     }
-    const ref = from.configMapKeyRef;
-    const data = configMaps(ref.name);
+    const isConfigMap = 'configMapKeyRef' in from;
+    const ref = isConfigMap ? from.configMapKeyRef : from.secretKeyRef;
+    const found = isConfigMap ? configMapText(configMaps, ref.name) : secretText(secrets, ref.name);
+    if (found !== undefined && 'error' in found) return { ok: false, message: `cannot decrypt secret ${quote(ref.name)}: ${found.error}` };
+    const data = found?.data;
     const value = data !== undefined && Object.hasOwn(data, ref.key) ? data[ref.key] : undefined;
     if (value !== undefined) vars.set(e.name, value);
     else if (ref.optional !== true) {
-      return { ok: false, message: data === undefined ? `configmap ${quote(ref.name)} not found` : `couldn't find key ${ref.key} in ConfigMap ${pod.namespace}/${ref.name}` };
+      const [noun, kind] = isConfigMap ? ['configmap', 'ConfigMap'] : ['secret', 'Secret'];
+      return { ok: false, message: data === undefined ? `${noun} ${quote(ref.name)} not found` : `couldn't find key ${ref.key} in ${kind} ${pod.namespace}/${ref.name}` };
     }
   }
   return { ok: true, env: [...vars].map(([name, value]) => ({ name, value })) };
@@ -206,20 +248,24 @@ export function expand(input: string, vars: ReadonlyMap<string, string>): string
 }
 
 /**
- * What of its ConfigMaps a pod's environment reads, for its hash: each envFrom map whole, each
- * configMapKeyRef's one key (null when absent). Undefined when the environment reads none, so such
- * a template keeps the hash it always had. A change in any of it rolls the pods; a ConfigMap that is
- * only mounted is not here (its files are updated in place).
+ * What of its ConfigMaps and Secrets a pod's environment reads, for its hash: each envFrom map
+ * whole, each key ref's one key (null when absent). For a Secret that is its ciphertext (sops keeps a
+ * value's ciphertext while the value is unchanged), never its value. Undefined when the environment
+ * reads none, so such a template keeps the hash it always had. A change in any of it rolls the pods;
+ * a ConfigMap or Secret that is only mounted is not here (its files are updated in place).
  */
-export function envInputs(containers: readonly EnvSource[], configMaps: ConfigMapLookup): Record<string, unknown> | undefined {
+export function envInputs(containers: readonly EnvSource[], configMaps: ConfigMapLookup, secrets: ConfigMapLookup = () => undefined): Record<string, unknown> | undefined {
   const inputs: Record<string, unknown> = {};
   for (const c of containers) {
-    for (const from of c.envFrom ?? []) inputs[`configMap:${from.configMapRef.name}`] = configMaps(from.configMapRef.name) ?? null;
+    for (const from of c.envFrom ?? []) {
+      if ('configMapRef' in from) inputs[`configMap:${from.configMapRef.name}`] = configMaps(from.configMapRef.name) ?? null;
+      else inputs[`secret:${from.secretRef.name}`] = secrets(from.secretRef.name) ?? null;
+    }
     for (const e of c.env) {
-      if (!('valueFrom' in e) || !('configMapKeyRef' in e.valueFrom)) continue;
-      const { name, key } = e.valueFrom.configMapKeyRef;
-      const data = configMaps(name);
-      inputs[`configMapKey:${name}/${key}`] = data !== undefined && Object.hasOwn(data, key) ? data[key] : null;
+      if (!('valueFrom' in e) || 'fieldRef' in e.valueFrom) continue;
+      const [prefix, ref, lookup] = 'configMapKeyRef' in e.valueFrom ? ['configMapKey', e.valueFrom.configMapKeyRef, configMaps] as const : ['secretKey', e.valueFrom.secretKeyRef, secrets] as const;
+      const data = lookup(ref.name);
+      inputs[`${prefix}:${ref.name}/${ref.key}`] = data !== undefined && Object.hasOwn(data, ref.key) ? data[ref.key] : null;
     }
   }
   return Object.keys(inputs).length === 0 ? undefined : inputs;

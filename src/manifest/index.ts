@@ -19,6 +19,8 @@ export type { ConfigMapLookup, EnvVar, PodFields, ResolvedEnv } from './env.js';
 export type { DesiredPlan } from './plan.js';
 export { escapeControl, quote, shown } from './text.js';
 export { objectKey } from './types.js';
+export { redactSecret } from './secret.js';
+export type { SecretSpec } from './secret.js';
 export type {
   ConfigMapObject,
   ContainerPort,

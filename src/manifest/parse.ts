@@ -26,6 +26,8 @@ export interface ParseOptions {
    * true. False for a file checked alone, whose references point into other files.
    */
   references?: boolean;
+  /** The operator's --allow-plain-secrets: a Secret without a sops envelope is accepted (default: refused at its line). */
+  allowPlainSecrets?: boolean;
 }
 
 /** A document left out because its kind is in `skipKinds`. */
@@ -87,7 +89,7 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
   // A node publishes a nodePort once: two Services of one commit asking for it is an error, as in Kubernetes.
   const nodePorts = new Map<number, string>();
   // References to check once every file is read: where each is written, and what it needs.
-  const refs: { ref: ConfigMapRef; namespace: string; at: Record<'name' | 'key', { path: string; line: number; col: number }> }[] = [];
+  const refs: { ref: ConfigMapRef; namespace: string; at: Record<'name' | 'secretName' | 'key', { path: string; line: number; col: number }> }[] = [];
   let tooMany = false;
   // Sorted so that "first defined" in a duplicate error does not depend on the caller's order.
   for (const input of [...files].sort((a, b) => compareText(a.path, b.path))) {
@@ -120,7 +122,7 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
       const cx = new Context(inspection.targets, budget, { ...limits, errors: Math.max(1, errors.room) });
       let outcome;
       try {
-        outcome = readDocument(root, cx, { path: file.path, line: locate(root.range[0]).line }, skipKinds);
+        outcome = readDocument(root, cx, { path: file.path, line: locate(root.range[0]).line }, skipKinds, opts.allowPlainSecrets === true);
       } catch (err) {
         if (!(err instanceof AliasLimitError)) throw err;
         outcome = { type: 'invalid' } as const;
@@ -151,7 +153,8 @@ export function parseFiles(files: readonly ManifestFile[], opts: ParseOptions = 
               }
               return { path: file.path, ...locate(node.range?.[0] ?? 0) };
             };
-            refs.push({ ref, namespace: outcome.object.namespace, at: { name: where('name'), key: where(ref.key === undefined ? 'name' : 'key') } });
+            const name = where(ref.nameField);
+            refs.push({ ref, namespace: outcome.object.namespace, at: { name, secretName: name, key: ref.key === undefined ? name : where('key') } });
           }
         }
       }

@@ -2,6 +2,7 @@ import type { configMapSchema } from './configmap.js';
 import type { amountsSchema, containerSchema, portSchema } from './container.js';
 import type { deploymentSpecSchema } from './deployment.js';
 import type { podTemplateSchema } from './pod.js';
+import type { SecretSpec } from './secret.js';
 import type { serviceSpecSchema } from './services.js';
 import type { Infer } from './schema.js';
 
@@ -66,8 +67,14 @@ export interface ServiceAccountObject extends ObjectBase {
   spec: { automountServiceAccountToken?: boolean };
 }
 
+/** A validated v1 Secret: its values as the repository has them, encrypted by sops (or plain, where the operator allows it). */
+export interface SecretObject extends ObjectBase {
+  kind: 'Secret';
+  spec: SecretSpec;
+}
+
 /** A validated, normalized object of a commit. */
-export type DesiredObject = DeploymentObject | ConfigMapObject | ServiceObject | ServiceAccountObject;
+export type DesiredObject = DeploymentObject | ConfigMapObject | ServiceObject | ServiceAccountObject | SecretObject;
 
 /** One validation error, located in the repository. */
 export interface ManifestError {

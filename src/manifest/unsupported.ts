@@ -39,7 +39,7 @@ export const SELECTOR: Readonly<Record<string, string>> = {
 export const POD_SPEC: Readonly<Record<string, string>> = {
   ephemeralContainers: no('berth has no ephemeral debug containers'),
   serviceAccount: no('it is the old name of `serviceAccountName`; write that'),
-  imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),
+  imagePullSecrets: no('registry credentials belong to the Docker configuration of the nodes, not to a Secret of the repository'),
   activeDeadlineSeconds: no('Deployment pods run until replaced'),
   nodeName: no('berth\'s scheduler places every pod; to pin pods, use `nodeSelector` with the node\'s labels'),
   affinity: notYet('the scheduler places pods by `nodeSelector` only'),
@@ -112,18 +112,18 @@ export const PORT: Readonly<Record<string, string>> = {
   hostIP: notYet('a hostPort is published on every address of the node'),
 };
 
-const NO_SECRETS = no('berth has no Secrets; put the value in a ConfigMap');
-
-/** EnvVarSource fields other than configMapKeyRef and fieldRef. */
+/** EnvVarSource fields other than configMapKeyRef, secretKeyRef and fieldRef. */
 export const ENV_VAR_SOURCE: Readonly<Record<string, string>> = {
-  secretKeyRef: NO_SECRETS,
   resourceFieldRef: notYet('berth passes no resource amounts into containers'),
   fileKeyRef: notYet('berth reads env values from ConfigMaps and pod fields only'),
 };
 
-/** EnvFromSource fields other than configMapRef and prefix. */
-export const ENV_FROM: Readonly<Record<string, string>> = {
-  secretRef: NO_SECRETS,
+/** EnvFromSource fields other than configMapRef, secretRef and prefix. */
+export const ENV_FROM: Readonly<Record<string, string>> = {};
+
+/** Secret fields other than apiVersion, kind, metadata, type, data, stringData and sops. */
+export const SECRET: Readonly<Record<string, string>> = {
+  immutable: no('a Secret changes when its file changes'),
 };
 
 /** ResourceRequirements fields other than requests and limits. */
@@ -179,11 +179,10 @@ export const CLUSTER_IP = 'berth gives a Service a name, not a virtual IP: only 
 /** Why sessionAffinity ClientIP is refused. */
 export const SESSION_AFFINITY = 'ClientIP is not supported yet (berth spreads each connection over the ready pods); remove it or write None';
 
-/** Volume sources other than configMap and emptyDir. */
+/** Volume sources other than configMap, secret, emptyDir and hostPath. */
 export const VOLUME: Readonly<Record<string, string>> = {
   persistentVolumeClaim: notYet('persistent volumes come later; use an emptyDir for scratch space'),
-  secret: no('berth has no Secrets; put the files in a ConfigMap'),
-  projected: notYet('mount each ConfigMap as its own volume'),
+  projected: notYet('mount each ConfigMap or Secret as its own volume'),
   downwardAPI: notYet('pass pod fields through `env` with `fieldRef`'),
   ephemeral: notYet('persistent volumes come later'),
   csi: notYet('berth has no volume drivers'),
@@ -222,8 +221,8 @@ export const VOLUME_MOUNT: Readonly<Record<string, string>> = {
 
 /** ServiceAccount fields other than metadata and automountServiceAccountToken. */
 export const SERVICE_ACCOUNT: Readonly<Record<string, string>> = {
-  secrets: no('berth has no Secrets and mounts no service account token'),
-  imagePullSecrets: no('berth has no Secrets; registry credentials belong to the Docker configuration of the nodes'),
+  secrets: no('berth mounts no service account token'),
+  imagePullSecrets: no('registry credentials belong to the Docker configuration of the nodes, not to a Secret of the repository'),
 };
 
 /** HostPathVolumeSource fields other than path and type. */

@@ -1,4 +1,4 @@
-// A pod's volumes and its containers' mounts: ConfigMap files (read-only, updated in place) and
+// A pod's volumes and its containers' mounts: ConfigMap and Secret files (read-only, updated in place) and
 // emptyDir (on disk, or tmpfs with `medium: Memory`), shared by the pod's containers. Every path a
 // repository writes here ends up on a node's disk or in a container, so each is checked: item
 // paths and subPaths relative and without `..`, mount paths absolute.
@@ -67,19 +67,29 @@ const configMapVolumeSchema = refine(
     },
     unsupported.CONFIG_MAP_VOLUME,
   ),
-  (c, node, cx) => {
-    const seen = new Set<string>();
-    let ok = true;
-    c.items?.forEach((item, i) => {
-      if (seen.has(item.path)) {
-        cx.reportAt(node, ['items', i, 'path'], `duplicate path ${quote(item.path)} in this volume`);
-        ok = false;
-      }
-      seen.add(item.path);
-    });
-    return ok ? c : undefined;
-  },
+  (c, node, cx) => (uniquePaths(c.items, node, cx) ? c : undefined),
 );
+
+// A Secret volume is a ConfigMap volume that names its object `secretName` (Kubernetes' field); the
+// agent writes it the same way, from the values it decrypted.
+const secretVolumeSchema = refine(
+  object({ secretName: required(string(checkDnsSubdomain)), items: optional(list(keyToPathSchema)), defaultMode: optional(fileMode), optional: optional(boolean()) }, unsupported.CONFIG_MAP_VOLUME),
+  (s, node, cx) => (uniquePaths(s.items, node, cx) ? s : undefined),
+);
+
+/** An `items` list's paths, each once (reported at the second). */
+function uniquePaths(items: readonly { path: string }[] | undefined, node: Node, cx: Context): boolean {
+  const seen = new Set<string>();
+  let ok = true;
+  items?.forEach((item, i) => {
+    if (seen.has(item.path)) {
+      cx.reportAt(node, ['items', i, 'path'], `duplicate path ${quote(item.path)} in this volume`);
+      ok = false;
+    }
+    seen.add(item.path);
+  });
+  return ok;
+}
 
 const emptyDirSchema = refine(object({ medium: optional(oneOf(['', 'Memory'])), sizeLimit: optional(quantity('memory')) }), (e, node, cx) => {
   if (e.medium !== 'Memory') {
@@ -99,16 +109,20 @@ export const HOST_PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCre
 // A folder of the node itself: only an operator's `berth agent --allow hostPath` lets a pod have it (src/agent/policy.ts).
 const hostPathSchema = object({ path: required(string((p) => checkMountPath(p, 'on the node (e.g. "/var/log")'))), type: optional(oneOf(HOST_PATH_TYPES)) }, unsupported.HOST_PATH);
 
-/** One `volumes[]` entry: exactly one of configMap, emptyDir and hostPath. */
+/** One `volumes[]` entry: exactly one of configMap, secret, emptyDir and hostPath. */
 export const volumeSchema = refine(
-  object({ name: required(string(checkDnsLabel)), configMap: optional(configMapVolumeSchema), emptyDir: optional(emptyDirSchema), hostPath: optional(hostPathSchema) }, unsupported.VOLUME),
+  object(
+    { name: required(string(checkDnsLabel)), configMap: optional(configMapVolumeSchema), secret: optional(secretVolumeSchema), emptyDir: optional(emptyDirSchema), hostPath: optional(hostPathSchema) },
+    unsupported.VOLUME,
+  ),
   (v, node, cx): Volume | undefined => {
-    const sources = (['configMap', 'emptyDir', 'hostPath'] as const).filter((k) => v[k] !== undefined);
+    const sources = (['configMap', 'secret', 'emptyDir', 'hostPath'] as const).filter((k) => v[k] !== undefined);
     if (sources.length !== 1) {
-      cx.report(node, sources.length === 0 ? 'must have one of configMap, emptyDir, hostPath' : `must have only one of configMap, emptyDir, hostPath, not ${sources.join(' and ')}`);
+      cx.report(node, sources.length === 0 ? 'must have one of configMap, secret, emptyDir, hostPath' : `must have only one of configMap, secret, emptyDir, hostPath, not ${sources.join(' and ')}`);
       return undefined;
     }
     if (v.configMap !== undefined) return { name: v.name, configMap: v.configMap };
+    if (v.secret !== undefined) return { name: v.name, secret: v.secret };
     if (v.emptyDir !== undefined) return { name: v.name, emptyDir: v.emptyDir };
     const type = v.hostPath?.type;
     return { name: v.name, hostPath: { path: v.hostPath?.path ?? '/', ...(type === undefined || type === '' ? {} : { type }) } };
@@ -123,9 +137,18 @@ export interface ConfigMapVolume {
   optional?: boolean;
 }
 
+/** A Secret volume: its keys (or `items`) as files, written by the agent that decrypted them. */
+export interface SecretVolume {
+  secretName: string;
+  items?: { key: string; path: string; mode?: number }[];
+  defaultMode?: number;
+  optional?: boolean;
+}
+
 /** A normalized volume. */
 export type Volume =
   | { name: string; configMap: ConfigMapVolume }
+  | { name: string; secret: SecretVolume }
   | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } }
   | { name: string; hostPath: { path: string; type?: Exclude<(typeof HOST_PATH_TYPES)[number], ''> } };
 

@@ -21,11 +21,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 async function run(request: CheckRequest): Promise<DistributiveOmit<CheckResponse, 'heapBytes'>> {
   try {
-    const opts = { skipKinds: request.skipKinds, limits: request.limits };
+    const opts = { skipKinds: request.skipKinds, limits: request.limits, allowPlainSecrets: request.allowPlainSecrets === true };
     if ('raw' in request) return { ok: true, files: request.raw.map((f) => checkAlone(f, '', opts)) };
     if (request.blobs) return { ok: true, files: await checkBlobs(request.src.gitdir, request.blobs, opts) };
     const read = await readTreeFiles(request.src, { ...request.limits });
-    return { ok: true, result: { ...checkTree(read, { skipKinds: request.skipKinds, limits: request.limits }), blobs: read.blobs } };
+    return { ok: true, result: { ...checkTree(read, opts), blobs: read.blobs } };
   } catch (err) {
     if (err instanceof BerthError) return { ok: false, error: { name: err.name, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } };
     return { ok: false, error: { name: 'Error', code: 'ECHECK', message: err instanceof Error ? err.message : String(err) } };

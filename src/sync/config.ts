@@ -37,6 +37,8 @@ export interface SourceConfig {
   autoRevert: boolean;
   /** History records kept in etcd for this source; absent: `--history-limit`'s, for every source. */
   historyLimit?: number;
+  /** `--allow-plain-secrets` (default false): Secrets not encrypted with sops are applied, not refused. */
+  allowPlainSecrets: boolean;
   /** Where each field given (and the source itself, as `source`) is written, for errors found later. */
   at: Record<string, Position>;
 }
@@ -69,6 +71,7 @@ export const SOURCE_FIELDS = {
   statusContextSuffix: '--status-context-suffix',
   autoRevert: '--auto-revert',
   historyLimit: '--history-limit',
+  allowPlainSecrets: '--allow-plain-secrets',
 } as const;
 type Field = keyof typeof SOURCE_FIELDS;
 
@@ -194,9 +197,9 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
       else values.skipKinds = value.items.map((i) => String((i as { value: unknown }).value));
       continue;
     }
-    if (key === 'autoRevert') {
-      if (!isScalar(value) || typeof value.value !== 'boolean') wrong(value ?? keyNode, 'autoRevert must be true or false');
-      else values.autoRevert = value.value;
+    if (key === 'autoRevert' || key === 'allowPlainSecrets') {
+      if (!isScalar(value) || typeof value.value !== 'boolean') wrong(value ?? keyNode, `${key} must be true or false`);
+      else values[key] = value.value;
       continue;
     }
     if (key === 'historyLimit') {
@@ -244,6 +247,7 @@ function readSource(node: Node, file: string, pos: (offset: number | undefined) 
     ...(typeof values.statusContextSuffix === 'string' ? { statusContextSuffix: values.statusContextSuffix } : {}),
     autoRevert: values.autoRevert === true,
     ...(typeof values.historyLimit === 'number' ? { historyLimit: values.historyLimit } : {}),
+    allowPlainSecrets: values.allowPlainSecrets === true,
     at,
   };
 }

@@ -12,10 +12,21 @@ import type { BlobInfo, TreeSource } from './tree.js';
  * What the worker is asked: a commit's tree and how to check it; with `blobs`, only those files of
  * it, each alone; with `raw`, files read from a folder (`berth validate`), each alone.
  */
-export type CheckRequest = { skipKinds: string[]; limits: Limits } & (
+export type CheckRequest = CheckBase & (
   | { src: TreeSource; blobs?: { path: string; oid: string }[] }
   | { raw: RawFile[] }
 );
+
+/** How every file of a request is read: kinds left alone, bounds, and whether plain Secrets are allowed (--allow-plain-secrets). */
+export interface CheckBase {
+  skipKinds: string[];
+  limits: Limits;
+  allowPlainSecrets?: boolean;
+}
+
+function baseOf(opts: IsolateOptions): CheckBase {
+  return { skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits }, ...(opts.allowPlainSecrets === true ? { allowPlainSecrets: true } : {}) };
+}
 
 /** What the worker answers: the check, or the error that stopped the read (a missing path). */
 export type CheckResponse = (
@@ -34,6 +45,8 @@ const DEFAULT_MEMORY_MB = 512;
 export interface IsolateOptions {
   skipKinds?: readonly string[];
   limits?: Partial<Limits>;
+  /** The operator's --allow-plain-secrets: a Secret without a sops envelope is accepted. */
+  allowPlainSecrets?: boolean;
   /** Wall time for reading and checking one commit (default 60 s). */
   timeoutMs?: number;
   /** Heap of the worker, in MiB (default 512). */
@@ -47,7 +60,7 @@ export interface IsolateOptions {
  * commit gets one error saying which bound it passed.
  */
 export async function checkCommit(src: TreeSource, opts: IsolateOptions = {}): Promise<TreeCheck & { blobs?: BlobInfo[] }> {
-  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } }, commitNamed(src), opts);
+  const r = await inWorker({ ...baseOf(opts), src }, commitNamed(src), opts);
   if ('refused' in r) return refusedCheck(src, r.refused);
   if ('files' in r) throw new BerthError('ECHECK', 'the check worker answered a whole-commit check with files');
   return r.result;
@@ -64,7 +77,7 @@ export function refusedCheck(src: TreeSource, message: string): TreeCheck {
  * the caller runs the full check, which reports it.
  */
 export async function checkChangedBlobs(src: TreeSource, blobs: { path: string; oid: string }[], opts: IsolateOptions = {}): Promise<FileCheck[] | undefined> {
-  const r = await inWorker({ src, skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits }, blobs }, commitNamed(src), opts);
+  const r = await inWorker({ ...baseOf(opts), src, blobs }, commitNamed(src), opts);
   return 'files' in r ? r.files : undefined;
 }
 
@@ -93,12 +106,12 @@ export function checkFilesInParallel(files: RawFile[], opts: IsolateOptions & { 
 
 async function inParallel<T>(
   items: T[],
-  request: (part: T[], base: { skipKinds: string[]; limits: Limits }) => CheckRequest,
+  request: (part: T[], base: CheckBase) => CheckRequest,
   what: Subject,
   opts: IsolateOptions & { parallelism?: number },
 ): Promise<{ files: FileCheck[] } | { refused: string } | undefined> {
   const parts = splitBlobs(items, opts.parallelism ?? os.availableParallelism());
-  const base = { skipKinds: [...(opts.skipKinds ?? [])], limits: { ...DEFAULT_LIMITS, ...opts.limits } };
+  const base = baseOf(opts);
   const outcomes = await Promise.allSettled(parts.map((part) => inWorker(request(part, base), what, opts)));
   const files: FileCheck[] = [];
   for (const o of outcomes) {

@@ -54,6 +54,8 @@ export interface SyncOptions {
   historyLimit?: number;
   /** Kinds this source leaves alone on purpose (a repository that also feeds Kubernetes); each skip is logged. */
   skipKinds?: string[];
+  /** --allow-plain-secrets: a Secret not encrypted with sops is applied (stored as the repository has it) instead of refused. */
+  allowPlainSecrets?: boolean;
   /** Bounds on what a commit may hold (DEFAULT_LIMITS for any left out). */
   limits?: Partial<Limits>;
   /** Where commit statuses go (default: git notes under refs/notes/berth, pushed back to a remote source). */
@@ -188,7 +190,7 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
   // The last sealed commit as read: its tree and each file's check, so the next commit re-reads
   // only the blobs whose ids changed. Replaced only by a commit that sealed; the full read stays
   // as the first check and a periodic safety check.
-  const isolate = { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}) };
+  const isolate = { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}), allowPlainSecrets: opts.allowPlainSecrets === true };
   const access: TreeAccess = {
     root: (commit) => git.root(commit),
     diff: (a, b) => git.diff(a, b),

@@ -211,7 +211,7 @@ describe('berth validate', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-validate-'));
     await fs.writeFile(path.join(dir, 'good.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good}\ndata: {k: v}\n');
     await fs.mkdir(path.join(dir, 'bad'));
-    await fs.writeFile(path.join(dir, 'bad', 'svc.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: web}\n');
+    await fs.writeFile(path.join(dir, 'bad', 'svc.yaml'), 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: web}\n');
   });
   afterAll(async () => {
     await fs.rm(dir, { recursive: true, force: true });
@@ -226,13 +226,13 @@ describe('berth validate', () => {
   it('exits 1 with file:line:col: message lines for invalid ones', async () => {
     const res = await runBerth(['validate', dir], { cwd: dir });
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/^bad\/svc\.yaml:2:7: kind Secret is not supported/m);
+    expect(res.stdout).toMatch(/^bad\/svc\.yaml:2:7: kind PersistentVolumeClaim is not supported/m);
   });
 
   it('skips kinds listed with --skip-kind, and says so', async () => {
-    const res = await runBerth(['validate', '--skip-kind', 'Secret', '--', dir], { cwd: dir });
+    const res = await runBerth(['validate', '--skip-kind', 'PersistentVolumeClaim', '--', dir], { cwd: dir });
     expect(res.code).toBe(0);
-    expect(res.stderr).toMatch(/^bad\/svc\.yaml:1: skipped Secret web \(--skip-kind\)$/m);
+    expect(res.stderr).toMatch(/^bad\/svc\.yaml:1: skipped PersistentVolumeClaim web \(--skip-kind\)$/m);
   });
 
   it('names a path that does not exist, as a usage error (exit 2)', async () => {

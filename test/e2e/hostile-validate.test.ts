@@ -212,7 +212,7 @@ describe('berth validate output cannot be forged', () => {
 describe('berth validate positions and encodings', () => {
   it.each([
     ['an unterminated quote, where it opens (before: line 157)', h.unterminatedQuote(), 'a.yaml:5:14: invalid YAML: the quote opened here is never closed'],
-    ['a byte order mark, without shifting columns', h.BOM_FILE, 'a.yaml:1:7: kind Nope is not supported by berth (supported: Deployment, ConfigMap, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Nope'],
+    ['a byte order mark, without shifting columns', h.BOM_FILE, 'a.yaml:1:7: kind Nope is not supported by berth (supported: Deployment, ConfigMap, Secret, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Nope'],
     ['invalid UTF-8, naming the line (before: replaced silently)', h.invalidUtf8(), 'a.yaml:3:18: invalid UTF-8 (a byte sequence that is not UTF-8 here); save the file as UTF-8'],
     ['UTF-16, readably', h.utf16(), 'a.yaml:1:1: file is UTF-16LE text; berth reads manifests as UTF-8: save it as UTF-8'],
   ])('%s', async (_, data, line) => {

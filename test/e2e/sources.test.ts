@@ -141,7 +141,7 @@ sources:
       name: 'an unknown field, by name and place',
       config: 'sources:\n  - name: a\n    repo: /srv/a\n    brnach: main\n',
       args: [] as string[],
-      line: (file: string) => `${file}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert, historyLimit; fix the config file (README: Several sources)`,
+      line: (file: string) => `${file}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert, historyLimit, allowPlainSecrets; fix the config file (README: Several sources)`,
     },
     {
       name: 'an interval that does not parse, at its place',

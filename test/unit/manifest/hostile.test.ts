@@ -142,7 +142,7 @@ describe('nothing from the repository can forge a line', () => {
     const { lines } = parse(h.FORGED_KIND);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toBe(
-      'a.yaml:2:7: kind Evil\\n::error file=README.md::forged is not supported by berth (supported: Deployment, ConfigMap, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Evil\\n::error file=README.md::forged',
+      'a.yaml:2:7: kind Evil\\n::error file=README.md::forged is not supported by berth (supported: Deployment, ConfigMap, Secret, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Evil\\n::error file=README.md::forged',
     );
     expect(lines.join('\n').split('\n')).toHaveLength(1);
   });

@@ -233,10 +233,10 @@ ${DEPLOYMENT}...
   it('collects every error of every file, sorted by place', () => {
     const { errors } = parseFiles([
       { path: 'b.yaml', text: deployment('  replcas: 3', '  foo: 1') },
-      { path: 'a.yaml', text: `${CONFIG_MAP}---\napiVersion: v1\nkind: Secret\n` },
+      { path: 'a.yaml', text: `${CONFIG_MAP}---\napiVersion: v1\nkind: PersistentVolumeClaim\n` },
     ]);
     expect(errors.map(formatError)).toEqual([
-      "a.yaml:9:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Secret",
+      "a.yaml:9:7: kind PersistentVolumeClaim is not supported by berth (supported: Deployment, ConfigMap, Secret, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind PersistentVolumeClaim",
       'b.yaml:17:3: spec.replcas: unknown field; did you mean `replicas`?',
       'b.yaml:18:3: spec.foo: unknown field (supported here: replicas, selector, strategy, template, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit)',
     ]);

@@ -36,8 +36,17 @@ interface Container {
   image: string;
   command: string[];
   args: string[];
-  env: ({ name: string; value: string } | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string; optional?: boolean } } | { fieldRef: { fieldPath: 'metadata.name' | 'metadata.namespace' | 'spec.nodeName' | 'status.podIP' } } })[];
-  envFrom?: { configMapRef: { name: string; optional?: boolean }; prefix?: string }[];
+  env: (
+    | { name: string; value: string }
+    | {
+        name: string;
+        valueFrom:
+          | { configMapKeyRef: { name: string; key: string; optional?: boolean } }
+          | { secretKeyRef: { name: string; key: string; optional?: boolean } }
+          | { fieldRef: { fieldPath: 'metadata.name' | 'metadata.namespace' | 'spec.nodeName' | 'status.podIP' } };
+      }
+  )[];
+  envFrom?: (({ configMapRef: { name: string; optional?: boolean } } | { secretRef: { name: string; optional?: boolean } }) & { prefix?: string })[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
   ports: Port[];
   resources: { requests: Amounts; limits: Amounts };
@@ -63,6 +72,7 @@ interface Template {
   initContainers?: Container[];
   volumes?: (
     | { name: string; configMap: { name: string; items?: { key: string; path: string; mode?: number }[]; defaultMode?: number; optional?: boolean } }
+    | { name: string; secret: { secretName: string; items?: { key: string; path: string; mode?: number }[]; defaultMode?: number; optional?: boolean } }
     | { name: string; emptyDir: { medium?: 'Memory'; sizeLimit?: number } }
     | { name: string; hostPath: { path: string; type?: 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice' } }
   )[];

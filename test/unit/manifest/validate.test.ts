@@ -39,7 +39,7 @@ describe('Deployment validation', () => {
       ],
       ['hostIP', d('        ports: [{containerPort: 80, hostIP: 0.0.0.0}]'), [`app.yaml:17:37: spec.template.spec.containers[0].ports[0].hostIP: ${NOT_YET} (a hostPort is published on every address of the node); remove it`]],
       ['an unquoted env number', d('        env: [{name: PORT, value: 8080}]'), ['app.yaml:17:35: spec.template.spec.containers[0].env[0].value: must be a string, not the number 8080; quote it: "8080"']],
-      ['env from a Secret', d('        env: [{name: A, valueFrom: {secretKeyRef: {name: x, key: y}}}]'), ['app.yaml:17:37: spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef: a Kubernetes field berth does not support (berth has no Secrets; put the value in a ConfigMap); remove it']],
+      ['env from a Secret not in the commit', d('        env: [{name: A, valueFrom: {secretKeyRef: {name: x, key: y}}}]'), ['app.yaml:17:58: spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name: no Secret "x" in namespace "default" in this commit; add it, or set `optional: true`']],
       [
         'a bad env name',
         d('        env: [{name: 1X, value: a}]'),
@@ -126,8 +126,8 @@ describe('Deployment validation', () => {
   });
 
   it.each([
-    ['secrets', 'secrets: [{name: x}]', 'app.yaml:4:1: secrets: a Kubernetes field berth does not support (berth has no Secrets and mounts no service account token); remove it'],
-    ['imagePullSecrets', 'imagePullSecrets: [{name: x}]', "app.yaml:4:1: imagePullSecrets: a Kubernetes field berth does not support (berth has no Secrets; registry credentials belong to the Docker configuration of the nodes); remove it"],
+    ['secrets', 'secrets: [{name: x}]', 'app.yaml:4:1: secrets: a Kubernetes field berth does not support (berth mounts no service account token); remove it'],
+    ['imagePullSecrets', 'imagePullSecrets: [{name: x}]', "app.yaml:4:1: imagePullSecrets: a Kubernetes field berth does not support (registry credentials belong to the Docker configuration of the nodes, not to a Secret of the repository); remove it"],
     ['a quoted boolean', 'automountServiceAccountToken: "false"', 'app.yaml:4:31: automountServiceAccountToken: must be true or false, not the string "false"; remove the quotes'],
   ])('a ServiceAccount with %s is refused at its line', (_what, line, error) => {
     expect(errorsOf(`apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n${line}\n`)).toEqual([error]);
@@ -268,10 +268,10 @@ describe('documents of any kind', () => {
   it.each([
     [
       'an unsupported kind',
-      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\n',
-      ["app.yaml:2:7: kind Secret is not supported by berth (supported: Deployment, ConfigMap, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind Secret"],
+      'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: web\n',
+      ["app.yaml:2:7: kind PersistentVolumeClaim is not supported by berth (supported: Deployment, ConfigMap, Secret, Service, ServiceAccount); remove it, or skip the kind on purpose with --skip-kind PersistentVolumeClaim"],
     ],
-    ['no kind', 'apiVersion: v1\nmetadata:\n  name: web\n', ['app.yaml:1:1: missing required field `kind` (supported: Deployment, ConfigMap, Service, ServiceAccount)']],
+    ['no kind', 'apiVersion: v1\nmetadata:\n  name: web\n', ['app.yaml:1:1: missing required field `kind` (supported: Deployment, ConfigMap, Secret, Service, ServiceAccount)']],
     ['a kind that is not a string', 'apiVersion: v1\nkind: 3\n', ['app.yaml:2:7: kind: must be a string, not the number 3']],
     ['a list', '- a\n- b\n', ['app.yaml:1:1: a manifest must be a map with apiVersion, kind and metadata, not a list']],
     ['a plain string', 'hello\n', ['app.yaml:1:1: a manifest must be a map with apiVersion, kind and metadata, not the string "hello"']],

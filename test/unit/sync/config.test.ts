@@ -32,6 +32,7 @@ describe('parseConfig', () => {
     verifyCommits: keys/allowed_signers
     autoRevert: true
     historyLimit: 50
+    allowPlainSecrets: true
   - name: local
     repo: ../repos/ops
 `,
@@ -41,12 +42,12 @@ describe('parseConfig', () => {
       {
         name: 'web', repo: 'https://git.example.com/team/web.git', branch: 'release', path: 'deploy', interval: '5s',
         repoCredentialsFile: '/etc/berth/secrets/web.creds', status: ['none'], skipKinds: ['Service', 'Ingress'],
-        verifyCommits: '/etc/berth/keys/allowed_signers', autoRevert: true, historyLimit: 50,
+        verifyCommits: '/etc/berth/keys/allowed_signers', autoRevert: true, historyLimit: 50, allowPlainSecrets: true,
       },
-      { name: 'local', repo: '/etc/repos/ops', branch: 'main', path: '.', interval: '30s', status: ['git-notes'], skipKinds: [], autoRevert: false },
+      { name: 'local', repo: '/etc/repos/ops', branch: 'main', path: '.', interval: '30s', status: ['git-notes'], skipKinds: [], autoRevert: false, allowPlainSecrets: false },
     ]);
     expect(sources[0]?.at.interval).toEqual({ file: FILE, line: 6, col: 15 });
-    expect(sources[1]?.at.source).toEqual({ file: FILE, line: 13, col: 5 });
+    expect(sources[1]?.at.source).toEqual({ file: FILE, line: 14, col: 5 });
   });
 
   it('takes a list of reporters as status', () => {
@@ -54,8 +55,9 @@ describe('parseConfig', () => {
     expect(errorsOf('sources:\n- {name: a, repo: /r, status: [git-notes, gitee]}\n')).toEqual([`${FILE}:2:31: status 'gitee' must be one of git-notes, none, github, gitea, gitlab`]);
   });
 
-  it('takes autoRevert as true or false only', () => {
+  it('takes autoRevert and allowPlainSecrets as true or false only', () => {
     expect(errorsOf('sources:\n- {name: a, repo: /r, autoRevert: yes please}\n')).toEqual([`${FILE}:2:35: autoRevert must be true or false`]);
+    expect(errorsOf('sources:\n- {name: a, repo: /r, allowPlainSecrets: 1}\n')).toEqual([`${FILE}:2:42: allowPlainSecrets must be true or false`]);
   });
 
   it('takes a bare number of seconds as an interval', () => {
@@ -63,7 +65,7 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert, historyLimit`]],
+    ['an unknown field, by name', 'sources:\n  - name: a\n    repo: /r\n    brnach: main\n', [`${FILE}:4:5: unknown field 'brnach' in a source; the fields are name, repo, branch, path, interval, repoCredentialsFile, status, skipKinds, verifyCommits, forgeUrl, forgeTokenFile, publicUrl, statusContextSuffix, autoRevert, historyLimit, allowPlainSecrets`]],
     ['an unknown top-level field', 'source:\n  - name: a\n', [`${FILE}:1:1: unknown field 'source'; the config file has only 'sources'`, `${FILE}:1:1: 'sources' must be a list of at least one source`]],
     ['a missing name and repo', 'sources:\n  - branch: main\n', [`${FILE}:2:5: a source needs 'name'`, `${FILE}:2:5: a source needs 'repo'`]],
     ['a name given twice', 'sources:\n  - {name: a, repo: /r}\n  - {name: a, repo: /s}\n', [`${FILE}:3:12: source name 'a' is used twice (first at 2:12); each source needs its own name`]],
