@@ -145,6 +145,8 @@ function berth(main: string, command: string, etcd: LocalEtcd, prefix: string): 
   // CONTROL_PLANE_PROFILE=<dir>: each process writes a CPU profile there when it stops (where the time goes).
   const profile = process.env.CONTROL_PLANE_PROFILE;
   const node = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${command}-${Date.now()}.cpuprofile`];
+  // CONTROL_PLANE_NODE_FLAGS: V8 flags to try on both processes (e.g. a smaller young generation).
+  node.push(...(process.env.CONTROL_PLANE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''));
   const child = spawn(process.execPath, [...node, main, command, '--etcd', etcd.endpoint, '--etcd-ca', etcd.pki.ca, '--etcd-cert', etcd.pki.clientCert, '--etcd-key', etcd.pki.clientKey, '--prefix', prefix, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`berth ${command} did not start`);
@@ -246,6 +248,8 @@ async function runSize(main: string, etcd: LocalEtcd, etcdPid: number | undefine
     const idleCpuPct = (cpu1.reduce((a, b) => a + b, 0) - cpu0.reduce((a, b) => a + b, 0)) / (IDLE_MS / 1000) * 100;
     const etcdCpuPct = ((etcd1 - etcd0) / (IDLE_MS / 1000)) * 100;
     const rssMb = await rss('VmHWM');
+    const [controllerMb, schedulerMb] = await Promise.all(pids.map((p) => memMb(p, 'VmHWM')));
+    say(`${BENCH}: peak RSS: controller ${controllerMb?.toFixed(0)} MB, scheduler ${schedulerMb?.toFixed(0)} MB; now ${(await rss('VmRSS')).toFixed(0)} MB`);
 
     const all = (await store.list('')).entries;
     const podEntries = all.filter((e) => e.key.startsWith(PODS));

@@ -4,6 +4,7 @@ import { ReportOnce } from '../report-once.js';
 import { commitBinds } from './bind.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import { DEFAULT_PROFILE, schedule, type Profile } from './schedule.js';
+import { podInfo, type PodInfo } from './framework.js';
 
 /** How to run the scheduler. */
 export interface SchedulerOptions {
@@ -24,6 +25,12 @@ export interface Scheduler {
 }
 
 /**
+ * Pods placed in one round at most; the others wait for the next (queued again). A round's binds,
+ * records and events are in memory together: a commit of 30,000 pods is bound in rounds, not at once.
+ */
+const MAX_ROUND = 2000;
+
+/**
  * Bind unbound pods to nodes, from memory: pods and nodes are kept by watch caches, and a work
  * queue holds the unbound pods to place (kube-scheduler's active queue). Each pass places the
  * queued pods with the pure `schedule` against every bound pod and node in the caches, and binds
@@ -41,6 +48,13 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const recorder = new EventRecorder({ store, component: 'scheduler', log, ...(opts.now ? { now: opts.now } : {}) });
   // Where the next round's search for nodes starts: rounds rotate over the nodes (schedule's `start`).
   let start = 0;
+  // What each pod record asks for, worked out once: the cache's records are never changed in place.
+  const infos = new WeakMap<PodRecord, PodInfo>();
+  const infoOf = (pod: PodRecord): PodInfo => {
+    let info = infos.get(pod);
+    if (info === undefined) infos.set(pod, (info = podInfo(pod)));
+    return info;
+  };
   /** Unbound pods no node could take in their last round: back in the queue when the cluster changes. */
   const waiting = new Set<string>();
   let requeueWaiting = (): void => undefined;
@@ -72,7 +86,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     const podRevisions = new Map<string, number>();
     for (const [key, { record, modRevision }] of pods.records) {
       if (record.node !== undefined) placed.push(record);
-      else if (batch.all || batch.keys.has(key)) {
+      else if (!(batch.all || batch.keys.has(key))) continue;
+      else if (unbound.length >= MAX_ROUND) add(key);
+      else {
         unbound.push(record);
         podRevisions.set(key, modRevision);
       }
@@ -84,7 +100,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     }
     const nodeRevisions = new Map([...nodes.records.values()].map(({ record, modRevision }) => [record.name, modRevision]));
     const unschedulable = new Set([...cordons.records.values()].map((c) => c.record.name));
-    const result = schedule(unbound, [...nodes.records.values()].map((n) => n.record), placed, profile, { start, unschedulable });
+    const result = schedule(unbound, [...nodes.records.values()].map((n) => n.record), placed, profile, { start, unschedulable, podInfo: infoOf });
     start = result.nextStart;
     const events: EventInput[] = [];
     for (const { pod, reason } of result.unschedulable) {

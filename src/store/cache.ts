@@ -102,7 +102,13 @@ export class WatchCache<T extends StoredRecord['type']> {
       this.prefix,
       revision + 1,
       (ev) => {
-        const before = this.records.get(ev.key)?.record;
+        const held = this.records.get(ev.key);
+        const before = held?.record;
+        // This process's own write, remembered at its revision: the record held is the one written (no decode again).
+        if (ev.type === 'put' && held !== undefined && held.modRevision === ev.revision) {
+          for (const l of this.listeners) l(ev.key, before);
+          return;
+        }
         if (ev.type === 'delete') {
           this.corrupt.delete(ev.key);
           this.set(ev.key, undefined, ev.revision);

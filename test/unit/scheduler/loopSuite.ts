@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../src/log.js';
 import { startScheduler, type Scheduler } from '../../../src/scheduler/index.js';
-import { EVENTS, bindingKey, decode, encode, type EventRecord, type Store } from '../../../src/store/index.js';
+import { EVENTS, bindingKey, commitChunked, decode, encode, podKey, type EventRecord, type Store } from '../../../src/store/index.js';
 import { waitFor } from '../../support/wait.js';
 import { node, pod } from './fixtures.js';
 import { HookedStore, captureLog, putNodes, putPods, readBindings, readPods, storePerTest } from './harness.js';
@@ -38,6 +38,19 @@ export function describeSchedulerLoop(label: string, open: () => Promise<Store>)
       expect(await readBindings(store)).toEqual(
         pods.map((p) => ({ type: 'binding', node: p.node, namespace: p.namespace, pod: p.name, source: p.owner.source, templateHash: p.templateHash, commit: p.commit })),
       );
+    });
+
+    it('binds a burst larger than a round in several rounds, each within the bound', async () => {
+      const store = await setup();
+      const { log, lines } = captureLog();
+      await putNodes(store, [node('n1', { pods: 5000 }), node('n2', { pods: 5000 })]);
+      const burst = Array.from({ length: 2100 }, (_, i) => pod(`web-${String(i).padStart(4, '0')}`));
+      await commitChunked(store, burst.map((p) => ({ key: podKey(p.namespace, p.name), value: encode(p) })), []);
+      await start(store, log, 600_000);
+      await waitFor(allBound(store, burst.length), { timeoutMs: 60_000, what: 'every pod of the burst bound' });
+      const rounds = lines.filter((l) => l.msg === 'scheduling round').map((l) => Number(l.pods)).filter((n) => n > 0);
+      expect(Math.max(...rounds)).toBe(2000);
+      expect(rounds.reduce((a, b) => a + b, 0)).toBe(burst.length);
     });
 
     it('keeps a pod waiting while no node can take it, then binds it when one registers', async () => {
