@@ -15,6 +15,7 @@ import { readCommitStory, requestRollback, resume, suspend, suspendAt } from './
 import { DASHBOARD_HEADERS, loadDashboard, type Asset } from './dashboard.js';
 import { fetchLogs, openExec, type ExecQuery, type LogsQuery } from './logs.js';
 import { RESOURCES, sourceExists, type ReadQuery } from './resources.js';
+import { DESCRIBE_RESOURCES } from './describe-read.js';
 import { streamResource } from './sse.js';
 import { bearerMatches, isLoopback } from './token.js';
 import { HOOK_BODY_LIMIT, receiveHook, type HookOptions } from './webhooks.js';
@@ -153,7 +154,7 @@ function buildApp(opts: ApiOptions, dashboard: readonly Asset[]): FastifyInstanc
     await reply.type(contentType).send(text);
   });
 
-  for (const resource of RESOURCES) {
+  for (const resource of [...RESOURCES, ...DESCRIBE_RESOURCES]) {
     const properties: Record<string, object> = { watch: { type: 'string', enum: ['0', '1', 'true', 'false'] } };
     for (const p of resource.params) properties[p] = PARAMS[p];
     app.get<{ Querystring: ReadQuery }>(

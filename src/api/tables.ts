@@ -2,6 +2,7 @@
 // the read API and dashboard, show the same columns with the same words.
 import type { DeploymentView, EventView, HistoryView, NodeView, PodView, ServiceView } from './views.js';
 import { countErrors } from '../manifest/index.js';
+import { escapeControl } from '../manifest/text.js';
 import { formatTime } from './units.js';
 import { compareText } from '../text.js';
 
@@ -19,6 +20,21 @@ interface Column<T> {
 /** Options of the namespaced tables: the NAMESPACE column is left out when one namespace was asked for. */
 export interface TableOptions {
   namespaceColumn?: boolean;
+}
+
+// kubectl's tabwriter pads columns with three spaces.
+const GAP = '   ';
+
+/** Columns padded to their widest cell, three spaces apart, no trailing blanks; one line per row. */
+export function renderTable(table: Table, indent = ''): string {
+  const rows = [table.columns, ...table.rows].map((r) => r.map(oneLine));
+  const widths = table.columns.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => indent + r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(GAP).trimEnd()).join('\n') + '\n';
+}
+
+/** A cell on one line, with no control character: commit messages, names and paths come from a repository. */
+export function oneLine(cell: string): string {
+  return escapeControl(cell.replace(/\s*\n\s*/g, ' '));
 }
 
 function tableOf<T>(views: readonly T[], columns: readonly Column<T>[]): Table {

@@ -2,7 +2,7 @@
 // `berth up` names in --data-dir), or from etcd directly with --etcd (or a data dir that names only its etcd).
 import path from 'node:path';
 import { UnavailableError } from '../errors.js';
-import { resourceAt, type Listing, type ReadQuery } from '../api/resources.js';
+import { resourceAt, type Listing, type ReadQuery, type Resource } from '../api/resources.js';
 import { EtcdStore, localEtcdEndpoint, type Store } from '../store/index.js';
 import { serverFor } from './client.js';
 import { etcdSecurityFor, type EtcdSecurityFlags } from './etcd-security.js';
@@ -67,9 +67,9 @@ export function warnSkipped(flags: Omit<ReadFlags, 'output'>, skipped: readonly 
  * The rows of the read endpoint `path` (sources, pods, history …), from the API server, or (with
  * --etcd, or a data dir whose `berth up` names only its etcd) read from etcd by the same code the server runs.
  */
-export async function readResource(flags: Omit<ReadFlags, 'output'>, resource: string, q: Omit<ReadQuery, 'watch'>): Promise<Listing> {
+export async function readResource(flags: Omit<ReadFlags, 'output'>, resource: string, q: Omit<ReadQuery, 'watch'>, local: Resource = resourceAt(resource)): Promise<Listing> {
   const api = serverFor(flags, true);
-  if (api === undefined) return withStore(flags, (store) => resourceAt(resource).read(store, q, new Date()));
+  if (api === undefined) return withStore(flags, (store) => local.read(store, q, new Date()));
   const answer = await api.get<{ items: unknown[]; skipped?: string[] }>(`/api/v1/${resource}`, { ...q });
   return { items: answer.items, skipped: answer.skipped ?? [] };
 }

@@ -20,6 +20,7 @@ import type { RollbackFlags, VerbFlags } from './verbs.js';
 import type { ExecFlags } from './exec.js';
 import type { LogsFlags } from './logs.js';
 import type { DiffFlags } from './diff.js';
+import type { DescribeFlags } from './describe.js';
 
 // Each command imports what it runs when it runs: `berth validate` (in CI) loads no etcd, Docker
 // or Git client, and starts in a fraction of the time.
@@ -228,6 +229,15 @@ reading(
 
 reading(
   program
+    .command('describe')
+    .description('show one deployment, pod, node or source whole, as kubectl describe: conditions, the commit in force and its statuses, containers (state, last state, restarts, probes), capacity, pods and events')
+    .argument('<kind>', 'deployment (deploy), pod (po), node (no) or source')
+    .argument('<name>', 'its name; exit 1 if it does not exist')
+    .option('-n, --namespace <namespace>', 'its namespace, for a deployment or pod (default: the one namespace with that name)'),
+).action(async (kind: string, name: string, flags: DescribeFlags) => (await import('./describe.js')).runDescribe(kind, name, flags));
+
+reading(
+  program
     .command('history')
     .description('every commit sync looked at, applied (with its counts, zero when nothing changed) or rejected (with its errors), oldest first, newest last')
     .option('--source <name>', 'only this source')
@@ -350,6 +360,7 @@ const EXAMPLES: Record<string, string> = {
   history: 'berth history --source default --limit 10',
   events: 'berth events -o json',
   status: 'berth status --server http://10.0.0.5:7420',
+  describe: 'berth describe pod web-5f7c9d8b4-0 -n shop\n  berth describe source default -o yaml',
 };
 for (const cmd of program.commands) {
   const example = EXAMPLES[cmd.name()];
