@@ -38,6 +38,8 @@ describe('secret files open to others are refused', () => {
     { flag: '--forge-token-file', what: 'token file', args: (): string[] => ['sync', '--repo', repo.workDir, '--status', 'github', '--forge-url', 'http://127.0.0.1:9', '--forge-token-file', open, ...etcd(), ...dataDir()] },
     { flag: '--repo-credentials-file', what: 'credentials file', args: (): string[] => ['sync', '--repo', 'http://127.0.0.1:9/x.git', '--repo-credentials-file', open, ...etcd(), ...dataDir()] },
     { flag: '--registry-auth-file', what: '--registry-auth-file', args: (): string[] => ['agent', '--registry-auth-file', open, '--docker', inject('dockerHost'), ...etcd(), ...dataDir()] },
+    { flag: '--age-key-file (berth agent)', what: '--age-key-file', args: (): string[] => ['agent', '--age-key-file', open, '--docker', inject('dockerHost'), ...etcd(), ...dataDir()] },
+    { flag: '--age-key-file (berth up)', what: '--age-key-file', args: (): string[] => ['up', '--repo', repo.workDir, '--age-key-file', open, '--docker', inject('dockerHost'), '--node', uniqueName('n'), ...etcd(), ...dataDir()] },
     { flag: '--etcd-password-file', what: '--etcd-password-file', args: (): string[] => ['controller', '--etcd-user', 'root', '--etcd-password-file', open, ...etcd()] },
     { flag: '--etcd-key', what: '--etcd-key', args: (): string[] => ['scheduler', '--etcd-ca', cert, '--etcd-cert', cert, '--etcd-key', open, ...etcd()] },
   ])('$flag', async ({ what, args }) => {
@@ -45,6 +47,15 @@ describe('secret files open to others are refused', () => {
     const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
     expect(lines).toEqual([`berth: ${what} ${open} is open to others (mode 0640); run chmod 600 ${open}`]);
     expect(res.code).toBe(1);
+    expect(res.stdout + res.stderr).not.toContain('s3cret');
+  }, 90_000);
+
+  it('--age-key-file holding no age identity is refused at start, naming the file and not its content', async () => {
+    const file = path.join(dir, 'not-a-key');
+    await fs.writeFile(file, 's3cret\n', { mode: 0o600 });
+    const res = await runBerth(['agent', '--age-key-file', file, '--docker', inject('dockerHost'), ...etcd(), ...dataDir()], { timeoutMs: 60_000 });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`berth: --age-key-file ${file} holds no age identity (an AGE-SECRET-KEY-1… line)`);
     expect(res.stdout + res.stderr).not.toContain('s3cret');
   }, 90_000);
 });
