@@ -4,6 +4,7 @@ import { controlPlane } from './control-plane.js';
 import { e2eLatency } from './e2e-latency.js';
 import { hostile } from './hostile.js';
 import { large } from './large.js';
+import { mirror } from './mirror.js';
 import { parse } from './parse.js';
 import { resilience } from './resilience.js';
 import { scheduler } from './scheduler.js';
@@ -12,7 +13,7 @@ import { sync } from './sync.js';
 import type { Bench, Result } from './result.js';
 import { formatResult } from './result.js';
 
-const benches: Record<string, Bench> = { agent: agentBench, 'control-plane': controlPlane, 'e2e-latency': e2eLatency, hostile, large, parse, resilience, scheduler, services, sync };
+const benches: Record<string, Bench> = { agent: agentBench, 'control-plane': controlPlane, 'e2e-latency': e2eLatency, hostile, large, mirror, parse, resilience, scheduler, services, sync };
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

@@ -34,6 +34,9 @@ const ROLLBACK_REF = 'refs/berth/rollback';
 /** How far back `descends` looks for an ancestor before it says it cannot tell. */
 const ANCESTRY_DEPTH = 10_000;
 
+/** Git's depth for "all of it" (`git fetch --unshallow` asks for this). */
+const WHOLE_HISTORY = 0x7fffffff;
+
 /** Where a source's Git data lives: a local repository read in place, or a remote mirrored into the data dir. */
 export interface GitSourceOptions {
   repo: string;
@@ -85,9 +88,13 @@ export class GitSource {
     return this.info(this.remote ? await this.fetchHead() : await this.resolveLocal());
   }
 
-  /** An earlier commit by its id (one sync looked at before, so a mirror has it; nothing is fetched). */
+  /**
+   * An earlier commit by its id (one sync looked at before). A mirror fetched shallow that lacks it
+   * fetches the branch's whole history first (see ensureCommit).
+   */
   async commit(commit: string): Promise<HeadCommit> {
     try {
+      await this.ensureCommit(commit);
       return await this.info(commit);
     } catch (err) {
       throw new InvalidInputError('ENOCOMMIT', `commit ${commit.slice(0, 7)} is not in ${redactUrl(this.opts.repo)} (any more)`, {
@@ -102,7 +109,31 @@ export class GitSource {
    */
   async revision(rev: string): Promise<HeadCommit> {
     await this.head();
-    return this.info(await resolveRevision(this.gitdir, rev));
+    try {
+      return await this.info(await resolveRevision(this.gitdir, rev));
+    } catch (err) {
+      if (!(await this.unshallow())) throw err;
+      return this.info(await resolveRevision(this.gitdir, rev));
+    }
+  }
+
+  /**
+   * Makes sure the mirror holds `commit`: a remote's mirror is first fetched shallow (the head
+   * alone, as Flux clones), and later fetches bring every new commit; an older commit (a pinned
+   * one, the commit in force when the mirror was made anew, a rollback's target) makes it fetch
+   * the branch's whole history once. A commit that is not in it stays missing (the caller's error).
+   */
+  async ensureCommit(commit: string): Promise<void> {
+    if (!(await this.hasCommit(commit))) await this.unshallow();
+  }
+
+  /** Fetches the history a shallow mirror lacks; false when there is none to fetch (not a remote, or not shallow). */
+  private async unshallow(): Promise<boolean> {
+    if (!this.remote) return false;
+    const shallow = await fs.promises.readFile(path.join(this.gitdir, 'shallow'), 'utf8').catch(() => '');
+    if (shallow.trim() === '') return false;
+    await this.fetchBranch(WHOLE_HISTORY);
+    return true;
   }
 
   /**
@@ -114,7 +145,12 @@ export class GitSource {
     const name = redactUrl(this.opts.repo);
     return makeRollback({
       gitdir: this.gitdir, branch: this.opts.branch, name,
-      head: async () => (await this.head()).commit,
+      // A revert reads the commit, its parent and the history between it and the head.
+      head: async () => {
+        const { commit } = await this.head();
+        await this.unshallow();
+        return commit;
+      },
       publish: (commit, previous) => (this.remote ? this.push(commit) : this.moveLocalBranch(commit, previous, name)),
     }, req, now);
   }
@@ -176,6 +212,8 @@ export class GitSource {
    * a history rewrite; undefined when it cannot tell within 10,000 commits.
    */
   async descends(commit: string, ancestor: string): Promise<boolean | undefined> {
+    // Not in a shallow mirror: older than its first fetch, so the history between is not here.
+    if (!(await this.hasCommit(ancestor))) return undefined;
     try {
       return await git.isDescendent({ fs, gitdir: this.gitdir, oid: commit, ancestor, depth: ANCESTRY_DEPTH, cache: this.cache });
     } catch (err) {
@@ -226,18 +264,39 @@ export class GitSource {
     if (!head) throw missingBranch(this.opts, refs.map((r) => r.ref.replace('refs/heads/', '')));
     if (!(await this.hasCommit(head.oid))) {
       await fs.promises.mkdir(this.gitdir, { recursive: true });
+      // A mirror's first fetch takes the head alone (no history: sync reads one commit's tree);
+      // later fetches bring every commit since the ones it has, so the history it holds stays whole
+      // from there on (force-push detection walks it).
+      const first = !fs.existsSync(path.join(this.gitdir, 'HEAD'));
       await git.init({ fs, gitdir: this.gitdir, bare: true });
       await git.addRemote({ fs, gitdir: this.gitdir, remote: 'origin', url, force: true });
-      try {
-        await git.fetch({ fs, http, gitdir: this.gitdir, remote: 'origin', ref: this.opts.branch, singleBranch: true, tags: false, cache: this.cache, ...auth });
-      } catch (cause) {
-        throw remoteError(cause, { url: shown, credentials }, () => new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${shown}: ${causeText(cause)}`, {
-          hint: 'check the Git server; berth retries',
-          cause,
-        }));
-      }
+      await this.fetchBranch(first ? 1 : undefined).catch(async (err: unknown) => {
+        // A server that cannot send shallow history sends all of it.
+        if (!first || codeOf((err as { cause?: unknown }).cause) !== 'RemoteCapabilityError') throw err;
+        await this.fetchBranch(undefined);
+      });
+      // isomorphic-git tells the server what the mirror has by the local branch of the fetched name
+      // (not the remote-tracking ref it updates): without it each fetch brought the whole history again.
+      await git.writeRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.opts.branch}`, value: head.oid, force: true });
     }
     return head.oid;
+  }
+
+  /** Fetches the branch from the remote: `depth` commits of history from its head, or all it lacks. */
+  private async fetchBranch(depth: number | undefined): Promise<void> {
+    const { credentials } = this;
+    const shown = redactUrl(this.opts.repo);
+    try {
+      await git.fetch({
+        fs, http, gitdir: this.gitdir, remote: 'origin', ref: this.opts.branch, singleBranch: true, tags: false, cache: this.cache,
+        ...(depth === undefined ? {} : { depth }), ...(credentials ? { onAuth: () => credentials.get() } : {}),
+      });
+    } catch (cause) {
+      throw remoteError(cause, { url: shown, credentials }, () => new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${shown}: ${causeText(cause)}`, {
+        hint: 'check the Git server; berth retries',
+        cause,
+      }));
+    }
   }
 
   private async hasCommit(oid: string): Promise<boolean> {

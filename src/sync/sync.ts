@@ -173,7 +173,8 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     if (since.count === seal.counts.objects && since.changed.length === 0) return;
     const { entries } = await store.list(desiredPrefix(source));
     if (!desiredChanged(entries, seal)) return;
-    // The sealed commit's objects: kept in memory, or read again.
+    // The sealed commit's objects: kept in memory, or read again (a new shallow mirror may lack it).
+    if (state?.commit !== seal.commit) await git.ensureCommit(seal.commit);
     const check = state?.commit === seal.commit ? { errors: [], omitted: 0, objects: state.objects } : await checkCommit(git.tree(seal.commit), isolate);
     if (check.errors.length > 0 || check.omitted > 0) {
       log.warn({ commit: seal.commit }, 'desired state was changed by hand, and the sealed commit no longer passes the checks; leaving it');

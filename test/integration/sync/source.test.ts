@@ -1,6 +1,8 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
 import { GitSource, type GitSourceOptions } from '../../../src/sync/index.js';
@@ -22,6 +24,7 @@ const FILES: Record<string, string> = {
 };
 const MESSAGE = 'Add apps\n\nWith a body line.';
 const AUTHOR = 'Berth Test <test@berth.invalid>';
+const run = promisify(execFile);
 
 /** The files and commit every source of this file starts from; branches main and release, both pushed. */
 async function seed(repo: TestRepo): Promise<string> {
@@ -40,6 +43,17 @@ async function snapshot(dir: string): Promise<string[]> {
     out.push(`${name} ${s.size} ${s.mtimeMs}`);
   }
   return out.sort();
+}
+
+/** The commits in every pack of `gitdir`, once per pack that holds one. */
+async function packedCommits(gitdir: string): Promise<string[]> {
+  const dir = join(gitdir, 'objects', 'pack');
+  const out: string[] = [];
+  for (const idx of (await readdir(dir)).filter((f) => f.endsWith('.idx'))) {
+    const { stdout } = await run('git', ['--git-dir', gitdir, 'verify-pack', '-v', join(dir, idx)]);
+    for (const line of stdout.split('\n')) if (/^[0-9a-f]{40} commit /.test(line)) out.push(line.slice(0, 40));
+  }
+  return out;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -184,6 +198,46 @@ describe('GitSource on a smart-HTTP remote', () => {
     expect((await s.head()).commit).toBe(second);
     expect((await s.head()).commit).toBe(second);
     expect(await snapshot(dataDir)).toEqual(mirror);
+  });
+
+  it('fetches a new mirror shallow, every later commit whole, and older history only when a commit of it is asked for', async () => {
+    const repo = await newRepo();
+    const commits: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await repo.write(`apps/c${i}.yaml`, `c: ${i}\n`);
+      commits.push(await repo.commit(`commit ${i}`));
+    }
+    await repo.push();
+    const dataDir = await newDataDir();
+    const s = new GitSource({ repo: repo.url(inject('gitBaseUrl')), branch: 'main', path: 'apps', dataDir });
+    const [c0, , , , c4] = commits as [string, string, string, string, string];
+    expect((await s.head()).commit).toBe(c4);
+    const [mirror] = await readdir(join(dataDir, 'repos'));
+    const shallowFile = join(dataDir, 'repos', mirror ?? '', 'shallow');
+    const shallow = async (): Promise<string> => (await readFile(shallowFile, 'utf8').catch(() => '')).trim();
+    // The head alone: its parent is not here, so whether it descends from c0 cannot be told.
+    expect(await shallow()).toBe(c4);
+    expect(await s.descends(c4, c0)).toBeUndefined();
+
+    await repo.write('apps/c5.yaml', 'c: 5\n');
+    const c5 = await repo.commit('commit 5');
+    await repo.write('apps/c6.yaml', 'c: 6\n');
+    const c6 = await repo.commit('commit 6');
+    await repo.push();
+    expect((await s.head()).commit).toBe(c6);
+    // Every commit since the mirror's head came, so the history from there on is whole; and only
+    // those came: no commit is in two packs (each fetch brought the whole history once).
+    expect(await s.descends(c6, c4)).toBe(true);
+    const packed = await packedCommits(join(dataDir, 'repos', mirror ?? ''));
+    expect(packed.sort()).toEqual([c4, c5, c6].sort());
+    expect((await s.commit(c5)).message).toBe('commit 5');
+    expect(await shallow()).toBe(c4);
+
+    // An older commit (a pinned one, a rollback's target): the whole history is fetched once.
+    expect((await s.commit(c0)).message).toBe('commit 0');
+    expect(await shallow()).toBe('');
+    expect(await s.descends(c6, c0)).toBe(true);
+    await expect(s.commit('f'.repeat(40))).rejects.toMatchObject({ code: 'ENOCOMMIT' });
   });
 
   it('keeps one mirror per repository URL across GitSource instances (a restart)', async () => {
