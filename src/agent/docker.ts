@@ -1,5 +1,5 @@
 // The Docker adapter: the only importer of dockerode. Every failure is translated here.
-import Docker from 'dockerode';
+import Docker from './dockerode.js';
 import { BerthError, InvalidInputError, UnavailableError } from '../errors.js';
 import type { Closer } from '../store/store.js';
 import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunSpec, RuntimeEvent } from './runtime.js';

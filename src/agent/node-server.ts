@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import Docker from './dockerode.js';
 import { bearerMatches } from '../bearer.js';
 import { acceptChannels, refuseUpgrade } from '../channels.js';
 import { BerthError, InvalidInputError, messageOf } from '../errors.js';

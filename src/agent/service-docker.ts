@@ -2,7 +2,7 @@
 // Service's names as network aliases. Container listing, events, removal and exec go through the
 // agent's DockerRuntime; what RunSpec cannot say (aliases, NET_ADMIN in the stub's own namespace,
 // its ip_forward sysctl) is said here.
-import Docker from 'dockerode';
+import Docker from './dockerode.js';
 import { BerthError } from '../errors.js';
 import type { Closer } from '../store/store.js';
 import { dockerHostOptions, statusOf, translate, type DockerHost } from './docker-host.js';

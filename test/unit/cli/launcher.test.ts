@@ -31,7 +31,7 @@ async function run(bin: string, args: string[]): Promise<string> {
 
 describe('bin/berth', () => {
   it.each([
-    ['the agent, with a small young generation and optimize-for-size', ['agent', '--node', 'web-1'], `--max-semi-space-size=1 --optimize-for-size ${main} agent --node web-1`],
+    ['the agent, with a small young generation, optimize-for-size, no optimizing compiler and no V8 background threads', ['agent', '--node', 'web-1'], `--max-semi-space-size=1 --optimize-for-size --no-opt --single-threaded ${main} agent --node web-1`],
     ['any other command, with node\'s defaults', ['get', 'pods'], `${main} get pods`],
     ['up (every component in one process), with node\'s defaults', ['up', '--repo', 'x'], `${main} up --repo x`],
   ])('runs %s', async (_name, args, want) => {
@@ -39,6 +39,6 @@ describe('bin/berth', () => {
   });
 
   it('finds dist/ through a link to it', async () => {
-    expect(await run(path.join(dir, 'berth'), ['agent'])).toBe(`--max-semi-space-size=1 --optimize-for-size ${main} agent`);
+    expect(await run(path.join(dir, 'berth'), ['agent'])).toBe(`--max-semi-space-size=1 --optimize-for-size --no-opt --single-threaded ${main} agent`);
   });
 });
