@@ -1,6 +1,7 @@
 // Leader election over the store: one holder of `leaders/<name>` at a time, on its own lease.
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { readFile, readlink } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
 import { leaderKey } from './keys.js';
@@ -49,6 +50,7 @@ export async function startElection(opts: ElectionOptions): Promise<Election> {
   const key = leaderKey(name);
   const ttlSeconds = opts.ttlSeconds ?? 5;
   const holder = `${os.hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+  const machine = await thisMachine();
   let stopped = false;
   let lease: Lease | undefined;
   let runner: Runner | undefined;
@@ -78,12 +80,21 @@ export async function startElection(opts: ElectionOptions): Promise<Election> {
   const campaign = async (): Promise<void> => {
     if (stopped || runner !== undefined) return;
     const granted = await store.lease(ttlSeconds, { renewMs: opts.renewMs ?? 1_000 });
-    const record: LeaderRecord = { type: 'leader', name, holder, since: new Date().toISOString(), lease: granted.id };
+    const record: LeaderRecord = { type: 'leader', name, holder, since: new Date().toISOString(), lease: granted.id, ...(machine === undefined ? {} : { machine }) };
     const { ok } = await store.commit({ ifUnchanged: { [key]: 0 }, put: [{ key, value: encode(record), lease: granted }] });
     if (!ok) {
       await granted.revoke();
       const held = await store.get(key);
-      log.debug({ leader: held ? decode('leader', held.key, held.value).holder : undefined }, 'another process leads; following');
+      const leader = held && decode('leader', held.key, held.value);
+      // A leader of this machine whose process is gone (killed, crashed, and restarted as us) holds
+      // nothing any more: its key goes now rather than with its lease, a TTL later.
+      if (held && leader && machine !== undefined && leader.machine === machine && isGone(pidOf(leader.holder))) {
+        const { ok: gone } = await store.commit({ ifUnchanged: { [key]: held.modRevision }, del: [key] });
+        if (gone) log.info({ leader: leader.holder }, 'the leader was a process of this machine that is gone; campaigning now');
+        later();
+        return;
+      }
+      log.debug({ leader: leader?.holder }, 'another process leads; following');
       later();
       return;
     }
@@ -127,4 +138,34 @@ export async function startElection(opts: ElectionOptions): Promise<Election> {
       await held?.revoke();
     },
   };
+}
+
+/**
+ * `<boot id>/<pid namespace>`: two processes that share it see the same pids. Undefined off Linux
+ * (or without /proc): then no leader is ever taken for dead before its lease ends.
+ */
+async function thisMachine(): Promise<string | undefined> {
+  try {
+    const [boot, ns] = await Promise.all([readFile('/proc/sys/kernel/random/boot_id', 'utf8'), readlink('/proc/self/ns/pid')]);
+    return `${boot.trim()}/${ns}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of a holder `<hostname>/<pid>/<random>` (the hostname may hold no '/'). */
+function pidOf(holder: string): number | undefined {
+  const pid = Number(holder.split('/').at(-2));
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** True only when no process has `pid` (a zombie, or a pid reused since, counts as alive: the lease decides then). */
+function isGone(pid: number | undefined): boolean {
+  if (pid === undefined || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

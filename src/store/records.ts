@@ -128,6 +128,11 @@ export interface LeaderRecord {
   holder: string;
   since: string;
   lease: string;
+  /**
+   * `<boot id>/<pid namespace>` of the holder (Linux): a process that shares both can tell whether
+   * the holder's pid still runs, and take over at once from one that died (store/election.ts).
+   */
+  machine?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Two `berth scheduler` processes over one etcd: one leads (leaders/scheduler), the other follows;
-// the leader killed with SIGKILL, the other takes over within the lease TTL and binds the next pod.
+// the leader killed with SIGKILL, the other takes over (at once: it sees on this machine that the
+// leader's process is gone; on another machine, within the lease TTL) and binds the next pod.
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { EtcdStore, decode, leaderKey, podKey, type Store } from '../../src/store/index.js';
 import { spawnBerth, type BerthProcess } from '../support/berth.js';
@@ -52,5 +53,7 @@ describe('two schedulers', () => {
       recordFaultRow(context, { scenario: 'kill -9 the leading scheduler (of two)', trials: 1, faults: 1, failures: convergedMs === undefined ? 1 : 0, convergeMs: convergedMs === undefined ? [] : [convergedMs] });
     }
     expect(await leader()).toBe(survivor.child.pid);
+    // Both on this machine: the survivor saw the leader's process gone and took over without waiting for its lease.
+    expect(survivor.output.toString()).toContain('the leader was a process of this machine that is gone');
   }, 180_000);
 });

@@ -133,12 +133,16 @@ export interface PrivateDocker extends DockerHandle {
   restart(): Promise<void>;
 }
 
-/** Start a dockerd of the test's own, never the shared one: only a test that restarts dockerd needs it. */
-export function startPrivateDockerd(timeoutMs = 60_000): Promise<PrivateDocker> {
-  return startDockerd(timeoutMs, ['--live-restore']);
+/**
+ * Start a dockerd of the test's own, never the shared one: only a test that restarts dockerd needs it.
+ * With `netns`, it runs inside that network namespace (made by `ip netns add`), with no default bridge: a
+ * simulated host of its own (test/faults/support/hosts.ts).
+ */
+export function startPrivateDockerd(timeoutMs = 60_000, opts: { netns?: string } = {}): Promise<PrivateDocker> {
+  return startDockerd(timeoutMs, ['--live-restore'], opts.netns);
 }
 
-async function startDockerd(timeoutMs: number, extra: string[] = []): Promise<PrivateDocker> {
+async function startDockerd(timeoutMs: number, extra: string[] = [], netns?: string): Promise<PrivateDocker> {
   const noEngine = 'no Docker engine answers at DOCKER_HOST or /var/run/docker.sock';
   if (process.getuid?.() !== 0) {
     throw new Error(`${noEngine}, and starting one needs root: run scripts/start-dockerd.sh as root and export the DOCKER_HOST it prints`);
@@ -174,22 +178,25 @@ async function startDockerd(timeoutMs: number, extra: string[] = []): Promise<Pr
   const spawnDaemon = async (): Promise<void> => {
     const logPath = join(dir, 'dockerd.log');
     const log = await open(logPath, 'a');
+    const args = [
+      '--data-root', join(dir, 'data'),
+      '--exec-root', join(dir, 'exec'),
+      '--pidfile', join(dir, 'docker.pid'),
+      '--host', host,
+      '--bridge', netns === undefined ? bridge : 'none',
+      '--iptables=false',
+      '--ip-masq=false',
+      '--ip-forward=false',
+      // Only matters when a system containerd is running (dockerd then uses it instead of its own).
+      '--containerd-namespace', `berth-test-${id}`,
+      '--containerd-plugins-namespace', `berth-test-${id}-plugins`,
+      ...extra,
+    ];
+    // nsenter execs dockerd (the pid is dockerd's) in the namespace's network only: `ip netns exec`
+    // would also mount a sysfs of its own over /sys, hiding the cgroups dockerd needs.
     const started = spawn(
-      dockerd,
-      [
-        '--data-root', join(dir, 'data'),
-        '--exec-root', join(dir, 'exec'),
-        '--pidfile', join(dir, 'docker.pid'),
-        '--host', host,
-        '--bridge', bridge,
-        '--iptables=false',
-        '--ip-masq=false',
-        '--ip-forward=false',
-        // Only matters when a system containerd is running (dockerd then uses it instead of its own).
-        '--containerd-namespace', `berth-test-${id}`,
-        '--containerd-plugins-namespace', `berth-test-${id}-plugins`,
-        ...extra,
-      ],
+      netns === undefined ? dockerd : 'nsenter',
+      netns === undefined ? args : [`--net=/run/netns/${netns}`, dockerd, ...args],
       // Own process group: a Ctrl-C in the terminal reaches vitest, not dockerd; the watchdog stops it.
       { detached: true, stdio: ['ignore', log.fd, log.fd], env: { ...process.env, PATH: searchPath() } },
     );
@@ -217,11 +224,13 @@ async function startDockerd(timeoutMs: number, extra: string[] = []): Promise<Pr
   };
 
   try {
-    const subnet = await pickSubnet(ip);
-    await run(ip, ['link', 'add', 'name', bridge, 'type', 'bridge']);
-    hasBridge = true;
-    await run(ip, ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
-    await run(ip, ['link', 'set', bridge, 'up']);
+    if (netns === undefined) {
+      const subnet = await pickSubnet(ip);
+      await run(ip, ['link', 'add', 'name', bridge, 'type', 'bridge']);
+      hasBridge = true;
+      await run(ip, ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
+      await run(ip, ['link', 'set', bridge, 'up']);
+    }
 
     await spawnDaemon();
   } catch (error) {

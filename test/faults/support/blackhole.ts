@@ -11,8 +11,8 @@ export interface Blackhole {
   close(): Promise<void>;
 }
 
-/** Proxy to `target` (`host:port` or an `http://host:port` URL). */
-export async function startBlackhole(target: string): Promise<Blackhole> {
+/** Proxy to `target` (`host:port` or an `http://host:port` URL), listening on `listenHost` (default loopback). */
+export async function startBlackhole(target: string, listenHost = '127.0.0.1'): Promise<Blackhole> {
   const url = new URL(target.includes('://') ? target : `http://${target}`);
   const sockets = new Set<net.Socket>();
   let cut = false;
@@ -40,10 +40,10 @@ export async function startBlackhole(target: string): Promise<Blackhole> {
     pass(client, upstream);
     pass(upstream, client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   const { port } = server.address() as net.AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${listenHost}:${port}`,
     cut: () => {
       cut = true;
     },
