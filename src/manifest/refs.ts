@@ -37,8 +37,10 @@ export function configMapRefs(t: PodTemplate): ConfigMapRef[] {
     ...(r.key === undefined ? {} : { key: r.key }),
     optional: r.optional === true,
   });
-  t.containers.forEach((c, i) => {
-    const at = [...TEMPLATE, 'containers', i];
+  // Init containers read ConfigMaps and Secrets as the pod's containers do.
+  const lists = [['initContainers', t.initContainers ?? []], ['containers', t.containers]] as const;
+  for (const [list, containers] of lists) containers.forEach((c, i) => {
+    const at = [...TEMPLATE, list, i];
     c.envFrom?.forEach((f, j) => {
       if ('configMapRef' in f) refs.push(ref('ConfigMap', [...at, 'envFrom', j, 'configMapRef'], f.configMapRef));
       else refs.push(ref('Secret', [...at, 'envFrom', j, 'secretRef'], f.secretRef));

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configMapFiles, memoryVolumeName, mountsOf, PodVolumes, resolveSubPath } from '../../../src/agent/volumes.js';
+import { configMapFiles, memoryVolumeName, mountsOf, PodVolumes, resolveSubPath, secretFiles } from '../../../src/agent/volumes.js';
 import { silentLogger } from '../../../src/log.js';
 import type { ConfigMapVolume } from '../../../src/manifest/volumes.js';
 import { binding, spec } from './fixtures.js';
@@ -30,6 +30,22 @@ describe('configMapFiles', () => {
     ['a key that would be a writer\'s name', { name: 'dots' }, { error: 'configmap key "..x" cannot be a file name (it starts with \'..\')' }],
   ])('%s', (_, v, expected) => {
     expect(configMapFiles(v, lookup)).toEqual(expected);
+  });
+});
+
+describe('secretFiles', () => {
+  const bytes = (s: string): Uint8Array => Buffer.from(s);
+  const lookup = (n: string): { values: ReadonlyMap<string, Uint8Array> } | { error: string } | undefined =>
+    n === 'db' ? { values: new Map([['password', bytes('hunter2')], ['user', bytes('app')]]) } : n === 'sealed' ? { error: 'db.yaml: its MAC does not match its values' } : undefined;
+  it.each<[string, Parameters<typeof secretFiles>[0], unknown]>([
+    ['every key, as bytes', { secretName: 'db' }, { files: [{ path: 'password', content: bytes('hunter2'), mode: 0o644 }, { path: 'user', content: bytes('app'), mode: 0o644 }] }],
+    ['items and defaultMode', { secretName: 'db', defaultMode: 0o400, items: [{ key: 'password', path: 'pw' }] }, { files: [{ path: 'pw', content: bytes('hunter2'), mode: 0o400 }] }],
+    ['a missing key', { secretName: 'db', items: [{ key: 'z', path: 'z' }] }, { error: 'secret "db" has no key "z"' }],
+    ['a missing Secret', { secretName: 'gone' }, { error: 'secret "gone" not found' }],
+    ['an optional missing Secret', { secretName: 'gone', optional: true }, { files: [] }],
+    ['a Secret this node cannot open, naming why and no value', { secretName: 'sealed' }, { error: 'cannot decrypt secret "sealed": db.yaml: its MAC does not match its values' }],
+  ])('%s', (_, v, expected) => {
+    expect(secretFiles(v, lookup)).toEqual(expected);
   });
 });
 
@@ -105,5 +121,21 @@ describe('PodVolumes', () => {
     expect(await fs.readFile(path.join(dir, 'a'), 'utf8')).toBe('one');
     await volumes.clean(new Set(), []);
     expect(await fs.stat(path.join(data, 'pods', 'n1', 'default', 'web')).catch(() => undefined)).toBeUndefined();
+  });
+
+  it('writes a Secret volume as a ConfigMap one and rewrites it in place when the Secret changes, keeping no value to compare', async () => {
+    const data = path.join(tmp, 'agent-secret');
+    const volumes = new PodVolumes(data, 'n1', silentLogger());
+    const b = { ...binding('web'), template: { ...binding('web').template, volumes: [{ name: 's', secret: { secretName: 'db', defaultMode: 0o400 } }] } };
+    let value = 'hunter2';
+    const secrets = () => () => ({ values: new Map([['password', Buffer.from(value)]]) });
+    await volumes.prepare([b], () => () => undefined, secrets);
+    const file = path.join(data, 'pods', 'n1', 'default', 'web', 's', 'password');
+    expect(await fs.readFile(file, 'utf8')).toBe('hunter2');
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o400);
+    value = 'hunter3';
+    await volumes.prepare([b], () => () => undefined, secrets);
+    expect(await fs.readFile(file, 'utf8')).toBe('hunter3');
+    expect(JSON.stringify([...(volumes as unknown as { written: Map<string, string> }).written])).not.toMatch(/hunter/);
   });
 });

@@ -114,4 +114,23 @@ describe('v1 Secret', () => {
     expect(shown).toContain(encrypted.spec.stringData.key);
     expect(shown).not.toContain('BEGIN AGE');
   });
+
+  it('checks the references of init containers too (the agent reads what they need)', () => {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers:
+        - {name: migrate, image: busybox, env: [{name: P, valueFrom: {secretKeyRef: {name: db, key: password}}}]}
+      containers:
+        - {name: web, image: busybox}
+`;
+    expect(parseFiles([{ path: 'app.yaml', text }]).errors.map(formatError)).toEqual([
+      'app.yaml:10:92: spec.template.spec.initContainers[0].env[0].valueFrom.secretKeyRef.name: no Secret "db" in namespace "default" in this commit; add it, or set `optional: true`',
+    ]);
+  });
 });
