@@ -20,6 +20,8 @@ export class BerthError extends Error {
 export class UnavailableError extends BerthError {}
 /** The user's input (flags, repository, manifests) is wrong; retrying will not help. */
 export class InvalidInputError extends BerthError {}
+/** A command line berth cannot run: a flag's value, a missing or extra argument, flags that exclude each other (exit 2). */
+export class UsageError extends InvalidInputError {}
 /** A compare-and-swap lost a race; re-read and try again. */
 export class ConflictError extends BerthError {}
 

@@ -1,7 +1,7 @@
 // The node's address: where other nodes reach its published ports (pod status hostIP, the node record).
 import { isIP } from 'node:net';
 import os from 'node:os';
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 /** An interface as node:os describes it (only the fields used here). */
 export interface InterfaceAddress {
@@ -32,7 +32,7 @@ export function defaultAddress(interfaces: Record<string, readonly InterfaceAddr
 export function parseAddress(value: string): string {
   const v = value.trim();
   if (isIP(v) === 0) {
-    throw new InvalidInputError('EADDRESS', `--address "${value}" is not an IP address`, { hint: 'pass the IPv4 (or IPv6) address other nodes reach this one at, e.g. --address 192.0.2.10' });
+    throw new UsageError('EADDRESS', `--address "${value}" is not an IP address`, { hint: 'pass the IPv4 (or IPv6) address other nodes reach this one at, e.g. --address 192.0.2.10' });
   }
   return v;
 }

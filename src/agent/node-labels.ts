@@ -1,5 +1,5 @@
 // The labels an operator gives a node (`--label zone=eu-1`), for the scheduler's nodeSelector.
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { checkLabelValue, checkQualifiedName } from '../manifest/names.js';
 
 /** Label keys under this prefix are berth's own (hostname, os, arch) and set by the agent. */
@@ -13,8 +13,8 @@ export function parseNodeLabels(pairs: readonly string[], flag = '--label'): Rec
   const labels: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    const bad = (why: string): InvalidInputError =>
-      new InvalidInputError('ELABEL', `${flag} ${JSON.stringify(pair)}: ${why}`, { hint: `pass ${flag} key=value, e.g. ${flag} zone=eu-1 (repeat it for more labels)` });
+    const bad = (why: string): UsageError =>
+      new UsageError('ELABEL', `${flag} ${JSON.stringify(pair)}: ${why}`, { hint: `pass ${flag} key=value, e.g. ${flag} zone=eu-1 (repeat it for more labels)` });
     if (eq < 0) throw bad('expected key=value');
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);

@@ -1,7 +1,7 @@
 // What only a node's operator may allow: a repository may ask for it, and the agent runs it only
 // when it was started with `--allow <rule>`. Pure: a pod template and the allowed rules in, the
 // rules it breaks out.
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { PodTemplate } from '../manifest/types.js';
 import type { BindingRecord } from '../store/records.js';
 import type { Problem } from './status.js';
@@ -24,7 +24,7 @@ export function parseAllow(values: readonly string[]): Set<AllowRule> {
   for (const v of values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '')) {
     const rule = ALLOW_RULES.find((r) => r === v);
     if (rule === undefined) {
-      throw new InvalidInputError('EALLOW', `--allow "${v}": not a rule berth knows`, { hint: `pass --allow with some of ${ALLOW_RULES.join(', ')}` });
+      throw new UsageError('EALLOW', `--allow "${v}": not a rule berth knows`, { hint: `pass --allow with some of ${ALLOW_RULES.join(', ')}` });
     }
     out.add(rule);
   }

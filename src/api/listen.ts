@@ -1,5 +1,5 @@
 // `--listen host:port`: parsed and checked before anything starts.
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 /** Where the API server listens. */
 export interface ListenAddress {
@@ -16,7 +16,7 @@ export function parseListen(text: string, flag = '--listen'): ListenAddress {
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
   if (host === undefined || !Number.isInteger(port) || port > 65_535) {
-    throw new InvalidInputError('ELISTEN', `${flag} must be host:port (e.g. ${DEFAULT_LISTEN}, 0.0.0.0:7420 or [::1]:7420), not "${text}"`);
+    throw new UsageError('ELISTEN', `${flag} must be host:port (e.g. ${DEFAULT_LISTEN}, 0.0.0.0:7420 or [::1]:7420), not "${text}"`);
   }
   return { host, port };
 }

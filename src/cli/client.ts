@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readSecretFileSync } from '../secret-file.js';
 import path from 'node:path';
 import { ChannelRefusedError, connectChannels, type ChannelSocket } from '../channels.js';
-import { BerthError, InvalidInputError, UnavailableError, messageOf } from '../errors.js';
+import { BerthError, InvalidInputError, UnavailableError, UsageError, messageOf } from '../errors.js';
 import { localEtcdEndpoint } from '../store/local-etcd.js';
 
 /** The file in a data dir where `berth up` and `berth api` say where their API listens. */
@@ -150,7 +150,7 @@ async function errorOf(res: Response): Promise<BerthError> {
 function checkUrl(text: string): string {
   const url = text.trim().replace(/\/+$/, '');
   if (!/^https?:\/\/[^/\s]+$/.test(url)) {
-    throw new InvalidInputError('ESERVER', `--server must be http(s)://host:port, not "${text}"`, { hint: `e.g. ${DEFAULT_SERVER}` });
+    throw new UsageError('ESERVER', `--server must be http(s)://host:port, not "${text}"`, { hint: `e.g. ${DEFAULT_SERVER}` });
   }
   return url;
 }

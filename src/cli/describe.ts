@@ -3,7 +3,7 @@
 import { DESCRIBE_RESOURCES } from '../api/describe-read.js';
 import { deploymentText, nodeText, podText, sourceText } from '../api/describe-text.js';
 import type { DeploymentDescription, NodeDescription, PodDescription, SourceDescription } from '../api/describe.js';
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { readResource, warnSkipped, type ReadFlags } from './connect.js';
 import { renderData } from './format.js';
 
@@ -28,7 +28,7 @@ export const DESCRIBE_KINDS = ['deployment', 'pod', 'node', 'source'] as const;
 export async function runDescribe(kindWord: string, name: string, flags: DescribeFlags): Promise<void> {
   const word = kindWord.toLowerCase();
   const kind = KINDS[ALIASES[word] ?? word];
-  if (kind === undefined) throw new InvalidInputError('EKIND', `unknown kind "${kindWord}"`, { hint: `berth describe knows ${DESCRIBE_KINDS.join(', ')}` });
+  if (kind === undefined) throw new UsageError('EKIND', `unknown kind "${kindWord}"`, { hint: `berth describe knows ${DESCRIBE_KINDS.join(', ')}` });
   const path = `describe/${kind.plural}`;
   const local = DESCRIBE_RESOURCES.find((r) => r.path === path);
   if (local === undefined) throw new Error(`no read endpoint ${path}`);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
 import { readSecretFile } from '../secret-file.js';
 import { readLocalEtcdTls, type EtcdStoreOptions } from '../store/index.js';
 
@@ -25,11 +25,11 @@ export async function etcdSecurity(flags: EtcdSecurityFlags): Promise<Pick<EtcdS
   for (const [a, aFlag, b, bFlag] of pairs) {
     if ((a === undefined) !== (b === undefined)) {
       const [given, missing] = a === undefined ? [bFlag, aFlag] : [aFlag, bFlag];
-      throw new InvalidInputError('EETCDFLAGS', `${given} needs ${missing}`, { hint: `pass ${missing} too` });
+      throw new UsageError('EETCDFLAGS', `${given} needs ${missing}`, { hint: `pass ${missing} too` });
     }
   }
   if (flags.etcdCert !== undefined && flags.etcdCa === undefined) {
-    throw new InvalidInputError('EETCDFLAGS', '--etcd-cert needs --etcd-ca', { hint: "pass --etcd-ca with the CA that signed etcd's certificate" });
+    throw new UsageError('EETCDFLAGS', '--etcd-cert needs --etcd-ca', { hint: "pass --etcd-ca with the CA that signed etcd's certificate" });
   }
   const out: Pick<EtcdStoreOptions, 'tls' | 'auth'> = {};
   if (flags.etcdCa !== undefined) {

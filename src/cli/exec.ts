@@ -1,7 +1,7 @@
 // `berth exec POD [-n NS] [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]`: through the API server, which
 // relays a channel socket (src/channels.ts) to the agent of the pod's node. Exits with the command's code.
 import { CHANNEL, frame, isOpen, unframe, type ChannelSocket, type ExecStatus } from '../channels.js';
-import { BerthError, InvalidInputError } from '../errors.js';
+import { BerthError, InvalidInputError, UsageError } from '../errors.js';
 import { serverFor, type ServerFlags } from './client.js';
 
 /** Flags of `berth exec`. */
@@ -14,7 +14,7 @@ export interface ExecFlags extends ServerFlags {
 
 /** Run the command in the pod's container; resolves with its exit code. */
 export async function runExec(pod: string, command: string[], flags: ExecFlags): Promise<number> {
-  if (command.length === 0) throw new InvalidInputError('EUSAGE', 'no command given', { hint: 'put it after --, e.g. `berth exec web-0 -- ls /`' });
+  if (command.length === 0) throw new UsageError('EUSAGE', 'no command given', { hint: 'put it after --, e.g. `berth exec web-0 -- ls /`' });
   const api = serverFor(flags);
   if (api === undefined) throw new Error('no API server');
   const namespace = flags.namespace ?? (await api.get<{ items: { namespace: string }[] }>('/api/v1/pods', { name: pod })).items[0]?.namespace;

@@ -1,5 +1,5 @@
 // `berth get pods|deployments|services|endpoints|nodes [NAME] [--watch]`: read (through the API server, or etcd with --etcd), print.
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { ReadQuery } from '../api/resources.js';
 import type { KindNames } from '../api/select.js';
 import { deploymentTable, endpointsTable, nodeTable, podTable, serviceTable, type Table } from '../api/tables.js';
@@ -45,7 +45,7 @@ export async function runGet(kindWord: string, name: string | undefined, flags: 
   const kind = KINDS[ALIASES[word] ?? word];
   const table = kind && TABLES[kind.plural];
   if (kind === undefined || table === undefined) {
-    throw new InvalidInputError('EKIND', `unknown kind "${kindWord}"`, { hint: 'berth get knows pods, deployments, services, endpoints and nodes' });
+    throw new UsageError('EKIND', `unknown kind "${kindWord}"`, { hint: 'berth get knows pods, deployments, services, endpoints and nodes' });
   }
   // -A wins over -n, as in kubectl.
   const namespace = flags.allNamespaces ? undefined : flags.namespace;
@@ -76,7 +76,7 @@ export async function runGet(kindWord: string, name: string | undefined, flags: 
  */
 async function watchGet(resource: string, q: Omit<ReadQuery, 'watch'>, flags: GetFlags, tableOf: (items: unknown[]) => Table): Promise<void> {
   const api = serverFor(flags, true);
-  if (api === undefined) throw new InvalidInputError('EWATCH', '--watch follows the API server\'s event stream, and etcd is read directly here', { hint: 'leave out --etcd, or pass --server' });
+  if (api === undefined) throw new UsageError('EWATCH', '--watch follows the API server\'s event stream, and etcd is read directly here', { hint: 'leave out --etcd, or pass --server' });
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
   const printed = new Set<string>();

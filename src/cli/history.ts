@@ -1,5 +1,5 @@
 // `berth history` and `berth events`: what happened, oldest first, newest last (next to the prompt).
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { eventTable, historyTable } from '../api/tables.js';
 import type { EventView, HistoryView } from '../api/views.js';
 import { readResource, warnSkipped, type ReadFlags } from './connect.js';
@@ -36,6 +36,6 @@ function print(flags: ReadFlags, items: readonly unknown[], table: () => string,
 
 function parseLimit(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidInputError('ELIMIT', `--limit must be a whole number above 0, not "${text}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError('ELIMIT', `--limit must be a whole number above 0, not "${text}"`);
   return n;
 }

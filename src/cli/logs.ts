@@ -1,6 +1,6 @@
 // `berth logs POD [-n NS] [-c CONTAINER] [-f] [--tail N] [--since 10m] [-p]`: through the API server,
 // which proxies to the agent of the pod's node.
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
 import { serverFor, type ServerFlags } from './client.js';
 import { parseDuration } from './duration.js';
 
@@ -17,7 +17,7 @@ export interface LogsFlags extends ServerFlags {
 /** Print the pod's logs (stdout and stderr of its container, interleaved as they came); with -f, until Ctrl-C. */
 export async function runLogs(pod: string, flags: LogsFlags): Promise<void> {
   const tail = flags.tail === undefined ? undefined : Number(flags.tail);
-  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidInputError('ETAIL', `--tail must be a whole number, not "${flags.tail}"`);
+  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError('ETAIL', `--tail must be a whole number, not "${flags.tail}"`);
   const since = flags.since === undefined ? undefined : Math.ceil(parseDuration(flags.since, '--since') / 1000);
   const api = serverFor(flags);
   if (api === undefined) throw new Error('no API server');

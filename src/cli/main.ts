@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BerthError, messageOf } from '../errors.js';
+import { BerthError, UsageError, messageOf } from '../errors.js';
 import { GET_FORMATS, OUTPUT_FORMATS } from './format.js';
 import type { GetFlags } from './get.js';
 import type { HistoryFlags } from './history.js';
@@ -372,5 +372,6 @@ try {
 } catch (err) {
   process.stderr.write(`berth: ${messageOf(err)}\n`);
   if (process.env.BERTH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
-  process.exit(err instanceof BerthError ? 1 : 70);
+  // 2: the command line itself is wrong (as commander's own refusals); 1: what it asked for failed.
+  process.exit(err instanceof UsageError ? 2 : err instanceof BerthError ? 1 : 70);
 }

@@ -8,7 +8,7 @@ import { parseListen } from '../api/listen.js';
 import { loadToken } from '../api/token.js';
 import { runStack } from './stack.js';
 import { parseDuration } from './duration.js';
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { readSecretFile } from '../secret-file.js';
 import { connectStore } from './etcd-connect.js';
 import type { UpFlags } from './up.js';
@@ -31,8 +31,8 @@ export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<A
 function nodeLease(flags: Pick<UpFlags, 'nodeLeaseTtl' | 'nodeLeaseRenew'>): { leaseTtlSeconds: number; leaseRenewMs: number } {
   const ttlMs = parseDuration(flags.nodeLeaseTtl, '--node-lease-ttl');
   const leaseRenewMs = parseDuration(flags.nodeLeaseRenew, '--node-lease-renew');
-  if (ttlMs % 1000 !== 0) throw new InvalidInputError('EFLAGS', `--node-lease-ttl must be whole seconds, got '${flags.nodeLeaseTtl}'`, { hint: 'etcd grants leases in seconds: use a value such as 4s' });
-  if (leaseRenewMs >= ttlMs) throw new InvalidInputError('EFLAGS', `--node-lease-renew (${flags.nodeLeaseRenew}) must be shorter than --node-lease-ttl (${flags.nodeLeaseTtl})`, { hint: 'renew a few times per TTL, such as --node-lease-ttl 4s --node-lease-renew 1s' });
+  if (ttlMs % 1000 !== 0) throw new UsageError('EFLAGS', `--node-lease-ttl must be whole seconds, got '${flags.nodeLeaseTtl}'`, { hint: 'etcd grants leases in seconds: use a value such as 4s' });
+  if (leaseRenewMs >= ttlMs) throw new UsageError('EFLAGS', `--node-lease-renew (${flags.nodeLeaseRenew}) must be shorter than --node-lease-ttl (${flags.nodeLeaseTtl})`, { hint: 'renew a few times per TTL, such as --node-lease-ttl 4s --node-lease-renew 1s' });
   return { leaseTtlSeconds: ttlMs / 1000, leaseRenewMs };
 }
 

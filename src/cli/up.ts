@@ -4,7 +4,7 @@ import { redactUrl, type Logger } from '../log.js';
 import { loggerFor, type LogFlags } from './logger.js';
 import { readSeal, startElection, type Store } from '../store/index.js';
 import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, MAX_HISTORY_LIMIT, type StatusChoice, type SyncOptions } from '../sync/index.js';
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { DockerRuntime, metered, startAgent, startNodeServer } from '../agent/index.js';
@@ -181,7 +181,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   if (flags.config !== undefined) {
     // --history-limit is every source's default; a source's historyLimit overrides it.
     const clash = (flags.given ?? []).filter((f) => f !== SOURCE_FIELDS.historyLimit && (Object.values(SOURCE_FIELDS) as string[]).includes(f));
-    if (clash.length > 0) throw new InvalidInputError('EFLAGS', `${clash.join(', ')} and --config exclude each other`, { hint: `give each source's fields in ${flags.config}` });
+    if (clash.length > 0) throw new UsageError('EFLAGS', `${clash.join(', ')} and --config exclude each other`, { hint: `give each source's fields in ${flags.config}` });
     const sources = await readConfig(flags.config);
     const out: Omit<SyncOptions, 'store'>[] = [];
     for (const s of sources) {
@@ -203,7 +203,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
     }
     return out;
   }
-  if (flags.repo === undefined) throw new InvalidInputError('EFLAGS', 'no source: --repo is missing', { hint: 'pass --repo <url|path>, or --config <file> for several sources' });
+  if (flags.repo === undefined) throw new UsageError('EFLAGS', 'no source: --repo is missing', { hint: 'pass --repo <url|path>, or --config <file> for several sources' });
   const intervalMs = parseDuration(flags.interval, '--interval');
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
   const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
@@ -224,13 +224,13 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
 function historyLimitOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > MAX_HISTORY_LIMIT) throw new InvalidInputError('EFLAGS', `--history-limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}, not "${text}"`);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_HISTORY_LIMIT) throw new UsageError('EFLAGS', `--history-limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}, not "${text}"`);
   return n;
 }
 
 /** berth cannot sign a revert of its own, and a source that verifies commits would reject an unsigned one. */
 function noSignedReverts(): never {
-  throw new InvalidInputError('EFLAGS', '--auto-revert and --verify-commits exclude each other: berth has no key to sign its revert commits', {
+  throw new UsageError('EFLAGS', '--auto-revert and --verify-commits exclude each other: berth has no key to sign its revert commits', {
     hint: 'leave out --auto-revert; revert with `git revert -S` and push',
   });
 }

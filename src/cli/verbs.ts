@@ -1,6 +1,6 @@
 // `berth sync|suspend|resume SOURCE` and `berth rollback COMMIT`: writes through the API server.
 import type { ControlView, RollbackView } from '../api/control.js';
-import { InvalidInputError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { serverFor, type ApiClient, type ServerFlags } from './client.js';
 import { renderData, type OutputFormat } from './format.js';
 
@@ -61,7 +61,7 @@ export interface RollbackFlags extends VerbFlags {
 /** `berth rollback COMMIT` or `berth rollback --to COMMIT`: a commit on the source's branch, pushed by its sync. */
 export async function runRollback(commit: string | undefined, flags: RollbackFlags): Promise<void> {
   if ((commit === undefined) === (flags.to === undefined)) {
-    throw new InvalidInputError('EUSAGE', commit === undefined ? 'no commit to roll back' : 'give a commit to revert or --to, not both', {
+    throw new UsageError('EUSAGE', commit === undefined ? 'no commit to roll back' : 'give a commit to revert or --to, not both', {
       hint: 'berth rollback <commit> reverts one commit; berth rollback --to <commit> goes back to its files',
     });
   }

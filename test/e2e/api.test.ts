@@ -107,9 +107,9 @@ describe('the API server\'s flags', () => {
   it.each([
     ['berth up, a --listen without a port', (): string[] => ['up', '--repo', '.', '--listen', '127.0.0.1', '--etcd', 'http://127.0.0.1:9'], /^berth: --listen must be host:port/],
     ['berth api, a --listen without a port', (): string[] => ['api', '--listen', 'localhost', '--etcd', 'http://127.0.0.1:9'], /^berth: --listen must be host:port/],
-  ])('%s: one line, exit 1', async (_name, args, line) => {
+  ])('%s: one line, exit 2 (usage)', async (_name, args, line) => {
     const res = await runBerth(args(), { env });
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(2);
     const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
     expect(lines).toEqual([expect.stringMatching(line)]);
   });

@@ -77,18 +77,18 @@ describe('the CLI through the API server of `berth up`', () => {
   }, 240_000);
 
   it.each([
-    [['suspend', 'nope'], /^berth: source "nope" not found; list the sources with `berth status`$/],
-    [['suspend', 'default', '--at', 'feedbeef'], /^berth: commit "feedbeef" was never applied to source default; pick one `berth history --source default` shows as applied$/],
-    [['rollback', 'feedbeef'], /^berth: commit "feedbeef" is not in \S+; pick a commit `git log main` lists$/],
-    [['rollback', '--source', 'default'], /^berth: no commit to roll back; berth rollback <commit> reverts one commit; berth rollback --to <commit> goes back to its files$/],
-    [['status', '--server', 'http://127.0.0.1:PORT'], /^berth: cannot reach the berth API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED; check --server \(or BERTH_SERVER\)$/],
-    [['get', 'pods', '--server', 'ftp://x'], /^berth: --server must be http\(s\):\/\/host:port, not "ftp:\/\/x"; e\.g\. http:\/\/127\.0\.0\.1:7420$/],
-    [['sync'], /^berth: no source: --repo is missing; pass --repo <url\|path>, or --config <file> for several sources$/],
-  ])('berth %j: one line, exit 1', async (args, line) => {
+    [['suspend', 'nope'], /^berth: source "nope" not found; list the sources with `berth status`$/, 1],
+    [['suspend', 'default', '--at', 'feedbeef'], /^berth: commit "feedbeef" was never applied to source default; pick one `berth history --source default` shows as applied$/, 1],
+    [['rollback', 'feedbeef'], /^berth: commit "feedbeef" is not in \S+; pick a commit `git log main` lists$/, 1],
+    [['rollback', '--source', 'default'], /^berth: no commit to roll back; berth rollback <commit> reverts one commit; berth rollback --to <commit> goes back to its files$/, 2],
+    [['status', '--server', 'http://127.0.0.1:PORT'], /^berth: cannot reach the berth API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED; check --server \(or BERTH_SERVER\)$/, 1],
+    [['get', 'pods', '--server', 'ftp://x'], /^berth: --server must be http\(s\):\/\/host:port, not "ftp:\/\/x"; e\.g\. http:\/\/127\.0\.0\.1:7420$/, 2],
+    [['sync'], /^berth: no source: --repo is missing; pass --repo <url\|path>, or --config <file> for several sources$/, 2],
+  ])('berth %j: one line, exit %i', async (args, line, code) => {
     await waitFor(async () => (await fs.stat(path.join(bed.dataDir, 'api-endpoint'))).isFile(), { what: 'the API of the first test' });
     const [closed] = await freePorts(1);
     const res = await runBerth([...args.map((a) => a.replace('PORT', String(closed))), '--data-dir', bed.dataDir]);
     expect(errorLines(res.stderr)).toEqual([expect.stringMatching(line)]);
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(code);
   });
 });

@@ -6,6 +6,13 @@ import { runBerth } from '../support/berth.js';
 import { createRepo, type TestRepo } from '../support/repo.js';
 import { uniqueName } from '../support/names.js';
 
+/** The cases of a flag's value berth refuses: exit 2, as every usage error. */
+const USAGE = new Set([
+  'a malformed --interval', 'a malformed --label', "a --label of berth's own (agent alone)", 'an --address that is not an IP (agent alone)',
+  'an --allow rule berth does not know (agent alone)', 'a --node-lease-renew not shorter than --node-lease-ttl (agent alone)',
+  'a --node-lease-ttl of part of a second', 'a malformed --node-grace (controller alone)',
+]);
+
 // Each error a user can hit at start: one line on stderr that names the fix, a non-zero exit, no stack.
 describe('berth up refuses to start with one clear line', () => {
   let repo: TestRepo;
@@ -170,10 +177,11 @@ describe('berth up refuses to start with one clear line', () => {
       env: (): NodeJS.ProcessEnv => process.env,
       line: /^berth: invalid --node-grace 'soon'; use a number with ms, s, m or h, such as 30s$/,
     },
-  ])('$name', async ({ args, env, line }) => {
+  ])('$name', async ({ name, args, env, line }) => {
     await fs.writeFile(path.join(dataDir, 'bad-auth.json'), '{"auths": {"r": {"password": "s3cret"', { mode: 0o600 });
     const res = await runBerth(args(), { env: env() });
-    expect(res.code).toBe(1);
+    // A flag's value berth cannot take is a usage error (2); the rest failed to start (1).
+    expect(res.code).toBe(USAGE.has(name) ? 2 : 1);
     const lines = res.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);

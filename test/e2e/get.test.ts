@@ -205,8 +205,8 @@ describe('berth get, history, events, status', () => {
     expect(JSON.parse(res.stdout)).toEqual({ items: [expect.objectContaining({ name: 'n1' })] });
   });
 
-  const oneLine = (res: Awaited<ReturnType<typeof runBerth>>, line: RegExp): void => {
-    expect(res.code).toBe(1);
+  const oneLine = (res: Awaited<ReturnType<typeof runBerth>>, line: RegExp, code: number): void => {
+    expect(res.code).toBe(code);
     expect(res.stdout).toBe('');
     const lines = res.stderr.split('\n').filter((l) => l.trim() !== '');
     expect(lines).toHaveLength(1);
@@ -233,8 +233,9 @@ describe('berth get, history, events, status', () => {
         },
         line: /^berth: cannot reach etcd at http:\/\/127\.0\.0\.1:9 \(named in .*stale\/etcd\/endpoint\); is `berth up` still running\? start it, or pass --etcd$/,
       },
-    ])('$name', async ({ args, line }) => {
-      oneLine(await runBerth(await args()), line);
+    ])('$name', async ({ name, args, line }) => {
+      // An unknown kind is a usage error (2); a name not found or an etcd not reached, a failure (1).
+      oneLine(await runBerth(await args()), line, name === 'an unknown kind' ? 2 : 1);
     });
   });
 });

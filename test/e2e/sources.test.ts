@@ -159,13 +159,14 @@ sources:
     const file = path.join(dir, `${uniqueName('bad')}.yaml`);
     await fs.writeFile(file, config);
     const res = await runBerth(['sync', '--config', file, ...args, '--etcd', 'http://127.0.0.1:9', '--data-dir', dir]);
-    expect(res.code).toBe(1);
+    // A source flag beside --config is a usage error (2); a wrong config file a failure (1).
+    expect(res.code).toBe(args.length > 0 ? 2 : 1);
     expect(res.stderr.split('\n')).toContain(line(file));
   });
 
   it('refuses a sync with neither --repo nor --config', async () => {
     const res = await runBerth(['sync', '--etcd', 'http://127.0.0.1:9', '--data-dir', dir]);
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(2);
     expect(res.stderr.trim()).toBe('berth: no source: --repo is missing; pass --repo <url|path>, or --config <file> for several sources');
   });
 });
