@@ -17,6 +17,7 @@ import { uniqueName } from '../support/names.js';
 import { OutputTail, isRunning, searchPath, terminate } from '../support/process.js';
 import { createRepo, type TestRepo } from '../support/repo.js';
 import { waitFor } from '../support/wait.js';
+import { appYaml } from './support/app.js';
 import { startBlackhole, type Blackhole } from './support/blackhole.js';
 import { makeHosts, type SimHost, type SimNetwork } from './support/hosts.js';
 import { recordFaultRow } from './support/table.js';
@@ -75,21 +76,7 @@ describe('two hosts in network namespaces, one cut off', () => {
     const onHost = ['--etcd', inject('etcdEndpoint'), '--prefix', prefix];
     const r = await createRepo(inject('gitRoot'), id);
     repo = r;
-    await r.write('app.yaml', `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: hosts}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: app
-          image: ${inject('testImage')}
-          command: [sh, -c, 'trap "exit 0" TERM; sleep 3600 & wait']
-`);
+    await r.write('app.yaml', appYaml({ namespace: 'hosts', image: inject('testImage'), replicas: 2, graceSeconds: 1 }));
     await r.commit('two replicas');
     await r.push();
     const track = (p: BerthProcess): void => void procs.push(p);
