@@ -115,6 +115,8 @@ export function secretKeys(spec: SecretSpec): Record<string, string> {
   return { ...spec.data, ...spec.stringData };
 }
 
+const HIDDEN = /^\(hidden: \d+ bytes\)$/;
+
 /**
  * What people may see of a Secret (an API answer, `berth diff`): its keys, each value's sops
  * ciphertext, and its recipients; a plain value (allowed by the operator) as its length only. The
@@ -124,7 +126,8 @@ export function redactSecret<T extends { kind: string; spec: unknown }>(o: T): T
   if (o.kind !== 'Secret') return o;
   const spec = o.spec as SecretSpec;
   const hide = (values: Record<string, string>): Record<string, string> =>
-    Object.fromEntries(Object.entries(values).map(([k, v]) => [k, isEncrypted(v) ? v : `(hidden: ${Buffer.byteLength(v)} bytes)`]));
+    // Idempotent: `berth diff` renders the API's (already redacted) side through here again.
+    Object.fromEntries(Object.entries(values).map(([k, v]) => [k, isEncrypted(v) || HIDDEN.test(v) ? v : `(hidden: ${Buffer.byteLength(v)} bytes)`]));
   const sops = spec.sops === undefined ? {} : { sops: { age: spec.sops.age.map((a) => ({ recipient: a.recipient })), lastmodified: spec.sops.lastmodified, version: spec.sops.version } };
   return { ...o, spec: { type: spec.type, data: hide(spec.data), stringData: hide(spec.stringData), ...sops } };
 }
