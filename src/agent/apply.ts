@@ -73,8 +73,6 @@ export class Applier {
 
     const ensureImage = this.images.round();
     const steps = actions.filter((a) => a.phase === 2);
-    // Sandboxes first: a pod's containers join a running one. A pod whose sandbox failed waits, its containers untouched.
-    const noSandbox = await this.createSandboxes(steps, result, failed, ensureImage);
     for (const a of steps) {
       if (a.kind === 'remove') this.removeInBackground(a, result, note);
       if (a.kind === 'wait') {
@@ -84,101 +82,110 @@ export class Applier {
         result.wakeAt = Math.min(result.wakeAt ?? at, at);
       }
     }
-    await pool(
-      steps.filter((a): a is Exclude<ContainerAction, Remove | { kind: 'wait' }> => (a.kind === 'create' && a.sandbox !== true) || a.kind === 'start'),
-      this.concurrency,
-      async (a) => {
+    // A pod's containers join its running sandbox: a pod with a new sandbox is one unit of work, the
+    // sandbox first, then its containers, so the first pods run while later sandboxes are still made
+    // (a sandbox's start, with its network, costs Docker several times a joined container's). A pod
+    // whose sandbox failed waits, its containers untouched.
+    const sandboxes = steps.filter((a): a is Create => a.kind === 'create' && a.sandbox === true);
+    const noSandbox = new Map<string, Problem>();
+    const network = await this.podNetwork(sandboxes, failed, noSandbox);
+    const members = steps.filter((a): a is Member => (a.kind === 'create' && a.sandbox !== true) || a.kind === 'start');
+    const ofPod = new Map<string, Member[]>();
+    for (const a of members) ofPod.set(a.pod, [...(ofPod.get(a.pod) ?? []), a]);
+    const joining = new Set(sandboxes.map((a) => a.pod));
+    // Containers of pods whose sandbox runs already (restarts, a template change) go first: each is quick.
+    const units: (Create | Member)[][] = [...members.filter((a) => !joining.has(a.pod)).map((a) => [a]), ...sandboxes.map((a) => [a, ...(ofPod.get(a.pod) ?? [])])];
+    await pool(units, this.concurrency, async (unit) => {
+      for (const a of unit) {
+        if (a.kind === 'create' && a.sandbox === true) {
+          if (!noSandbox.has(a.pod)) await this.makeSandbox(a, network, result, failed, noSandbox, ensureImage);
+          continue;
+        }
         const blocked = noSandbox.get(a.pod);
-        if (blocked !== undefined) {
-          result.problems.set(a.slot, blocked);
-          return;
-        }
-        if (a.kind === 'create') {
-          if (a.spec.configError !== undefined) {
-            // Kubernetes' CreateContainerConfigError: a person must fix the ConfigMap or Secret (or this node's age key); its next commit wakes the agent.
-            const hint = /^cannot decrypt secret/.test(a.spec.configError)
-              ? "encrypt the Secret again with sops to an age recipient of this node's --age-key-file"
-              : 'fix the ConfigMap or Secret (or key) or the volume the pod names in the repository, or mark the reference `optional: true`';
-            return failed(a, 'CreateContainerConfigError', new InvalidInputError('ECONFIGMAP', a.spec.configError, { hint }));
-          }
-          const pulling = new Date();
-          let image: ImageOutcome;
-          try {
-            image = await ensureImage(a.slot, a.pod, a.spec.image, a.pullPolicy);
-          } catch (err) {
-            return failed(a, err instanceof ImageNeverPulledError ? 'ErrImageNeverPull' : 'ErrImagePull', err);
-          }
-          if (!imageReady(a, image, pulling, result)) return;
-          let id: string;
-          try {
-            id = await this.runtime.create(a.spec);
-          } catch (err) {
-            return failed(a, 'CreateFailed', err);
-          }
-          result.changed = true;
-          result.created.add(a.slot);
-          this.log.info({ container: a.spec.name, reason: a.reason }, 'created container');
-          note(a, 'Created', `Created container ${containerOf(a)}`);
-          await this.runtime.start(id).then(
-            () => note(a, 'Started', `Started container ${containerOf(a)}`),
-            (err: unknown) => failed(a, 'StartFailed', err),
-          );
-        } else if (a.kind === 'start') {
-          try {
-            await this.runtime.start(a.id);
-          } catch (err) {
-            return failed(a, 'StartFailed', err);
-          }
-          result.changed = true;
-          if (a.restart) result.restarted.add(a.slot);
-          if (a.backOff !== undefined) result.backOff.set(a.slot, a.backOff);
-          if (a.ended !== undefined) result.ended.set(a.slot, a.ended);
-          this.log.info({ container: a.name, reason: a.reason }, 'started container');
-          note(a, 'Started', `Started container ${containerOf(a)}`);
-        }
-      },
-    );
+        if (blocked !== undefined) result.problems.set(a.slot, blocked);
+        else await this.runMember(a, result, failed, note, ensureImage);
+      }
+    });
     return result;
   }
 
-  /**
-   * Create and start the sandboxes among `steps` (the pod network made first when missing). Returns
-   * the pods whose sandbox could not be made, with why: their containers wait for the next round.
-   */
-  private async createSandboxes(steps: ContainerAction[], result: ApplyResult, failed: Failed, ensureImage: ReturnType<ImagePuller['round']>): Promise<Map<string, Problem>> {
-    const out = new Map<string, Problem>();
-    const sandboxes = steps.filter((a): a is Create => a.kind === 'create' && a.sandbox === true);
-    if (sandboxes.length === 0) return out;
-    const fail = (a: Create, err: unknown): void => {
-      failed(a, 'FailedCreatePodSandBox', err);
-      out.set(a.pod, { reason: 'FailedCreatePodSandBox', message: `cannot make the pod sandbox: ${messageOf(err)}` });
-    };
-    let network: string | undefined;
-    try {
-      if (this.network) network = await this.runtime.ensureNetwork(this.network.name, this.network.labels);
-    } catch (err) {
-      for (const a of sandboxes) fail(a, err);
-      return out;
-    }
-    await pool(sandboxes, this.concurrency, async (a) => {
+  /** Create or start one of a pod's own containers. */
+  private async runMember(a: Member, result: ApplyResult, failed: Failed, note: Note, ensureImage: EnsureImage): Promise<void> {
+    if (a.kind === 'start') {
       try {
-        const image = await ensureImage(a.slot, a.pod, a.spec.image, a.pullPolicy);
-        if (image.kind === 'failed' || image.kind === 'backoff') {
-          const why = image.kind === 'backoff' ? image.error : image.error instanceof Error ? image.error.message : String(image.error);
-          throw new InvalidInputError('ESANDBOXIMAGE', `the sandbox image ${a.spec.image} is not on this node and cannot be pulled (${why})`, {
-            hint: `build it with scripts/build-image.sh --sandbox ${a.spec.image}, or pass the agent --sandbox-image`,
-          });
-        }
-        // The pod network by its id; a hostNetwork pod's sandbox keeps the node's own ('host').
-        const id = await this.runtime.create(network === undefined || a.spec.network === 'host' ? a.spec : { ...a.spec, network });
-        result.changed = true;
-        await this.runtime.start(id);
-        this.log.info({ container: a.spec.name, reason: a.reason }, 'started pod sandbox');
+        await this.runtime.start(a.id);
       } catch (err) {
-        fail(a, err);
+        return failed(a, 'StartFailed', err);
       }
-    });
-    return out;
+      result.changed = true;
+      if (a.restart) result.restarted.add(a.slot);
+      if (a.backOff !== undefined) result.backOff.set(a.slot, a.backOff);
+      if (a.ended !== undefined) result.ended.set(a.slot, a.ended);
+      this.log.info({ container: a.name, reason: a.reason }, 'started container');
+      note(a, 'Started', `Started container ${containerOf(a)}`);
+      return;
+    }
+    if (a.spec.configError !== undefined) {
+      // Kubernetes' CreateContainerConfigError: a person must fix the ConfigMap; its next commit wakes the agent.
+      const hint = 'fix the ConfigMap (or key) or the volume the pod names in the repository, or mark a ConfigMap reference `optional: true`';
+      return failed(a, 'CreateContainerConfigError', new InvalidInputError('ECONFIGMAP', a.spec.configError, { hint }));
+    }
+    const pulling = new Date();
+    let image: ImageOutcome;
+    try {
+      image = await ensureImage(a.slot, a.pod, a.spec.image, a.pullPolicy);
+    } catch (err) {
+      return failed(a, err instanceof ImageNeverPulledError ? 'ErrImageNeverPull' : 'ErrImagePull', err);
+    }
+    if (!imageReady(a, image, pulling, result)) return;
+    let id: string;
+    try {
+      id = await this.runtime.create(a.spec);
+    } catch (err) {
+      return failed(a, 'CreateFailed', err);
+    }
+    result.changed = true;
+    result.created.add(a.slot);
+    this.log.info({ container: a.spec.name, reason: a.reason }, 'created container');
+    note(a, 'Created', `Created container ${containerOf(a)}`);
+    await this.runtime.start(id).then(
+      () => note(a, 'Started', `Started container ${containerOf(a)}`),
+      (err: unknown) => failed(a, 'StartFailed', err),
+    );
+  }
+
+  /**
+   * The pod network's id when `sandboxes` are to be made (made first when missing). When it cannot
+   * be made, every one of their pods goes into `noSandbox`, with why.
+   */
+  private async podNetwork(sandboxes: Create[], failed: Failed, noSandbox: Map<string, Problem>): Promise<string | undefined> {
+    if (sandboxes.length === 0 || !this.network) return undefined;
+    try {
+      return await this.runtime.ensureNetwork(this.network.name, this.network.labels);
+    } catch (err) {
+      for (const a of sandboxes) sandboxFailed(a, err, failed, noSandbox);
+      return undefined;
+    }
+  }
+
+  /** Create and start a pod's sandbox; a failure puts its pod into `noSandbox`, with why: its containers wait for the next round. */
+  private async makeSandbox(a: Create, network: string | undefined, result: ApplyResult, failed: Failed, noSandbox: Map<string, Problem>, ensureImage: EnsureImage): Promise<void> {
+    try {
+      const image = await ensureImage(a.slot, a.pod, a.spec.image, a.pullPolicy);
+      if (image.kind === 'failed' || image.kind === 'backoff') {
+        const why = image.kind === 'backoff' ? image.error : image.error instanceof Error ? image.error.message : String(image.error);
+        throw new InvalidInputError('ESANDBOXIMAGE', `the sandbox image ${a.spec.image} is not on this node and cannot be pulled (${why})`, {
+          hint: `build it with scripts/build-image.sh --sandbox ${a.spec.image}, or pass the agent --sandbox-image`,
+        });
+      }
+      // The pod network by its id; a hostNetwork pod's sandbox keeps the node's own ('host').
+      const id = await this.runtime.create(network === undefined || a.spec.network === 'host' ? a.spec : { ...a.spec, network });
+      result.changed = true;
+      await this.runtime.start(id);
+      this.log.info({ container: a.spec.name, reason: a.reason }, 'started pod sandbox');
+    } catch (err) {
+      sandboxFailed(a, err, failed, noSandbox);
+    }
   }
 
   /** Ids of the containers being removed right now. */
@@ -268,8 +275,17 @@ function imageReady(a: Create, image: ImageOutcome, pulling: Date, result: Apply
 
 type Remove = Extract<ContainerAction, { kind: 'remove' }>;
 type Create = Extract<ContainerAction, { kind: 'create' }>;
+/** A step on one of a pod's own containers (not its sandbox). */
+type Member = Create | Extract<ContainerAction, { kind: 'start' }>;
+type EnsureImage = ReturnType<ImagePuller['round']>;
 type Failed = (a: ContainerAction, reason: string, err: unknown) => void;
 type Note = (a: ContainerAction, reason: string, message: string, severity?: 'Normal' | 'Warning') => void;
+
+/** A sandbox that could not be made: its failure, and its pod's containers held with why. */
+function sandboxFailed(a: Create, err: unknown, failed: Failed, noSandbox: Map<string, Problem>): void {
+  failed(a, 'FailedCreatePodSandBox', err);
+  noSandbox.set(a.pod, { reason: 'FailedCreatePodSandBox', message: `cannot make the pod sandbox: ${messageOf(err)}` });
+}
 
 /** The object an action's events are about: its pod, or the container itself when it has none. */
 function objectOf(a: ContainerAction): string {

@@ -105,6 +105,17 @@ describe('startAgent', () => {
     expect((await mine(runtime)).map((c) => c.state)).toEqual(['running']);
   });
 
+  it('makes a pod\'s containers right after its sandbox, so the first pods run while later sandboxes are still made', async () => {
+    const { store, runtime, agent } = await setup({ createConcurrency: 1 });
+    await agent.idle();
+    runtime.calls.length = 0;
+    const pods = ['a', 'b', 'c'];
+    await store.commit({ put: pods.map((p) => ({ key: bindingKey(NODE, 'default', p), value: encode(binding(p)) })) });
+    await waitFor(async () => (await Promise.all(pods.map((p) => status(store, p)))).every(ready), { what: 'three pods ready' });
+    const creates = runtime.calls.filter((c) => c.startsWith('create ')).map((c) => /^create berth_n1_default_(\w+)_(POD|app)/.exec(c)?.slice(1, 3).join(' '));
+    expect(creates).toEqual(['a POD', 'a app', 'b POD', 'b app', 'c POD', 'c app']);
+  });
+
   it('registers again when its lease is lost', async () => {
     const { store, agent } = await setup();
     await agent.idle();
