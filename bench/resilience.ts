@@ -4,6 +4,7 @@
 // event time. Peer, in the same run: the same with the agent stopped by SIGTERM, which revokes its
 // lease at once (the grace and the rescheduling alone). leader_failover_ms: a leader's connection
 // closed without a word → the follower elected and started, against the lease TTL.
+// dockerd_restart_converge_ms: see dockerd-restart.ts.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { startEtcd } from '../test/support/etcd.js';
 import { ensureBusyboxImage, sandboxImage } from '../test/support/image.js';
 import { deploymentYaml } from '../test/support/manifests.js';
 import { waitFor } from '../test/support/wait.js';
+import { measureDockerdRestart } from './dockerd-restart.js';
 import { quantile, result, type Bench, type Result } from './result.js';
 
 const BENCH = 'resilience';
@@ -110,9 +112,11 @@ export const resilience: Bench = {
       const failovers: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) failovers.push(await failover(etcd.endpoint, `f${round}`));
       say(`resilience: leader failovers (ms): ${failovers.map((f) => Math.round(f)).join(' ')}`);
+      const restarts = await measureDockerdRestart(etcd.endpoint, ROUNDS, say);
       return [
         result(BENCH, 'node_failure_reschedule_ms', quantile(killed, 0.5), 'ms', 'the same, the agent stopped by SIGTERM (lease revoked at once)', quantile(stopped, 0.5)),
         result(BENCH, 'leader_failover_ms', quantile(failovers, 0.5), 'ms', 'the leader lease TTL (5 s)', 5_000),
+        result(BENCH, 'dockerd_restart_converge_ms', quantile(restarts.agentMs, 0.5), 'ms', 'the dead containers started by hand the moment dockerd answers (no agent)', quantile(restarts.floorMs, 0.5)),
       ];
     } finally {
       await etcd.stop();

@@ -127,10 +127,13 @@ if [[ -n $3 ]]; then ip link del "$3" 2>/dev/null || true; fi
 rm -rf "$2"
 `;
 
-/** A dockerd of a test's own (always --iptables=false), which the test may restart: its containers live on (--live-restore). */
+/** A dockerd of a test's own (always --iptables=false), which the test may restart: its containers live on (--live-restore, unless asked otherwise). */
 export interface PrivateDocker extends DockerHandle {
-  /** Stop dockerd (SIGTERM, its containers left running) and start it again on the same data; resolves once it answers. */
-  restart(): Promise<void>;
+  /**
+   * Stop dockerd (SIGTERM, its containers left running) and start it again on the same data; resolves
+   * once it answers. `whileDown` runs in between (e.g. to kill a container's process behind its back).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 /**
@@ -241,9 +244,10 @@ async function startDockerd(timeoutMs: number, extra: string[] = [], netns?: str
     host,
     started: true,
     stop: cleanup,
-    restart: async () => {
+    restart: async (whileDown) => {
       cancelWatchdog?.();
       if (child !== undefined) await terminate(child, 30_000);
+      await whileDown?.();
       await spawnDaemon();
     },
   };

@@ -1,16 +1,18 @@
 // dockerd restarted under a running agent, on a dockerd of the test's own (--iptables=false,
-// --live-restore; the shared engine is never touched): the agent reconnects with back-off, every
-// pod runs again, and no container that survived the restart is made again.
+// --live-restore; the shared engine is never touched), one pod's container dying while it is down:
+// the agent reconnects with back-off, every pod runs again (the dead container started again in
+// place), and no container is made again. (bench resilience: dockerd_restart_converge_ms.)
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { startAgent } from '../../../src/agent/agent.js';
-import { DockerRuntime } from '../../../src/agent/docker.js';
-import { silentLogger } from '../../../src/log.js';
-import { EtcdStore, bindingKey, encode, statusKey, decode, type Store } from '../../../src/store/index.js';
-import { startPrivateDockerd } from '../../support/docker.js';
-import { ensureBusyboxImage, sandboxImage } from '../../support/image.js';
-import { uniqueName } from '../../support/names.js';
-import { waitFor } from '../../support/wait.js';
-import { binding } from '../../unit/agent/fixtures.js';
+import { startAgent } from '../../src/agent/agent.js';
+import { DockerRuntime } from '../../src/agent/docker.js';
+import { silentLogger } from '../../src/log.js';
+import { EtcdStore, bindingKey, encode, statusKey, decode, type Store } from '../../src/store/index.js';
+import { dockerRequest, startPrivateDockerd } from '../support/docker.js';
+import { ensureBusyboxImage, sandboxImage } from '../support/image.js';
+import { uniqueName } from '../support/names.js';
+import { waitFor } from '../support/wait.js';
+import { binding } from '../unit/agent/fixtures.js';
+import { recordFaultRow } from './support/table.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -18,7 +20,7 @@ afterEach(async () => {
 });
 
 describe('dockerd restarted under the agent', () => {
-  it('the agent reconnects; its pods run again with the same containers', async () => {
+  it('the agent reconnects; its pods run again with the same containers', async (context) => {
     const docker = await startPrivateDockerd();
     cleanups.push(() => docker.stop());
     const image = await ensureBusyboxImage(docker.host);
@@ -55,9 +57,22 @@ describe('dockerd restarted under the agent', () => {
     const before = await ids();
     expect(before).toHaveLength(6); // three pods, each with its sandbox
 
-    await docker.restart();
-    // The containers survived (live restore): the agent takes them up again as they are.
-    await waitFor(async () => (await ids()).length === 6 && (await ready()), { timeoutMs: 60_000, what: 'every pod running again' });
+    // While dockerd is down, web-1's container dies behind its back (its process killed from the host).
+    const dying = (await runtime.list({ 'berth.node': node, 'berth.pod': 'web-1' })).find((c) => c.labels['berth.sandbox'] !== 'true');
+    if (dying === undefined) throw new Error('no web-1 container');
+    const pid = (JSON.parse((await dockerRequest(docker.host, 'GET', `/containers/${dying.id}/json`)).body) as { State: { Pid: number } }).State.Pid;
+    await docker.restart(async () => {
+      process.kill(pid, 'SIGKILL');
+    });
+    const answered = Date.now();
+    // The others survived (live restore): the agent takes them up again as they are, and starts the dead one again in place.
+    let convergeMs: number | undefined;
+    try {
+      await waitFor(async () => (await ids()).length === 6 && (await ready()), { timeoutMs: 60_000, what: 'every pod running again' });
+      convergeMs = Date.now() - answered;
+    } finally {
+      recordFaultRow(context, { scenario: 'dockerd restarted (live restore), a container killed while it was down', trials: 1, faults: 2, failures: convergeMs === undefined ? 1 : 0, convergeMs: convergeMs === undefined ? [] : [convergeMs] });
+    }
     expect(await ids()).toEqual(before);
     // The agent hears Docker's events again: a container killed now is healed.
     const victim = (await runtime.list({ 'berth.node': node, 'berth.pod': 'web-0' })).find((c) => c.labels['berth.sandbox'] !== 'true');
