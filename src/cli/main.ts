@@ -349,6 +349,16 @@ server(program.command('exec').description("run a command in a pod's container, 
     process.exitCode = await (await import('./exec.js')).runExec(pod, command, flags);
   });
 
+program
+  .command('completion')
+  .description('print a completion script for bash or zsh: commands, their flags and values, and the names of sources, deployments, pods and nodes (asked of the API server as you type)')
+  .argument('<shell>', 'bash or zsh')
+  .addHelpText('after', '\nExamples:\n  source <(berth completion bash)          # in ~/.bashrc\n  berth completion zsh > "${fpath[1]}/_berth"')
+  .action(async (shell: string) => (await import('./completion.js')).runCompletion(shell, program));
+// What the completion script asks for names; not for people.
+reading(program.command('__complete', { hidden: true }).argument('<what>', 'sources, deployments, pods, nodes, services or namespaces'))
+  .action(async (what: string, flags: ReadFlags) => (await import('./completion.js')).runNames(what, flags));
+
 // Every --help ends with an example: these commands' own help text above has none.
 const EXAMPLES: Record<string, string> = {
   up: 'berth up --repo https://git.example.org/ops.git --branch main --path deploy',

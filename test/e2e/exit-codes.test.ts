@@ -10,7 +10,7 @@ import { runBerth } from '../support/berth.js';
 const NOWHERE = ['--etcd', 'http://127.0.0.1:9'];
 
 /** The commands without --data-dir. */
-const OWN_DIR = new Set(['validate', 'controller', 'scheduler']);
+const OWN_DIR = new Set(['validate', 'controller', 'scheduler', 'completion']);
 
 /** Every command, with a missing argument and a bad value of its own. */
 const COMMANDS: { command: string[]; missing: string[]; missingLine: RegExp; bad: string[]; badLine: RegExp }[] = [
@@ -35,6 +35,7 @@ const COMMANDS: { command: string[]; missing: string[]; missingLine: RegExp; bad
   { command: ['drain'], missing: [], missingLine: /missing required argument 'node'/, bad: ['n1', '--timeout', 'soon', '--server', 'http://127.0.0.1:9'], badLine: /^berth: invalid --timeout 'soon'/ },
   { command: ['logs'], missing: [], missingLine: /missing required argument 'pod'/, bad: ['web-0', '--tail', 'many', '--server', 'http://127.0.0.1:9'], badLine: /^berth: --tail must be a whole number, not "many"$/ },
   { command: ['exec'], missing: ['web-0'], missingLine: /missing required argument 'command'/, bad: ['web-0', '--server', 'ftp://x', '--', 'true'], badLine: /^berth: --server must be http\(s\)/ },
+  { command: ['completion'], missing: [], missingLine: /missing required argument 'shell'/, bad: ['fish'], badLine: /^berth: berth completion knows bash and zsh, not "fish"/ },
 ];
 
 describe('exit 2 for a command line berth cannot run, with one line naming the problem', () => {
