@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
 import { decodeAll, type RecordOf } from './decode-all.js';
+import { Interner } from './intern.js';
 import type { StoredRecord } from './records.js';
 import type { Closer, Entry, Store } from './store.js';
 
@@ -28,6 +29,8 @@ export class WatchCache<T extends StoredRecord['type']> {
   private closed = false;
   private readonly corrupt = new Set<string>();
   private readonly listeners: CacheListener<RecordOf<T>>[] = [];
+  /** Pods and statuses share their repeated values (templates, nodes, commits) instead of one copy per record. */
+  private readonly interner = new Interner();
 
   private constructor(
     private readonly store: Store,
@@ -140,7 +143,7 @@ export class WatchCache<T extends StoredRecord['type']> {
     const item = items[0];
     if (item !== undefined) {
       this.corrupt.delete(entry.key);
-      this.set(entry.key, item.record, entry.modRevision);
+      this.set(entry.key, this.interner.compact(item.record), entry.modRevision);
       return;
     }
     this.records.delete(entry.key);
