@@ -128,7 +128,7 @@ function podCounts(store: Store, from: number): { created: Map<string, number>; 
 }
 
 /** /proc/<pid>/status field in MB (VmRSS now, VmHWM the peak). */
-async function memMb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+export async function memMb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024;
 }
