@@ -11,6 +11,7 @@ import { causeText, codeOf, remoteError } from './git-errors.js';
 import type { Keyring } from './keyring.js';
 import { signatureProblem } from './signature.js';
 import { splitUrlCredentials, urlCredentials, type CredentialProvider } from './credentials.js';
+import { repackIfMany } from './repack.js';
 import { resolveRevision } from './revision.js';
 import { makeRollback, type RollbackRequest } from './revert.js';
 import type { RollbackDone } from '../store/index.js';
@@ -47,11 +48,17 @@ export interface GitSourceOptions {
   dataDir: string;
   /** For http(s) repositories that need them (see credentialProvider; default: the URL's own); sent only when the server asks. */
   credentials?: CredentialProvider;
+  /** A remote's mirror past this many packs (one a fetch) is repacked into one (default 50). */
+  maxPacks?: number;
 }
+
+/** How many packs a mirror gathers (one a fetch) before it is repacked. */
+const MAX_PACKS = 50;
 
 /** Reads commits and manifest files of one branch; remote repositories are fetched without checkout. */
 export class GitSource {
-  private readonly cache = {};
+  /** isomorphic-git's cache of pack indexes and packs: a new one after a repack, whose old packs are gone. */
+  private cache = {};
   private readonly remote: boolean;
   private readonly gitdir: string;
   private readonly subdir: string;
@@ -278,6 +285,8 @@ export class GitSource {
       // isomorphic-git tells the server what the mirror has by the local branch of the fetched name
       // (not the remote-tracking ref it updates): without it each fetch brought the whole history again.
       await git.writeRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.opts.branch}`, value: head.oid, force: true });
+      // A mirror that cannot be repacked works as it is (more packs, more files); the next fetch tries again.
+      if (await repackIfMany(this.gitdir, this.opts.maxPacks ?? MAX_PACKS).catch(() => false)) this.cache = {};
     }
     return head.oid;
   }

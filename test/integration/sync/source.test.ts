@@ -240,6 +240,33 @@ describe('GitSource on a smart-HTTP remote', () => {
     await expect(s.commit('f'.repeat(40))).rejects.toMatchObject({ code: 'ENOCOMMIT' });
   });
 
+  it('repacks a mirror past its number of packs into one, keeping every object its refs reach', async () => {
+    const repo = await newRepo();
+    const commits = [await seed(repo)];
+    const dataDir = await newDataDir();
+    const s = new GitSource({ repo: repo.url(inject('gitBaseUrl')), branch: 'main', path: 'apps', dataDir, maxPacks: 3 });
+    await s.head();
+    const [name] = await readdir(join(dataDir, 'repos'));
+    const mirror = join(dataDir, 'repos', name ?? '');
+    const packs = async (): Promise<number> => (await readdir(join(mirror, 'objects', 'pack'))).filter((f) => f.endsWith('.pack')).length;
+    const counts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await repo.write(`apps/n${i}.yaml`, `n: ${i}\n`);
+      commits.push(await repo.commit(`n${i}`));
+      await repo.push();
+      await s.head();
+      counts.push(await packs());
+    }
+    // One pack a fetch, until a fourth: all in one; then one more.
+    expect(counts).toEqual([2, 3, 1, 2]);
+    expect((await packedCommits(mirror)).sort()).toEqual([...commits].sort());
+    for (const [i, c] of commits.entries()) {
+      expect((await s.commit(c)).commit).toBe(c);
+      expect((await s.files(c)).files).toHaveLength(4 + i);
+    }
+    await run('git', ['--git-dir', mirror, 'fsck', '--connectivity-only', '--no-progress']);
+  });
+
   it('keeps one mirror per repository URL across GitSource instances (a restart)', async () => {
     const repo = await newRepo();
     const commit = await seed(repo);
