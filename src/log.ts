@@ -5,8 +5,16 @@ import type { PrettyOptions } from 'pino-pretty';
 /** Structured logger used by every component; the only importer of pino (and pino-pretty). */
 export type Logger = pino.Logger;
 
-/** Keys whose values never reach a log line (credentials in URLs, tokens, env values). */
-const REDACT = ['token', 'password', 'authorization', '*.token', '*.password', '*.authorization', 'env', '*.env'];
+/**
+ * Keys whose values never reach a log line: tokens, passwords, credentials, Authorization and Cookie
+ * headers (also as a request's or response's `headers`), a container's environment. URLs carry
+ * their credentials through `redactUrl` at the places that log them.
+ */
+export const REDACT_PATHS = [
+  'token', 'password', 'authorization', 'credentials', 'env',
+  '*.token', '*.password', '*.authorization', '*.credentials', '*.env',
+  'headers.authorization', 'headers.cookie', '*.headers.authorization', '*.headers.cookie', '*.headers["set-cookie"]',
+];
 
 /** How log lines are written: JSON lines (for machines), or pino-pretty's coloured lines (for a person at a terminal). */
 export type LogFormat = 'json' | 'pretty';
@@ -22,8 +30,9 @@ export function chooseLogFormat(flag: string | undefined, stderrIsTerminal: bool
 }
 
 /** A logger writing to stderr (stdout is kept for command output): JSON lines, or pretty ones. */
-export function createLogger(opts: { level?: string; name?: string; format?: LogFormat } = {}): Logger {
-  const options = { name: opts.name ?? 'berth', level: opts.level ?? process.env.BERTH_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } };
+export function createLogger(opts: { level?: string; name?: string; format?: LogFormat; /** Instead of stderr (tests). */ destination?: pino.DestinationStream } = {}): Logger {
+  const options = { name: opts.name ?? 'berth', level: opts.level ?? process.env.BERTH_LOG_LEVEL ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  if (opts.destination) return pino(options, opts.destination);
   if (opts.format === 'pretty') return pino(options, prettyStream());
   return pino(options, pino.destination({ fd: 2, sync: false }));
 }
