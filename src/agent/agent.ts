@@ -22,7 +22,7 @@ import { Applier } from './apply.js';
 import { detectDrift } from './status.js';
 import { defaultAddress } from './address.js';
 import { DEFAULT_NODE_LEASE, NodeRegistration, nodeRecord } from './registration.js';
-import { selfFence } from './self-fence.js';
+import { etcdAnswers, selfFence } from './self-fence.js';
 import { ImagePuller } from './images.js';
 import type { ImageBackOffSchedule } from './pull-backoff.js';
 import type { RegistryAuth } from './registry-auth.js';
@@ -138,10 +138,18 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   }, () => {
     if (stopped) return;
     log.warn('node lease lost; registering again');
-    // The node is NotReady now and its pods may soon run elsewhere: stop them here first.
-    if (opts.selfFence ?? true) void selfFence(runtime, node, log).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'self-fencing: cannot list this node\'s containers'));
+    // The node is NotReady now and, cut off from etcd, its pods may soon run elsewhere: stop them here first.
+    if (opts.selfFence ?? true) void fenceIfCutOff().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'self-fencing: cannot list this node\'s containers'));
     kick();
   });
+  /** Self-fencing, unless etcd answers (then the node registers again before its pods could be moved). */
+  const fenceIfCutOff = async (): Promise<void> => {
+    if (await etcdAnswers(store)) {
+      log.info('etcd answers: registering again, this node\'s pods keep running');
+      return;
+    }
+    await selfFence(runtime, node, log);
+  };
   const recorder = new EventRecorder({ store, component: `agent/${node}`, log, now: clock });
   let wakeTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;

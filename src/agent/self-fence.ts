@@ -1,5 +1,6 @@
 // Self-fencing: a node that lost its lease stops its own pods, so a pod moved away never runs twice.
 import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
 import { messageOf } from '../errors.js';
 import { LABEL } from './labels.js';
 import type { Container, ContainerRuntime } from './runtime.js';
@@ -12,6 +13,26 @@ import { stopPlanOf } from './stop.js';
  * old copies must be gone by then.
  */
 export const SELF_FENCE_GRACE_SECONDS = 2;
+
+/**
+ * How long an agent whose lease was lost waits for etcd to answer before it fences: an agent that
+ * etcd answers registers again within the controller's `--node-grace`, so its pods are not moved
+ * and may keep running (a lease lost to a slow renewal on a busy machine stops nothing).
+ */
+export const REACH_TIMEOUT_MS = 1_000;
+
+/** Whether etcd answers a read within `ms`. */
+export async function etcdAnswers(store: Pick<Store, 'revision'>, ms = REACH_TIMEOUT_MS): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([store.revision().then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * The running containers of this node's pods, in the order they stop: members, then their

@@ -15,11 +15,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../support/wait.js';
+import { UnavailableError } from '../../../src/errors.js';
 import { IMAGE, NODE, binding, spec } from './fixtures.js';
 
-/** A MemoryStore that remembers the leases it handed out, so a test can expire one. */
+/** A MemoryStore that remembers the leases it handed out, so a test can expire one, and can be cut off (its revision reads fail). */
 class LeaseRecordingStore extends MemoryStore {
   readonly handedOut: Lease[] = [];
+  cutOff = false;
+  override async revision(): Promise<number> {
+    if (this.cutOff) throw new UnavailableError('EETCDDOWN', 'etcd is unreachable');
+    return super.revision();
+  }
   override async lease(ttlSeconds: number): Promise<Lease> {
     const l = await super.lease(ttlSeconds);
     this.handedOut.push(l);
@@ -131,9 +137,10 @@ describe('startAgent', () => {
   });
 
   it.each([
-    { selfFence: undefined, stops: ['member', 'sandbox'] },
-    { selfFence: false, stops: [] },
-  ])('self-fences when its lease expires (selfFence $selfFence): its pods stop, members before their sandbox, within 2 s each', async ({ selfFence, stops }) => {
+    { selfFence: undefined, cutOff: true, stops: ['member', 'sandbox'] },
+    { selfFence: undefined, cutOff: false, stops: [] },
+    { selfFence: false, cutOff: true, stops: [] },
+  ])('self-fences when its lease expires and etcd does not answer (selfFence $selfFence, cut off $cutOff): its pods stop, members before their sandbox, within 2 s each', async ({ selfFence, cutOff, stops }) => {
     const { store, runtime, agent } = await setup({ ...(selfFence === undefined ? {} : { selfFence }), stopGraceSeconds: 30 });
     await bind(store, binding('web'));
     await waitFor(async () => ready(await status(store, 'web')));
@@ -147,8 +154,11 @@ describe('startAgent', () => {
       graces.push(grace);
       return stop(id, grace);
     };
+    store.cutOff = cutOff;
     await store.expireLease(store.handedOut[0]?.id ?? '');
-    await waitFor(() => store.handedOut.length === 2, { what: 'the node registered again' });
+    if (stops.length > 0) await waitFor(() => graces.length >= stops.length, { what: 'the pod stopped' });
+    store.cutOff = false;
+    await waitFor(() => store.handedOut.length === 2, { timeoutMs: 30_000, what: 'the node registered again' });
     await agent.idle();
     // Back on a new lease, the pod is still bound here: it runs again (after the agent's own removals, if it stopped).
     await waitFor(async () => ready(await status(store, 'web')) && (await mine(runtime)).every((c) => c.state === 'running'), { what: 'web running again' });
