@@ -193,8 +193,8 @@ export const sync: Bench = {
       say(`one-file commit on 10: ${one10.ms.toFixed(1)} ms (diff-tree + one txn ${one10.peer.toFixed(1)} ms)`);
       results.push(result(BENCH, 'one_file_sync_10_ms', one10.ms, 'ms', 'git diff-tree -r of the same commits + one etcd txn of the record', one10.peer));
 
-      // Memory in a process of its own: a built `berth sync` making the first sync of the same 10,000 files.
-      const child = await childSync(big.repo.url(server.url), etcd.endpoint, path.join(root, 'child'), sha);
+      // Memory in a process of its own: a built `berth sync` making the first sync of the same 10,000 files (the branch head).
+      const child = await childSync(big.repo.url(server.url), etcd.endpoint, path.join(root, 'child'), await big.repo.git('rev-parse', 'HEAD'));
       say(`berth sync (a child process) first sync of 10,000: seal ${child.sealMs.toFixed(0)} ms after its start, peak RSS ${child.peakMb.toFixed(0)} MB (idle after ${child.idleMb.toFixed(0)} MB); this process ${(peakRss / 2 ** 20).toFixed(0)} MB`);
       results.push(result(BENCH, 'sync_peak_rss_mb', child.peakMb, 'MB', 'the same process idle after the sync', child.idleMb));
     } finally {
