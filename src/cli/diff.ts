@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BerthError, messageOf } from '../errors.js';
 import { formatErrors, formatPlanDiff, planDesired, type DesiredObject } from '../manifest/index.js';
 import { readResource, warnSkipped, type ReadFlags } from './connect.js';
+import { withProgress } from './logger.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 
 /** Flags of `berth diff`. */
@@ -41,7 +42,7 @@ async function diff(flags: DiffFlags): Promise<number> {
   const limits = limitsFromFlags(flags);
   const { GitSource, credentialProvider, checkCommit } = await import('../sync/index.js');
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
-  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir), ...(credentials ? { credentials } : {}) });
+  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir: path.resolve(flags.dataDir), ...(credentials ? { credentials } : {}), ...withProgress() });
   const head = flags.rev === undefined ? await git.head() : await git.revision(flags.rev);
   const check = await checkCommit(git.tree(head.commit), { skipKinds: flags.skipKind, limits, allowPlainSecrets: flags.allowPlainSecrets === true });
   const short = head.commit.slice(0, 7);

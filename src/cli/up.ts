@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { redactUrl, type Logger } from '../log.js';
-import { loggerFor, type LogFlags } from './logger.js';
+import { loggerFor, withProgress, type LogFlags } from './logger.js';
 import { readSeal, startElection, type Store } from '../store/index.js';
 import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, credentialProvider, readConfig, readKeyring, startSync, GitNotesReporter, MAX_HISTORY_LIMIT, type StatusChoice, type SyncOptions } from '../sync/index.js';
 import { UsageError } from '../errors.js';
@@ -188,7 +188,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
       const intervalMs = atField(s, 'interval', () => parseDuration(s.interval, 'interval'));
       const credentials = await atFieldAsync(s, 'repoCredentialsFile', () =>
         credentialProvider({ repo: s.repo, ...(s.repoCredentialsFile === undefined ? {} : { file: s.repoCredentialsFile }), fileFlag: 'repoCredentialsFile', env: process.env }));
-      const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}) }));
+      const git = atField(s, 'repo', () => new GitSource({ repo: s.repo, branch: s.branch, path: s.path, dataDir, ...(credentials ? { credentials } : {}), ...withProgress() }));
       const keyring = s.verifyCommits;
       if (keyring !== undefined) await atFieldAsync(s, 'verifyCommits', () => readKeyring(keyring));
       const reporter = await atFieldAsync(s, 'status', () => chooseReporter({
@@ -206,7 +206,7 @@ async function syncOptions(flags: UpFlags, log: Logger): Promise<Omit<SyncOption
   if (flags.repo === undefined) throw new UsageError('EFLAGS', 'no source: --repo is missing', { hint: 'pass --repo <url|path>, or --config <file> for several sources' });
   const intervalMs = parseDuration(flags.interval, '--interval');
   const credentials = await credentialProvider({ repo: flags.repo, ...(flags.repoCredentialsFile === undefined ? {} : { file: flags.repoCredentialsFile }), env: process.env });
-  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}) });
+  const git = new GitSource({ repo: flags.repo, branch: flags.branch, path: flags.path, dataDir, ...(credentials ? { credentials } : {}), ...withProgress() });
   if (flags.verifyCommits !== undefined) await readKeyring(flags.verifyCommits);
   if (flags.autoRevert && flags.verifyCommits !== undefined) noSignedReverts();
   const reporter = await chooseReporter({

@@ -1,3 +1,4 @@
+import { progressLine, type FetchProgress } from './progress.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -50,6 +51,8 @@ export interface GitSourceOptions {
   credentials?: CredentialProvider;
   /** A remote's mirror past this many packs (one a fetch) is repacked into one (default 50). */
   maxPacks?: number;
+  /** Told each progress line of a fetch (a terminal shows them on one updating line), then `undefined` when it ends. */
+  onProgress?: (line: string | undefined) => void;
 }
 
 /** How many packs a mirror gathers (one a fetch) before it is repacked. */
@@ -295,16 +298,20 @@ export class GitSource {
   private async fetchBranch(depth: number | undefined): Promise<void> {
     const { credentials } = this;
     const shown = redactUrl(this.opts.repo);
+    const { onProgress } = this.opts;
     try {
       await git.fetch({
         fs, http, gitdir: this.gitdir, remote: 'origin', ref: this.opts.branch, singleBranch: true, tags: false, cache: this.cache,
         ...(depth === undefined ? {} : { depth }), ...(credentials ? { onAuth: () => credentials.get() } : {}),
+        ...(onProgress ? { onProgress: (p: FetchProgress) => onProgress(progressLine(shown, p)) } : {}),
       });
     } catch (cause) {
       throw remoteError(cause, { url: shown, credentials }, () => new UnavailableError('EFETCH', `cannot fetch ${this.opts.branch} from ${shown}: ${causeText(cause)}`, {
         hint: 'check the Git server; berth retries',
         cause,
       }));
+    } finally {
+      onProgress?.(undefined);
     }
   }
 
