@@ -1,5 +1,5 @@
 // The body of checkCommit's worker thread: read a commit's tree and check it, off the main thread.
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BerthError } from '../errors.js';
 import { checkTree } from './check.js';
@@ -32,7 +32,16 @@ async function run(request: CheckRequest): Promise<DistributiveOmit<CheckRespons
   }
 }
 
+/**
+ * The heap this thread holds outside V8's young generation. The young generation's semi-spaces stay
+ * committed once grown (up to the worker's maxYoungGenerationSizeMb) whatever was read: counted in,
+ * the heap of a warmed worker that read one small file was already past the parent's bound.
+ */
+function oldGenerationBytes(): number {
+  return getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new_')).reduce((n, s) => n + s.space_size, 0);
+}
+
 // One request at a time: the parent sends the next only after this one's answer.
 parentPort?.on('message', (request: CheckRequest) => {
-  void run(request).then((response) => parentPort?.postMessage({ ...response, heapBytes: getHeapStatistics().total_heap_size }));
+  void run(request).then((response) => parentPort?.postMessage({ ...response, heapBytes: oldGenerationBytes() }));
 });

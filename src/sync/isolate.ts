@@ -34,7 +34,7 @@ export type CheckResponse = (
   | { ok: true; files: FileCheck[] }
   | { ok: false; error: { name: string; code: string; message: string; hint?: string } }
 ) & {
-  /** The worker's heap after answering (V8's total heap size), so the parent keeps only a small one. */
+  /** The worker's heap after answering, outside the young generation, so the parent keeps only a small one. */
   heapBytes: number;
 };
 
@@ -147,7 +147,10 @@ type WorkerOutcome = { result: TreeCheck & { blobs?: BlobInfo[] } } | { files: F
 const idle = new Map<number, Worker[]>();
 /** How long an idle check worker nobody holds is kept (exported for the tests). */
 export const IDLE_MS = 5 * 60_000;
-/** A worker whose heap grew past this (it read megabytes) is replaced, not kept: idle, it would hold that memory. */
+/**
+ * A worker whose heap (outside the young generation) grew past this (it read megabytes) is replaced,
+ * not kept: idle, it would hold that memory. A warmed worker holds about 16 MiB, 42 after a 1 MiB file.
+ */
 const KEEP_HEAP_BYTES = 48 * 2 ** 20;
 const expiry = new WeakMap<Worker, NodeJS.Timeout>();
 /** How many holders keep the pool of each heap size (holdCheckWorkers). */
@@ -228,6 +231,13 @@ export function holdCheckWorkers(memoryMb = DEFAULT_MEMORY_MB): () => void {
     holds.set(memoryMb, left);
     if (left === 0) for (const w of idleOf(memoryMb)) expire(w);
   };
+}
+
+let started = 0;
+
+/** How many check workers this process has started (for the tests: a kept worker is not started again). */
+export function checkWorkersStarted(): number {
+  return started;
 }
 
 /** How many check workers of a heap size wait idle now (for the tests and the benchmark). */
@@ -317,6 +327,7 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
  * through tsx's loader, registered in the worker first (a Worker does not inherit it).
  */
 function startWorker(memoryMb: number, warm: boolean): Worker {
+  started++;
   const resourceLimits = { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 64 };
   const workerData = { warm };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./check-worker.js', import.meta.url), { resourceLimits, workerData });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { formatError } from '../../../src/manifest/index.js';
 import { GitSource, checkCommit, checkTree } from '../../../src/sync/index.js';
-import { IDLE_MS, checkBlobsInParallel, holdCheckWorkers, idleCheckWorkers, prewarmCheckWorkers, stopIdleCheckWorkers } from '../../../src/sync/isolate.js';
+import { IDLE_MS, checkBlobsInParallel, checkWorkersStarted, holdCheckWorkers, idleCheckWorkers, prewarmCheckWorkers, stopIdleCheckWorkers } from '../../../src/sync/isolate.js';
 import { readTreeFiles } from '../../../src/sync/tree.js';
 import * as h from '../../support/hostile.js';
 import { uniqueName } from '../../support/names.js';
@@ -154,6 +154,26 @@ describe('checkBlobsInParallel', () => {
       release();
     }
     await waitFor(() => idleCheckWorkers(memoryMb) === 0, { what: 'the released pool stopped' });
+  });
+
+  it('keeps a warmed worker that read a small file, rather than starting another in its place', async () => {
+    const memoryMb = 300;
+    await repo.write('kept/cm.yaml', CM('kept'));
+    const commit = await repo.commit('kept');
+    const oid = (await repo.git('rev-parse', `${commit}:kept/cm.yaml`)).trim();
+    const release = holdCheckWorkers(memoryMb);
+    try {
+      const started = checkWorkersStarted();
+      for (let i = 0; i < 3; i++) {
+        const r = await checkBlobsInParallel(source().tree(commit), [{ path: 'kept/cm.yaml', oid }], { memoryMb });
+        expect(r && 'files' in r && r.files.map((f) => f.clean)).toEqual([true]);
+      }
+      // The warm-up grows the young generation, which stays committed: it is not what a read left behind.
+      expect(checkWorkersStarted()).toBe(started);
+    } finally {
+      release();
+      await stopIdleCheckWorkers();
+    }
   });
 
   it('refuses a commit past its time limit once, with the bound it passed', async () => {
