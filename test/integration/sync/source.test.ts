@@ -240,7 +240,7 @@ describe('GitSource on a smart-HTTP remote', () => {
     await expect(s.commit('f'.repeat(40))).rejects.toMatchObject({ code: 'ENOCOMMIT' });
   });
 
-  it('repacks a mirror past its number of packs into one, keeping every object its refs reach', async () => {
+  it('merges the small packs of a mirror past its number of packs into one, keeping every object', async () => {
     const repo = await newRepo();
     const commits = [await seed(repo)];
     const dataDir = await newDataDir();
