@@ -1,7 +1,7 @@
 // Credentials for http(s) repositories: read from a file, the environment or the URL, handed to
 // isomorphic-git's onAuth only, and named in errors by where they came from, never by value.
 import { readSecretFile } from '../secret-file.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
 
 /** HTTP basic credentials; a token is sent as the password. */
 export interface RepoCredentials {
@@ -143,7 +143,7 @@ export async function credentialProvider(sources: CredentialSources): Promise<Cr
   const { file } = sources;
   const flag = sources.fileFlag ?? '--repo-credentials-file';
   if (!/^https?:\/\//.test(sources.repo)) {
-    if (file !== undefined) throw new InvalidInputError('ECREDENTIALS', `${flag} is for http(s) repositories; ${sources.repo} is a local path`, { hint: `leave out ${flag}` });
+    if (file !== undefined) throw new UsageError('ECREDENTIALS', `${flag} is for http(s) repositories; ${sources.repo} is a local path`, { hint: `leave out ${flag}` });
     return undefined;
   }
   const inUrl = splitUrlCredentials(sources.repo).credentials;

@@ -1,6 +1,6 @@
 // Commit statuses on forges: GitHub (and GitHub Enterprise), Gitea/Forgejo and GitLab, through their
 // REST APIs, behind the StatusReporter seam (the outbox delivers to it in order, at least once).
-import { InvalidInputError, UnavailableError } from '../errors.js';
+import { InvalidInputError, UnavailableError, UsageError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import type { OutboxRecord, StatusState } from '../store/index.js';
 import { discardReporter, type OnceSink, type StatusReporter } from './reporter.js';
@@ -277,11 +277,11 @@ export async function chooseReporter(choice: ReporterChoice): Promise<StatusRepo
   const [forge] = forges;
   if (forge === undefined) {
     if (choice.forgeUrl !== undefined || forgeTokenFile !== undefined || choice.publicUrl !== undefined || choice.contextSuffix !== undefined) {
-      throw new InvalidInputError('EFORGE', `--forge-url, --forge-token-file, --public-url and --status-context-suffix are for --status github, gitea or gitlab, not ${chosen.join(', ')}`, { hint: 'leave them out, or pass --status with a forge' });
+      throw new UsageError('EFORGE', `--forge-url, --forge-token-file, --public-url and --status-context-suffix are for --status github, gitea or gitlab, not ${chosen.join(', ')}`, { hint: 'leave them out, or pass --status with a forge' });
     }
     return chosen.includes('none') ? discardReporter : undefined;
   }
-  if (forgeTokenFile === undefined) throw new InvalidInputError('EFORGE', `--status ${forge} needs --forge-token-file`, { hint: 'pass --forge-token-file with a file (mode 0600) holding an API token that may write commit statuses' });
+  if (forgeTokenFile === undefined) throw new UsageError('EFORGE', `--status ${forge} needs --forge-token-file`, { hint: 'pass --forge-token-file with a file (mode 0600) holding an API token that may write commit statuses' });
   await readTokenFile(forgeTokenFile);
   const target = forgeTarget(forge, choice.repo, choice.forgeUrl);
   const { publicUrl, contextSuffix } = choice;

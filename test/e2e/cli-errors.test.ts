@@ -11,6 +11,7 @@ const USAGE = new Set([
   'a malformed --interval', 'a malformed --label', "a --label of berth's own (agent alone)", 'an --address that is not an IP (agent alone)',
   'an --allow rule berth does not know (agent alone)', 'a --node-lease-renew not shorter than --node-lease-ttl (agent alone)',
   'a --node-lease-ttl of part of a second', 'a malformed --node-grace (controller alone)',
+  'a credentials file for a local repository', 'a forge status without a token file', 'a forge URL without a forge status',
 ]);
 
 // Each error a user can hit at start: one line on stderr that names the fix, a non-zero exit, no stack.
