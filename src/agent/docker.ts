@@ -22,8 +22,6 @@ export interface DockerRuntimeOptions {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** How many containers are inspected at once while listing. */
 const INSPECT_CONCURRENCY = 8;
-/** How long a network this agent made is given before the list is read again (see makeNetwork). */
-const NETWORK_SETTLE_MS = 300;
 /** Networks being made by this process, by engine and name (see ensureNetwork). */
 const ensuring = new Map<string, Promise<string>>();
 
@@ -260,14 +258,11 @@ export class DockerRuntime implements ContainerRuntime {
         // 409: another agent on this engine made it first, which is what we wanted.
         if (statusOf(err) !== 409) throw translate(err, `cannot create network ${name}`, this.host);
       }
-      // NOTE: CheckDuplicate is best effort: agents of other processes racing here can make two
-      // networks of one name (measured on 20.10), and a network shows in the list only once it is
-      // made, after its creation time is set. So the list is read again after a pause long enough for
-      // a creation begun meanwhile to show, and every agent keeps the oldest and removes the others
-      // that nothing uses yet.
-      await new Promise((resolve) => setTimeout(resolve, NETWORK_SETTLE_MS));
       found = await this.networksNamed(name);
     }
+    // NOTE: CheckDuplicate is best effort: agents of other processes racing here can make two networks
+    // of one name (measured on 20.10), and Docker then refuses the name as ambiguous. Every agent keeps
+    // the oldest it sees and removes the others that nothing uses yet.
     const [keep, ...extra] = found;
     for (const n of extra) await this.docker.getNetwork(n.Id).remove().catch(() => undefined);
     if (keep === undefined) throw new BerthError('EDOCKER', `network ${name} vanished as it was made`);
