@@ -22,8 +22,6 @@ export interface DockerRuntimeOptions {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** How many containers are inspected at once while listing. */
 const INSPECT_CONCURRENCY = 8;
-/** Networks being made by this process, by engine and name (see ensureNetwork). */
-const ensuring = new Map<string, Promise<string>>();
 
 /** ContainerRuntime over a Docker Engine API (tested against dockerd 20.10, API 1.41). */
 export class DockerRuntime implements ContainerRuntime {
@@ -240,16 +238,6 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async ensureNetwork(name: string, labels: Record<string, string>): Promise<string> {
-    // Agents of this process on the same engine share one attempt: they agree on its network at once.
-    const key = `${JSON.stringify(this.host)} ${name}`;
-    const inFlight = ensuring.get(key);
-    if (inFlight) return inFlight;
-    const attempt = this.makeNetwork(name, labels).finally(() => ensuring.delete(key));
-    ensuring.set(key, attempt);
-    return attempt;
-  }
-
-  private async makeNetwork(name: string, labels: Record<string, string>): Promise<string> {
     let found = await this.networksNamed(name);
     if (found.length === 0) {
       try {
@@ -260,9 +248,9 @@ export class DockerRuntime implements ContainerRuntime {
       }
       found = await this.networksNamed(name);
     }
-    // NOTE: CheckDuplicate is best effort: agents of other processes racing here can make two networks
-    // of one name (measured on 20.10), and Docker then refuses the name as ambiguous. Every agent keeps
-    // the oldest it sees and removes the others that nothing uses yet.
+    // NOTE: CheckDuplicate is best effort: agents racing here can make two networks of one name (measured
+    // on 20.10), and Docker then refuses the name as ambiguous. Every agent keeps the oldest and removes
+    // the others that nothing uses yet.
     const [keep, ...extra] = found;
     for (const n of extra) await this.docker.getNetwork(n.Id).remove().catch(() => undefined);
     if (keep === undefined) throw new BerthError('EDOCKER', `network ${name} vanished as it was made`);
