@@ -22,6 +22,10 @@ export interface DockerRuntimeOptions {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** How many containers are inspected at once while listing. */
 const INSPECT_CONCURRENCY = 8;
+/** How long after making a network the list is read again (see makeNetwork). */
+const NETWORK_SETTLE_MS = 300;
+/** Networks being made by this process, by engine and name (see ensureNetwork). */
+const ensuring = new Map<string, Promise<string>>();
 
 /** ContainerRuntime over a Docker Engine API (tested against dockerd 20.10, API 1.41). */
 export class DockerRuntime implements ContainerRuntime {
@@ -237,7 +241,18 @@ export class DockerRuntime implements ContainerRuntime {
     };
   }
 
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<string> {
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<string> {
+    // Every caller of this process on this engine (the agents, their Service loops) shares one attempt.
+    const key = `${this.host.display}\0${name}`;
+    let attempt = ensuring.get(key);
+    if (attempt === undefined) {
+      attempt = this.makeNetwork(name, labels).finally(() => ensuring.delete(key));
+      ensuring.set(key, attempt);
+    }
+    return attempt;
+  }
+
+  private async makeNetwork(name: string, labels: Record<string, string>): Promise<string> {
     let found = await this.networksNamed(name);
     if (found.length === 0) {
       try {
@@ -246,11 +261,13 @@ export class DockerRuntime implements ContainerRuntime {
         // 409: another agent on this engine made it first, which is what we wanted.
         if (statusOf(err) !== 409) throw translate(err, `cannot create network ${name}`, this.host);
       }
+      // NOTE: CheckDuplicate is best effort: processes racing here can make two networks of one name
+      // (measured on 20.10), and a network shows in the list only once made, after its creation time is
+      // set. So the list is read again after a pause long enough for a creation begun meanwhile to
+      // show; every caller keeps the oldest and removes the others, which nothing uses yet.
+      await new Promise((resolve) => setTimeout(resolve, NETWORK_SETTLE_MS));
       found = await this.networksNamed(name);
     }
-    // NOTE: CheckDuplicate is best effort: agents racing here can make two networks of one name (measured
-    // on 20.10), and Docker then refuses the name as ambiguous. Every agent keeps the oldest and removes
-    // the others that nothing uses yet.
     const [keep, ...extra] = found;
     for (const n of extra) await this.docker.getNetwork(n.Id).remove().catch(() => undefined);
     if (keep === undefined) throw new BerthError('EDOCKER', `network ${name} vanished as it was made`);

@@ -5,11 +5,12 @@
 import Docker from './dockerode.js';
 import { BerthError } from '../errors.js';
 import type { Closer } from '../store/store.js';
-import { dockerHostOptions, statusOf, translate, type DockerHost } from './docker-host.js';
+import { dockerHostOptions, translate, type DockerHost } from './docker-host.js';
 import { DockerRuntime } from './docker.js';
 import { parseImageRef } from './docker-host.js';
 import { stubImageTar, type HostFiles } from './proxy-image.js';
 import { STUB_LABEL, type StubSpec } from './rules.js';
+import { NETWORK_LABEL } from './sandbox.js';
 import type { Container, RuntimeEvent } from './runtime.js';
 
 /** The engine operations the Service loop needs (an in-memory twin in unit tests). */
@@ -48,20 +49,12 @@ export class DockerStubs implements StubRuntime {
   }
 
   private readonly files: HostFiles | undefined;
+  /** Network ids by name, from ensureNetwork: a name two networks share is refused by Docker as ambiguous. */
+  private readonly networks = new Map<string, string>();
 
+  /** The pod network by the same path the agent's sandboxes take (one attempt per process), by id from then on. */
   async ensureNetwork(name: string): Promise<void> {
-    try {
-      await this.docker.getNetwork(name).inspect();
-      return;
-    } catch (err) {
-      if (statusOf(err) !== 404) throw translate(err, `cannot inspect network ${name}`, this.host);
-    }
-    try {
-      await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { 'berth.pod-network': name } });
-    } catch (err) {
-      // Another agent on this engine made it first, which is what was wanted.
-      if (statusOf(err) !== 409) throw translate(err, `cannot create network ${name}`, this.host);
-    }
+    this.networks.set(name, await this.runtime.ensureNetwork(name, { [NETWORK_LABEL]: name }));
   }
 
   async ensureImage(tag: string): Promise<void> {
@@ -88,6 +81,7 @@ export class DockerStubs implements StubRuntime {
   }
 
   async create(spec: StubSpec): Promise<string> {
+    const network = this.networks.get(spec.network) ?? spec.network;
     const exposed = Object.fromEntries(spec.published.map((p) => [`${p.port}/tcp`, {}]));
     const bindings = Object.fromEntries(spec.published.map((p) => [`${p.port}/tcp`, [{ HostIp: spec.hostIp, HostPort: String(p.nodePort) }]]));
     try {
@@ -99,7 +93,7 @@ export class DockerStubs implements StubRuntime {
         Labels: spec.labels,
         ExposedPorts: exposed,
         HostConfig: {
-          NetworkMode: spec.network,
+          NetworkMode: network,
           PortBindings: bindings,
           // NET_ADMIN in the stub's own network namespace only: its rules never reach the host's.
           CapAdd: ['NET_ADMIN'],
@@ -108,7 +102,7 @@ export class DockerStubs implements StubRuntime {
           RestartPolicy: { Name: 'unless-stopped' },
           Init: false,
         },
-        NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases } } },
+        NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: spec.aliases } } },
       });
       await c.start();
       return c.id;

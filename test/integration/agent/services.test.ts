@@ -5,7 +5,8 @@ import { silentLogger } from '../../../src/log.js';
 import { startAgent } from '../../../src/agent/agent.js';
 import { DockerStubs } from '../../../src/agent/service-docker.js';
 import { startServiceProxy, type ServiceProxy } from '../../../src/agent/services.js';
-import { natRules } from '../../../src/agent/rules.js';
+import { STUB_LABEL, natRules } from '../../../src/agent/rules.js';
+import { DockerRuntime } from '../../../src/agent/docker.js';
 import { EtcdStore, encode, endpointsKey, type EndpointsRecord } from '../../../src/store/index.js';
 import { dockerRequest } from '../../support/docker.js';
 import { freePort } from '../../support/ports.js';
@@ -270,5 +271,37 @@ describe('Service stubs on Docker', () => {
     const counts = await w.bed.fetchMany(w.client, 'http://web/', 40);
     expect(counts.FAIL ?? 0).toBe(0);
     expect((counts.one ?? 0) + (counts.two ?? 0)).toBe(40);
+  });
+
+  it('makes the pod network once with the agents of its process, and runs its stubs on the one kept when Docker holds two of that name', async () => {
+    const net = uniqueName('svcnet');
+    const named = async (): Promise<{ Id: string; Name: string; Created: string }[]> => {
+      const res = await dockerRequest(dockerHost, 'GET', `/networks?filters=${encodeURIComponent(JSON.stringify({ name: [net] }))}`);
+      return (JSON.parse(res.body) as { Id: string; Name: string; Created: string }[]).filter((n) => n.Name === net);
+    };
+    const made: string[] = [];
+    cleanups.push(async () => {
+      for (const id of made) await dockerRequest(dockerHost, 'DELETE', `/containers/${id}?force=true`);
+      for (const n of await named()) await dockerRequest(dockerHost, 'DELETE', `/networks/${n.Id}`);
+    });
+    // The Service loop and two agents' sandboxes of one process race to make it: one network.
+    const agents = [new DockerRuntime({ docker: dockerHost }), new DockerRuntime({ docker: dockerHost })];
+    const [, a, b] = await Promise.all([stubs.ensureNetwork(net), ...agents.map((r) => r.ensureNetwork(net, { 'berth.pod-network': net }))]);
+    expect(b).toBe(a);
+    expect((await named()).map((n) => n.Id)).toEqual([a]);
+
+    // Another process's agent made a second one of the name (Docker's duplicate check is best effort), and
+    // Docker refuses the name as ambiguous: the stubs keep the oldest, remove the other, and run on it.
+    const second = await dockerRequest(dockerHost, 'POST', '/networks/create', { body: JSON.stringify({ Name: net, Driver: 'bridge', CheckDuplicate: false }), headers: { 'Content-Type': 'application/json' } });
+    expect(second.status).toBe(201);
+    expect((await named()).length).toBe(2);
+    const fresh = new DockerStubs({ docker: dockerHost });
+    await fresh.ensureNetwork(net);
+    expect((await named()).map((n) => n.Id)).toEqual([a]);
+    const node = `${net}-n1`;
+    const id = await fresh.create({ name: `${net}-stub`, image: STUB_IMAGE, network: net, aliases: ['web'], published: [], hostIp: '127.0.0.1', labels: { [STUB_LABEL.node]: node } });
+    made.push(id);
+    const info = JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${id}/json`)).body) as { NetworkSettings: { Networks: Record<string, { NetworkID: string }> } };
+    expect(Object.values(info.NetworkSettings.Networks).map((n) => n.NetworkID)).toEqual([a]);
   });
 });
