@@ -1,17 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { waitWhileUp } from '../support/berth.js';
 import { listContainers, type Listed } from '../support/containers.js';
 import { berthUpTestbed } from '../support/berth-up.js';
-import { run } from '../support/process.js';
 
 // ConfigMaps end to end (berth up): a pod's environment reads a ConfigMap of the same commit, and a
 // change of what it reads rolls the pods onto the new values, as its content is part of the pod's hash.
 describe('ConfigMaps', () => {
   const bed = berthUpTestbed('config');
-  const { dockerHost, node } = bed;
-  const docker = (...args: string[]): Promise<string> => run('docker', args, { env: { ...process.env, DOCKER_HOST: dockerHost } }).then((r) => r.stdout);
+  const { dockerHost, node, docker } = bed;
 
   const configMap = (greeting: string): string => `apiVersion: v1
 kind: ConfigMap
@@ -56,12 +53,9 @@ spec:
           volumeMounts: [{name: settings, mountPath: /etc/settings}]
       volumes: [{name: settings, configMap: {name: settings}}]
 `;
-  const running = async (deployment: string): Promise<Listed[]> =>
-    (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running' && c.labels['berth.container'] === deployment);
-
   /** The environment and /tmp/args of the one running container, once there is exactly one with GREETING = `greeting`. */
   const runningWith = async (greeting: string): Promise<{ c: Listed; env: Record<string, string>; args: string } | undefined> => {
-    const [c, ...more] = await running('app');
+    const [c, ...more] = await bed.running('app');
     if (c === undefined || more.length > 0) return undefined;
     const printed = await docker('exec', c.id, 'env').catch(() => '');
     const env = Object.fromEntries(printed.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -75,8 +69,8 @@ spec:
     await work.write('app.yaml', app);
     await work.write('files.yaml', files);
     await work.commit('an app reading its settings, and one mounting them');
-    const proc = bed.up(work);
-    const until = <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => waitWhileUp(proc, check, what, { timeoutMs: 90_000, intervalMs: 300 });
+    const up = bed.up(work);
+    const until = <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => up.until(check, what, { intervalMs: 300 });
 
     const first = await until(() => runningWith('hello'), 'one running container with GREETING=hello');
     expect(first.env).toMatchObject({ GREETING: 'hello', CFG_greeting: 'hello', CFG_level: 'env wins over envFrom: debug', POD: first.c.labels['berth.pod'], NODE: node });
@@ -89,7 +83,7 @@ spec:
     expect(first.env.IP).toBe(ip);
 
     const [mounting] = await until(async () => {
-      const cs = await running('files');
+      const cs = await bed.running('files');
       return cs.length === 1 && (await docker('exec', cs[0]?.id ?? '', 'cat', '/etc/settings/greeting').catch(() => '')) === 'hello' ? cs : undefined;
     }, 'the files pod with /etc/settings/greeting');
     // The files live under berth up's --data-dir, per node, namespace, pod and volume.
@@ -105,6 +99,6 @@ spec:
     expect(second.args).toBe('goodbye $(not expanded)');
     // The pod that only mounts the ConfigMap is not rolled: the same container sees the new file.
     await until(async () => ((await docker('exec', mounting?.id ?? '', 'cat', '/etc/settings/greeting').catch(() => '')) === 'goodbye' ? true : undefined), 'the mounted file updated in place');
-    expect((await running('files')).map((c) => c.id)).toEqual([mounting?.id]);
+    expect((await bed.running('files')).map((c) => c.id)).toEqual([mounting?.id]);
   }, 180_000);
 });

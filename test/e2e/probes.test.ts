@@ -1,6 +1,4 @@
 import { describe, expect, inject, it } from 'vitest';
-import { waitWhileUp } from '../support/berth.js';
-import { listContainers, type Listed } from '../support/containers.js';
 import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 
 // Readiness probes pace a rollout end to end (berth up): a new template whose readiness probe never
@@ -8,7 +6,6 @@ import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 // commit's berth/health says so.
 describe('a rollout waits for readiness probes', () => {
   const bed = berthUpTestbed('probes');
-  const { dockerHost, node } = bed;
 
   /** A Deployment whose pods are ready once /tmp/ready exists; `makeReady` decides whether they create it. */
   const manifest = (version: string, makeReady: boolean): string => `apiVersion: apps/v1
@@ -35,13 +32,12 @@ spec:
     const work = await bed.repo();
     await work.write('app.yaml', manifest('1', true));
     await work.commit('two ready replicas');
-    const proc = bed.up(work);
-    const running = async (): Promise<Listed[]> => (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running');
+    const up = bed.up(work);
     const note = async (sha: string): Promise<string[]> => (await noteLines(work, sha)).map((l) => l.slice(l.indexOf(' ') + 1));
-    const until = <T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> => waitWhileUp(proc, check, what, { timeoutMs: 90_000, intervalMs: 200 });
+    const until = <T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> => up.until(check, what, { intervalMs: 200 });
 
     const before = await until(async () => {
-      const cs = await running();
+      const cs = await bed.running();
       return cs.length === 2 ? cs : undefined;
     }, '2 containers of the first template');
     const oldHash = before[0]?.labels['berth.hash'];
@@ -56,7 +52,7 @@ spec:
       'berth/health failure progress deadline exceeded: deployment probes/app has 0/2 ready pods and made no progress for 8s',
     );
     // The rollout waited all along: both old pods still run, beside one surged new pod that never turned ready.
-    const now = await running();
+    const now = await bed.running();
     expect(now.filter((c) => c.labels['berth.hash'] === oldHash)).toHaveLength(2);
     expect(now.filter((c) => c.labels['berth.hash'] !== oldHash)).toHaveLength(1);
   }, 180_000);

@@ -1,10 +1,8 @@
 import { createServer } from 'node:net';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { waitWhileUp, type BerthProcess } from '../support/berth.js';
-import { listContainers, removeContainers } from '../support/containers.js';
+import { describe, expect, inject, it } from 'vitest';
+import { listContainers } from '../support/containers.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { uniqueName } from '../support/names.js';
-import { run } from '../support/process.js';
 
 /** A port of the NodePort range nothing listens on right now. */
 async function freeNodePort(): Promise<number> {
@@ -21,17 +19,9 @@ async function freeNodePort(): Promise<number> {
 // the Service's name and from the host at the node port, through a stub of --service-image.
 describe('Services under berth up', () => {
   const bed = berthUpTestbed('services');
-  const { dockerHost, node } = bed;
+  const { dockerHost, node, docker } = bed;
   const network = uniqueName('podnet');
-  const docker = (...args: string[]): Promise<string> => run('docker', args, { env: { ...process.env, DOCKER_HOST: dockerHost } }).then((r) => r.stdout);
-  let proc: BerthProcess | undefined;
-  afterAll(async () => {
-    // Stopped first: a running agent would make its stubs again.
-    await proc?.stop();
-    await removeContainers(dockerHost, 'berth.service-node', node);
-    await removeContainers(dockerHost, 'berth.node', node);
-    await docker('network', 'rm', network).catch(() => '');
-  });
+  bed.cleanup(() => docker('network', 'rm', network).catch(() => ''));
 
   it('reaches a Service by name from a pod and at its nodePort from the host', async () => {
     const nodePort = await freeNodePort();
@@ -71,9 +61,8 @@ spec:
   ports: [{port: 80, targetPort: http, nodePort: ${nodePort}}]
 `);
     await work.commit('web and its Service');
-    proc = bed.up(work, ['--pod-network', network, '--service-image', 'berth-test/service-proxy:1']);
-    const up = proc;
-    const until = <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => waitWhileUp(up, check, what, { timeoutMs: 120_000, intervalMs: 500 });
+    const up = bed.up(work, ['--pod-network', network, '--service-image', 'berth-test/service-proxy:1']);
+    const until = <T>(check: () => Promise<T | undefined>, what: string): Promise<T> => up.until(check, what, { timeoutMs: 120_000, intervalMs: 500 });
 
     const [stub] = await until(async () => {
       const s = (await listContainers(dockerHost, 'berth.service-node', node)).filter((c) => c.state === 'running');
@@ -82,7 +71,7 @@ spec:
     expect(stub?.image).toBe('berth-test/service-proxy:1');
     expect(stub?.labels['berth.service']).toBe('default/web');
 
-    const client = await until(async () => (await listContainers(dockerHost, 'berth.node', node)).find((c) => c.state === 'running' && c.labels['berth.container'] === 'client'), 'the client running');
+    const client = await until(async () => (await bed.running('client'))[0], 'the client running');
     const fromPod = await until(async () => {
       const out = await docker('exec', client.id, 'sh', '-c', "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 2 nc web.default.svc.cluster.local 80 | tail -n 1").catch(() => '');
       return out.includes('hello-web') ? out : undefined;

@@ -26,11 +26,12 @@ export interface BerthProcess {
 
 /**
  * Start `berth ARGS...` in the background; its stderr/stdout tail is kept for failure messages.
- * `detached` makes it a process group leader, so a test can signal the group as a terminal would.
+ * `detached` makes it a process group leader, so a test can signal the group as a terminal would;
+ * `outputLimit` is how many characters of its output are kept (the last ones; Infinity keeps all).
  */
-export function spawnBerth(args: string[], env: NodeJS.ProcessEnv = process.env, opts: { detached?: boolean } = {}): BerthProcess {
+export function spawnBerth(args: string[], env: NodeJS.ProcessEnv = process.env, opts: { detached?: boolean; outputLimit?: number } = {}): BerthProcess {
   const child = spawn(process.execPath, argv(args), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
-  const output = new OutputTail(20_000);
+  const output = new OutputTail(opts.outputLimit ?? 20_000);
   child.stdout?.on('data', (c: Buffer) => output.push(c));
   child.stderr?.on('data', (c: Buffer) => output.push(c));
   return { child, output, stop: () => terminate(child, 15_000) };
