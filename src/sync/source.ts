@@ -288,10 +288,20 @@ export class GitSource {
       // isomorphic-git tells the server what the mirror has by the local branch of the fetched name
       // (not the remote-tracking ref it updates): without it each fetch brought the whole history again.
       await git.writeRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.opts.branch}`, value: head.oid, force: true });
-      // A mirror that cannot be repacked works as it is (more packs, more files); the next fetch tries again.
-      if (await repackIfMany(this.gitdir, this.opts.maxPacks ?? MAX_PACKS).catch(() => false)) this.cache = {};
     }
     return head.oid;
+  }
+
+  /**
+   * Merges a remote's mirror's small packs once it holds more than `maxPacks` (see repackIfMany);
+   * true when it did. Sync calls it after a commit's outcome is recorded, off the commit's path; a
+   * mirror that cannot be repacked works as it is (more packs, more files), so the caller logs the
+   * error and carries on. A local repository is never written to: false.
+   */
+  async repack(): Promise<boolean> {
+    if (!this.remote || !(await repackIfMany(this.gitdir, this.opts.maxPacks ?? MAX_PACKS))) return false;
+    this.cache = {};
+    return true;
   }
 
   /** Fetches the branch from the remote: `depth` commits of history from its head, or all it lacks. */

@@ -148,6 +148,9 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     });
     if (pruned > 0) log.debug({ keys: pruned }, 'pruned old history and statuses');
   };
+  // Once a commit's outcome is recorded, off its path: a mirror's packs merged (one a fetch). Best effort too.
+  const repack = (): Promise<unknown> =>
+    git.repack().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'cannot repack the mirror; it works as it is, with more pack files, and is tried again at the next commit'));
   // When the pass that reads a new head began, for berth_sync_duration_seconds.
   let commitStarted = Date.now();
   const reject = async (head: HeadCommit, lines: string[], count: number, refusal?: string): Promise<void> => {
@@ -163,6 +166,7 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     await recordEvent('Rejected', `commit ${short}: ${first}${count > 1 ? ` (and ${count - 1} more)` : ''}`).catch((err: unknown) => {
       log.warn({ err: messageOf(err) }, 'cannot record the rejection event');
     });
+    await repack();
   };
 
   // Desired state changed behind sync's back (a key deleted or edited by hand) is put back from the
@@ -347,6 +351,7 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
       { commit: head.commit, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length, ms: Date.now() - started },
       `${head.pinned ? 'pinned' : 'applied'} commit ${head.commit.slice(0, 7)}`,
     );
+    await repack();
   };
 
   // What stops sync for a while (a repository it cannot reach, a branch that is gone) shows as the

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
 } from '../../../src/store/index.js';
 import { GitSource, discardReporter, startSync, type Sync, type SyncOptions } from '../../../src/sync/index.js';
 import { resume, suspendAt, suspend } from '../../../src/api/control.js';
+import { indexedOids, packsOf } from '../../../src/sync/repack.js';
 import { uniqueName } from '../../support/names.js';
 import { createRepo, type TestRepo } from '../../support/repo.js';
 import { waitFor } from '../../support/wait.js';
@@ -29,7 +30,7 @@ interface World {
   store: Store;
   dataDir: string;
   /** Start a sync of the repository (local work tree unless `repo` says otherwise). */
-  start(o?: Partial<SyncOptions> & { repo?: string; path?: string }): Promise<Sync>;
+  start(o?: Partial<SyncOptions> & { repo?: string; path?: string; maxPacks?: number }): Promise<Sync>;
   seal(): Promise<SealRecord | undefined>;
   history(): Promise<HistoryRecord[]>;
   desired(): Promise<Entry[]>;
@@ -61,8 +62,8 @@ async function world(): Promise<World> {
     repo,
     store,
     dataDir,
-    start: async ({ repo: where, path, ...o } = {}) => {
-      const git = new GitSource({ repo: where ?? repo.workDir, branch: 'main', path: path ?? '.', dataDir });
+    start: async ({ repo: where, path, maxPacks, ...o } = {}) => {
+      const git = new GitSource({ repo: where ?? repo.workDir, branch: 'main', path: path ?? '.', dataDir, ...(maxPacks === undefined ? {} : { maxPacks }) });
       const log: Logger = o.log ?? silentLogger();
       const sync = await startSync({ store, log, git, source: SOURCE, intervalMs: POLL_MS, ...o });
       cleanups.push(() => sync.stop());
@@ -308,4 +309,56 @@ describe('startSync on a smart-HTTP remote', () => {
     expect(seal.counts).toEqual({ objects: 1, created: 1, updated: 0, deleted: 1 });
     expect(keysOf(await w.desired())).toEqual(['Deployment/default/api']);
   });
+
+  // The mirror holds one pack a fetch; past --max-packs (here 2) they are merged once the commit is sealed.
+  it.each([
+    { damaged: false, packs: 1, logged: [] },
+    { damaged: true, packs: 3, logged: ['cannot repack the mirror; it works as it is, with more pack files, and is tried again at the next commit'] },
+  ])('repacks the mirror after the seal; a repack that fails (a damaged pack: $damaged) is logged, and the commit is applied all the same', async ({ damaged, packs, logged }) => {
+    const w = await world();
+    const { log, lines } = captureLog();
+    const push = async (name: string): Promise<string> => {
+      await w.repo.write('web.yaml', named(name));
+      const sha = await w.repo.commit(name);
+      await w.repo.push();
+      return sha;
+    };
+    const first = await push('one');
+    const sync = await w.start({ repo: w.repo.url(inject('gitBaseUrl')), maxPacks: 2, log, reporter: discardReporter });
+    await w.sealed(first);
+    const second = await push('two');
+    sync.kick();
+    await w.sealed(second);
+    const [name = ''] = await readdir(join(w.dataDir, 'repos'));
+    const mirror = join(w.dataDir, 'repos', name);
+    // The first fetch's pack holds only what no later pass reads but a repack does: the first commit's tree and file.
+    if (damaged) await damageObject(mirror, await w.repo.git('rev-parse', `${first}:web.yaml`));
+
+    const third = await push('three');
+    sync.kick();
+    await w.sealed(third);
+    await sync.idle();
+    expect(keysOf(await w.desired())).toEqual(['Deployment/default/three']);
+    expect((await packsOf(mirror)).length).toBe(packs);
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(logged);
+  });
 });
+
+/** Overwrites the compressed bytes of object `oid` in the pack of `gitdir` that holds it (its index, and the pack's checksum, left as they were). */
+async function damageObject(gitdir: string, oid: string): Promise<void> {
+  for (const pack of await packsOf(gitdir)) {
+    const file = join(gitdir, 'objects', 'pack', pack);
+    const idx = await readFile(file.replace(/\.pack$/, '.idx'));
+    const oids = indexedOids(idx);
+    const i = oids.indexOf(oid);
+    if (i < 0) continue;
+    // A version 2 index: header, fan-out, ids, CRCs, then 4-byte offsets.
+    let at = idx.readUInt32BE(8 + 1024 + oids.length * 24 + i * 4);
+    const data = await readFile(file);
+    while ((data[at++] ?? 0) & 0x80); // the object's type and size, 7 bits a byte
+    data.fill(0xff, at + 2, at + 8); // past zlib's 2-byte header
+    await writeFile(file, data);
+    return;
+  }
+  throw new Error(`${oid} is in no pack of ${gitdir}`);
+}
