@@ -78,20 +78,32 @@ export function checkRef(ref: ConfigMapRef, namespace: string, objects: ObjectLo
 /** A namespace's ConfigMaps and Secrets by kind and name: a ConfigMap's data, a Secret's keys with each value's ciphertext. */
 export type ObjectLookup = (kind: ConfigMapRef['kind'], name: string) => Readonly<Record<string, string>> | undefined;
 
+/** What a reference can read of `o`: a ConfigMap's data, a Secret's keys; undefined for the other kinds. */
+export function referableData(o: DesiredObject): Readonly<Record<string, string>> | undefined {
+  if (o.kind === 'ConfigMap') return o.spec.data;
+  if (o.kind === 'Secret') return secretKeys(o.spec);
+  return undefined;
+}
+
 /** The ConfigMaps and Secrets among `objects`, as a lookup per namespace. */
 export function configMapsOf(objects: Iterable<DesiredObject>): (namespace: string) => ObjectLookup {
   const byKey = new Map<string, Readonly<Record<string, string>>>();
   for (const o of objects) {
-    if (o.kind === 'ConfigMap') byKey.set(objectKey(o), o.spec.data);
-    else if (o.kind === 'Secret') byKey.set(objectKey(o), secretKeys(o.spec));
+    const data = referableData(o);
+    if (data !== undefined) byKey.set(objectKey(o), data);
   }
   return (namespace) => (kind, name) => byKey.get(objectKey({ kind, namespace, name }));
+}
+
+/** True when every reference of Deployment `o` finds what it needs through `lookup` (its namespace's objects). */
+export function deploymentRefsMet(o: DeploymentObject, lookup: ObjectLookup): boolean {
+  return configMapRefs(o.spec.template).every((r) => checkRef(r, o.namespace, lookup) === undefined);
 }
 
 /** True when every reference of every Deployment among `objects` is met (what the incremental check asks before trusting its merge). */
 export function referencesMet(objects: readonly DesiredObject[]): boolean {
   const lookup = configMapsOf(objects);
-  return objects.every((o) => o.kind !== 'Deployment' || configMapRefs(o.spec.template).every((r) => checkRef(r, o.namespace, lookup(o.namespace)) === undefined));
+  return objects.every((o) => o.kind !== 'Deployment' || deploymentRefsMet(o, lookup(o.namespace)));
 }
 
 /**

@@ -65,11 +65,14 @@ export function oversizedObjects(store: Store, source: string, commit: string, o
  * txns as etcd's limits need (operations and bytes; oversizedObjects must have passed), then the seal (with its history record and `berth/sync success` status) last, so
  * readers at the sealed revision see the whole commit or none of it.
  */
-export async function applyCommit(store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date, previous?: SealedState): Promise<ApplyResult> {
+export async function applyCommit(
+  store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date, previous?: SealedState & { plan?: DesiredPlan },
+): Promise<ApplyResult> {
   // The sealed commit's objects as sync keeps them in memory, when it has them: no re-read and decoding of desired/.
   const { seal: prev, sealRevision, objects: current } = previous ?? (await sealedObjects(store, source));
-  // What the commit changes against the one in force (the seal's counts, the logs)…
-  const plan = planDesired(objects, current);
+  // What the commit changes against the one in force (the seal's counts, the logs); sync's incremental
+  // read planned it already from the changed files alone (`previous.plan`, against the same objects)…
+  const plan = previous?.plan ?? planDesired(objects, current);
   // …and what must be written for that, which differs only after a half-applied commit.
   const writes = await planWrites(store, source, prev?.revision ?? 0, objects, previous ? { objects: previous.objects, plan } : undefined);
   const revision = await commitChunked(store, writes.put.map((o) => desiredPut(source, head.commit, o)), writes.del);

@@ -1,4 +1,5 @@
-import { checkFiles, DEFAULT_LIMITS, nodePortsUnique, objectKey, referencesMet, type Limits, type ParseOptions, type RawFile, type SkippedDocument } from '../manifest/index.js';
+import { checkFiles, type Limits, type ParseOptions, type RawFile, type SkippedDocument } from '../manifest/index.js';
+import { emptyIndex, mergeSorted, planIndexChange } from './object-index.js';
 import type { DesiredObject, ManifestError } from '../manifest/types.js';
 import { compareText } from '../text.js';
 import type { TreeCheck } from './check.js';
@@ -30,32 +31,16 @@ export function checkAlone(raw: RawFile, oid: string, opts: ParseOptions): FileC
 /**
  * The whole check of files each checked alone (`files` in path order), when that is the full
  * check's answer: every file clean, no object defined twice, no nodePort asked twice, references
- * met, within the commit's limits. Undefined otherwise: the full check finds and words the errors.
+ * met, within the commit's limits (planIndexChange). Undefined otherwise: the full check finds and words the errors.
  */
 export function combineChecks(files: readonly FileCheck[], entries: SkippedEntry[], limits: Partial<Limits> = {}): TreeCheck | undefined {
-  const l = { ...DEFAULT_LIMITS, ...limits };
-  const objects: DesiredObject[] = [];
-  const warnings: ManifestError[] = [];
-  const skipped: SkippedDocument[] = [];
-  const keys = new Set<string>();
-  let total = 0;
-  for (const f of files) {
-    if (!f.clean) return undefined;
-    total += f.size;
-    if (total > l.commitBytes) return undefined;
-    for (const o of f.objects) {
-      const key = objectKey(o);
-      if (keys.has(key)) return undefined;
-      keys.add(key);
-      objects.push(o);
-    }
-    warnings.push(...f.warnings);
-    skipped.push(...f.skipped);
-  }
-  if (objects.length > l.objects || warnings.length > l.errors || !referencesMet(objects) || !nodePortsUnique(objects)) return undefined;
-  // Keys made once, not per comparison: 10,000 objects take ~140,000 comparisons.
-  const keyed = objects.map((o) => ({ o, key: objectKey(o) })).sort((a, b) => compareText(a.key, b.key));
-  objects.splice(0, objects.length, ...keyed.map((k) => k.o));
-  warnings.sort((a, b) => compareText(a.path, b.path) || a.line - b.line || a.col - b.col);
-  return { objects, errors: [], omitted: 0, skipped, warnings, entries, files: files.length };
+  const change = planIndexChange(emptyIndex(), [], files, limits);
+  if (change === undefined) return undefined;
+  const warnings = files.flatMap((f) => f.warnings).sort(byPlace);
+  return { objects: mergeSorted([], change), errors: [], omitted: 0, skipped: files.flatMap((f) => f.skipped), warnings, entries, files: files.length };
+}
+
+/** Errors and warnings in the order the full check gives them: by file, line and column. */
+export function byPlace(a: ManifestError, b: ManifestError): number {
+  return compareText(a.path, b.path) || a.line - b.line || a.col - b.col;
 }

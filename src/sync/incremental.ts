@@ -1,18 +1,20 @@
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import { DEFAULT_LIMITS, type Limits, type ParseOptions } from '../manifest/index.js';
+import { BerthError } from '../errors.js';
+import { DEFAULT_LIMITS, objectKey, type DesiredPlan, type Limits, type ParseOptions } from '../manifest/index.js';
 import type { DesiredObject } from '../manifest/types.js';
 import { compareText } from '../text.js';
 import type { TreeCheck } from './check.js';
-import { checkAlone, combineChecks, type FileCheck } from './combine.js';
-import type { SkippedEntry } from './files.js';
+import { byPlace, checkAlone, type FileCheck } from './combine.js';
+import { applyIndexChange, emptyIndex, mergeSorted, planIndexChange, type IndexChange, type ObjectIndex } from './object-index.js';
 import type { BlobInfo, LeafChange, TreeLeaf } from './tree.js';
 
 export type { FileCheck } from './combine.js';
 
 /**
  * What sync keeps of its last sealed commit: the tree of the source's folder, every leaf of it by
- * path, and each manifest file's check, so the next commit re-reads only the blobs that changed.
+ * path, each manifest file's check, the index of what the files claim across files, and the
+ * commit's check, so the next commit re-reads, re-checks and plans only what changed.
  */
 export interface TreeState {
   commit: string;
@@ -20,8 +22,9 @@ export interface TreeState {
   root: string;
   leaves: Map<string, TreeLeaf>;
   files: Map<string, FileCheck>;
-  /** The commit's objects, as sealed (sorted by objectKey). */
-  objects: DesiredObject[];
+  index: ObjectIndex;
+  /** The commit's check, as sealed (objects sorted by objectKey). */
+  check: TreeCheck;
 }
 
 /** How the incremental check reaches the repository and the check worker (GitSource and isolate). */
@@ -33,29 +36,89 @@ export interface TreeAccess {
   checkBlobs(commit: string, blobs: { path: string; oid: string }[]): Promise<FileCheck[] | undefined>;
 }
 
+/** A commit checked against a kept state, and what it changes. */
+export interface IncrementalCheck {
+  check: TreeCheck;
+  /** What the commit changes against the state's objects (against none without a state). */
+  plan: DesiredPlan;
+  /** The objects of the files read again (all of them without a state): only they are new. */
+  fresh: DesiredObject[];
+  /** The state of this commit, made from the one checked against (changed in place: call it once, when the commit sealed). */
+  keep(): TreeState;
+}
+
 /**
  * `commit` checked against the state of the last sealed one: only the leaves whose ids differ are
- * looked at, only changed manifest blobs are read and checked (in the worker), the rest comes from
- * `state`. Without a state, every manifest blob of the commit is checked that way (file by file, so
- * the files can be checked in several workers at once). Undefined when the answer needs the full
- * check (an invalid file, a duplicate across files, a limit of the commit, the folder gone): the full
- * check then finds and words the errors.
+ * looked at, only changed manifest blobs are read and checked (in the worker), and only what they
+ * hold is checked against the other files (planIndexChange); the rest comes from `state`. Without a
+ * state, every manifest blob of the commit is checked that way (file by file, so the files can be
+ * checked in several workers at once). Undefined when the answer needs the full check (an invalid
+ * file, a duplicate across files, a limit of the commit, the folder gone): the full check then finds
+ * and words the errors.
  */
-export async function checkAgainst(state: TreeState | undefined, commit: string, access: TreeAccess, limits: Partial<Limits> = {}): Promise<{ check: TreeCheck; next: TreeState } | undefined> {
+export async function checkAgainst(state: TreeState | undefined, commit: string, access: TreeAccess, limits: Partial<Limits> = {}): Promise<IncrementalCheck | undefined> {
   let root: string;
   try {
     root = await access.root(commit);
   } catch {
     return undefined;
   }
-  const { leaves, reread } = applyChanges(state?.leaves ?? new Map(), await access.diff(state?.root, root));
-  const checked = reread.length > 0 ? await access.checkBlobs(commit, reread) : [];
-  if (checked === undefined) return undefined;
-  const files = new Map(state?.files);
-  for (const p of files.keys()) if (leaves.get(p)?.kind !== 'manifest') files.delete(p);
-  for (const f of checked) files.set(f.path, f);
-  const check = mergeChecks(leaves, files, limits);
-  return check && { check, next: { commit, root, leaves, files, objects: check.objects } };
+  const base = state ?? emptyState();
+  const checkedAt = base.commit;
+  const changes = await access.diff(state?.root, root);
+  const before: FileCheck[] = [];
+  const reread: { path: string; oid: string }[] = [];
+  for (const c of changes) {
+    if (base.leaves.get(c.path)?.kind === 'manifest') {
+      const f = base.files.get(c.path);
+      if (f === undefined) return undefined;
+      before.push(f);
+    }
+    if (c.after?.kind === 'manifest') reread.push({ path: c.path, oid: c.after.oid });
+  }
+  const after = reread.length > 0 ? await access.checkBlobs(commit, reread) : [];
+  if (after === undefined) return undefined;
+  const change = planIndexChange(base.index, before, after, limits);
+  if (change === undefined) return undefined;
+  const check = nextCheck(base.check, changes, after, change);
+  const keep = (): TreeState => {
+    if (base.commit !== checkedAt) throw new BerthError('ESTATE', `the kept tree moved from ${checkedAt.slice(0, 7)} while ${commit.slice(0, 7)} was checked against it`);
+    for (const c of changes) {
+      if (c.after === undefined) base.leaves.delete(c.path);
+      else base.leaves.set(c.path, c.after);
+    }
+    for (const f of before) base.files.delete(f.path);
+    for (const f of after) base.files.set(f.path, f);
+    applyIndexChange(base.index, change);
+    Object.assign(base, { commit, root, check });
+    return base;
+  };
+  return { check, plan: change.plan, fresh: [...change.added.values()], keep };
+}
+
+function emptyState(): TreeState {
+  return { commit: '', root: '', leaves: new Map(), files: new Map(), index: emptyIndex(), check: { objects: [], errors: [], omitted: 0, skipped: [], warnings: [], entries: [], files: 0 } };
+}
+
+/** The check of the commit after `changes`: the kept check with the changed paths' parts replaced. */
+function nextCheck(kept: TreeCheck, changes: readonly LeafChange[], after: readonly FileCheck[], change: IndexChange): TreeCheck {
+  const changed = new Set(changes.map((c) => c.path));
+  const entries = kept.entries.filter((e) => !changed.has(e.path));
+  for (const c of changes) {
+    if (c.after?.kind === 'symlink') entries.push({ path: c.path, reason: 'symbolic link, not followed' });
+    else if (c.after?.kind === 'submodule') entries.push({ path: c.path, reason: 'submodule, not followed' });
+  }
+  const byPath = (a: { path: string }, b: { path: string }): number => compareText(a.path, b.path);
+  return {
+    objects: mergeSorted(kept.objects, change),
+    errors: [],
+    omitted: 0,
+    // Sorted by path alone: a stable sort keeps each file's documents in their order.
+    skipped: [...kept.skipped.filter((s) => !changed.has(s.path)), ...after.flatMap((f) => f.skipped)].sort(byPath),
+    warnings: [...kept.warnings.filter((w) => !changed.has(w.path)), ...after.flatMap((f) => f.warnings)].sort(byPlace),
+    entries: entries.sort(byPath),
+    files: kept.files - change.before.length + after.length,
+  };
 }
 
 /** The state of `commit` after a full check it passed; undefined for a commit with errors. */
@@ -85,7 +148,7 @@ export async function checkBlobs(gitdir: string, blobs: readonly { path: string;
 
 /**
  * The state of a commit that passed the full check: its objects, warnings and skipped documents
- * split by the file they came from.
+ * split by the file they came from, and indexed across files.
  */
 export function stateFromFull(commit: string, root: string, leaves: Map<string, TreeLeaf>, blobs: readonly BlobInfo[], check: TreeCheck): TreeState {
   const files = new Map<string, FileCheck>();
@@ -94,41 +157,8 @@ export function stateFromFull(commit: string, root: string, leaves: Map<string, 
   for (const o of check.objects) at(o.path)?.objects.push(o);
   for (const w of check.warnings) at(w.path)?.warnings.push(w);
   for (const s of check.skipped) at(s.path)?.skipped.push(s);
-  return { commit, root, leaves, files, objects: check.objects };
-}
-
-/** The leaves after `changes`, and the manifest blobs among them that must be read again. */
-export function applyChanges(leaves: ReadonlyMap<string, TreeLeaf>, changes: readonly LeafChange[]): { leaves: Map<string, TreeLeaf>; reread: { path: string; oid: string }[] } {
-  const next = new Map(leaves);
-  const reread: { path: string; oid: string }[] = [];
-  for (const c of changes) {
-    if (c.after === undefined) next.delete(c.path);
-    else {
-      next.set(c.path, c.after);
-      if (c.after.kind === 'manifest') reread.push({ path: c.path, oid: c.after.oid });
-    }
-  }
-  return { leaves: next, reread };
-}
-
-/**
- * The whole commit's check from its files' own checks, when that is the full check's answer: every
- * file clean, no object defined twice, no nodePort asked twice, within the source's and commit's limits. Undefined
- * otherwise: the caller runs the full check, which finds and words the errors.
- */
-export function mergeChecks(leaves: ReadonlyMap<string, TreeLeaf>, files: ReadonlyMap<string, FileCheck>, limits: Partial<Limits> = {}): TreeCheck | undefined {
-  const ordered: FileCheck[] = [];
-  const entries: SkippedEntry[] = [];
-  for (const p of [...leaves.keys()].sort(compareText)) {
-    const leaf = leaves.get(p);
-    if (leaf === undefined) continue;
-    if (leaf.kind !== 'manifest') {
-      entries.push({ path: p, reason: leaf.kind === 'symlink' ? 'symbolic link, not followed' : 'submodule, not followed' });
-      continue;
-    }
-    const f = files.get(p);
-    if (f === undefined || f.oid !== leaf.oid) return undefined;
-    ordered.push(f);
-  }
-  return combineChecks(ordered, entries, limits);
+  const index = emptyIndex();
+  const added = new Map(check.objects.map((o) => [objectKey(o), o]));
+  applyIndexChange(index, { plan: { create: [], update: [], delete: [] }, added, removed: new Set(), before: [], after: [...files.values()] });
+  return { commit, root, leaves, files, index, check };
 }

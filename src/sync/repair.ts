@@ -1,7 +1,54 @@
 import type { DesiredObject } from '../manifest/types.js';
 import { objectKey } from '../manifest/types.js';
-import { ConflictError } from '../errors.js';
-import { commitChunked, desiredKey, encode, sourceKey, type Entry, type PutOp, type SealRecord, type Store } from '../store/index.js';
+import { ConflictError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import { commitChunked, desiredKey, desiredPrefix, encode, sourceKey, type Entry, type PutOp, type SealRecord, type Store } from '../store/index.js';
+import { checkCommit, type IsolateOptions } from './isolate.js';
+import type { CommitReader } from './reader.js';
+import type { GitSource } from './source.js';
+
+/** What a sync's repair pass works with. */
+export interface RepairContext {
+  store: Store;
+  source: string;
+  git: GitSource;
+  log: Logger;
+  now: () => Date;
+  isolate: IsolateOptions;
+  /** The sealed commit's objects, when sync keeps them in memory. */
+  reader: Pick<CommitReader, 'objectsOf'>;
+  recordEvent(reason: string, message: string): Promise<void>;
+}
+
+/**
+ * Desired state changed behind sync's back (a key deleted or edited by hand) put back from the
+ * sealed commit, logged and recorded as an event. Two small reads say whether anything changed;
+ * only then is desired/ listed, and the sealed commit's objects read again if they are not kept.
+ */
+export async function repairSealed(cx: RepairContext, seal: SealRecord, sealModRevision: number): Promise<void> {
+  const { store, source, git, log } = cx;
+  const since = await store.changedSince(desiredPrefix(source), seal.revision);
+  if (since.count === seal.counts.objects && since.changed.length === 0) return;
+  const { entries } = await store.list(desiredPrefix(source));
+  if (!desiredChanged(entries, seal)) return;
+  // The sealed commit's objects: kept in memory, or read again (a new shallow mirror may lack it).
+  let objects = cx.reader.objectsOf(seal.commit);
+  if (objects === undefined) {
+    await git.ensureCommit(seal.commit);
+    const check = await checkCommit(git.tree(seal.commit), cx.isolate);
+    if (check.errors.length > 0 || check.omitted > 0) {
+      log.warn({ commit: seal.commit }, 'desired state was changed by hand, and the sealed commit no longer passes the checks; leaving it');
+      return;
+    }
+    objects = check.objects;
+  }
+  const done = await repairDesired(store, source, seal, sealModRevision, entries, objects, cx.now());
+  if (!done) return;
+  const keys = [...done.restored, ...done.removed].map((k) => k.slice(desiredPrefix(source).length));
+  const message = `desired state of commit ${seal.commit.slice(0, 7)} put back: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ` and ${keys.length - 5} more` : ''}`;
+  log.warn({ restored: done.restored, removed: done.removed }, message);
+  await cx.recordEvent('Repaired', message).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'cannot record the repair event'));
+}
 
 /**
  * True when the latest `desired/<source>/` is not what the seal made visible: a key written since

@@ -11,14 +11,11 @@ import {
   type FollowedRecord, type SealRecord, type Store, type SuspensionRecord, type SyncErrorRecord,
 } from '../store/index.js';
 import { applyCommit, oversizedObjects, recordRejected } from './apply.js';
-import { desiredChanged, repairDesired } from './repair.js';
+import { repairSealed } from './repair.js';
 import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
-import { checkBlobsInParallel, checkChangedBlobs, checkCommit, holdCheckWorkers, refusedCheck } from './isolate.js';
-import type { TreeCheck } from './check.js';
-import type { DesiredObject } from '../manifest/types.js';
-import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
-import type { BlobInfo } from './tree.js';
+import { holdCheckWorkers } from './isolate.js';
+import { CommitReader } from './reader.js';
 import { startOutbox } from './outbox.js';
 import { readKeyring } from './keyring.js';
 import { serveRollbackRequest } from './rollback.js';
@@ -169,94 +166,16 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     await repack();
   };
 
+  // The last sealed commit as read, so the next commit re-reads only the blobs whose ids changed.
+  const isolate = { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}), allowPlainSecrets: opts.allowPlainSecrets === true };
+  const reader = new CommitReader({
+    git, log, isolate, ...(opts.limits ? { limits: opts.limits } : {}),
+    fullCheck: { passes: opts.fullCheck?.passes ?? 100, ms: opts.fullCheck?.ms ?? 10 * 60_000 },
+  });
+
   // Desired state changed behind sync's back (a key deleted or edited by hand) is put back from the
   // sealed commit; noticed through the watch on desired/, checked cheaply on every pass.
-  const repair = async (seal: SealRecord, sealModRevision: number): Promise<void> => {
-    // Two small reads say whether anything changed; only then is desired/ listed.
-    const since = await store.changedSince(desiredPrefix(source), seal.revision);
-    if (since.count === seal.counts.objects && since.changed.length === 0) return;
-    const { entries } = await store.list(desiredPrefix(source));
-    if (!desiredChanged(entries, seal)) return;
-    // The sealed commit's objects: kept in memory, or read again (a new shallow mirror may lack it).
-    if (state?.commit !== seal.commit) await git.ensureCommit(seal.commit);
-    const check = state?.commit === seal.commit ? { errors: [], omitted: 0, objects: state.objects } : await checkCommit(git.tree(seal.commit), isolate);
-    if (check.errors.length > 0 || check.omitted > 0) {
-      log.warn({ commit: seal.commit }, 'desired state was changed by hand, and the sealed commit no longer passes the checks; leaving it');
-      return;
-    }
-    const done = await repairDesired(store, source, seal, sealModRevision, entries, check.objects, now());
-    if (!done) return;
-    const keys = [...done.restored, ...done.removed].map((k) => k.slice(desiredPrefix(source).length));
-    const message = `desired state of commit ${seal.commit.slice(0, 7)} put back: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ` and ${keys.length - 5} more` : ''}`;
-    log.warn({ restored: done.restored, removed: done.removed }, message);
-    await recordEvent('Repaired', message).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'cannot record the repair event'));
-  };
-
-  // The last sealed commit as read: its tree and each file's check, so the next commit re-reads
-  // only the blobs whose ids changed. Replaced only by a commit that sealed; the full read stays
-  // as the first check and a periodic safety check.
-  const isolate = { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}), allowPlainSecrets: opts.allowPlainSecrets === true };
-  const access: TreeAccess = {
-    root: (commit) => git.root(commit),
-    diff: (a, b) => git.diff(a, b),
-    checkBlobs: (commit, blobs) => checkChangedBlobs(git.tree(commit), blobs, isolate),
-  };
-  let state: TreeState | undefined;
-  // The commit last read whole to keep (also when it could not be kept: not read again each pass).
-  let keptFor: string | undefined;
-
-  let fullAt = 0;
-  let incrementals = 0;
-  const fullCheck = { passes: opts.fullCheck?.passes ?? 100, ms: opts.fullCheck?.ms ?? 10 * 60_000 };
-
-  /** `commit` checked, incrementally against the kept state of `sealed` when there is one; `keep` sets what to keep once it sealed. */
-  const check = async (commit: string, sealed: string | undefined): Promise<{ check: TreeCheck; keep: () => Promise<void> }> => {
-    const due = incrementals >= fullCheck.passes || Date.now() - fullAt >= fullCheck.ms;
-    if (state && state.commit === sealed && !due) {
-      const inc = await checkAgainst(state, commit, access, opts.limits);
-      if (inc) {
-        const keep = (): Promise<void> => {
-          state = inc.next;
-          keptFor = commit;
-          incrementals++;
-          return Promise.resolve();
-        };
-        return { check: inc.check, keep };
-      }
-    }
-    // Read whole, file by file in several workers at once; a commit that fails that way is read
-    // again by the full check (one worker), which words its errors. In worker threads, bounded in
-    // time and memory: no commit can stall the other loops.
-    let refused: string | undefined;
-    const fresh = await checkAgainst(undefined, commit, {
-      ...access,
-      checkBlobs: async (c, blobs) => {
-        const r = await checkBlobsInParallel(git.tree(c), blobs, isolate);
-        if (r && 'refused' in r) refused = r.refused;
-        return r && 'files' in r ? r.files : undefined;
-      },
-    }, opts.limits);
-    if (fresh) return { check: fresh.check, keep: () => keepWhole(commit, fresh.next) };
-    if (refused !== undefined) return { check: refusedCheck(git.tree(commit), refused), keep: () => Promise.resolve() };
-    const full = await checkCommit(git.tree(commit), isolate);
-    return { check: full, keep: () => keepFull(commit, full) };
-  };
-  const keepWhole = (commit: string, next: TreeState): Promise<void> => {
-    keptFor = commit;
-    state = next;
-    fullAt = Date.now();
-    incrementals = 0;
-    return Promise.resolve();
-  };
-  const keepFull = async (commit: string, full: TreeCheck & { blobs?: BlobInfo[] }): Promise<void> => {
-    keptFor = commit;
-    state = await fullState(commit, full, access).catch((err: unknown) => {
-      log.warn({ err: messageOf(err) }, 'cannot keep the sealed tree; the next commit is read whole');
-      return undefined;
-    });
-    fullAt = Date.now();
-    incrementals = 0;
-  };
+  const repair = (seal: SealRecord, sealModRevision: number): Promise<void> => repairSealed({ store, source, git, log, now, isolate, reader, recordEvent }, seal, sealModRevision);
 
   // Commits this process tried to revert by itself: a refused revert (a conflict) is not tried again.
   const tried = new Set<string>();
@@ -297,10 +216,7 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     const head = suspension?.commit === undefined ? await git.head() : { ...(await git.commit(suspension.commit)), pinned: true };
     const read = await readSeal(store, source);
     // At start, the sealed commit is read whole once, so that the next commit is read incrementally.
-    if (read && read.seal.commit === head.commit && keptFor !== head.commit) {
-      await (await check(head.commit, undefined)).keep();
-      keptFor = head.commit; // also when it could not be kept: not read again each pass
-    }
+    if (read && read.seal.commit === head.commit) await reader.keepSealed(head.commit);
     if (read && (read.seal.commit === head.commit || rejected === head.commit)) return repair(read.seal, read.sealRevision);
     if (rejected === head.commit) return;
     commitStarted = Date.now();
@@ -313,7 +229,7 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     }
     let checked;
     try {
-      checked = await check(head.commit, read?.seal.commit);
+      checked = await reader.read(head.commit, read?.seal.commit);
     } catch (err) {
       // The commit itself is wrong (its --path folder is gone): rejected, as a bad manifest is.
       if (kindOf(err) !== 'input') throw err;
@@ -321,8 +237,7 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     }
     const { objects, errors: invalid, omitted, skipped, warnings, entries } = checked.check;
     // Objects kept from the sealed commit (the same objects, unchanged files) passed this check then.
-    const kept = state ? new Set(state.objects) : new Set<DesiredObject>();
-    const errors = [...invalid, ...oversizedObjects(store, source, head.commit, objects.filter((o) => !kept.has(o)))];
+    const errors = [...invalid, ...oversizedObjects(store, source, head.commit, checked.fresh)];
     if (skipped.length > 0) {
       log.info({ commit: head.commit, skipped: skipped.map((d) => `${shown(d.path)}:${d.line}: ${shown(d.kind, 100)}${d.name ? ` ${shown(d.name, 100)}` : ''}`) }, `skipped ${skipped.length} document(s) of skipped kinds`);
     }
@@ -335,20 +250,24 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     // Capped: a commit's errors go into one etcd record and one status, both bounded in size.
     if (errors.length > 0) return reject(head, formatErrors(errors, omitted, MAX_RECORDED_ERRORS), errors.length + omitted);
     const started = Date.now();
-    const previous = state && read && state.commit === read.seal.commit ? { seal: read.seal, sealRevision: read.sealRevision, objects: state.objects } : undefined;
+    // The sealed objects kept in memory, and the plan against them when the commit was read against them: no re-read of desired/.
+    const sealedObjects = read && reader.objectsOf(read.seal.commit);
+    const plan = checked.plan?.against === read?.seal.commit ? checked.plan?.plan : undefined;
+    const previous = read && sealedObjects ? { seal: read.seal, sealRevision: read.sealRevision, objects: sealedObjects, ...(plan ? { plan } : {}) } : undefined;
     // Git is the truth: a force-pushed head is applied like any other, and its history says so.
     const rewrote = read && !head.pinned && (await git.descends(head.commit, read.seal.commit)) === false ? read.seal.commit : undefined;
     if (rewrote) log.warn({ commit: head.commit, previous: rewrote }, `history rewritten: ${rewrote.slice(0, 7)} is not an ancestor of ${head.commit.slice(0, 7)}`);
-    const { plan } = await applyCommit(store, source, rewrote ? { ...head, rewrote } : head, objects, now(), previous);
+    const applied = await applyCommit(store, source, rewrote ? { ...head, rewrote } : head, objects, now(), previous);
     await checked.keep();
     outbox.kick();
     rejected = undefined;
     syncSeconds.observe({ source, outcome: 'applied' }, (Date.now() - commitStarted) / 1000);
     await prune();
     syncLastSuccess.set({ source }, Date.now() / 1000);
-    for (const [action, n] of [['create', plan.create.length], ['update', plan.update.length], ['delete', plan.delete.length]] as const) objectsApplied.inc({ source, action }, n);
+    const { create, update, delete: deleted } = applied.plan;
+    for (const [action, n] of [['create', create.length], ['update', update.length], ['delete', deleted.length]] as const) objectsApplied.inc({ source, action }, n);
     log.info(
-      { commit: head.commit, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length, ms: Date.now() - started },
+      { commit: head.commit, created: create.length, updated: update.length, deleted: deleted.length, ms: Date.now() - started },
       `${head.pinned ? 'pinned' : 'applied'} commit ${head.commit.slice(0, 7)}`,
     );
     await repack();

@@ -8,6 +8,7 @@ import { GitSource } from '../../../src/sync/source.js';
 import { checkTree, type TreeCheck } from '../../../src/sync/check.js';
 import { readTreeFiles } from '../../../src/sync/tree.js';
 import { checkAgainst, checkBlobs, fullState, type TreeAccess, type TreeState } from '../../../src/sync/incremental.js';
+import { planDesired } from '../../../src/manifest/index.js';
 import { deploymentYaml } from '../../support/manifests.js';
 
 // Incremental sync must give what a full read of the same commit gives: random commit sequences
@@ -73,7 +74,7 @@ async function change(work: string, r: ReturnType<typeof random>, n: number): Pr
     await fs.writeFile(path.join(work, rel), text, { flag: 'wx' });
   };
   const deployment = (name: string): string => deploymentYaml({ name, namespace: 'default', replicas: 1 + r.int(3), image: 'busybox:1', command: ['sleep', String(r.int(1000))] });
-  const op = existing.length < 3 ? 0 : r.int(10);
+  const op = existing.length < 3 ? 0 : r.int(13);
   const some = (): string => r.pick(existing);
   switch (op) {
     case 0:
@@ -125,6 +126,31 @@ async function change(work: string, r: ReturnType<typeof random>, n: number): Pr
       // change might pick this path, and must not reach what it points at).
       await fs.symlink(outside, path.join(work, f));
       return `symlink ${f}`;
+    }
+    case 10: {
+      // A ConfigMap of a few names, with or without the key its readers need: a reader in another
+      // file is met or not, and a later change of this file can break a reader it does not hold.
+      const k = r.int(3);
+      const name = `cfg${k}`;
+      const f = `${FOLDERS[k] ?? ''}/${name}.yaml`;
+      await write(f, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {${r.pick(['level', 'other'])}: v${n}}\n`);
+      return `ConfigMap ${name} in ${f}`;
+    }
+    case 11: {
+      // A Deployment that reads a key of a ConfigMap in another file (optional or not).
+      const f = `${r.pick(FOLDERS)}/reader${n}.yaml`;
+      const optional = r.int(4) === 0;
+      await write(
+        f,
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reader${n}}\nspec:\n  selector: {matchLabels: {app: r${n}}}\n  template:\n    metadata: {labels: {app: r${n}}}\n    spec:\n      containers:\n      - name: a\n        image: busybox:1\n        env: [{name: LEVEL, valueFrom: {configMapKeyRef: {name: cfg${r.int(3)}, key: level${optional ? ', optional: true' : ''}}}}]\n`,
+      );
+      return `reader of cfg in ${f}${optional ? ' (optional)' : ''}`;
+    }
+    case 12: {
+      // A NodePort Service on one of few ports: two files asking for one port make the commit invalid.
+      const f = `${r.pick(FOLDERS)}/svc${n}.yaml`;
+      await write(f, `apiVersion: v1\nkind: Service\nmetadata: {name: svc${n}}\nspec:\n  type: NodePort\n  selector: {app: a}\n  ports: [{port: 80, nodePort: ${30000 + r.int(4)}}]\n`);
+      return `Service on a nodePort in ${f}`;
     }
     default: {
       // A ConfigMap with a spelling Kubernetes reads differently (a warning), or a second document.
@@ -181,8 +207,9 @@ describe('incremental check', () => {
     const r = random(seed);
     let state: TreeState | undefined;
     let incremental = 0;
+    let rejected = 0;
     const done: string[] = [];
-    for (let n = 0; n < 40; n++) {
+    for (let n = 0; n < 60; n++) {
       done.push(await change(work, r, n));
       await git('add', '-A');
       await git('commit', '--quiet', '--allow-empty', '-m', `c${n}`);
@@ -196,6 +223,7 @@ describe('incremental check', () => {
         continue;
       }
       const clean = full.errors.length === 0 && full.omitted === 0;
+      if (!clean && state) rejected++;
       // Read whole file by file (what sync does for a first or safety read, in several workers).
       const fresh = await checkAgainst(undefined, commit, access);
       if (!clean) expect(fresh, `${done.join('; ')}: the file-by-file read passed a commit the full one rejects`).toBeUndefined();
@@ -206,15 +234,18 @@ describe('incremental check', () => {
         else if (inc) {
           incremental++;
           expect(comparable(inc.check), done.join('; ')).toEqual(comparable(full));
-          state = inc.next;
+          // The plan of the changed files alone is the plan of the whole commit against the kept one.
+          expect(inc.plan, done.join('; ')).toEqual(planDesired(full.objects, state.check.objects));
+          state = inc.keep();
           continue;
         }
       }
       // Rejected commits leave the state at the last good one; an accepted one is kept from the full read.
       if (clean) state = await fullState(commit, full, access);
     }
-    // The sequence exercised the incremental path, not only the fallback.
+    // The sequence exercised the incremental path, not only the fallback, and the checks between files both ways.
     expect(incremental).toBeGreaterThan(5);
+    expect(rejected).toBeGreaterThan(3);
     expect(await fs.readFile(outside, 'utf8')).toBe(OUTSIDE);
   }, 120_000);
 
@@ -237,7 +268,7 @@ describe('incremental check', () => {
     // The ConfigMap's file is gone: app.yaml is unchanged, yet the commit is refused, at app.yaml's reference.
     await fs.rm(path.join(work, 'cfg.yaml'));
     const third = await commit();
-    expect(await checkAgainst(inc?.next ?? state, third, access)).toBeUndefined();
+    expect(await checkAgainst(inc ? inc.keep() : state, third, access)).toBeUndefined();
     expect((await fullCheck(gitdir, third, '')).errors.map((e) => `${e.path}:${e.line}:${e.col}`)).toEqual(['app.yaml:10:69']);
   });
 
