@@ -43,6 +43,8 @@ export interface IncrementalCheck {
   plan: DesiredPlan;
   /** The objects of the files read again (all of them without a state): only they are new. */
   fresh: DesiredObject[];
+  /** How many manifest files were read again. */
+  reread: number;
   /** The state of this commit, made from the one checked against (changed in place: call it once, when the commit sealed). */
   keep(): TreeState;
 }
@@ -93,7 +95,7 @@ export async function checkAgainst(state: TreeState | undefined, commit: string,
     Object.assign(base, { commit, root, check });
     return base;
   };
-  return { check, plan: change.plan, fresh: [...change.added.values()], keep };
+  return { check, plan: change.plan, fresh: [...change.added.values()], reread: after.length, keep };
 }
 
 function emptyState(): TreeState {

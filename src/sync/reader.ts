@@ -14,6 +14,8 @@ export interface ReadCommit {
   plan?: { against: string; plan: DesiredPlan };
   /** The objects not already sealed as they are (every object when read whole): only they need the size check. */
   fresh: readonly DesiredObject[];
+  /** How many manifest files were read (all of them when read whole). */
+  reread: number;
   /** Keep this commit as the one the next is read against (call once it sealed). */
   keep(): Promise<void>;
 }
@@ -74,7 +76,7 @@ export class CommitReader {
           this.incrementals++;
           return Promise.resolve();
         };
-        return { check: inc.check, plan: { against: state.commit, plan: inc.plan }, fresh: inc.fresh, keep };
+        return { check: inc.check, plan: { against: state.commit, plan: inc.plan }, fresh: inc.fresh, reread: inc.reread, keep };
       }
     }
     let refused: string | undefined;
@@ -86,10 +88,10 @@ export class CommitReader {
         return r && 'files' in r ? r.files : undefined;
       },
     }, limits);
-    if (whole) return { check: whole.check, fresh: whole.check.objects, keep: () => Promise.resolve(this.keepWhole(commit, whole.keep())) };
+    if (whole) return { check: whole.check, fresh: whole.check.objects, reread: whole.reread, keep: () => Promise.resolve(this.keepWhole(commit, whole.keep())) };
     if (refused !== undefined) {
       const check = refusedCheck(git.tree(commit), refused);
-      return { check, fresh: check.objects, keep: () => Promise.resolve() };
+      return { check, fresh: check.objects, reread: 0, keep: () => Promise.resolve() };
     }
     const full = await checkCommit(git.tree(commit), isolate);
     const keep = async (): Promise<void> => {
@@ -99,7 +101,7 @@ export class CommitReader {
       });
       this.keepWhole(commit, next);
     };
-    return { check: full, fresh: full.objects, keep };
+    return { check: full, fresh: full.objects, reread: full.files, keep };
   }
 
   private keepWhole(commit: string, next: TreeState | undefined): void {

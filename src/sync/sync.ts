@@ -267,7 +267,7 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     const { create, update, delete: deleted } = applied.plan;
     for (const [action, n] of [['create', create.length], ['update', update.length], ['delete', deleted.length]] as const) objectsApplied.inc({ source, action }, n);
     log.info(
-      { commit: head.commit, created: create.length, updated: update.length, deleted: deleted.length, ms: Date.now() - started },
+      { commit: head.commit, created: create.length, updated: update.length, deleted: deleted.length, files: checked.check.files, read: checked.reread, ms: Date.now() - started },
       `${head.pinned ? 'pinned' : 'applied'} commit ${head.commit.slice(0, 7)}`,
     );
     await repack();
