@@ -1,5 +1,4 @@
 import { describe, expect, inject, it } from 'vitest';
-import { waitWhileUp } from '../support/berth.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
 
@@ -16,13 +15,13 @@ describe('berth up --auto-revert', () => {
     await work.push();
     const bare = (...args: string[]): Promise<string> => work.git(`--git-dir=${work.bareDir}`, ...args);
     const note = (sha: string): Promise<string> => bare('notes', '--ref=berth', 'show', sha).catch(() => '');
-    const proc = bed.up(work, ['--repo', work.url(inject('gitBaseUrl')), '--auto-revert']);
-    await waitWhileUp(proc, async () => (await note(v1)).includes('berth/health success'), 'v1 running', { timeoutMs: 120_000 });
+    const proc = bed.up(work.url(inject('gitBaseUrl')), ['--auto-revert']);
+    await proc.until(async () => (await note(v1)).includes('berth/health success'), 'v1 running', { timeoutMs: 120_000 });
 
     await work.write('app.yaml', app(['sh', '-c', 'echo broken; exit 1']));
     const v2 = await work.commit('app v2 crashes');
     await work.push();
-    const revert = await waitWhileUp(proc, async () => {
+    const revert = await proc.until(async () => {
       const head = await bare('rev-parse', 'main');
       return head !== v2 && head !== v1 ? head : undefined;
     }, 'the revert commit berth pushes', { timeoutMs: 180_000, context: async () => `v2 note:\n${await note(v2)}` });
@@ -32,8 +31,8 @@ describe('berth up --auto-revert', () => {
     expect(await bare('rev-parse', `${revert}^`)).toBe(v2);
     expect(await bare('rev-parse', `${revert}^{tree}`)).toBe(await bare('rev-parse', `${v1}^{tree}`));
     // The revert is applied and runs v1's pods again; its statuses land on it.
-    await waitWhileUp(proc, async () => (await note(revert)).includes('berth/health success'), 'the revert running', { timeoutMs: 180_000 });
-    await waitWhileUp(proc, async () => /berth\/sync success rolled back automatically by [0-9a-f]{7}: crash loop: /.test(await note(v2)), 'the note on the reverted commit');
+    await proc.until(async () => (await note(revert)).includes('berth/health success'), 'the revert running', { timeoutMs: 180_000 });
+    await proc.until(async () => /berth\/sync success rolled back automatically by [0-9a-f]{7}: crash loop: /.test(await note(v2)), 'the note on the reverted commit');
     expect(await note(v2)).toContain(`rolled back automatically by ${revert.slice(0, 7)}: crash loop:`);
     // Nothing reverts the revert: the branch head stays.
     expect(await bare('rev-parse', 'main')).toBe(revert);

@@ -25,7 +25,7 @@ describe('the CLI through the API server of `berth up`', () => {
     const berth = (...args: string[]): ReturnType<typeof runBerth> => runBerth([...args, ...dataDir]);
     const status = async (): Promise<{ commitSha?: string; suspended?: { commitSha?: string } }> =>
       ((JSON.parse((await berth('status', '-o', 'json')).stdout) as { sources: object[] }).sources[0] ?? {});
-    await waitWhileUp(up, async () => (await status()).commitSha === first, 'the first commit, read through the API');
+    await up.until(async () => (await status()).commitSha === first, 'the first commit, read through the API');
     const url = (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
@@ -47,7 +47,7 @@ describe('the CLI through the API server of `berth up`', () => {
     await work.write('app.yaml', configMap('two'));
     const second = await work.commit('second');
     expect((await berth('sync', 'default')).stdout).toBe('sync of source default requested; `berth status` shows the commit in force\n');
-    await waitWhileUp(up, async () => (await status()).commitSha === second, 'the second commit');
+    await up.until(async () => (await status()).commitSha === second, 'the second commit');
 
     // Writes: refused without the token (a --server given by hand gets no token from the data dir), taken with it.
     const refused = await runBerth(['suspend', 'default', '--server', url, '--data-dir', bed.dataDir]);
@@ -66,12 +66,12 @@ describe('the CLI through the API server of `berth up`', () => {
     const back = await berth('suspend', 'default', '--at', first.slice(0, 7));
     expect(back.code).toBe(0);
     expect(back.stdout).toMatch(new RegExp(`^source default suspended at ${first.slice(0, 7)}: sync applies it and keeps it until \`berth resume default\`;\n`));
-    await waitWhileUp(up, async () => (await status()).commitSha === first, 'the pinned commit in force');
+    await up.until(async () => (await status()).commitSha === first, 'the pinned commit in force');
     expect((await status()).suspended?.commitSha).toBe(first);
     expect((await berth('status')).stdout).toMatch(new RegExp(`\n {2}suspended: pinned to ${first.slice(0, 7)} \\d+s ago;`));
 
     expect((await berth('resume', 'default')).stdout).toBe('source default resumed: sync follows its branch head again\n');
-    await waitWhileUp(up, async () => (await status()).commitSha === third, 'the branch head again after resume');
+    await up.until(async () => (await status()).commitSha === third, 'the branch head again after resume');
     const last = JSON.parse((await berth('history', '-o', 'json', '--limit', '2')).stdout) as { items: { commitSha: string; pinned?: boolean }[] };
     expect(last.items.map((h) => [h.commitSha, h.pinned ?? false])).toEqual([[first, true], [third, false]]);
   }, 240_000);

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { waitWhileUp } from '../support/berth.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
 
@@ -59,9 +58,9 @@ describe('the dashboard in Chromium', () => {
     const first = await work.commit('one replica');
     await work.push();
     // Served over http (the last --repo wins): berth never writes into a work tree, and a rollback is a commit it pushes.
-    const up = bed.up(work, ['--repo', work.url(inject('gitBaseUrl'))]);
-    const url = await waitWhileUp(up, async () => (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim(), 'the API endpoint file');
-    await waitWhileUp(up, async () => {
+    const up = bed.up(work.url(inject('gitBaseUrl')));
+    const url = await up.api();
+    await up.until(async () => {
       const res = await fetch(`${url}/api/v1/sources`);
       const [source] = ((await res.json()) as { items: SourceView[] }).items;
       return source?.commitSha === first && source.health?.state === 'success';
@@ -109,7 +108,7 @@ describe('the dashboard in Chromium', () => {
       void dialog.accept(dialog.type() === 'prompt' ? token : undefined);
     });
     await page.click(`${applied} li[data-commit="${first}"] button`);
-    const rolled = await waitWhileUp(up, async () => {
+    const rolled = await up.until(async () => {
       const [source] = ((await (await fetch(`${url}/api/v1/sources`)).json()) as { items: SourceView[] }).items;
       return source?.commitSha !== undefined && source.commitSha !== second && source.commitSha !== first && source.commitSha;
     }, 'the rollback commit in force');
@@ -119,7 +118,7 @@ describe('the dashboard in Chromium', () => {
     const back = `article.source[data-commit="${rolled}"]`;
     await page.waitForSelector(`${back} li[data-commit="${rolled}"][data-outcome="applied"][data-inforce="true"]`, { timeout: 60_000 });
     await page.waitForSelector(`${back}[data-health="success"] li[data-commit="${rolled}"] li[data-context="berth/health"][data-state="success"]`, { timeout: 90_000 });
-    await waitWhileUp(up, async () => (await page.evaluate(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('tr[data-deployment="dash/web"] + tr li[data-pod]').length)) === 1, 'one pod left on the page');
+    await up.until(async () => (await page.evaluate(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('tr[data-deployment="dash/web"] + tr li[data-pod]').length)) === 1, 'one pod left on the page');
     expect(dialogs).toEqual([expect.stringMatching(/^prompt: The API token/)]);
     expect(errors).toEqual([]);
   }, 300_000);

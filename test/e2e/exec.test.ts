@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { connectChannels } from '../../src/channels.js';
 import { EtcdStore, agentApiKey, decode, readLocalEtcdTls } from '../../src/store/index.js';
-import { berthCommandLine, runBerth, waitWhileUp } from '../support/berth.js';
+import { berthCommandLine, runBerth } from '../support/berth.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
 
@@ -46,8 +46,8 @@ describe('berth exec', () => {
     await work.write('app.yaml', deploymentYaml({ name: 'box', namespace: 'exec', replicas: 1, image: inject('testImage'), command: ['sh', '-c', 'sleep 100000'] }));
     await work.commit('a pod to exec in');
     const up = bed.up(work);
-    const url = await waitWhileUp(up, async () => (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim(), 'the API endpoint file');
-    const pod = await waitWhileUp(up, async () => {
+    const url = await up.api();
+    const pod = await up.until(async () => {
       const res = await fetch(`${url}/api/v1/pods?namespace=exec`);
       const [p] = ((await res.json()) as { items: { name: string; status: string }[] }).items;
       return p?.status === 'Running' ? p.name : undefined;

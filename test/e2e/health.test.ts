@@ -1,6 +1,4 @@
 import { describe, expect, inject, it } from 'vitest';
-import { waitWhileUp } from '../support/berth.js';
-import { listContainers } from '../support/containers.js';
 import { run } from '../support/process.js';
 import { berthUpTestbed, noteLines } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
@@ -9,7 +7,7 @@ import { deploymentYaml } from '../support/manifests.js';
 // failure when a container is killed behind its back, and success again once the agent healed it.
 describe('berth/health on the commit in force, as git notes', () => {
   const bed = berthUpTestbed('health');
-  const { dockerHost, node } = bed;
+  const { dockerHost } = bed;
 
   it('reports pending, success, failure on a killed container, then success once healed', async () => {
     const work = await bed.repo();
@@ -22,7 +20,7 @@ describe('berth/health on the commit in force, as git notes', () => {
     const statuses = async (): Promise<string[]> => (await noteLines(work, sha)).map((l) => l.slice(l.indexOf(' ') + 1));
     // On a timeout, also show what the note held (read then, not now).
     const until = (check: (lines: string[]) => boolean, what: string): Promise<string[]> =>
-      waitWhileUp(proc, async () => {
+      proc.until(async () => {
         const lines = await statuses();
         return check(lines) ? lines : undefined;
       }, what, { intervalMs: 100, context: async () => `note:\n${(await statuses()).join('\n')}` });
@@ -38,7 +36,7 @@ describe('berth/health on the commit in force, as git notes', () => {
     expect(success).toBeGreaterThan(pending);
     expect(rolledOut[success]).toBe(`berth/health success 2/2 replicas of 1 deployment running ${sha.slice(0, 7)}`);
 
-    const [victim] = (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running');
+    const [victim] = await bed.running();
     if (!victim) throw new Error('no running container to kill');
     const killed = Date.now();
     await run('docker', ['kill', victim.id], { env: { ...process.env, DOCKER_HOST: dockerHost } });

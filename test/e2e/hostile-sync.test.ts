@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { runBerth, waitWhileUp } from '../support/berth.js';
-import { listContainers } from '../support/containers.js';
+import { runBerth } from '../support/berth.js';
 import * as h from '../support/hostile.js';
 import { deploymentYaml } from '../support/manifests.js';
 import { berthUpTestbed, noteLines } from '../support/berth-up.js';
@@ -13,7 +12,7 @@ import { run } from '../support/process.js';
 // stopped meanwhile is healed), and `berth validate --rev` gives the same answer as sync.
 describe('hostile commits to a running berth up', () => {
   const bed = berthUpTestbed('hostile');
-  const { dockerHost, node } = bed;
+  const { dockerHost } = bed;
 
   it('rejects each with a short escaped reason on the commit, and keeps everything else working', async () => {
     const work = await bed.repo();
@@ -24,14 +23,14 @@ describe('hostile commits to a running berth up', () => {
     const proc = bed.up(work, ['--max-file-size', '2Mi']);
     const note = (sha: string): Promise<string[]> => noteLines(work, sha);
     const syncLine = (sha: string): Promise<string> =>
-      waitWhileUp(proc, async () => (await note(sha)).find((l) => l.includes(' berth/sync ')), `the berth/sync status of ${sha.slice(0, 7)}`, {
+      proc.until(async () => (await note(sha)).find((l) => l.includes(' berth/sync ')), `the berth/sync status of ${sha.slice(0, 7)}`, {
         timeoutMs: 120_000,
         intervalMs: 200,
       });
-    const running = async (): Promise<{ id: string }[]> => (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running');
+    const running = (): Promise<{ id: string }[]> => bed.running();
 
     expect(await syncLine(good)).toMatch(/ berth\/sync success applied: 1 object/);
-    const [first] = await waitWhileUp(proc, async () => ((await running()).length === 1 ? running() : undefined), 'the replica running');
+    const [first] = await proc.until(async () => ((await running()).length === 1 ? running() : undefined), 'the replica running');
     if (!first) throw new Error('no running container');
 
     // 1. A forged kind, and a link to a host file in the tree.
@@ -61,7 +60,7 @@ describe('hostile commits to a running berth up', () => {
     expect(await note(heavy)).toHaveLength(1);
 
     // The other loops kept working: the replica stopped (`docker stop` returned once it had) runs again.
-    await waitWhileUp(proc, async () => (await running()).length === 1, 'the stopped replica healed', { timeoutMs: 60_000 });
+    await proc.until(async () => (await running()).length === 1, 'the stopped replica healed', { timeoutMs: 60_000 });
     // The link was reported, never read.
     expect(proc.output.toString()).toMatch(/passwd\.yaml: symbolic link, not followed/);
     expect(proc.output.toString()).not.toMatch(/root:x:0/);

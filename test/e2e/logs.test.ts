@@ -22,15 +22,15 @@ describe('berth logs', () => {
     await work.write('crash.yaml', deploymentYaml({ name: 'crash', namespace: 'crash', replicas: 1, image: inject('testImage'), command: ['sh', '-c', twice] }));
     await work.commit('a talking pod and one that crashes once');
     const up = bed.up(work);
-    const url = await waitWhileUp(up, async () => (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim(), 'the API endpoint file');
-    const pod = await waitWhileUp(up, async () => {
+    const url = await up.api();
+    const pod = await up.until(async () => {
       const res = await fetch(`${url}/api/v1/pods?namespace=logs`);
       const [p] = ((await res.json()) as { items: { name: string; status: string }[] }).items;
       return p?.status === 'Running' ? p.name : undefined;
     }, 'the pod running');
     const dataDir = ['--data-dir', bed.dataDir];
 
-    const all = await waitWhileUp(up, async () => {
+    const all = await up.until(async () => {
       const res = await runBerth(['logs', pod, ...dataDir]);
       // Docker copies stdout and stderr separately: hello-err may land after tick-1, never after tick-2.
       return res.code === 0 && res.stdout.includes('tick-2') ? res : undefined;
@@ -54,12 +54,12 @@ describe('berth logs', () => {
     expect((await fetch(`${url}/api/v1/pods/logs/${pod}/logs?tail=-1`)).status).toBe(400);
 
     // --previous: the run before this one, kept by Docker in the container restarted in place.
-    const crashed = await waitWhileUp(up, async () => {
+    const crashed = await up.until(async () => {
       const res = await fetch(`${url}/api/v1/pods?namespace=crash`);
       const [p] = ((await res.json()) as { items: { name: string; status: string; restarts: number }[] }).items;
       return p?.status === 'Running' && p.restarts >= 1 ? p.name : undefined;
     }, 'the crashing pod running again', { timeoutMs: 120_000 });
-    const current = await waitWhileUp(up, async () => {
+    const current = await up.until(async () => {
       const res = await runBerth(['logs', crashed, ...dataDir]);
       return res.stdout.includes('err-2') && res;
     }, 'the second run\'s lines');

@@ -1,11 +1,6 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { waitWhileUp } from '../support/berth.js';
 import { berthUpTestbed } from '../support/berth-up.js';
-import { listContainers } from '../support/containers.js';
 import { deploymentYaml } from '../support/manifests.js';
-import { run } from '../support/process.js';
 import { parsePrometheus, total } from '../support/prometheus.js';
 
 // /metrics of a real `berth up`: each component's metrics move with what it does.
@@ -18,21 +13,21 @@ describe('/metrics', () => {
     await work.commit('a pod');
     const started = Date.now() / 1000;
     const up = bed.up(work);
-    const url = await waitWhileUp(up, async () => (await fs.readFile(path.join(bed.dataDir, 'api-endpoint'), 'utf8')).trim(), 'the API endpoint file');
+    const url = await up.api();
     const scrape = async (): Promise<ReturnType<typeof parsePrometheus>> => {
       const res = await fetch(`${url}/metrics`);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       return parsePrometheus(await res.text());
     };
-    await waitWhileUp(up, async () => total((await scrape()).samples, 'berth_pods', { phase: 'Running' }) === 1, 'the pod running, on /metrics');
+    await up.until(async () => total((await scrape()).samples, 'berth_pods', { phase: 'Running' }) === 1, 'the pod running, on /metrics');
 
     // A refused commit, then a drift healed: a container killed from outside.
     await work.write('bad.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n');
     await work.commit('a bad name');
-    await waitWhileUp(up, async () => total((await scrape()).samples, 'berth_sync_commits_rejected_total', { source: 'default' }) === 1, 'the commit refused');
-    const [victim] = await listContainers(bed.dockerHost, 'berth.node', bed.node);
-    await run('docker', ['kill', victim?.id ?? 'none'], { env: { ...process.env, DOCKER_HOST: bed.dockerHost } });
-    const { types, samples } = await waitWhileUp(up, async () => {
+    await up.until(async () => total((await scrape()).samples, 'berth_sync_commits_rejected_total', { source: 'default' }) === 1, 'the commit refused');
+    const [victim] = await bed.running();
+    await bed.docker('kill', victim?.id ?? 'none');
+    const { types, samples } = await up.until(async () => {
       const m = await scrape();
       return total(m.samples, 'berth_drift_heal_seconds_count', { node: bed.node }) >= 1 && m;
     }, 'the drift healed, on /metrics');

@@ -1,43 +1,25 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
-import { listContainers, removeContainers, type Listed } from '../support/containers.js';
-import { createRepo } from '../support/repo.js';
-import { uniqueName } from '../support/names.js';
+import { describe, expect, inject, it } from 'vitest';
+import { berthUpTestbed } from '../support/berth-up.js';
 import { deploymentYaml } from '../support/manifests.js';
 
 // A changed template rolls: with Kubernetes' default strategy (25%/25% of 3 replicas: surge 1,
 // unavailable 0) Docker never runs fewer than 3 nor more than 4 containers of the Deployment.
 describe('a rolling update', () => {
-  const dockerHost = inject('dockerHost');
-  const node = uniqueName('rolling');
-  let berth: BerthProcess | undefined;
-  let dataDir = '';
-
-  afterAll(async () => {
-    await berth?.stop();
-    await removeContainers(dockerHost, 'berth.node', node);
-    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
-  });
+  const bed = berthUpTestbed('rolling');
 
   const manifest = (version: string): string =>
     deploymentYaml({ name: 'app', namespace: 'rolling', replicas: 3, image: inject('testImage'), command: ['sleep', '3600'], env: { VERSION: version } });
 
   it('keeps 3 to 4 containers running while every pod is replaced', async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-rolling-'));
-    const repo = await createRepo(inject('gitRoot'), uniqueName('rolling'));
+    const repo = await bed.repo();
     await repo.write('app.yaml', manifest('1'));
     await repo.commit('three replicas');
-    const proc = spawnBerth(['up', '--repo', repo.workDir, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dataDir]);
-    berth = proc;
-    const running = async (): Promise<Listed[]> => (await listContainers(dockerHost, 'berth.node', node)).filter((c) => c.state === 'running');
+    const up = bed.up(repo);
     const until = <T>(check: () => Promise<T | undefined | false>, what: string, intervalMs?: number): Promise<T> =>
-      waitWhileUp(proc, check, what, { timeoutMs: 90_000, ...(intervalMs === undefined ? {} : { intervalMs }) });
+      up.until(check, what, intervalMs === undefined ? {} : { intervalMs });
 
     const before = await until(async () => {
-      const cs = await running();
+      const cs = await bed.running();
       return cs.length === 3 ? cs : undefined;
     }, '3 containers of the first template');
     const oldHash = before[0]?.labels['berth.hash'];
@@ -50,7 +32,7 @@ describe('a rolling update', () => {
     // Sample `docker ps` every ~50 ms until every running container is of the new template.
     const counts: number[] = [];
     const after = await until(async () => {
-      const cs = await running();
+      const cs = await bed.running();
       counts.push(cs.length);
       return cs.length === 3 && cs.every((c) => c.labels['berth.hash'] !== oldHash) ? cs : undefined;
     }, '3 containers of the new template', 50);

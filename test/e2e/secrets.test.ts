@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { EtcdStore } from '../../src/store/etcd.js';
 import { commitChunked } from '../../src/store/chunked.js';
-import { runBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
+import { runBerth, type BerthProcess } from '../support/berth.js';
 import { createRepo } from '../support/repo.js';
 import { berthUpTestbed } from '../support/berth-up.js';
 import { listContainers } from '../support/containers.js';
@@ -59,7 +59,7 @@ describe('Secrets encrypted with sops and age', () => {
 
     const proc = bed.up(repo, ['--etcd', inject('etcdEndpoint'), '--prefix', prefix, '--age-key-file', keyFile, '--log-level', 'debug']);
     const logs = capture(proc);
-    const until = <T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> => waitWhileUp(proc, check, what, { timeoutMs: 120_000 });
+    const until = <T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> => proc.until(check, what, { timeoutMs: 120_000 });
     const runningOf = async (name: string): Promise<{ id: string; hash: string } | undefined> => {
       const c = (await listContainers(bed.dockerHost, 'berth.node', bed.node)).find((x) => x.state === 'running' && x.labels['berth.pod']?.startsWith(`${name}-`));
       return c === undefined ? undefined : { id: c.id, hash: c.labels['berth.hash'] ?? '' };

@@ -14,7 +14,7 @@ const UNTIL_MS = 90_000;
 /** A running `berth up` of a testbed. */
 export interface BerthUp extends BerthProcess {
   /** Poll `check` while this berth up runs (see waitWhileUp): 90 s unless `opts` says otherwise. */
-  until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, opts?: { timeoutMs?: number; intervalMs?: number }): Promise<T>;
+  until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, opts?: Parameters<typeof waitWhileUp>[3]): Promise<T>;
   /** The URL of its API server, once it has written it to the data dir. */
   api(): Promise<string>;
 }
