@@ -80,44 +80,39 @@ export async function readSealed(store: Store): Promise<SealedState> {
   return { seals: sealed.map((s) => s.seal), deployments, skipped };
 }
 
-/** The `berth/health` last reported per source (by the controller). */
-export async function readHealth(store: Store): Promise<{ records: HealthRecord[] } & Skipping> {
+/** Every record under `prefix`; those that do not decode are named in `skipped`. */
+async function readAll<T extends StoredRecord['type']>(store: Store, prefix: string, type: T): Promise<{ records: RecordOf<T>[] } & Skipping> {
   const skipped: string[] = [];
-  const { records } = await listRecords(store, HEALTH, 'health', skipped);
+  const { records } = await listRecords(store, prefix, type, skipped);
   return { records, skipped };
+}
+
+/** The `berth/health` last reported per source (by the controller). */
+export function readHealth(store: Store): Promise<{ records: HealthRecord[] } & Skipping> {
+  return readAll(store, HEALTH, 'health');
 }
 
 /** The history records of `source`, or of every source, in key (sequence) order. */
-export async function readHistory(store: Store, source?: string): Promise<{ records: HistoryRecord[] } & Skipping> {
-  const skipped: string[] = [];
-  const { records } = await listRecords(store, source === undefined ? HISTORY : historyPrefix(source), 'history', skipped);
-  return { records, skipped };
+export function readHistory(store: Store, source?: string): Promise<{ records: HistoryRecord[] } & Skipping> {
+  return readAll(store, source === undefined ? HISTORY : historyPrefix(source), 'history');
 }
 
 /** Every event still kept, in key order (eventViews orders them by time). */
-export async function readEvents(store: Store): Promise<{ records: EventRecord[] } & Skipping> {
-  const skipped: string[] = [];
-  const { records } = await listRecords(store, EVENTS, 'event', skipped);
-  return { records, skipped };
+export function readEvents(store: Store): Promise<{ records: EventRecord[] } & Skipping> {
+  return readAll(store, EVENTS, 'event');
 }
 
 /** Why sync of a source is stuck, per source that is (written by sync after a while of failing). */
-export async function readSyncErrors(store: Store): Promise<{ records: SyncErrorRecord[] } & Skipping> {
-  const skipped: string[] = [];
-  const { records } = await listRecords(store, SYNC_ERRORS, 'syncError', skipped);
-  return { records, skipped };
+export function readSyncErrors(store: Store): Promise<{ records: SyncErrorRecord[] } & Skipping> {
+  return readAll(store, SYNC_ERRORS, 'syncError');
 }
 
 /** The suspended sources (`berth suspend`, or rolled back). */
-export async function readSuspensions(store: Store): Promise<{ records: SuspensionRecord[] } & Skipping> {
-  const skipped: string[] = [];
-  const { records } = await listRecords(store, SUSPENDED, 'suspension', skipped);
-  return { records, skipped };
+export function readSuspensions(store: Store): Promise<{ records: SuspensionRecord[] } & Skipping> {
+  return readAll(store, SUSPENDED, 'suspension');
 }
 
 /** Every Service's endpoints record (kept by the controller). */
-export async function readEndpoints(store: Store): Promise<{ records: EndpointsRecord[] } & Skipping> {
-  const skipped: string[] = [];
-  const { records } = await listRecords(store, ENDPOINTS, 'endpoints', skipped);
-  return { records, skipped };
+export function readEndpoints(store: Store): Promise<{ records: EndpointsRecord[] } & Skipping> {
+  return readAll(store, ENDPOINTS, 'endpoints');
 }
