@@ -18,26 +18,20 @@ export async function applyPodPlan(store: Store, plan: PodPlan, modRevisions: Re
   const result: ApplyResult = { created: 0, deleted: 0, conflicts: 0 };
   // One lost compare fails the whole merged txn; the caller re-reads and re-plans, which is cheap.
   const name = (p: PodRecord): string => `pod ${p.namespace}/${p.name}`;
-  for (const { txn, items } of packTxns(plan.delete.map((p) => ({ txn: deleteOp(p, modRevisions), item: p })), store.limits, name)) {
-    const { ok, revision } = await store.commit(txn);
-    if (ok) {
-      result.deleted += items.length;
-      hooks.written?.(items, 'deleted', revision);
-    } else {
-      result.conflicts++;
-      hooks.lost?.(items);
+  const write = async (ops: { txn: Txn; item: PodRecord }[], how: 'created' | 'deleted'): Promise<void> => {
+    for (const { txn, items } of packTxns(ops, store.limits, name)) {
+      const { ok, revision } = await store.commit(txn);
+      if (ok) {
+        result[how] += items.length;
+        hooks.written?.(items, how, revision);
+      } else {
+        result.conflicts++;
+        hooks.lost?.(items);
+      }
     }
-  }
-  for (const { txn, items } of packTxns(plan.create.map((p) => ({ txn: createOp(p), item: p })), store.limits, name)) {
-    const { ok, revision } = await store.commit(txn);
-    if (ok) {
-      result.created += items.length;
-      hooks.written?.(items, 'created', revision);
-    } else {
-      result.conflicts++;
-      hooks.lost?.(items);
-    }
-  }
+  };
+  await write(plan.delete.map((p) => ({ txn: deleteOp(p, modRevisions), item: p })), 'deleted');
+  await write(plan.create.map((p) => ({ txn: createOp(p), item: p })), 'created');
   return result;
 }
 

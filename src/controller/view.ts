@@ -96,12 +96,7 @@ export class ClusterView {
 
   /** The pods of an owner. */
   podsOf(owner: string): PodRecord[] {
-    const out: PodRecord[] = [];
-    for (const key of this.byOwner.get(owner) ?? []) {
-      const p = this.pods.get(key);
-      if (p) out.push(p);
-    }
-    return out;
+    return this.podsAt(this.byOwner.get(owner));
   }
 
   /** Every owner that has pods. */
@@ -116,8 +111,13 @@ export class ClusterView {
 
   /** The pods bound to a node. */
   podsOn(node: string): PodRecord[] {
+    return this.podsAt(this.perNode.get(node));
+  }
+
+  /** The pods of an index's key set, in its order. */
+  private podsAt(keys: Set<string> | undefined): PodRecord[] {
     const out: PodRecord[] = [];
-    for (const key of this.perNode.get(node) ?? []) {
+    for (const key of keys ?? []) {
       const p = this.pods.get(key);
       if (p) out.push(p);
     }
