@@ -19,7 +19,7 @@ import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, p
 import { LABEL, podRef } from './labels.js';
 import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule, type ContainerAction } from './plan.js';
 import { Applier } from './apply.js';
-import { detectDrift } from './status.js';
+import { detectDrift, unsettledExits } from './status.js';
 import { defaultAddress } from './address.js';
 import { DEFAULT_NODE_LEASE, NodeRegistration, nodeRecord } from './registration.js';
 import { etcdAnswers, selfFence } from './self-fence.js';
@@ -172,13 +172,18 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const reconcile = async (): Promise<void> => {
     if (await registration.ensure()) fencing = true;
     const now = clock();
-    const { bindings, hold, previous, statusKeys, backOff } = await reader.read();
-    const configMaps = await configReader.read(bindings);
-    const secrets = await secretReader.read(bindings);
+    const read = await reader.read();
+    const { previous, statusKeys, backOff } = read;
+    const configMaps = await configReader.read(read.bindings);
+    const secrets = await secretReader.read(read.bindings);
     // A pod asking for what this node's operator did not allow gets no container (and no volume made); its status says which rule and flag.
-    const refused = refusedPods(bindings, allow, node);
-    const prepared = await volumes.prepare(refused.size === 0 ? bindings : bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), configMaps, secrets);
+    const refused = refusedPods(read.bindings, allow, node);
+    const prepared = await volumes.prepare(refused.size === 0 ? read.bindings : read.bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), configMaps, secrets);
     let observed = await listMine(runtime, node, applier.removingIds());
+    // A pod whose container may just have been OOM-killed is held as it is until Docker says so (status.ts).
+    const unsettled = unsettledExits(read.bindings, observed, now.getTime(), probes.killedIds());
+    const bindings = unsettled.pods.size === 0 ? read.bindings : read.bindings.filter((b) => !unsettled.pods.has(podRef(b.namespace, b.pod)));
+    const hold = unsettled.pods.size === 0 ? read.hold : new Set([...read.hold, ...unsettled.pods]);
     // Sandboxes first (sandbox.ts); plan.ts then plans the containers of the pods whose sandbox is ready.
     const held = refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]);
     const sandboxes = planSandboxes(bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), observed, { ...sandbox, hold: held });
@@ -242,7 +247,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     await recorder.record(events);
     containerEvents.recovered();
 
-    if (result.wakeAt !== undefined) wakeAt(result.wakeAt);
+    const wake = Math.min(result.wakeAt ?? Infinity, unsettled.at ?? Infinity);
+    if (wake !== Infinity) wakeAt(wake);
     retryLater(result.transient, false);
   };
 

@@ -92,6 +92,38 @@ export function detectDrift(binding: BindingRecord, previous: PodStatusRecord | 
   return drift;
 }
 
+/** How long after a memory-limited container's SIGKILL exit Docker may still be about to record that the OOM killer did it. */
+export const OOM_SETTLE_MS = 2000;
+
+/**
+ * The pods with a container that exited by SIGKILL under a memory limit less than OOM_SETTLE_MS before
+ * `now`, which Docker does not (yet) call OOM-killed, and when the first of them settles. Docker 20.10 can
+ * record an OOM kill after the exit: judged at once it would read as a kill from outside (drift), and a
+ * restart would clear Docker's flag for good. So such a pod is left as it is until Docker says, or until
+ * then. `ignore`: containers the agent itself killed (a failed liveness probe).
+ */
+export function unsettledExits(bindings: readonly BindingRecord[], containers: readonly Container[], now: number, ignore: ReadonlySet<string> = new Set()): { pods: Set<string>; at?: number } {
+  const limited = new Set<string>();
+  for (const b of bindings) {
+    for (const spec of [...(b.template.initContainers ?? []), ...b.template.containers]) {
+      if (spec.resources.limits.memory !== undefined) limited.add(`${b.namespace}/${b.pod}/${spec.name}`);
+    }
+  }
+  const pods = new Set<string>();
+  let at: number | undefined;
+  for (const c of containers) {
+    const ns = c.labels[LABEL.namespace] ?? '';
+    const pod = c.labels[LABEL.pod] ?? '';
+    if (c.state !== 'exited' || c.oomKilled === true || c.exitCode !== 137 || ignore.has(c.id) || !limited.has(`${ns}/${pod}/${c.labels[LABEL.container] ?? ''}`)) continue;
+    const settles = Date.parse(c.finishedAt ?? '') + OOM_SETTLE_MS;
+    // Not a number, settled, or ended in the future of this clock (skew): judged now.
+    if (!(settles > now && settles <= now + OOM_SETTLE_MS)) continue;
+    pods.add(`${ns}/${pod}`);
+    at = Math.min(at ?? settles, settles);
+  }
+  return at === undefined ? { pods } : { pods, at };
+}
+
 function exitText(c: Container): string {
   return `exited with code ${c.exitCode ?? 'unknown'}${c.oomKilled ? ' (OOM killed)' : ''}`;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import type { StatusContext } from '../../../src/agent/status.js';
-import { detectDrift, podNetwork, podStatus, sameStatus } from '../../../src/agent/status.js';
+import { OOM_SETTLE_MS, detectDrift, podNetwork, podStatus, sameStatus, unsettledExits } from '../../../src/agent/status.js';
 import { binding, observed, spec } from './fixtures.js';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
@@ -130,6 +130,32 @@ describe('detectDrift', () => {
     ['before it was not running', [], { ...before, containers: [{ name: 'app', state: 'waiting' as const, restarts: 0 }] }, {}],
   ])('%s', (_name, containers, previous, want) => {
     expect(Object.fromEntries(detectDrift(web, previous, containers))).toEqual(want);
+  });
+});
+
+describe('unsettledExits', () => {
+  const limited = binding('hog', { containers: [spec('app', { resources: { requests: {}, limits: { memory: 20 * 1024 * 1024 } } })] });
+  const ended = (over: Partial<Container>, b = limited): Container => observed(b, 'app', { state: 'exited', exitCode: 137, finishedAt: new Date(NOW.getTime() - 500).toISOString(), ...over });
+  const settles = NOW.getTime() - 500 + OOM_SETTLE_MS;
+  it.each<[string, BindingRecord, Container, ReadonlySet<string>, { pods: string[]; at?: number }]>([
+    ['SIGKILLed under a memory limit just now, Docker not saying OOM: held until it settles', limited, ended({}), new Set(), { pods: ['default/hog'], at: settles }],
+    ['Docker says OOM: judged now', limited, ended({ oomKilled: true }), new Set(), { pods: [] }],
+    ['ended longer ago than the settle time: judged now', limited, ended({ finishedAt: new Date(NOW.getTime() - OOM_SETTLE_MS - 1).toISOString() }), new Set(), { pods: [] }],
+    ["ended in this clock's future (skew): judged now", limited, ended({ finishedAt: new Date(NOW.getTime() + 60_000).toISOString() }), new Set(), { pods: [] }],
+    ['no memory limit: no OOM kill to wait for', web, ended({}, web), new Set(), { pods: [] }],
+    ['SIGTERM (143): not the OOM killer', limited, ended({ exitCode: 143 }), new Set(), { pods: [] }],
+    ['killed by the agent for a failed liveness probe', limited, ended({}), new Set([ended({}).id]), { pods: [] }],
+    ['still running', limited, observed(limited), new Set(), { pods: [] }],
+  ])('%s', (_name, b, c, ignore, want) => {
+    const got = unsettledExits([b], [c], NOW.getTime(), ignore);
+    expect({ pods: [...got.pods], ...(got.at === undefined ? {} : { at: got.at }) }).toEqual(want);
+  });
+
+  it('holds a pod for its init container too', () => {
+    const b = binding('init', { containers: [spec('app')] });
+    b.template.initContainers = [spec('setup', { resources: { requests: {}, limits: { memory: 1 << 20 } } })];
+    const c = observed(b, 'setup', { state: 'exited', exitCode: 137, finishedAt: NOW.toISOString() });
+    expect([...unsettledExits([b], [c], NOW.getTime()).pods]).toEqual(['default/init']);
   });
 });
 
