@@ -83,5 +83,5 @@ spec:
       return res?.ok === true ? res.text() : undefined;
     }, `web at node port ${nodePort}`);
     expect(fromHost.trim()).toBe('hello-web');
-  });
+  }, 240_000); // berth up's start, the stub image built on first use and the pods, each step bounded by `until`
 });
