@@ -1,13 +1,8 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
+import { describe, expect, inject, it } from 'vitest';
+import { berthUpTestbed } from '../support/berth-up.js';
 import { freeHostPort } from '../support/ports.js';
 import { run } from '../support/process.js';
-import { listContainers, removeContainers, type Listed } from '../support/containers.js';
-import { createRepo } from '../support/repo.js';
-import { uniqueName } from '../support/names.js';
+import { listContainers, type Listed } from '../support/containers.js';
 
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
@@ -66,23 +61,12 @@ spec:
 }
 
 describe('push → running → scale → remove, over real git, etcd and Docker', () => {
-  const node = uniqueName('e2e');
-  let berth: BerthProcess | undefined;
-  let dataDir = '';
-
-  beforeAll(async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-e2e-'));
-  });
-
-  afterAll(async () => {
-    await berth?.stop();
-    await removeContainers(dockerHost, 'berth.node', node);
-    await run('docker', ['rmi', `berth-test/busybox:${node}`], { env }).catch(() => undefined);
-    await fs.rm(dataDir, { recursive: true, force: true });
-  });
+  const bed = berthUpTestbed('e2e');
+  const { node } = bed;
+  bed.cleanup(() => bed.docker('rmi', `berth-test/busybox:${node}`).catch(() => undefined));
 
   it('converges each pushed commit', async () => {
-    const repo = await createRepo(inject('gitRoot'), uniqueName('repo'));
+    const repo = await bed.repo();
     const hostPort = await freeHostPort();
     await repo.write('deploy/worker.yaml', worker(2, 'v1'));
     await repo.write('deploy/web.yaml', web(hostPort));
@@ -91,13 +75,8 @@ describe('push → running → scale → remove, over real git, etcd and Docker'
     await repo.push();
 
     // No --etcd: berth up starts and stops its own etcd under --data-dir.
-    berth = spawnBerth(
-      ['up', '--repo', repo.url(inject('gitBaseUrl')), '--branch', 'main', '--path', 'deploy', '--node', node,
-        '--host-ip', '127.0.0.1', '--interval', '200ms', '--data-dir', dataDir, '--log-level', 'debug'],
-      env,
-    );
-    const proc = berth;
-    const until = <T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string): Promise<T> => waitWhileUp(proc, check, what);
+    const proc = bed.up(repo.url(inject('gitBaseUrl')), ['--branch', 'main', '--path', 'deploy', '--host-ip', '127.0.0.1', '--interval', '200ms', '--log-level', 'debug']);
+    const until = <T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string): Promise<T> => proc.until(check, what);
 
     await until(async () => (await running(node, 'worker')) === 2, '2 workers running');
     await until(async () => (await running(node, 'web')) === 1, 'the web server running');
