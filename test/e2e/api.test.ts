@@ -3,10 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBerth, spawnBerth, waitWhileUp, type BerthProcess } from '../support/berth.js';
-import { uniqueName } from '../support/names.js';
+import { berthUpTestbed } from '../support/berth-up.js';
 import { freePorts } from '../support/ports.js';
 import { exited } from '../support/process.js';
-import { createRepo } from '../support/repo.js';
 import { localPkiFiles } from '../../src/store/index.js';
 
 const env = { ...process.env, DOCKER_HOST: inject('dockerHost') };
@@ -33,32 +32,24 @@ const stopTimed = async (proc: BerthProcess): Promise<number> => {
 };
 
 describe('the API server inside `berth up`, and `berth api` beside it', () => {
-  const procs: BerthProcess[] = [];
-  const dirs: string[] = [];
-
+  const bed = berthUpTestbed('api');
+  let api: BerthProcess | undefined;
   afterAll(async () => {
-    for (const p of procs) await p.stop();
-    for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+    await api?.stop();
   });
 
   it('serves the sources, and a sync requested through it looks at a remote branch polled only hourly', async () => {
-    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-api-e2e-'));
-    dirs.push(dataDir);
-    const repo = await createRepo(inject('gitRoot'), uniqueName('api'));
+    const { dataDir } = bed;
+    const repo = await bed.repo();
     await repo.write('app.yaml', configMap('one'));
     const first = await repo.commit('first');
     await repo.push();
 
     const [upPort, apiPort] = await freePorts(2);
     const upUrl = `http://127.0.0.1:${upPort}`;
-    const up = spawnBerth(
-      ['up', '--repo', repo.url(inject('gitBaseUrl')), '--interval', '1h', '--status', 'none', '--node', uniqueName('api-node'),
-        '--listen', `127.0.0.1:${upPort}`, '--data-dir', dataDir],
-      env,
-    );
-    procs.push(up);
-    await waitWhileUp(up, async () => (await sources(upUrl)).find((s) => s.commitSha === first), 'the first commit in force, through the API');
-    const readyz = await waitWhileUp(up, async () => {
+    const up = bed.up(repo.url(inject('gitBaseUrl')), ['--interval', '1h', '--status', 'none', '--listen', `127.0.0.1:${upPort}`]);
+    await up.until(async () => (await sources(upUrl)).find((s) => s.commitSha === first), 'the first commit in force, through the API');
+    const readyz = await up.until(async () => {
       const res = await fetch(`${upUrl}/readyz`);
       return res.status === 200 ? res.json() : undefined;
     }, '/readyz 200');
@@ -74,10 +65,10 @@ describe('the API server inside `berth up`, and `berth api` beside it', () => {
     const otherToken = path.join(dataDir, 'other', 'token');
     // berth up's etcd speaks TLS: another process on the machine names its certificates.
     const pki = localPkiFiles(path.join(dataDir, 'etcd'));
-    const api = spawnBerth(['api', '--etcd', etcd, '--etcd-ca', pki.ca, '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey, '--listen', `127.0.0.1:${apiPort}`, '--token-file', otherToken]);
-    procs.push(api);
+    const other = spawnBerth(['api', '--etcd', etcd, '--etcd-ca', pki.ca, '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey, '--listen', `127.0.0.1:${apiPort}`, '--token-file', otherToken]);
+    api = other;
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitWhileUp(api, async () => (await sources(apiUrl)).find((s) => s.commitSha === first), 'the first commit, through `berth api`');
+    await waitWhileUp(other, async () => (await sources(apiUrl)).find((s) => s.commitSha === first), 'the first commit, through `berth api`');
     expect((await fs.stat(otherToken)).mode & 0o777).toBe(0o600);
 
     await repo.write('app.yaml', configMap('two'));
@@ -91,14 +82,14 @@ describe('the API server inside `berth up`, and `berth api` beside it', () => {
     });
     expect(res.status).toBe(202);
     // With a 1 h interval, only the request makes sync look at the remote branch again.
-    await waitWhileUp(up, async () => (await sources(upUrl)).find((s) => s.commitSha === second), 'the second commit in force after the sync request', { timeoutMs: 30_000 });
+    await up.until(async () => (await sources(upUrl)).find((s) => s.commitSha === second), 'the second commit in force after the sync request', { timeoutMs: 30_000 });
 
     // Both stop within seconds of SIGTERM (a stream open on each).
     const streams = [await fetch(`${upUrl}/api/v1/sources?watch=1`), await fetch(`${apiUrl}/api/v1/events?watch=1`)];
     expect(streams.map((s) => s.status)).toEqual([200, 200]);
-    expect(await stopTimed(api)).toBeLessThan(10_000);
+    expect(await stopTimed(other)).toBeLessThan(10_000);
     expect(await stopTimed(up)).toBeLessThan(10_000);
-    expect(api.child.exitCode).toBe(0);
+    expect(other.child.exitCode).toBe(0);
     expect(up.child.exitCode).toBe(0);
   });
 });
