@@ -7,7 +7,8 @@ import {
 } from '../store/index.js';
 import { deploymentHealth, foldHealth, sortDeployments, type CommitHealth, type DeploymentHealth, type DeploymentHealthInput } from './health.js';
 import { planHealthReport } from './health-report.js';
-import { ClusterView, ownerOf, type SealedSource } from './view.js';
+import { ClusterView, ownerOf, sameDeployment, type SealedSource } from './view.js';
+import type { DesiredDeployment } from './pods.js';
 import { systemTimer, Wakes, type SetTimer } from './wakes.js';
 
 /** How to run the health reporter. */
@@ -97,7 +98,7 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
    * judged under; `dirty` names the owners whose pods or statuses changed since ('all': judge every
    * Deployment again: a new seal, a node, a wake-up).
    */
-  const shares = new Map<string, { seal: string; owners: string[]; parts: Map<string, DeploymentHealth> }>();
+  const shares = new Map<string, { seal: string; owners: string[]; parts: Map<string, { d: DesiredDeployment; part: DeploymentHealth }> }>();
   const dirty = new Map<string, Set<string> | 'all'>();
   const touch = (source: string, owner?: string): void => {
     const d = dirty.get(source);
@@ -110,6 +111,7 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
   /** The health of a source's commit, judging again only the Deployments that changed. */
   const healthOf = (source: string, sealed: SealedSource, live: ReadonlySet<string>, at: Date): CommitHealth => {
     const sealId = `${sealed.seal.commit}@${sealed.modRevision}`;
+    let judged = 0;
     let held = shares.get(source);
     const changed = dirty.get(source);
     dirty.delete(source);
@@ -117,21 +119,36 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
       seal: sealed.seal, pod: (key) => view.pods.get(key), statuses: view.statusIndex, nodes: live, now: at,
       ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
     };
-    if (held === undefined || held.seal !== sealId || changed === 'all') {
-      const ordered = sortDeployments([...sealed.deployments.entries()].map(([owner, d]) => ({ owner, object: d.object })));
-      held = { seal: sealId, owners: ordered.map((o) => o.owner), parts: new Map() };
-      shares.set(source, held);
-      for (const [owner, d] of sealed.deployments) held.parts.set(owner, deploymentHealth(d, ctx));
+    const rejudge = (owner: string, d: DesiredDeployment): void => {
+      judged++;
+      held?.parts.set(owner, { d, part: deploymentHealth(d, ctx) });
+    };
+    if (held === undefined || changed === 'all') {
+      held = { seal: sealId, owners: ownersInOrder(sealed), parts: new Map() };
+      for (const [owner, d] of sealed.deployments) rejudge(owner, d);
+    } else if (held.seal !== sealId) {
+      // A new seal: a Deployment it left as it was, whose replicas were all ready, keeps its share (the
+      // seal's time counts only for a rollout not yet done: its progress deadline), so a commit that
+      // changes one Deployment judges that one again, not every pod of the source.
+      const before = held.parts;
+      held = { seal: sealId, owners: ownersInOrder(sealed), parts: new Map() };
+      for (const [owner, d] of sealed.deployments) {
+        const kept = before.get(owner);
+        if (kept && !changed?.has(owner) && sameDeployment(kept.d, d) && isSettled(kept.part)) held.parts.set(owner, { d, part: kept.part });
+        else rejudge(owner, d);
+      }
     } else {
       for (const owner of changed ?? []) {
         const d = sealed.deployments.get(owner);
-        if (d) held.parts.set(owner, deploymentHealth(d, ctx));
+        if (d) rejudge(owner, d);
       }
     }
+    shares.set(source, held);
     const parts = held.owners.flatMap((o) => {
-      const p = held.parts.get(o);
-      return p ? [p] : [];
+      const p = held?.parts.get(o);
+      return p ? [p.part] : [];
     });
+    if (judged > 0) log.debug({ source, judged }, 'deployments judged');
     return foldHealth(sealed.seal, parts, at);
   };
 
@@ -230,12 +247,10 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
     node: () => {
       for (const source of view.sources.keys()) queue.add(source);
     },
-    sealChanged: (source) => {
-      touch(source);
-      queue.add(source);
-    },
-    sealed: (source) => {
-      touch(source);
+    // A new seal is judged against the shares of the last one (healthOf): only what it changed again.
+    sealChanged: (source) => queue.add(source),
+    sealed: (source, owners) => {
+      for (const o of owners) touch(source, o);
       queue.add(source);
     },
     everything: () => {
@@ -253,6 +268,16 @@ export async function startHealthLoop(opts: HealthLoopOptions): Promise<Loop> {
       if (opts.view === undefined) await view.close();
     },
   };
+}
+
+/** The owners of a source's Deployments in the order its health names them (sortDeployments). */
+function ownersInOrder(sealed: SealedSource): string[] {
+  return sortDeployments([...sealed.deployments.entries()].map(([owner, d]) => ({ owner, object: d.object }))).map((o) => o.owner);
+}
+
+/** A share no seal can change: every replica ready, nothing failing (a rollout still going has a progress deadline from its seal). */
+function isSettled(part: DeploymentHealth): boolean {
+  return part.ready === part.replicas && part.failures.length === 0 && part.recheck === undefined;
 }
 
 /** True when every key of `guard` still has the modRevision it names (0: absent). */

@@ -15,6 +15,10 @@ export const ownerOf = (p: PodRecord): string => ownerKey(p.owner.source, p.name
 /** The source an owner key names. */
 export const sourceOfOwner = (owner: string): string => owner.slice(0, owner.indexOf(':'));
 
+/** Whether two reads of a Deployment want the same pods: the same object, and the same ConfigMap values in its environment. */
+export const sameDeployment = (a: DesiredDeployment, b: DesiredDeployment): boolean =>
+  a.object.hash === b.object.hash && JSON.stringify(a.inputs) === JSON.stringify(b.inputs);
+
 /** One source's sealed Deployments, read at its seal. */
 export interface SealedSource {
   seal: SealRecord;
@@ -198,7 +202,7 @@ export class ClusterView {
     }
     for (const o of all) {
       const [a, b] = [before.deployments.get(o), after.deployments.get(o)];
-      if (!a || !b || a.object.hash !== b.object.hash || JSON.stringify(a.inputs) !== JSON.stringify(b.inputs)) owners.add(o);
+      if (!a || !b || !sameDeployment(a, b)) owners.add(o);
     }
     return owners;
   }

@@ -19,18 +19,28 @@ export interface PodInfo {
   selector: [string, string][];
 }
 
-/** A node as the scheduler sees it: its record plus what is already placed on it. */
-export interface NodeInfo {
-  node: NodeRecord;
-  pods: PodRecord[];
+/**
+ * What the pods placed on a node hold: the part of a NodeInfo that placing and removing pods
+ * changes, kept per node by `NodeUsages` across rounds.
+ */
+export interface NodeUsage {
+  /** Pods placed. */
+  pods: number;
   /** Sum of the placed pods' requests: cpu in millicores, memory in bytes. */
   requested: { cpu: number; memory: number };
-  /** Host ports in use, as `<protocol>/<port>`. */
-  ports: Set<string>;
+  /** Host ports in use, as `<protocol>/<port>`, each with the pods publishing it (a removal frees it with the last). */
+  ports: Map<string, number>;
   /** Placed pods per owner (`PodInfo.owner`): spread reads one count instead of counting pods. */
   owners: Map<string, number>;
+}
+
+/** A node as the scheduler sees it: its record plus what is already placed on it. */
+export interface NodeInfo extends NodeUsage {
+  node: NodeRecord;
   /** Cordoned (`berth cordon`): no new pod goes here (Kubernetes' node.spec.unschedulable). */
   unschedulable: boolean;
+  /** `ports` and `owners` are a NodeUsages' own: copied before a round's first addPod changes them. */
+  shared?: boolean;
 }
 
 /** The verdict of a filter that lets the pod on: shared, so that the common case allocates nothing. */
@@ -101,16 +111,41 @@ export function podInfo(pod: PodRecord): PodInfo {
 
 /** A NodeInfo for `node` with `pods` placed on it. */
 export function nodeInfo(node: NodeRecord, pods: PodRecord[] = [], unschedulable = false): NodeInfo {
-  const info: NodeInfo = { node, pods: [], requested: { cpu: 0, memory: 0 }, ports: new Set(), owners: new Map(), unschedulable };
+  const info: NodeInfo = { node, ...emptyUsage(), unschedulable };
   for (const p of pods) addPod(info, podInfo(p));
   return info;
 }
 
+/** A node with nothing placed on it. */
+export function emptyUsage(): NodeUsage {
+  return { pods: 0, requested: { cpu: 0, memory: 0 }, ports: new Map(), owners: new Map() };
+}
+
 /** Account for one more pod on the node (the scheduler's round binds pods one after another). */
-export function addPod(info: NodeInfo, pod: PodInfo): void {
-  info.pods.push(pod.pod);
+export function addPod(info: NodeUsage & { shared?: boolean }, pod: PodInfo): void {
+  if (info.shared) {
+    info.ports = new Map(info.ports);
+    info.owners = new Map(info.owners);
+    info.shared = false;
+  }
+  info.pods++;
   info.requested.cpu += pod.requests.cpu;
   info.requested.memory += pod.requests.memory;
-  for (const port of pod.hostPorts) info.ports.add(port);
+  for (const port of pod.hostPorts) info.ports.set(port, (info.ports.get(port) ?? 0) + 1);
   info.owners.set(pod.owner, (info.owners.get(pod.owner) ?? 0) + 1);
+}
+
+/** Account for a pod gone from the node (deleted, or bound elsewhere): the inverse of addPod. */
+export function removePod(usage: NodeUsage, pod: PodInfo): void {
+  usage.pods--;
+  usage.requested.cpu -= pod.requests.cpu;
+  usage.requested.memory -= pod.requests.memory;
+  for (const port of pod.hostPorts) decrement(usage.ports, port);
+  decrement(usage.owners, pod.owner);
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }

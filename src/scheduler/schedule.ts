@@ -1,5 +1,6 @@
 import type { NodeRecord, PodRecord } from '../store/records.js';
-import { addPod, nodeInfo, podInfo, type FilterPlugin, type NodeInfo, type PodInfo, type ScorePlugin } from './framework.js';
+import { addPod, nodeInfo, podInfo, type FilterPlugin, type NodeInfo, type NodeUsage, type PodInfo, type ScorePlugin } from './framework.js';
+import { NodeUsages } from './usage.js';
 import { hostPorts } from './plugins/hostPorts.js';
 import { leastAllocated } from './plugins/leastAllocated.js';
 import { nodeSelector } from './plugins/nodeSelector.js';
@@ -74,16 +75,15 @@ const podKeyOf = (p: PodRecord): string => `${p.namespace}/${p.name}`;
 
 
 /**
- * Place unbound `pods` on `nodes`, given the pods already `placed` (bound). Pods are taken in key
+ * Place unbound `pods` on `nodes`, given the pods already `placed` (bound), or what they hold per
+ * node (`NodeUsages`, which the round does not change). Pods are taken in key
  * order and placed one after another, so each sees the earlier placements of the same round.
  * Each pod's search stops once `numFeasibleNodesToFind` nodes pass every filter; the best of those
  * by the scores wins. Pure and deterministic: equal scores fall to the node name.
  */
 export function schedule(
-  pods: PodRecord[], nodes: NodeRecord[], placed: PodRecord[], profile: Profile = DEFAULT_PROFILE, opts: ScheduleOptions = {},
+  pods: PodRecord[], nodes: NodeRecord[], placed: readonly PodRecord[] | NodeUsages, profile: Profile = DEFAULT_PROFILE, opts: ScheduleOptions = {},
 ): ScheduleResult {
-  const infos = [...nodes].sort((a, b) => compareText(a.name, b.name)).map((n) => nodeInfo(n, [], opts.unschedulable?.has(n.name) ?? false));
-  const byName = new Map(infos.map((i) => [i.node.name, i]));
   // One string per owner for the round: spread's count lookups then compare by identity, not by content.
   const owners = new Map<string, string>();
   const infoOf = (pod: PodRecord): PodInfo => {
@@ -93,11 +93,9 @@ export function schedule(
     else info.owner = owner;
     return info;
   };
-  for (const p of placed) {
-    // A pod bound to a node that is gone holds nothing on the nodes that remain.
-    const info = p.node === undefined ? undefined : byName.get(p.node);
-    if (info) addPod(info, infoOf(p));
-  }
+  // A pod bound to a node that is gone holds nothing on the nodes that remain: only registered nodes are looked up.
+  const usages = placed instanceof NodeUsages ? placed : NodeUsages.of(placed, infoOf);
+  const infos = [...nodes].sort((a, b) => compareText(a.name, b.name)).map((n) => roundInfo(n, usages.get(n.name), opts.unschedulable?.has(n.name) ?? false));
 
   const total = infos.length;
   const equivalence = new Equivalence(profile.filters, infos);
@@ -141,6 +139,12 @@ export function schedule(
   }
   result.nextStart = start;
   return result;
+}
+
+/** A node's NodeInfo for one round: the usage's counts, its maps shared until the round places a pod there (addPod copies them). */
+function roundInfo(node: NodeRecord, usage: Readonly<NodeUsage> | undefined, unschedulable: boolean): NodeInfo {
+  if (usage === undefined) return nodeInfo(node, [], unschedulable);
+  return { node, unschedulable, pods: usage.pods, requested: { ...usage.requested }, ports: usage.ports, owners: usage.owners, shared: true };
 }
 
 /**

@@ -5,6 +5,7 @@ import { commitBinds } from './bind.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import { DEFAULT_PROFILE, schedule, type Profile } from './schedule.js';
 import { podInfo, type PodInfo } from './framework.js';
+import { NodeUsages } from './usage.js';
 
 /** How to run the scheduler. */
 export interface SchedulerOptions {
@@ -61,9 +62,18 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   let add = (_key: string): void => undefined;
   let addAll = (): void => undefined;
 
+  // What the bound pods hold per node, kept as pods are bound and go (built at the first pass, and again after a re-list).
+  let usages: NodeUsages | undefined;
   const pods = await WatchCache.open(store, PODS, 'pod', log, (key, before) => {
-    if (key === undefined) return addAll();
+    if (key === undefined) {
+      usages = undefined;
+      return addAll();
+    }
     const after = pods.get(key);
+    if (usages !== undefined && before !== after) {
+      if (before !== undefined) usages.remove(before, infoOf(before));
+      if (after !== undefined) usages.add(after, infoOf(after));
+    }
     if (after !== undefined && after.node === undefined) return add(key);
     waiting.delete(key);
     // A bound pod gone (or moved) frees room on its node.
@@ -82,25 +92,28 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   /** One schedule-bind pass over the queued pods; resolves to 1 when a bind lost a race and the view is stale, else 0. */
   const pass = async (batch: Batch): Promise<number> => {
     const unbound: PodRecord[] = [];
-    const placed: PodRecord[] = [];
     const podRevisions = new Map<string, number>();
-    for (const [key, { record, modRevision }] of pods.records) {
-      if (record.node !== undefined) placed.push(record);
-      else if (!(batch.all || batch.keys.has(key))) continue;
-      else if (unbound.length >= MAX_ROUND) add(key);
+    // The queued pods only (every pod on a resync): what the bound ones hold is in `usages`.
+    let looked = 0;
+    for (const key of batch.all ? pods.records.keys() : batch.keys) {
+      looked++;
+      const cached = pods.records.get(key);
+      if (cached === undefined || cached.record.node !== undefined) continue;
+      if (unbound.length >= MAX_ROUND) add(key);
       else {
-        unbound.push(record);
-        podRevisions.set(key, modRevision);
+        unbound.push(cached.record);
+        podRevisions.set(key, cached.modRevision);
       }
     }
-    log.debug({ pods: unbound.length, all: batch.all }, 'scheduling round');
+    log.debug({ pods: unbound.length, all: batch.all, looked }, 'scheduling round');
     if (unbound.length === 0) {
       await recorder.record([]);
       return 0;
     }
     const nodeRevisions = new Map([...nodes.records.values()].map(({ record, modRevision }) => [record.name, modRevision]));
     const unschedulable = new Set([...cordons.records.values()].map((c) => c.record.name));
-    const result = schedule(unbound, [...nodes.records.values()].map((n) => n.record), placed, profile, { start, unschedulable, podInfo: infoOf });
+    usages ??= NodeUsages.of([...pods.records.values()].map((c) => c.record), infoOf);
+    const result = schedule(unbound, [...nodes.records.values()].map((n) => n.record), usages, profile, { start, unschedulable, podInfo: infoOf });
     start = result.nextStart;
     const events: EventInput[] = [];
     for (const { pod, reason } of result.unschedulable) {

@@ -4,7 +4,7 @@ import { FITS, type FilterPlugin } from '../framework.js';
 export const resources: FilterPlugin = {
   name: 'NodeResourcesFit',
   filter({ requests: want }, { node, pods, requested }) {
-    const pods1 = pods.length + 1 > node.capacity.pods;
+    const pods1 = pods + 1 > node.capacity.pods;
     const cpu = want.cpu > 0 && requested.cpu + want.cpu > node.capacity.cpu;
     const memory = want.memory > 0 && requested.memory + want.memory > node.capacity.memory;
     if (!pods1 && !cpu && !memory) return FITS;

@@ -12,6 +12,6 @@ export const spreadByOwner: ScorePlugin = {
 export const fewestPods: ScorePlugin = {
   name: 'FewestPods',
   score(_pod, { pods }) {
-    return 0 - pods.length;
+    return 0 - pods;
   },
 };

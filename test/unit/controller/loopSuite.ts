@@ -197,6 +197,48 @@ export function describeControllerLoop(label: string, open: () => Promise<Store>
       expect(lists.slice(listed)).toEqual([]);
     });
 
+    it('a change of one Deployment costs work for that Deployment only: its owner planned, its share of health judged, its pods scheduled', async () => {
+      const store = await fresh();
+      const { log, lines } = captureLog();
+      const c = await startController({ store, log, resyncMs: 600_000, now: () => NOW });
+      const s = await startScheduler({ store, log, resyncMs: 600_000 });
+      defer(() => s.stop());
+      defer(() => c.stop());
+      await putNodes(store, [node('n1'), node('n2'), node('n3')]);
+      const others = Array.from({ length: 5 }, (_, i) => deployment(`app-${i}`, { replicas: 3 }));
+      const small = (image: string) => deployment('small', { replicas: 4, pod: { image } });
+      /** Play the agents: each pod bound reports ready once (an agent writes a status on change only), until `commit`'s berth/health is success. */
+      const reported = new Set<string>();
+      const runUntilHealthy = (commit: string) =>
+        waitFor(async () => {
+          const fresh = (await readPods(store)).filter((p) => p.node !== undefined && !reported.has(`${p.node}/${p.name}`));
+          for (const p of fresh) reported.add(`${p.node}/${p.name}`);
+          if (fresh.length > 0) await store.commit({ put: fresh.map((p) => ({ key: statusKey(p.node ?? '', p.namespace, p.name), value: encode(statusOf(p)) })) });
+          const health = (await store.list(outboxPrefix('main'))).entries.map((e) => decode('outbox', e.key, e.value));
+          return health.some((r) => r.context === 'berth/health' && r.commit === commit && r.state === 'success');
+        }, { what: `berth/health success of ${commit}` });
+      await applyCommit(store, 'main', 'c1', [...others, small('nginx:1.27')]);
+      await runUntilHealthy('c1');
+      await c.idle();
+      await s.idle();
+
+      const from = lines.length;
+      await applyCommit(store, 'main', 'c2', [...others, small('nginx:1.28')]);
+      await runUntilHealthy('c2');
+      const after = lines.slice(from);
+      const of = (component: string, msg: string) => after.filter((l) => l.component === component && l.msg === msg);
+      // The pods loop: passes over the one owner that changed, never over everything.
+      expect(of('controller', 'pass').length).toBeGreaterThan(0);
+      expect(of('controller', 'pass').map((l) => [l.all, l.keys])).toEqual(of('controller', 'pass').map(() => [false, 1]));
+      // Health: the new seal and each status of small's pods judge small alone, not the 15 pods of the others.
+      expect(of('health', 'deployments judged').length).toBeGreaterThan(0);
+      expect(of('health', 'deployments judged').map((l) => l.judged)).toEqual(of('health', 'deployments judged').map(() => 1));
+      // The scheduler: each round looks at the queued pods (small's new ones), not at every pod bound.
+      const rounds = of('scheduler', 'scheduling round');
+      expect(rounds.reduce((n, l) => n + Number(l.pods), 0)).toBe(4);
+      expect(rounds.every((l) => l.all === false && Number(l.looked) <= 4)).toBe(true);
+    });
+
     it('a scale-down racing fresh binds leaves exactly the bindings of the remaining pods', async () => {
       // Deletes guarded by the pod's modRevision lose to a bind that landed first, then re-read.
       const store = await setup({ scheduler: true });
