@@ -53,12 +53,34 @@ function manifests(pods: number, image: string): { path: string; text: string }[
 
 const head = (commit: string): HeadCommit => ({ commit: commit.repeat(40).slice(0, 40), author: 'bench', message: 'bench', time: new Date().toISOString() });
 
-async function apply(store: Store, commit: string, pods: number, image: string): Promise<string> {
+/** Apply a commit of `pods` pods as sync does; resolves when its seal is written (what the figures count from). */
+async function apply(store: Store, commit: string, pods: number, image: string): Promise<{ commit: string; sealedAt: number }> {
   const parsed = parseFiles(manifests(pods, image));
   if (parsed.errors.length > 0) throw new Error(`bench manifests invalid: ${JSON.stringify(parsed.errors[0])}`);
   const h = head(commit);
   await applyCommit(store, 'bench', h, parsed.objects, new Date());
-  return h.commit;
+  return { commit: h.commit, sealedAt: performance.now() };
+}
+
+/**
+ * CONTROL_PLANE_TIMELINE=1: every write of the small Deployment's pods, bindings, statuses and
+ * events, and of the outbox, in ms from `start` (where a rollout step's time goes).
+ */
+function timeline(store: Store, from: number): { print(start: number, say: (l: string) => void): void; close(): Promise<void> } {
+  const lines: { at: number; text: string }[] = [];
+  const watch = process.env.CONTROL_PLANE_TIMELINE === '1'
+    ? store.watch('', from, (e) => {
+      if (!/\/small-|^outbox\//.test(e.key)) return;
+      const what = e.type === 'delete' ? 'deleted' : e.key.startsWith(PODS) ? (e.value.includes('"node":') ? 'bound' : 'created') : e.key.startsWith(OUTBOX) ? /"state":"\w+"/.exec(e.value)?.[0] ?? 'put' : 'put';
+      lines.push({ at: performance.now(), text: `${what} ${e.key}` });
+    })
+    : undefined;
+  return {
+    print: (start, say) => {
+      for (const l of lines) say(`  ${(l.at - start).toFixed(0).padStart(6)} ms ${l.text}`);
+    },
+    close: async () => watch?.close(),
+  };
 }
 
 /**
@@ -228,18 +250,19 @@ async function runSize(main: string, etcd: LocalEtcd, etcdPid: number | undefine
     const watchFrom = (await store.revision()) + 1;
     const first = healthSuccess(store, watchFrom, head('a').commit);
     stops.push(() => first.close());
-    const t0 = performance.now();
-    const commit = await apply(store, 'a', pods, 'registry.local/small:1');
+    const { commit, sealedAt: t0 } = await apply(store, 'a', pods, 'registry.local/small:1');
     const readyAt = await Promise.race([first.done, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`${pods} pods not ready after 15 min`)), 900_000).unref())]);
     const lastOf = (m: Map<string, number>): number => Math.max(...m.values());
     const figures = { readyS: (readyAt - t0) / 1000, createdS: (lastOf(counts.created) - t0) / 1000, boundS: (lastOf(counts.bound) - t0) / 1000 };
     say(`${BENCH}: ${pods} pods of ${commit.slice(0, 7)} on ${NODES} nodes: all created ${figures.createdS.toFixed(1)} s, bound ${figures.boundS.toFixed(1)} s, berth/health success ${figures.readyS.toFixed(1)} s after the seal`);
 
-    const second = healthSuccess(store, (await store.revision()) + 1, head('b').commit);
-    stops.push(() => second.close());
-    const t1 = performance.now();
-    await apply(store, 'b', pods, 'registry.local/small:2');
-    const smallMs = (await second.done) - t1;
+    const changeFrom = (await store.revision()) + 1;
+    const second = healthSuccess(store, changeFrom, head('b').commit);
+    const steps = timeline(store, changeFrom);
+    stops.push(() => second.close(), () => steps.close());
+    const { sealedAt } = await apply(store, 'b', pods, 'registry.local/small:2');
+    const smallMs = (await second.done) - sealedAt;
+    steps.print(sealedAt, say);
     say(`${BENCH}: a change of one Deployment (${SMALL} pods) among ${pods}: berth/health success ${smallMs.toFixed(0)} ms after the seal`);
     // The change's window on the monotonic clock of the CPU profiles' timestamps (µs), to cut it out of them.
     if (process.env.CONTROL_PLANE_PROFILE !== undefined) say(`${BENCH}: small change window ${monotonicUs() - Math.round(smallMs * 1000)}..${monotonicUs()} µs`);

@@ -40,6 +40,12 @@ export interface RecorderOptions {
 /** Attempts at a compare-and-swap update of one event before it is left for its next repeat. */
 const CAS_ATTEMPTS = 3;
 
+/** Txns of new events sent at once (they never conflict with each other: each creates other keys). */
+const EVENT_TXNS_IN_FLIGHT = 4;
+
+/** Events `post` lets wait for their write before the poster waits too: a slow etcd slows the poster, not its memory. */
+export const MAX_EVENT_BACKLOG = 4000;
+
 /** The id of an event: the same component, reason and message make the same record. */
 export function eventId(component: string, e: Pick<EventInput, 'reason' | 'message'>): string {
   const hash = createHash('sha256').update(`${component}\u0000${e.reason}\u0000${e.message}`).digest('hex').slice(0, 16);
@@ -60,6 +66,9 @@ export class EventRecorder {
   private lastPrune = Number.NEGATIVE_INFINITY;
   private failing = false;
   private lastAt = Number.NEGATIVE_INFINITY;
+  /** The posted records, one after another. */
+  private posted: Promise<void> = Promise.resolve();
+  private backlog = 0;
 
   constructor(private readonly opts: RecorderOptions) {
     this.now = opts.now ?? (() => new Date());
@@ -104,6 +113,20 @@ export class EventRecorder {
   }
 
   /**
+   * Record `events` behind the ones posted before, without waiting for the write (Kubernetes'
+   * event broadcaster): a scheduler binds its next round while the last one's Scheduled events are
+   * written. Resolves at once, unless more than MAX_EVENT_BACKLOG events wait: then when these are written.
+   */
+  post(events: readonly EventInput[]): Promise<void> {
+    this.backlog += events.length;
+    const written = this.posted.then(() => this.record(events)).finally(() => {
+      this.backlog -= events.length;
+    });
+    this.posted = written;
+    return this.backlog > MAX_EVENT_BACKLOG ? written : Promise.resolve();
+  }
+
+  /**
    * `at`, or a millisecond after the last time written if that is not earlier: the times of one
    * recorder strictly increase, so its events sort in the order they happened.
    */
@@ -116,12 +139,13 @@ export class EventRecorder {
   async flush(timeoutMs = 1000): Promise<void> {
     for (const r of this.recent.values()) r.at = Number.NEGATIVE_INFINITY;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.record([]), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([this.posted.then(() => this.record([])), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
   }
 
   /**
-   * Write each event: first all as new records, create-if-absent, in as few txns as etcd allows (a
+   * Write each event: first all as new records, create-if-absent, in as few txns as etcd allows,
+   * EVENT_TXNS_IN_FLIGHT at a time (a
    * scheduler that bound 10,000 pods has 10,000 Scheduled events: one by one, a get and a
    * compare-and-swap each, they held its loop for ~30 s); the events of a txn that found a record
    * already there (a repeat after a restart, another writer) are then added to theirs one by one, as
@@ -130,10 +154,13 @@ export class EventRecorder {
   private async writeAll(writes: { key: string; input: EventInput; count: number; at: Date; written?: true }[]): Promise<void> {
     const fresh = writes.filter((w) => !w.written);
     const parts = fresh.map((w) => ({ txn: { ifUnchanged: { [w.key]: 0 }, put: [{ key: w.key, value: encode(this.event(undefined, w.input, w.count, w.at)) }] }, item: w }));
-    for (const { txn, items } of packTxns(parts, this.opts.store.limits, (w) => `event ${w.key}`)) {
-      if ((await this.opts.store.commit(txn)).ok) continue;
-      for (const w of items) await this.write(w.key, w.input, w.count, w.at);
-    }
+    const txns = packTxns(parts, this.opts.store.limits, (w) => `event ${w.key}`);
+    const found: typeof writes = [];
+    const send = async (): Promise<void> => {
+      for (let t = txns.shift(); t; t = txns.shift()) if (!(await this.opts.store.commit(t.txn)).ok) found.push(...t.items);
+    };
+    await Promise.all(Array.from({ length: Math.min(EVENT_TXNS_IN_FLIGHT, txns.length) }, send));
+    for (const w of found) await this.write(w.key, w.input, w.count, w.at);
     // Repeats of an event this recorder wrote: its record is there to count on.
     for (const w of writes) if (w.written) await this.write(w.key, w.input, w.count, w.at);
   }

@@ -107,7 +107,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     }
     log.debug({ pods: unbound.length, all: batch.all, looked }, 'scheduling round');
     if (unbound.length === 0) {
-      await recorder.record([]);
+      await recorder.post([]);
       return 0;
     }
     const nodeRevisions = new Map([...nodes.records.values()].map(({ record, modRevision }) => [record.name, modRevision]));
@@ -131,7 +131,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
         events.push({ object: `pod/${b.pod.namespace}/${b.pod.name}`, reason: 'Scheduled', message: `Successfully assigned ${b.pod.namespace}/${b.pod.name} to ${b.node}`, at: new Date() });
       }
     });
-    await recorder.record(events);
+    await recorder.post(events);
     // Pods placed after a lost bind were placed on a view that is now stale (pod or node changed): read them again and re-plan.
     if (lost) {
       await pods.refresh(lostBinds.map((b) => podKey(b.pod.namespace, b.pod.name)));

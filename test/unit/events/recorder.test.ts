@@ -5,7 +5,7 @@ import { EVENTS, eventKey } from '../../../src/store/keys.js';
 import { decode, encode, type EventRecord } from '../../../src/store/records.js';
 import type { Entry, Txn } from '../../../src/store/store.js';
 import { silentLogger } from '../../../src/log.js';
-import { EventRecorder, eventId } from '../../../src/events/recorder.js';
+import { EventRecorder, MAX_EVENT_BACKLOG, eventId } from '../../../src/events/recorder.js';
 
 const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 
@@ -160,5 +160,36 @@ describe('EventRecorder', () => {
     // Two txns of up to 128 creates (etcd's max-txn-ops); the one holding web-7 fails, and its 128 are written one by one.
     expect(commits).toBe(2 + 128);
     expect(gets).toBe(128);
+  });
+
+  it('posts without waiting for the write, writes in the order posted, and makes the poster wait past the backlog', async () => {
+    let release: () => void = () => undefined;
+    let held: Promise<void> = Promise.resolve();
+    const hold = (): void => void (held = new Promise<void>((r) => (release = r)));
+    const store = new (class extends MemoryStore {
+      override async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
+        await held;
+        return super.commit(txn);
+      }
+    })();
+    const recorder = new EventRecorder({ store, component: 'scheduler', log: silentLogger(), now: clock().now });
+    const scheduled = (i: number): typeof started => ({ object: `pod/default/web-${i}`, reason: 'Scheduled', message: `Successfully assigned default/web-${i} to n1` });
+    hold();
+    const state = (p: Promise<void>): Promise<string> => Promise.race([p.then(() => 'resolved'), new Promise<string>((r) => setImmediate(() => r('waiting')))]);
+    // Within the backlog: resolved while etcd holds every write.
+    expect(await state(recorder.post([scheduled(0), scheduled(1)]))).toBe('resolved');
+    expect(await state(recorder.post([scheduled(2)]))).toBe('resolved');
+    // Past it: the poster waits until its events are written.
+    const big = recorder.post(Array.from({ length: MAX_EVENT_BACKLOG }, (_, i) => scheduled(100 + i)));
+    expect(await state(big)).toBe('waiting');
+    expect(await events(store)).toEqual([]);
+    release();
+    await big;
+    const all = await events(store);
+    expect(all.length).toBe(3 + MAX_EVENT_BACKLOG);
+    // In the order posted: each recorder's times strictly increase.
+    const at = (i: number): string | undefined => all.find((e) => e.object === `pod/default/web-${i}`)?.time;
+    expect([at(0), at(1), at(2), at(100)].map((t) => t ?? '')).toEqual([at(0), at(1), at(2), at(100)].map((t) => t ?? '').sort());
+    expect(new Set([at(0), at(1), at(2), at(100)]).size).toBe(4);
   });
 });
