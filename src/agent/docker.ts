@@ -1,5 +1,6 @@
 // The Docker adapter: the only importer of dockerode. Every failure is translated here.
-import Docker from './dockerode.js';
+import type Docker from './dockerode.js';
+import { dockerClient } from './dockerode.js';
 import { BerthError, InvalidInputError, UnavailableError } from '../errors.js';
 import type { Closer } from '../store/store.js';
 import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunSpec, RuntimeEvent } from './runtime.js';
@@ -37,13 +38,7 @@ export class DockerRuntime implements ContainerRuntime {
   constructor(opts: DockerRuntimeOptions = {}) {
     this.host = dockerHostOptions(opts.docker);
     this.init = opts.init;
-    // NOTE: dockerode merges DOCKER_HOST into its defaults; every connection key is set here so the
-    // resolved host wins. No `version`: dockerode does not negotiate and a pin above 1.41 breaks 20.10.
-    this.docker = new Docker(
-      this.host.kind === 'socket'
-        ? { socketPath: this.host.socketPath, host: undefined, port: undefined, protocol: 'http' }
-        : { socketPath: undefined, host: this.host.host, port: this.host.port, protocol: 'http' },
-    );
+    this.docker = dockerClient(this.host);
   }
 
   async ping(): Promise<void> {

@@ -2,7 +2,8 @@
 // Service's names as network aliases. Container listing, events, removal and exec go through the
 // agent's DockerRuntime; what RunSpec cannot say (aliases, NET_ADMIN in the stub's own namespace,
 // its ip_forward sysctl) is said here.
-import Docker from './dockerode.js';
+import type Docker from './dockerode.js';
+import { dockerClient } from './dockerode.js';
 import { BerthError } from '../errors.js';
 import type { Closer } from '../store/store.js';
 import { dockerHostOptions, translate, type DockerHost } from './docker-host.js';
@@ -41,11 +42,7 @@ export class DockerStubs implements StubRuntime {
     this.host = dockerHostOptions(opts.docker);
     this.runtime = new DockerRuntime(opts.docker === undefined ? {} : { docker: opts.docker });
     this.files = opts.files;
-    this.docker = new Docker(
-      this.host.kind === 'socket'
-        ? { socketPath: this.host.socketPath, host: undefined, port: undefined, protocol: 'http' }
-        : { socketPath: undefined, host: this.host.host, port: this.host.port, protocol: 'http' },
-    );
+    this.docker = dockerClient(this.host);
   }
 
   private readonly files: HostFiles | undefined;
