@@ -32,11 +32,7 @@ class Reader {
     return v;
   }
   bytes(): Buffer {
-    const n = this.uint32();
-    if (this.at + n > this.buf.length) throw new SshSigError('truncated signature data');
-    const v = this.buf.subarray(this.at, this.at + n);
-    this.at += n;
-    return v;
+    return this.raw(this.uint32());
   }
   text(): string {
     return this.bytes().toString('latin1');
