@@ -18,7 +18,8 @@ export { RegistryAuth, registryAuthPath } from './registry-auth.js';
 export type { RegistryCredential } from './registry-auth.js';
 export { ALLOW_RULES, parseAllow } from './policy.js';
 export type { AllowRule } from './policy.js';
-export { startNodeServer, type NodeServer, type NodeServerOptions } from './node-server.js';
+// startNodeServer is imported from './node-server.js' when a node endpoint is asked for: it loads ws, exec and logs.
+export type { NodeServer, NodeServerOptions } from './node-server.js';
 export { DockerStubs, type StubRuntime } from './service-docker.js';
 export { DEFAULT_SERVICE_IMAGE } from './proxy-image.js';
 export { metered } from './metered.js';

@@ -7,11 +7,12 @@ import path from 'node:path';
 import { ChannelRefusedError, connectChannels, type ChannelSocket } from '../channels.js';
 import { BerthError, InvalidInputError, UnavailableError, UsageError, messageOf } from '../errors.js';
 import { localEtcdEndpoint } from '../store/local-etcd.js';
+import { DEFAULT_SERVER } from './choices.js';
 
 /** The file in a data dir where `berth up` and `berth api` say where their API listens. */
 export const API_ENDPOINT_FILE = 'api-endpoint';
 /** Where `berth up` listens unless told otherwise (its --listen default). */
-export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
+export { DEFAULT_SERVER };
 
 /** Flags that say which API server to talk to. */
 export interface ServerFlags {

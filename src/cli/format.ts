@@ -2,12 +2,8 @@
 import { stringify } from 'yaml';
 export { renderTable } from '../api/tables.js';
 
-/** The formats of `-o`. */
-export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
-/** The formats of `berth get -o`: the table with more columns too, as kubectl's `-o wide`. */
-export const GET_FORMATS = [...OUTPUT_FORMATS, 'wide'] as const;
-/** One of OUTPUT_FORMATS. */
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+import type { OutputFormat } from './choices.js';
+export { GET_FORMATS, OUTPUT_FORMATS, type OutputFormat } from './choices.js';
 
 /** Data as pretty JSON or YAML, newline-terminated. */
 export function renderData(value: unknown, format: Exclude<OutputFormat, 'table'>): string {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BerthError, UsageError, messageOf } from '../errors.js';
-import { GET_FORMATS, OUTPUT_FORMATS } from './format.js';
+import { DEFAULT_SERVER, GET_FORMATS, OUTPUT_FORMATS } from './choices.js';
 import type { GetFlags } from './get.js';
 import type { HistoryFlags } from './history.js';
 import { DEFAULT_RETENTION } from '../events/retention.js';
@@ -13,7 +13,6 @@ import type * as UpModule from './up.js';
 import type { ConnectionFlags, ControllerFlags, UpFlags } from './up.js';
 import type { ValidateFlags } from './validate.js';
 import type { ApiFlags } from './api.js';
-import { DEFAULT_SERVER } from './client.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { ALLOW_RULES } from '../agent/policy.js';
 import type { RollbackFlags, VerbFlags } from './verbs.js';

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { loggerFor } from './logger.js';
-import { AgeIdentities, DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, metered, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent, startNodeServer } from '../agent/index.js';
+import { AgeIdentities, DockerRuntime, DockerStubs, type AgentOptions, RegistryAuth, defaultAddress, metered, parseAddress, parseAllow, parseNodeLabels, registryAuthPath, startAgent } from '../agent/index.js';
 import { parseListen } from '../api/listen.js';
 import { loadToken } from '../api/token.js';
 import { runStack } from './stack.js';
@@ -23,7 +23,7 @@ export async function agentFlags(flags: Omit<UpFlags, 'listen'>): Promise<Pick<A
   const registryAuth = new RegistryAuth(where.file, where.explicit);
   await registryAuth.check();
   // The operator's age identities: refused when open to others, or holding none, before anything starts.
-  const ageIdentities = flags.ageKeyFile === undefined ? undefined : AgeIdentities.parse((await readSecretFile(flags.ageKeyFile, '--age-key-file', 'EAGEKEY')).toString('utf8'), `--age-key-file ${flags.ageKeyFile}`);
+  const ageIdentities = flags.ageKeyFile === undefined ? undefined : await AgeIdentities.parse((await readSecretFile(flags.ageKeyFile, '--age-key-file', 'EAGEKEY')).toString('utf8'), `--age-key-file ${flags.ageKeyFile}`);
   return { ...lease, selfFence: flags.selfFence, ...(ageIdentities === undefined ? {} : { ageIdentities }), labels, registryAuth, allow, dataDir: path.resolve(flags.dataDir), hostIp: flags.hostIp, podNetwork: flags.podNetwork, sandboxImage: flags.sandboxImage, services: { stubs: new DockerStubs({ docker: flags.docker }), network: flags.podNetwork, image: flags.serviceImage }, ...(address === undefined ? {} : { address }) };
 }
 
@@ -51,6 +51,8 @@ export async function runAgent(flags: Omit<UpFlags, 'listen'> & { listen?: strin
     if (endpoint) {
       // Listening on every address, the API server reaches it at the node's address.
       const advertise = endpoint.listen.host === '0.0.0.0' || endpoint.listen.host === '::' ? (agentOpts.address ?? defaultAddress()) : undefined;
+      // Loaded only here: ws and the exec and logs code are no cost to an agent without --listen.
+      const { startNodeServer } = await import('../agent/node-server.js');
       stack.stops.push((await startNodeServer({ store, log, node, ...endpoint, ...(advertise === undefined ? {} : { advertise }), ...(flags.docker === undefined ? {} : { docker: flags.docker }) })).stop);
     }
     log.info({ component: 'agent' }, 'berth agent is running');

@@ -7,7 +7,8 @@ import { GitSource, SOURCE_FIELDS, atField, atFieldAsync, chooseReporter, creden
 import { UsageError } from '../errors.js';
 import { startController } from '../controller/index.js';
 import { startScheduler } from '../scheduler/index.js';
-import { DockerRuntime, metered, startAgent, startNodeServer } from '../agent/index.js';
+import { DockerRuntime, metered, startAgent } from '../agent/index.js';
+import { startNodeServer } from '../agent/node-server.js';
 import { limitsFromFlags, type SizeFlags } from './limits.js';
 import { parseDuration } from './duration.js';
 import { runStack } from './stack.js';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { readSecretFile } from '../secret-file.js';
 
 /**
@@ -46,13 +46,16 @@ export function localPkiFiles(etcdDir: string): LocalPki {
  */
 export async function ensureLocalPki(etcdDir: string, now = new Date()): Promise<{ pki: LocalPki; made: boolean }> {
   const pki = localPkiFiles(etcdDir);
-  if (await usable(pki, now)) return { pki, made: false };
+  // node-forge only here, when a PKI is checked or made: `berth agent` and every other client of an
+  // etcd load this module (through the store) and never need it (~5 MB of heap).
+  const forge = (await import('node-forge')).default;
+  if (await usable(forge, pki, now)) return { pki, made: false };
   // Made in a folder beside it, then swapped in with one rename: a start killed midway leaves either
   // the old set or none, never certificates of two CAs mixed.
   const fresh = `${pki.dir}.new-${randomBytes(4).toString('hex')}`;
   await fs.mkdir(fresh, { mode: 0o700 });
   try {
-    const made = makeLocalCertificates(now);
+    const made = makeLocalCertificates(forge, now);
     for (const name of ['ca', 'serverCert', 'serverKey', 'clientCert', 'clientKey'] as const) {
       await fs.writeFile(path.join(fresh, path.basename(pki[name])), made[name], { mode: 0o600 });
     }
@@ -78,8 +81,8 @@ export async function readLocalEtcdTls(etcdDir: string): Promise<LocalEtcdTls | 
   return { ca, cert: await fs.readFile(pki.clientCert), key: await readSecretFile(pki.clientKey, KEY, 'EETCDTLS') };
 }
 
-async function usable(pki: LocalPki, now: Date): Promise<boolean> {
-  let certs: forge.pki.Certificate[];
+async function usable(forge: typeof Forge, pki: LocalPki, now: Date): Promise<boolean> {
+  let certs: Forge.pki.Certificate[];
   try {
     certs = await Promise.all([pki.ca, pki.serverCert, pki.clientCert].map(async (f) => forge.pki.certificateFromPem(await fs.readFile(f, 'utf8'))));
     await Promise.all([pki.serverKey, pki.clientKey].map((f) => fs.access(f)));
@@ -92,16 +95,16 @@ async function usable(pki: LocalPki, now: Date): Promise<boolean> {
 }
 
 /** PEM texts of a new CA and the server and client pairs it signed (the CA's key is dropped). */
-export function makeLocalCertificates(now: Date): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
-  const caKeys = keyPair();
+function makeLocalCertificates(forge: typeof Forge, now: Date): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
+  const caKeys = keyPair(forge);
   const caName = [{ name: 'commonName', value: `berth etcd CA ${randomBytes(4).toString('hex')}` }];
-  const ca = certificate(now, caName, caName, caKeys.publicKey, caKeys.privateKey, [
+  const ca = certificate(forge, now, caName, caName, caKeys.publicKey, caKeys.privateKey, [
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
   ]);
   const leaf = (cn: string, extensions: object[]): { cert: string; key: string } => {
-    const keys = keyPair();
-    const cert = certificate(now, [{ name: 'commonName', value: cn }], caName, keys.publicKey, caKeys.privateKey, [
+    const keys = keyPair(forge);
+    const cert = certificate(forge, now, [{ name: 'commonName', value: cn }], caName, keys.publicKey, caKeys.privateKey, [
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       ...extensions,
@@ -118,7 +121,7 @@ export function makeLocalCertificates(now: Date): { ca: string; serverCert: stri
 }
 
 /** An RSA pair made by node:crypto (forge's own key generation is pure JavaScript, seconds slower), in forge's terms. */
-function keyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
+function keyPair(forge: typeof Forge): { publicKey: Forge.pki.rsa.PublicKey; privateKey: Forge.pki.rsa.PrivateKey } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
@@ -126,7 +129,7 @@ function keyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.
   };
 }
 
-function certificate(now: Date, subject: forge.pki.CertificateField[], issuer: forge.pki.CertificateField[], publicKey: forge.pki.rsa.PublicKey, signer: forge.pki.rsa.PrivateKey, extensions: object[]): string {
+function certificate(forge: typeof Forge, now: Date, subject: Forge.pki.CertificateField[], issuer: Forge.pki.CertificateField[], publicKey: Forge.pki.rsa.PublicKey, signer: Forge.pki.rsa.PrivateKey, extensions: object[]): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   // A positive serial of 16 random bytes (the leading 0 keeps the DER integer positive).
