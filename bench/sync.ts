@@ -71,7 +71,9 @@ async function childSync(repo: string, endpoint: string, dir: string, commit: st
     }));
   });
   const started = performance.now();
-  const child = spawn(process.execPath, [main, 'sync', '--etcd', endpoint, '--prefix', prefix, '--repo', repo, '--source', SOURCE, '--data-dir', dir, '--interval', '10m', '--status', 'none', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // As `berth sync` runs once installed: through bin/berth, the launcher that gives it its V8 flags.
+  const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  const child = spawn(path.resolve(path.dirname(main), '../../bin/berth'), ['sync', '--etcd', endpoint, '--prefix', prefix, '--repo', repo, '--source', SOURCE, '--data-dir', dir, '--interval', '10m', '--status', 'none', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env });
   try {
     const pid = child.pid;
     if (pid === undefined) throw new Error('berth sync did not start');

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { gitFs } from './git-fs.js';
 import git from 'isomorphic-git';
 import { BerthError } from '../errors.js';
 import { DEFAULT_LIMITS, objectKey, type DesiredPlan, type Limits, type ParseOptions } from '../manifest/index.js';
@@ -141,7 +141,7 @@ export async function checkBlobs(gitdir: string, blobs: readonly { path: string;
   const cache = {};
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   for (const b of blobs) {
-    const { blob } = await git.readBlob({ fs, gitdir, oid: b.oid, cache });
+    const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: b.oid, cache });
     const raw = blob.length > limits.fileBytes ? { path: b.path, bytes: new Uint8Array(0), size: blob.length } : { path: b.path, bytes: blob };
     out.push(checkAlone(raw, b.oid, opts));
   }

@@ -38,6 +38,9 @@ export type CheckResponse = (
   heapBytes: number;
 };
 
+/** Wall time of one commit's read and check unless told otherwise. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
 /** Heap of a check worker unless told otherwise, in MiB. */
 const DEFAULT_MEMORY_MB = 512;
 
@@ -110,18 +113,34 @@ async function inParallel<T>(
   what: Subject,
   opts: IsolateOptions & { parallelism?: number },
 ): Promise<{ files: FileCheck[] } | { refused: string } | undefined> {
-  const parts = splitBlobs(items, opts.parallelism ?? os.availableParallelism());
+  const ways = Math.max(1, Math.floor(opts.parallelism ?? os.availableParallelism()));
+  // Batches, not one part a worker: a worker holds one batch's checks at a time (its heap stays
+  // small enough to be kept), and the answers arrive while the other batches are read.
+  const parts = splitBlobs(items, Math.max(ways, Math.ceil(items.length / BATCH_FILES)));
   const base = baseOf(opts);
-  const outcomes = await Promise.allSettled(parts.map((part) => inWorker(request(part, base), what, opts)));
-  const files: FileCheck[] = [];
-  for (const o of outcomes) {
-    if (o.status === 'rejected') return undefined;
-    if ('refused' in o.value) return { refused: o.value.refused };
-    if (!('files' in o.value)) return undefined;
-    files.push(...o.value.files);
-  }
-  return { files };
+  // One bound of time for the whole read, as for a single worker's.
+  const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const answers: FileCheck[][] = [];
+  let stop: { refused: string } | 'failed' | undefined;
+  let next = 0;
+  const runner = async (): Promise<void> => {
+    while (stop === undefined && next < parts.length) {
+      const i = next++;
+      const part = parts[i] ?? [];
+      const outcome = await inWorker(request(part, base), what, opts, deadline).catch(() => undefined);
+      if (outcome !== undefined && 'refused' in outcome) stop ??= { refused: outcome.refused };
+      else if (outcome === undefined || !('files' in outcome)) stop ??= 'failed';
+      else answers[i] = outcome.files;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ways, parts.length) }, runner));
+  if (stop === 'failed') return undefined;
+  if (stop) return stop;
+  return { files: answers.flat() };
 }
+
+/** Files of a whole read sent to a worker at once (in turn with the other workers). */
+const BATCH_FILES = 500;
 
 /** Workers start at a cost: each takes at least this many files (10 files of 1 MiB already pay for two). */
 const MIN_FILES_PER_WORKER = 4;
@@ -270,9 +289,9 @@ function commitNamed(src: TreeSource): Subject {
   return { name: `commit ${src.commit.slice(0, 7)}`, subject: 'this commit' };
 }
 
-/** `request` answered by a worker within the bounds of `opts`. */
-function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): Promise<WorkerOutcome> {
-  const timeoutMs = opts.timeoutMs ?? 60_000;
+/** `request` answered by a worker within the bounds of `opts` (its time up at `deadline` when given: a batch of a read). */
+function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions, deadline?: number): Promise<WorkerOutcome> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const memoryMb = opts.memoryMb ?? DEFAULT_MEMORY_MB;
   const worker = takeWorker(memoryMb);
   const refused = (message: string): WorkerOutcome => ({ refused: message });
@@ -299,7 +318,7 @@ function inWorker(request: CheckRequest, what: Subject, opts: IsolateOptions): P
     };
     const timer = setTimeout(() => {
       settle(() => resolve(refused(`reading and checking ${what.subject} took longer than ${Math.round(timeoutMs / 1000)} s; berth stopped (see the limits on manifests)`)));
-    }, timeoutMs);
+    }, deadline === undefined ? timeoutMs : Math.max(1, deadline - Date.now()));
     const onMessage = (m: CheckResponse): void => {
       settle(() => {
         if (m.ok) resolve('files' in m ? { files: m.files } : { result: m.result });

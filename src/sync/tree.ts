@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { gitFs } from './git-fs.js';
 import git from 'isomorphic-git';
 import { InvalidInputError } from '../errors.js';
 import { DEFAULT_LIMITS, isManifestPath, type Limits, type RawFile } from '../manifest/index.js';
@@ -29,7 +29,7 @@ export async function readTreeFiles(src: TreeSource, limits: Pick<Limits, 'fileB
   const blobs: { path: string; oid: string }[] = [];
   const skipped: SkippedEntry[] = [];
   const walk = async (treeOid: string, prefix: string): Promise<void> => {
-    const { tree } = await git.readTree({ fs, gitdir: src.gitdir, oid: treeOid, cache });
+    const { tree } = await git.readTree({ fs: gitFs, gitdir: src.gitdir, oid: treeOid, cache });
     for (const e of tree) {
       const p = prefix === '' ? e.path : `${prefix}/${e.path}`;
       if (e.type === 'tree') await walk(e.oid, p);
@@ -50,7 +50,7 @@ export async function readTreeFiles(src: TreeSource, limits: Pick<Limits, 'fileB
       files.push({ path: b.path, bytes: new Uint8Array(0), unread: true });
       continue;
     }
-    const { blob } = await git.readBlob({ fs, gitdir: src.gitdir, oid: b.oid, cache });
+    const { blob } = await git.readBlob({ fs: gitFs, gitdir: src.gitdir, oid: b.oid, cache });
     read.push({ path: b.path, oid: b.oid, size: blob.length });
     // Over a limit the bytes are dropped at once: the check names the file from its size. Only
     // files within it count towards the commit's total, as checkFiles counts them.
@@ -73,8 +73,8 @@ export interface BlobInfo {
 /** The tree id of the source's folder at its commit; a missing folder is the commit's error (ENOPATH). */
 export async function subdirTree(src: TreeSource, cache: object = {}): Promise<string> {
   try {
-    if (src.subdir === '') return (await git.readCommit({ fs, gitdir: src.gitdir, oid: src.commit, cache })).commit.tree;
-    const { oid, tree } = await git.readTree({ fs, gitdir: src.gitdir, oid: src.commit, filepath: src.subdir, cache });
+    if (src.subdir === '') return (await git.readCommit({ fs: gitFs, gitdir: src.gitdir, oid: src.commit, cache })).commit.tree;
+    const { oid, tree } = await git.readTree({ fs: gitFs, gitdir: src.gitdir, oid: src.commit, filepath: src.subdir, cache });
     if (!Array.isArray(tree)) throw new Error('not a folder');
     return oid;
   } catch (cause) {
@@ -107,7 +107,7 @@ export async function diffTrees(gitdir: string, before: string | undefined, afte
   const out: LeafChange[] = [];
   const entries = async (oid: string | undefined): Promise<Map<string, { type: string; mode: string; oid: string }>> => {
     if (oid === undefined) return new Map();
-    const { tree } = await git.readTree({ fs, gitdir, oid, cache });
+    const { tree } = await git.readTree({ fs: gitFs, gitdir, oid, cache });
     return new Map(tree.map((e) => [e.path, e]));
   };
   const leaf = (e: { type: string; mode: string; oid: string }, p: string): TreeLeaf | undefined => {

@@ -1,5 +1,5 @@
-// bin/berth, the command npm installs: `berth agent` runs node with the agent's V8 flags, every
-// other command with node's defaults. A `node` of the test's own prints how it was run.
+// bin/berth, the command npm installs: `berth agent` and `berth sync` run node with their V8 flags,
+// every other command with node's defaults. A `node` of the test's own prints how it was run.
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,7 @@ async function run(bin: string, args: string[]): Promise<string> {
 describe('bin/berth', () => {
   it.each([
     ['the agent, with a small young generation, optimize-for-size, no optimizing compiler and no V8 background threads', ['agent', '--node', 'web-1'], `--max-semi-space-size=1 --optimize-for-size --no-opt --single-threaded ${main} agent --node web-1`],
+    ['sync, with young generations of at most 4 MiB semi-spaces', ['sync', '--repo', 'x'], `--max-semi-space-size=4 ${main} sync --repo x`],
     ['any other command, with node\'s defaults', ['get', 'pods'], `${main} get pods`],
     ['up (every component in one process), with node\'s defaults', ['up', '--repo', 'x'], `${main} up --repo x`],
   ])('runs %s', async (_name, args, want) => {
