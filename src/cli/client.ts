@@ -55,6 +55,18 @@ export function serverFor(flags: ServerFlags & { etcd?: string }, direct = false
   return client(DEFAULT_SERVER, token(true), 'is `berth up` running? pass --server, or the --data-dir of a `berth up`');
 }
 
+/**
+ * The API server the flags name (see serverFor), and the namespace of `pod`: --namespace when given,
+ * else the one namespace that has a pod of this name (the API says when there are several).
+ */
+export async function podServer(flags: ServerFlags & { namespace?: string }, pod: string): Promise<{ api: ApiClient; namespace: string }> {
+  const api = serverFor(flags);
+  if (api === undefined) throw new Error('no API server');
+  const namespace = flags.namespace ?? (await api.get<{ items: { namespace: string }[] }>('/api/v1/pods', { name: pod })).items[0]?.namespace;
+  if (namespace === undefined) throw new InvalidInputError('ENOTFOUND', `pod "${pod}" not found`);
+  return { api, namespace };
+}
+
 function client(url: string, token: string | undefined, hint: string): ApiClient {
   const headers = (json: boolean): Record<string, string> => ({
     accept: 'application/json',

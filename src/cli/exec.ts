@@ -1,8 +1,8 @@
 // `berth exec POD [-n NS] [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]`: through the API server, which
 // relays a channel socket (src/channels.ts) to the agent of the pod's node. Exits with the command's code.
 import { CHANNEL, frame, isOpen, unframe, type ChannelSocket, type ExecStatus } from '../channels.js';
-import { BerthError, InvalidInputError, UsageError } from '../errors.js';
-import { serverFor, type ServerFlags } from './client.js';
+import { BerthError, UsageError } from '../errors.js';
+import { podServer, type ServerFlags } from './client.js';
 
 /** Flags of `berth exec`. */
 export interface ExecFlags extends ServerFlags {
@@ -15,10 +15,7 @@ export interface ExecFlags extends ServerFlags {
 /** Run the command in the pod's container; resolves with its exit code. */
 export async function runExec(pod: string, command: string[], flags: ExecFlags): Promise<number> {
   if (command.length === 0) throw new UsageError('EUSAGE', 'no command given', { hint: 'put it after --, e.g. `berth exec web-0 -- ls /`' });
-  const api = serverFor(flags);
-  if (api === undefined) throw new Error('no API server');
-  const namespace = flags.namespace ?? (await api.get<{ items: { namespace: string }[] }>('/api/v1/pods', { name: pod })).items[0]?.namespace;
-  if (namespace === undefined) throw new InvalidInputError('ENOTFOUND', `pod "${pod}" not found`);
+  const { api, namespace } = await podServer(flags, pod);
   // As kubectl: a TTY only when berth's own input is one; else say so and run without.
   let tty = flags.tty === true;
   const terminal = process.stdin.isTTY && flags.stdin === true;

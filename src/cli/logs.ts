@@ -1,7 +1,7 @@
 // `berth logs POD [-n NS] [-c CONTAINER] [-f] [--tail N] [--since 10m] [-p]`: through the API server,
 // which proxies to the agent of the pod's node.
-import { InvalidInputError, UsageError } from '../errors.js';
-import { serverFor, type ServerFlags } from './client.js';
+import { UsageError } from '../errors.js';
+import { podServer, type ServerFlags } from './client.js';
 import { parseDuration } from './duration.js';
 
 /** Flags of `berth logs`. */
@@ -19,11 +19,7 @@ export async function runLogs(pod: string, flags: LogsFlags): Promise<void> {
   const tail = flags.tail === undefined ? undefined : Number(flags.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError('ETAIL', `--tail must be a whole number, not "${flags.tail}"`);
   const since = flags.since === undefined ? undefined : Math.ceil(parseDuration(flags.since, '--since') / 1000);
-  const api = serverFor(flags);
-  if (api === undefined) throw new Error('no API server');
-  // Without -n, the one namespace that has a pod of this name (the API says when there are several).
-  const namespace = flags.namespace ?? (await api.get<{ items: { namespace: string }[] }>('/api/v1/pods', { name: pod })).items[0]?.namespace;
-  if (namespace === undefined) throw new InvalidInputError('ENOTFOUND', `pod "${pod}" not found`);
+  const { api, namespace } = await podServer(flags, pod);
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
   const body = await api.stream(`/api/v1/pods/${namespace}/${encodeURIComponent(pod)}/logs`, {
