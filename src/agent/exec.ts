@@ -8,7 +8,7 @@ import { BerthError, InvalidInputError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { translate, type DockerHost } from './docker-host.js';
 import { LABEL } from './labels.js';
-import { dockerDemuxer, findPodContainer, parsePodUrl, type ContainerRef } from './pod-container.js';
+import { dockerDemuxer, findPodContainer, parsePodUrl, streamEnded, type ContainerRef } from './pod-container.js';
 
 /** What an exec request asks for, checked. */
 export interface ExecQuery extends ContainerRef {
@@ -91,11 +91,7 @@ export async function runExec(prepared: PreparedExec, ws: ChannelSocket, log: Lo
     if (isOpen(ws)) ws.send(frame(which === 2 ? CHANNEL.stderr : CHANNEL.stdout, payload));
   }, query.tty);
   stream.on('data', (c: Buffer) => push(c));
-  await new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', resolve);
-  });
+  await streamEnded(stream);
   if (!isOpen(ws)) return;
   finish(await exitOf(exec));
 }

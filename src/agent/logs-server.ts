@@ -7,7 +7,7 @@ import { BerthError, InvalidInputError } from '../errors.js';
 import type { TerminatedState } from '../store/index.js';
 import { statusOf, translate, type DockerHost } from './docker-host.js';
 import { LABEL } from './labels.js';
-import { dockerDemuxer, findPodContainer, parsePodUrl, type ContainerRef } from './pod-container.js';
+import { dockerDemuxer, findPodContainer, parsePodUrl, streamEnded, type ContainerRef } from './pod-container.js';
 
 /** What a log request asks for, checked. */
 export interface LogQuery extends ContainerRef {
@@ -119,11 +119,7 @@ export async function streamLogs(docker: Docker, host: DockerHost, node: string,
   const stream = (await container.logs({ ...options, follow: true })) as NodeJS.ReadableStream & { destroy(): void };
   res.on('close', () => stream.destroy());
   stream.on('data', (c: Buffer) => push(c));
-  await new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', resolve);
-  });
+  await streamEnded(stream);
   res.end();
 }
 

@@ -51,6 +51,15 @@ export async function findPodContainer(docker: Docker, host: DockerHost, node: s
   return info;
 }
 
+/** Resolves once a Docker stream (logs, an exec's output) ends, closes or fails: the caller then finishes its answer. */
+export function streamEnded(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', resolve);
+  });
+}
+
 /**
  * Docker's multiplexed stream (8-byte frame headers: stream, 0, 0, 0, size) → each payload with its
  * stream (1 stdout, 2 stderr), in order, whatever the chunk boundaries. A stream that is not
