@@ -8,7 +8,7 @@ import { BerthError, InvalidInputError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { translate, type DockerHost } from './docker-host.js';
 import { LABEL } from './labels.js';
-import { dockerDemuxer, findPodContainer, parsePodUrl, streamEnded, type ContainerRef } from './pod-container.js';
+import { dockerDemuxer, findPodContainer, flagParam, parsePodUrl, streamEnded, type ContainerRef } from './pod-container.js';
 
 /** What an exec request asks for, checked. */
 export interface ExecQuery extends ContainerRef {
@@ -30,12 +30,7 @@ export function parseExecRequest(url: string): ExecQuery {
   if (command.length > MAX_ARGS || command.reduce((n, a) => n + Buffer.byteLength(a), 0) > MAX_COMMAND_BYTES) {
     throw new InvalidInputError('EINVALID', `command is limited to ${MAX_ARGS} words and ${MAX_COMMAND_BYTES} bytes`);
   }
-  const flag = (key: string): boolean => {
-    const v = params.get(key);
-    if (v !== null && v !== '0' && v !== '1') throw new InvalidInputError('EINVALID', `${key} must be 0 or 1`);
-    return v === '1';
-  };
-  return { ...ref, command, stdin: flag('stdin'), tty: flag('tty') };
+  return { ...ref, command, stdin: flagParam(params, 'stdin'), tty: flagParam(params, 'tty') };
 }
 
 /** An exec made in Docker, ready to start once the client's socket is open. */

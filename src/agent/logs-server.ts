@@ -7,7 +7,7 @@ import { BerthError, InvalidInputError } from '../errors.js';
 import type { TerminatedState } from '../store/index.js';
 import { statusOf, translate, type DockerHost } from './docker-host.js';
 import { LABEL } from './labels.js';
-import { dockerDemuxer, findPodContainer, parsePodUrl, streamEnded, type ContainerRef } from './pod-container.js';
+import { dockerDemuxer, findPodContainer, flagParam, parsePodUrl, streamEnded, type ContainerRef } from './pod-container.js';
 
 /** What a log request asks for, checked. */
 export interface LogQuery extends ContainerRef {
@@ -32,14 +32,9 @@ export function parseLogRequest(url: string): LogQuery {
     if (!/^\d+$/.test(v) || n > max) throw new InvalidInputError('EINVALID', `${key} must be a whole number from 0 to ${max}`);
     return n;
   };
-  const flag = (key: string): boolean => {
-    const v = params.get(key);
-    if (v !== null && v !== '0' && v !== '1') throw new InvalidInputError('EINVALID', `${key} must be 0 or 1`);
-    return v === '1';
-  };
   const tail = whole('tail', 1_000_000);
   const sinceSeconds = whole('since', 10 * 365 * 86_400);
-  return { ...ref, follow: flag('follow'), previous: flag('previous'), ...(tail === undefined ? {} : { tail }), ...(sinceSeconds === undefined ? {} : { sinceSeconds }) };
+  return { ...ref, follow: flagParam(params, 'follow'), previous: flagParam(params, 'previous'), ...(tail === undefined ? {} : { tail }), ...(sinceSeconds === undefined ? {} : { sinceSeconds }) };
 }
 
 /**

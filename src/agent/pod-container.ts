@@ -32,6 +32,13 @@ export function parsePodUrl(url: string, verb: string, params: ReadonlySet<strin
   return { namespace, pod, query: u.searchParams, ...(container ? { container } : {}) };
 }
 
+/** A yes-or-no parameter of a pod URL: `1`, or `0` and absent for no; anything else is refused. */
+export function flagParam(params: URLSearchParams, key: string): boolean {
+  const v = params.get(key);
+  if (v !== null && v !== '0' && v !== '1') throw new InvalidInputError('EINVALID', `${key} must be 0 or 1`);
+  return v === '1';
+}
+
 /** The newest Docker container of the pod's container (the only one, when the pod has one). */
 export async function findPodContainer(docker: Docker, host: DockerHost, node: string, q: ContainerRef): Promise<Docker.ContainerInfo> {
   let infos: Docker.ContainerInfo[];
