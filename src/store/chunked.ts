@@ -47,15 +47,24 @@ export function packTxns<T>(parts: readonly TxnPart<T>[], limits: StoreLimits, n
  * Write puts and deletes in as many transactions as etcd's limits need (operations and bytes,
  * `store.limits`), in order; returns the revision after the last one (the current revision when
  * there was nothing to write). A single put larger than one request throws ETXNTOOBIG naming its key.
+ * `inFlight` txns at once (default 1): only for keys that are each written once (no key both put
+ * and deleted), whose order does not matter; each round trip then overlaps the others.
  * NOTE: only each chunk is atomic; callers that need all-or-nothing seal afterwards.
  */
-export async function commitChunked(store: Store, put: PutOp[], del: string[]): Promise<number> {
+export async function commitChunked(store: Store, put: PutOp[], del: string[], inFlight = 1): Promise<number> {
   const parts: TxnPart<string>[] = [...put.map((p) => ({ txn: { put: [p] }, item: p.key })), ...del.map((key) => ({ txn: { del: [key] }, item: key }))];
   if (parts.length === 0) return store.revision();
+  const txns = packTxns(parts, store.limits);
   let revision = 0;
-  for (const { txn } of packTxns(parts, store.limits)) {
-    revision = (await store.commit({ put: txn.put ?? [], del: txn.del ?? [] })).revision;
-  }
+  let next = 0;
+  const writer = async (): Promise<void> => {
+    for (let txn = txns[next++]?.txn; txn !== undefined; txn = txns[next++]?.txn) {
+      // NOTE: awaited first: `Math.max(revision, await …)` would read `revision` before the other writers moved it.
+      const done = await store.commit({ put: txn.put ?? [], del: txn.del ?? [] });
+      revision = Math.max(revision, done.revision);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, txns.length)) }, writer));
   return revision;
 }
 

@@ -36,6 +36,14 @@ describe('writes within etcd --max-request-bytes', () => {
     expect(entries.every((e) => e.value.length === 100_000)).toBe(true);
   });
 
+  it('writes txns four at a time when asked, and returns a revision no key was written after', async () => {
+    const store = await open();
+    const revision = await commitChunked(store, puts(1000, 10), ['gone'], 4);
+    const { entries } = await store.list('k/');
+    expect(entries).toHaveLength(1000);
+    expect(Math.max(...entries.map((e) => e.modRevision))).toBe(revision);
+  });
+
   it('a txn of exactly limits.maxTxnBytes is accepted by a real etcd (the estimate has headroom)', async () => {
     for (const [endpoint, opts] of [[inject('etcdEndpoint'), {}], [small.endpoint, { maxRequestBytes: SMALL_LIMIT }]] as const) {
       const store = await open(opts, endpoint);
