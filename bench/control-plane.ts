@@ -1,6 +1,6 @@
 // control-plane: a simulated cluster on a real etcd (the one `berth up` runs, fsync on). `berth
-// controller` and `berth scheduler` run built, as child processes (their RSS and CPU are theirs
-// alone); fake agents in this process register 1,000 nodes and acknowledge every binding with a
+// controller` and `berth scheduler` run built, as child processes through bin/berth as installed
+// (their RSS and CPU are theirs alone); fake agents in this process register 1,000 nodes and acknowledge every binding with a
 // ready pod status, as real agents do, without Docker. One commit of many Deployments must reach
 // `berth/health success` (every pod running) at three sizes; then a one-Deployment change of 10
 // pods; then the processes' memory, their idle CPU, and etcd keys and bytes per pod.
@@ -165,14 +165,21 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-/** `berth <command>` built, as a child process on the bench's etcd and prefix. */
+/**
+ * `berth <command>` built, as a child process on the bench's etcd and prefix: through bin/berth, the
+ * launcher npm installs, which gives the controller and the scheduler their V8 flags.
+ */
 function berth(main: string, command: string, etcd: LocalEtcd, prefix: string): { child: ChildProcess; pid: number; stop(): Promise<void> } {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
   // CONTROL_PLANE_PROFILE=<dir>: each process writes a CPU profile there when it stops (where the time goes).
   const profile = process.env.CONTROL_PLANE_PROFILE;
-  const node = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${command}-${Date.now()}.cpuprofile`];
-  // CONTROL_PLANE_NODE_FLAGS: V8 flags to try on both processes (e.g. a smaller young generation).
-  node.push(...(process.env.CONTROL_PLANE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''));
-  const child = spawn(process.execPath, [...node, main, command, '--etcd', etcd.endpoint, '--etcd-ca', etcd.pki.ca, '--etcd-cert', etcd.pki.clientCert, '--etcd-key', etcd.pki.clientKey, '--prefix', prefix, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (profile !== undefined) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profile} --cpu-prof-name=${command}-${Date.now()}.cpuprofile`;
+  // CONTROL_PLANE_NODE_FLAGS: node run with these V8 flags instead of the launcher's (to try others).
+  const flags = process.env.CONTROL_PLANE_NODE_FLAGS;
+  const args = [command, '--etcd', etcd.endpoint, '--etcd-ca', etcd.pki.ca, '--etcd-cert', etcd.pki.clientCert, '--etcd-key', etcd.pki.clientKey, '--prefix', prefix, '--log-level', 'warn'];
+  const child = flags === undefined
+    ? spawn(path.join(path.dirname(main), '../../bin/berth'), args, { stdio: ['ignore', 'ignore', 'inherit'], env })
+    : spawn(process.execPath, [...flags.split(' ').filter((f) => f !== ''), main, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`berth ${command} did not start`);
   return {

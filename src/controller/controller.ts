@@ -10,7 +10,7 @@ import { ClusterView } from './view.js';
 export interface ControllerOptions {
   store: Store;
   log: Logger;
-  /** Full reconcile period without events (default: the loop's 30 s). */
+  /** Period of the pass over everything without events (default: 5 min for the keyed loops, 30 s for the node lifecycle loop). */
   resyncMs?: number;
   /** The clock stamped on new pods and health reports; tests pass a fixed one. */
   now?: () => Date;

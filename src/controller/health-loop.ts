@@ -15,7 +15,7 @@ import { systemTimer, Wakes, type SetTimer } from './wakes.js';
 export interface HealthLoopOptions {
   store: Store;
   log: Logger;
-  /** Full reconcile period without events (default: the loop's 30 s). */
+  /** Period of the pass over everything without events (default: the keyed loop's KEYED_RESYNC_MS, 5 min). */
   resyncMs?: number;
   /** The clock verdicts are judged by (default: the system's). */
   now?: () => Date;

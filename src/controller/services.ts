@@ -12,7 +12,7 @@ import { ClusterView } from './view.js';
 export interface EndpointsControllerOptions {
   store: Store;
   log: Logger;
-  /** Full reconcile period without events (default: the loop's 30 s). */
+  /** Period of the pass over everything without events (default: the keyed loop's KEYED_RESYNC_MS, 5 min). */
   resyncMs?: number;
   /** The controller's shared view (pods, statuses, nodes, sealed Services); without one the loop opens its own. */
   view?: ClusterView;

@@ -11,7 +11,7 @@ import { NodeUsages } from './usage.js';
 export interface SchedulerOptions {
   store: Store;
   log: Logger;
-  /** Full reconcile period without events (default: the loop's 30 s). */
+  /** Period of the pass over everything without events (default: the keyed loop's KEYED_RESYNC_MS, 5 min). */
   resyncMs?: number;
   profile?: Profile;
   /** The clock of its events (tests pass their own). */

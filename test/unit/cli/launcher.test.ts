@@ -1,5 +1,6 @@
-// bin/berth, the command npm installs: `berth agent` and `berth sync` run node with their V8 flags,
-// every other command with node's defaults. A `node` of the test's own prints how it was run.
+// bin/berth, the command npm installs: `berth agent`, `berth sync`, `berth controller` and `berth
+// scheduler` run node with their V8 flags, every other command with node's defaults. A `node` of the
+// test's own prints how it was run.
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,8 @@ describe('bin/berth', () => {
   it.each([
     ['the agent, with a small young generation, optimize-for-size, no optimizing compiler and no V8 background threads', ['agent', '--node', 'web-1'], `--max-semi-space-size=1 --optimize-for-size --no-opt --single-threaded ${main} agent --node web-1`],
     ['sync, with young generations of at most 4 MiB semi-spaces', ['sync', '--repo', 'x'], `--max-semi-space-size=4 ${main} sync --repo x`],
+    ['the controller and the scheduler, with 4 MiB semi-spaces and an old generation that grows by half at most', ['controller', '--etcd', 'e'], `--max-semi-space-size=4 --heap-growing-percent=50 ${main} controller --etcd e`],
+    ['the scheduler likewise', ['scheduler'], `--max-semi-space-size=4 --heap-growing-percent=50 ${main} scheduler`],
     ['any other command, with node\'s defaults', ['get', 'pods'], `${main} get pods`],
     ['up (every component in one process), with node\'s defaults', ['up', '--repo', 'x'], `${main} up --repo x`],
   ])('runs %s', async (_name, args, want) => {
