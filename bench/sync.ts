@@ -1,7 +1,8 @@
 // sync: a generated repository of 10,000 Deployments (one file each, in nested folders) served over
 // smart HTTP, synced into a real etcd: the first sync, a pass with nothing new, a one-file commit
 // (fetch done → seal written) against `git diff-tree -r` of the same two commits plus one etcd txn
-// of the same size, the same one-file commit on a 10-file repository, and the process's peak RSS.
+// of the same size, the same one-file commit on 10- and 1,000-file repositories, and the peak RSS of a
+// built `berth sync` making the first sync of the 10,000.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -188,13 +189,16 @@ export const sync: Bench = {
       say(`one-file commit on 10,000: ${one10k.ms.toFixed(1)} ms (diff-tree + one txn ${one10k.peer.toFixed(1)} ms)`);
       results.push(result(BENCH, 'one_file_sync_10k_ms', one10k.ms, 'ms', 'git diff-tree -r of the same commits + one etcd txn of the record', one10k.peer));
 
-      const small = await setup('small');
-      for (let i = 0; i < 10; i++) await small.repo.write(fileOf(i), deployment(i));
-      await sealOf(small, await (async () => { const c = await small.repo.commit('10 deployments'); await small.repo.push(); return c; })());
-      await small.sync.idle();
-      const one10 = await oneFile(small, 10);
-      say(`one-file commit on 10: ${one10.ms.toFixed(1)} ms (diff-tree + one txn ${one10.peer.toFixed(1)} ms)`);
-      results.push(result(BENCH, 'one_file_sync_10_ms', one10.ms, 'ms', 'git diff-tree -r of the same commits + one etcd txn of the record', one10.peer));
+      // The same one-file commit on smaller repositories: its cost must not follow the repository's size.
+      for (const [name, count] of [['10', 10], ['1k', 1000]] as const) {
+        const s = await setup(`files-${name}`);
+        for (let i = 0; i < count; i++) await s.repo.write(fileOf(i), deployment(i));
+        await sealOf(s, await (async () => { const c = await s.repo.commit(`${count} deployments`); await s.repo.push(); return c; })());
+        await s.sync.idle();
+        const one = await oneFile(s, count);
+        say(`one-file commit on ${count}: ${one.ms.toFixed(1)} ms (diff-tree + one txn ${one.peer.toFixed(1)} ms)`);
+        results.push(result(BENCH, `one_file_sync_${name}_ms`, one.ms, 'ms', 'git diff-tree -r of the same commits + one etcd txn of the record', one.peer));
+      }
 
       // Memory in a process of its own: a built `berth sync` making the first sync of the same 10,000 files (the branch head).
       const child = await childSync(big.repo.url(server.url), etcd.endpoint, path.join(root, 'child'), await big.repo.git('rev-parse', 'HEAD'));
