@@ -1,4 +1,4 @@
-import { gitFs } from './git-fs.js';
+import { snapshotFs } from './git-fs.js';
 import git from 'isomorphic-git';
 import { BerthError } from '../errors.js';
 import { DEFAULT_LIMITS, objectKey, type DesiredPlan, type Limits, type ParseOptions } from '../manifest/index.js';
@@ -139,9 +139,11 @@ export async function fullState(commit: string, check: TreeCheck & { blobs?: Blo
 export async function checkBlobs(gitdir: string, blobs: readonly { path: string; oid: string }[], opts: ParseOptions): Promise<FileCheck[]> {
   const out: FileCheck[] = [];
   const cache = {};
+  // The blobs exist before the request: the repository's folders are listed once for all of them.
+  const fs = snapshotFs();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   for (const b of blobs) {
-    const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: b.oid, cache });
+    const { blob } = await git.readBlob({ fs, gitdir, oid: b.oid, cache });
     const raw = blob.length > limits.fileBytes ? { path: b.path, bytes: new Uint8Array(0), size: blob.length } : { path: b.path, bytes: blob };
     out.push(checkAlone(raw, b.oid, opts));
   }
