@@ -1,5 +1,8 @@
 // converge_50_ms: 50 bindings of one node → 50 containers running, against `docker-compose up -d`
 // of the same 50 containers and against dockerode create+start at the agent's concurrency (the floor).
+// The peers that do a pod's work put their containers on a user-defined network, as compose does by
+// default and as a pod's sandbox is (Docker's DNS for Services needs one); the same peers on Docker's
+// default bridge, which has no DNS and costs Docker less per container, are measured beside them.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,33 +58,41 @@ export async function convergeBerth(store: Store, dockerHost: string, image: str
   }
 }
 
+/** Where a peer's containers go: a user-defined bridge network of their own (DNS by name), or Docker's default bridge. */
+export type PeerNetwork = 'user-defined' | 'default bridge';
+
 /** The floor: create+start of the same 50 containers (same init, restart policy, labels) straight through dockerode. */
-export async function convergeFloor(dockerHost: string, image: string, label: string): Promise<number> {
+export async function convergeFloor(dockerHost: string, image: string, label: string, network: PeerNetwork): Promise<number> {
   const docker = new Docker(parseDockerHost(dockerHost));
   const runtime = new DockerRuntime({ docker: dockerHost });
   const init = ((await docker.version()).Components ?? []).some((c) => c.Name === 'docker-init');
+  // Made before the clock starts, as the agent's pod network is there before its pods.
+  const net = network === 'user-defined' ? await docker.createNetwork({ Name: label, Driver: 'bridge', Labels: { 'berth-bench': label } }) : undefined;
   let next = 0;
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
     while (next < PODS) {
       const i = next++;
-      const c = await docker.createContainer({ name: `${label}-${i}`, Image: image, Cmd: ['sleep', '3600'], Labels: { 'berth-bench': label }, HostConfig: { Init: init, RestartPolicy: { Name: 'no' } } });
+      const c = await docker.createContainer({ name: `${label}-${i}`, Image: image, Cmd: ['sleep', '3600'], Labels: { 'berth-bench': label }, HostConfig: { Init: init, RestartPolicy: { Name: 'no' }, ...(net ? { NetworkMode: net.id } : {}) } });
       await c.start();
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const ms = performance.now() - t0;
-  await removeAll(runtime, { 'berth-bench': label });
-  return ms;
+  try {
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    return performance.now() - t0;
+  } finally {
+    await removeAll(runtime, { 'berth-bench': label });
+    await net?.remove();
+  }
 }
 
-/** `docker-compose up -d` of a compose file with the same 50 containers on Docker's default bridge. */
-export async function convergeCompose(dockerHost: string, image: string, project: string): Promise<number> {
+/** `docker-compose up -d` of a compose file with the same 50 containers: on the project's own network (compose's default), or on Docker's default bridge. */
+export async function convergeCompose(dockerHost: string, image: string, project: string, network: PeerNetwork): Promise<number> {
   const compose = await findExecutable('docker-compose');
   if (compose === undefined) throw new Error('docker-compose not found on PATH: run scripts/install-deps.sh (Debian package docker-compose)');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-compose-'));
   const file = path.join(dir, 'docker-compose.yml');
-  const services = Array.from({ length: PODS }, (_, i) => `  s${i}:\n    image: ${image}\n    command: ["sleep", "3600"]\n    init: true\n    network_mode: bridge\n    restart: "no"\n`).join('');
+  const services = Array.from({ length: PODS }, (_, i) => `  s${i}:\n    image: ${image}\n    command: ["sleep", "3600"]\n    init: true\n${network === 'default bridge' ? '    network_mode: bridge\n' : ''}    restart: "no"\n`).join('');
   await fs.writeFile(file, `version: "2.4"\nservices:\n${services}`);
   const env = { ...process.env, DOCKER_HOST: dockerHost, COMPOSE_PROJECT_NAME: project };
   try {

@@ -1,6 +1,7 @@
 // agent: what berth's kubelet costs on one node, each figure against a named peer measured in the
 // same run: converging 50 bindings (against docker-compose and against bare dockerode create+start),
 // healing a `docker kill`, its memory with 100 probed pods, and the CPU its probes take.
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../src/agent/agent.js';
 import { DockerRuntime } from '../src/agent/docker.js';
@@ -11,7 +12,7 @@ import { ensureDocker } from '../test/support/docker.js';
 import { startEtcd } from '../test/support/etcd.js';
 import { ensureBusyboxImage, sandboxImage } from '../test/support/image.js';
 import { waitFor } from '../test/support/wait.js';
-import { convergeBerth, convergeCompose, convergeFloor } from './agent-converge.js';
+import { convergeBerth, convergeCompose, convergeFloor, type PeerNetwork } from './agent-converge.js';
 import { driftHeals, KILLS } from './agent-drift.js';
 import { agentRss, RSS_PODS } from './agent-rss.js';
 import { bindPods, waitPods, web } from './agent-pods.js';
@@ -22,6 +23,23 @@ const PROBED_PODS = 100;
 const WINDOW_MS = 60_000;
 /** Rounds of each converge variant; the median is reported. */
 const ROUNDS = 3;
+
+/**
+ * converge_50_ms's peers. The goals are against the first two, which do a pod's work: their containers
+ * on a user-defined network, as compose puts them by default and as the pods' sandboxes are (Services'
+ * DNS needs one). The last two, on Docker's default bridge (no DNS), show what that network costs.
+ */
+const PEERS: { kind: 'compose' | 'floor'; network: PeerNetwork; peer: string }[] = [
+  { kind: 'compose', network: 'user-defined', peer: 'docker-compose up -d (Debian docker-compose 1.29), on the project network' },
+  { kind: 'floor', network: 'user-defined', peer: 'dockerode create+start, 4 at a time (the floor), on a user-defined network' },
+  { kind: 'compose', network: 'default bridge', peer: 'docker-compose up -d, network_mode: bridge (no DNS)' },
+  { kind: 'floor', network: 'default bridge', peer: 'dockerode create+start, 4 at a time, on the default bridge (no DNS)' },
+];
+
+/** The 1-minute load average, said beside each figure: the machine is shared. */
+async function loadAverage(): Promise<string> {
+  return (await readFile('/proc/loadavg', 'utf8')).split(' ')[0] ?? '?';
+}
 
 /** Percent of one core this process spent over `ms`. */
 async function cpuPercent(ms: number): Promise<number> {
@@ -73,18 +91,20 @@ export const agentBench: Bench = {
       const results: Result[] = [];
 
       const berth: number[] = [];
-      const compose: number[] = [];
-      const floor: number[] = [];
+      const peers = PEERS.map((p) => ({ ...p, ms: [] as number[] }));
       for (let round = 1; round <= ROUNDS; round++) {
-        say(`agent: converge round ${round} of ${ROUNDS}`);
+        say(`agent: converge round ${round} of ${ROUNDS} (load ${await loadAverage()})`);
         berth.push(await convergeBerth(store, docker.host, image, `bench-converge-${round}`, say));
-        compose.push(await convergeCompose(docker.host, image, `berthbench${process.pid}r${round}`));
-        floor.push(await convergeFloor(docker.host, image, `berth-bench-floor-${process.pid}-${round}`));
-        say(`  docker-compose up -d: ${compose.at(-1)?.toFixed(0) ?? ''} ms; dockerode create+start at 4: ${floor.at(-1)?.toFixed(0) ?? ''} ms`);
+        for (const [i, p] of peers.entries()) {
+          const ms = p.kind === 'compose'
+            ? await convergeCompose(docker.host, image, `berthbench${process.pid}r${round}p${i}`, p.network)
+            : await convergeFloor(docker.host, image, `berth-bench-floor-${process.pid}-${round}-${i}`, p.network);
+          p.ms.push(ms);
+          say(`  ${p.peer}: ${ms.toFixed(0)} ms (load ${await loadAverage()})`);
+        }
       }
       const b = quantile(berth, 0.5);
-      results.push(result(BENCH, 'converge_50_ms', b, 'ms', 'docker-compose up -d (Debian docker-compose 1.29)', quantile(compose, 0.5)));
-      results.push(result(BENCH, 'converge_50_ms', b, 'ms', 'dockerode create+start, 4 at a time (the floor)', quantile(floor, 0.5)));
+      for (const p of peers) results.push(result(BENCH, 'converge_50_ms', b, 'ms', p.peer, quantile(p.ms, 0.5)));
 
       say(`agent: ${KILLS} docker kills`);
       const heals = await driftHeals(store, docker.host, image, 'bench-drift');
