@@ -13,6 +13,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const launcher = path.join(root, 'bin/berth');
 const main = path.join(root, 'dist/cli/main.js');
 let dir = '';
+/** The agent's flags before lite mode. */
+const AGENT = '--max-semi-space-size=1 --optimize-for-size --no-opt';
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'berth-launcher-'));
@@ -25,24 +27,27 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(bin: string, args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(bin, args, { env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` } });
+async function run(bin: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const { DOCKER_HOST: _host, ...rest } = process.env;
+  const { stdout } = await promisify(execFile)(bin, args, { env: { ...rest, PATH: `${dir}:${process.env.PATH ?? ''}`, ...env } });
   return stdout.trim();
 }
 
 describe('bin/berth', () => {
   it.each([
-    ['the agent, with a small young generation, optimize-for-size, no optimizing compiler and no V8 background threads', ['agent', '--node', 'web-1'], `--max-semi-space-size=1 --optimize-for-size --no-opt --single-threaded ${main} agent --node web-1`],
-    ['sync, with young generations of at most 4 MiB semi-spaces', ['sync', '--repo', 'x'], `--max-semi-space-size=4 ${main} sync --repo x`],
-    ['the controller and the scheduler, with 4 MiB semi-spaces and an old generation that grows by half at most', ['controller', '--etcd', 'e'], `--max-semi-space-size=4 --heap-growing-percent=50 ${main} controller --etcd e`],
-    ['the scheduler likewise', ['scheduler'], `--max-semi-space-size=4 --heap-growing-percent=50 ${main} scheduler`],
-    ['any other command, with node\'s defaults', ['get', 'pods'], `${main} get pods`],
-    ['up (every component in one process), with node\'s defaults', ['up', '--repo', 'x'], `${main} up --repo x`],
-  ])('runs %s', async (_name, args, want) => {
-    expect(await run(launcher, args)).toBe(want);
+    ['the agent, with a small young generation, optimize-for-size, no optimizing compiler, lite mode (no WebAssembly) and no V8 background threads', ['agent', '--node', 'web-1'], {}, `${AGENT} --lite-mode --no-expose-wasm --single-threaded ${main} agent --node web-1`],
+    ['the agent of a Docker reached over ssh:// (ssh2 needs WebAssembly), without lite mode', ['agent', '--docker', 'ssh://ops@10.0.0.5'], {}, `${AGENT} --single-threaded ${main} agent --docker ssh://ops@10.0.0.5`],
+    ['the agent of a DOCKER_HOST reached over ssh://, without lite mode', ['agent'], { DOCKER_HOST: 'ssh://ops@10.0.0.5' }, `${AGENT} --single-threaded ${main} agent`],
+    ['sync, with young generations of at most 4 MiB semi-spaces', ['sync', '--repo', 'x'], {}, `--max-semi-space-size=4 ${main} sync --repo x`],
+    ['the controller and the scheduler, with 4 MiB semi-spaces and an old generation that grows by half at most', ['controller', '--etcd', 'e'], {}, `--max-semi-space-size=4 --heap-growing-percent=50 ${main} controller --etcd e`],
+    ['the scheduler likewise', ['scheduler'], {}, `--max-semi-space-size=4 --heap-growing-percent=50 ${main} scheduler`],
+    ['any other command, with node\'s defaults', ['get', 'pods'], {}, `${main} get pods`],
+    ['up (every component in one process), with node\'s defaults', ['up', '--repo', 'x'], {}, `${main} up --repo x`],
+  ])('runs %s', async (_name, args, env, want) => {
+    expect(await run(launcher, args, env)).toBe(want);
   });
 
   it('finds dist/ through a link to it', async () => {
-    expect(await run(path.join(dir, 'berth'), ['agent'])).toBe(`--max-semi-space-size=1 --optimize-for-size --no-opt --single-threaded ${main} agent`);
+    expect(await run(path.join(dir, 'berth'), ['agent'])).toBe(`${AGENT} --lite-mode --no-expose-wasm --single-threaded ${main} agent`);
   });
 });
