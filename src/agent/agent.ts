@@ -8,7 +8,7 @@ import { SOURCES, bindingsPrefix, nodeKey, statusPrefix } from '../store/keys.js
 import { ConfigMapReader } from './configmaps.js';
 import { SecretReader } from './secrets.js';
 import type { AgeIdentities } from './age.js';
-import { readsPodIP } from '../manifest/env.js';
+import { readsPodIP } from '../manifest/env-resolve.js';
 import { PodVolumes, removePodVolumes } from './volumes.js';
 import { EventRecorder, type EventInput } from '../events/recorder.js';
 import type { Loop } from '../store/loop.js';

@@ -2,7 +2,7 @@
 // memory of what it started: a restarted agent finds its containers by them, never by a local file.
 import type { BindingRecord } from '../store/records.js';
 import type { ContainerSpec } from '../manifest/types.js';
-import { expandCommand, resolveEnv, type ConfigMapLookup, type SecretLookup } from '../manifest/env.js';
+import { expandCommand, resolveEnv, type ConfigMapLookup, type SecretLookup } from '../manifest/env-resolve.js';
 import type { Container, RunMount, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
 import { stopLabels } from './stop.js';

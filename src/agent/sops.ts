@@ -4,7 +4,8 @@
 // file's lastmodified as additional data. A value edited, moved or reordered fails one or the other.
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import type { SecretSpec } from '../manifest/secret.js';
-import { ENC_VALUE, type SopsEnvelope } from '../manifest/sops.js';
+import { ENC_VALUE } from '../manifest/sops-value.js';
+import type { SopsEnvelope } from '../manifest/sops.js';
 
 // sops.go's MACOnlyEncryptedInitialization: a MAC of mac_only_encrypted never equals one without it.
 const MAC_ONLY_ENCRYPTED_INIT = Buffer.from('8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69', 'hex');

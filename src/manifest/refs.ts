@@ -5,8 +5,8 @@
 // checked here too.
 import { quote } from './text.js';
 import type { Segment } from './schema.js';
-import { envInputs } from './env.js';
-import { secretKeys } from './secret.js';
+import { envInputs } from './env-resolve.js';
+import type { SecretSpec } from './secret.js';
 import { objectKey, type DeploymentObject, type DesiredObject, type PodTemplate } from './types.js';
 
 /** One reference to a ConfigMap or Secret: where it is written (from the Deployment's root) and what it needs. */
@@ -120,4 +120,9 @@ export function deploymentInputs(objects: readonly DesiredObject[]): Map<Deploym
     if (inputs !== undefined) out.set(o, inputs);
   }
   return out;
+}
+
+/** Every key of a Secret (data and stringData), for references checked against the commit (here, not in secret.ts: the agent reads references and loads no schema or yaml). */
+export function secretKeys(spec: SecretSpec): Record<string, string> {
+  return { ...spec.data, ...spec.stringData };
 }

@@ -110,10 +110,6 @@ function checkPlain(root: Node, cx: Context, spec: SecretSpec, opts: SecretOptio
   return ok;
 }
 
-/** Every key of a Secret (data and stringData), for references checked against the commit. */
-export function secretKeys(spec: SecretSpec): Record<string, string> {
-  return { ...spec.data, ...spec.stringData };
-}
 
 const HIDDEN = /^\(hidden: \d+ bytes\)$/;
 

@@ -6,6 +6,9 @@
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { quote } from './text.js';
 import { describe, type Context } from './schema.js';
+import { ENC_VALUE } from './sops-value.js';
+
+export { ENC_VALUE } from './sops-value.js';
 
 /** One value of the document as SOPS sees it: its additional data (keys joined by ':', plus ':'), its text, and whether SOPS encrypts it. */
 export interface SopsLeaf {
@@ -35,8 +38,6 @@ export interface SopsEnvelope {
   leaves: SopsLeaf[];
 }
 
-/** SOPS's value format (aes/cipher.go): base64 data, iv and tag, and the plaintext's type. */
-export const ENC_VALUE = /^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),tag:([A-Za-z0-9+/=]+),type:(str|int|float|bytes|bool|time|comment)\]$/;
 
 /** True for a value SOPS encrypted. */
 export function isEncrypted(value: string): boolean {

@@ -8,20 +8,9 @@ import { quantity } from './quantity.js';
 import { isScalar, type Node } from 'yaml';
 import { boolean, describe, list, object, oneOf, optional, refine, required, sourceOf, string, type Context, type Schema } from './schema.js';
 import * as unsupported from './unsupported.js';
+import { MAX_PATH, checkItemPath, checkLocalPath } from './paths.js';
 
-const MAX_PATH = 4096;
-
-/**
- * A path inside a volume (an item's `path`, a `subPath`), as Kubernetes checks it
- * (validateLocalDescendingPath): relative, with no `..` part, so it can never leave the volume.
- */
-export function checkLocalPath(s: string): string | undefined {
-  if (s.length > MAX_PATH) return `is longer than ${MAX_PATH} characters`;
-  if (s.startsWith('/')) return `${quote(s)} must be a relative path inside the volume, not an absolute one`;
-  if (s.split('/').includes('..')) return `${quote(s)} must not contain '..': a path must stay inside the volume`;
-  if (s.includes('\0')) return `${quote(s)} must not contain a NUL character`;
-  return undefined;
-}
+export { checkItemPath, checkLocalPath } from './paths.js';
 
 /** A mount path (or a hostPath, `where` says): absolute, with no `..` part and no ':' (Docker's separator). */
 function checkMountPath(s: string, where = 'in the container (e.g. "/etc/app")'): string | undefined {
@@ -32,11 +21,6 @@ function checkMountPath(s: string, where = 'in the container (e.g. "/etc/app")')
   return undefined;
 }
 
-/** An item's path: also not starting with '..', the names a ConfigMap volume's writer keeps for itself (as Kubernetes). */
-export function checkItemPath(s: string): string | undefined {
-  if (s === '') return 'must not be empty';
-  return checkLocalPath(s) ?? (s.startsWith('..') ? `${quote(s)} must not start with '..'` : undefined);
-}
 
 const itemPath = string(checkItemPath);
 /**
