@@ -62,24 +62,37 @@ export async function runExec(prepared: PreparedExec, ws: ChannelSocket, log: Lo
     ws.send(frame(CHANNEL.status, JSON.stringify(status)));
     ws.close(1000);
   };
-  let stream: Duplex;
-  try {
-    stream = (await exec.start({ hijack: true, stdin: query.stdin, Tty: query.tty })) as Duplex;
-  } catch (err) {
-    finish({ code: 'EEXEC', message: `cannot start the command: ${messageOf(err)}` });
-    return;
-  }
-  ws.on('message', (data) => {
+  let startError: unknown;
+  const started: Promise<Duplex | undefined> = exec.start({ hijack: true, stdin: query.stdin, Tty: query.tty }).then(
+    (s) => s as Duplex,
+    (err: unknown) => {
+      startError = err;
+      return undefined;
+    },
+  );
+  // Frames are handled one after another, and those that come while Docker starts the command wait for it:
+  // the client sends its terminal's size first, and what it types must reach a terminal of that size.
+  const handle = async (data: Parameters<typeof unframe>[0]): Promise<void> => {
+    const stream = await started;
     const m = unframe(data);
-    if (m === undefined) return;
+    if (stream === undefined || m === undefined) return;
     if (m.channel === CHANNEL.stdin && query.stdin) stream.write(m.payload);
     // Kubernetes' v5 close: the client's stdin has ended, so the command's does.
     else if (m.channel === CHANNEL.close && m.payload[0] === CHANNEL.stdin) stream.end();
     else if (m.channel === CHANNEL.resize && query.tty) {
       const size = parseSize(m.payload);
-      if (size) exec.resize({ h: size.Height, w: size.Width }).catch((err: unknown) => log.debug({ err: messageOf(err) }, 'cannot resize an exec'));
+      if (size) await resizeSoon(exec, size);
     }
+  };
+  let chain: Promise<void> = Promise.resolve();
+  ws.on('message', (data) => {
+    chain = chain.then(() => handle(data)).catch((err: unknown) => log.debug({ err: messageOf(err) }, 'cannot pass a frame to an exec'));
   });
+  const stream = await started;
+  if (stream === undefined) {
+    finish({ code: 'EEXEC', message: `cannot start the command: ${messageOf(startError)}` });
+    return;
+  }
   // The client gone: the command keeps its terminal no longer (a TTY's shell gets SIGHUP).
   ws.on('close', () => stream.destroy());
   const push = dockerDemuxer((payload, which) => {
@@ -89,6 +102,22 @@ export async function runExec(prepared: PreparedExec, ws: ChannelSocket, log: Lo
   await streamEnded(stream);
   if (!isOpen(ws)) return;
   finish(await exitOf(exec));
+}
+
+/**
+ * Resize the exec's terminal. Docker answers the start of an exec before its process runs, and refuses
+ * to resize until it does: tried again 10 times, 10 ms longer each time, as the docker CLI does.
+ */
+async function resizeSoon(exec: Docker.Exec, size: TerminalSize): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await exec.resize({ h: size.Height, w: size.Width });
+      return;
+    } catch (err) {
+      if (attempt > 10) throw err;
+      await new Promise((r) => setTimeout(r, attempt * 10));
+    }
+  }
 }
 
 /** The exec's exit code, once Docker says it has stopped (a moment after its streams end). */
