@@ -65,7 +65,7 @@ export function freePort(): Promise<number> {
  * loopback is open to every user of the machine, and etcd holds berth's whole state. A data dir of
  * an older berth, whose etcd spoke plain HTTP, is kept: its etcd starts on it with TLS.
  */
-export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: string } = {}): Promise<LocalEtcd> {
+export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: string; ports?: () => Promise<number> } = {}): Promise<LocalEtcd> {
   const binary = opts.etcdBinary ?? findOnPath('etcd');
   if (!binary) {
     throw new UnavailableError('ENOETCD', 'etcd not found on PATH', {
@@ -77,45 +77,22 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
   const { pki } = await ensureLocalPki(dataDir);
   const tls = await readLocalEtcdTls(dataDir);
   if (tls === undefined) throw new UnavailableError('EETCDTLS', `the certificates under ${pki.dir} cannot be read`, { hint: `remove ${pki.dir}; berth up makes them again` });
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const listen = `https://127.0.0.1:${clientPort}`;
-  // Clients name it `localhost` (a SAN of its certificate): grpc-js sets the TLS server name to the
-  // host it dials, and node warns (DEP0123) when that is an IP address.
-  const client = `https://localhost:${clientPort}`;
-  const peer = `https://127.0.0.1:${peerPort}`;
-  const log = fs.openSync(path.join(dataDir, 'etcd.log'), 'a');
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      '--name', 'berth',
-      '--data-dir', path.join(dataDir, 'data'),
-      '--listen-client-urls', listen, '--advertise-client-urls', client,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `berth=${peer}`,
-      '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--trusted-ca-file', pki.ca, '--client-cert-auth',
-      '--peer-cert-file', pki.serverCert, '--peer-key-file', pki.serverKey, '--peer-trusted-ca-file', pki.ca, '--peer-client-cert-auth',
-      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
-      '--quota-backend-bytes', String(2 * 1024 ** 3),
-    ],
-    // Own process group: a terminal's Ctrl-C reaches `berth up` alone, which stops etcd last.
-    { stdio: ['ignore', log, log], detached: true },
-  );
-  fs.closeSync(log);
-  let exited: string | undefined;
-  if (child.pid !== undefined) fs.writeFileSync(path.join(dataDir, PID_FILE), `${child.pid}\n`);
-  child.on('exit', (code, signal) => {
-    exited = `exited with ${signal ?? code}`;
-  });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await healthy(client, tls))) {
-    if (exited || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new UnavailableError('EETCDSTART', `etcd did not start (${exited ?? 'no answer in time'})`, {
-        hint: `see ${path.join(dataDir, 'etcd.log')}`,
-      });
+  // A port found free may be taken before etcd binds it (another process's connection draws from the
+  // same range): etcd then exits saying so, and starts again on other ports.
+  const pick = opts.ports ?? freePort;
+  let started: Started | undefined;
+  for (let attempt = 1; started === undefined; attempt++) {
+    const ports = { client: await pick(), peer: await pick() };
+    const logFile = path.join(dataDir, 'etcd.log');
+    const from = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    try {
+      started = await launch(binary, dataDir, pki, tls, ports);
+    } catch (err) {
+      const said = fs.readFileSync(logFile).subarray(from).toString();
+      if (attempt >= PORT_ATTEMPTS || !said.includes('address already in use')) throw err;
     }
-    await new Promise((r) => setTimeout(r, 50));
   }
+  const { child, client } = started;
   // Other commands on this machine (`berth get`, `berth history`) find this etcd through the data dir.
   const endpointFile = path.join(dataDir, ENDPOINT_FILE);
   fs.writeFileSync(endpointFile, `${client}\n`);
@@ -127,7 +104,7 @@ export async function startLocalEtcd(dataDir: string, opts: { etcdBinary?: strin
       new Promise<void>((resolve) => {
         fs.rmSync(endpointFile, { force: true });
         fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
-        if (exited) return resolve();
+        if (started.exited()) return resolve();
         const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
         child.once('exit', () => {
           clearTimeout(kill);
@@ -177,4 +154,58 @@ async function stopOrphan(dataDir: string): Promise<void> {
     while (isOurs()) await new Promise((r) => setTimeout(r, 20));
   }
   fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
+}
+
+/** How many times etcd is started on newly found ports when one it was given was taken meanwhile. */
+const PORT_ATTEMPTS = 3;
+
+/** An etcd started and answering. */
+interface Started {
+  child: ChildProcess;
+  client: string;
+  /** Whether it has exited since. */
+  exited(): boolean;
+}
+
+/** Start etcd on `ports` and wait until it answers; throws (having killed it) when it exits or never answers. */
+async function launch(binary: string, dataDir: string, pki: LocalPki, tls: LocalEtcdTls, ports: { client: number; peer: number }): Promise<Started> {
+  const listen = `https://127.0.0.1:${ports.client}`;
+  // Clients name it `localhost` (a SAN of its certificate): grpc-js sets the TLS server name to the
+  // host it dials, and node warns (DEP0123) when that is an IP address.
+  const client = `https://localhost:${ports.client}`;
+  const peer = `https://127.0.0.1:${ports.peer}`;
+  const log = fs.openSync(path.join(dataDir, 'etcd.log'), 'a');
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      '--name', 'berth',
+      '--data-dir', path.join(dataDir, 'data'),
+      '--listen-client-urls', listen, '--advertise-client-urls', client,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `berth=${peer}`,
+      '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--trusted-ca-file', pki.ca, '--client-cert-auth',
+      '--peer-cert-file', pki.serverCert, '--peer-key-file', pki.serverKey, '--peer-trusted-ca-file', pki.ca, '--peer-client-cert-auth',
+      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
+      '--quota-backend-bytes', String(2 * 1024 ** 3),
+    ],
+    // Own process group: a terminal's Ctrl-C reaches `berth up` alone, which stops etcd last.
+    { stdio: ['ignore', log, log], detached: true },
+  );
+  fs.closeSync(log);
+  let exited: string | undefined;
+  if (child.pid !== undefined) fs.writeFileSync(path.join(dataDir, PID_FILE), `${child.pid}\n`);
+  child.on('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await healthy(client, tls))) {
+    if (exited || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new UnavailableError('EETCDSTART', `etcd did not start (${exited ?? 'no answer in time'})`, {
+        hint: `see ${path.join(dataDir, 'etcd.log')}`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, client, exited: () => exited !== undefined };
 }

@@ -1,7 +1,7 @@
 // The agent's exec endpoint on real Docker: what a client sends the moment its socket opens (its
 // terminal's size, then what it types) reaches the command in that order, even while Docker is still
 // starting the exec.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { CHANNEL, connectChannels, frame, unframe } from '../../../src/channels.js';
 import { silentLogger } from '../../../src/log.js';
 import { startNodeServer } from '../../../src/agent/node-server.js';
@@ -26,7 +26,7 @@ describe('the agent\'s exec endpoint', () => {
     await bed.start(node);
     await bed.bind(binding(node, 'shell'));
     await waitFor(async () => (await bed.members(node)).some((c) => c.state === 'running'), { timeoutMs: 60_000, what: 'the pod running' });
-    const server = await startNodeServer({ store: bed.store, log: silentLogger(), node, token: TOKEN, listen: { host: '127.0.0.1', port: 0 } });
+    const server = await startNodeServer({ store: bed.store, log: silentLogger(), node, docker: inject('dockerHost'), token: TOKEN, listen: { host: '127.0.0.1', port: 0 } });
     try {
       for (let round = 0; round < 10; round++) {
         const ws = await connectChannels(`${server.url}/exec/default/shell?command=sh&stdin=1&tty=1`, TOKEN);

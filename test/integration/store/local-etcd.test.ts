@@ -2,12 +2,14 @@
 // made into its data dir on first start and reused after, an older berth's plain data dir carried
 // over, and the CLI finding the certificates through --data-dir.
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BerthError } from '../../../src/errors.js';
 import { EtcdStore, localPkiFiles, startLocalEtcd, type LocalEtcd } from '../../../src/store/index.js';
+import { freePort } from '../../../src/store/local-etcd.js';
 import { runBerth } from '../../support/berth.js';
 import { freePorts } from '../../support/ports.js';
 import { findExecutable, terminate } from '../../support/process.js';
@@ -34,6 +36,22 @@ async function start(dir: string): Promise<LocalEtcd> {
 const mode = async (file: string): Promise<number> => (await stat(file)).mode & 0o777;
 
 describe("berth up's own etcd", () => {
+  it('starts again on other ports when one found free is taken before etcd binds it', async () => {
+    const dir = await tempDir();
+    const held = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => held.close(resolve)));
+    const taken = (held.address() as AddressInfo).port;
+    let calls = 0;
+    const etcd = await startLocalEtcd(dir, { ports: () => (calls++ === 0 ? Promise.resolve(taken) : freePort()) });
+    cleanups.push(() => etcd.stop());
+    expect(etcd.endpoint).not.toContain(`:${taken}`);
+    expect(await readFile(join(dir, 'etcd.log'), 'utf8')).toContain('address already in use');
+    const store = await EtcdStore.connect([etcd.endpoint], '/local', { tls: etcd.tls });
+    await store.commit({ put: [{ key: 'k', value: 'v' }] });
+    await store.close();
+  });
+
   it('listens with TLS, wants a client certificate of its own CA, and reuses its certificates', async () => {
     const dir = await tempDir();
     const etcd = await start(dir);
