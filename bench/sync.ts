@@ -1,15 +1,16 @@
 // sync: a generated repository of 10,000 Deployments (one file each, in nested folders) served over
 // smart HTTP, synced into a real etcd: the first sync, a pass with nothing new, a one-file commit
 // (fetch done → seal written) against `git diff-tree -r` of the same two commits plus one etcd txn
-// of the same size, the same one-file commit on 10- and 1,000-file repositories, and the peak RSS of a
-// built `berth sync` making the first sync of the 10,000.
+// of the same size, the same one-file commit on 10- and 1,000-file repositories, a restart on the sealed
+// 10,000 (from etcd's file records, against reading the commit whole), and the peak RSS of a built
+// `berth sync` making the first sync of the 10,000.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../src/log.js';
-import { EtcdStore, commitChunked, decode, desiredPrefix, sourceKey, type Store, type Txn } from '../src/store/index.js';
+import { EtcdStore, commitChunked, decode, desiredPrefix, encode, sealedFilesPrefix, sourceKey, type Store, type Txn } from '../src/store/index.js';
 import { GitSource, startSync, type HeadCommit, type Sync } from '../src/sync/index.js';
 import { startEtcd } from '../test/support/etcd.js';
 import { startGitServer } from '../test/support/git-server.js';
@@ -105,7 +106,7 @@ export const sync: Bench = {
       const bare = await EtcdStore.connect([etcd.endpoint], '/bare');
       stops.unshift(() => bare.close());
 
-      const setup = async (name: string): Promise<{ repo: TestRepo; store: Store; sync: Sync; git: TimedSource; sealed: Map<string, number> }> => {
+      const setup = async (name: string): Promise<{ repo: TestRepo; store: Store; sync: Sync; git: TimedSource; sealed: Map<string, number>; stop: () => Promise<void> }> => {
         const repo = await createRepo(gitRoot, name);
         await repo.write('README.md', '# bench\n');
         await repo.commit('start');
@@ -114,11 +115,16 @@ export const sync: Bench = {
         const sealed = new Map<string, number>();
         const git = new TimedSource({ repo: repo.url(server.url), branch: 'main', path: '.', dataDir: path.join(root, name, 'data') });
         const s = await startSync({ store: timedStore(store, sealed), log: silentLogger(), git, source: SOURCE, intervalMs: 600_000, reporter: { report: async () => undefined } });
+        let stopped = false;
+        const stop = async (): Promise<void> => {
+          if (!stopped) await s.stop();
+          stopped = true;
+        };
         stops.unshift(async () => {
-          await s.stop();
+          await stop();
           await store.close();
         });
-        return { repo, store, sync: s, git, sealed };
+        return { repo, store, sync: s, git, sealed, stop };
       };
       const sealOf = async (s: { sync: Sync; sealed: Map<string, number> }, sha: string): Promise<number> => {
         s.sync.kick();
@@ -188,6 +194,38 @@ export const sync: Bench = {
       const one10k = await oneFile(big, 10_000);
       say(`one-file commit on 10,000: ${one10k.ms.toFixed(1)} ms (diff-tree + one txn ${one10k.peer.toFixed(1)} ms)`);
       results.push(result(BENCH, 'one_file_sync_10k_ms', one10k.ms, 'ms', 'git diff-tree -r of the same commits + one etcd txn of the record', one10k.peer));
+
+      // A restart on the sealed 10,000: start → ready for the next commit (its first pass done, the
+      // sealed commit kept), rebuilt from etcd's file records; its peer, the same restart reading the
+      // commit whole from Git (the seal's file records taken away, as an older berth's seal has none).
+      await big.stop();
+      const restart = async (): Promise<number> => {
+        const t0 = performance.now();
+        const s = await startSync({ store: big.store, log: silentLogger(), git: new GitSource({ repo: big.repo.url(server.url), branch: 'main', path: '.', dataDir: path.join(root, 'big', 'data') }), source: SOURCE, intervalMs: 600_000, reporter: { report: async () => undefined } });
+        try {
+          await s.idle();
+          return performance.now() - t0;
+        } finally {
+          await s.stop();
+        }
+      };
+      const fromEtcd: number[] = [];
+      const fromGit: number[] = [];
+      const sealEntry = await big.store.get(sourceKey(SOURCE));
+      const { files: _marked, ...unmarked } = decode('seal', sourceKey(SOURCE), sealEntry?.value ?? '');
+      const kept = (await big.store.list(sealedFilesPrefix(SOURCE))).entries;
+      const keptBytes = kept.reduce((n, e) => n + Buffer.byteLength(e.key) + Buffer.byteLength(e.value), 0) / kept.length;
+      const desiredBytes = records.reduce((n, e) => n + Buffer.byteLength(e.key) + Buffer.byteLength(e.value), 0) / records.length;
+      for (let r = 0; r < 3; r++) {
+        fromEtcd.push(await restart());
+        const marked = await big.store.get(sourceKey(SOURCE));
+        await big.store.commit({ put: [{ key: sourceKey(SOURCE), value: encode({ ...unmarked, revision: decode('seal', sourceKey(SOURCE), marked?.value ?? '').revision }) }] });
+        fromGit.push(await restart());
+        await big.store.commit({ put: [{ key: sourceKey(SOURCE), value: marked?.value ?? '' }] });
+      }
+      say(`restart on 10,000: ready for the next commit in ${quantile(fromEtcd, 0.5).toFixed(0)} ms from etcd's file records (${keptBytes.toFixed(0)} bytes a file, key and value; a desired/ record ${desiredBytes.toFixed(0)}), ${quantile(fromGit, 0.5).toFixed(0)} ms reading the commit whole from Git`);
+      results.push(result(BENCH, 'restart_sync_10k_ms', quantile(fromEtcd, 0.5), 'ms', 'the same restart reading the sealed commit whole from Git', quantile(fromGit, 0.5)));
+      results.push(result(BENCH, 'kept_file_record_bytes', keptBytes, 'bytes', "a desired/ record's bytes (key and value)", desiredBytes));
 
       // The same one-file commit on smaller repositories: its cost must not follow the repository's size.
       for (const [name, count] of [['10', 10], ['1k', 1000]] as const) {

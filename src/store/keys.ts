@@ -4,6 +4,11 @@
 export const desiredPrefix = (source: string): string => `desired/${source}/`;
 export const desiredKey = (source: string, objectKey: string): string => `desired/${source}/${objectKey}`;
 
+export const SEALED_FILES = 'sealedfiles/';
+/** `sealedfiles/<source>/<path>`: what sync kept of one manifest file of the sealed commit (sync/kept-files.ts). */
+export const sealedFilesPrefix = (source: string): string => `sealedfiles/${source}/`;
+export const sealedFileKey = (source: string, path: string): string => `sealedfiles/${source}/${path}`;
+
 export const SOURCES = 'sources/';
 export const sourceKey = (source: string): string => `sources/${source}`;
 

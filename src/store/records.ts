@@ -22,6 +22,23 @@ export interface SealRecord {
   author: string;
   message: string;
   counts: { objects: number; created: number; updated: number; deleted: number };
+  /** The `sealedfiles/` records written with this seal: how many, and a digest of the options and version that checked them. */
+  files?: { count: number; checkedWith: string };
+}
+
+/**
+ * `sealedfiles/<source>/<path>`: what desired/ lacks of one manifest file of the sealed commit, so a
+ * restarted sync rebuilds its kept state from etcd instead of reading every blob (sync/kept-files.ts).
+ */
+export interface SealedFileRecord {
+  type: 'sealedFile';
+  /** The blob's id. */
+  oid: string;
+  size: number;
+  /** The lines of the file's objects (in desired/, their `path` is this file), in objectKey order. */
+  lines: number[];
+  warnings?: { line: number; col: number; message: string }[];
+  skipped?: { line: number; kind: string; name?: string }[];
 }
 
 /** `history/<source>/<seq>`: one record per commit sync looked at. */
@@ -288,7 +305,7 @@ import type {
 } from './source-records.js';
 
 export type StoredRecord =
-  | DesiredRecord | SealRecord | HistoryRecord | PodRecord | StoredBinding | NodeRecord | PodStatusRecord | EventRecord
+  | DesiredRecord | SealRecord | SealedFileRecord | HistoryRecord | PodRecord | StoredBinding | NodeRecord | PodStatusRecord | EventRecord
   | OutboxRecord | HealthRecord | SyncErrorRecord | SuspensionRecord | EndpointsRecord | AgentApiRecord | RollbackRequestRecord | NodeLostRecord | CordonRecord | LeaderRecord | FollowedRecord | OutboxSendingRecord;
 
 /** Encode a record for storage. */

@@ -10,6 +10,8 @@ import type { HeadCommit } from './source.js';
 import { PINNED_NOTE, appliedNotes, appliedStatus, rejectedStatus, rewriteNote, shortLine } from './status.js';
 import { revertedBy, rolledBackNote } from './revert-message.js';
 import { formatBytes } from '../text.js';
+import type { FileChange } from './incremental.js';
+import { fileWrites } from './kept-files.js';
 
 /** Txns of one apply's desired/ writes sent at once. */
 const WRITES_IN_FLIGHT = 4;
@@ -70,6 +72,7 @@ export function oversizedObjects(store: Store, source: string, commit: string, o
  */
 export async function applyCommit(
   store: Store, source: string, head: HeadCommit, objects: DesiredObject[], now: Date, previous?: SealedState & { plan?: DesiredPlan },
+  files?: { change: FileChange & { against?: string }; checkedWith: string },
 ): Promise<ApplyResult> {
   // The sealed commit's objects as sync keeps them in memory, when it has them: no re-read and decoding of desired/.
   const { seal: prev, sealRevision, objects: current } = previous ?? (await sealedObjects(store, source));
@@ -78,10 +81,15 @@ export async function applyCommit(
   const plan = previous?.plan ?? planDesired(objects, current);
   // …and what must be written for that, which differs only after a half-applied commit.
   const writes = await planWrites(store, source, prev?.revision ?? 0, objects, previous ? { objects: previous.objects, plan } : undefined);
+  // The files' records (kept-files.ts), sealed with the objects: a restarted sync rebuilds its kept state from them.
+  const kept = files && (await fileWrites(store, source, prev, files.change, files.checkedWith));
   // Each key once, the seal after all of them: the txns may overlap (a first sync of 10,000 objects is 80 of them).
-  const revision = await commitChunked(store, writes.put.map((o) => desiredPut(source, head.commit, o)), writes.del, WRITES_IN_FLIGHT);
+  const put = [...writes.put.map((o) => desiredPut(source, head.commit, o)), ...(kept?.put ?? [])];
+  const revision = await commitChunked(store, put, [...writes.del, ...(kept?.del ?? [])], WRITES_IN_FLIGHT);
   const counts = { objects: objects.length, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length };
-  const seal: SealRecord = { type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts };
+  const seal: SealRecord = {
+    type: 'seal', source, commit: head.commit, revision, time: now.toISOString(), author: head.author, message: head.message, counts, ...(kept ? { files: kept.mark } : {}),
+  };
   const history: HistoryRecord = {
     type: 'history', source, commit: head.commit, outcome: 'applied', time: now.toISOString(), author: head.author, message: head.message, errors: [], counts,
     ...(head.pinned ? { pinned: true } : {}), ...(head.rewrote ? { rewrote: head.rewrote } : {}),

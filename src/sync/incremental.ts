@@ -36,6 +36,18 @@ export interface TreeAccess {
   checkBlobs(commit: string, blobs: { path: string; oid: string }[]): Promise<FileCheck[] | undefined>;
 }
 
+/** A commit's manifest files as checked, against the files of the state it was checked against. */
+export interface FileChange {
+  /** Files new or changed (every file of a commit read whole). */
+  changed: FileCheck[];
+  /** Paths of files gone. */
+  gone: string[];
+  /** How many files the commit has. */
+  count: number;
+  /** Every file of the commit. */
+  all(): FileCheck[];
+}
+
 /** A commit checked against a kept state, and what it changes. */
 export interface IncrementalCheck {
   check: TreeCheck;
@@ -45,6 +57,8 @@ export interface IncrementalCheck {
   fresh: DesiredObject[];
   /** How many manifest files were read again. */
   reread: number;
+  /** The manifest files the commit changes against the state (every file without a state). */
+  files: FileChange;
   /** The state of this commit, made from the one checked against (changed in place: call it once, when the commit sealed). */
   keep(): TreeState;
 }
@@ -95,7 +109,16 @@ export async function checkAgainst(state: TreeState | undefined, commit: string,
     Object.assign(base, { commit, root, check });
     return base;
   };
-  return { check, plan: change.plan, fresh: [...change.added.values()], reread: after.length, keep };
+  const afterPaths = new Set(after.map((f) => f.path));
+  const gone = before.map((f) => f.path).filter((p) => !afterPaths.has(p));
+  const all = (): FileCheck[] => {
+    const files = new Map(base.files);
+    for (const p of gone) files.delete(p);
+    for (const f of after) files.set(f.path, f);
+    return [...files.values()];
+  };
+  const count = base.files.size - gone.length + after.filter((f) => !base.files.has(f.path)).length;
+  return { check, plan: change.plan, fresh: [...change.added.values()], reread: after.length, files: { changed: after, gone, count, all }, keep };
 }
 
 function emptyState(): TreeState {
@@ -150,17 +173,23 @@ export async function checkBlobs(gitdir: string, blobs: readonly { path: string;
   return out;
 }
 
-/**
- * The state of a commit that passed the full check: its objects, warnings and skipped documents
- * split by the file they came from, and indexed across files.
- */
-export function stateFromFull(commit: string, root: string, leaves: Map<string, TreeLeaf>, blobs: readonly BlobInfo[], check: TreeCheck): TreeState {
+/** The check of a commit that passed, split by the file each object, warning and skipped document came from. */
+export function filesOf(blobs: readonly BlobInfo[], check: TreeCheck): Map<string, FileCheck> {
   const files = new Map<string, FileCheck>();
   for (const b of blobs) files.set(b.path, { path: b.path, oid: b.oid, size: b.size, objects: [], warnings: [], skipped: [], clean: true });
   const at = (p: string): FileCheck | undefined => files.get(p);
   for (const o of check.objects) at(o.path)?.objects.push(o);
   for (const w of check.warnings) at(w.path)?.warnings.push(w);
   for (const s of check.skipped) at(s.path)?.skipped.push(s);
+  return files;
+}
+
+/**
+ * The state of a commit that passed the full check: its objects, warnings and skipped documents
+ * split by the file they came from, and indexed across files.
+ */
+export function stateFromFull(commit: string, root: string, leaves: Map<string, TreeLeaf>, blobs: readonly BlobInfo[], check: TreeCheck): TreeState {
+  const files = filesOf(blobs, check);
   const index = emptyIndex();
   const added = new Map(check.objects.map((o) => [objectKey(o), o]));
   applyIndexChange(index, { plan: { create: [], update: [], delete: [] }, added, removed: new Set(), before: [], after: [...files.values()] });

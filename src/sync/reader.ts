@@ -3,7 +3,7 @@ import { messageOf } from '../errors.js';
 import type { DesiredPlan, Limits } from '../manifest/index.js';
 import type { DesiredObject } from '../manifest/types.js';
 import type { TreeCheck } from './check.js';
-import { checkAgainst, fullState, type TreeAccess, type TreeState } from './incremental.js';
+import { checkAgainst, filesOf, fullState, type FileChange, type TreeAccess, type TreeState } from './incremental.js';
 import { checkBlobsInParallel, checkChangedBlobs, checkCommit, refusedCheck, type IsolateOptions } from './isolate.js';
 import type { GitSource } from './source.js';
 
@@ -16,7 +16,12 @@ export interface ReadCommit {
   fresh: readonly DesiredObject[];
   /** How many manifest files were read (all of them when read whole). */
   reread: number;
-  /** Keep this commit as the one the next is read against (call once it sealed). */
+  /**
+   * Its manifest files' checks, changed against the kept commit `against` when the seal's file records
+   * are known to be that commit's (every file when read whole); none for a commit with errors.
+   */
+  files?: FileChange & { against?: string };
+  /** Keep this commit as the one the next is read against (call once it sealed, with `files` written). */
   keep(): Promise<void>;
 }
 
@@ -41,6 +46,8 @@ export class CommitReader {
   private state: TreeState | undefined;
   /** The commit last read whole to keep (also when it could not be kept: not read again each pass). */
   private keptFor: string | undefined;
+  /** The seal's file records in etcd are known to be the kept state's (restored from them, or written by the apply of its commit). */
+  private recordsMatch = false;
   private fullAt = 0;
   private incrementals = 0;
   private readonly access: TreeAccess;
@@ -55,11 +62,31 @@ export class CommitReader {
     return this.state?.commit === commit ? this.state.check.objects : undefined;
   }
 
-  /** At start, the sealed commit is read whole once, so that the next commit is read against it. */
-  async keepSealed(commit: string): Promise<void> {
+  /**
+   * At start, the sealed commit is kept once, so that the next commit is read against it: rebuilt by
+   * `restore` (from etcd, without reading a blob) when it can be, read whole otherwise (unless not
+   * `orRead`: a new head is due, which is read whole anyway).
+   */
+  async keepSealed(commit: string, restore?: (access: TreeAccess) => Promise<TreeState | string>, orRead = true): Promise<void> {
     if (this.keptFor === commit) return;
+    const started = Date.now();
+    const restored = restore && (await restore(this.access));
+    if (restored !== undefined && typeof restored !== 'string') {
+      this.keepWhole(commit, restored);
+      this.recordsMatch = true;
+      this.opts.log.debug({ commit, files: restored.files.size, read: 0, ms: Date.now() - started }, 'kept the sealed commit as etcd has it');
+      return;
+    }
+    if (!orRead) {
+      this.keptFor = commit;
+      this.opts.log.debug({ commit, ...(restored === undefined ? {} : { why: restored }) }, 'the sealed commit is not kept; the new head is read whole');
+      return;
+    }
     await (await this.read(commit, undefined)).keep();
     this.keptFor = commit; // also when it could not be kept: not read again each pass
+    // Read whole, not restored: the stored records may be anything (the next apply compares them all).
+    this.recordsMatch = false;
+    this.opts.log.debug({ commit, read: this.state?.files.size ?? 0, ms: Date.now() - started, ...(restored === undefined ? {} : { why: restored }) }, 'kept the sealed commit as read whole from Git');
   }
 
   /** `commit` read and checked, against the kept state of `sealed` when that is the one kept. */
@@ -74,9 +101,10 @@ export class CommitReader {
           this.state = inc.keep();
           this.keptFor = commit;
           this.incrementals++;
+          this.recordsMatch = true;
           return Promise.resolve();
         };
-        return { check: inc.check, plan: { against: state.commit, plan: inc.plan }, fresh: inc.fresh, reread: inc.reread, keep };
+        return { check: inc.check, plan: { against: state.commit, plan: inc.plan }, fresh: inc.fresh, reread: inc.reread, files: { ...inc.files, ...(this.recordsMatch ? { against: state.commit } : {}) }, keep };
       }
     }
     let refused: string | undefined;
@@ -88,7 +116,7 @@ export class CommitReader {
         return r && 'files' in r ? r.files : undefined;
       },
     }, limits);
-    if (whole) return { check: whole.check, fresh: whole.check.objects, reread: whole.reread, keep: () => Promise.resolve(this.keepWhole(commit, whole.keep())) };
+    if (whole) return { check: whole.check, fresh: whole.check.objects, reread: whole.reread, files: whole.files, keep: () => Promise.resolve(this.keepWhole(commit, whole.keep())) };
     if (refused !== undefined) {
       const check = refusedCheck(git.tree(commit), refused);
       return { check, fresh: check.objects, reread: 0, keep: () => Promise.resolve() };
@@ -101,11 +129,13 @@ export class CommitReader {
       });
       this.keepWhole(commit, next);
     };
-    return { check: full, fresh: full.objects, reread: full.files, keep };
+    const files = full.blobs && full.errors.length === 0 && full.omitted === 0 ? [...filesOf(full.blobs, full).values()] : undefined;
+    return { check: full, fresh: full.objects, reread: full.files, ...(files ? { files: { changed: files, gone: [], count: files.length, all: () => files } } : {}), keep };
   }
 
   private keepWhole(commit: string, next: TreeState | undefined): void {
     this.keptFor = commit;
+    this.recordsMatch = next !== undefined;
     this.state = next;
     this.fullAt = Date.now();
     this.incrementals = 0;

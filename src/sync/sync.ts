@@ -16,6 +16,8 @@ import { GitNotesReporter } from './git-notes.js';
 import { EventRecorder } from '../events/recorder.js';
 import { holdCheckWorkers } from './isolate.js';
 import { CommitReader } from './reader.js';
+import { checkedWith, restoreKept } from './kept-files.js';
+import type { TreeAccess, TreeState } from './incremental.js';
 import { startOutbox } from './outbox.js';
 import { readKeyring } from './keyring.js';
 import { serveRollbackRequest } from './rollback.js';
@@ -168,6 +170,8 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
 
   // The last sealed commit as read, so the next commit re-reads only the blobs whose ids changed.
   const isolate = { skipKinds: opts.skipKinds ?? [], ...(opts.limits ? { limits: opts.limits } : {}), allowPlainSecrets: opts.allowPlainSecrets === true };
+  // What checked the files' records a seal writes: records checked otherwise are not trusted at start.
+  const digest = checkedWith(isolate);
   const reader = new CommitReader({
     git, log, isolate, ...(opts.limits ? { limits: opts.limits } : {}),
     fullCheck: { passes: opts.fullCheck?.passes ?? 100, ms: opts.fullCheck?.ms ?? 10 * 60_000 },
@@ -215,10 +219,13 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     }
     const head = suspension?.commit === undefined ? await git.head() : { ...(await git.commit(suspension.commit)), pinned: true };
     const read = await readSeal(store, source);
-    // At start, the sealed commit is read whole once, so that the next commit is read incrementally.
-    if (read && read.seal.commit === head.commit) await reader.keepSealed(head.commit);
+    // At start, the sealed commit is kept once (from etcd, or read whole), so that the next commit is read incrementally.
+    const restore = (access: TreeAccess): Promise<TreeState | string> => (read ? restoreKept(store, source, read.seal, access, digest) : Promise.resolve('no seal'));
+    if (read && read.seal.commit === head.commit) await reader.keepSealed(head.commit, restore);
     if (read && (read.seal.commit === head.commit || rejected === head.commit)) return repair(read.seal, read.sealRevision);
     if (rejected === head.commit) return;
+    // A head that came while sync was down is read against the sealed commit when etcd has its files.
+    if (read) await reader.keepSealed(read.seal.commit, restore, false);
     commitStarted = Date.now();
     if (opts.verifyCommits !== undefined) {
       const problem = await git.signatureProblem(head.commit, await readKeyring(opts.verifyCommits));
@@ -257,7 +264,8 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
     // Git is the truth: a force-pushed head is applied like any other, and its history says so.
     const rewrote = read && !head.pinned && (await git.descends(head.commit, read.seal.commit)) === false ? read.seal.commit : undefined;
     if (rewrote) log.warn({ commit: head.commit, previous: rewrote }, `history rewritten: ${rewrote.slice(0, 7)} is not an ancestor of ${head.commit.slice(0, 7)}`);
-    const applied = await applyCommit(store, source, rewrote ? { ...head, rewrote } : head, objects, now(), previous);
+    const files = checked.files && { change: checked.files, checkedWith: digest };
+    const applied = await applyCommit(store, source, rewrote ? { ...head, rewrote } : head, objects, now(), previous, files);
     await checked.keep();
     outbox.kick();
     rejected = undefined;
