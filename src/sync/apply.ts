@@ -79,10 +79,13 @@ export async function applyCommit(
   // What the commit changes against the one in force (the seal's counts, the logs); sync's incremental
   // read planned it already from the changed files alone (`previous.plan`, against the same objects)…
   const plan = previous?.plan ?? planDesired(objects, current);
-  // …and what must be written for that, which differs only after a half-applied commit.
-  const writes = await planWrites(store, source, prev?.revision ?? 0, objects, previous ? { objects: previous.objects, plan } : undefined);
-  // The files' records (kept-files.ts), sealed with the objects: a restarted sync rebuilds its kept state from them.
-  const kept = files && (await fileWrites(store, source, prev, files.change, files.checkedWith));
+  // …and what must be written for that, which differs only after a half-applied commit; with the
+  // files' records (kept-files.ts), sealed with the objects: a restarted sync rebuilds its kept state
+  // from them. Their reads overlap.
+  const [writes, kept] = await Promise.all([
+    planWrites(store, source, prev?.revision ?? 0, objects, previous ? { objects: previous.objects, plan } : undefined),
+    files && fileWrites(store, source, prev, files.change, files.checkedWith),
+  ]);
   // Each key once, the seal after all of them: the txns may overlap (a first sync of 10,000 objects is 80 of them).
   const put = [...writes.put.map((o) => desiredPut(source, head.commit, o)), ...(kept?.put ?? [])];
   const revision = await commitChunked(store, put, [...writes.del, ...(kept?.del ?? [])], WRITES_IN_FLIGHT);

@@ -1,4 +1,4 @@
-import { pruneHistory } from './prune.js';
+import { HistoryPruner } from './prune.js';
 import { DEFAULT_HISTORY_LIMIT } from './retention.js';
 import { commitsRejected, objectsApplied, syncLastSuccess, syncSeconds } from '../metrics.js';
 import path from 'node:path';
@@ -140,8 +140,9 @@ async function runSync(opts: SyncOptions, releaseWorkers: () => void): Promise<S
   // A commit that cannot be applied is recorded once (history, `berth/sync failure`, an event); what
   // runs stays as it is, and sync waits for the next commit.
   // A new history record: the oldest beyond --history-limit go, with their commits' statuses. Best effort: what runs never waits on it.
+  const pruner = new HistoryPruner(store, source);
   const prune = async (): Promise<void> => {
-    const pruned = await pruneHistory(store, source, opts.historyLimit ?? DEFAULT_HISTORY_LIMIT).catch((err: unknown) => {
+    const pruned = await pruner.prune(opts.historyLimit ?? DEFAULT_HISTORY_LIMIT).catch((err: unknown) => {
       log.warn({ err: messageOf(err) }, 'cannot prune old history and statuses; trying again at the next commit');
       return 0;
     });
