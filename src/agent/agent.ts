@@ -15,7 +15,9 @@ import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
 import { withPodAddresses } from './runtime.js';
-import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, planSandboxes, type SandboxOptions } from './sandbox.js';
+import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, mayRunAlone, planAlone, planSandboxes, type SandboxOptions } from './sandbox.js';
+import { PodNetwork } from './pod-network.js';
+import { RefusedAddresses } from './pod-address.js';
 import { LABEL, podRef } from './labels.js';
 import { KUBERNETES_BACKOFF, planContainers, type BackOffSchedule, type ContainerAction } from './plan.js';
 import { Applier } from './apply.js';
@@ -129,7 +131,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     onProgress: (slots, _image, line) => pullStatus.report(slots, line, clock()),
   });
   const grace = opts.stopGraceSeconds ?? DEFAULT_GRACE_SECONDS;
-  const applier = new Applier(runtime, log, grace, opts.createConcurrency ?? 4, images, { name: sandbox.network, labels: { [NETWORK_LABEL]: sandbox.network } });
+  const podNet = new PodNetwork(runtime, sandbox.network, { [NETWORK_LABEL]: sandbox.network }, log);
+  const addresses = new RefusedAddresses();
+  const applier = new Applier(runtime, log, grace, opts.createConcurrency ?? 4, images, podNet);
   let kick = (): void => undefined;
   let stopped = false;
   const registration = new NodeRegistration(store, nodeRecord({ node, labels: opts.labels, address, startedAt: clock() }), {
@@ -186,7 +190,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const hold = unsettled.pods.size === 0 ? read.hold : new Set([...read.hold, ...unsettled.pods]);
     // Sandboxes first (sandbox.ts); plan.ts then plans the containers of the pods whose sandbox is ready.
     const held = refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]);
-    const sandboxes = planSandboxes(bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod))), observed, { ...sandbox, hold: held });
+    const planned = bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod)));
+    // A pod of one container runs as that container, at a static address of the pod network (sandbox.ts planAlone).
+    const statics = planned.some(mayRunAlone) ? await podNet.statics() : undefined;
+    const alone = planAlone(planned.filter((b) => !held.has(podRef(b.namespace, b.pod))), observed, node, statics, addresses.refused(observed, now.getTime()));
+    const sandboxes = planSandboxes(planned, observed, { ...sandbox, hold: held, alone: new Set(alone.keys()) });
     const members = (all: Container[]): Container[] => all.filter((c) => !isSandbox(c) && !sandboxes.stranded.has(c.id));
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), members(observed))]));
     // A container the agent stopped for a failed probe is being restarted, not drifting.
@@ -201,15 +209,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // own address of such a container is only where the agent reaches it, for probes).
     const podIP = (b: BindingRecord): string | undefined => {
       const running = sandboxes.running.get(podRef(b.namespace, b.pod));
-      return b.template.hostNetwork === true && running !== undefined ? address : running?.ip;
+      return b.template.hostNetwork === true && running !== undefined ? address : (running?.ip ?? alone.get(podRef(b.namespace, b.pod))?.ip);
     };
     const ready = bindings.filter((b) => {
       const ref = podRef(b.namespace, b.pod);
-      return !sandboxes.waiting.has(ref) && !refused.has(ref) && (sandboxes.running.has(ref) || !readsPodIP(b.template));
+      return !sandboxes.waiting.has(ref) && !refused.has(ref) && (sandboxes.running.has(ref) || alone.has(ref) || !readsPodIP(b.template));
     });
     const actions = [
       ...sandboxes.actions,
-      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled, configMaps, secrets, podIP,
+      ...planContainers(ready, members(observed), { node, hostIp, now, backOff, hold: held, netns: sandboxes.netns, alone, schedule: opts.backOff ?? KUBERNETES_BACKOFF, probeKilled, configMaps, secrets, podIP,
         mounts: (b, spec) => prepared.get(podRef(b.namespace, b.pod))?.mounts(spec) ?? [] }),
     ];
     // Fencing: with a new lease (at start, or back after losing one) this node's pods may have been moved
@@ -233,7 +241,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
     const events: EventInput[] = [];
     const verdicts = probes.run(bindings, observed, events);
-    const puts = reporter.report({ bindings, previous, running, members: observed, result, sandboxes, refused, drift, verdicts, pulled, began: now, at: clock() }, events);
+    const puts = reporter.report({ bindings, previous, running, members: observed, result, sandboxes, alone, refused, drift, verdicts, pulled, began: now, at: clock() }, events);
     // Statuses of pods no longer bound here go; those of held (unreadable) bindings stay as they are.
     const boundRefs = new Set(bindings.map((b) => podRef(b.namespace, b.pod)));
     const del = statusKeys.filter((key) => {

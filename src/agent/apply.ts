@@ -10,6 +10,7 @@ import type { Problem } from './status.js';
 import type { EventInput } from '../events/recorder.js';
 import type { TerminatedState } from '../store/records.js';
 import { stopContainer } from './stop.js';
+import type { PodNetwork } from './pod-network.js';
 
 /** What a round of applying achieved. */
 export interface ApplyResult {
@@ -46,8 +47,8 @@ export class Applier {
     private readonly graceSeconds: number,
     private readonly concurrency: number,
     private readonly images: ImagePuller = new ImagePuller(runtime, log),
-    /** The pod network sandboxes attach to, made when missing. */
-    private readonly network?: { name: string; labels: Record<string, string> },
+    /** The pod network sandboxes (and pods without one) attach to, made when missing. */
+    private readonly network?: PodNetwork,
   ) {}
 
   /** Apply `actions` phase by phase; throws only when the runtime cannot be reached at all. */
@@ -142,6 +143,8 @@ export class Applier {
     try {
       id = await this.runtime.create(a.spec);
     } catch (err) {
+      // A pod network removed from outside: made again (with its new id) for the next round.
+      if (a.spec.network !== undefined && /network .*not found/i.test(messageOf(err))) this.network?.forget();
       return failed(a, 'CreateFailed', err);
     }
     result.changed = true;
@@ -161,7 +164,7 @@ export class Applier {
   private async podNetwork(sandboxes: Create[], failed: Failed, noSandbox: Map<string, Problem>): Promise<string | undefined> {
     if (sandboxes.length === 0 || !this.network) return undefined;
     try {
-      return await this.runtime.ensureNetwork(this.network.name, this.network.labels);
+      return (await this.network.info()).id;
     } catch (err) {
       for (const a of sandboxes) sandboxFailed(a, err, failed, noSandbox);
       return undefined;
@@ -184,6 +187,7 @@ export class Applier {
       await this.runtime.start(id);
       this.log.info({ container: a.spec.name, reason: a.reason }, 'started pod sandbox');
     } catch (err) {
+      if (/network .*not found/i.test(messageOf(err))) this.network?.forget();
       sandboxFailed(a, err, failed, noSandbox);
     }
   }

@@ -1,15 +1,16 @@
 // The Docker adapter: the only importer of dockerode. Every failure is translated here.
 import type Docker from './dockerode.js';
 import { dockerClient } from './dockerode.js';
-import { BerthError, InvalidInputError, UnavailableError } from '../errors.js';
+import { InvalidInputError, UnavailableError } from '../errors.js';
 import type { Closer } from '../store/store.js';
-import type { Container, ContainerRuntime, ContainerState, ExecResult, PullProgress, RunSpec, RuntimeEvent } from './runtime.js';
+import type { Container, ContainerRuntime, ContainerState, ExecResult, NetworkInfo, PullProgress, RunSpec, RuntimeEvent } from './runtime.js';
 import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
 import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
 import { dockerUser, needsImageUser, nonRootViolation, securityHostConfig } from './security.js';
 import type { RegistryCredential } from './registry-auth.js';
-import { STATES, briefOf, demux, destroy, dockerMount, ipOf, joinedOf, parseEvent, parseJson, portsOf, timeKey } from './docker-shapes.js';
+import { makeNetwork } from './docker-network.js';
+import { STATES, briefOf, demux, destroy, dockerMount, ipOf, joinedOf, parseEvent, parseJson, portsOf } from './docker-shapes.js';
 
 /** How to reach Docker and how to run containers there. */
 export interface DockerRuntimeOptions {
@@ -23,10 +24,9 @@ export interface DockerRuntimeOptions {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** How many containers are inspected at once while listing. */
 const INSPECT_CONCURRENCY = 8;
-/** How long after making a network the list is read again (see makeNetwork). */
-const NETWORK_SETTLE_MS = 300;
 /** Networks being made by this process, by engine and name (see ensureNetwork). */
-const ensuring = new Map<string, Promise<string>>();
+const ensuring = new Map<string, Promise<NetworkInfo>>();
+
 
 /** ContainerRuntime over a Docker Engine API (tested against dockerd 20.10, API 1.41). */
 export class DockerRuntime implements ContainerRuntime {
@@ -148,6 +148,8 @@ export class DockerRuntime implements ContainerRuntime {
         Labels: spec.labels,
         ExposedPorts: exposed,
         HostConfig: hostConfig,
+        // A static address needs the network made with a configured subnet (ensureNetwork); Docker holds it across stops and starts.
+        ...(spec.ip === undefined || spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: spec.ip } } } } }),
       });
       return c.id;
     } catch (err) {
@@ -236,47 +238,15 @@ export class DockerRuntime implements ContainerRuntime {
     };
   }
 
-  ensureNetwork(name: string, labels: Record<string, string>): Promise<string> {
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo> {
     // Every caller of this process on this engine (the agents, their Service loops) shares one attempt.
     const key = `${this.host.display}\0${name}`;
     let attempt = ensuring.get(key);
     if (attempt === undefined) {
-      attempt = this.makeNetwork(name, labels).finally(() => ensuring.delete(key));
+      attempt = makeNetwork(this.docker, this.host, name, labels).finally(() => ensuring.delete(key));
       ensuring.set(key, attempt);
     }
     return attempt;
-  }
-
-  private async makeNetwork(name: string, labels: Record<string, string>): Promise<string> {
-    let found = await this.networksNamed(name);
-    if (found.length === 0) {
-      try {
-        await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels });
-      } catch (err) {
-        // 409: another agent on this engine made it first, which is what we wanted.
-        if (statusOf(err) !== 409) throw translate(err, `cannot create network ${name}`, this.host);
-      }
-      // NOTE: CheckDuplicate is best effort: processes racing here can make two networks of one name
-      // (measured on 20.10), and a network shows in the list only once made, after its creation time is
-      // set. So the list is read again after a pause long enough for a creation begun meanwhile to
-      // show; every caller keeps the oldest and removes the others, which nothing uses yet.
-      await new Promise((resolve) => setTimeout(resolve, NETWORK_SETTLE_MS));
-      found = await this.networksNamed(name);
-    }
-    const [keep, ...extra] = found;
-    for (const n of extra) await this.docker.getNetwork(n.Id).remove().catch(() => undefined);
-    if (keep === undefined) throw new BerthError('EDOCKER', `network ${name} vanished as it was made`);
-    return keep.Id;
-  }
-
-  /** The networks named exactly `name` (Docker's filter matches parts of names), oldest first. */
-  private async networksNamed(name: string): Promise<Docker.NetworkInspectInfo[]> {
-    try {
-      const all = await this.docker.listNetworks({ filters: { name: [name] } });
-      return all.filter((n) => n.Name === name).sort((a, b) => compareText(timeKey(a.Created), timeKey(b.Created)) || compareText(a.Id, b.Id));
-    } catch (err) {
-      throw translate(err, `cannot list networks named ${name}`, this.host);
-    }
   }
 
   async pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void> {

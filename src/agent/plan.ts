@@ -8,6 +8,7 @@ import { LABEL, podRef, preferred, runSpecOf, slotKey, slotOf } from './labels.j
 import { pullPolicyOf, type PullPolicy } from './pull.js';
 import { hasStopLabels, stopPlanOf, type StopPlan } from './stop.js';
 import { initNames, initProgress } from './init.js';
+import { POD_IP_LABEL, addressTaken } from './pod-address.js';
 
 /**
  * One step towards the bound state. Phase 1 steps finish before phase 2 starts; steps of one phase
@@ -63,6 +64,18 @@ export interface PlanOptions {
    * their own. The agent passes every pod it plans; a pod without one gets a network of its own.
    */
   netns?: ReadonlyMap<string, string>;
+  /**
+   * Per pod that runs as its one container (sandbox.ts alonePods): the network and static address it
+   * holds itself (pod-address.ts); it then carries the pod's hostname and publishes the pod's ports.
+   */
+  alone?: ReadonlyMap<string, AloneNetwork>;
+}
+
+/** Where a pod that runs without a sandbox is reached: its network (id), its static address and hostname. */
+export interface AloneNetwork {
+  network: string;
+  ip: string;
+  hostname: string;
 }
 
 /** How a crash-looping container is restarted: the first delay, doubled per restart up to `maxMs`. */
@@ -140,12 +153,14 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     const configMaps = opts.configMaps?.(b);
     const secrets = opts.secrets?.(b);
     const netns = opts.netns?.get(podRef(b.namespace, b.pod));
+    const alone = opts.alone?.get(podRef(b.namespace, b.pod));
     const inits = initNames(b);
     for (const spec of [...(b.template.initContainers ?? []), ...b.template.containers]) {
       const mounts = opts.mounts?.(b, spec);
       const podIP = opts.podIP?.(b);
       const run = runSpecOf(b, spec, opts.node, opts.hostIp, { ...(configMaps === undefined ? {} : { configMaps }), ...(secrets === undefined ? {} : { secrets }), ...(mounts === undefined ? {} : { mounts }), ...(podIP === undefined ? {} : { podIP }) });
-      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: netns === undefined ? run : joining(run, netns), init: inits.has(spec.name) });
+      const placed = alone !== undefined ? standalone(run, alone, opts.hostIp) : netns !== undefined ? joining(run, netns) : run;
+      wanted.set(slotKey(b.namespace, b.pod, spec.name), { binding: b, spec, run: placed, init: inits.has(spec.name) });
     }
   }
 
@@ -178,6 +193,9 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
     } else if (c.state === 'dead') {
       // Docker cannot start a dead container; it must be replaced.
       remove(c, 'container is dead');
+    } else if (addressTaken(c)) {
+      // Its static address went to another container while it was stopped: made again with another one.
+      remove(c, `its address ${c.labels[POD_IP_LABEL] ?? ''} is held by another container`);
     } else {
       current.set(slot, [...(current.get(slot) ?? []), c]);
     }
@@ -228,6 +246,15 @@ export function planContainers(bindings: BindingRecord[], observed: Container[],
 /** `run` inside the sandbox `netns`: the sandbox publishes the ports. */
 function joining(run: RunSpec, netns: string): RunSpec {
   return { ...run, netns, ports: run.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol })) };
+}
+
+/** `run` as a pod of its own: on the pod network at its static address, with the pod's hostname, publishing every port at `hostIp`. */
+function standalone(run: RunSpec, a: AloneNetwork, hostIp: string): RunSpec {
+  return {
+    ...run, network: a.network, ip: a.ip, hostname: a.hostname, publishAll: true,
+    labels: { ...run.labels, [POD_IP_LABEL]: a.ip },
+    ports: run.ports.map((p) => ({ ...p, hostIp })),
+  };
 }
 
 /** How to stop `c` before removing it: its pod's grace period and preStop hook, from its labels. */

@@ -13,7 +13,7 @@ import { byName, namesIn, recreated, strandedNow } from './pod-slots.js';
 import type { ProbeVerdict } from './probe-core.js';
 import type { Container } from './runtime.js';
 import { runningSandbox, type SandboxOptions, type SandboxPlan } from './sandbox.js';
-import { podNetwork, podStatus, sameStatus, type Problem } from './status.js';
+import { containersOf, podNetwork, podStatus, sameStatus, type Problem } from './status.js';
 
 /** What a round knows when it reports. */
 export interface RoundOutcome {
@@ -25,6 +25,8 @@ export interface RoundOutcome {
   members: Container[];
   result: ApplyResult;
   sandboxes: SandboxPlan;
+  /** Pods that run as their one container (no sandbox): it holds their address and ports. */
+  alone: ReadonlyMap<string, unknown>;
   /** Pods refused by the node's policy, with why, per container. */
   refused: ReadonlyMap<string, Map<string, Problem>>;
   /** Per pod, per container name: what drifted. */
@@ -65,7 +67,7 @@ export class PodReporter {
         ended: byName(b, o.result.ended),
         drift: podDrift,
         probes: o.verdicts.get(ref) ?? new Map<string, ProbeVerdict>(),
-        network: podNetwork(runningSandbox(b, o.running, this.sandbox), this.address, b.template.hostNetwork === true ? b.template.containers : undefined),
+        network: podNetwork(this.networkOwner(b, o), this.address, b.template.hostNetwork === true ? b.template.containers : undefined),
       });
       if (!prev || !sameStatus(prev, status) || o.pulled.has(ref)) {
         puts.push({ key: statusKey(node, b.namespace, b.pod), value: encode(status) });
@@ -81,6 +83,12 @@ export class PodReporter {
       this.healed(ref, status, prev, o.began, events);
     }
     return puts;
+  }
+
+  /** The container that holds `b`'s network: its sandbox, or its one container when it runs alone. */
+  private networkOwner(b: BindingRecord, o: RoundOutcome): Container | undefined {
+    if (!o.alone.has(podRef(b.namespace, b.pod))) return runningSandbox(b, o.running, this.sandbox);
+    return containersOf(b, o.members).values().next().value;
   }
 
   /** A Healed event when the pod's Drifted condition newly says so, and the heal time since the drift was seen. */

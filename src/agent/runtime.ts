@@ -48,12 +48,22 @@ export interface RunSpec {
    * mode): the pod's sandbox. Docker refuses published ports and a hostname on such a container.
    */
   netns?: string;
-  /** The Docker network to attach to (a pod sandbox's pod network). */
+  /** The Docker network to attach to (a pod sandbox's pod network, or that of a pod that runs alone). */
   network?: string;
+  /** A static IPv4 address on `network` (a pod that runs alone, see pod-address.ts): kept across stops and starts. */
+  ip?: string;
   /** The container's hostname (a sandbox carries its pod's name). */
   hostname?: string;
   /** Publish the ports without a hostPort too, on a host port Docker chooses, at their hostIp. */
   publishAll?: boolean;
+}
+
+/** A network as ensureNetwork found or made it: its id and its configured IPv4 addressing (absent: not configured). */
+export interface NetworkInfo {
+  id: string;
+  subnet?: string;
+  /** The part of `subnet` the engine hands out addresses from. */
+  ipRange?: string;
 }
 
 /** Engine states, as Docker names them. */
@@ -138,10 +148,12 @@ export interface ContainerRuntime {
   /** Events of containers carrying all of `labels`; `onError` hears the stream break (then reopen). */
   events(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, onError?: (err: Error) => void): Closer;
   /**
-   * Make sure the bridge network `name` exists (created with `labels` when missing; another agent
-   * may race to it); resolves to its id, which containers are attached by (one name may briefly have two).
+   * Make sure the bridge network `name` exists (created with `labels` when missing, with a subnet
+   * whose lower half is the engine's own range, so the upper half is free for static addresses;
+   * another agent may race to it); resolves to its id, which containers are attached by (one name may
+   * briefly have two), and its addressing.
    */
-  ensureNetwork(name: string, labels: Record<string, string>): Promise<string>;
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo>;
   /** Fetch an image from its registry, with `auth` for registries that ask for credentials. */
   pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void>;
   hasImage(image: string): Promise<boolean>;

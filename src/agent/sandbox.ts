@@ -7,7 +7,8 @@ import type { BindingRecord } from '../store/records.js';
 import type { Container, RunPort, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
 import { LABEL, podRef } from './labels.js';
-import { portsClash, removeStopOf, type ContainerAction } from './plan.js';
+import { portsClash, removeStopOf, type AloneNetwork, type ContainerAction } from './plan.js';
+import { planAddresses, type AddressPool } from './pod-address.js';
 import { hasStopLabels } from './stop.js';
 
 /** Labels only a sandbox carries (besides node, namespace, pod, hash and commit). */
@@ -62,8 +63,7 @@ export function sandboxSpec(b: BindingRecord, opts: SandboxOptions): RunSpec {
     }
   }
   ports.sort((x, y) => x.containerPort - y.containerPort || compareText(x.protocol, y.protocol));
-  // A hostname is one DNS label: at most 63 characters, as kubelet truncates it.
-  const hostname = host ? undefined : b.pod.slice(0, 63).replace(/[-.]+$/, '');
+  const hostname = host ? undefined : podHostname(b.pod);
   const network = host ? 'host' : opts.network;
   const hash = createHash('sha256').update(JSON.stringify({ image: opts.image, network, hostname, ports })).digest('hex').slice(0, 12);
   return {
@@ -79,6 +79,47 @@ export function sandboxSpec(b: BindingRecord, opts: SandboxOptions): RunSpec {
     ...(hostname === undefined ? {} : { hostname }),
     publishAll: !host,
   };
+}
+
+/** A pod's hostname: one DNS label, at most 63 characters, as kubelet truncates it. */
+export function podHostname(pod: string): string {
+  return pod.slice(0, 63).replace(/[-.]+$/, '');
+}
+
+/**
+ * True when `b` may run as its one container, without a sandbox, as docker-compose runs a service:
+ * exactly one container, no init containers (they would need a namespace that outlives them) and not
+ * on the node's network. It then holds the pod's address, hostname and ports itself.
+ */
+export function mayRunAlone(b: BindingRecord): boolean {
+  return b.template.containers.length === 1 && (b.template.initContainers ?? []).length === 0 && b.template.hostNetwork !== true;
+}
+
+/**
+ * The pods of `bindings` that run as their one container (mayRunAlone) on a network with static
+ * addresses. A pod that has a running sandbox, or a container in a sandbox's namespace (made by an
+ * older berth, or before the network allowed it), keeps its sandbox until that sandbox is gone.
+ */
+export function alonePods(bindings: readonly BindingRecord[], observed: readonly Container[], node: string): Set<string> {
+  const sandboxed = new Set<string>();
+  for (const c of observed) if (c.labels[LABEL.node] === node && ((isSandbox(c) && c.state === 'running') || c.joined !== undefined)) sandboxed.add(refOf(c));
+  return new Set(bindings.filter(mayRunAlone).map((b) => podRef(b.namespace, b.pod)).filter((ref) => !sandboxed.has(ref)));
+}
+
+/**
+ * The pods of `bindings` that run alone (alonePods) and how they are reached: the network `statics`
+ * describes (undefined: it has no static addresses, every pod runs in a sandbox) and each one's
+ * static address (planAddresses; a pod the pool has no address left for runs in a sandbox).
+ */
+export function planAlone(bindings: readonly BindingRecord[], observed: readonly Container[], node: string, statics: { id: string; pool: AddressPool } | undefined, refused?: ReadonlySet<string>): Map<string, AloneNetwork> {
+  const out = new Map<string, AloneNetwork>();
+  if (statics === undefined) return out;
+  const ips = planAddresses([...alonePods(bindings, observed, node)], observed.filter((c) => c.labels[LABEL.node] === node), statics.pool, refused);
+  for (const b of bindings) {
+    const ip = ips.get(podRef(b.namespace, b.pod));
+    if (ip !== undefined) out.set(podRef(b.namespace, b.pod), { network: statics.id, ip, hostname: podHostname(b.pod) });
+  }
+  return out;
 }
 
 /** The running sandbox of `b` among `observed` (the one its containers join), if any. */
@@ -108,9 +149,10 @@ export interface SandboxPlan {
  * run in its one running sandbox of the wanted name; a container in any other namespace (its
  * sandbox died, was removed, or changed) is stranded and removed, and once none is left the old
  * sandbox goes and a new one is made, then the containers again, as kubelet does. A sandbox is never
- * removed while a container still sits in its namespace. Pods in `hold` are left alone.
+ * removed while a container still sits in its namespace. Pods in `hold` are left as they are, and
+ * pods in `alone` have none (a sandbox of theirs left over is removed).
  */
-export function planSandboxes(bindings: BindingRecord[], observed: Container[], opts: SandboxOptions & { hold?: ReadonlySet<string> }): SandboxPlan {
+export function planSandboxes(bindings: BindingRecord[], observed: Container[], opts: SandboxOptions & { hold?: ReadonlySet<string>; alone?: ReadonlySet<string> }): SandboxPlan {
   const plan: SandboxPlan = { actions: [], netns: new Map(), waiting: new Set(), running: new Map(), changed: new Map(), stranded: new Set() };
   const mine = observed.filter((c) => c.labels[LABEL.node] === opts.node && !opts.hold?.has(refOf(c)));
   const sandboxes = mine.filter(isSandbox);
@@ -120,7 +162,8 @@ export function planSandboxes(bindings: BindingRecord[], observed: Container[], 
   const creates: RunSpec[] = [];
 
   for (const [ref, b] of bound) {
-    if (opts.hold?.has(ref)) continue;
+    // A pod that runs alone (alonePods) has no sandbox: plan.ts gives its container the network.
+    if (opts.hold?.has(ref) || opts.alone?.has(ref)) continue;
     const want = sandboxSpec(b, opts);
     const keep = sandboxes.find((s) => refOf(s) === ref && s.name === want.name && s.state === 'running');
     const podMembers = members.filter((c) => refOf(c) === ref);

@@ -51,7 +51,7 @@ export class DockerStubs implements StubRuntime {
 
   /** The pod network by the same path the agent's sandboxes take (one attempt per process), by id from then on. */
   async ensureNetwork(name: string): Promise<void> {
-    this.networks.set(name, await this.runtime.ensureNetwork(name, { [NETWORK_LABEL]: name }));
+    this.networks.set(name, (await this.runtime.ensureNetwork(name, { [NETWORK_LABEL]: name })).id);
   }
 
   async ensureImage(tag: string): Promise<void> {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { BerthError, UnavailableError } from '../../src/errors.js';
 import type { Closer } from '../../src/store/store.js';
-import type { Container, ContainerRuntime, ExecResult, PullProgress, RunSpec, RuntimeEvent } from '../../src/agent/runtime.js';
+import type { Container, ContainerRuntime, ExecResult, NetworkInfo, PullProgress, RunSpec, RuntimeEvent } from '../../src/agent/runtime.js';
 import { RUNTIME_DOWN, hasLabels } from '../../src/agent/runtime.js';
 import { portsClash } from '../../src/agent/plan.js';
 import { DOCKER_HINT, dockerHostOptions, pullError } from '../../src/agent/docker-host.js';
@@ -47,7 +47,11 @@ export class FakeRuntime implements ContainerRuntime {
    * `registry`: images a pull can fetch; `unreachable`: registry hosts (`127.0.0.1:1`) whose pulls fail
    * as unreachable; `locked`: registry hosts whose pulls need `user:password`.
    */
-  constructor(opts: { images?: string[]; registry?: string[]; unreachable?: string[]; locked?: Record<string, string>; now?: () => Date } = {}) {
+  /** Whether ensureNetwork makes networks with a subnet (static addresses, pods without sandboxes) or without (an older berth's). */
+  private readonly subnets: boolean;
+
+  constructor(opts: { images?: string[]; registry?: string[]; unreachable?: string[]; locked?: Record<string, string>; now?: () => Date; subnets?: boolean } = {}) {
+    this.subnets = opts.subnets ?? true;
     this.images = new Set(opts.images ?? []);
     this.registry = new Set(opts.registry ?? []);
     this.unreachable = new Set(opts.unreachable ?? []);
@@ -110,8 +114,13 @@ export class FakeRuntime implements ContainerRuntime {
     if (c.joined !== undefined && this.containers.get(c.joined)?.state !== 'running') {
       throw new BerthError('EDOCKER', `cannot start container ${id}: cannot join network of a non running container: ${c.joined}`);
     }
+    // A static address held by another container: Docker's State.Error and message.
+    if (c.spec.ip !== undefined && [...this.containers.values()].some((o) => o.id !== id && o.state === 'running' && o.ip === c.spec.ip)) {
+      c.error = 'Address already in use';
+      throw new BerthError('EDOCKER', `cannot start container ${id}: ${c.error}`);
+    }
     c.state = 'running';
-    if (c.spec.network !== undefined) c.ip = `10.88.${Math.floor(++this.lastIp / 250)}.${this.lastIp % 250}`;
+    if (c.spec.network !== undefined) c.ip = c.spec.ip ?? `10.88.${Math.floor(++this.lastIp / 250)}.${this.lastIp % 250}`;
     c.published = c.spec.netns !== undefined ? [] : c.spec.ports.filter((p) => p.hostPort !== undefined || c.spec.publishAll === true).map((p) => ({ ...p, hostPort: p.hostPort ?? ++this.lastHostPort, hostIp: p.hostIp ?? '0.0.0.0' }));
     c.startedAt = this.now().toISOString();
     delete c.finishedAt;
@@ -144,10 +153,11 @@ export class FakeRuntime implements ContainerRuntime {
     return { close: async () => void this.listeners.delete(l) };
   }
 
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<string> {
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo> {
     this.check();
     if (!this.networks.has(name)) this.networks.set(name, { ...labels });
-    return name;
+    // Docker's own addresses (lastIp) stay in 10.88.0.0/17, as on a network berth made with a subnet.
+    return this.subnets ? { id: name, subnet: '10.88.0.0/16', ipRange: '10.88.0.0/17' } : { id: name };
   }
 
   async pull(image: string, onProgress?: (p: PullProgress) => void, auth?: RegistryCredential): Promise<void> {

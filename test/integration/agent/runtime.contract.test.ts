@@ -5,7 +5,8 @@ import { BerthError, InvalidInputError, UnavailableError } from '../../../src/er
 import { DockerRuntime } from '../../../src/agent/docker.js';
 import { RUNTIME_DOWN, withPodAddresses } from '../../../src/agent/runtime.js';
 import { dockerRequest } from '../../support/docker.js';
-import type { ContainerRuntime, RunSpec, RuntimeEvent } from '../../../src/agent/runtime.js';
+import type { Container, ContainerRuntime, RunSpec, RuntimeEvent } from '../../../src/agent/runtime.js';
+import { POD_IP_LABEL, addressTaken, formatIPv4, inPool, staticPool } from '../../../src/agent/pod-address.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 import { freeHostPort } from '../../support/ports.js';
 import { pushImage, untagImage } from '../../support/registry.js';
@@ -143,9 +144,9 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
     try {
       // Two agents racing to make it agree on one network, and it stays one.
       const [a, b] = await Promise.all([runtime.ensureNetwork(net, labels), runtime.ensureNetwork(net, labels)]);
-      expect(b).toBe(a);
-      netId = a;
-      expect(await runtime.ensureNetwork(net, labels)).toBe(a);
+      expect(b).toEqual(a);
+      netId = a.id;
+      expect(await runtime.ensureNetwork(net, labels)).toEqual(a);
       const port = await freeHostPort();
       const owner = await runtime.create(spec('owner', { network: netId, hostname: 'pod-a', publishAll: true, ports: [{ containerPort: 80, protocol: 'TCP', hostIp: '127.0.0.1' }, { containerPort: 81, protocol: 'TCP', hostIp: '127.0.0.1', hostPort: port }] }));
       const member = await runtime.create(spec('member', { netns: `${test}-owner`, ports: [{ containerPort: 80, protocol: 'TCP' }] }));
@@ -177,6 +178,40 @@ describe.each(subjects)('ContainerRuntime contract: %s', (_name, make) => {
       const [stopped] = await runtime.list({ ...labels, 'berth.case': 'owner' });
       expect(stopped?.ip).toBeUndefined();
       expect(stopped?.published ?? []).toEqual([]);
+    } finally {
+      for (const c of await runtime.list(labels)) await runtime.remove(c.id);
+      await dockerRequest(dockerHost, 'DELETE', `/networks/${netId}`);
+    }
+  });
+
+  it('makes the pod network with a subnet whose upper half holds static addresses: one is kept across a stop and a start while another container came, and a held one is refused', async () => {
+    const net = `${test}-static`;
+    let netId = net;
+    try {
+      const info = await runtime.ensureNetwork(net, labels);
+      netId = info.id;
+      const pool = staticPool(info);
+      if ('none' in pool) throw new Error(`no static addresses on the pod network: ${pool.none}`);
+      const ip = formatIPv4(pool.first + 5);
+      const find = async (id: string): Promise<Container | undefined> => (await runtime.list(labels)).find((c) => c.id === id);
+      const solo = await runtime.create(spec('solo', { network: netId, ip, hostname: 'pod-s', labels: { ...labels, 'berth.case': 'solo', [POD_IP_LABEL]: ip } }));
+      await runtime.start(solo);
+      expect((await find(solo))?.ip).toBe(ip);
+      await runtime.stop(solo, 1);
+      // A container without an address of its own gets one of Docker's range, never the stopped one's.
+      const other = await runtime.create(spec('other', { network: netId }));
+      await runtime.start(other);
+      const otherIp = (await find(other))?.ip ?? '';
+      expect(otherIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(inPool(pool, otherIp)).toBe(false);
+      await runtime.start(solo);
+      expect((await find(solo))?.ip).toBe(ip);
+      // The same address for another container: created, but refused at its start, and the list says why.
+      const twin = await runtime.create(spec('twin', { network: netId, ip, labels: { ...labels, 'berth.case': 'twin', [POD_IP_LABEL]: ip } }));
+      await expect(runtime.start(twin)).rejects.toThrow(/Address already in use/);
+      const refused = await find(twin);
+      expect(refused?.state).toBe('created');
+      expect(refused && addressTaken(refused)).toBe(true);
     } finally {
       for (const c of await runtime.list(labels)) await runtime.remove(c.id);
       await dockerRequest(dockerHost, 'DELETE', `/networks/${netId}`);

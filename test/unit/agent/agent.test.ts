@@ -9,6 +9,7 @@ import { bindingKey, desiredKey, nodeKey, podKey, sourceKey, statusKey, statusPr
 import type { Agent, AgentOptions } from '../../../src/agent/agent.js';
 import { startAgent } from '../../../src/agent/agent.js';
 import type { Container, PullProgress } from '../../../src/agent/runtime.js';
+import { planAddresses, staticPool } from '../../../src/agent/pod-address.js';
 import { FakeRuntime } from '../../support/fake-runtime.js';
 import { RegistryAuth } from '../../../src/agent/registry-auth.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -112,7 +113,8 @@ describe('startAgent', () => {
   });
 
   it('makes a pod\'s containers right after its sandbox, so the first pods run while later sandboxes are still made', async () => {
-    const { store, runtime, agent } = await setup({ createConcurrency: 1 });
+    // On a pod network without static addresses (an older berth's) a one-container pod has a sandbox too.
+    const { store, runtime, agent } = await setup({ createConcurrency: 1 }, new FakeRuntime({ images: [IMAGE], subnets: false }));
     await agent.idle();
     runtime.calls.length = 0;
     const pods = ['a', 'b', 'c'];
@@ -141,7 +143,7 @@ describe('startAgent', () => {
     { selfFence: undefined, cutOff: false, stops: [] },
     { selfFence: false, cutOff: true, stops: [] },
   ])('self-fences when its lease expires and etcd does not answer (selfFence $selfFence, cut off $cutOff): its pods stop, members before their sandbox, within 2 s each', async ({ selfFence, cutOff, stops }) => {
-    const { store, runtime, agent } = await setup({ ...(selfFence === undefined ? {} : { selfFence }), stopGraceSeconds: 30 });
+    const { store, runtime, agent } = await setup({ ...(selfFence === undefined ? {} : { selfFence }), stopGraceSeconds: 30 }, new FakeRuntime({ images: [IMAGE], subnets: false }));
     await bind(store, binding('web'));
     await waitFor(async () => ready(await status(store, 'web')));
     await agent.idle();
@@ -172,7 +174,7 @@ describe('startAgent', () => {
     await bind(store, binding('web'));
     await waitFor(async () => ready(await status(store, 'web')));
     const stale = (await runtime.list({ 'berth.node': NODE })).map((c) => `remove ${c.id}`).sort();
-    expect(stale).toHaveLength(2); // the pod's container and its sandbox
+    expect(stale).toHaveLength(1); // the pod's one container, which holds its network itself
     await agent.stop();
     agents = [];
     // While the node was away its pod was moved, and another was bound to it.
@@ -469,8 +471,40 @@ describe('startAgent', () => {
     expect(s).toMatchObject({ podIP: sandbox?.ip, hostIP: '192.0.2.9', hostPorts: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 90, protocol: 'TCP', hostPort: expect.any(Number) }] });
   });
 
+  it('runs a one-container pod as that container, without a sandbox: on the pod network at a static address it keeps across restarts, with the pod\'s hostname and ports', async () => {
+    const { store, runtime } = await setup({ address: '192.0.2.9', hostIp: '127.0.0.1', backOff: { initialMs: 1, maxMs: 1, resetMs: 600_000 } });
+    await bind(store, binding('web', { containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 90, protocol: 'TCP' }] })] }));
+    const s = await waitFor(async () => ready(await status(store, 'web')) && status(store, 'web'));
+    const all = await runtime.list({ 'berth.node': NODE });
+    expect(all.map((c) => c.labels['berth.sandbox'] ?? 'member')).toEqual(['member']);
+    const [app] = all;
+    const ip = app?.labels['berth.pod-ip'] ?? '';
+    expect(ip).toMatch(/^10\.88\.(1(2[89]|[3-9]\d)|2\d\d)\.\d+$/); // the upper half of the fake's 10.88.0.0/16
+    expect(runtime.specOf(app?.id ?? '')).toMatchObject({ network: 'berth', ip, hostname: 'web', publishAll: true });
+    expect(s).toMatchObject({ podIP: ip, hostIP: '192.0.2.9', hostPorts: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 90, protocol: 'TCP', hostPort: expect.any(Number) }] });
+    runtime.exit(app?.id ?? '', 1);
+    const after = await waitFor(async () => { const x = await status(store, 'web'); return x?.containers[0]?.restarts === 1 && ready(x) && x; }, { what: 'web restarted' });
+    expect(after.podIP).toBe(ip);
+  });
+
+  it('gives a one-container pod another address when Docker refuses its own (another container holds it)', async () => {
+    const { store, runtime } = await setup();
+    // Another process's container holds the address the pod's name hashes to.
+    const net = await runtime.ensureNetwork('berth', {});
+    const pool = staticPool(net);
+    if ('none' in pool) throw new Error(pool.none);
+    const taken = planAddresses(['default/web'], [], pool).get('default/web') ?? '';
+    const squatter = await runtime.create({ name: 'squatter', image: IMAGE, command: [], args: [], env: [], labels: {}, ports: [], limits: {}, network: 'berth', ip: taken });
+    await runtime.start(squatter);
+    await bind(store, binding('web'));
+    const s = await waitFor(async () => { const x = await status(store, 'web'); return ready(x) && x; }, { what: 'web running at another address' });
+    expect(s.podIP).toMatch(/^10\.88\./);
+    expect(s.podIP).not.toBe(taken);
+    expect((await mine(runtime)).map((c) => c.labels['berth.pod-ip'])).toEqual([s.podIP]);
+  });
+
   it('says how to get the sandbox image when the node has none', async () => {
-    const { store } = await setup({ sandboxImage: 'berth/sandbox:9' });
+    const { store } = await setup({ sandboxImage: 'berth/sandbox:9' }, new FakeRuntime({ images: [IMAGE], subnets: false }));
     await bind(store, binding('web'));
     const s = await waitFor(async () => (await status(store, 'web'))?.conditions[0]?.reason === 'FailedCreatePodSandBox' && status(store, 'web'));
     expect(s.containers[0]?.message).toMatch(/^cannot make the pod sandbox: the sandbox image berth\/sandbox:9 is not on this node and cannot be pulled \(.*\); build it with scripts\/build-image.sh --sandbox berth\/sandbox:9, or pass the agent --sandbox-image$/);

@@ -3,6 +3,7 @@ import type { BindingRecord, TerminatedState } from '../../../src/store/records.
 import type { Container } from '../../../src/agent/runtime.js';
 import type { ContainerAction, PlanOptions } from '../../../src/agent/plan.js';
 import { chainRun, nextBackOff, planContainers, portsClash, restartDelayMs } from '../../../src/agent/plan.js';
+import { POD_IP_LABEL } from '../../../src/agent/pod-address.js';
 import { IMAGE, NODE, binding, observed, spec } from './fixtures.js';
 
 /** `<phase> <kind> <name without berth_n1_default_>` — what a reader of a plan cares about. */
@@ -115,6 +116,29 @@ describe('planContainers', () => {
       ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080, hostIp: '127.0.0.1' }, { containerPort: 81, protocol: 'UDP' }],
       limits: { cpu: 250, memory: 1 << 26 },
     });
+  });
+
+  it('runs a pod that runs alone as its container: on the pod network at its address, with its hostname, publishing every port', () => {
+    const b = binding('web', { containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080 }, { containerPort: 81, protocol: 'UDP' }] })] });
+    const alone = new Map([['default/web', { network: 'net-id', ip: '10.9.128.7', hostname: 'web' }]]);
+    const [create] = planContainers([b], [], { node: NODE, hostIp: '127.0.0.1', now: new Date(T0), alone });
+    expect(create?.kind === 'create' && create.spec).toMatchObject({
+      network: 'net-id', ip: '10.9.128.7', hostname: 'web', publishAll: true,
+      labels: { 'berth.pod': 'web', 'berth.pod-ip': '10.9.128.7' },
+      ports: [{ containerPort: 80, protocol: 'TCP', hostPort: 8080, hostIp: '127.0.0.1' }, { containerPort: 81, protocol: 'UDP', hostIp: '127.0.0.1' }],
+    });
+    expect(create?.kind === 'create' && create.spec.netns).toBeUndefined();
+  });
+
+  it('makes a container whose address Docker refused again, at the address it is given now (the old one goes first: the name)', () => {
+    const b = binding('web');
+    const refused = observed(b, 'app', { state: 'created', error: 'Address already in use' });
+    refused.labels[POD_IP_LABEL] = '10.9.128.7';
+    const alone = new Map([['default/web', { network: 'net-id', ip: '10.9.128.8', hostname: 'web' }]]);
+    const actions = planContainers([b], [refused], { node: NODE, hostIp: '0.0.0.0', now: new Date(T0), alone });
+    expect(summary(actions)).toEqual(['1 remove web_app_h1', '2 create web_app_h1']);
+    expect(actions[0]?.reason).toBe('its address 10.9.128.7 is held by another container');
+    expect(actions[1]?.kind === 'create' && actions[1].spec.ip).toBe('10.9.128.8');
   });
 
   it('takes the present from its caller: there is no default clock to misjudge a back-off', () => {

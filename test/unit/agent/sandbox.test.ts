@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BindingRecord } from '../../../src/store/records.js';
 import type { Container } from '../../../src/agent/runtime.js';
-import { planSandboxes, sandboxSpec, type SandboxOptions } from '../../../src/agent/sandbox.js';
+import { alonePods, mayRunAlone, planAlone, planSandboxes, podHostname, sandboxSpec, type SandboxOptions } from '../../../src/agent/sandbox.js';
+import { POD_IP_LABEL, parseIPv4 } from '../../../src/agent/pod-address.js';
 import { NODE, binding, observed, spec } from './fixtures.js';
 
 const OPTS: SandboxOptions = { node: NODE, hostIp: '0.0.0.0', image: 'berth/sandbox:1', network: 'berth' };
@@ -102,5 +103,51 @@ describe('planSandboxes', () => {
   it('keeps the sandbox across a template change that keeps its ports, and not otherwise', () => {
     expect(sbName(binding('web', { hash: 'h2', containers: [spec('app', { image: 'other' })] }))).toBe(sbName(web));
     expect(sbName(binding('web', { containers: [spec('app', { ports: [{ containerPort: 80, protocol: 'TCP' }] })] }))).not.toBe(sbName(web));
+  });
+});
+
+describe('pods without a sandbox', () => {
+  const two = binding('two', { containers: [spec('app'), spec('side')] });
+  const withInit: BindingRecord = { ...binding('init'), template: { ...binding('init').template, initContainers: [spec('setup')] } };
+  const onHost: BindingRecord = { ...binding('host'), template: { ...binding('host').template, hostNetwork: true } };
+
+  it.each<[string, BindingRecord, boolean]>([
+    ['one container', web, true],
+    ['two containers (they share localhost)', two, false],
+    ['an init container (the namespace must outlive it)', withInit, false],
+    ['hostNetwork (the node\'s namespace)', onHost, false],
+  ])('may run alone: %s → %s', (_name, b, want) => {
+    expect(mayRunAlone(b)).toBe(want);
+  });
+
+  it.each<[string, Container[], string[]]>([
+    ['a new pod', [], ['default/web']],
+    ['its one container runs alone already', [member(web, undefined)], ['default/web']],
+    ['an older berth gave it a sandbox, still running: it keeps it', [sandbox(web), member(web, 'sb-web')], []],
+    ['its container still sits in a dead sandbox\'s namespace: it waits for it to go', [sandbox(web, { state: 'exited' }), member(web, 'sb-web')], []],
+    ['only a dead sandbox is left: alone (the sandbox is removed)', [sandbox(web, { state: 'exited' })], ['default/web']],
+  ])('alonePods: %s', (_name, containers, want) => {
+    expect([...alonePods([web, two], containers, NODE)]).toEqual(want);
+  });
+
+  it('planSandboxes makes no sandbox for a pod that runs alone, leaves its container be, and removes a dead sandbox of its', () => {
+    const alone = new Set(['default/web']);
+    expect(planSandboxes([web], [member(web, undefined)], { ...OPTS, alone })).toMatchObject({ actions: [], stranded: new Set() });
+    const p = planSandboxes([web], [sandbox(web, { state: 'exited' })], { ...OPTS, alone });
+    expect(p.actions.map((a) => `${a.phase} ${a.kind} ${a.kind === 'create' ? a.spec.name : a.name}`)).toEqual([`2 remove ${sbName(web)}`]);
+  });
+
+  it('planAlone gives each pod that runs alone its network, static address and hostname; none without static addresses', () => {
+    const statics = { id: 'net-id', pool: { first: parseIPv4('10.9.128.0') ?? 0, size: 100 } };
+    const long = binding(`${'x'.repeat(62)}-y`);
+    const got = planAlone([web, two, long], [], NODE, statics);
+    expect([...got.keys()]).toEqual(['default/web', `default/${long.pod}`]);
+    expect(got.get('default/web')).toMatchObject({ network: 'net-id', hostname: 'web', ip: expect.stringMatching(/^10\.9\.128\.\d+$/) });
+    expect(got.get(`default/${long.pod}`)?.hostname).toBe(podHostname(long.pod));
+    expect(podHostname(long.pod)).toBe('x'.repeat(62));
+    // The address its container carries is kept.
+    const held = { ...member(web, undefined), labels: { ...member(web, undefined).labels, [POD_IP_LABEL]: '10.9.128.42' } };
+    expect(planAlone([web], [held], NODE, statics).get('default/web')?.ip).toBe('10.9.128.42');
+    expect(planAlone([web], [], NODE, undefined).size).toBe(0);
   });
 });
