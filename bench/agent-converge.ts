@@ -18,6 +18,12 @@ import { waitFor } from '../test/support/wait.js';
 import { bindPods, sleeper, waitPods } from './agent-pods.js';
 
 export const PODS = 50;
+/**
+ * The pod network of this bench's agents: its own, made before any clock starts (as a node's is there
+ * before its pods) with the subnet the agent makes it with; a network of the shared default name may
+ * be an older berth's (no static addresses, so every pod gets a sandbox).
+ */
+export const BENCH_POD_NETWORK = `berth-bench-pods-${process.pid}`;
 /** The agent's default createConcurrency; the floor runs at the same. */
 const CONCURRENCY = 4;
 
@@ -41,7 +47,7 @@ async function removeAll(runtime: DockerRuntime, labels: Record<string, string>)
 /** berth: an idle agent, then 50 bindings in txns of 20; until Docker has started all 50 (and, logged, until the statuses say Running). */
 export async function convergeBerth(store: Store, dockerHost: string, image: string, node: string, say: (l: string) => void): Promise<number> {
   const runtime = new DockerRuntime({ docker: dockerHost });
-  const agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 0, resyncMs: 600_000 });
+  const agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 0, resyncMs: 600_000, podNetwork: BENCH_POD_NETWORK });
   const starts = startsOf(runtime, { 'berth.node': node }, PODS);
   try {
     await agent.idle();

@@ -1,6 +1,7 @@
 // drift_heal_p50_ms: `docker kill` of a berth container → the agent starts it again, by Docker's own
 // event timestamps (die → start of the same container), over 20 kills of 20 different pods.
 import { startAgent } from '../src/agent/agent.js';
+import { BENCH_POD_NETWORK } from './agent-converge.js';
 import { DockerRuntime } from '../src/agent/docker.js';
 import { silentLogger } from '../src/log.js';
 import type { Store } from '../src/store/index.js';
@@ -13,7 +14,7 @@ export const KILLS = 20;
 /** The heal time of each of KILLS kills, in ms. */
 export async function driftHeals(store: Store, dockerHost: string, image: string, node: string): Promise<number[]> {
   const runtime = new DockerRuntime({ docker: dockerHost });
-  const agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 0, resyncMs: 600_000 });
+  const agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 0, resyncMs: 600_000, podNetwork: BENCH_POD_NETWORK });
   const died = new Map<string, number>();
   const healed = new Map<string, number>();
   const events = runtime.events({ 'berth.node': node }, (e) => {

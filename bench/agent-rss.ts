@@ -2,6 +2,7 @@
 // runs it: no tsx loader in the process, the launcher's V8 flags) with 100 pods of one httpGet readiness probe each, against the same
 // agent with no pods.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { BENCH_POD_NETWORK } from './agent-converge.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +40,7 @@ export async function agentRss(store: Store, etcd: string, prefix: string, docke
   await buildBerth();
   // As `berth agent` runs once installed: through bin/berth, the launcher that gives it its V8 flags, on this node.
   const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
-  const child: ChildProcess = spawn(path.join(ROOT, 'bin/berth'), ['agent', '--etcd', etcd, '--prefix', prefix, '--node', node, '--docker', dockerHost, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const child: ChildProcess = spawn(path.join(ROOT, 'bin/berth'), ['agent', '--etcd', etcd, '--prefix', prefix, '--node', node, '--docker', dockerHost, '--pod-network', BENCH_POD_NETWORK, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   const runtime = new DockerRuntime({ docker: dockerHost });

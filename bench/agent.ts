@@ -5,14 +5,14 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../src/agent/agent.js';
 import { DockerRuntime } from '../src/agent/docker.js';
-import { isSandbox } from '../src/agent/sandbox.js';
+import { NETWORK_LABEL, isSandbox } from '../src/agent/sandbox.js';
 import { silentLogger } from '../src/log.js';
 import { EtcdStore, type Store } from '../src/store/index.js';
-import { ensureDocker } from '../test/support/docker.js';
+import { dockerRequest, ensureDocker } from '../test/support/docker.js';
 import { startEtcd } from '../test/support/etcd.js';
 import { ensureBusyboxImage, sandboxImage } from '../test/support/image.js';
 import { waitFor } from '../test/support/wait.js';
-import { convergeBerth, convergeCompose, convergeFloor, type PeerNetwork } from './agent-converge.js';
+import { BENCH_POD_NETWORK, convergeBerth, convergeCompose, convergeFloor, type PeerNetwork } from './agent-converge.js';
 import { driftHeals, KILLS } from './agent-drift.js';
 import { agentRss, RSS_PODS } from './agent-rss.js';
 import { bindPods, waitPods, web } from './agent-pods.js';
@@ -55,7 +55,7 @@ async function probeCpu(store: Store, runtime: DockerRuntime, image: string, say
   const node = 'bench-probe-node';
   let agent: Agent | undefined;
   try {
-    agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 2 });
+    agent = await startAgent({ store, runtime, node, log: silentLogger(), stopGraceSeconds: 2, podNetwork: BENCH_POD_NETWORK });
     say(`agent: ${PROBED_PODS} pods without probes`);
     await bindPods(store, node, PROBED_PODS, web(image, false), 'plain', 'web');
     await waitPods(store, node, 'plain', PROBED_PODS, { ready: true });
@@ -88,6 +88,7 @@ export const agentBench: Bench = {
     let store: Store | undefined;
     try {
       store = await EtcdStore.connect([etcd.endpoint], prefix);
+      await runtime.ensureNetwork(BENCH_POD_NETWORK, { [NETWORK_LABEL]: BENCH_POD_NETWORK });
       const results: Result[] = [];
 
       const berth: number[] = [];
@@ -119,6 +120,7 @@ export const agentBench: Bench = {
       return results;
     } finally {
       await store?.close();
+      await dockerRequest(docker.host, 'DELETE', `/networks/${BENCH_POD_NETWORK}`).catch(() => undefined);
       await etcd.stop();
       await docker.stop();
     }

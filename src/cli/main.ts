@@ -113,7 +113,7 @@ const agent = (cmd: Command): Command =>
   cmd
     .option('--node <name>', 'node name of this agent (default: the hostname)')
     .option('--host-ip <ip>', 'address that hostPorts bind to', '0.0.0.0')
-    .option('--pod-network <name>', 'Docker bridge network of the pod sandboxes (made when missing; agents on one engine may share it)', 'berth')
+    .option('--pod-network <name>', 'Docker bridge network of the pods (made when missing, with a subnet whose upper half holds the static addresses of pods of one container; agents on one engine may share it)', 'berth')
     .option('--sandbox-image <image>', 'image of the pod sandboxes, which hold each pod\'s network (build the default with scripts/build-image.sh --sandbox berth/sandbox:1)', 'berth/sandbox:1')
     .option('--service-image <image>', 'image of the Service stubs on --pod-network (built on the node from its own iptables and busybox when missing)', 'berth/service-proxy:1')
     .option('--address <ip>', "this node's address for other nodes, reported as the node's ADDRESS and each pod's hostIP (default: the first IPv4 of an interface that is neither loopback nor a Docker bridge)")

@@ -75,11 +75,13 @@ spec:
     const first = await until(() => runningWith('hello'), 'one running container with GREETING=hello');
     expect(first.env).toMatchObject({ GREETING: 'hello', CFG_greeting: 'hello', CFG_level: 'env wins over envFrom: debug', POD: first.c.labels['berth.pod'], NODE: node });
     expect(first.args).toBe('hello $(not expanded)');
-    // status.podIP is the address of the pod's sandbox, whose network the container joined.
+    // status.podIP is the pod's address: a pod of one container holds it itself (no sandbox), the static
+    // address the agent chose (its label), known before the container was made.
     const all = await listContainers(dockerHost, 'berth.pod', first.c.labels['berth.pod'] ?? '', { sandboxes: true });
-    const sandbox = all.find((c) => c.labels['berth.sandbox'] !== undefined);
-    const ip = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', sandbox?.id ?? '')).trim();
+    expect(all.map((c) => c.id)).toEqual([first.c.id]);
+    const ip = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', first.c.id)).trim();
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(first.c.labels['berth.pod-ip']).toBe(ip);
     expect(first.env.IP).toBe(ip);
 
     const [mounting] = await until(async () => {

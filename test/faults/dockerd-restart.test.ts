@@ -55,7 +55,7 @@ describe('dockerd restarted under the agent', () => {
       throw new Error(`${String(err)}; web-0: ${e?.value ?? 'no status'}`);
     });
     const before = await ids();
-    expect(before).toHaveLength(6); // three pods, each with its sandbox
+    expect(before).toHaveLength(3); // three pods of one container: each holds its network itself, no sandbox
 
     // While dockerd is down, web-1's container dies behind its back (its process killed from the host).
     const dying = (await runtime.list({ 'berth.node': node, 'berth.pod': 'web-1' })).find((c) => c.labels['berth.sandbox'] !== 'true');
@@ -68,7 +68,7 @@ describe('dockerd restarted under the agent', () => {
     // The others survived (live restore): the agent takes them up again as they are, and starts the dead one again in place.
     let convergeMs: number | undefined;
     try {
-      await waitFor(async () => (await ids()).length === 6 && (await ready()), { timeoutMs: 60_000, what: 'every pod running again' });
+      await waitFor(async () => (await ids()).length === 3 && (await ready()), { timeoutMs: 60_000, what: 'every pod running again' });
       convergeMs = Date.now() - answered;
     } finally {
       recordFaultRow(context, { scenario: 'dockerd restarted (live restore), a container killed while it was down', trials: 1, faults: 2, failures: convergeMs === undefined ? 1 : 0, convergeMs: convergeMs === undefined ? [] : [convergeMs] });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import type { Agent, AgentOptions } from '../../src/agent/agent.js';
 import { startAgent } from '../../src/agent/agent.js';
+import { dockerRequest } from './docker.js';
 import { DockerRuntime } from '../../src/agent/docker.js';
 import type { Container } from '../../src/agent/runtime.js';
 import { silentLogger } from '../../src/log.js';
@@ -42,11 +43,15 @@ export function agentTestbed(name: string): AgentTestbed {
   let agents: Agent[] = [];
   const nodes = new Set<string>();
 
+  // A pod network of the file's own, made by its first agent: whether its pods run without sandboxes
+  // must not depend on a network of the shared name that another run (of older code) made.
+  const podNetwork = uniqueName(`${name}-pods`);
   beforeAll(async () => {
     store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName(name)}`);
   });
   afterAll(async () => {
     await store?.close();
+    await dockerRequest(inject('dockerHost'), 'DELETE', `/networks/${podNetwork}`).catch(() => undefined);
   });
   afterEach(async () => {
     await Promise.all(agents.map((a) => a.stop()));
@@ -69,7 +74,7 @@ export function agentTestbed(name: string): AgentTestbed {
     },
     start: async (node, opts = {}) => {
       nodes.add(node);
-      const agent = await startAgent({ store: connected(), runtime, node, log: silentLogger(), resyncMs: 60_000, ...opts });
+      const agent = await startAgent({ store: connected(), runtime, node, log: silentLogger(), resyncMs: 60_000, podNetwork, ...opts });
       agents.push(agent);
       return agent;
     },

@@ -50,6 +50,9 @@ export interface BerthUpTestbed {
 export function berthUpTestbed(name: string): BerthUpTestbed {
   const dockerHost = inject('dockerHost');
   const node = uniqueName(name);
+  // A pod network of the file's own (a test's --pod-network wins): whether one-container pods run
+  // without sandboxes must not depend on a network of the shared name another run (of older code) made.
+  const podNetwork = `${node}-pods`;
   const procs: BerthProcess[] = [];
   const repos: TestRepo[] = [];
   const steps: (() => Promise<unknown>)[] = [];
@@ -62,6 +65,7 @@ export function berthUpTestbed(name: string): BerthUpTestbed {
     for (const p of procs) await p.stop();
     await removeContainers(dockerHost, 'berth.service-node', node);
     await removeContainers(dockerHost, 'berth.node', node);
+    await docker('network', 'rm', podNetwork).catch(() => undefined);
     for (const step of steps) await step();
     for (const r of repos) await r.dispose();
     if (dataDir) await fs.promises.rm(dataDir, { recursive: true, force: true });
@@ -80,7 +84,7 @@ export function berthUpTestbed(name: string): BerthUpTestbed {
     },
     up: (repo, args = [], opts = {}) => {
       const where = typeof repo === 'string' ? repo : repo.workDir;
-      const p = spawnBerth(['up', '--repo', where, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dir(), ...args], process.env, opts);
+      const p = spawnBerth(['up', '--repo', where, '--node', node, '--docker', dockerHost, '--interval', '1s', '--data-dir', dir(), '--pod-network', podNetwork, ...args], process.env, opts);
       procs.push(p);
       const up: BerthUp = {
         ...p,

@@ -73,15 +73,18 @@ describe('agent with etcd and Docker', () => {
     const port = await freeHostPort();
 
     await bind(binding(node, 'web', 'h1', [httpd(port)]));
-    await readyStatus(node, 'web');
+    const ready = await readyStatus(node, 'web');
     expect(await answers(port)).toBe(true);
     const [first] = await running(node);
-    expect(first?.labels).toEqual({ 'berth.node': node, 'berth.namespace': 'default', 'berth.pod': 'web', 'berth.container': 'web', 'berth.hash': 'h1', 'berth.commit': 'commit-h1' });
-    // The pod's sandbox publishes the port; the container sits in its network namespace.
-    const [sandbox] = await bed.sandboxes(node);
-    expect(first?.ports).toEqual([]);
-    expect(first?.joined).toBe(sandbox?.id);
-    expect(sandbox?.published).toEqual([{ containerPort: 8080, protocol: 'TCP', hostPort: port, hostIp: '127.0.0.1' }]);
+    const ip = first?.labels['berth.pod-ip'] ?? '';
+    expect(first?.labels).toEqual({ 'berth.node': node, 'berth.namespace': 'default', 'berth.pod': 'web', 'berth.container': 'web', 'berth.hash': 'h1', 'berth.commit': 'commit-h1', 'berth.pod-ip': ip });
+    // A pod of one container runs as that container, as docker-compose runs a service: no sandbox; it
+    // publishes the port and holds the pod's static address itself.
+    expect(await bed.sandboxes(node)).toEqual([]);
+    expect(first?.joined).toBeUndefined();
+    expect(first?.published).toEqual([{ containerPort: 8080, protocol: 'TCP', hostPort: port, hostIp: '127.0.0.1' }]);
+    expect(first?.ip).toBe(ip);
+    expect(ready.podIP).toBe(ip);
 
     // Same host port: the old container must go before the new one can start.
     await bind(binding(node, 'web', 'h2', [httpd(port)]));
@@ -108,6 +111,9 @@ describe('agent with etcd and Docker', () => {
     expect(kill.status).toBe(204);
     const healed = await readyStatus(node, 'app', (s) => s.containers[0]?.restarts === 1);
     expect(healed.containers[0]?.id).toBe(c?.id);
+    // The pod keeps its address across the restart (a static one: Docker gives it back).
+    expect(c?.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(healed.podIP).toBe(c?.ip);
     expect(healed.conditions.find((x) => x.type === 'Drifted')).toMatchObject({ status: 'False', reason: 'Healed' });
 
     const rm = await dockerRequest(dockerHost, 'DELETE', `/containers/${c?.id ?? ''}?force=1`);
@@ -115,6 +121,8 @@ describe('agent with etcd and Docker', () => {
     const recreated = await readyStatus(node, 'app', (s) => s.containers[0]?.restarts === 2);
     expect(recreated.containers[0]?.id).not.toBe(c?.id);
     expect((await running(node)).length).toBe(1);
+    // Made again, it gets the same address: its pod's, which nothing else took meanwhile.
+    expect(recreated.podIP).toBe(c?.ip);
   });
 
   it('shares an engine with another agent without touching its containers', async () => {

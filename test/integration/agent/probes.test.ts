@@ -78,9 +78,10 @@ describe('probes on real containers', () => {
     await bind(node, 'web', web);
     const up = await until(node, 'web', 'Ready', (s) => ready(s)?.status === 'True');
     const c = await only(node);
-    // The probe reaches the container at its pod's address: its sandbox's, whose namespace it shares.
+    // The probe reaches the container at its pod's address: a pod of one container holds it itself (no sandbox).
     expect(up.podIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    expect(c.ip).toBeUndefined();
+    expect(c.ip).toBe(up.podIP);
+    expect(c.joined).toBeUndefined();
 
     await sh(c.id, 'rm /www/ready');
     const down = await until(node, 'web', 'not Ready', (s) => ready(s)?.status === 'False');

@@ -287,8 +287,8 @@ describe('Service stubs on Docker', () => {
     // The Service loop and two agents' sandboxes of one process race to make it: one network.
     const agents = [new DockerRuntime({ docker: dockerHost }), new DockerRuntime({ docker: dockerHost })];
     const [, a, b] = await Promise.all([stubs.ensureNetwork(net), ...agents.map((r) => r.ensureNetwork(net, { 'berth.pod-network': net }))]);
-    expect(b).toBe(a);
-    expect((await named()).map((n) => n.Id)).toEqual([a]);
+    expect(b).toEqual(a);
+    expect((await named()).map((n) => n.Id)).toEqual([a?.id]);
 
     // Another process's agent made a second one of the name (Docker's duplicate check is best effort), and
     // Docker refuses the name as ambiguous: the stubs keep the oldest, remove the other, and run on it.
@@ -297,11 +297,11 @@ describe('Service stubs on Docker', () => {
     expect((await named()).length).toBe(2);
     const fresh = new DockerStubs({ docker: dockerHost });
     await fresh.ensureNetwork(net);
-    expect((await named()).map((n) => n.Id)).toEqual([a]);
+    expect((await named()).map((n) => n.Id)).toEqual([a?.id]);
     const node = `${net}-n1`;
     const id = await fresh.create({ name: `${net}-stub`, image: STUB_IMAGE, network: net, aliases: ['web'], published: [], hostIp: '127.0.0.1', labels: { [STUB_LABEL.node]: node } });
     made.push(id);
     const info = JSON.parse((await dockerRequest(dockerHost, 'GET', `/containers/${id}/json`)).body) as { NetworkSettings: { Networks: Record<string, { NetworkID: string }> } };
-    expect(Object.values(info.NetworkSettings.Networks).map((n) => n.NetworkID)).toEqual([a]);
+    expect(Object.values(info.NetworkSettings.Networks).map((n) => n.NetworkID)).toEqual([a?.id]);
   });
 });
