@@ -42,7 +42,7 @@ describe('bin/berth', () => {
     ['the controller and the scheduler, with 4 MiB semi-spaces and an old generation that grows by half at most', ['controller', '--etcd', 'e'], {}, `--max-semi-space-size=4 --heap-growing-percent=50 ${main} controller --etcd e`],
     ['the scheduler likewise', ['scheduler'], {}, `--max-semi-space-size=4 --heap-growing-percent=50 ${main} scheduler`],
     ['any other command, with node\'s defaults', ['get', 'pods'], {}, `${main} get pods`],
-    ['up (every component in one process), with node\'s defaults', ['up', '--repo', 'x'], {}, `${main} up --repo x`],
+    ['up (every component in one process), with the flags of sync, the controller and the scheduler', ['up', '--repo', 'x'], {}, `--max-semi-space-size=4 --heap-growing-percent=50 ${main} up --repo x`],
   ])('runs %s', async (_name, args, env, want) => {
     expect(await run(launcher, args, env)).toBe(want);
   });
