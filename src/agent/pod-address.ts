@@ -77,12 +77,13 @@ export function inPool(pool: AddressPool, ip: string): boolean {
 
 /**
  * The static address of each pod in `pods` (`<namespace>/<pod>`): the one its container already
- * carries (label), unless Docker refused it (`refused`: another container holds it); else the first
+ * carries (label; only a container `keeps` says is the pod's as it is now: one of a replaced template
+ * still holds its address), unless Docker refused it (`refused`: another container holds it); else the first
  * free one from a hash of the pod's name, past the addresses this node's containers carry (running or
  * not: a stopped one takes its address back when it starts) and those refused. The same pod gets the
  * same address again after its container was removed, unless it was taken meanwhile.
  */
-export function planAddresses(pods: readonly string[], observed: readonly Container[], pool: AddressPool, refused: ReadonlySet<string> = new Set()): Map<string, string> {
+export function planAddresses(pods: readonly string[], observed: readonly Container[], pool: AddressPool, refused: ReadonlySet<string> = new Set(), keeps: (c: Container) => boolean = () => true): Map<string, string> {
   const out = new Map<string, string>();
   const held = new Set<string>();
   const own = new Map<string, string>();
@@ -91,7 +92,7 @@ export function planAddresses(pods: readonly string[], observed: readonly Contai
     if (ip === undefined) continue;
     held.add(ip);
     const ref = podRef(c.labels[LABEL.namespace] ?? '', c.labels[LABEL.pod] ?? '');
-    if (!refused.has(ip) && inPool(pool, ip)) own.set(ref, ip);
+    if (!refused.has(ip) && inPool(pool, ip) && keeps(c)) own.set(ref, ip);
   }
   const wanting: string[] = [];
   for (const ref of pods) {

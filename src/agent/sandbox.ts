@@ -114,7 +114,10 @@ export function alonePods(bindings: readonly BindingRecord[], observed: readonly
 export function planAlone(bindings: readonly BindingRecord[], observed: readonly Container[], node: string, statics: { id: string; pool: AddressPool } | undefined, refused?: ReadonlySet<string>): Map<string, AloneNetwork> {
   const out = new Map<string, AloneNetwork>();
   if (statics === undefined) return out;
-  const ips = planAddresses([...alonePods(bindings, observed, node)], observed.filter((c) => c.labels[LABEL.node] === node), statics.pool, refused);
+  const hashes = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), b.templateHash]));
+  // A container of the pod's template in force keeps its address; one being replaced holds it until it goes.
+  const current = (c: Container): boolean => c.labels[LABEL.hash] === hashes.get(refOf(c));
+  const ips = planAddresses([...alonePods(bindings, observed, node)], observed.filter((c) => c.labels[LABEL.node] === node), statics.pool, refused, current);
   for (const b of bindings) {
     const ip = ips.get(podRef(b.namespace, b.pod));
     if (ip !== undefined) out.set(podRef(b.namespace, b.pod), { network: statics.id, ip, hostname: podHostname(b.pod) });

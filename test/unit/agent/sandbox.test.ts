@@ -148,6 +148,8 @@ describe('pods without a sandbox', () => {
     // The address its container carries is kept.
     const held = { ...member(web, undefined), labels: { ...member(web, undefined).labels, [POD_IP_LABEL]: '10.9.128.42' } };
     expect(planAlone([web], [held], NODE, statics).get('default/web')?.ip).toBe('10.9.128.42');
+    // A new template of the same pod: the old container holds its address until it goes, the new one gets another.
+    expect(planAlone([binding('web', { hash: 'h2' })], [held], NODE, statics).get('default/web')?.ip).not.toBe('10.9.128.42');
     expect(planAlone([web], [], NODE, undefined).size).toBe(0);
   });
 });
