@@ -65,7 +65,19 @@ export function parseEvent(line: string): RuntimeEvent | undefined {
   return { action: (e.Action.split(':')[0] ?? e.Action).trim(), id: actor.ID, labels, time };
 }
 
-/** Docker's PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) as RunPorts. */
+/**
+ * What the list endpoint says of a container that an inspect of it would show changed: state, creation,
+ * name, addresses, published ports, and the status without its durations ("Exited (137) 3 seconds ago"
+ * keeps "Exited (137)"), which would otherwise change every round for a young container. A restart from
+ * outside leaves it the same: events tell that (inspect-cache.ts).
+ */
+export function listKey(info: Docker.ContainerInfo): string {
+  const status = `${info.Status.split(' ')[0] ?? ''}${(info.Status.match(/\([^)]*\)/g) ?? []).join('')}`;
+  const ips = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).join(',');
+  const ports = info.Ports.map((p) => `${p.IP ?? ''}:${p.PublicPort ?? ''}:${p.PrivatePort}/${p.Type}`).join(',');
+  return [info.State, info.Created, status, info.Names.join(','), info.HostConfig.NetworkMode ?? '', ips, ports].join('\0');
+}
+
 /** A container as the list endpoint describes it: enough to plan around, without its lock. */
 export function briefOf(info: Docker.ContainerInfo): Container {
   const state = STATES.has(info.State as ContainerState) ? (info.State as ContainerState) : 'dead';
@@ -79,6 +91,7 @@ export function briefOf(info: Docker.ContainerInfo): Container {
   return { id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), labels: info.Labels ?? {}, image: info.Image, state, ports, published: ports, ...(joined === undefined ? {} : { joined }) };
 }
 
+/** Docker's PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) as RunPorts. */
 export function portsOf(bindings: unknown): RunPort[] {
   const out: RunPort[] = [];
   if (typeof bindings !== 'object' || bindings === null) return out;

@@ -10,7 +10,8 @@ import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImage
 import { dockerUser, needsImageUser, nonRootViolation, securityHostConfig } from './security.js';
 import type { RegistryCredential } from './registry-auth.js';
 import { makeNetwork } from './docker-network.js';
-import { STATES, briefOf, demux, destroy, dockerMount, ipOf, joinedOf, parseEvent, parseJson, portsOf } from './docker-shapes.js';
+import { STATES, briefOf, demux, destroy, dockerMount, ipOf, joinedOf, listKey, parseEvent, parseJson, portsOf } from './docker-shapes.js';
+import { InspectCache } from './inspect-cache.js';
 
 /** How to reach Docker and how to run containers there. */
 export interface DockerRuntimeOptions {
@@ -24,6 +25,11 @@ export interface DockerRuntimeOptions {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** How many containers are inspected at once while listing. */
 const INSPECT_CONCURRENCY = 8;
+/**
+ * How long after an event stream opens before its inspects are kept. NOTE: dockerd (20.10 to now) sends
+ * the stream's headers before it subscribes to its events, so an event of the first moments can be lost.
+ */
+const EVENTS_SETTLE_MS = 1000;
 /** Networks being made by this process, by engine and name (see ensureNetwork). */
 const ensuring = new Map<string, Promise<NetworkInfo>>();
 
@@ -34,6 +40,8 @@ export class DockerRuntime implements ContainerRuntime {
   readonly host: DockerHost;
   private readonly docker: Docker;
   private init: boolean | undefined;
+  /** Inspects kept between lists while this runtime's event streams say nothing changed (inspect-cache.ts). */
+  readonly inspects = new InspectCache();
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.host = dockerHostOptions(opts.docker);
@@ -56,14 +64,35 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       throw translate(err, 'cannot list containers', this.host);
     }
-    // The list endpoint has no exit code, timestamps or port bindings; inspect gives them.
+    // The list endpoint has no exit code, timestamps or port bindings; inspect gives them, or the inspect
+    // kept from an earlier list while nothing says the container changed.
     const out: Container[] = infos.filter((c) => opts.brief?.has(c.Id)).map(briefOf);
     const full = infos.filter((c) => !opts.brief?.has(c.Id));
-    for (let i = 0; i < full.length; i += INSPECT_CONCURRENCY) {
-      const batch = await Promise.all(full.slice(i, i + INSPECT_CONCURRENCY).map((c) => this.inspect(c.Id)));
+    const stale: { id: string; key: string }[] = [];
+    for (const info of full) {
+      const key = listKey(info);
+      const kept = this.inspects.lookup(info.Id, key);
+      if (kept) out.push(kept);
+      else stale.push({ id: info.Id, key });
+    }
+    for (let i = 0; i < stale.length; i += INSPECT_CONCURRENCY) {
+      const batch = await Promise.all(stale.slice(i, i + INSPECT_CONCURRENCY).map((c) => this.inspectKept(c.id, c.key, labels)));
       for (const c of batch) if (c) out.push(c);
     }
+    this.inspects.retain(labels, new Set(infos.map((c) => c.Id)));
     return out.sort((a, b) => compareText(a.name, b.name) || compareText(a.id, b.id));
+  }
+
+  /** Inspect `id`, listed as `key` under `labels`, and keep the result for the next list while it holds. */
+  private async inspectKept(id: string, key: string, labels: Record<string, string>): Promise<Container | undefined> {
+    const at = this.inspects.begin();
+    let c: Container | undefined;
+    try {
+      c = await this.inspect(id);
+      return c;
+    } finally {
+      this.inspects.done(at, id, key, labels, c);
+    }
   }
 
   /** Inspect one container; undefined when it vanished since it was listed. */
@@ -178,6 +207,9 @@ export class DockerRuntime implements ContainerRuntime {
       // NOTE: 304 means already running: the state we wanted.
       if (statusOf(err) === 304) return;
       throw translate(err, `cannot start container ${id}`, this.host);
+    } finally {
+      // What this process changed is not kept stale until its event arrives (the round lists again at once).
+      this.inspects.touch(id);
     }
   }
 
@@ -189,6 +221,8 @@ export class DockerRuntime implements ContainerRuntime {
       const s = statusOf(err);
       if (s === 304 || s === 404) return;
       throw translate(err, `cannot stop container ${id}`, this.host);
+    } finally {
+      this.inspects.touch(id);
     }
   }
 
@@ -200,6 +234,8 @@ export class DockerRuntime implements ContainerRuntime {
       // 404: gone already. 409 "removal already in progress": someone else is finishing the job.
       if (s === 404 || (s === 409 && /already in progress/i.test(dockerMessage(err)))) return;
       throw translate(err, `cannot remove container ${id}`, this.host);
+    } finally {
+      this.inspects.touch(id);
     }
   }
 
@@ -208,13 +244,25 @@ export class DockerRuntime implements ContainerRuntime {
     let closed = false;
     let failed = false;
     const fail = (err: Error): void => {
+      unwatch();
       if (closed || failed) return;
       failed = true;
       onError?.(err);
     };
+    let settleTimer: NodeJS.Timeout | undefined;
+    let token: number | undefined;
+    /** The stream no longer hears every change: what the cache kept is dropped. */
+    const unwatch = (): void => {
+      clearTimeout(settleTimer);
+      if (token !== undefined) this.inspects.unwatch(token);
+      token = undefined;
+    };
     const lines = lineSplitter((line) => {
       const e = parseEvent(line);
-      if (e && !closed) onEvent(e);
+      if (!e || closed) return;
+      // Before the listener: the round it kicks inspects the container again.
+      this.inspects.touch(e.id, e.action);
+      onEvent(e);
     });
     this.docker
       .getEvents({ filters: { type: ['container'], label: labelFilters(labels) }, abortSignal: abort.signal } as Docker.GetEventsOptions)
@@ -224,6 +272,10 @@ export class DockerRuntime implements ContainerRuntime {
           return;
         }
         abort.signal.addEventListener('abort', () => destroy(stream));
+        settleTimer = setTimeout(() => {
+          if (!closed && !failed) token = this.inspects.watching(labels);
+        }, EVENTS_SETTLE_MS);
+        settleTimer.unref();
         stream.on('data', (chunk: Buffer) => lines.push(chunk));
         stream.on('error', (err: unknown) => fail(translate(err, 'the Docker event stream broke', this.host)));
         // The stream only ends when the daemon goes away (or restarts).
@@ -233,6 +285,7 @@ export class DockerRuntime implements ContainerRuntime {
     return {
       close: async () => {
         closed = true;
+        unwatch();
         abort.abort();
       },
     };
