@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Logger } from '../../../src/log.js';
 import {
-  EtcdStore, decode, desiredPrefix, encode, historyPrefix, sealedFileKey, sealedFilesPrefix, sourceKey, type HistoryRecord, type Store,
+  EtcdStore, decode, desiredKey, desiredPrefix, encode, historyPrefix, sealedFileKey, sealedFilesPrefix, sourceKey, type HistoryRecord, type Store,
 } from '../../../src/store/index.js';
 import { GitSource, startSync, type Sync } from '../../../src/sync/index.js';
 import type { TreeSource } from '../../../src/sync/tree.js';
@@ -140,6 +140,16 @@ describe('a sync restarted on a sealed commit', () => {
     const seal = decode('seal', sourceKey(SOURCE), (await restarted.get(sourceKey(SOURCE)))?.value ?? '');
     expect(seal.files?.count).toBe(FILES + 3);
     expect((await restarted.list(sealedFilesPrefix(SOURCE))).entries).toHaveLength(FILES + 3);
+  });
+
+  it('puts back a desired key deleted by hand as a sync that never stopped does (its line as the file has it now)', async () => {
+    const key = desiredKey(SOURCE, 'ConfigMap/default/settings');
+    for (const s of [never, restarted]) await s.commit({ del: [key] });
+    for (const s of running) s.kick();
+    const back = (into: Store) => waitFor(() => into.get(key), { ...PROMPTLY, what: 'the key put back' });
+    const [a, b] = await Promise.all([back(never), back(restarted)]);
+    expect(decode('desired', key, b.value).object).toEqual(decode('desired', key, a.value).object);
+    expect(decode('desired', key, b.value).object.line).toBe(3);
   });
 
   it.each([
