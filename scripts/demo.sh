@@ -53,5 +53,5 @@ node=${BERTH_DEMO_NODE:-demo}
   echo
 ) &
 
-exec node dist/cli/main.js up --repo "$repo" --branch "$branch" --path "$path" --node "$node" \
+exec bin/berth up --repo "$repo" --branch "$branch" --path "$path" --node "$node" \
   --host-ip 127.0.0.1 --interval 10s --data-dir "$root/.berth" --listen "${BERTH_DEMO_LISTEN:-127.0.0.1:7420}"
