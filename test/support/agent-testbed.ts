@@ -16,6 +16,8 @@ export interface AgentTestbed {
   readonly runtime: DockerRuntime;
   /** The busybox test image. */
   readonly image: string;
+  /** The pod network of this file's agents (made by the first that needs it, removed after the file). */
+  readonly podNetwork: string;
   /** This file's store (connected in beforeAll). */
   readonly store: EtcdStore;
   /** Start an agent of `node`; it is stopped, and the node's containers removed, after the test. */
@@ -69,6 +71,7 @@ export function agentTestbed(name: string): AgentTestbed {
   return {
     runtime,
     image: inject('testImage'),
+    podNetwork,
     get store() {
       return connected();
     },

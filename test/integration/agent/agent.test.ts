@@ -8,6 +8,7 @@ import type { ContainerSpec } from '../../../src/manifest/types.js';
 import type { Agent } from '../../../src/agent/agent.js';
 import type { Container } from '../../../src/agent/runtime.js';
 import { dockerRequest } from '../../support/docker.js';
+import { planAddresses, staticPool } from '../../../src/agent/pod-address.js';
 import { freeHostPort } from '../../support/ports.js';
 import { pushImage, untagImage } from '../../support/registry.js';
 import { agentTestbed } from '../../support/agent-testbed.js';
@@ -123,6 +124,29 @@ describe('agent with etcd and Docker', () => {
     expect((await running(node)).length).toBe(1);
     // Made again, it gets the same address: its pod's, which nothing else took meanwhile.
     expect(recreated.podIP).toBe(c?.ip);
+  });
+
+  it('gives a pod of one container another address when Docker refuses its own (another process\'s container holds it)', async () => {
+    const node = uniqueName('node');
+    const info = await runtime.ensureNetwork(bed.podNetwork, { 'berth.pod-network': bed.podNetwork });
+    const pool = staticPool(info);
+    if ('none' in pool) throw new Error(`no static addresses on the pod network: ${pool.none}`);
+    const taken = planAddresses(['default/squat'], [], pool).get('default/squat') ?? '';
+    // Not labelled for the agent: it is another process's, which the agent never touches.
+    const squatter = await runtime.create({ name: `${node}-squatter`, image, command: [], args: ['sleep', '3600'], env: [], labels: { 'berth.test': node }, ports: [], limits: {}, network: info.id, ip: taken });
+    try {
+      await runtime.start(squatter);
+      await agentFor(node);
+      const sleeper: ContainerSpec = { name: 'app', image, command: [], args: ['sleep', '3600'], env: [], ports: [], resources: { requests: {}, limits: {} } };
+      await bind(binding(node, 'squat', 'h1', [sleeper]));
+      const s = await readyStatus(node, 'squat');
+      expect(s.podIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(s.podIP).not.toBe(taken);
+      expect((await running(node)).map((c) => [c.labels['berth.pod-ip'], c.ip])).toEqual([[s.podIP, s.podIP]]);
+      expect((await runtime.list({ 'berth.test': node })).map((c) => [c.state, c.ip])).toEqual([['running', taken]]);
+    } finally {
+      await runtime.remove(squatter);
+    }
   });
 
   it('shares an engine with another agent without touching its containers', async () => {
