@@ -15,7 +15,7 @@ import type { Loop } from '../store/loop.js';
 import { startLoop } from '../store/loop.js';
 import type { Container, ContainerRuntime } from './runtime.js';
 import { withPodAddresses } from './runtime.js';
-import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, mayRunAlone, planAlone, planSandboxes, type SandboxOptions } from './sandbox.js';
+import { DEFAULT_POD_NETWORK, DEFAULT_SANDBOX_IMAGE, NETWORK_LABEL, isSandbox, mayRunAlone, planAlone, planSandboxes, runningAlone, type SandboxOptions } from './sandbox.js';
 import { PodNetwork } from './pod-network.js';
 import { RefusedAddresses } from './pod-address.js';
 import { LABEL, podRef } from './labels.js';
@@ -131,7 +131,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     onProgress: (slots, _image, line) => pullStatus.report(slots, line, clock()),
   });
   const grace = opts.stopGraceSeconds ?? DEFAULT_GRACE_SECONDS;
-  const podNet = new PodNetwork(runtime, sandbox.network, { [NETWORK_LABEL]: sandbox.network }, log);
+  const podNet = new PodNetwork(runtime, sandbox.network, { [NETWORK_LABEL]: sandbox.network }, log, () => clock().getTime());
   const addresses = new RefusedAddresses();
   const applier = new Applier(runtime, log, grace, opts.createConcurrency ?? 4, images, podNet);
   let kick = (): void => undefined;
@@ -186,14 +186,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     let observed = await listMine(runtime, node, applier.removingIds());
     // A pod whose container may just have been OOM-killed is held as it is until Docker says so (status.ts).
     const unsettled = unsettledExits(read.bindings, observed, now.getTime(), probes.killedIds());
-    const bindings = unsettled.pods.size === 0 ? read.bindings : read.bindings.filter((b) => !unsettled.pods.has(podRef(b.namespace, b.pod)));
-    const hold = unsettled.pods.size === 0 ? read.hold : new Set([...read.hold, ...unsettled.pods]);
+    // A pod of one container runs as that container, at a static address of the pod network (sandbox.ts planAlone).
+    // While the network cannot be read, a pod running so is held as it is, not moved into a sandbox.
+    const statics = read.bindings.some(mayRunAlone) ? await podNet.statics() : undefined;
+    const waiting = statics === 'unknown' ? new Set([...unsettled.pods, ...runningAlone(observed, node)]) : unsettled.pods;
+    const bindings = waiting.size === 0 ? read.bindings : read.bindings.filter((b) => !waiting.has(podRef(b.namespace, b.pod)));
+    const hold = waiting.size === 0 ? read.hold : new Set([...read.hold, ...waiting]);
     // Sandboxes first (sandbox.ts); plan.ts then plans the containers of the pods whose sandbox is ready.
     const held = refused.size === 0 ? hold : new Set([...hold, ...refused.keys()]);
     const planned = bindings.filter((b) => !refused.has(podRef(b.namespace, b.pod)));
-    // A pod of one container runs as that container, at a static address of the pod network (sandbox.ts planAlone).
-    const statics = planned.some(mayRunAlone) ? await podNet.statics() : undefined;
-    const alone = planAlone(planned.filter((b) => !held.has(podRef(b.namespace, b.pod))), observed, node, statics, addresses.refused(observed, now.getTime()));
+    const alone = planAlone(planned.filter((b) => !held.has(podRef(b.namespace, b.pod))), observed, node, statics === 'unknown' ? undefined : statics, addresses.refused(observed, now.getTime()));
     const sandboxes = planSandboxes(planned, observed, { ...sandbox, hold: held, alone: new Set(alone.keys()) });
     const members = (all: Container[]): Container[] => all.filter((c) => !isSandbox(c) && !sandboxes.stranded.has(c.id));
     const drift = new Map(bindings.map((b) => [podRef(b.namespace, b.pod), detectDrift(b, previous.get(podRef(b.namespace, b.pod)), members(observed))]));
@@ -257,7 +259,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
     const wake = Math.min(result.wakeAt ?? Infinity, unsettled.at ?? Infinity);
     if (wake !== Infinity) wakeAt(wake);
-    retryLater(result.transient, false);
+    // A pod network that could not be read is asked again soon, as a failed Docker call is.
+    retryLater(result.transient + (statics === 'unknown' ? 1 : 0), false);
   };
 
   /** A transient failure (a pull that timed out, a port still held) is retried soon, with back-off; `more` asks for another round now. */

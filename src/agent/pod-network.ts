@@ -31,15 +31,16 @@ export class PodNetwork {
   }
 
   /**
-   * The network's id and its static addresses, or undefined when it has none (its pods then run in
-   * sandboxes; said once) or cannot be had now (the sandboxes' creation reports why).
+   * The network's id and its static addresses; undefined when it has none (its pods then run in
+   * sandboxes; said once); 'unknown' when it cannot be had now (the sandboxes' creation reports why),
+   * which says nothing of the pods already running alone.
    */
-  async statics(): Promise<{ id: string; pool: AddressPool } | undefined> {
+  async statics(): Promise<{ id: string; pool: AddressPool } | undefined | 'unknown'> {
     let info: NetworkInfo;
     try {
       info = await this.info();
     } catch {
-      return undefined;
+      return 'unknown';
     }
     const pool = staticPool(info);
     if ('none' in pool) {

@@ -8,7 +8,7 @@ import type { Container, RunPort, RunSpec } from './runtime.js';
 import { compareText } from './runtime.js';
 import { LABEL, podRef } from './labels.js';
 import { portsClash, removeStopOf, type AloneNetwork, type ContainerAction } from './plan.js';
-import { planAddresses, type AddressPool } from './pod-address.js';
+import { POD_IP_LABEL, planAddresses, type AddressPool } from './pod-address.js';
 import { hasStopLabels } from './stop.js';
 
 /** Labels only a sandbox carries (besides node, namespace, pod, hash and commit). */
@@ -123,6 +123,11 @@ export function planAlone(bindings: readonly BindingRecord[], observed: readonly
     if (ip !== undefined) out.set(podRef(b.namespace, b.pod), { network: statics.id, ip, hostname: podHostname(b.pod) });
   }
   return out;
+}
+
+/** The pods of this node whose container runs alone now (it carries a static address: pod-address.ts). */
+export function runningAlone(observed: readonly Container[], node: string): Set<string> {
+  return new Set(observed.filter((c) => c.labels[LABEL.node] === node && c.labels[POD_IP_LABEL] !== undefined).map(refOf));
 }
 
 /** The running sandbox of `b` among `observed` (the one its containers join), if any. */

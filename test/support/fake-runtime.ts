@@ -15,7 +15,7 @@ interface FakeContainer extends Container {
   spec: RunSpec;
 }
 
-type Op = 'create' | 'start' | 'stop' | 'remove' | 'pull' | 'removeVolume';
+type Op = 'create' | 'start' | 'stop' | 'remove' | 'pull' | 'removeVolume' | 'ensureNetwork';
 
 /** An engine in memory: containers, images, a registry to pull from, events, and fault hooks. */
 export class FakeRuntime implements ContainerRuntime {
@@ -155,6 +155,9 @@ export class FakeRuntime implements ContainerRuntime {
 
   async ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo> {
     this.check();
+    // Not among `calls` (tests compare those), but it can be made to fail.
+    const err = this.faults.get('ensureNetwork')?.(name);
+    if (err) throw err;
     if (!this.networks.has(name)) this.networks.set(name, { ...labels });
     // Docker's own addresses (lastIp) stay in 10.88.0.0/17, as on a network berth made with a subnet.
     return this.subnets ? { id: name, subnet: '10.88.0.0/16', ipRange: '10.88.0.0/17' } : { id: name };

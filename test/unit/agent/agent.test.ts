@@ -16,7 +16,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../support/wait.js';
-import { UnavailableError } from '../../../src/errors.js';
+import { BerthError, UnavailableError } from '../../../src/errors.js';
 import { IMAGE, NODE, binding, spec } from './fixtures.js';
 
 /** A MemoryStore that remembers the leases it handed out, so a test can expire one, and can be cut off (its revision reads fail). */
@@ -485,6 +485,25 @@ describe('startAgent', () => {
     runtime.exit(app?.id ?? '', 1);
     const after = await waitFor(async () => { const x = await status(store, 'web'); return x?.containers[0]?.restarts === 1 && ready(x) && x; }, { what: 'web restarted' });
     expect(after.podIP).toBe(ip);
+  });
+
+  it('leaves a one-container pod running alone as it is while the pod network cannot be read (no sandbox, no restart)', async () => {
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    const { store, runtime } = await setup({ now: () => new Date(t) });
+    await bind(store, binding('web'));
+    await waitFor(async () => ready(await status(store, 'web')));
+    const [alone] = await mine(runtime);
+    runtime.failOn('ensureNetwork', () => new BerthError('EDOCKER', 'cannot list networks: connection reset'));
+    t += 31_000; // past what the agent trusts of the network it read
+    // A pod of two containers needs a sandbox on that network: its status says the round ran.
+    await bind(store, binding('two', { containers: [spec('a'), spec('b')] }));
+    await waitFor(async () => (await status(store, 'two'))?.conditions[0]?.reason === 'FailedCreatePodSandBox', { what: 'a round without the pod network' });
+    const during = await runtime.list({ 'berth.node': NODE });
+    expect(during.filter((c) => c.labels['berth.pod'] === 'web').map((c) => [c.id, c.state])).toEqual([[alone?.id, 'running']]);
+    runtime.failOn('ensureNetwork', undefined);
+    await waitFor(async () => ready(await status(store, 'two')), { what: 'two running once the network can be read' });
+    expect((await runtime.list({ 'berth.node': NODE, 'berth.pod': 'web' })).map((c) => [c.id, c.state])).toEqual([[alone?.id, 'running']]);
+    expect((await status(store, 'web'))?.containers[0]?.restarts).toBe(0);
   });
 
   it('gives a one-container pod another address when Docker refuses its own (another container holds it)', async () => {
