@@ -37,6 +37,9 @@ export interface Election {
   stop(): Promise<void>;
 }
 
+/** How often a follower looks whether the process of a leader of this machine is still there (one kill(pid, 0)). */
+const LOCAL_LEADER_CHECK_MS = 250;
+
 /**
  * Campaign for `leaders/<name>`: a create-if-absent put on a lease of this process. The winner starts
  * the component; the others watch the key and campaign again when it goes (the leader stopped and
@@ -56,6 +59,8 @@ export async function startElection(opts: ElectionOptions): Promise<Election> {
   let runner: Runner | undefined;
   let timer: NodeJS.Timeout | undefined;
   let busy: Promise<void> = Promise.resolve();
+  /** While a process of this machine leads: the timer that looks whether it is still there. */
+  let local: NodeJS.Timeout | undefined;
 
   /** Run one step at a time: a lost lease, a watch event and the retry timer may come together. */
   const serially = (step: () => Promise<void>): void => {
@@ -69,6 +74,23 @@ export async function startElection(opts: ElectionOptions): Promise<Election> {
     if (stopped) return;
     timer = setTimeout(() => serially(campaign), opts.retryMs ?? ttlSeconds * 1000);
     timer.unref();
+  };
+
+  /**
+   * Follow a leader of this machine by its pid: once its process is gone, campaign at once (which
+   * takes its key), rather than at the next retry or when its lease ends, up to a TTL later.
+   */
+  const watchLocal = (pid: number | undefined): void => {
+    clearInterval(local);
+    local = undefined;
+    if (pid === undefined || stopped) return;
+    const timer = setInterval(() => {
+      if (!isGone(pid)) return;
+      clearInterval(timer);
+      serially(campaign);
+    }, LOCAL_LEADER_CHECK_MS);
+    timer.unref();
+    local = timer;
   };
 
   const stepDown = async (): Promise<void> => {
@@ -95,9 +117,11 @@ export async function startElection(opts: ElectionOptions): Promise<Election> {
         return;
       }
       log.debug({ leader: leader?.holder }, 'another process leads; following');
+      watchLocal(leader && machine !== undefined && leader.machine === machine ? pidOf(leader.holder) : undefined);
       later();
       return;
     }
+    watchLocal(undefined);
     lease = granted;
     granted.onLost(() => {
       if (lease !== granted) return;
@@ -130,6 +154,7 @@ export async function startElection(opts: ElectionOptions): Promise<Election> {
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
+      clearInterval(local);
       await busy;
       await watch.close();
       await stepDown();
