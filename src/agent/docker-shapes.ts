@@ -1,6 +1,7 @@
-// Docker's shapes in the runtime's terms (containers, ports, mounts, events, exec output): pure translations for docker.ts.
+// Docker's shapes in the runtime's terms (containers, ports, mounts, events, exec output, create options): pure translations for docker.ts.
 import type Docker from 'dockerode';
-import type { Container, ContainerState, RunMount, RunPort, RuntimeEvent } from './runtime.js';
+import type { Container, ContainerState, RunMount, RunPort, RunSpec, RuntimeEvent } from './runtime.js';
+import { securityHostConfig } from './security.js';
 
 /** The container states Docker reports; anything else is read as 'dead'. */
 export const STATES: ReadonlySet<ContainerState> = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
@@ -121,4 +122,52 @@ export function timeKey(created: string): string {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(created);
   if (m === null) return created;
   return `${m[1] ?? ''}.${(m[2] ?? '').padEnd(9, '0')}${m[3] ?? ''}`;
+}
+
+/**
+ * The Engine API's create options for `spec`: `init` whether docker-init runs as PID 1, `user` the
+ * container's user when its security context sets one (checked against the image by the caller).
+ */
+export function createOptions(spec: RunSpec, init: boolean, user: string | undefined): Docker.ContainerCreateOptions {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  // NOTE: Docker refuses ports (and a hostname) on a container that joins another's namespace: its sandbox publishes them.
+  for (const p of spec.netns === undefined ? spec.ports : []) {
+    const key = `${p.containerPort}/${p.protocol.toLowerCase()}`;
+    exposed[key] = {};
+    if (p.hostPort !== undefined || spec.publishAll === true) {
+      // An empty HostPort: Docker picks a free one.
+      (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort === undefined ? '' : String(p.hostPort) });
+    }
+  }
+  const hostConfig: Docker.HostConfig = {
+    // The agent, not Docker, restarts containers, so a kill shows up as drift it can report.
+    RestartPolicy: { Name: 'no' },
+    Init: init,
+    PortBindings: bindings,
+    ...(spec.netns !== undefined ? { NetworkMode: `container:${spec.netns}` } : spec.network !== undefined ? { NetworkMode: spec.network } : {}),
+  };
+  if (spec.limits.memory !== undefined) {
+    // Memory plus swap equal to the limit: no swap, so a process over its limit is OOM-killed as in Kubernetes.
+    hostConfig.Memory = spec.limits.memory;
+    hostConfig.MemorySwap = spec.limits.memory;
+  }
+  if (spec.limits.cpu !== undefined) hostConfig.NanoCpus = spec.limits.cpu * 1_000_000;
+  if (spec.mounts !== undefined && spec.mounts.length > 0) hostConfig.Mounts = spec.mounts.map(dockerMount);
+  if (spec.security !== undefined) Object.assign(hostConfig, securityHostConfig(spec.security));
+  return {
+    name: spec.name,
+    ...(user === undefined ? {} : { User: user }),
+    Image: spec.image,
+    ...(spec.hostname === undefined ? {} : { Hostname: spec.hostname }),
+    // Kubernetes semantics: Docker inherits the image's Cmd only when Entrypoint is unset too.
+    ...(spec.command.length > 0 ? { Entrypoint: spec.command } : {}),
+    ...(spec.args.length > 0 ? { Cmd: spec.args } : {}),
+    Env: spec.env.map((e) => `${e.name}=${e.value}`),
+    Labels: spec.labels,
+    ExposedPorts: exposed,
+    HostConfig: hostConfig,
+    // A static address needs the network made with a configured subnet (ensureNetwork); Docker holds it across stops and starts.
+    ...(spec.ip === undefined || spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: spec.ip } } } } }),
+  };
 }

@@ -7,10 +7,10 @@ import type { Container, ContainerRuntime, ContainerState, ExecResult, NetworkIn
 import { RUNTIME_DOWN, compareText, isRuntimeDown, labelFilters } from './runtime.js';
 import type { DockerHost } from './docker-host.js';
 import { DOCKER_HINT, dockerHostOptions, dockerMessage, lineSplitter, parseImageRef, pullError, statusOf, translate } from './docker-host.js';
-import { dockerUser, needsImageUser, nonRootViolation, securityHostConfig } from './security.js';
+import { dockerUser, needsImageUser, nonRootViolation } from './security.js';
 import type { RegistryCredential } from './registry-auth.js';
 import { makeNetwork } from './docker-network.js';
-import { STATES, briefOf, demux, destroy, dockerMount, ipOf, joinedOf, listKey, parseEvent, parseJson, portsOf } from './docker-shapes.js';
+import { STATES, briefOf, createOptions, demux, destroy, ipOf, joinedOf, listKey, parseEvent, parseJson, portsOf } from './docker-shapes.js';
 import { InspectCache } from './inspect-cache.js';
 
 /** How to reach Docker and how to run containers there. */
@@ -129,57 +129,16 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async create(spec: RunSpec): Promise<string> {
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    // NOTE: Docker refuses ports (and a hostname) on a container that joins another's namespace: its sandbox publishes them.
-    for (const p of spec.netns === undefined ? spec.ports : []) {
-      const key = `${p.containerPort}/${p.protocol.toLowerCase()}`;
-      exposed[key] = {};
-      if (p.hostPort !== undefined || spec.publishAll === true) {
-        // An empty HostPort: Docker picks a free one.
-        (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort === undefined ? '' : String(p.hostPort) });
-      }
-    }
-    let hostConfigUser: string | undefined;
-    const hostConfig: Docker.HostConfig = {
-      // The agent, not Docker, restarts containers, so a kill shows up as drift it can report.
-      RestartPolicy: { Name: 'no' },
-      Init: await this.useInit(),
-      PortBindings: bindings,
-      ...(spec.netns !== undefined ? { NetworkMode: `container:${spec.netns}` } : spec.network !== undefined ? { NetworkMode: spec.network } : {}),
-    };
-    if (spec.limits.memory !== undefined) {
-      // Memory plus swap equal to the limit: no swap, so a process over its limit is OOM-killed as in Kubernetes.
-      hostConfig.Memory = spec.limits.memory;
-      hostConfig.MemorySwap = spec.limits.memory;
-    }
-    if (spec.limits.cpu !== undefined) hostConfig.NanoCpus = spec.limits.cpu * 1_000_000;
-    if (spec.mounts !== undefined && spec.mounts.length > 0) hostConfig.Mounts = spec.mounts.map(dockerMount);
     const security = spec.security;
+    let user: string | undefined;
     if (security !== undefined) {
       const imageUser = needsImageUser(security) ? await this.imageUser(spec.image) : '';
       const violation = nonRootViolation(security, imageUser);
       if (violation !== undefined) throw new InvalidInputError('ENONROOT', violation, { hint: 'the pod asks for runAsNonRoot' });
-      const user = dockerUser(security, imageUser);
-      if (user !== undefined) hostConfigUser = user;
-      Object.assign(hostConfig, securityHostConfig(security));
+      user = dockerUser(security, imageUser);
     }
     try {
-      const c = await this.docker.createContainer({
-        name: spec.name,
-        ...(hostConfigUser === undefined ? {} : { User: hostConfigUser }),
-        Image: spec.image,
-        ...(spec.hostname === undefined ? {} : { Hostname: spec.hostname }),
-        // Kubernetes semantics: Docker inherits the image's Cmd only when Entrypoint is unset too.
-        ...(spec.command.length > 0 ? { Entrypoint: spec.command } : {}),
-        ...(spec.args.length > 0 ? { Cmd: spec.args } : {}),
-        Env: spec.env.map((e) => `${e.name}=${e.value}`),
-        Labels: spec.labels,
-        ExposedPorts: exposed,
-        HostConfig: hostConfig,
-        // A static address needs the network made with a configured subnet (ensureNetwork); Docker holds it across stops and starts.
-        ...(spec.ip === undefined || spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: spec.ip } } } } }),
-      });
+      const c = await this.docker.createContainer(createOptions(spec, await this.useInit(), user));
       return c.id;
     } catch (err) {
       throw translate(err, `cannot create container ${spec.name}`, this.host);
