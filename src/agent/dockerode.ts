@@ -1,10 +1,10 @@
 // dockerode as the agent loads it: docker-modem's SSH transport left unloaded until used.
 // NOTE: the first import, before dockerode's: its side effect must run before docker-modem loads.
-import './lazy-ssh.js';
+import './lazy-modules.js';
 import Docker from 'dockerode';
 import type { DockerHost } from './docker-host.js';
 
-/** dockerode's client class (see lazy-ssh.ts for what is left unloaded). */
+/** dockerode's client class (see lazy-modules.ts for what is left unloaded). */
 export default Docker;
 
 /**

@@ -1,6 +1,10 @@
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
-import { ENDPOINTS, WatchCache, startLoop, type Closer, type Store } from '../store/index.js';
+// Not from store/index.js, which loads the control plane's etcd client (etcd3): the agent runs on every node.
+import { WatchCache } from '../store/cache.js';
+import { ENDPOINTS } from '../store/keys.js';
+import { startLoop } from '../store/loop.js';
+import type { Closer, Store } from '../store/store.js';
 import { planStubs, stubWants, type StubOptions, type StubWants } from './rules.js';
 import type { StubRuntime } from './service-docker.js';
 

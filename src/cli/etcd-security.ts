@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { readSecretFile } from '../secret-file.js';
-import { readLocalEtcdTls, type EtcdStoreOptions } from '../store/index.js';
+import type { EtcdStoreOptions } from '../store/etcd-common.js';
+import { readLocalEtcdTls } from '../store/local-pki.js';
 
 /** The flags of every command that opens etcd: TLS (`--etcd-ca`, `--etcd-cert`, `--etcd-key`) and user/password auth. */
 export interface EtcdSecurityFlags {

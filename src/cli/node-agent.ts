@@ -45,7 +45,7 @@ export async function runAgent(flags: Omit<UpFlags, 'listen'> & { listen?: strin
     const endpoint = flags.listen === undefined ? undefined : { listen: parseListen(flags.listen), token: await loadToken(path.resolve(flags.tokenFile ?? path.join(flags.dataDir, 'api-token'))) };
     const runtime = metered(new DockerRuntime({ docker: flags.docker }));
     await runtime.ping();
-    const store = await connectStore(flags, stack, false);
+    const store = await connectStore(flags, stack, false, undefined, 'http');
     const node = flags.node ?? os.hostname();
     stack.stops.push((await startAgent({ store, runtime, node, log, ...agentOpts })).stop);
     if (endpoint) {

@@ -1,33 +1,12 @@
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, EtcdAuthenticationFailedError, GRPCResourceExhastedError, GRPCUnauthenticatedError, Range, isRecoverableError, type IKeyValue, type Lease as EtcdLease, type Watcher } from 'etcd3';
-import { BerthError, InvalidInputError, UnavailableError } from '../errors.js';
+import { BerthError } from '../errors.js';
 import { timedEtcd } from '../metrics.js';
 import type { Closer, Entry, Lease, LeaseOptions, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 import { CompactedError, DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
+import { CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, connectError, connectFailure, keepLease, listPaged, translate, withTimeout, type EtcdStoreOptions, type PageRequest, type RangePage, type RawKv } from './etcd-common.js';
 
-
-/** How an EtcdStore talks to its etcd. */
-export interface EtcdStoreOptions {
-  /** The etcd's --max-request-bytes (default 1.5 MiB, etcd's own default): txns are kept well under it. */
-  maxRequestBytes?: number;
-  /** Most keys one list page asks for (default 1,000). */
-  pageKeys?: number;
-  /** Bytes a list page aims at (default 1 MiB), well under the client's 4 MiB limit on one response. */
-  pageBytes?: number;
-  /** TLS to etcd (https:// endpoints): the CA that signed etcd's certificate, and a client certificate and key if etcd asks for one. */
-  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
-  /** etcd's user/password auth. */
-  auth?: { username: string; password: string };
-}
-
-const CONNECT_TIMEOUT_MS = 5_000;
-/** Bound on closing a watch or revoking a lease: a stop must not wait on an etcd that went away. */
-const CLOSE_TIMEOUT_MS = 1_000;
-const PAGE_KEYS = 1_000;
-const PAGE_BYTES = 1024 * 1024;
-const FIRST_PAGE_KEYS = 100;
-/** Pages of a list at the latest revision re-read from the start when a compaction overtook them. */
-const LIST_RESTARTS = 3;
+export type { EtcdStoreOptions } from './etcd-common.js';
 
 /**
  * Only an etcd that cannot be reached opens the client's circuit breaker or is retried by it. etcd3's
@@ -41,53 +20,27 @@ const faultHandling = {
   global: retry(handleWhen(isUnreachable), { maxAttempts: 3 }),
 };
 
-/**
- * Why a first call failed, in words that name the flag to fix: a refused password, a refused or
- * unverifiable certificate, or no answer at all.
- */
-function connectError(endpoints: string[], opts: EtcdStoreOptions, thrown: unknown): BerthError {
-  const where = endpoints.join(',');
-  // The store's calls wrap etcd3's errors (translate): judge by what etcd3 threw.
+/** Why a first call failed, judged by what etcd3 threw (the store's calls wrap it: translate). */
+function etcd3ConnectError(endpoints: string[], opts: EtcdStoreOptions, thrown: unknown): BerthError {
   const cause = thrown instanceof BerthError && thrown.cause !== undefined ? thrown.cause : thrown;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  if (cause instanceof EtcdAuthenticationFailedError) {
-    return new InvalidInputError('EETCDAUTH', `etcd at ${where} refused the user name or password`, { hint: 'check --etcd-user and the password in --etcd-password-file', cause });
-  }
-  if (cause instanceof GRPCUnauthenticatedError || /user name is empty|token is not provided/.test(detail)) {
-    return new InvalidInputError('EETCDAUTH', `etcd at ${where} asks for a user and password`, { hint: 'pass --etcd-user and --etcd-password-file', cause });
-  }
-  if (opts.tls !== undefined && /certificate|ssl|tls|handshake/i.test(detail)) {
-    return new InvalidInputError('EETCDTLS', `the TLS handshake with etcd at ${where} failed (${firstLine(detail)})`, {
-      hint: "check that --etcd-ca is the CA that signed etcd's certificate, and --etcd-cert/--etcd-key a client pair that etcd's --trusted-ca-file trusts",
-      cause,
-    });
-  }
-  const plain = opts.tls === undefined && endpoints.some((e) => e.startsWith('https:'));
-  return new UnavailableError('EETCDUNREACHABLE', `cannot reach etcd at ${where}`, {
-    hint: plain ? "pass --etcd-ca with the CA of etcd's certificate (and --etcd-cert/--etcd-key if etcd asks for a client certificate)" : 'start etcd there, or leave out --etcd to let `berth up` run its own',
-    cause,
-  });
+  const failure = cause instanceof EtcdAuthenticationFailedError ? 'auth-refused' : cause instanceof GRPCUnauthenticatedError ? 'auth-missing' : connectFailure(detail, opts.tls !== undefined);
+  return connectError(endpoints, opts.tls !== undefined, failure, cause);
 }
-
-const firstLine = (text: string): string => text.split('\n')[0]?.slice(0, 200) ?? '';
 
 /** The Store on etcd v3: keys live under `<prefix>/`, revisions are etcd's own. */
 export class EtcdStore implements Store {
   readonly limits: StoreLimits;
   private readonly root: string;
-  private readonly pageKeys: number;
-  private readonly pageBytes: number;
 
   private constructor(
     private readonly client: Etcd3,
     prefix: string,
     private readonly endpoints: string[],
-    opts: EtcdStoreOptions,
+    private readonly opts: EtcdStoreOptions,
   ) {
     this.root = `${prefix.replace(/\/+$/, '')}/`;
     this.limits = limitsFor(opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
-    this.pageKeys = Math.max(1, opts.pageKeys ?? PAGE_KEYS);
-    this.pageBytes = Math.max(1, opts.pageBytes ?? PAGE_BYTES);
   }
 
   /** Connect and check that etcd answers, with a one-line error naming the fix when it does not. */
@@ -100,7 +53,7 @@ export class EtcdStore implements Store {
       await withTimeout(store.revision(), CONNECT_TIMEOUT_MS);
     } catch (cause) {
       client.close();
-      throw connectError(endpoints, opts, cause);
+      throw etcd3ConnectError(endpoints, opts, cause);
     }
     return store;
   }
@@ -115,18 +68,15 @@ export class EtcdStore implements Store {
     if (opts.revision !== undefined) builder.revision(opts.revision);
     const res = await this.call(() => builder.exec(), 'get');
     const kv = res.kvs[0];
-    return kv ? this.entry(kv) : undefined;
+    return kv ? this.entry(rawKv(kv)) : undefined;
   }
 
   async list(prefix: string, opts: { revision?: number } = {}): Promise<{ entries: Entry[]; revision: number }> {
-    for (let restart = 0; ; restart++) {
-      try {
-        return await this.listPages(prefix, opts.revision);
-      } catch (err) {
-        // A list at the latest revision that a compaction overtook between its pages: read it again.
-        if (!(err instanceof PagesCompactedError) || restart >= LIST_RESTARTS) throw err instanceof PagesCompactedError ? err.compacted : err;
-      }
-    }
+    const page = async (p: PageRequest): Promise<RangePage> => {
+      const res = await this.call(() => this.client.kv.range({ key: p.from, range_end: p.end, limit: p.limit, ...(p.revision === undefined ? {} : { revision: p.revision }) }));
+      return { kvs: res.kvs.map(rawKv), more: res.more, revision: Number(res.header.revision) };
+    };
+    return listPaged(page, Buffer.from(this.root + prefix), opts.revision, this.opts, (kv) => this.entry(kv));
   }
 
   async changedSince(prefix: string, revision: number): Promise<{ count: number; changed: { key: string; modRevision: number }[] }> {
@@ -136,47 +86,6 @@ export class EtcdStore implements Store {
     // Keys only: a hand edit of many large records stays a small response.
     const res = await this.call(() => this.client.kv.range({ key: range.start, range_end: range.end, keys_only: true, min_mod_revision: revision + 1, revision: at }));
     return { count: Number(counted.count), changed: res.kvs.map((kv) => ({ key: this.strip(kv.key), modRevision: Number(kv.mod_revision) })) };
-  }
-
-  /**
-   * Page through `prefix` in key order: each page continues after the last key of the one before,
-   * all at the revision of the first page (or `revision`), so the pages are one snapshot.
-   * NOTE: grpc-js refuses a response over 4 MiB, and etcd has no byte limit on a range: the page's
-   * key count follows the largest record seen so far, and is halved when a response was refused.
-   */
-  private async listPages(prefix: string, revision: number | undefined): Promise<{ entries: Entry[]; revision: number }> {
-    const range = Range.prefix(this.root + prefix);
-    const entries: Entry[] = [];
-    let at = revision;
-    let headerRevision: number | undefined;
-    let from = range.start;
-    // A first page small enough that large records (ConfigMaps) cannot make it huge; then by bytes.
-    let limit = Math.min(this.pageKeys, FIRST_PAGE_KEYS);
-    let largest = 0;
-    for (;;) {
-      let res;
-      try {
-        const page = { key: from, range_end: range.end, limit, ...(at === undefined ? {} : { revision: at }) };
-        res = await this.call(() => this.client.kv.range(page));
-      } catch (err) {
-        if (err instanceof ResponseTooLargeError && limit > 1) {
-          limit = smallerPage(limit, err);
-          continue;
-        }
-        if (err instanceof CompactedError && revision === undefined && at !== undefined) throw new PagesCompactedError(err);
-        throw err;
-      }
-      headerRevision ??= Number(res.header.revision);
-      at ??= headerRevision;
-      for (const kv of res.kvs) {
-        entries.push(this.entry(kv));
-        largest = Math.max(largest, kv.key.length + kv.value.length);
-      }
-      const last = res.kvs.at(-1);
-      if (!res.more || last === undefined) return { entries, revision: headerRevision };
-      from = Buffer.concat([last.key, Buffer.from([0])]);
-      limit = Math.max(1, Math.min(this.pageKeys, Math.floor(this.pageBytes / Math.max(largest, 1))));
-    }
   }
 
   async commit(txn: Txn): Promise<{ ok: boolean; revision: number }> {
@@ -255,49 +164,26 @@ export class EtcdStore implements Store {
     const lease: EtcdLease = this.client.lease(ttlSeconds, { autoKeepAlive: !own });
     const id = await this.call(() => lease.grant(), 'lease');
     const lost: (() => void)[] = [];
-    let timer: NodeJS.Timeout | undefined;
     const tellLost = (): void => {
-      clearTimeout(timer);
-      clearTimeout(expiry);
       for (const cb of lost.splice(0)) cb();
     };
-    lease.on('lost', tellLost);
-    let expiry: NodeJS.Timeout | undefined;
-    if (own) {
-      // A TTL after the last renewal etcd answered, the lease is gone whatever a renewal still in
-      // flight does: a partitioned holder's call may hang far longer than the TTL, and what it holds
-      // (a node, a leadership) must be given up on time.
-      const expireByClock = (): void => {
-        clearTimeout(expiry);
-        expiry = setTimeout(() => {
-          if (lease.revoked()) return;
-          lease.release();
+    // A TTL after the last renewal etcd answered, the lease is given up (keepLease); etcd3 says 'lost'
+    // itself when etcd answered that the lease is gone.
+    const keeper = own
+      ? keepLease(ttlSeconds, opts.renewMs ?? (ttlSeconds * 1000) / 3, async () => (await lease.keepaliveOnce(), !lease.revoked()), () => {
+          if (!lease.revoked()) lease.release();
           tellLost();
-        }, ttlSeconds * 1000);
-        expiry.unref();
-      };
-      expireByClock();
-      const renew = async (): Promise<void> => {
-        try {
-          await lease.keepaliveOnce();
-          if (!lease.revoked()) expireByClock();
-        } catch {
-          // etcd3 says 'lost' itself when etcd answered that the lease is gone; an unanswered renewal is retried.
-        }
-        if (!lease.revoked()) schedule();
-      };
-      const schedule = (): void => {
-        timer = setTimeout(() => void renew(), opts.renewMs);
-        timer.unref();
-      };
-      schedule();
-    }
+        })
+      : undefined;
+    lease.on('lost', () => {
+      keeper?.stop();
+      tellLost();
+    });
     return {
       id,
       onLost: (cb) => lost.push(cb),
       revoke: async () => {
-        clearTimeout(timer);
-        clearTimeout(expiry);
+        keeper?.stop();
         await withTimeout(this.call(() => lease.revoke(), 'lease'), CLOSE_TIMEOUT_MS).catch(() => undefined);
       },
     };
@@ -307,13 +193,8 @@ export class EtcdStore implements Store {
     this.client.close();
   }
 
-  private entry(kv: IKeyValue): Entry {
-    return {
-      key: this.strip(kv.key),
-      value: kv.value.toString(),
-      modRevision: Number(kv.mod_revision),
-      createRevision: Number(kv.create_revision),
-    };
+  private entry(kv: RawKv): Entry {
+    return { key: this.strip(kv.key), value: kv.value.toString(), modRevision: kv.modRevision, createRevision: kv.createRevision };
   }
 
   private strip(key: Buffer): string {
@@ -324,63 +205,9 @@ export class EtcdStore implements Store {
     try {
       return await timedEtcd(operation, fn);
     } catch (err) {
-      throw translate(err, this.endpoints);
+      throw translate(err, this.endpoints, err instanceof GRPCResourceExhastedError);
     }
   }
 }
 
-/** A response over the client's size limit (grpc-js: 4 MiB); a smaller page will do. */
-class ResponseTooLargeError extends BerthError {}
-
-/** A page's key count after `err` refused one of `limit` keys: scaled by what the limit was over, else halved. */
-function smallerPage(limit: number, err: Error): number {
-  const m = /\((\d+) vs\.? (\d+)\)/.exec(err.message);
-  const [got, max] = [Number(m?.[1]), Number(m?.[2])];
-  const scaled = got > 0 && max > 0 ? Math.floor((limit * max) / got / 2) : Math.floor(limit / 2);
-  return Math.max(1, Math.min(scaled, limit - 1));
-}
-
-/** Internal: a later page of a list at the latest revision was compacted away. */
-class PagesCompactedError extends Error {
-  constructor(readonly compacted: CompactedError) {
-    super(compacted.message);
-  }
-}
-
-/** Foreign errors stop here: compaction, unreachability and size limits become berth errors. */
-function translate(err: unknown, endpoints?: string[]): Error {
-  if (err instanceof BerthError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof GRPCResourceExhastedError || /larger than max|request is too large/i.test(message)) {
-    return new ResponseTooLargeError('ETOOLARGE', `etcd: a request or response over the size limit: ${message}`, {
-      hint: `berth keeps each request under 90 % of etcd's default --max-request-bytes (${DEFAULT_MAX_REQUEST_BYTES} bytes) and pages lists: run etcd with at least that --max-request-bytes`,
-      cause: err,
-    });
-  }
-  if (/compacted/i.test(message)) {
-    return new CompactedError('ECOMPACTED', `etcd revision was compacted: ${message}`, { hint: 're-read at the latest seal', cause: err });
-  }
-  if (/unavailable|ECONNREFUSED|deadline|No connection/i.test(message)) {
-    return new UnavailableError('EETCDUNREACHABLE', `cannot reach etcd${endpoints ? ` at ${endpoints.join(',')}` : ''}: ${message}`, {
-      hint: 'check that etcd is running',
-      cause: err,
-    });
-  }
-  return new BerthError('EETCD', `etcd: ${message}`, { cause: err });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
+const rawKv = (kv: IKeyValue): RawKv => ({ key: kv.key, value: kv.value, modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) });

@@ -2,6 +2,7 @@ export type { Closer, Entry, Lease, LeaseOptions, PutOp, Store, StoreEvent, Stor
 export { CompactedError, DEFAULT_MAX_REQUEST_BYTES, MAX_TXN_OPS, limitsFor, opBytes, txnBytes } from './store.js';
 export { MemoryStore } from './memory.js';
 export { EtcdStore, type EtcdStoreOptions } from './etcd.js';
+export { EtcdHttpStore } from './etcd-http.js';
 export { startLoop, reactionTo, retryDelay, IMMEDIATE_CONFLICT_RETRIES, type Backoff, type Loop, type LoopOptions, type Reaction } from './loop.js';
 export * from './keys.js';
 export * from './records.js';

@@ -2,7 +2,7 @@
 // lease lost a TTL after the last renewal etcd answered, whatever the renewal in flight does: what
 // hangs on a cut link must not keep a node or a leadership alive in the holder's mind.
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { EtcdStore } from '../../src/store/index.js';
+import { STORE_CLIENTS } from '../support/etcd.js';
 import { uniqueName } from '../support/names.js';
 import { waitFor } from '../support/wait.js';
 import { startBlackhole } from './support/blackhole.js';
@@ -13,11 +13,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-describe('a lease on a cut link', () => {
+describe.each(STORE_CLIENTS)('a lease on a cut link (%s)', (client, connect) => {
   it('is lost a TTL after its last renewal, and a new one is granted once the link is back', async (context) => {
     const hole = await startBlackhole(inject('etcdEndpoint'));
     cleanups.push(() => hole.close());
-    const store = await EtcdStore.connect([hole.endpoint], `/${uniqueName('leasecut')}`);
+    const store = await connect([hole.endpoint], `/${uniqueName('leasecut')}`);
     cleanups.push(() => store.close());
     const lease = await store.lease(2, { renewMs: 500 });
     let lostAt: number | undefined;
@@ -32,7 +32,7 @@ describe('a lease on a cut link', () => {
       await waitFor(() => lostAt !== undefined, { timeoutMs: 20_000, what: 'the lease lost on the cut link' });
       heardMs = (lostAt ?? 0) - cutAt;
     } finally {
-      recordFaultRow(context, { scenario: 'etcd link black-holed under a lease holder', trials: 1, faults: 1, failures: heardMs === undefined ? 1 : 0, convergeMs: heardMs === undefined ? [] : [heardMs] });
+      recordFaultRow(context, { scenario: `etcd link black-holed under a lease holder (${client})`, trials: 1, faults: 1, failures: heardMs === undefined ? 1 : 0, convergeMs: heardMs === undefined ? [] : [heardMs] });
     }
     // Lost no sooner than the renewals stopped (they passed until the cut) could have let it expire.
     expect(heardMs).toBeGreaterThanOrEqual(1_000);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdStore, commitChunked, type EtcdStoreOptions } from '../../src/store/index.js';
+import { EtcdHttpStore, EtcdStore, commitChunked, type EtcdStoreOptions, type Store } from '../../src/store/index.js';
 import { uniqueName } from './names.js';
 import { freePorts } from './ports.js';
 import { cleanupAfterExit, findExecutable, isRunning, OutputTail, stopProcessScript, terminate } from './process.js';
@@ -143,16 +143,32 @@ async function isHealthy(endpoint: string): Promise<boolean> {
   }
 }
 
+/** How a test opens a store on etcd: one of berth's two clients. */
+export type ConnectStore = (endpoints: string[], prefix?: string, opts?: EtcdStoreOptions) => Promise<Store>;
+
+/** berth's two etcd clients, for suites that run on each: etcd3 (gRPC) and the agent's, over etcd's JSON gateway. */
+export const STORE_CLIENTS: [string, ConnectStore][] = [
+  ['etcd3', (endpoints, prefix, opts) => EtcdStore.connect(endpoints, prefix, opts)],
+  ['JSON gateway', (endpoints, prefix, opts) => EtcdHttpStore.connect(endpoints, prefix, opts)],
+];
+
 /**
- * An EtcdStore on its own key prefix (`/<name>-<random>`), and `dispose`, which deletes every key
+ * A store on its own key prefix (`/<name>-<random>`), and `dispose`, which deletes every key
  * under it (in as many txns as etcd's limits need) and closes the store.
  */
 export async function openTestStore(
   endpoint: string,
   name: string,
+  opts?: EtcdStoreOptions,
+): Promise<{ store: EtcdStore; dispose: () => Promise<void> }>;
+export async function openTestStore(endpoint: string, name: string, opts: EtcdStoreOptions, connect: ConnectStore): Promise<{ store: Store; dispose: () => Promise<void> }>;
+export async function openTestStore(
+  endpoint: string,
+  name: string,
   opts: EtcdStoreOptions = {},
-): Promise<{ store: EtcdStore; dispose: () => Promise<void> }> {
-  const store = await EtcdStore.connect([endpoint], `/${uniqueName(name)}`, opts);
+  connect?: ConnectStore,
+): Promise<{ store: Store; dispose: () => Promise<void> }> {
+  const store = connect === undefined ? await EtcdStore.connect([endpoint], `/${uniqueName(name)}`, opts) : await connect([endpoint], `/${uniqueName(name)}`, opts);
   return {
     store,
     dispose: async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompactedError, EtcdStore, MemoryStore, commitChunked, type Lease, type Store, type StoreEvent } from '../../../src/store/index.js';
+import { CompactedError, EtcdHttpStore, EtcdStore, MemoryStore, commitChunked, type Lease, type Store, type StoreEvent } from '../../../src/store/index.js';
 import { startEtcd, type EtcdHandle } from '../../support/etcd.js';
 import { uniqueName } from '../../support/names.js';
 import { run } from '../../support/process.js';
@@ -37,6 +37,10 @@ const subjects: [string, () => Promise<Subject>][] = [
   ['etcd', async () => {
     const store = await EtcdStore.connect([etcd.endpoint], `/${uniqueName('contract')}`, { pageKeys: PAGE_KEYS });
     // etcdctl names leases in hex.
+    return { store, compact: (r) => etcdctl('compact', String(r)), expire: (l) => etcdctl('lease', 'revoke', BigInt(l.id).toString(16)) };
+  }],
+  ['etcd over its JSON gateway', async () => {
+    const store = await EtcdHttpStore.connect([etcd.endpoint], `/${uniqueName('contract-http')}`, { pageKeys: PAGE_KEYS });
     return { store, compact: (r) => etcdctl('compact', String(r)), expire: (l) => etcdctl('lease', 'revoke', BigInt(l.id).toString(16)) };
   }],
 ];

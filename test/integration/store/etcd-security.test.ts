@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError } from '../../../src/errors.js';
-import { EtcdStore } from '../../../src/store/index.js';
 import { runBerth } from '../../support/berth.js';
-import { startEtcd, type EtcdHandle } from '../../support/etcd.js';
+import { STORE_CLIENTS, startEtcd, type EtcdHandle } from '../../support/etcd.js';
 import { uniqueName } from '../../support/names.js';
 import { makePki, type TestPki } from '../../support/tls.js';
 
@@ -39,30 +38,34 @@ describe('etcd over TLS with client certificates', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  describe.each(STORE_CLIENTS)('with %s', (_client, connect) => {
   it('reads and writes with the CA and a client pair', async () => {
-    const tls = { ca: await readFile(pki.ca), cert: await readFile(pki.clientCert), key: await readFile(pki.clientKey) };
-    const store = await EtcdStore.connect([etcd.endpoint], `/${uniqueName('tls')}`, { tls });
-    try {
-      await store.commit({ put: [{ key: 'a', value: 'b' }] });
-      expect((await store.get('a'))?.value).toBe('b');
-    } finally {
-      await store.close();
-    }
-  });
+      const tls = { ca: await readFile(pki.ca), cert: await readFile(pki.clientCert), key: await readFile(pki.clientKey) };
+      const store = await connect([etcd.endpoint], `/${uniqueName('tls')}`, { tls });
+      try {
+        await store.commit({ put: [{ key: 'a', value: 'b' }] });
+        expect((await store.get('a'))?.value).toBe('b');
+      } finally {
+        await store.close();
+      }
+    });
 
-  it.each([
-    ['a CA that did not sign etcd\'s certificate', () => ({ ca: other.ca, cert: pki.clientCert, key: pki.clientKey }), /--etcd-ca/],
-    ['a client certificate of another CA', () => ({ ca: pki.ca, cert: other.clientCert, key: other.clientKey }), /--etcd-cert/],
-  ])('is refused with %s, naming the flag', async (_what, files, hint) => {
-    const f = files();
-    const tls = { ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) };
-    const err = await refusal(EtcdStore.connect([etcd.endpoint], '/x', { tls }));
-    expect(err.toLine()).toMatch(hint);
-  });
+    it.each([
+      ['a CA that did not sign etcd\'s certificate', () => ({ ca: other.ca, cert: pki.clientCert, key: pki.clientKey }), /--etcd-ca/],
+      ['a client certificate of another CA', () => ({ ca: pki.ca, cert: other.clientCert, key: other.clientKey }), /--etcd-cert/],
+    ])('is refused with %s, naming the flag', async (_what, files, hint) => {
+      const f = files();
+      const tls = { ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) };
+      const err = await refusal(connect([etcd.endpoint], '/x', { tls }));
+      expect(err.toLine()).toMatch(hint);
+    });
 
-  it('tells a plain client of an https endpoint to pass --etcd-ca', async () => {
-    const err = await refusal(EtcdStore.connect([etcd.endpoint], '/x'));
-    expect(err.toLine()).toMatch(/--etcd-ca/);
+    it('tells a plain client of an https endpoint to pass --etcd-ca', async () => {
+      const err = await refusal(connect([etcd.endpoint], '/x'));
+      expect(err.toLine()).toMatch(/--etcd-ca/);
+    });
+
+  
   });
 
   it('berth get reads over TLS with --etcd-ca, --etcd-cert and --etcd-key, and refuses a key open to others', async () => {
@@ -104,27 +107,31 @@ describe('etcd with user/password auth', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  describe.each(STORE_CLIENTS)('with %s', (_client, connect) => {
   it.each([
-    ['the right password', password, undefined],
-    ['a wrong password', 'wrong', /refused the user name or password; check --etcd-user and the password in --etcd-password-file/],
-  ])('with %s', async (_what, given, refused) => {
-    const opening = EtcdStore.connect([etcd.endpoint], `/${uniqueName('auth')}`, { auth: { username: 'root', password: given } });
-    if (refused) {
-      expect((await refusal(opening)).toLine()).toMatch(refused);
-      return;
-    }
-    const store = await opening;
-    try {
-      await store.commit({ put: [{ key: 'k', value: 'v' }] });
-      expect((await store.get('k'))?.value).toBe('v');
-    } finally {
-      await store.close();
-    }
-  });
+      ['the right password', password, undefined],
+      ['a wrong password', 'wrong', /refused the user name or password; check --etcd-user and the password in --etcd-password-file/],
+    ])('with %s', async (_what, given, refused) => {
+      const opening = connect([etcd.endpoint], `/${uniqueName('auth')}`, { auth: { username: 'root', password: given } });
+      if (refused) {
+        expect((await refusal(opening)).toLine()).toMatch(refused);
+        return;
+      }
+      const store = await opening;
+      try {
+        await store.commit({ put: [{ key: 'k', value: 'v' }] });
+        expect((await store.get('k'))?.value).toBe('v');
+      } finally {
+        await store.close();
+      }
+    });
 
-  it('asks a client without a user for --etcd-user and --etcd-password-file', async () => {
-    const err = await refusal(EtcdStore.connect([etcd.endpoint], '/x'));
-    expect(err.toLine()).toMatch(/--etcd-user and --etcd-password-file/);
+    it('asks a client without a user for --etcd-user and --etcd-password-file', async () => {
+      const err = await refusal(connect([etcd.endpoint], '/x'));
+      expect(err.toLine()).toMatch(/--etcd-user and --etcd-password-file/);
+    });
+
+  
   });
 
   it('berth get reads with --etcd-user and --etcd-password-file, and refuses a password file open to others', async () => {

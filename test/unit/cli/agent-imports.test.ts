@@ -10,8 +10,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const tsxLoader = path.join(root, 'node_modules/tsx/dist/loader.mjs');
 const url = (file: string): string => pathToFileURL(path.join(root, file)).href;
 
-/** Libraries the agent never needs unless a flag asks: node-forge (the local etcd's PKI), age (--age-key-file), ws (--listen, and the CLI's exec), yaml (the manifest checks and -o yaml). */
-const UNNEEDED = ['node-forge', 'age-encryption', 'ws', 'yaml'];
+/**
+ * Libraries the agent never needs unless a flag asks: node-forge (the local etcd's PKI), age
+ * (--age-key-file), ws (--listen, and the CLI's exec), yaml (the manifest checks and -o yaml); and the
+ * control plane's etcd client, etcd3 with cockatiel (the agent's is etcd-http.ts, on node:http).
+ */
+const UNNEEDED = ['node-forge', 'age-encryption', 'ws', 'yaml', 'etcd3', 'cockatiel'];
 
 // Every module resolved, told by a resolve hook; main.ts is loaded as `berth --version` runs it, then
 // the agent's module as `berth agent` loads it.
@@ -31,12 +35,12 @@ await import(${JSON.stringify(url('src/cli/main.ts'))});
 `;
 
 describe('berth agent imports', () => {
-  it('loads the agent and the store without node-forge, age-encryption, ws or yaml', async () => {
+  it('loads the agent and the store without node-forge, age-encryption, ws, yaml or etcd3', async () => {
     const out = await run(process.execPath, ['--no-deprecation', '--import', tsxLoader, '--input-type=module', '-e', script], { cwd: root });
     const seen = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '[]') as string[];
     const packages = new Set(seen.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p) => p !== undefined));
     // The hook saw the libraries the agent does need, so an empty answer cannot pass.
-    expect([...packages]).toEqual(expect.arrayContaining(['dockerode', 'etcd3', 'pino', 'commander']));
+    expect([...packages]).toEqual(expect.arrayContaining(['dockerode', 'pino', 'commander', 'prom-client']));
     expect(UNNEEDED.filter((p) => packages.has(p))).toEqual([]);
   });
 });
