@@ -35,6 +35,7 @@ import { RoundReader } from './round-input.js';
 import { PodProbes } from './pod-probes.js';
 import { PodReporter } from './pod-report.js';
 import { watchContainerEvents } from './container-events.js';
+import { HeapPacer } from './heap-pacer.js';
 
 /** How to run an agent. */
 export interface AgentOptions {
@@ -280,7 +281,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const containerEvents = watchContainerEvents(runtime, node, log, () => kick());
   let loop: Loop;
   try {
-    loop = await startLoop({ store, log, watch: [bindingsPrefix(node), nodeKey(node), SOURCES], reconcile, resyncMs: opts.resyncMs ?? 30_000 });
+    // After each round, the garbage of a burst of work is collected (heap-pacer.ts).
+    const pacer = new HeapPacer();
+    const paced = async (): Promise<void> => {
+      try {
+        await reconcile();
+      } finally {
+        pacer.check();
+      }
+    };
+    loop = await startLoop({ store, log, watch: [bindingsPrefix(node), nodeKey(node), SOURCES], reconcile: paced, resyncMs: opts.resyncMs ?? 30_000 });
   } catch (err) {
     stopped = true;
     await containerEvents.close();
