@@ -5,7 +5,8 @@ import { dockerRequest } from './docker.js';
 import { DockerRuntime } from '../../src/agent/docker.js';
 import type { Container } from '../../src/agent/runtime.js';
 import { silentLogger } from '../../src/log.js';
-import { EtcdStore } from '../../src/store/etcd.js';
+import { EtcdHttpStore } from '../../src/store/etcd-http.js';
+import type { Store } from '../../src/store/store.js';
 import type { BindingRecord, PodStatusRecord } from '../../src/store/records.js';
 import { decode, encode } from '../../src/store/records.js';
 import { bindingKey, statusKey } from '../../src/store/keys.js';
@@ -18,8 +19,8 @@ export interface AgentTestbed {
   readonly image: string;
   /** The pod network of this file's agents (made by the first that needs it, removed after the file). */
   readonly podNetwork: string;
-  /** This file's store (connected in beforeAll). */
-  readonly store: EtcdStore;
+  /** This file's store (connected in beforeAll): the agent's own client, on etcd's JSON gateway. */
+  readonly store: Store;
   /** Start an agent of `node`; it is stopped, and the node's containers removed, after the test. */
   start(node: string, opts?: Partial<Omit<AgentOptions, 'store' | 'runtime' | 'node' | 'log'>>): Promise<Agent>;
   /** Stop an agent now (its containers stay until the test ends, as a stopped agent leaves them). */
@@ -41,7 +42,7 @@ export interface AgentTestbed {
  */
 export function agentTestbed(name: string): AgentTestbed {
   const runtime = new DockerRuntime({ docker: inject('dockerHost') });
-  let store: EtcdStore | undefined;
+  let store: Store | undefined;
   let agents: Agent[] = [];
   const nodes = new Set<string>();
 
@@ -49,7 +50,7 @@ export function agentTestbed(name: string): AgentTestbed {
   // must not depend on a network of the shared name that another run (of older code) made.
   const podNetwork = uniqueName(`${name}-pods`);
   beforeAll(async () => {
-    store = await EtcdStore.connect([inject('etcdEndpoint')], `/${uniqueName(name)}`);
+    store = await EtcdHttpStore.connect([inject('etcdEndpoint')], `/${uniqueName(name)}`);
   });
   afterAll(async () => {
     await store?.close();
@@ -64,7 +65,7 @@ export function agentTestbed(name: string): AgentTestbed {
     nodes.clear();
   });
 
-  const connected = (): EtcdStore => {
+  const connected = (): Store => {
     if (!store) throw new Error('the testbed store is connected in beforeAll: use it inside a test or hook');
     return store;
   };

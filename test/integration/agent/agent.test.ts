@@ -1,6 +1,6 @@
 // The agent against real etcd and a real Docker engine: bind, replace, unbind, heal, share an engine.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EtcdStore } from '../../../src/store/etcd.js';
+import type { Store } from '../../../src/store/store.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { decode, encode } from '../../../src/store/records.js';
 import { bindingKey, nodeKey } from '../../../src/store/keys.js';
@@ -19,7 +19,7 @@ const dockerHost = inject('dockerHost');
 const image = inject('testImage');
 const bed = agentTestbed('agent');
 const runtime = bed.runtime;
-let store: EtcdStore;
+let store: Store;
 beforeAll(() => {
   store = bed.store;
 });

@@ -1,6 +1,6 @@
 // Probes and preStop hooks run by the agent against real containers on a real Docker engine.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EtcdStore } from '../../../src/store/etcd.js';
+import type { Store } from '../../../src/store/store.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { decode, encode } from '../../../src/store/records.js';
 import { bindingKey } from '../../../src/store/keys.js';
@@ -15,7 +15,7 @@ const dockerHost = inject('dockerHost');
 const image = inject('testImage');
 const bed = agentTestbed('probes');
 const runtime = bed.runtime;
-let store: EtcdStore;
+let store: Store;
 beforeAll(() => {
   store = bed.store;
 });

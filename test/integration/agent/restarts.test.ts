@@ -1,7 +1,7 @@
 // Crash loops and resource limits on a real Docker engine: Kubernetes' back-off, restart counts that
 // outlive the agent, and an over-limit process reported as OOMKilled.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EtcdStore } from '../../../src/store/etcd.js';
+import type { Store } from '../../../src/store/store.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { encode } from '../../../src/store/records.js';
 import { bindingKey } from '../../../src/store/keys.js';
@@ -16,7 +16,7 @@ import { waitFor } from '../../support/wait.js';
 const dockerHost = inject('dockerHost');
 const image = inject('testImage');
 const bed = agentTestbed('restarts');
-let store: EtcdStore;
+let store: Store;
 beforeAll(() => {
   store = bed.store;
 });

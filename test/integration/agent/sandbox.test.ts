@@ -1,7 +1,7 @@
 // Pod sandboxes on a real Docker engine: one network namespace per pod, its ports published by the
 // sandbox, and the whole pod made again (sandbox first, then its containers) when the sandbox dies.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EtcdStore } from '../../../src/store/etcd.js';
+import type { Store } from '../../../src/store/store.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { decode } from '../../../src/store/records.js';
 import { bindingKey } from '../../../src/store/keys.js';
@@ -17,7 +17,7 @@ const dockerHost = inject('dockerHost');
 const image = inject('testImage');
 const bed = agentTestbed('sandbox');
 const runtime = bed.runtime;
-let store: EtcdStore;
+let store: Store;
 beforeAll(() => {
   store = bed.store;
 });

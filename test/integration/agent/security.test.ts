@@ -1,7 +1,7 @@
 // securityContext on a real Docker engine: what the pod asks to take away is taken away, and
 // runAsNonRoot refuses an image that would run as root, saying so in the pod status.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EtcdStore } from '../../../src/store/etcd.js';
+import type { Store } from '../../../src/store/store.js';
 import type { BindingRecord, PodStatusRecord } from '../../../src/store/records.js';
 import { encode } from '../../../src/store/records.js';
 import { bindingKey } from '../../../src/store/keys.js';
@@ -16,7 +16,7 @@ const dockerHost = inject('dockerHost');
 const image = inject('testImage');
 const bed = agentTestbed('security');
 const runtime = bed.runtime;
-let store: EtcdStore;
+let store: Store;
 beforeAll(() => {
   store = bed.store;
 });

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EtcdStore } from '../../../src/store/etcd.js';
+import type { Store } from '../../../src/store/store.js';
 import type { BindingRecord } from '../../../src/store/records.js';
 import { encode } from '../../../src/store/records.js';
 import { bindingKey, desiredKey, sourceKey } from '../../../src/store/keys.js';
@@ -20,7 +20,7 @@ import { waitFor } from '../../support/wait.js';
 const image = inject('testImage');
 const bed = agentTestbed('volumes');
 const runtime = bed.runtime;
-let store: EtcdStore;
+let store: Store;
 let dataDir = '';
 beforeAll(async () => {
   store = bed.store;
