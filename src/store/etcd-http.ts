@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { BerthError } from '../errors.js';
+import { BerthError, InvalidInputError } from '../errors.js';
 import { timedEtcd } from '../metrics.js';
 import type { Closer, Entry, Lease, LeaseOptions, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 import { CompactedError, DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
@@ -50,6 +50,7 @@ class EtcdHttpError extends Error {
   constructor(
     message: string,
     readonly grpcCode: number,
+    readonly status: number | undefined,
   ) {
     super(message);
   }
@@ -87,6 +88,7 @@ export class EtcdHttpStore implements Store {
     this.root = `${prefix.replace(/\/+$/, '')}/`;
     this.limits = limitsFor(opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
     this.urls = endpoints.map((e) => endpointUrl(e, opts.tls !== undefined));
+    if (this.urls.length === 0) throw new BerthError('EETCD', 'no etcd endpoint given', { hint: 'pass --etcd with an etcd client URL' });
     const tls = opts.tls && { ca: opts.tls.ca, ...(opts.tls.cert && { cert: opts.tls.cert }), ...(opts.tls.key && { key: opts.tls.key }) };
     const secure = this.urls.some((u) => u.protocol === 'https:');
     this.agent = secure ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
@@ -102,6 +104,12 @@ export class EtcdHttpStore implements Store {
     } catch (thrown) {
       await store.close();
       const cause = thrown instanceof BerthError && thrown.cause !== undefined ? thrown.cause : thrown;
+      if (cause instanceof EtcdHttpError && cause.status === 404) {
+        throw new InvalidInputError('EETCDGATEWAY', `etcd at ${endpoints.join(',')} does not serve its JSON gateway (POST /v3/kv/range answered 404)`, {
+          hint: "berth agent talks to etcd over it: run etcd with --enable-grpc-gateway (etcd's default), or pass --etcd a member that serves it",
+          cause,
+        });
+      }
       const detail = cause instanceof Error ? cause.message : String(cause);
       throw connectError(endpoints, opts.tls !== undefined, connectFailure(detail, opts.tls !== undefined), cause);
     }
@@ -181,31 +189,31 @@ export class EtcdHttpStore implements Store {
         else onEvent({ type: 'put', key, value: bytes(kv.value).toString(), revision: int(kv.mod_revision) });
       }
     };
-    void this.headers().then(
-      (headers) => {
-        if (done) return;
-        req = this.request('/v3/watch', headers, this.watchAgent, (res) => {
-          if (res.statusCode !== 200) {
-            void readBody(res).then((body) => finish(translate(errorOf(body, res.statusCode), this.endpoints)), (err: unknown) => finish(translate(err, this.endpoints)));
-            return;
+    const open = (headers: http.OutgoingHttpHeaders): void => {
+      if (done) return;
+      req = this.request('/v3/watch', headers, this.watchAgent, (res) => {
+        if (res.statusCode !== 200) {
+          void readBody(res).then((body) => finish(translate(errorOf(body, res.statusCode), this.endpoints)), (err: unknown) => finish(translate(err, this.endpoints)));
+          return;
+        }
+        const lines = new LineReader(MAX_WATCH_MESSAGE_BYTES);
+        res.on('data', (chunk: Buffer) => {
+          try {
+            for (const line of lines.push(chunk)) onMessage(JSON.parse(line) as Parameters<typeof onMessage>[0]);
+          } catch (err) {
+            finish(translate(err, this.endpoints));
           }
-          const lines = new LineReader(MAX_WATCH_MESSAGE_BYTES);
-          res.on('data', (chunk: Buffer) => {
-            try {
-              for (const line of lines.push(chunk)) onMessage(JSON.parse(line) as Parameters<typeof onMessage>[0]);
-            } catch (err) {
-              finish(translate(err, this.endpoints));
-            }
-          });
-          res.on('end', () => finish(translate(new Error('etcd ended the watch stream (unavailable)'), this.endpoints)));
-          res.on('error', (err) => finish(translate(err, this.endpoints)));
         });
-        req.on('socket', (s) => s.setKeepAlive(true, WATCH_KEEPALIVE_MS));
-        req.on('error', (err) => finish(translate(err, this.endpoints)));
-        req.end(JSON.stringify({ create_request: { key: b64(start), range_end: b64(prefixEnd(start)), start_revision: String(fromRevision) } }));
-      },
-      (err: unknown) => finish(translate(err, this.endpoints)),
-    );
+        res.on('end', () => finish(translate(new Error('etcd ended the watch stream (unavailable)'), this.endpoints)));
+        res.on('error', (err) => finish(translate(err, this.endpoints)));
+      });
+      req.on('socket', (s) => s.setKeepAlive(true, WATCH_KEEPALIVE_MS));
+      req.on('error', (err) => finish(translate(err, this.endpoints)));
+      req.end(JSON.stringify({ create_request: { key: b64(start), range_end: b64(prefixEnd(start)), start_revision: String(fromRevision) } }));
+    };
+    this.headers()
+      .then(open)
+      .catch((err: unknown) => finish(translate(err, this.endpoints)));
     return { close: async () => finish() };
   }
 
@@ -294,7 +302,11 @@ export class EtcdHttpStore implements Store {
           if (res.statusCode !== 200) return reject(errorOf(text, res.statusCode));
           // A stream's answer (lease keepalive) is its first message.
           const first = text.split('\n', 1)[0] ?? '';
-          resolve(JSON.parse(first) as T);
+          try {
+            resolve(JSON.parse(first) as T);
+          } catch {
+            reject(new Error(`etcd answered ${path} with what is not JSON: ${first.slice(0, 100)}`));
+          }
         }, reject);
       });
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
@@ -338,9 +350,9 @@ function unreached(err: unknown): boolean {
 function errorOf(body: string, status: number | undefined): EtcdHttpError {
   try {
     const e = JSON.parse(body) as { message?: string; error?: string; code?: number };
-    return new EtcdHttpError(e.message ?? e.error ?? `HTTP ${status ?? '?'}`, e.code ?? 0);
+    return new EtcdHttpError(e.message ?? e.error ?? `HTTP ${status ?? '?'}`, e.code ?? 0, status);
   } catch {
-    return new EtcdHttpError(`HTTP ${status ?? '?'}: ${body.slice(0, 200)}`, 0);
+    return new EtcdHttpError(`HTTP ${status ?? '?'}: ${body.slice(0, 200)}`, 0, status);
   }
 }
 
