@@ -4,10 +4,9 @@ import type { Lease, Store } from '../store/store.js';
 import type { NodeRecord } from '../store/records.js';
 import { encode } from '../store/records.js';
 import { NODES, nodeKey } from '../store/keys.js';
+import { berthVersion } from '../version.js';
 import { defaultAddress } from './address.js';
 
-/** Reported as NodeRecord.version; kept in step with package.json by hand (dist has no package.json beside it). */
-export const AGENT_VERSION = '0.1.0';
 
 /** What a node says about itself. */
 export function nodeRecord(opts: { node: string; labels?: Record<string, string>; address?: string; maxPods?: number; startedAt: Date }): NodeRecord {
@@ -17,7 +16,7 @@ export function nodeRecord(opts: { node: string; labels?: Record<string, string>
     labels: { ...opts.labels, 'berth.io/hostname': opts.node, 'berth.io/os': process.platform, 'berth.io/arch': process.arch },
     capacity: { cpu: os.cpus().length * 1000, memory: os.totalmem(), pods: opts.maxPods ?? 110 },
     address: opts.address ?? defaultAddress(),
-    version: AGENT_VERSION,
+    version: berthVersion(),
     startedAt: opts.startedAt.toISOString(),
   };
 }

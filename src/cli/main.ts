@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { berthVersion } from '../version.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BerthError, UsageError, messageOf } from '../errors.js';
 import { DEFAULT_SERVER, GET_FORMATS, OUTPUT_FORMATS } from './choices.js';
@@ -44,11 +44,10 @@ const reporters = (value: string, all: string[]): string[] => {
 /** Repeatable, and comma-separated: `--skip-kind Service --skip-kind Ingress,Secret`. Never swallows the paths after it. */
 const kinds = (value: string, all: string[]): string[] => [...all, ...value.split(',').map((k) => k.trim()).filter((k) => k !== '')];
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('berth')
   .description('GitOps reconciler for containers: git push → etcd → scheduler → node agents → Docker')
-  .version(version, '-V, --version', 'print the version of berth')
+  .version(berthVersion(), '-V, --version', 'print the version of berth')
   .showHelpAfterError()
   .exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { berthVersion } from '../version.js';
 import { BerthError } from '../errors.js';
 import { DEFAULT_LIMITS, objectKey } from '../manifest/index.js';
 import type { DesiredObject } from '../manifest/types.js';
@@ -27,15 +27,12 @@ export function sealedFileRecord(f: FileCheck): SealedFileRecord {
   };
 }
 
-let version: string | undefined;
-
 /**
  * A digest of what decides a file's check besides its bytes: berth's version and the source's check
  * options. Records checked otherwise are not trusted at start (read whole from Git instead).
  */
 export function checkedWith(opts: Pick<IsolateOptions, 'skipKinds' | 'allowPlainSecrets' | 'limits'>): string {
-  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const what = { version, skipKinds: [...(opts.skipKinds ?? [])].sort(), allowPlainSecrets: opts.allowPlainSecrets === true, limits: { ...DEFAULT_LIMITS, ...opts.limits } };
+  const what = { version: berthVersion(), skipKinds: [...(opts.skipKinds ?? [])].sort(), allowPlainSecrets: opts.allowPlainSecrets === true, limits: { ...DEFAULT_LIMITS, ...opts.limits } };
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 

@@ -1,4 +1,5 @@
 // The agent loop against the in-memory store and runtime: what it writes, what it runs, what it heals.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { MemoryStore } from '../../../src/store/memory.js';
@@ -102,7 +103,9 @@ describe('startAgent', () => {
     await waitFor(async () => ready(await status(store, 'web')));
     const e = await store.get(nodeKey(NODE));
     const node: NodeRecord | undefined = e && decode('node', e.key, e.value);
-    expect(node).toMatchObject({ name: NODE, address: '10.0.0.9', version: '0.1.0', labels: { zone: 'a', 'berth.io/hostname': NODE } });
+    // The version of berth's package.json (read by the agent from the file, not kept by hand).
+    const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(node).toMatchObject({ name: NODE, address: '10.0.0.9', version, labels: { zone: 'a', 'berth.io/hostname': NODE } });
     expect(node?.capacity.cpu).toBeGreaterThan(0);
     expect(node?.capacity.memory).toBeGreaterThan(0);
 
