@@ -35,9 +35,9 @@ async function run(bin: string, args: string[], env: Record<string, string> = {}
 
 describe('bin/berth', () => {
   it.each([
-    ['the agent, with a small young generation, optimize-for-size, no optimizing compiler, lite mode (no WebAssembly) and no V8 background threads', ['agent', '--node', 'web-1'], {}, `${AGENT} --lite-mode --no-expose-wasm --single-threaded ${main} agent --node web-1`],
-    ['the agent of a Docker reached over ssh:// (ssh2 needs WebAssembly), without lite mode', ['agent', '--docker', 'ssh://ops@10.0.0.5'], {}, `${AGENT} --single-threaded ${main} agent --docker ssh://ops@10.0.0.5`],
-    ['the agent of a DOCKER_HOST reached over ssh://, without lite mode', ['agent'], { DOCKER_HOST: 'ssh://ops@10.0.0.5' }, `${AGENT} --single-threaded ${main} agent`],
+    ['the agent, with a small young generation, optimize-for-size, no optimizing compiler, lite mode (no WebAssembly), no V8 background threads and its collector exposed (heap-pacer.ts)', ['agent', '--node', 'web-1'], {}, `${AGENT} --lite-mode --no-expose-wasm --single-threaded --expose-gc ${main} agent --node web-1`],
+    ['the agent of a Docker reached over ssh:// (ssh2 needs WebAssembly), without lite mode', ['agent', '--docker', 'ssh://ops@10.0.0.5'], {}, `${AGENT} --single-threaded --expose-gc ${main} agent --docker ssh://ops@10.0.0.5`],
+    ['the agent of a DOCKER_HOST reached over ssh://, without lite mode', ['agent'], { DOCKER_HOST: 'ssh://ops@10.0.0.5' }, `${AGENT} --single-threaded --expose-gc ${main} agent`],
     ['sync, with young generations of at most 4 MiB semi-spaces', ['sync', '--repo', 'x'], {}, `--max-semi-space-size=4 ${main} sync --repo x`],
     ['the controller and the scheduler, with 4 MiB semi-spaces and an old generation that grows by half at most', ['controller', '--etcd', 'e'], {}, `--max-semi-space-size=4 --heap-growing-percent=50 ${main} controller --etcd e`],
     ['the scheduler likewise', ['scheduler'], {}, `--max-semi-space-size=4 --heap-growing-percent=50 ${main} scheduler`],
@@ -48,6 +48,6 @@ describe('bin/berth', () => {
   });
 
   it('finds dist/ through a link to it', async () => {
-    expect(await run(path.join(dir, 'berth'), ['agent'])).toBe(`${AGENT} --lite-mode --no-expose-wasm --single-threaded ${main} agent`);
+    expect(await run(path.join(dir, 'berth'), ['agent'])).toBe(`${AGENT} --lite-mode --no-expose-wasm --single-threaded --expose-gc ${main} agent`);
   });
 });
