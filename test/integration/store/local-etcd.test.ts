@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BerthError } from '../../../src/errors.js';
-import { EtcdStore, localPkiFiles, startLocalEtcd, type LocalEtcd } from '../../../src/store/index.js';
+import { EtcdHttpStore, EtcdStore, localPkiFiles, startLocalEtcd, type LocalEtcd } from '../../../src/store/index.js';
 import { freePort } from '../../../src/store/local-etcd.js';
 import { runBerth } from '../../support/berth.js';
 import { freePorts } from '../../support/ports.js';
@@ -64,11 +64,17 @@ describe("berth up's own etcd", () => {
     const store = await EtcdStore.connect([etcd.endpoint], '/local', { tls: etcd.tls });
     await store.commit({ put: [{ key: 'kept', value: 'yes' }] });
     await store.close();
-    // Without a certificate, or with one of another CA, etcd does not answer.
-    await expect(EtcdStore.connect([etcd.endpoint], '/local')).rejects.toBeInstanceOf(BerthError);
+    // The agent's client (etcd's JSON gateway over https) with the same certificates.
+    const gateway = await EtcdHttpStore.connect([etcd.endpoint], '/local', { tls: etcd.tls });
+    expect((await gateway.get('kept'))?.value).toBe('yes');
+    await gateway.close();
+    // Without a certificate, or with one of another CA, etcd does not answer either client.
     const other = await makePki(await tempDir(), 'other');
     const foreign = { ca: etcd.tls.ca, cert: await readFile(other.clientCert), key: await readFile(other.clientKey) };
-    await expect(EtcdStore.connect([etcd.endpoint], '/local', { tls: foreign })).rejects.toMatchObject({ code: 'EETCDTLS' });
+    for (const client of [EtcdStore, EtcdHttpStore]) {
+      await expect(client.connect([etcd.endpoint], '/local')).rejects.toBeInstanceOf(BerthError);
+      await expect(client.connect([etcd.endpoint], '/local', { tls: foreign })).rejects.toMatchObject({ code: 'EETCDTLS' });
+    }
 
     const ca = await readFile(pki.ca, 'utf8');
     await etcd.stop();
