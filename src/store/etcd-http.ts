@@ -282,13 +282,24 @@ export class EtcdHttpStore implements Store {
     return this.across(() => this.once<T>(path, payload, headers));
   }
 
-  /** `send` to the current endpoint; one that cannot be reached hands over to the next. */
+  /**
+   * `send` to the current endpoint; one that cannot be reached hands over to the next. A kept-alive
+   * connection that was reset as the call went out on it (closed meanwhile by etcd or a proxy between,
+   * before any answer) is sent again, once, on a new connection.
+   */
   private async across<T>(send: () => Promise<T>): Promise<T> {
-    for (let tried = 1; ; tried++) {
+    let resent = false;
+    for (let tried = 1; ; ) {
       try {
         return await send();
-      } catch (err) {
+      } catch (thrown) {
+        if (thrown instanceof StaleConnectionError && !resent && !this.closed) {
+          resent = true;
+          continue;
+        }
+        const err = thrown instanceof StaleConnectionError ? thrown.original : thrown;
         if (this.closed || !unreached(err) || tried >= this.urls.length) throw err;
+        tried++;
         this.current = (this.current + 1) % this.urls.length;
       }
     }
@@ -310,7 +321,12 @@ export class EtcdHttpStore implements Store {
         }, reject);
       });
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on('error', reject);
+      let answered = false;
+      req.on('response', () => (answered = true));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+        reject(stale ? new StaleConnectionError(err) : err);
+      });
       req.end(payload);
     });
   }
@@ -337,6 +353,13 @@ export class EtcdHttpStore implements Store {
     const res = await this.across(() => this.once<{ token?: string }>('/v3/auth/authenticate', payload, JSON_HEADERS));
     if (res.token === undefined) throw new BerthError('EETCD', 'etcd answered an authentication without a token');
     this.token = res.token;
+  }
+}
+
+/** A call's kept-alive connection reset before any answer: it is sent again on a new one. */
+class StaleConnectionError extends Error {
+  constructor(readonly original: Error) {
+    super(original.message);
   }
 }
 

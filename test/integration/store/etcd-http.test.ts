@@ -1,7 +1,7 @@
 // What the agent's etcd client (etcd's JSON gateway over node:http) does beyond the Store contract
 // (contract.test.ts): several endpoints, a watch whose etcd goes away, and answers that are not etcd's.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { InvalidInputError, UnavailableError } from '../../../src/errors.js';
 import { EtcdHttpStore } from '../../../src/store/etcd-http.js';
@@ -74,5 +74,38 @@ describe('the JSON gateway client', () => {
     );
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as InvalidInputError).toLine()).toMatch(/does not serve its JSON gateway.*--enable-grpc-gateway/);
+  });
+
+  it('sends a call again, once, on a new connection when its kept-alive one was reset before any answer', async () => {
+    // A proxy that answers one request per connection and resets the connection at the next: what a
+    // load balancer that drops idle connections does to a client that reuses one.
+    const target = new URL(inject('etcdEndpoint'));
+    let connections = 0;
+    let resets = 0;
+    const proxy = net.createServer((client) => {
+      connections++;
+      const upstream = net.connect(Number(target.port), target.hostname);
+      let answered = false;
+      upstream.on('data', (d) => {
+        answered = true;
+        client.write(d);
+      });
+      client.on('data', (d) => {
+        if (!answered) return void upstream.write(d);
+        resets++;
+        client.resetAndDestroy();
+        upstream.destroy();
+      });
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => proxy.close(() => resolve())));
+    const store = await open([`http://127.0.0.1:${String((proxy.address() as AddressInfo).port)}`]);
+    const { revision } = await store.commit({ put: [{ key: 'k', value: 'v' }] });
+    expect(await store.get('k')).toMatchObject({ value: 'v', modRevision: revision });
+    expect(resets).toBeGreaterThan(0);
+    expect(connections).toBeGreaterThan(resets);
   });
 });
