@@ -64,7 +64,11 @@ const rawKv = (kv: JsonKv): RawKv => ({ key: bytes(kv.key), value: bytes(kv.valu
 
 /** An endpoint as `--etcd` names it: a URL, or host:port (https when TLS is configured). */
 function endpointUrl(endpoint: string, tls: boolean): URL {
-  return new URL(/^[a-z]+:\/\//i.test(endpoint) ? endpoint : `${tls ? 'https' : 'http'}://${endpoint}`);
+  try {
+    return new URL(/^[a-z]+:\/\//i.test(endpoint) ? endpoint : `${tls ? 'https' : 'http'}://${endpoint}`);
+  } catch {
+    throw new InvalidInputError('EETCD', `the etcd endpoint "${endpoint}" is not a URL`, { hint: 'pass --etcd client URLs of etcd, such as http://10.0.0.5:2379' });
+  }
 }
 
 /** The Store on etcd v3 over its JSON gateway: keys live under `<prefix>/`, revisions are etcd's own. */

@@ -108,4 +108,13 @@ describe('the JSON gateway client', () => {
     expect(resets).toBeGreaterThan(0);
     expect(connections).toBeGreaterThan(resets);
   });
+
+  it('refuses an endpoint that is not a URL, naming it', async () => {
+    const err: unknown = await EtcdHttpStore.connect(['http://[not a host'], '/x').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).toLine()).toMatch(/"http:\/\/\[not a host" is not a URL.*--etcd/);
+  });
 });
