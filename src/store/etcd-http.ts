@@ -5,62 +5,19 @@
 // thousands of writes. Both pass one contract suite (test/integration/store/contract.test.ts).
 import http from 'node:http';
 import https from 'node:https';
-import { StringDecoder } from 'node:string_decoder';
 import { BerthError, InvalidInputError } from '../errors.js';
 import { timedEtcd } from '../metrics.js';
 import type { Closer, Entry, Lease, LeaseOptions, Store, StoreEvent, StoreLimits, Txn } from './store.js';
 import { CompactedError, DEFAULT_MAX_REQUEST_BYTES, checkTxn, limitsFor } from './store.js';
 import { CLOSE_TIMEOUT_MS, CONNECT_TIMEOUT_MS, ResponseTooLargeError, connectError, connectFailure, keepLease, listPaged, prefixEnd, translate, withTimeout, type EtcdStoreOptions, type PageRequest, type RangePage, type RawKv } from './etcd-common.js';
+import { EtcdHttpError, JSON_HEADERS, LineReader, b64, bytes, errorOf, int, rawKv, readBody, type JsonHeader, type RangeResponse, type WatchResponse } from './etcd-wire.js';
 
 /** A call etcd has not answered in this long failed (a partitioned etcd must not hang a loop forever). */
 const REQUEST_TIMEOUT_MS = 30_000;
-/** The largest response body read (base64 makes a page of 1 MiB about 1.4 MiB): over it, a smaller page. */
-const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 /** The largest one message of a watch stream (an event of the largest record etcd takes, in base64). */
 const MAX_WATCH_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** TCP keep-alive on a watch's connection: an etcd host gone without a word is noticed. */
 const WATCH_KEEPALIVE_MS = 10_000;
-
-/** etcd's JSON of a key-value: bytes in base64, int64 as strings, defaults left out. */
-interface JsonKv {
-  key?: string;
-  value?: string;
-  mod_revision?: string;
-  create_revision?: string;
-}
-interface JsonHeader {
-  revision?: string;
-}
-interface RangeResponse {
-  header?: JsonHeader;
-  kvs?: JsonKv[];
-  more?: boolean;
-  count?: string;
-}
-interface WatchResponse {
-  header?: JsonHeader;
-  canceled?: boolean;
-  compact_revision?: string;
-  cancel_reason?: string;
-  events?: { type?: string; kv?: JsonKv }[];
-}
-
-/** etcd's answer of an error (its HTTP status is not 200). */
-class EtcdHttpError extends Error {
-  constructor(
-    message: string,
-    readonly grpcCode: number,
-    readonly status: number | undefined,
-  ) {
-    super(message);
-  }
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json' };
-const b64 = (s: string | Buffer): string => (typeof s === 'string' ? Buffer.from(s) : s).toString('base64');
-const bytes = (s: string | undefined): Buffer => Buffer.from(s ?? '', 'base64');
-const int = (s: string | undefined): number => Number(s ?? 0);
-const rawKv = (kv: JsonKv): RawKv => ({ key: bytes(kv.key), value: bytes(kv.value), modRevision: int(kv.mod_revision), createRevision: int(kv.create_revision) });
 
 /** An endpoint as `--etcd` names it: a URL, or host:port (https when TLS is configured). */
 function endpointUrl(endpoint: string, tls: boolean): URL {
@@ -371,49 +328,4 @@ class StaleConnectionError extends Error {
 function unreached(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-}
-
-/** etcd's error body ({"error","message","code"}) as an Error with its message. */
-function errorOf(body: string, status: number | undefined): EtcdHttpError {
-  try {
-    const e = JSON.parse(body) as { message?: string; error?: string; code?: number };
-    return new EtcdHttpError(e.message ?? e.error ?? `HTTP ${status ?? '?'}`, e.code ?? 0, status);
-  } catch {
-    return new EtcdHttpError(`HTTP ${status ?? '?'}: ${body.slice(0, 200)}`, 0, status);
-  }
-}
-
-/** A response's body as text, refused (as too large, with its size against the limit) over MAX_RESPONSE_BYTES. */
-function readBody(res: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        res.destroy();
-        const declared = Number(res.headers['content-length'] ?? size);
-        reject(new ResponseTooLargeError('ETOOLARGE', `etcd: a response larger than max (${declared} vs. ${MAX_RESPONSE_BYTES})`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks).toString()));
-    res.on('error', reject);
-  });
-}
-
-/** The newline-separated messages of a stream, as they complete; a message over `max` bytes is refused. */
-class LineReader {
-  private rest = '';
-  private readonly decoder = new StringDecoder('utf8');
-  constructor(private readonly max: number) {}
-
-  push(chunk: Buffer): string[] {
-    const text = this.rest + this.decoder.write(chunk);
-    const lines = text.split('\n');
-    this.rest = lines.pop() ?? '';
-    if (this.rest.length > this.max) throw new ResponseTooLargeError('ETOOLARGE', `etcd: a watch message larger than max (${this.rest.length} vs. ${this.max})`);
-    return lines.filter((l) => l.trim() !== '');
-  }
 }

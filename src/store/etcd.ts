@@ -160,8 +160,8 @@ export class EtcdStore implements Store {
 
   async lease(ttlSeconds: number, opts: LeaseOptions = {}): Promise<Lease> {
     // etcd3 renews every TTL/3 on a stream of its own; another period is kept here, one renewal at a time.
-    const own = opts.renewMs !== undefined;
-    const lease: EtcdLease = this.client.lease(ttlSeconds, { autoKeepAlive: !own });
+    const renewMs = opts.renewMs;
+    const lease: EtcdLease = this.client.lease(ttlSeconds, { autoKeepAlive: renewMs === undefined });
     const id = await this.call(() => lease.grant(), 'lease');
     const lost: (() => void)[] = [];
     const tellLost = (): void => {
@@ -169,12 +169,11 @@ export class EtcdStore implements Store {
     };
     // A TTL after the last renewal etcd answered, the lease is given up (keepLease); etcd3 says 'lost'
     // itself when etcd answered that the lease is gone.
-    const keeper = own
-      ? keepLease(ttlSeconds, opts.renewMs ?? (ttlSeconds * 1000) / 3, async () => (await lease.keepaliveOnce(), !lease.revoked()), () => {
-          if (!lease.revoked()) lease.release();
-          tellLost();
-        })
-      : undefined;
+    const giveUp = (): void => {
+      if (!lease.revoked()) lease.release();
+      tellLost();
+    };
+    const keeper = renewMs === undefined ? undefined : keepLease(ttlSeconds, renewMs, async () => (await lease.keepaliveOnce(), !lease.revoked()), giveUp);
     lease.on('lost', () => {
       keeper?.stop();
       tellLost();
